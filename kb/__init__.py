@@ -1,0 +1,3 @@
+"""safety-kb: a catalogue of AI-safety literature and the methods it proposes."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,238 @@
+"""The catalogue: the SQLite file built from data/, and every query that reads it.
+
+This package is the only place that speaks SQL. Reads use the standard sqlite3 module so that a
+cold `kb search` does not pay for importing SQLAlchemy; the schema is declared in `schema.py`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from pathlib import Path
+
+from kb.search import Query, fts_expression
+
+
+class NotFound(LookupError):
+    pass
+
+
+def default_db_path(data_dir: Path) -> Path:
+    return Path(os.environ.get("KB_DB") or data_dir.parent / "build" / "catalogue.sqlite")
+
+
+def source_signature(data_dir: Path) -> list:
+    from kb.layout import source_files
+
+    return [[str(p.relative_to(data_dir)), st.st_size, st.st_mtime_ns]
+            for p in source_files(data_dir) for st in [p.stat()]]
+
+
+def is_stale(db_path: Path, data_dir: Path) -> bool:
+    """True when data/ changed (a file edited, added or removed) since the catalogue was built."""
+    if not db_path.exists():
+        return True
+    try:
+        with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'signature'").fetchone()
+    except sqlite3.DatabaseError:
+        return True
+    return row is None or json.loads(row[0]) != source_signature(data_dir)
+
+
+def connect(db_path: Path) -> sqlite3.Connection:
+    if not db_path.exists():
+        raise FileNotFoundError(f"no catalogue at {db_path}: run `kb build`")
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+# -- finding works ------------------------------------------------------------------------
+
+_LIST_COLUMNS = "w.pk, w.id, w.title, w.year, w.kind, w.venue, w.author_names, w.more_authors"
+
+
+def _filters(q: Query) -> tuple[list[str], list]:
+    where, args = [], []
+    if q.technique:
+        where.append("w.pk IN (SELECT wt.work_pk FROM work_technique wt JOIN technique_closure c"
+                     " ON c.descendant = wt.technique WHERE c.ancestor = ?)")
+        args.append(q.technique)
+    if q.motivation:
+        where.append("w.pk IN (SELECT work_pk FROM work_motivation WHERE motivation = ?)")
+        args.append(q.motivation)
+    if q.author:
+        from kb.names import author_id
+
+        # whole name parts: 'nanda' and 'neel-nanda' match Neel Nanda, 'nan' does not
+        where.append("w.pk IN (SELECT wa.work_pk FROM work_author wa JOIN author_name n ON n.author_pk = wa.author_pk"
+                     " WHERE '-' || n.key || '-' LIKE ?)")
+        args.append(f"%-{author_id(q.author)}-%")
+    if q.since is not None:
+        where.append("w.year >= ?")
+        args.append(q.since)
+    if q.until is not None:
+        where.append("w.year <= ?")
+        args.append(q.until)
+    if q.kind:
+        where.append("w.kind = ?")
+        args.append(q.kind)
+    if q.venue:
+        where.append("w.venue LIKE ?")
+        args.append(f"%{q.venue}%")
+    return where, args
+
+
+def check_query(conn: sqlite3.Connection, q: Query) -> None:
+    """Unknown slugs are a user's typo, not an empty result: say so, with the near misses."""
+    for table, slug in (("technique", q.technique), ("motivation", q.motivation)):
+        if slug and not conn.execute(f"SELECT 1 FROM {table} WHERE slug = ?", (slug,)).fetchone():
+            known = [r[0] for r in conn.execute(f"SELECT slug FROM {table} ORDER BY position")]
+            near = [k for k in known if slug in k or k in slug]
+            hint = f"; did you mean {', '.join(near)}?" if near else f"; known: {', '.join(known)}"
+            raise NotFound(f"unknown {table} {slug!r}{hint}")
+
+
+def search(conn: sqlite3.Connection, q: Query) -> list[dict]:
+    """Works matching the query, best first (bm25 with titles weighted highest), else newest first.
+
+    If every word cannot match together, falls back to any word, and marks the results so.
+    """
+    check_query(conn, q)
+    where, args = _filters(q)
+    if not q.text or not fts_expression(q.text):
+        sql = f"SELECT {_LIST_COLUMNS} FROM work w {_where(where)} ORDER BY w.year DESC, w.id LIMIT ?"
+        return _with_tags(conn, [dict(r) for r in conn.execute(sql, [*args, q.limit])])
+    for any_word in (False, True):
+        sql = (f"SELECT {_LIST_COLUMNS}, bm25(work_fts, 10.0, 3.0, 2.0, 4.0) AS score,"
+               " snippet(work_fts, 2, '«', '»', '…', 12) AS summary_snippet,"
+               " snippet(work_fts, 1, '«', '»', '…', 12) AS abstract_snippet"
+               f" FROM work_fts JOIN work w ON w.pk = work_fts.rowid"
+               f" {_where(['work_fts MATCH ?', *where])} ORDER BY score, w.id LIMIT ?")
+        rows = [dict(r, any_word=any_word) for r in
+                conn.execute(sql, [fts_expression(q.text, any_word), *args, q.limit])]
+        if rows:
+            return _with_tags(conn, rows)
+    return []
+
+
+def _where(clauses: list[str]) -> str:
+    return "WHERE " + " AND ".join(clauses) if clauses else ""
+
+
+def _with_tags(conn: sqlite3.Connection, rows: list[dict]) -> list[dict]:
+    pks = [r["pk"] for r in rows]
+    marks = ",".join("?" * len(pks))
+    tags: dict[int, dict[str, list]] = {pk: {"techniques": [], "motivations": []} for pk in pks}
+    for table, key, col in (("work_technique", "techniques", "technique"), ("work_motivation", "motivations", "motivation")):
+        for pk, slug in conn.execute(f"SELECT work_pk, {col} FROM {table} WHERE work_pk IN ({marks}) ORDER BY {col}", pks):
+            tags[pk][key].append(slug)
+    for r in rows:
+        if "summary_snippet" in r:  # the title is shown anyway: a snippet is worth showing from the text
+            snippets = (r.pop("summary_snippet"), r.pop("abstract_snippet"))
+            r["snippet"] = next((s for s in snippets if "«" in s), None)
+        r["authors"] = json.loads(r.pop("author_names"))
+        r["more_authors"] = bool(r["more_authors"])
+        r.update(tags[r.pop("pk")])
+    return rows
+
+
+# -- one work -----------------------------------------------------------------------------
+
+
+def resolve_id(conn: sqlite3.Connection, key: str) -> int:
+    """A work's pk from its id, or from any of its identifiers (an arXiv id, a DOI, ...)."""
+    row = conn.execute("SELECT pk FROM work WHERE id = ?", (key,)).fetchone()
+    row = row or conn.execute("SELECT work_pk FROM identifier WHERE value = ?", (key.lower(),)).fetchone()
+    if row:
+        return row[0]
+    near = [r[0] for r in conn.execute("SELECT id FROM work WHERE id LIKE ? ORDER BY id LIMIT 5", (f"%{key}%",))]
+    hint = f"; did you mean {', '.join(near)}?" if near else ""
+    raise NotFound(f"no work {key!r} in the catalogue{hint}")
+
+
+def get_work(conn: sqlite3.Connection, key: str) -> dict:
+    pk = resolve_id(conn, key)
+    work = dict(conn.execute("SELECT * FROM work WHERE pk = ?", (pk,)).fetchone())
+    work.pop("author_names")
+    work["more_authors"] = bool(work["more_authors"])
+    work["urls"] = json.loads(work["urls"])
+    work["authors"] = _rows(conn, "SELECT a.id, a.name FROM work_author wa JOIN author a ON a.pk = wa.author_pk"
+                                  " WHERE wa.work_pk = ? ORDER BY wa.position", pk)
+    work["ids"] = {r["scheme"]: r["shown"] for r in _rows(conn, "SELECT scheme, shown FROM identifier WHERE work_pk = ? ORDER BY scheme", pk)}
+    work["techniques"] = _rows(conn, "SELECT t.slug, t.name, wt.by, wt.confidence, wt.evidence FROM work_technique wt"
+                                     " JOIN technique t ON t.slug = wt.technique WHERE wt.work_pk = ? ORDER BY t.position", pk)
+    work["motivations"] = _rows(conn, "SELECT m.slug, m.name, wm.by, wm.confidence, wm.evidence FROM work_motivation wm"
+                                      " JOIN motivation m ON m.slug = wm.motivation WHERE wm.work_pk = ? ORDER BY m.position", pk)
+    work["relations"] = _rows(conn, "SELECT r.type, w.id, w.title, w.year FROM relation r JOIN work w ON w.pk = r.target_pk"
+                                    " WHERE r.source_pk = ? ORDER BY r.type, w.id", pk)
+    work["cited_by"] = _rows(conn, "SELECT r.type, w.id, w.title, w.year FROM relation r JOIN work w ON w.pk = r.source_pk"
+                                   " WHERE r.target_pk = ? ORDER BY r.type, w.id", pk)
+    work["provenance"] = [dict(r, fields=json.loads(r["fields"])) for r in _rows(
+        conn, "SELECT source, fetched_at, fields FROM provenance WHERE work_pk = ? ORDER BY position", pk)]
+    summary = conn.execute("SELECT * FROM summary WHERE work_pk = ?", (pk,)).fetchone()
+    if summary:
+        summary = dict(summary)
+        summary.pop("work_pk")
+        summary["contributors"] = json.loads(summary["contributors"])
+    work["summary"] = summary
+    work.pop("pk")
+    return work
+
+
+def _rows(conn: sqlite3.Connection, sql: str, *args) -> list[dict]:
+    return [dict(r) for r in conn.execute(sql, args)]
+
+
+# -- the taxonomy and the whole ------------------------------------------------------------
+
+
+def technique_tree(conn: sqlite3.Connection) -> list[dict]:
+    """Techniques in depth-first order, each with its own works and those of its whole subtree."""
+    rows = _rows(conn, """
+        SELECT t.slug, t.name, t.parent, t.depth, t.position, t.description, t.implementation,
+               (SELECT count(*) FROM work_technique wt WHERE wt.technique = t.slug) AS direct,
+               (SELECT count(DISTINCT wt.work_pk) FROM technique_closure c
+                  JOIN work_technique wt ON wt.technique = c.descendant WHERE c.ancestor = t.slug) AS total
+        FROM technique t ORDER BY t.position""")
+    children: dict[str | None, list[dict]] = {}
+    for r in rows:
+        children.setdefault(r["parent"], []).append(r)
+    ordered: list[dict] = []
+
+    def visit(parent: str | None) -> None:
+        for r in children.get(parent, []):
+            ordered.append(r)
+            visit(r["slug"])
+
+    visit(None)
+    return ordered
+
+
+def motivations(conn: sqlite3.Connection) -> list[dict]:
+    return _rows(conn, """
+        SELECT m.slug, m.name, m.description,
+               (SELECT count(*) FROM work_motivation wm WHERE wm.motivation = m.slug) AS works,
+               (SELECT count(*) FROM work_motivation wm WHERE wm.motivation = m.slug AND wm.by = 'authors') AS stated
+        FROM motivation m ORDER BY m.position""")
+
+
+def stats(conn: sqlite3.Connection) -> dict:
+    one = lambda sql: conn.execute(sql).fetchone()[0]  # noqa: E731
+    pairs = lambda sql: {str(k): v for k, v in conn.execute(sql)}  # noqa: E731
+    return {
+        "works": one("SELECT count(*) FROM work"),
+        "authors": one("SELECT count(*) FROM author"),
+        "summaries": pairs("SELECT status, count(*) FROM summary GROUP BY status ORDER BY status"),
+        "by_kind": pairs("SELECT kind, count(*) FROM work GROUP BY kind ORDER BY count(*) DESC, kind"),
+        "by_year": pairs("SELECT coalesce(year, 'unknown'), count(*) FROM work GROUP BY year ORDER BY year"),
+        "identifiers": pairs("SELECT scheme, count(*) FROM identifier GROUP BY scheme ORDER BY count(*) DESC"),
+        "tags_by_source": pairs("SELECT by, count(*) FROM (SELECT by FROM work_technique UNION ALL"
+                                " SELECT by FROM work_motivation) GROUP BY by ORDER BY count(*) DESC"),
+        "relations": one("SELECT count(*) FROM relation"),
+        "without_technique": one("SELECT count(*) FROM work WHERE pk NOT IN (SELECT work_pk FROM work_technique)"),
+        "without_motivation": one("SELECT count(*) FROM work WHERE pk NOT IN (SELECT work_pk FROM work_motivation)"),
+        "without_summary": one("SELECT count(*) FROM work WHERE pk NOT IN (SELECT work_pk FROM summary)"),
+    }

@@ -1,0 +1,186 @@
+"""`kb build`: data/ -> a fresh SQLite file, swapped in atomically.
+
+Rows are written with executemany on one connection: the ORM's per-object overhead would make a
+100,000-work build many times slower than the rows themselves cost (see bench/build.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import tempfile
+from pathlib import Path
+
+from kb.catalogue import source_signature
+from kb.datadir import Dataset, Problem
+from kb.names import author_id
+from kb.records import TAG_SOURCES
+
+
+class BuildError(Exception):
+    def __init__(self, problems: list[Problem]):
+        super().__init__(f"data/ has {len(problems)} problem(s); the previous catalogue is kept")
+        self.problems = problems
+
+
+def build(ds: Dataset, db_path: Path, problems: list[Problem] | None = None) -> dict:
+    """Build the catalogue at db_path from a loaded, checked dataset. Returns counts."""
+    if problems:
+        raise BuildError(problems)
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=db_path.parent, prefix=f".{db_path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        _create_schema(tmp)
+        conn = sqlite3.connect(tmp)
+        conn.execute("PRAGMA journal_mode = OFF")  # a temp file: atomicity comes from the rename
+        conn.execute("PRAGMA synchronous = OFF")
+        with conn:
+            counts = write_rows(conn, ds)
+            conn.executemany("INSERT INTO meta VALUES (?, ?)", [
+                ("data_dir", str(ds.root)),
+                ("signature", json.dumps(source_signature(ds.root))),
+            ])
+        conn.close()
+        os.replace(tmp, db_path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return counts
+
+
+def _create_schema(path: str) -> None:
+    from sqlmodel import SQLModel, create_engine
+
+    from kb.catalogue import schema
+
+    engine = create_engine(f"sqlite:///{path}")
+    SQLModel.metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(schema.FTS_DDL)
+        conn.exec_driver_sql(f"PRAGMA user_version = {schema.SCHEMA_VERSION}")
+    engine.dispose()
+
+
+def _rank(source: str) -> int:
+    return TAG_SOURCES.index(source)  # authors first: what the text says beats what others judge
+
+
+def write_rows(conn: sqlite3.Connection, ds: Dataset) -> dict:
+    works = sorted(ds.works, key=lambda w: w.id)
+    pk = {w.id: n for n, w in enumerate(works, start=1)}
+    authors = _authors(ds, works)
+    summaries = {s.meta.work: s for s in ds.summaries}
+
+    conn.executemany("INSERT INTO technique VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
+        (t.slug, t.name, t.description, t.parent, json.dumps(t.keywords), t.implementation, _depth(ds, t.slug), n)
+        for n, t in enumerate(ds.techniques)
+    ])
+    conn.executemany("INSERT INTO technique_closure VALUES (?, ?)", _closure(ds))
+    conn.executemany("INSERT INTO motivation VALUES (?, ?, ?, ?, ?)", [
+        (m.slug, m.name, m.description, json.dumps(m.keywords), n) for n, m in enumerate(ds.motivations)
+    ])
+    conn.executemany("INSERT INTO author VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
+        (n, a["id"], a["name"], json.dumps(a["aliases"]), a["scholar_id"], a["lesswrong"], a["homepage"], a["affiliation"])
+        for n, a in enumerate(authors.values(), start=1)
+    ])
+    author_pk = {key: n for n, key in enumerate(authors, start=1)}
+    alias = {author_id(name): key for key, a in authors.items() for name in a["aliases"]}
+    conn.executemany("INSERT INTO author_name VALUES (?, ?)", [(name, author_pk[key]) for name, key in alias.items()])
+
+    conn.executemany("INSERT INTO work VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+        (pk[w.id], w.id, w.kind, w.title, json.dumps(w.authors, ensure_ascii=False), w.more_authors, w.year,
+         w.date and w.date.isoformat(), w.venue, w.abstract, w.url, json.dumps(w.urls),
+         min((str(p.fetched_at)[:10] for p in w.provenance), default=None))
+        for w in works
+    ])
+    conn.executemany("INSERT INTO work_author VALUES (?, ?, ?)", [
+        (pk[w.id], i, author_pk[alias.get(author_id(name), author_id(name))])
+        for w in works for i, name in enumerate(w.authors)
+    ])
+    conn.executemany("INSERT INTO identifier VALUES (?, ?, ?, ?)", [
+        (scheme, value.lower(), pk[w.id], value) for w in works for scheme, value in w.ids.items()
+    ])
+    conn.executemany("INSERT INTO work_technique VALUES (?, ?, ?, ?, ?)", [
+        (pk[w.id], t.slug, t.by, t.confidence, t.evidence) for w in works for t in w.techniques
+    ])
+    conn.executemany("INSERT INTO work_motivation VALUES (?, ?, ?, ?, ?)", [
+        (pk[w], slug, *tag) for w, tags in _motivations(works, summaries).items() for slug, tag in tags.items()
+    ])
+    conn.executemany("INSERT INTO relation VALUES (?, ?, ?)", [
+        (pk[w.id], r.type, pk[r.target]) for w in works for r in w.relations
+    ])
+    conn.executemany("INSERT INTO summary VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+        (pk[s.meta.work], s.meta.status, json.dumps(s.meta.contributors, ensure_ascii=False),
+         s.meta.updated and s.meta.updated.isoformat(), s.meta.motivation_stated_by, s.meta.xrisk, s.meta.opinion,
+         s.body, s.path)
+        for s in summaries.values()
+    ])
+    conn.executemany("INSERT INTO provenance VALUES (?, ?, ?, ?, ?)", [
+        (pk[w.id], i, p.source, str(p.fetched_at), json.dumps(p.fields)) for w in works for i, p in enumerate(w.provenance)
+    ])
+    conn.executemany("INSERT INTO work_fts (rowid, title, abstract, summary, authors) VALUES (?, ?, ?, ?, ?)", [
+        (pk[w.id], w.title, w.abstract or "", _summary_text(summaries.get(w.id)), " ".join(w.authors))
+        for w in works
+    ])
+    return {"works": len(works), "authors": len(authors), "summaries": len(summaries),
+            "techniques": len(ds.techniques), "motivations": len(ds.motivations)}
+
+
+def _authors(ds: Dataset, works) -> dict[str, dict]:
+    """Author entities: data/authors.jsonl's, then one per other name met in a work, in order."""
+    out: dict[str, dict] = {}
+    known = {}
+    for a in sorted(ds.authors, key=lambda a: a.id):
+        out[a.id] = a.model_dump()
+        for name in (a.name, *a.aliases):
+            known[author_id(name)] = a.id
+    blank = {"aliases": [], "scholar_id": None, "lesswrong": None, "homepage": None, "affiliation": None}
+    for w in works:
+        for name in w.authors:
+            key = author_id(name)
+            if key not in known and key not in out:
+                out[key] = {"id": key, "name": name, **blank}
+    for a in out.values():  # the build resolves a name through its own id too
+        a["aliases"] = sorted({*a["aliases"], a["name"]})
+    return out
+
+
+def _motivations(works, summaries) -> dict[str, dict[str, tuple]]:
+    """Per work, slug -> (by, confidence, evidence): the best-placed source of each motivation wins."""
+    out: dict[str, dict[str, tuple]] = {}
+    for w in works:
+        tags = {t.slug: (t.by, t.confidence, t.evidence) for t in w.motivations}
+        s = summaries.get(w.id)
+        for slug in s.meta.motivations if s else ():
+            if slug not in tags or _rank(s.meta.motivation_stated_by) <= _rank(tags[slug][0]):
+                tags[slug] = (s.meta.motivation_stated_by, 1.0, s.path)
+        if tags:
+            out[w.id] = tags
+    return out
+
+
+def _summary_text(s) -> str:
+    if s is None:
+        return ""
+    return "\n".join(x for x in (s.body, s.meta.xrisk, s.meta.opinion) if x)
+
+
+def _depth(ds: Dataset, slug: str) -> int:
+    parents = {t.slug: t.parent for t in ds.techniques}
+    depth = 0
+    while parents.get(slug):
+        slug, depth = parents[slug], depth + 1
+    return depth
+
+
+def _closure(ds: Dataset) -> list[tuple[str, str]]:
+    parents = {t.slug: t.parent for t in ds.techniques}
+    pairs = []
+    for t in ds.techniques:
+        node = t.slug
+        while node:
+            pairs.append((node, t.slug))
+            node = parents.get(node)
+    return pairs

@@ -1,0 +1,151 @@
+"""The catalogue's tables, declared once with SQLModel.
+
+Only `kb build` (and importers' upserts) import this module: SQLModel costs a few hundred
+milliseconds to import, and read-only commands query the file with the standard sqlite3 module.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import Field, SQLModel
+
+SCHEMA_VERSION = 1
+
+FTS_DDL = (
+    "CREATE VIRTUAL TABLE work_fts USING fts5("
+    "title, abstract, summary, authors, "
+    "tokenize = 'porter unicode61 remove_diacritics 2')"
+)
+
+
+class Work(SQLModel, table=True):
+    __tablename__ = "work"
+    pk: int = Field(primary_key=True)
+    id: str = Field(unique=True)
+    kind: str = Field(index=True)
+    title: str
+    author_names: str  # JSON list, in order: denormalised for listing without a join
+    more_authors: bool = False
+    year: int | None = Field(default=None, index=True)
+    date: str | None = None
+    venue: str | None = None
+    abstract: str | None = None
+    url: str | None = None
+    urls: str = "{}"  # JSON object
+    added: str | None = None  # when it first entered the catalogue (earliest provenance)
+
+
+class Author(SQLModel, table=True):
+    __tablename__ = "author"
+    pk: int = Field(primary_key=True)
+    id: str = Field(unique=True)
+    name: str
+    aliases: str = "[]"
+    scholar_id: str | None = None
+    lesswrong: str | None = None
+    homepage: str | None = None
+    affiliation: str | None = None
+
+
+class AuthorName(SQLModel, table=True):
+    """Every normalised name an author goes by (their name and aliases), for the author filter."""
+
+    __tablename__ = "author_name"
+    key: str = Field(primary_key=True)
+    author_pk: int = Field(foreign_key="author.pk", index=True)
+
+
+class WorkAuthor(SQLModel, table=True):
+    __tablename__ = "work_author"
+    work_pk: int = Field(primary_key=True, foreign_key="work.pk")
+    position: int = Field(primary_key=True)
+    author_pk: int = Field(foreign_key="author.pk", index=True)
+
+
+class Identifier(SQLModel, table=True):
+    __tablename__ = "identifier"
+    scheme: str = Field(primary_key=True)
+    value: str = Field(primary_key=True)  # lower-cased: DOIs and arXiv ids compare case-blind
+    work_pk: int = Field(foreign_key="work.pk", index=True)
+    shown: str  # as written
+
+
+class Technique(SQLModel, table=True):
+    __tablename__ = "technique"
+    slug: str = Field(primary_key=True)
+    name: str
+    description: str
+    parent: str | None = Field(default=None, index=True)
+    keywords: str = "[]"
+    implementation: str | None = None
+    depth: int
+    position: int
+
+
+class TechniqueClosure(SQLModel, table=True):
+    """Every (ancestor, descendant) pair, a node with itself included: filters include the subtree."""
+
+    __tablename__ = "technique_closure"
+    ancestor: str = Field(primary_key=True)
+    descendant: str = Field(primary_key=True, index=True)
+
+
+class Motivation(SQLModel, table=True):
+    __tablename__ = "motivation"
+    slug: str = Field(primary_key=True)
+    name: str
+    description: str
+    keywords: str = "[]"
+    position: int
+
+
+class WorkTechnique(SQLModel, table=True):
+    __tablename__ = "work_technique"
+    work_pk: int = Field(primary_key=True, foreign_key="work.pk")
+    technique: str = Field(primary_key=True, index=True)
+    by: str
+    confidence: float
+    evidence: str | None = None
+
+
+class WorkMotivation(SQLModel, table=True):
+    __tablename__ = "work_motivation"
+    work_pk: int = Field(primary_key=True, foreign_key="work.pk")
+    motivation: str = Field(primary_key=True, index=True)
+    by: str
+    confidence: float
+    evidence: str | None = None
+
+
+class Relation(SQLModel, table=True):
+    __tablename__ = "relation"
+    source_pk: int = Field(primary_key=True, foreign_key="work.pk")
+    type: str = Field(primary_key=True)
+    target_pk: int = Field(primary_key=True, foreign_key="work.pk", index=True)
+
+
+class Summary(SQLModel, table=True):
+    __tablename__ = "summary"
+    work_pk: int = Field(primary_key=True, foreign_key="work.pk")
+    status: str
+    contributors: str  # JSON list
+    updated: str | None = None
+    motivation_stated_by: str | None = None
+    xrisk: str | None = None
+    opinion: str | None = None
+    body: str
+    path: str
+
+
+class Provenance(SQLModel, table=True):
+    __tablename__ = "provenance"
+    work_pk: int = Field(primary_key=True, foreign_key="work.pk")
+    position: int = Field(primary_key=True)
+    source: str
+    fetched_at: str
+    fields: str = "[]"
+
+
+class Meta(SQLModel, table=True):
+    __tablename__ = "meta"
+    key: str = Field(primary_key=True)
+    value: str

@@ -1,0 +1,201 @@
+"""The `kb` command: arguments in, one library call, one output function out.
+
+Built on click rather than typer: typer's runtime imports pydantic, which tripled a cold
+`kb search`. Heavy modules (SQLModel, pydantic, rich's tables) are imported inside the commands
+that need them, so `kb --help` and a cold search start fast (bench/search.py measures it).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from kb import output
+from kb.search import Query
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--data", type=click.Path(path_type=Path), help="The data/ folder (default: the checkout's data/, or $KB_DATA).")
+@click.option("--db", type=click.Path(path_type=Path), help="The catalogue file (default: build/catalogue.sqlite beside data/, or $KB_DB).")
+@click.version_option(package_name="safety-kb")
+@click.pass_context
+def cli(ctx: click.Context, data: Path | None, db: Path | None) -> None:
+    """safety-kb: AI-safety literature, its techniques and x-risk motivations."""
+    from kb.workspace import Workspace
+
+    ctx.obj = Workspace.find(data, db)
+
+
+def _fail(message: str) -> None:
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+as_json = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts instead of a table.")
+
+
+@cli.command()
+@click.pass_obj
+def build(ws) -> None:
+    """Build the catalogue from data/ (atomically: on a problem the previous one is kept)."""
+    from kb.catalogue.build import BuildError
+
+    try:
+        counts = ws.build()
+    except BuildError as e:
+        output.problems(e.problems)
+        _fail(str(e))
+    output.built(counts, ws.db_path)
+
+
+@cli.command()
+@click.pass_obj
+def validate(ws) -> None:
+    """Check all of data/; print each problem as path:line: message (exit 1 on any)."""
+    ds, problems = ws.check()
+    output.problems(problems)
+    if problems:
+        sys.exit(1)
+    output.valid(ds)
+
+
+@cli.command(name="format")
+@click.pass_obj
+def format_(ws) -> None:
+    """Rewrite data/works and data/authors.jsonl in canonical form (sorted by id)."""
+    from kb import datadir
+
+    ds, _ = ws.check()
+    if ds.problems:  # a record that did not load would be dropped by the rewrite
+        output.problems(ds.problems)
+        _fail("fix these first: formatting would lose the lines that do not load")
+    datadir.format_all(ds)
+    print(f"formatted {len(ds.works)} works and {len(ds.authors)} authors")
+
+
+def filters(limit: int):
+    """The options every listing shares."""
+    options = [
+        click.option("--technique", "-t", help="A technique slug; its sub-techniques count too."),
+        click.option("--motivation", "-m", help="An x-risk motivation slug."),
+        click.option("--author", "-a", help="An author's name, or a whole part of it."),
+        click.option("--since", type=int, help="From this year on."),
+        click.option("--until", type=int, help="Up to this year."),
+        click.option("--kind", type=click.Choice(["paper", "post", "comment", "report"]), help="The kind of work."),
+        click.option("--venue", help="Part of the venue's name."),
+        click.option("--limit", "-n", type=click.IntRange(min=1), default=limit, show_default=True, help="At most this many works."),
+        as_json,
+    ]
+
+    def decorate(f):
+        for option in reversed(options):
+            f = option(f)
+        return f
+
+    return decorate
+
+
+def _run_query(ws, as_json: bool, **query) -> None:
+    from kb import catalogue
+
+    with ws.connect() as conn:
+        try:
+            rows = catalogue.search(conn, Query(**query))
+        except catalogue.NotFound as e:
+            _fail(str(e))
+    output.works(rows, as_json, query=query.get("text"))
+
+
+@cli.command()
+@click.argument("text")
+@filters(limit=20)
+@click.pass_obj
+def search(ws, text: str, as_json: bool, **query) -> None:
+    """Full-text search over titles, abstracts, summaries and authors, best match first.
+
+    TEXT takes words (all must match), "a phrase", prefix*, OR and NOT.
+    """
+    _run_query(ws, as_json, text=text, **query)
+
+
+@cli.command(name="list")
+@filters(limit=50)
+@click.pass_obj
+def list_(ws, as_json: bool, **query) -> None:
+    """List works, newest first, filtered."""
+    _run_query(ws, as_json, **query)
+
+
+@cli.command()
+@click.argument("work")
+@click.option("--provenance", is_flag=True, help="Also say where each record and tag came from.")
+@as_json
+@click.pass_obj
+def show(ws, work: str, provenance: bool, as_json: bool) -> None:
+    """One work (by id, arXiv id or DOI): metadata, tags and who gave them, summary, relations."""
+    from kb import catalogue
+
+    with ws.connect() as conn:
+        try:
+            record = catalogue.get_work(conn, work)
+        except catalogue.NotFound as e:
+            _fail(str(e))
+    output.work(record, as_json, provenance)
+
+
+@cli.command()
+@as_json
+@click.pass_obj
+def techniques(ws, as_json: bool) -> None:
+    """The technique tree, with the number of works under each technique."""
+    from kb import catalogue
+
+    with ws.connect() as conn:
+        output.technique_tree(catalogue.technique_tree(conn), as_json)
+
+
+@cli.command()
+@as_json
+@click.pass_obj
+def motivations(ws, as_json: bool) -> None:
+    """The x-risk motivations, and for how many works the authors themselves state each."""
+    from kb import catalogue
+
+    with ws.connect() as conn:
+        output.motivations(catalogue.motivations(conn), as_json)
+
+
+@cli.command()
+@as_json
+@click.pass_obj
+def stats(ws, as_json: bool) -> None:
+    """Counts: works by kind and year, summaries, identifiers, what is still untagged."""
+    from kb import catalogue
+
+    with ws.connect() as conn:
+        output.stats(catalogue.stats(conn), as_json)
+
+
+@cli.group()
+def summary() -> None:
+    """Contributed summaries."""
+
+
+@summary.command("new")
+@click.argument("work")
+@click.pass_obj
+def summary_new(ws, work: str) -> None:
+    """Scaffold data/summaries/WORK.md for you to fill in, then run `kb validate`."""
+    from kb import datadir, summaries
+
+    try:
+        path = summaries.scaffold(datadir.load(ws.data_dir), work)
+    except (LookupError, FileExistsError) as e:
+        _fail(str(e))
+    print(f"wrote {path}\nfill in every {summaries.PLACEHOLDER}, then run: kb validate")
+
+
+def main() -> None:
+    cli()

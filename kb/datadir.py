@@ -1,0 +1,208 @@
+"""data/: the source of truth. Loads it into records (with the place of each) and writes it back.
+
+Layout:
+    data/taxonomy.toml             the technique tree and the x-risk motivations
+    data/authors.jsonl             authors with extra facts (aliases, Scholar id, ...), sorted by id
+    data/works/<kind>s.jsonl       one work a line, sorted by id
+    data/summaries/<work-id>.md    YAML front matter + Markdown
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from kb import frontmatter
+from kb.layout import find_data_dir, source_files, works_file  # noqa: F401 (re-exported)
+from kb.records import WORK_KINDS, Author, Motivation, Summary, SummaryMeta, Technique, Work
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+@dataclass
+class Dataset:
+    root: Path
+    works: list[Work] = field(default_factory=list)
+    authors: list[Author] = field(default_factory=list)
+    techniques: list[Technique] = field(default_factory=list)
+    motivations: list[Motivation] = field(default_factory=list)
+    summaries: list[Summary] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    # (kind of record, id) -> (path, line), so later checks can point at the right line.
+    places: dict[tuple[str, str], tuple[str, int]] = field(default_factory=dict)
+
+    def place(self, kind: str, key: str) -> tuple[str, int]:
+        return self.places.get((kind, key), ("?", 0))
+
+
+def load(root: Path) -> Dataset:
+    ds = Dataset(root=root)
+    if not (root / "taxonomy.toml").is_file():
+        ds.problems.append(Problem(str(root / "taxonomy.toml"), 0, "missing: data/ needs a taxonomy"))
+        return ds
+    _load_taxonomy(ds, root / "taxonomy.toml")
+    if (root / "authors.jsonl").is_file():
+        ds.authors = _load_jsonl(ds, root / "authors.jsonl", Author, "author")
+    for path in sorted((root / "works").glob("*.jsonl")):
+        ds.works += _load_jsonl(ds, path, Work, "work")
+    for path in sorted((root / "summaries").glob("*.md")):
+        summary = _load_summary(ds, path)
+        if summary:
+            ds.summaries.append(summary)
+    return ds
+
+
+def _rel(ds: Dataset, path: Path) -> str:
+    try:
+        return str(path.relative_to(ds.root.parent))
+    except ValueError:
+        return str(path)
+
+
+def _errors(e: ValidationError) -> list[str]:
+    out = []
+    for err in e.errors():
+        where = ".".join(str(p) for p in err["loc"])
+        out.append(f"{where}: {err['msg']}" if where else err["msg"])
+    return out
+
+
+def _load_jsonl(ds: Dataset, path: Path, model, kind: str) -> list:
+    records, rel = [], _rel(ds, path)
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line)
+        except json.JSONDecodeError as e:
+            ds.problems.append(Problem(rel, n, f"not valid JSON: {e.msg} (column {e.colno})"))
+            continue
+        try:
+            record = model.model_validate(raw)
+        except ValidationError as e:
+            label = raw.get("id", "?") if isinstance(raw, dict) else "?"
+            ds.problems += [Problem(rel, n, f"{kind} {label}: {m}") for m in _errors(e)]
+            continue
+        if (kind, record.id) in ds.places:
+            first = "%s:%d" % ds.places[(kind, record.id)]
+            ds.problems.append(Problem(rel, n, f"duplicate {kind} id {record.id!r} (first at {first})"))
+            continue
+        ds.places[(kind, record.id)] = (rel, n)
+        records.append(record)
+    return records
+
+
+def _toml_lines(text: str, table: str) -> dict[str, int]:
+    """slug -> line of its [[table]] header; tomllib gives no positions, so find them in the text."""
+    lines, header, out = text.splitlines(), 0, {}
+    for n, line in enumerate(lines, start=1):
+        if line.strip() == f"[[{table}]]":
+            header = n
+        elif header and (m := re.match(r'\s*slug\s*=\s*"([^"]*)"', line)):
+            out.setdefault(m.group(1), header)
+            header = 0
+    return out
+
+
+def _load_taxonomy(ds: Dataset, path: Path) -> None:
+    rel, text = _rel(ds, path), path.read_text(encoding="utf-8")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        m = re.search(r"line (\d+)", str(e))
+        ds.problems.append(Problem(rel, int(m.group(1)) if m else 0, f"not valid TOML: {e}"))
+        return
+    for table, model, target in (("technique", Technique, ds.techniques), ("motivation", Motivation, ds.motivations)):
+        lines = _toml_lines(text, table)
+        for raw in data.get(table, []):
+            line = lines.get(raw.get("slug", ""), 0)
+            try:
+                record = model.model_validate(raw)
+            except ValidationError as e:
+                ds.problems += [Problem(rel, line, f"{table} {raw.get('slug', '?')}: {m}") for m in _errors(e)]
+                continue
+            ds.places.setdefault((table, record.slug), (rel, line))
+            target.append(record)
+    for key in set(data) - {"technique", "motivation"}:
+        ds.problems.append(Problem(rel, 0, f"unknown table [{key}]: expected [[technique]] or [[motivation]]"))
+
+
+def _load_summary(ds: Dataset, path: Path) -> Summary | None:
+    rel = _rel(ds, path)
+    try:
+        doc = frontmatter.parse(path.read_text(encoding="utf-8"))
+    except frontmatter.FrontMatterError as e:
+        ds.problems.append(Problem(rel, e.line, str(e)))
+        return None
+    try:
+        meta = SummaryMeta.model_validate(doc.meta)
+    except ValidationError as e:
+        for err in e.errors():
+            key = str(err["loc"][0]) if err["loc"] else ""
+            where = ".".join(str(p) for p in err["loc"])
+            ds.problems.append(Problem(rel, doc.key_lines.get(key, 1), f"{where}: {err['msg']}" if where else err["msg"]))
+        return None
+    ds.places[("summary", meta.work)] = (rel, 1)
+    for key, line in {**doc.key_lines, "body": doc.body_line}.items():
+        ds.places[("summary-key", f"{meta.work}:{key}")] = (rel, line)
+    if path.stem != meta.work:
+        ds.problems.append(Problem(rel, doc.key_lines.get("work", 1), f"file name must be {meta.work}.md, the id of its work"))
+    if not doc.body.strip():
+        ds.problems.append(Problem(rel, doc.body_line, "the summary has no body"))
+    return Summary(meta=meta, body=doc.body, path=rel)
+
+
+# -- writing back -------------------------------------------------------------------------
+
+
+def dump_line(record) -> str:
+    data = record.to_data() if hasattr(record, "to_data") else record.model_dump(mode="json", exclude_defaults=True)
+    return json.dumps(data, ensure_ascii=False)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def write_jsonl(path: Path, records) -> None:
+    lines = [dump_line(r) for r in sorted(records, key=lambda r: r.id)]
+    write_atomic(path, "".join(line + "\n" for line in lines))
+
+
+def write_works(root: Path, works: list[Work]) -> None:
+    """Write every work into its kind's file, sorted by id, so that imports give clean diffs."""
+    for kind in WORK_KINDS:
+        of_kind = [w for w in works if w.kind == kind]
+        path = root / works_file(kind)
+        if of_kind or path.exists():
+            write_jsonl(path, of_kind)
+
+
+def format_all(ds: Dataset) -> None:
+    """Rewrite works and authors in canonical form (sorted, defaults dropped)."""
+    write_works(ds.root, ds.works)
+    if ds.authors:
+        write_jsonl(ds.root / "authors.jsonl", ds.authors)

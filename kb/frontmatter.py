@@ -1,0 +1,64 @@
+"""Markdown files with a YAML front matter block, read with line numbers for error messages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import yaml
+
+
+class FrontMatterError(ValueError):
+    def __init__(self, line: int, message: str):
+        super().__init__(message)
+        self.line = line
+
+
+@dataclass
+class Document:
+    meta: dict
+    body: str
+    key_lines: dict[str, int]  # front-matter key -> 1-based line in the file
+    body_line: int
+
+
+def parse(text: str) -> Document:
+    lines = text.splitlines(keepends=True)
+    if not lines or lines[0].strip() != "---":
+        raise FrontMatterError(1, "the file must start with a front matter block opened by '---'")
+    try:
+        end = next(i for i, line in enumerate(lines[1:], start=1) if line.strip() == "---")
+    except StopIteration:
+        raise FrontMatterError(1, "the front matter opened on line 1 is never closed by '---'") from None
+    source = "".join(lines[1:end])
+    try:
+        node = yaml.compose(source, Loader=yaml.SafeLoader)
+        meta = yaml.safe_load(source)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
+        line = mark.line + 2 if mark else 1
+        problem = getattr(e, "problem", None) or str(e)
+        raise FrontMatterError(line, f"front matter is not valid YAML: {problem}") from None
+    if not isinstance(meta, dict):
+        raise FrontMatterError(2, "front matter must be a mapping of keys to values")
+    key_lines = {k.value: k.start_mark.line + 2 for k, _ in node.value} if node is not None else {}
+    rest = lines[end + 1 :]
+    blank = next((i for i, line in enumerate(rest) if line.strip()), len(rest))
+    return Document(meta, "".join(rest).strip() + "\n", key_lines, end + 2 + blank)
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+def _str(dumper: yaml.SafeDumper, value: str):
+    # prose reads best as a literal block, the way a contributor would write it by hand
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str)
+
+
+def render(meta: dict, body: str) -> str:
+    front = yaml.dump(meta, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
+    return f"---\n{front}---\n\n{body.strip()}\n"

@@ -1,0 +1,41 @@
+"""Slugs and name normalisation: the keys that join records from different sources."""
+
+import re
+import unicodedata
+
+_STOPWORDS = frozenset(
+    "a an and are as at by do for from in into is it of on or the to via what when with without".split()
+)
+
+
+def ascii_fold(text: str) -> str:
+    """Strip accents so that 'Räuker' and 'Rauker' compare equal."""
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+
+
+def slugify(text: str) -> str:
+    words = re.findall(r"[a-z0-9]+", ascii_fold(text).lower())
+    return "-".join(words)
+
+
+def normalise_name(name: str) -> str:
+    """'Alex Turner (TurnTrout)' -> 'alex turner'; 'J. Zico Kolter' -> 'j zico kolter'."""
+    name = re.sub(r"\(.*?\)", " ", name)
+    return " ".join(re.findall(r"[a-z0-9]+", ascii_fold(name).lower()))
+
+
+def author_id(name: str) -> str:
+    return normalise_name(name).replace(" ", "-")
+
+
+def work_id(title: str, year: int | None, words: int = 4) -> str:
+    """A readable id from a title: the first few content words and the year.
+
+    'Representation Engineering: A Top-Down Approach...' (2023) -> 'representation-engineering-top-down-2023'.
+    """
+    content = [w for w in slugify(title).split("-") if w and w not in _STOPWORDS]
+    stem = "-".join(content[:words]) or "untitled"
+    return f"{stem}-{year}" if year else stem
+
+
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")

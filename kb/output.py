@@ -1,0 +1,160 @@
+"""How results look: rich tables and trees for people, JSON for scripts.
+
+rich is imported inside the functions: `--json` output and error paths never pay for it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+
+def _console(stderr: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
+
+
+def _json(value) -> None:
+    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
+
+
+def _authors(names: list[str], more: bool, limit: int = 3) -> str:
+    shown = names[:limit]
+    tail = " et al." if more or len(names) > limit else ""
+    return ", ".join(shown) + tail
+
+
+def _esc(text) -> str:
+    from rich.markup import escape
+
+    return escape(str(text)) if text is not None else ""
+
+
+def problems(items) -> None:
+    for p in items:
+        print(p, file=sys.stderr)
+
+
+def valid(ds) -> None:
+    print(f"data/ is valid: {len(ds.works)} works, {len(ds.summaries)} summaries, "
+          f"{len(ds.techniques)} techniques, {len(ds.motivations)} motivations, {len(ds.authors)} authors")
+
+
+def built(counts: dict, db_path) -> None:
+    print(f"built {db_path}: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+
+
+def works(rows: list[dict], as_json: bool, query: str | None = None) -> None:
+    if as_json:
+        return _json(rows)
+    console = _console()
+    if not rows:
+        console.print("no works match" + (f" {query!r}" if query else ""))
+        return
+    if rows[0].get("any_word"):
+        console.print(f"[yellow]no work has every word of {_esc(query)!r}; showing works with any of them[/]")
+    from rich.table import Table
+
+    table = Table(show_lines=False, expand=False)
+    table.add_column("id", style="cyan", no_wrap=True)
+    table.add_column("year")
+    table.add_column("title", style="bold", ratio=3)
+    table.add_column("authors", ratio=2)
+    table.add_column("techniques", style="green", ratio=1)
+    for r in rows:
+        title = _esc(r["title"])
+        if r.get("snippet"):  # the catalogue marks matched words «so»
+            snippet = _esc(r["snippet"]).replace("«", "[bold yellow]").replace("»", "[/]")
+            title += f"\n[dim]{snippet}[/]"
+        table.add_row(r["id"], str(r["year"] or ""), title, _esc(_authors(r["authors"], r["more_authors"])),
+                      ", ".join(r["techniques"]))
+    console.print(table)
+    console.print(f"[dim]{len(rows)} work(s)[/]")
+
+
+def _tag_line(tag: dict) -> str:
+    by = tag["by"] if tag["confidence"] >= 1 else f"{tag['by']}, {tag['confidence']:.2f}"
+    return f"[green]{tag['slug']}[/] [dim]({by})[/]"
+
+
+def work(w: dict, as_json: bool, provenance: bool = False) -> None:
+    if not provenance:
+        w = {k: v for k, v in w.items() if k != "provenance"}
+    if as_json:
+        return _json(w)
+    from rich.markdown import Markdown
+    from rich.panel import Panel
+
+    console = _console()
+    head = [f"[bold]{_esc(w['title'])}[/]",
+            _esc(_authors([a["name"] for a in w["authors"]], w["more_authors"], limit=12)),
+            " · ".join(_esc(x) for x in (w["kind"], w["venue"], w["date"] or w["year"]) if x)]
+    links = [w["url"], *w["urls"].values()] if w["url"] else list(w["urls"].values())
+    head += [f"{k}: {_esc(v)}" for k, v in w["ids"].items()] + [_esc(u) for u in links]
+    if w["techniques"]:
+        head.append("techniques: " + ", ".join(_tag_line(t) for t in w["techniques"]))
+    if w["motivations"]:
+        head.append("x-risk motivation: " + ", ".join(_tag_line(t) for t in w["motivations"]))
+    console.print(Panel("\n".join(head), title=f"[cyan]{w['id']}[/]", title_align="left"))
+    if w["abstract"]:
+        console.print(Panel(_esc(w["abstract"]), title="abstract", title_align="left"))
+    s = w["summary"]
+    if s:
+        who = ", ".join(s["contributors"])
+        console.print(Panel(Markdown(s["body"]), title=f"summary ({s['status']}, by {_esc(who)})", title_align="left"))
+        if s["xrisk"]:
+            said = {"authors": "stated by the authors", "summariser": "inferred by the summariser"}.get(s["motivation_stated_by"], "")
+            console.print(Panel(Markdown(s["xrisk"]), title=f"why it matters for catastrophic risk ({said})", title_align="left"))
+        if s["opinion"]:
+            console.print(Panel(Markdown(s["opinion"]), title="opinion", title_align="left"))
+    for title, rel in (("relations", w["relations"]), ("referred to by", w["cited_by"])):
+        if rel:
+            console.print(f"[bold]{title}[/]")
+            for r in rel:
+                console.print(f"  {r['type']:<11} [cyan]{r['id']}[/]  {_esc(r['title'])} ({r['year']})")
+    if provenance:
+        console.print("[bold]provenance[/]")
+        for p in w["provenance"]:
+            fields = f" fields: {', '.join(p['fields'])}" if p["fields"] else ""
+            console.print(f"  {_esc(p['source'])}, {p['fetched_at']}{fields}")
+        for t in w["techniques"] + w["motivations"]:
+            if t["evidence"]:
+                console.print(f"  tag {t['slug']}: {_esc(t['evidence'])}")
+
+
+def technique_tree(rows: list[dict], as_json: bool) -> None:
+    if as_json:
+        return _json(rows)
+    from rich.tree import Tree
+
+    root = Tree("[bold]techniques[/] [dim](works tagged here / in the subtree)[/]")
+    nodes = {None: root}
+    for r in rows:
+        label = f"[green]{r['slug']}[/] {_esc(r['name'])} [dim]{r['direct']} / {r['total']}[/]"
+        nodes[r["slug"]] = nodes[r["parent"]].add(label)
+    _console().print(root)
+
+
+def motivations(rows: list[dict], as_json: bool) -> None:
+    if as_json:
+        return _json(rows)
+    from rich.table import Table
+
+    table = Table()
+    for name in ("slug", "name", "works", "stated by the authors"):
+        table.add_column(name)
+    for r in rows:
+        table.add_row(f"[green]{r['slug']}[/]", _esc(r["name"]), str(r["works"]), str(r["stated"]))
+    _console().print(table)
+
+
+def stats(s: dict, as_json: bool) -> None:
+    if as_json:
+        return _json(s)
+    console = _console()
+    console.print(f"[bold]{s['works']}[/] works by [bold]{s['authors']}[/] authors, {s['relations']} relations")
+    for key in ("by_kind", "summaries", "identifiers", "tags_by_source", "by_year"):
+        console.print(f"{key.replace('_', ' ')}: " + ", ".join(f"{k} {v}" for k, v in s[key].items()))
+    console.print(f"to do: {s['without_summary']} without a summary, {s['without_technique']} without a technique,"
+                  f" {s['without_motivation']} without a motivation")

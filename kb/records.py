@@ -1,0 +1,147 @@
+"""The record types of data/: what a work, an author, a tag and a summary are.
+
+These pydantic models are the schema that `kb validate` enforces and that importers' records are
+converted into. They hold no database state: the catalogue module maps them to tables.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from kb.names import SLUG_RE
+
+Slug = Annotated[str, Field(pattern=SLUG_RE.pattern)]
+HttpUrl = Annotated[str, Field(pattern=r"^https?://\S+$")]
+
+WORK_KINDS = ("paper", "post", "comment", "report")
+RELATION_TYPES = ("discusses", "replies-to", "critiques", "extends", "replicates")
+# Who assigned a tag: the authors say so in the text, a curator or a summary's author judged it,
+# or an automatic tagger suggested it.
+TAG_SOURCES = ("authors", "curator", "summariser", "rule", "model")
+ID_SCHEMES = (
+    "doi", "arxiv", "scholar", "lesswrong", "alignmentforum", "openalex", "s2", "openreview", "acl",
+)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Tag(Strict):
+    slug: Slug
+    by: Literal[TAG_SOURCES] = "curator"  # type: ignore[valid-type]
+    confidence: float = Field(1.0, ge=0.0, le=1.0)
+    evidence: str | None = None
+
+
+def _tag(value: str | dict | Tag) -> Tag | dict:
+    # In data/ a bare slug is shorthand for a curated tag: it keeps hand-written lines short.
+    return {"slug": value} if isinstance(value, str) else value
+
+
+class Relation(Strict):
+    type: Literal[RELATION_TYPES]  # type: ignore[valid-type]
+    target: Slug
+
+
+class Provenance(Strict):
+    source: str
+    fetched_at: dt.date | dt.datetime
+    fields: list[str] = []
+
+
+class Work(Strict):
+    id: Slug
+    kind: Literal[WORK_KINDS]  # type: ignore[valid-type]
+    title: Annotated[str, Field(min_length=1)]
+    authors: list[Annotated[str, Field(min_length=1)]] = []
+    more_authors: bool = False  # the list is known to be incomplete ("et al.")
+    year: Annotated[int, Field(ge=1900, le=2100)] | None = None
+    date: dt.date | None = None
+    venue: str | None = None
+    abstract: str | None = None
+    url: HttpUrl | None = None
+    urls: dict[str, HttpUrl] = {}
+    ids: dict[Literal[ID_SCHEMES], str] = {}  # type: ignore[valid-type]
+    techniques: list[Tag] = []
+    motivations: list[Tag] = []
+    relations: list[Relation] = []
+    provenance: list[Provenance] = []
+
+    @field_validator("techniques", "motivations", mode="before")
+    @classmethod
+    def _shorthand_tags(cls, value):
+        return [_tag(v) for v in value] if isinstance(value, list) else value
+
+    @model_validator(mode="after")
+    def _date_matches_year(self) -> Work:
+        if self.date and self.year and self.date.year != self.year:
+            raise ValueError(f"date {self.date} is not in year {self.year}")
+        return self
+
+    def to_data(self) -> dict:
+        """The canonical data/ form: defaults dropped, curated tags written as bare slugs."""
+        data = self.model_dump(mode="json", exclude_defaults=True)
+        for key in ("techniques", "motivations"):
+            if key in data:
+                data[key] = [_compact_tag(t) for t in data[key]]
+        return data
+
+
+def _compact_tag(tag: dict) -> str | dict:
+    return tag["slug"] if set(tag) == {"slug"} else tag
+
+
+class Author(Strict):
+    id: Slug
+    name: Annotated[str, Field(min_length=1)]
+    aliases: list[str] = []
+    scholar_id: str | None = None
+    lesswrong: str | None = None
+    homepage: HttpUrl | None = None
+    affiliation: str | None = None
+
+
+class SummaryMeta(Strict):
+    """The front matter of data/summaries/<work-id>.md."""
+
+    work: Slug
+    status: Literal["draft", "reviewed"] = "draft"
+    contributors: list[str] = Field(min_length=1)
+    updated: dt.date | None = None
+    motivations: list[Slug] = []
+    # "authors": the work itself states the motivation; "summariser": the summary's author infers it.
+    motivation_stated_by: Literal["authors", "summariser"] | None = None
+    xrisk: str | None = None
+    opinion: str | None = None
+
+    @model_validator(mode="after")
+    def _stated_by_needs_motivation(self) -> SummaryMeta:
+        if self.motivations and not self.motivation_stated_by:
+            raise ValueError("motivations are given: say who states them (motivation_stated_by)")
+        return self
+
+
+class Summary(Strict):
+    meta: SummaryMeta
+    body: str
+    path: str
+
+
+class Technique(Strict):
+    slug: Slug
+    name: str
+    description: str
+    parent: Slug | None = None
+    keywords: list[str] = []
+    implementation: str | None = None  # dotted path of the reference implementation in kb.methods
+
+
+class Motivation(Strict):
+    slug: Slug
+    name: str
+    description: str
+    keywords: list[str] = []

@@ -1,0 +1,128 @@
+"""Checks across all of data/: what a single record's schema cannot see."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from kb.datadir import Dataset, Problem
+from kb.layout import works_file
+from kb.names import author_id
+from kb.summaries import PLACEHOLDER
+
+
+def check(ds: Dataset) -> list[Problem]:
+    problems = list(ds.problems)
+    for rule in (_unique_ids, _taxonomy, _works, _shared_identifiers, _sorted_files, _summaries, _authors):
+        problems += rule(ds)
+    return sorted(set(problems), key=lambda p: (p.path, p.line, p.message))
+
+
+def _unique_ids(ds: Dataset) -> list[Problem]:
+    # duplicate work and author ids are caught by the loader, which sees both lines.
+    out = []
+    for kind, records in (("technique", ds.techniques), ("motivation", ds.motivations)):
+        for slug, n in Counter(r.slug for r in records).items():
+            if n > 1:
+                out.append(Problem(*ds.place(kind, slug), f"duplicate {kind} slug {slug!r}"))
+    return out
+
+
+def _taxonomy(ds: Dataset) -> list[Problem]:
+    out, parents = [], {t.slug: t.parent for t in ds.techniques}
+    for t in ds.techniques:
+        if t.parent and t.parent not in parents:
+            out.append(Problem(*ds.place("technique", t.slug), f"technique {t.slug}: unknown parent {t.parent!r}"))
+        seen, node = set(), t.slug
+        while node in parents and node not in seen:
+            seen.add(node)
+            node = parents[node]
+        if node in seen:
+            out.append(Problem(*ds.place("technique", t.slug), f"technique {t.slug}: its parents form a cycle"))
+    return out
+
+
+def _works(ds: Dataset) -> list[Problem]:
+    techniques = {t.slug for t in ds.techniques}
+    motivations = {m.slug for m in ds.motivations}
+    ids = {w.id for w in ds.works}
+    out = []
+    for w in ds.works:
+        where = ds.place("work", w.id)
+        for tag in w.techniques:
+            if tag.slug not in techniques:
+                out.append(Problem(*where, f"work {w.id}: unknown technique {tag.slug!r}"))
+        for tag in w.motivations:
+            if tag.slug not in motivations:
+                out.append(Problem(*where, f"work {w.id}: unknown motivation {tag.slug!r}"))
+        for rel in w.relations:
+            if rel.target not in ids:
+                out.append(Problem(*where, f"work {w.id}: {rel.type} {rel.target!r}, which is not in the catalogue"))
+            elif rel.target == w.id:
+                out.append(Problem(*where, f"work {w.id}: a work cannot {rel.type} itself"))
+        for key in ("techniques", "motivations"):
+            dupes = [s for s, n in Counter(t.slug for t in getattr(w, key)).items() if n > 1]
+            if dupes:
+                out.append(Problem(*where, f"work {w.id}: {key} repeated: {', '.join(dupes)}"))
+        if not where[0].endswith(works_file(w.kind)):
+            out.append(Problem(*where, f"work {w.id}: a {w.kind} belongs in data/{works_file(w.kind)}"))
+    return out
+
+
+def _shared_identifiers(ds: Dataset) -> list[Problem]:
+    """Two works with one arXiv id or DOI are one work entered twice."""
+    out, owner = [], {}
+    for w in ds.works:
+        for scheme, value in w.ids.items():
+            key = (scheme, value.lower())
+            if key in owner and owner[key] != w.id:
+                out.append(Problem(*ds.place("work", w.id), f"work {w.id}: {scheme} {value} is also work {owner[key]!r}"))
+            owner.setdefault(key, w.id)
+    return out
+
+
+def _sorted_files(ds: Dataset) -> list[Problem]:
+    by_file: dict[str, list[tuple[int, str]]] = {}
+    for kind, records in (("work", ds.works), ("author", ds.authors)):
+        for r in records:
+            path, line = ds.place(kind, r.id)
+            by_file.setdefault(path, []).append((line, r.id))
+    out = []
+    for path, rows in by_file.items():
+        rows.sort()
+        for (_, prev), (line, rid) in zip(rows, rows[1:]):
+            if rid < prev:
+                out.append(Problem(path, line, f"{rid!r} comes after {prev!r}: lines must be sorted by id (kb format sorts them)"))
+                break
+    return out
+
+
+def _summaries(ds: Dataset) -> list[Problem]:
+    ids = {w.id for w in ds.works}
+    motivations = {m.slug for m in ds.motivations}
+    out = []
+    for s in ds.summaries:
+        line = lambda key: ds.place("summary-key", f"{s.meta.work}:{key}")[1]  # noqa: E731
+        if s.meta.work not in ids:
+            out.append(Problem(s.path, line("work"), f"summary of {s.meta.work!r}, which is not in the catalogue"))
+        for slug in s.meta.motivations:
+            if slug not in motivations:
+                out.append(Problem(s.path, line("motivations"), f"unknown motivation {slug!r}"))
+        texts = {"xrisk": s.meta.xrisk, "opinion": s.meta.opinion, "contributors": " ".join(s.meta.contributors)}
+        for key, text in texts.items():
+            if text and PLACEHOLDER in text:
+                out.append(Problem(s.path, line(key), f"{key} still has a {PLACEHOLDER} placeholder"))
+        todo = next((i for i, text in enumerate(s.body.splitlines()) if PLACEHOLDER in text), None)
+        if todo is not None:
+            out.append(Problem(s.path, line("body") + todo, f"the body still has a {PLACEHOLDER} placeholder"))
+    return out
+
+
+def _authors(ds: Dataset) -> list[Problem]:
+    out, claimed = [], {}
+    for a in ds.authors:
+        for name in (a.name, *a.aliases):
+            key = author_id(name)
+            if key in claimed and claimed[key] != a.id:
+                out.append(Problem(*ds.place("author", a.id), f"author {a.id}: name {name!r} is also author {claimed[key]!r}"))
+            claimed.setdefault(key, a.id)
+    return out

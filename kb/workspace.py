@@ -1,0 +1,45 @@
+"""Where data/ and its built catalogue live, and keeping the second in step with the first."""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from kb import catalogue
+
+
+@dataclass(frozen=True)
+class Workspace:
+    data_dir: Path
+    db_path: Path
+
+    @classmethod
+    def find(cls, data_dir: Path | None = None, db_path: Path | None = None) -> Workspace:
+        import os
+
+        from kb.layout import find_data_dir
+
+        data = Path(data_dir or os.environ.get("KB_DATA") or find_data_dir())
+        return cls(data, Path(db_path) if db_path else catalogue.default_db_path(data))
+
+    def check(self):
+        """Load data/ and run every check: (dataset, problems)."""
+        from kb import datadir, validate
+
+        ds = datadir.load(self.data_dir)
+        return ds, validate.check(ds)
+
+    def build(self) -> dict:
+        from kb.catalogue.build import build
+
+        ds, problems = self.check()
+        return build(ds, self.db_path, problems)
+
+    def connect(self) -> sqlite3.Connection:
+        """The catalogue, rebuilt first if data/ changed since it was built (a summary edited, say)."""
+        if catalogue.is_stale(self.db_path, self.data_dir):
+            print(f"data/ changed since the last build: rebuilding {self.db_path}", file=sys.stderr)
+            self.build()
+        return catalogue.connect(self.db_path)

@@ -1,0 +1,69 @@
+"""`kb build` turns data/ into the SQLite catalogue: all or nothing, the same every time."""
+
+import sqlite3
+
+import pytest
+
+from kb.catalogue.build import BuildError
+from kb.workspace import Workspace
+
+
+def dump(db):
+    with sqlite3.connect(db) as conn:
+        return list(conn.iterdump())
+
+
+def test_build_counts_and_links_authors_through_aliases(data, tmp_path):
+    ws = Workspace(data, tmp_path / "kb.sqlite")
+    counts = ws.build()
+    assert counts["works"] == 4 and counts["summaries"] == 1
+    with sqlite3.connect(ws.db_path) as conn:
+        # 'Zico Kolter' (a post) and 'J. Zico Kolter' (a paper) are one author, as data/authors.jsonl says.
+        rows = conn.execute("SELECT a.id, count(*) FROM work_author wa JOIN author a ON a.pk = wa.author_pk"
+                            " GROUP BY a.id ORDER BY a.id").fetchall()
+    assert ("j-zico-kolter", 2) in rows
+    assert counts["authors"] == 4
+
+
+def test_build_is_deterministic(data, tmp_path):
+    first, second = tmp_path / "a.sqlite", tmp_path / "b.sqlite"
+    Workspace(data, first).build()
+    Workspace(data, second).build()
+    assert dump(first) == dump(second)
+
+
+def test_a_failed_build_keeps_the_previous_catalogue(data, tmp_path):
+    ws = Workspace(data, tmp_path / "kb.sqlite")
+    ws.build()
+    before = dump(ws.db_path)
+    path = data / "works" / "papers.jsonl"
+    path.write_text(path.read_text() + "not json\n")
+    with pytest.raises(BuildError) as e:
+        ws.build()
+    assert "data/works/papers.jsonl:4" in str(e.value.problems[0])
+    assert dump(ws.db_path) == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".kb")] == []  # no temp file left
+
+
+def test_summary_motivation_outranks_the_curated_tag(data, tmp_path):
+    ws = Workspace(data, tmp_path / "kb.sqlite")
+    ws.build()
+    with sqlite3.connect(ws.db_path) as conn:
+        row = conn.execute("SELECT by, evidence FROM work_motivation JOIN work ON pk = work_pk"
+                           " WHERE id = 'coup-probes-2023'").fetchone()
+    assert row == ("authors", "data/summaries/coup-probes-2023.md")
+
+
+def test_reading_commands_rebuild_when_data_changes(data, kb):
+    assert "Coup probes" in kb("show", "coup-probes-2023").stdout
+    summary = data / "summaries" / "coup-probes-2023.md"
+    summary.write_text(summary.read_text().replace("*linear* classifier", "*linear* detector"))
+    result = kb("show", "coup-probes-2023", "--json")
+    assert "rebuilding" in result.stderr
+    assert "detector" in result.stdout
+
+
+def test_a_deleted_summary_is_noticed(data, kb):
+    kb("build")
+    (data / "summaries" / "coup-probes-2023.md").unlink()
+    assert '"summary": null' in kb("show", "coup-probes-2023", "--json").stdout

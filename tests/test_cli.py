@@ -1,0 +1,86 @@
+"""The kb command as a user meets it: show, techniques, stats, summary new, format."""
+
+import json
+
+from kb import datadir, frontmatter
+
+
+def test_show_by_id_arxiv_id_or_near_miss(kb):
+    record = json.loads(kb("show", "2311.00001", "--json").stdout)
+    assert record["id"] == "coup-probes-2023"
+    assert record["summary"]["motivation_stated_by"] == "authors"
+    assert record["cited_by"] == [{"type": "discusses", "id": "lat-paper-2023", "title": "Reading vectors with tomography", "year": 2023}]
+    missing = kb("show", "coup")
+    assert missing.exit_code == 1 and "did you mean coup-probes-2023?" in missing.stderr
+
+
+def test_show_prints_the_summary_and_who_said_what(kb):
+    out = kb("show", "coup-probes-2023", "--provenance").stdout
+    assert "Coup probes catch catastrophes" in out
+    assert "monitoring (authors)" in out
+    assert "stated by the authors" in out
+    assert "data/summaries/coup-probes-2023.md" in out
+
+
+def test_techniques_counts_each_subtree(kb):
+    tree = {t["slug"]: t for t in json.loads(kb("techniques", "--json").stdout)}
+    assert tree["representation-engineering"]["total"] == 3
+    assert tree["representation-reading"]["direct"] == 0
+    assert tree["probing"]["direct"] == 2
+    assert [t["slug"] for t in tree.values()][:4] == ["representation-engineering", "representation-reading", "probing", "lat"]
+    assert "Linear probing" in kb("techniques").stdout
+
+
+def test_stats(kb):
+    stats = json.loads(kb("stats", "--json").stdout)
+    assert stats["works"] == 4 and stats["by_kind"] == {"paper": 3, "post": 1}
+    assert stats["summaries"] == {"reviewed": 1} and stats["without_technique"] == 0
+    assert "4 works" in kb("stats").stdout
+
+
+def test_motivations_count_what_the_authors_state(kb):
+    rows = {m["slug"]: m for m in json.loads(kb("motivations", "--json").stdout)}
+    assert rows["monitoring"]["works"] == 1 and rows["monitoring"]["stated"] == 1
+
+
+def test_summary_new_scaffolds_a_file_that_validate_asks_to_finish(kb, data):
+    result = kb("summary", "new", "lat-paper-2023")
+    assert result.exit_code == 0
+    path = data / "summaries" / "lat-paper-2023.md"
+    assert path.exists() and "Reading vectors with tomography (2023)" in path.read_text()
+    problems = kb("validate")
+    assert problems.exit_code == 1
+    assert "data/summaries/lat-paper-2023.md:" in problems.stderr and "TODO placeholder" in problems.stderr
+    doc = frontmatter.parse(path.read_text())
+    meta = {**doc.meta, "contributors": ["Me"], "xrisk": "Inferred from the method."}
+    path.write_text(frontmatter.render(meta, "It reads vectors."))
+    assert kb("validate").exit_code == 0, kb("validate").stderr
+    assert kb("summary", "new", "lat-paper-2023").exit_code == 1  # never overwrites
+    assert kb("summary", "new", "no-such-work").exit_code == 1
+
+
+def test_format_sorts_and_refuses_to_lose_lines(kb, data):
+    path = data / "works" / "papers.jsonl"
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join(reversed(lines)) + "\n")
+    assert kb("validate").exit_code == 1
+    assert kb("format").exit_code == 0
+    assert path.read_text().splitlines() == lines
+    path.write_text(path.read_text() + "{oops\n")
+    assert kb("format").exit_code == 1
+    assert "{oops" in path.read_text()
+
+
+def test_writing_back_is_lossless(data):
+    ds = datadir.load(data)
+    before = {p: p.read_text() for p in (data / "works").glob("*.jsonl")}
+    datadir.write_works(data, ds.works)
+    assert {p: p.read_text() for p in (data / "works").glob("*.jsonl")} == before
+    assert datadir.load(data).works == ds.works
+
+
+def test_a_build_problem_exits_nonzero(kb, data):
+    (data / "taxonomy.toml").write_text("[[technique]\n")
+    result = kb("build")
+    assert result.exit_code == 1
+    assert "data/taxonomy.toml:1: not valid TOML" in result.stderr

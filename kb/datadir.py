@@ -15,9 +15,10 @@ import re
 import tempfile
 import tomllib
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from kb import frontmatter
 from kb.layout import find_data_dir, source_files, works_file  # noqa: F401 (re-exported)
@@ -82,21 +83,22 @@ def _errors(e: ValidationError) -> list[str]:
     return out
 
 
+@cache
+def _list_of(model) -> TypeAdapter:
+    return TypeAdapter(list[model])
+
+
 def _load_jsonl(ds: Dataset, path: Path, model, kind: str) -> list:
-    records, rel = [], _rel(ds, path)
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            raw = json.loads(line)
-        except json.JSONDecodeError as e:
-            ds.problems.append(Problem(rel, n, f"not valid JSON: {e.msg} (column {e.colno})"))
-            continue
-        try:
-            record = model.model_validate(raw)
-        except ValidationError as e:
-            label = raw.get("id", "?") if isinstance(raw, dict) else "?"
-            ds.problems += [Problem(rel, n, f"{kind} {label}: {m}") for m in _errors(e)]
+    rel = _rel(ds, path)
+    numbered = [(n, line) for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1) if line.strip()]
+    try:
+        # the whole file in one call to pydantic's parser; a file with a problem is re-read line by line
+        parsed = _list_of(model).validate_json("[" + ",".join(line for _, line in numbered) + "]")
+    except ValidationError:
+        parsed = [_parse_line(ds, rel, n, line, model, kind) for n, line in numbered]
+    records = []
+    for (n, _), record in zip(numbered, parsed):
+        if record is None:
             continue
         if (kind, record.id) in ds.places:
             first = "%s:%d" % ds.places[(kind, record.id)]
@@ -105,6 +107,23 @@ def _load_jsonl(ds: Dataset, path: Path, model, kind: str) -> list:
         ds.places[(kind, record.id)] = (rel, n)
         records.append(record)
     return records
+
+
+def _parse_line(ds: Dataset, rel: str, n: int, line: str, model, kind: str):
+    try:
+        return model.model_validate_json(line)
+    except ValidationError as e:
+        ds.problems.extend(_line_problems(rel, n, line, e, kind))
+        return None
+
+
+def _line_problems(rel: str, n: int, line: str, e: ValidationError, kind: str) -> list[Problem]:
+    try:
+        raw = json.loads(line)
+    except json.JSONDecodeError as bad:
+        return [Problem(rel, n, f"not valid JSON: {bad.msg} (column {bad.colno})")]
+    label = raw.get("id", "?") if isinstance(raw, dict) else "?"
+    return [Problem(rel, n, f"{kind} {label}: {m}") for m in _errors(e)]
 
 
 def _toml_lines(text: str, table: str) -> dict[str, int]:

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 import yaml
 
 
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when the wheel has it
+
+
 class FrontMatterError(ValueError):
     def __init__(self, line: int, message: str):
         super().__init__(message)
@@ -30,14 +33,18 @@ def parse(text: str) -> Document:
     except StopIteration:
         raise FrontMatterError(1, "the front matter opened on line 1 is never closed by '---'") from None
     source = "".join(lines[1:end])
+    loader = _Loader(source)
     try:
-        node = yaml.compose(source, Loader=yaml.SafeLoader)
-        meta = yaml.safe_load(source)
+        # one parse gives both the values and the line of each key
+        node = loader.get_single_node()
+        meta = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
         line = mark.line + 2 if mark else 1
         problem = getattr(e, "problem", None) or str(e)
         raise FrontMatterError(line, f"front matter is not valid YAML: {problem}") from None
+    finally:
+        loader.dispose()
     if not isinstance(meta, dict):
         raise FrontMatterError(2, "front matter must be a mapping of keys to values")
     key_lines = {k.value: k.start_mark.line + 2 for k, _ in node.value} if node is not None else {}

@@ -2,6 +2,7 @@
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _STOPWORDS = frozenset(
     "a an and are as at by do for from in into is it of on or the to via what when with without".split()
@@ -18,12 +19,14 @@ def slugify(text: str) -> str:
     return "-".join(words)
 
 
+@lru_cache(maxsize=1 << 16)  # a catalogue meets the same few thousand names over and over
 def normalise_name(name: str) -> str:
     """'Alex Turner (TurnTrout)' -> 'alex turner'; 'J. Zico Kolter' -> 'j zico kolter'."""
     name = re.sub(r"\(.*?\)", " ", name)
     return " ".join(re.findall(r"[a-z0-9]+", ascii_fold(name).lower()))
 
 
+@lru_cache(maxsize=1 << 16)
 def author_id(name: str) -> str:
     return normalise_name(name).replace(" ", "-")
 

@@ -18,9 +18,10 @@ HttpUrl = Annotated[str, Field(pattern=r"^https?://\S+$")]
 
 WORK_KINDS = ("paper", "post", "comment", "report")
 RELATION_TYPES = ("discusses", "replies-to", "critiques", "extends", "replicates")
-# Who assigned a tag: the authors say so in the text, a curator or a summary's author judged it,
+# Who assigned a tag, most trusted first: the authors say so in the text; a summary's author or a curator
+# judged it (a summary is the more considered judgement);
 # or an automatic tagger suggested it.
-TAG_SOURCES = ("authors", "curator", "summariser", "rule", "model")
+TAG_SOURCES = ("authors", "summariser", "curator", "rule", "model")
 ID_SCHEMES = (
     "doi", "arxiv", "scholar", "lesswrong", "alignmentforum", "openalex", "s2", "openreview", "acl",
 )
@@ -37,9 +38,6 @@ class Tag(Strict):
     evidence: str | None = None
 
 
-def _tag(value: str | dict | Tag) -> Tag | dict:
-    # In data/ a bare slug is shorthand for a curated tag: it keeps hand-written lines short.
-    return {"slug": value} if isinstance(value, str) else value
 
 
 class Relation(Strict):
@@ -50,31 +48,34 @@ class Relation(Strict):
 class Provenance(Strict):
     source: str
     fetched_at: dt.date | dt.datetime
-    fields: list[str] = []
+    fields: list[str] = Field(default_factory=list)
 
 
 class Work(Strict):
     id: Slug
     kind: Literal[WORK_KINDS]  # type: ignore[valid-type]
     title: Annotated[str, Field(min_length=1)]
-    authors: list[Annotated[str, Field(min_length=1)]] = []
+    authors: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
     more_authors: bool = False  # the list is known to be incomplete ("et al.")
     year: Annotated[int, Field(ge=1900, le=2100)] | None = None
     date: dt.date | None = None
     venue: str | None = None
     abstract: str | None = None
     url: HttpUrl | None = None
-    urls: dict[str, HttpUrl] = {}
-    ids: dict[Literal[ID_SCHEMES], str] = {}  # type: ignore[valid-type]
-    techniques: list[Tag] = []
-    motivations: list[Tag] = []
-    relations: list[Relation] = []
-    provenance: list[Provenance] = []
+    urls: dict[str, HttpUrl] = Field(default_factory=dict)
+    ids: dict[Literal[ID_SCHEMES], str] = Field(default_factory=dict)  # type: ignore[valid-type]
+    techniques: list[Tag] = Field(default_factory=list)
+    motivations: list[Tag] = Field(default_factory=list)
+    relations: list[Relation] = Field(default_factory=list)
+    provenance: list[Provenance] = Field(default_factory=list)
 
     @field_validator("techniques", "motivations", mode="before")
     @classmethod
     def _shorthand_tags(cls, value):
-        return [_tag(v) for v in value] if isinstance(value, list) else value
+        # In data/ a bare slug is shorthand for a curated tag: it keeps hand-written lines short.
+        if type(value) is list:
+            return [{"slug": v} if type(v) is str else v for v in value]
+        return value
 
     @model_validator(mode="after")
     def _date_matches_year(self) -> Work:
@@ -98,7 +99,7 @@ def _compact_tag(tag: dict) -> str | dict:
 class Author(Strict):
     id: Slug
     name: Annotated[str, Field(min_length=1)]
-    aliases: list[str] = []
+    aliases: list[str] = Field(default_factory=list)
     scholar_id: str | None = None
     lesswrong: str | None = None
     homepage: HttpUrl | None = None
@@ -112,7 +113,7 @@ class SummaryMeta(Strict):
     status: Literal["draft", "reviewed"] = "draft"
     contributors: list[str] = Field(min_length=1)
     updated: dt.date | None = None
-    motivations: list[Slug] = []
+    motivations: list[Slug] = Field(default_factory=list)
     # "authors": the work itself states the motivation; "summariser": the summary's author infers it.
     motivation_stated_by: Literal["authors", "summariser"] | None = None
     xrisk: str | None = None
@@ -136,7 +137,7 @@ class Technique(Strict):
     name: str
     description: str
     parent: Slug | None = None
-    keywords: list[str] = []
+    keywords: list[str] = Field(default_factory=list)
     implementation: str | None = None  # dotted path of the reference implementation in kb.methods
 
 
@@ -144,4 +145,4 @@ class Motivation(Strict):
     slug: Slug
     name: str
     description: str
-    keywords: list[str] = []
+    keywords: list[str] = Field(default_factory=list)

@@ -60,8 +60,9 @@ def _works(ds: Dataset) -> list[Problem]:
             elif rel.target == w.id:
                 out.append(Problem(*where, f"work {w.id}: a work cannot {rel.type} itself"))
         for key in ("techniques", "motivations"):
-            dupes = [s for s, n in Counter(t.slug for t in getattr(w, key)).items() if n > 1]
-            if dupes:
+            slugs = [t.slug for t in getattr(w, key)]
+            if len(set(slugs)) != len(slugs):
+                dupes = sorted(s for s, n in Counter(slugs).items() if n > 1)
                 out.append(Problem(*where, f"work {w.id}: {key} repeated: {', '.join(dupes)}"))
         if not where[0].endswith(works_file(w.kind)):
             out.append(Problem(*where, f"work {w.id}: a {w.kind} belongs in data/{works_file(w.kind)}"))

@@ -91,7 +91,7 @@ def write_rows(conn: sqlite3.Connection, ds: Dataset) -> dict:
 
     conn.executemany("INSERT INTO work VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
         (pk[w.id], w.id, w.kind, w.title, json.dumps(w.authors, ensure_ascii=False), w.more_authors, w.year,
-         w.date and w.date.isoformat(), w.venue, w.abstract, w.url, json.dumps(w.urls),
+         w.date and w.date.isoformat(), w.venue, w.abstract, w.url, json.dumps(w.urls) if w.urls else "{}",
          min((str(p.fetched_at)[:10] for p in w.provenance), default=None))
         for w in works
     ])
@@ -118,7 +118,7 @@ def write_rows(conn: sqlite3.Connection, ds: Dataset) -> dict:
         for s in summaries.values()
     ])
     conn.executemany("INSERT INTO provenance VALUES (?, ?, ?, ?, ?)", [
-        (pk[w.id], i, p.source, str(p.fetched_at), json.dumps(p.fields)) for w in works for i, p in enumerate(w.provenance)
+        (pk[w.id], i, p.source, str(p.fetched_at), json.dumps(p.fields) if p.fields else "[]") for w in works for i, p in enumerate(w.provenance)
     ])
     conn.executemany("INSERT INTO work_fts (rowid, title, abstract, summary, authors) VALUES (?, ?, ?, ?, ?)", [
         (pk[w.id], w.title, w.abstract or "", _summary_text(summaries.get(w.id)), " ".join(w.authors))

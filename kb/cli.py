@@ -197,5 +197,69 @@ def summary_new(ws, work: str) -> None:
     print(f"wrote {path}\nfill in every {summaries.PLACEHOLDER}, then run: kb validate")
 
 
+@cli.group()
+def site() -> None:
+    """The static site: build it, serve it."""
+
+
+site_out = click.option("--out", type=click.Path(path_type=Path), help="Output folder (default: _site beside data/).")
+
+
+def _site_build(ws, out: Path | None, base_url: str, repo_url: str | None, date: str | None, search: bool = True):
+    import datetime as dt
+
+    from kb import website
+    from kb.website.render import SiteBuildError
+
+    out = out or ws.data_dir.parent / "_site"
+    with ws.connect() as conn:
+        try:
+            report = website.build(conn, out, base_url=base_url, repo_url=repo_url, results_dir=ws.data_dir.parent / "results",
+                                   build_date=dt.date.fromisoformat(date) if date else None, search=search)
+        except SiteBuildError as e:
+            _fail(f"{e}\nthe previous site is kept")
+    output.site_built(report)
+    return report
+
+
+@site.command("build")
+@site_out
+@click.option("--base-url", default="http://127.0.0.1:8000/", show_default=True, help="Where the site will be served (feeds and sitemap).")
+@click.option("--repo-url", envvar="KB_REPO_URL", help="The repository's web address, for 'edit this summary' links.")
+@click.option("--date", help="Build date (YYYY-MM-DD) for feeds and footers; default today. Fix it for reproducible output.")
+@click.pass_obj
+def site_build(ws, out, base_url, repo_url, date) -> None:
+    """Render the catalogue into static HTML with search, feeds and a sitemap."""
+    _site_build(ws, out, base_url, repo_url, date)
+
+
+@site.command("serve")
+@site_out
+@click.option("--port", default=8000, show_default=True, help="Port on 127.0.0.1.")
+@click.option("--watch", is_flag=True, help="Rebuild when data/ or the templates change.")
+@click.option("--repo-url", envvar="KB_REPO_URL", help="The repository's web address, for 'edit this summary' links.")
+@click.pass_obj
+def site_serve(ws, out, port, watch, repo_url) -> None:
+    """Build the site, then serve it on 127.0.0.1 and print its address."""
+    import threading
+
+    from kb import catalogue
+    from kb.website import assets_dir, serve
+
+    base = f"http://127.0.0.1:{port}/"
+    report = _site_build(ws, out, base, repo_url, None)
+    httpd = serve.server(report.out, port)
+    print(f"serving {report.out} at {base}  (Ctrl-C to stop)", flush=True)
+    if watch:
+        def signature():
+            files = sorted(p for p in assets_dir().rglob("*") if p.is_file())
+            return catalogue.source_signature(ws.data_dir), [(str(p), p.stat().st_mtime_ns) for p in files]
+
+        stop = threading.Event()
+        threading.Thread(target=serve.watch, args=(signature, lambda: _site_build(ws, out, base, repo_url, None), stop),
+                         daemon=True).start()
+    serve.run_forever(httpd)
+
+
 def main() -> None:
     cli()

@@ -158,3 +158,11 @@ def stats(s: dict, as_json: bool) -> None:
         console.print(f"{key.replace('_', ' ')}: " + ", ".join(f"{k} {v}" for k, v in s[key].items()))
     console.print(f"to do: {s['without_summary']} without a summary, {s['without_technique']} without a technique,"
                   f" {s['without_motivation']} without a motivation")
+
+
+def site_built(report) -> None:
+    index = report.out.resolve() / "index.html"
+    search = {True: "search index built", False: "search skipped", None: "search unavailable (pip install pagefind[bin])"}
+    print(f"site: {report.pages} pages ({len(report.rendered)} rendered, {report.reused} unchanged,"
+          f" {len(report.removed)} removed), {search[report.search_indexed]}")
+    print(f"open {index.as_uri()}  or run `kb site serve` for search")

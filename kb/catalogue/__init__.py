@@ -23,10 +23,12 @@ def default_db_path(data_dir: Path) -> Path:
 
 
 def source_signature(data_dir: Path) -> list:
+    """What the catalogue was built from: kb's version and each data/ file's size and mtime."""
+    from kb import __version__
     from kb.layout import source_files
 
-    return [[str(p.relative_to(data_dir)), st.st_size, st.st_mtime_ns]
-            for p in source_files(data_dir) for st in [p.stat()]]
+    return [__version__] + [[str(p.relative_to(data_dir)), st.st_size, st.st_mtime_ns]
+                            for p in source_files(data_dir) for st in [p.stat()]]
 
 
 def is_stale(db_path: Path, data_dir: Path) -> bool:
@@ -235,4 +237,44 @@ def stats(conn: sqlite3.Connection) -> dict:
         "without_technique": one("SELECT count(*) FROM work WHERE pk NOT IN (SELECT work_pk FROM work_technique)"),
         "without_motivation": one("SELECT count(*) FROM work WHERE pk NOT IN (SELECT work_pk FROM work_motivation)"),
         "without_summary": one("SELECT count(*) FROM work WHERE pk NOT IN (SELECT work_pk FROM summary)"),
+    }
+
+
+# -- everything at once, for the site ------------------------------------------------------
+
+
+def export(conn: sqlite3.Connection) -> dict:
+    """The whole catalogue as plain dicts, in a handful of queries (the site renders thousands of pages)."""
+    works = {r["pk"]: dict(r, urls=json.loads(r["urls"]), more_authors=bool(r["more_authors"]), authors=[], ids={},
+                           techniques=[], motivations=[], relations=[], cited_by=[], summary=None)
+             for r in conn.execute("SELECT * FROM work ORDER BY id")}
+    authors = {r["pk"]: dict(r, aliases=json.loads(r["aliases"])) for r in conn.execute("SELECT * FROM author ORDER BY id")}
+    for r in conn.execute("SELECT work_pk, author_pk FROM work_author ORDER BY work_pk, position"):
+        a = authors[r["author_pk"]]
+        works[r["work_pk"]]["authors"].append({"id": a["id"], "name": a["name"]})
+    for r in conn.execute("SELECT work_pk, scheme, shown FROM identifier ORDER BY scheme"):
+        works[r["work_pk"]]["ids"][r["scheme"]] = r["shown"]
+    for table, key, col, order in (("work_technique", "techniques", "technique", "technique"),
+                                   ("work_motivation", "motivations", "motivation", "motivation")):
+        for r in conn.execute(f"SELECT x.work_pk, x.{col} AS slug, x.by, x.confidence, x.evidence FROM {table} x"
+                              f" JOIN {col} t ON t.slug = x.{col} ORDER BY t.position"):
+            works[r["work_pk"]][key].append({k: r[k] for k in ("slug", "by", "confidence", "evidence")})
+    for r in conn.execute("SELECT source_pk, type, target_pk FROM relation ORDER BY type"):
+        source, target = works[r["source_pk"]], works[r["target_pk"]]
+        source["relations"].append({"type": r["type"], "id": target["id"]})
+        target["cited_by"].append({"type": r["type"], "id": source["id"]})
+    for r in conn.execute("SELECT * FROM summary"):
+        s = dict(r, contributors=json.loads(r["contributors"]))
+        works[s.pop("work_pk")]["summary"] = s
+    for w in works.values():
+        del w["pk"], w["author_names"]
+    for a in authors.values():
+        del a["pk"]
+    return {
+        "works": list(works.values()),
+        "authors": list(authors.values()),
+        "techniques": [dict(t, keywords=json.loads(t["keywords"])) for t in
+                       _rows(conn, "SELECT slug, name, description, parent, keywords, implementation, depth FROM technique ORDER BY position")],
+        "motivations": [dict(m, keywords=json.loads(m["keywords"])) for m in
+                        _rows(conn, "SELECT slug, name, description, keywords FROM motivation ORDER BY position")],
     }

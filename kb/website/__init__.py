@@ -1,0 +1,52 @@
+"""The static site: `kb site build` renders the catalogue (and the methods' results) into a folder."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import kb
+
+
+def assets_dir() -> Path:
+    """site/ (templates and static files): beside the package in a checkout, inside it in a wheel."""
+    checkout = Path(kb.__file__).resolve().parent.parent / "site"
+    if (checkout / "templates").is_dir():
+        return checkout
+    return Path(kb.__file__).resolve().parent / "_site"
+
+
+def load_results(results_dir: Path | None) -> tuple[list[dict], dict[str, Path]]:
+    """The methods' latest results (results/<experiment>/result.json) and the figures they name."""
+    results, figures = [], {}
+    if not results_dir or not results_dir.is_dir():
+        return results, figures
+    for path in sorted(results_dir.glob("*/result.json")):
+        r = json.loads(path.read_text())
+        name = path.parent.name
+        run = {"finished": "", "model": None, "quick": False, **r.get("run", {})}
+        shown = []
+        for f in r.get("figures", []):
+            source = path.parent / f["path"]
+            if source.is_file():
+                rel = f"results/{name}/{Path(f['path']).name}"
+                figures[rel] = source
+                shown.append({"src": rel, "caption": f.get("caption", "")})
+        claims = [{"text": c.get("text", ""), "verdict": c.get("verdict", "inconclusive"), "evidence": c.get("evidence")}
+                  for c in r.get("claims", [])]
+        results.append({"experiment": r.get("experiment", name), "title": r.get("title", name), "run": run,
+                        "techniques": r.get("techniques", []), "claims": claims, "figures": shown})
+    return results, figures
+
+
+def build(conn, out: Path, *, base_url: str, repo_url: str | None = None, build_date: dt.date | None = None,
+          results_dir: Path | None = None, search: bool = True):
+    from kb import catalogue
+    from kb.website import context, render
+
+    config = context.SiteConfig(base_url=base_url if base_url.endswith("/") else base_url + "/", repo_url=repo_url,
+                                build_date=build_date or dt.date.today(), results_dir=results_dir)
+    results, figures = load_results(results_dir)
+    pages = context.pages(catalogue.export(conn), config, results)
+    return render.write_site(pages, out, assets_dir(), figures, search=search)

@@ -1,0 +1,249 @@
+"""Phase one of a site build: the catalogue -> one plain context per page (dicts, no ORM objects).
+
+Everything here is deterministic: lists are sorted and the build date is passed in, so the same
+catalogue gives the same pages, and a page whose context did not change need not be rendered again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from kb.website.markup import bibtex, markdown
+
+SCHOLAR = "https://scholar.google.com/citations?user={}"
+LESSWRONG_USER = "https://www.lesswrong.com/users/{}"
+ID_LINKS = {
+    "arxiv": "https://arxiv.org/abs/{}", "doi": "https://doi.org/{}", "lesswrong": "https://www.lesswrong.com/posts/{}",
+    "alignmentforum": "https://www.alignmentforum.org/posts/{}", "openalex": "https://openalex.org/{}",
+    "s2": "https://www.semanticscholar.org/paper/{}", "openreview": "https://openreview.net/forum?id={}",
+    "acl": "https://aclanthology.org/{}",
+}
+RECENT = 15
+FEED_SIZE = 50
+
+
+@dataclass(frozen=True)
+class Page:
+    path: str  # relative to the site's root, e.g. "works/geometry-of-truth-2023.html"
+    template: str
+    context: dict
+
+    @property
+    def root(self) -> str:
+        """The relative way back to the site's root: links work from file:// and under any prefix."""
+        return "../" * self.path.count("/")
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    title: str = "safety-kb"
+    base_url: str = "http://127.0.0.1:8000/"
+    repo_url: str | None = None  # where "edit this summary" points; a local path is shown without it
+    build_date: dt.date = dt.date(2026, 1, 1)
+    results_dir: Path | None = None
+
+
+def pages(catalogue: dict, config: SiteConfig, results: list[dict] | None = None) -> list[Page]:
+    works = {w["id"]: _work_view(w) for w in catalogue["works"]}
+    techniques = {t["slug"]: t for t in catalogue["techniques"]}
+    children = defaultdict(list)
+    for t in catalogue["techniques"]:
+        children[t["parent"]].append(t["slug"])
+    subtree = {slug: _subtree(slug, children) for slug in techniques}
+    by_technique = defaultdict(set)
+    for w in works.values():
+        for t in w["techniques"]:
+            by_technique[t["slug"]].add(w["id"])
+    results_by_technique = defaultdict(list)
+    for r in results or []:
+        for slug in r.get("techniques", []):
+            results_by_technique[slug].append(r)
+
+    def card(work_id: str) -> dict:
+        w = works[work_id]
+        return {k: w[k] for k in ("id", "title", "year", "kind", "venue", "author_line", "more_authors")} | {
+            "techniques": [t["slug"] for t in w["techniques"]], "has_summary": w["summary"] is not None}
+
+    under: dict[str, list[str]] = {}
+
+    def works_under(slug: str) -> list[str]:
+        if slug not in under:
+            ids = {i for s in subtree[slug] for i in by_technique[s]}
+            under[slug] = sorted(ids, key=lambda i: (-(works[i]["year"] or 0), i))
+        return under[slug]
+
+    site = {"title": config.title, "build_date": config.build_date.isoformat(), "base_url": config.base_url,
+            "counts": {"works": len(works), "summaries": sum(1 for w in works.values() if w["summary"]),
+                       "authors": len(catalogue["authors"]), "techniques": len(techniques)}}
+    tree = [{"slug": t["slug"], "name": t["name"], "depth": t["depth"], "count": len(works_under(t["slug"]))}
+            for t in _depth_first(catalogue["techniques"], children)]
+    motivations = [{"slug": m["slug"], "name": m["name"], "description": m["description"],
+                    "count": sum(1 for w in works.values() if any(t["slug"] == m["slug"] for t in w["motivations"]))}
+                   for m in catalogue["motivations"]]
+    tech_names = {s: t["name"] for s, t in techniques.items()}
+    mot_names = {m["slug"]: m["name"] for m in catalogue["motivations"]}
+    recent = sorted(works, key=lambda i: (works[i]["added"] or "", works[i]["year"] or 0, i), reverse=True)[:RECENT]
+
+    out = [Page("index.html", "index.html", {"site": site, "recent": [card(i) for i in recent], "tree": tree,
+                                             "motivations": motivations})]
+    out.append(Page("search.html", "search.html", {"site": site}))
+    out.append(Page("404.html", "404.html", {"site": site}))
+    out.append(Page("techniques/index.html", "techniques.html", {"site": site, "tree": tree}))
+    out.append(Page("motivations/index.html", "motivations.html", {"site": site, "motivations": motivations}))
+
+    for slug, t in techniques.items():
+        ids = works_under(slug)
+        ancestors = []
+        node = t["parent"]
+        while node:
+            ancestors.insert(0, {"slug": node, "name": tech_names[node]})
+            node = techniques[node]["parent"]
+        out.append(Page(f"techniques/{slug}.html", "technique.html", {
+            "site": site, "technique": t, "ancestors": ancestors,
+            "children": [{"slug": c, "name": tech_names[c], "count": len(works_under(c))} for c in children[slug]],
+            "by_year": _by_year([card(i) for i in ids]), "results": sorted(results_by_technique[slug], key=lambda r: r["experiment"]),
+        }))
+        out.append(Page(f"techniques/{slug}.xml", "feed.xml", _feed(site, f"{t['name']} — {config.title}",
+                                                                    f"techniques/{slug}.html", f"techniques/{slug}.xml",
+                                                                    [works[i] for i in ids], config)))
+
+    for m in catalogue["motivations"]:
+        tagged = [w for w in works.values() if any(t["slug"] == m["slug"] for t in w["motivations"])]
+        stated = [card(w["id"]) for w in tagged if any(t["slug"] == m["slug"] and t["by"] == "authors" for t in w["motivations"])]
+        stated_ids = {c["id"] for c in stated}
+        inferred = [card(w["id"]) for w in tagged if w["id"] not in stated_ids]
+        out.append(Page(f"motivations/{m['slug']}.html", "motivation.html", {
+            "site": site, "motivation": m, "stated": _sort_cards(stated), "inferred": _sort_cards(inferred)}))
+
+    author_works = defaultdict(list)
+    for w in works.values():
+        for a in w["authors"]:
+            author_works[a["id"]].append(w["id"])
+    authors = sorted(catalogue["authors"], key=lambda a: (_surname(a["name"]), a["id"]))
+    out.append(Page("authors/index.html", "authors.html", {"site": site, "authors": [
+        {"id": a["id"], "name": a["name"], "count": len(author_works[a["id"]])} for a in authors if author_works[a["id"]]]}))
+    for a in authors:
+        if not author_works[a["id"]]:
+            continue
+        links = [("Google Scholar", SCHOLAR.format(a["scholar_id"])) if a.get("scholar_id") else None,
+                 ("LessWrong", LESSWRONG_USER.format(a["lesswrong"])) if a.get("lesswrong") else None,
+                 ("Homepage", a["homepage"]) if a.get("homepage") else None]
+        out.append(Page(f"authors/{a['id']}.html", "author.html", {
+            "site": site, "author": {k: a.get(k) for k in ("id", "name", "affiliation")},
+            "links": [link for link in links if link], "works": _sort_cards([card(i) for i in author_works[a["id"]]])}))
+
+    related = _related(works)
+    for w in works.values():
+        discussion = [card(r["id"]) for r in w["cited_by"] if r["type"] in ("replies-to", "discusses") and works[r["id"]]["kind"] in ("comment", "post")]
+        out.append(Page(f"works/{w['id']}.html", "work.html", {
+            "site": site, "work": w,
+            "technique_names": {t["slug"]: tech_names[t["slug"]] for t in w["techniques"]},
+            "technique_filters": sorted({tech_names[a] for t in w["techniques"] for a in _ancestry(t["slug"], techniques)}),
+            "motivation_names": {t["slug"]: mot_names[t["slug"]] for t in w["motivations"]},
+            "relations": [dict(r, card=card(r["id"])) for r in w["relations"]],
+            "cited_by": [dict(r, card=card(r["id"])) for r in w["cited_by"]],
+            "discussion": discussion,
+            "related": [card(i) for i in related[w["id"]]],
+            "bibtex": bibtex(w),
+            "edit_url": _edit_url(config, w),
+        }))
+
+    out.append(Page("feed.xml", "feed.xml", _feed(site, config.title, "index.html", "feed.xml", list(works.values()), config)))
+    out.append(Page("sitemap.xml", "sitemap.xml", {"site": site, "paths": sorted(p.path for p in out if p.path.endswith(".html") and p.path != "404.html")}))
+    return out
+
+
+def _related(works: dict[str, dict], k: int = 8) -> dict[str, list[str]]:
+    """Per work, the k works whose technique sets are most alike (Jaccard), then by id.
+
+    Works with the same set of techniques share one ranking, found through an inverted index, so
+    this stays fast with thousands of works over a few dozen techniques.
+    """
+    groups: dict[frozenset, list[str]] = defaultdict(list)
+    for i in sorted(works):
+        groups[frozenset(t["slug"] for t in works[i]["techniques"])].append(i)
+    holding: dict[str, list[frozenset]] = defaultdict(list)
+    for tags in groups:
+        for slug in tags:
+            holding[slug].append(tags)
+    out: dict[str, list[str]] = {}
+    for tags, members in groups.items():
+        shared: dict[frozenset, int] = defaultdict(int)
+        for slug in tags:
+            for other in holding[slug]:
+                shared[other] += 1
+        ranked = sorted(shared, key=lambda o: (-shared[o] / len(tags | o), min(groups[o])))
+        candidates = [i for o in ranked for i in groups[o]][: k + 1]
+        for i in members:
+            out[i] = [c for c in candidates if c != i][:k]
+    return out
+
+
+def _work_view(w: dict) -> dict:
+    view = dict(w)
+    view["author_line"] = ", ".join(a["name"] for a in w["authors"][:6]) + (" et al." if w["more_authors"] or len(w["authors"]) > 6 else "")
+    view["id_links"] = [{"scheme": s, "value": v, "url": ID_LINKS[s].format(v) if s in ID_LINKS else None}
+                        for s, v in sorted(w["ids"].items())]
+    if w["summary"]:
+        s = w["summary"]
+        view["summary"] = dict(s, body_html=markdown(s["body"]), xrisk_html=markdown(s["xrisk"]), opinion_html=markdown(s["opinion"]))
+    view["abstract_html"] = markdown(w["abstract"]) if w["abstract"] else ""
+    return view
+
+
+def _feed(site: dict, title: str, page: str, path: str, works: list[dict], config: SiteConfig) -> dict:
+    newest = sorted(works, key=lambda w: (w["added"] or "", w["year"] or 0, w["id"]), reverse=True)[:FEED_SIZE]
+    return {"site": site, "title": title, "page": page, "path": path, "entries": [
+        {"id": w["id"], "title": w["title"], "authors": [a["name"] for a in w["authors"]],
+         "updated": (w["added"] or config.build_date.isoformat()), "summary": (w["summary"] or {}).get("body") or w["abstract"] or ""}
+        for w in newest]}
+
+
+def _edit_url(config: SiteConfig, w: dict) -> str | None:
+    if not config.repo_url:
+        return None
+    path = w["summary"]["path"] if w["summary"] else None
+    return f"{config.repo_url.rstrip('/')}/blob/main/{path}" if path else f"{config.repo_url.rstrip('/')}/blob/main/CONTRIBUTING.md"
+
+
+def _subtree(slug: str, children) -> list[str]:
+    out = [slug]
+    for c in children[slug]:
+        out += _subtree(c, children)
+    return out
+
+
+def _ancestry(slug: str, techniques: dict) -> list[str]:
+    out = []
+    while slug:
+        out.append(slug)
+        slug = techniques[slug]["parent"]
+    return out
+
+
+def _depth_first(techniques: list[dict], children) -> list[dict]:
+    by_slug = {t["slug"]: t for t in techniques}
+    return [by_slug[s] for root in children[None] for s in _subtree(root, children)]
+
+
+def _by_year(cards: list[dict]) -> list[dict]:
+    groups = defaultdict(list)
+    for c in cards:
+        groups[c["year"]].append(c)
+    return [{"year": y, "works": sorted(groups[y], key=lambda c: c["id"])} for y in sorted(groups, key=lambda y: -(y or 0))]
+
+
+def _sort_cards(cards: list[dict]) -> list[dict]:
+    return sorted(cards, key=lambda c: (-(c["year"] or 0), c["id"]))
+
+
+def _surname(name: str) -> str:
+    return name.split()[-1].lower() if name.split() else ""
+
+
+def fingerprint(page: Page) -> str:
+    return json.dumps(page.context, sort_keys=True, default=str)

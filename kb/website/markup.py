@@ -1,0 +1,74 @@
+"""Untrusted text to safe HTML: Markdown for summaries, URLs for links, BibTeX for citing.
+
+Titles, abstracts, author names and URLs come from importers and contributors. Templates autoescape
+every value; these helpers cover what escaping cannot: Markdown that must become HTML, and URLs whose
+scheme decides whether they may be a link at all.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from urllib.parse import urlsplit
+
+import nh3
+
+LINK_SCHEMES = frozenset({"http", "https", "mailto"})
+_TAGS = {"p", "a", "em", "strong", "code", "pre", "blockquote", "ul", "ol", "li", "h2", "h3", "h4", "br", "hr",
+         "table", "thead", "tbody", "tr", "th", "td", "sup", "sub"}
+
+
+@cache
+def _markdown():
+    from markdown_it import MarkdownIt
+
+    # raw HTML in a summary is shown as text, never passed through
+    return MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table")
+
+
+def markdown(text: str | None) -> str:
+    """Markdown -> HTML, sanitised: only plain formatting tags; links only to http(s) and mailto."""
+    if not text:
+        return ""
+    html = _markdown().render(text)
+    return nh3.clean(html, tags=_TAGS, attributes={"a": {"href", "title"}}, url_schemes=set(LINK_SCHEMES),
+                     link_rel="nofollow noopener")
+
+
+def safe_url(url: str | None) -> str | None:
+    """The URL if it may be a link (http, https, mailto), else None: a `javascript:` URL is never a link."""
+    if not url:
+        return None
+    url = url.strip()
+    try:
+        scheme = urlsplit(url).scheme.lower()
+    except ValueError:
+        return None
+    return url if scheme in LINK_SCHEMES and not re.search(r"[\s<>\"']", url) else None
+
+
+def bibtex(work: dict) -> str:
+    """A BibTeX entry for a work: @article with a journal, @misc with an eprint or a URL otherwise."""
+    first = work["authors"][0]["name"] if work["authors"] else "anon"
+    last = re.sub(r"[^a-z]", "", first.split()[-1].lower()) or "anon"
+    word = next((w for w in re.findall(r"[a-z]+", work["title"].lower()) if len(w) > 3), "work")
+    key = f"{last}{work['year'] or ''}{word}"
+    names = [a["name"] for a in work["authors"]] + (["others"] if work["more_authors"] else [])
+    fields = {"title": "{" + _bib(work["title"]) + "}", "author": " and ".join(_bib(n) for n in names),
+              "year": str(work["year"] or "")}
+    kind = "misc"
+    if work["kind"] == "paper" and work.get("venue") and work["venue"] != "arXiv":
+        fields["howpublished"] = _bib(work["venue"])
+    if "arxiv" in work["ids"]:
+        fields.update(eprint=work["ids"]["arxiv"], archivePrefix="arXiv")
+    if "doi" in work["ids"]:
+        fields["doi"] = work["ids"]["doi"]
+    if safe_url(work.get("url")):
+        fields["url"] = work["url"]
+    body = ",\n".join(f"  {k} = {{{v}}}" for k, v in fields.items() if v)
+    return f"@{kind}{{{key},\n{body}\n}}"
+
+
+def _bib(text: str) -> str:
+    # braces and backslashes would end or escape the field: drop them rather than guess at TeX
+    return re.sub(r"[{}\\]", "", text)

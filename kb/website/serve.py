@@ -1,0 +1,54 @@
+"""`kb site serve`: the built site on 127.0.0.1, optionally rebuilt when data/ or the templates change."""
+
+from __future__ import annotations
+
+import functools
+import threading
+import time
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Callable
+
+
+class _Handler(SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 - the quiet default for a local preview
+        pass
+
+    def send_error(self, code, message=None, explain=None):
+        page = Path(self.directory) / "404.html"
+        if code == 404 and page.exists():
+            body = page.read_bytes()
+            self.send_response(404)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        super().send_error(code, message, explain)
+
+
+def server(out: Path, port: int = 8000, host: str = "127.0.0.1") -> ThreadingHTTPServer:
+    return ThreadingHTTPServer((host, port), functools.partial(_Handler, directory=str(out)))
+
+
+def watch(signature: Callable[[], object], rebuild: Callable[[], None], stop: threading.Event, every: float = 1.0) -> None:
+    """Poll signature() and call rebuild() when it changes, until stop is set."""
+    last = signature()
+    while not stop.wait(every):
+        now = signature()
+        if now != last:
+            last = now
+            try:
+                rebuild()
+            except Exception as e:  # a broken edit must not stop the preview; the old site stays
+                print(f"rebuild failed, the previous site is kept: {e}", flush=True)
+
+
+def run_forever(httpd: ThreadingHTTPServer) -> None:
+    try:
+        httpd.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        httpd.server_close()
+        time.sleep(0)

@@ -1,0 +1,135 @@
+"""The built site in a real browser (headless Chromium): search, navigate, and no injected script runs.
+
+Needs Debian's `chromium` and the `playwright` package (no browser download: Playwright drives the
+system binary). `.ci/run` installs both; elsewhere these tests skip with the reason.
+"""
+
+import datetime as dt
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+from kb import website
+from kb.workspace import Workspace
+from tests.conftest import REPO
+from tests.test_site import poison
+
+sync_api = pytest.importorskip("playwright.sync_api")
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = pytest.mark.skipif(not CHROMIUM, reason="no chromium on PATH (apt-get install chromium)")
+SHOTS = REPO / "build" / "screenshots"
+
+
+def serve(data: Path, out: Path):
+    from kb.website import serve as serving
+
+    with Workspace(data, data.parent / "kb.sqlite").connect() as conn:
+        website.build(conn, out, base_url="http://127.0.0.1/", build_date=dt.date(2026, 11, 24), search=True)
+    httpd = serving.server(out, port=0)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd, f"http://127.0.0.1:{httpd.server_address[1]}/"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--no-first-run", "--disable-sync"])
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    pg = context.new_page()
+    errors = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    yield pg
+    context.close()
+    assert errors == []
+
+
+@pytest.fixture
+def shipped_site(tmp_path):
+    httpd, base = serve(REPO / "data", tmp_path / "_site")
+    yield base
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def shot(pg, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    pg.screenshot(path=str(SHOTS / f"{name}.png"), full_page=False)
+
+
+def test_search_from_the_home_page_reaches_a_work(page, shipped_site):
+    page.goto(shipped_site + "index.html")
+    shot(page, "home")
+    page.fill("#q-home", "mass-mean probing")
+    page.press("#q-home", "Enter")
+    result = page.locator(".pagefind-ui__result-link", has_text="The Geometry of Truth").first
+    result.wait_for(timeout=10_000)
+    shot(page, "search")
+    result.click()
+    page.wait_for_url("**/works/geometry-of-truth-2023.html")
+    assert "The Geometry of Truth" in page.locator("h1").inner_text()
+    assert page.locator(".summary").is_visible()
+    shot(page, "work")
+
+
+def test_search_filters_by_technique(page, shipped_site):
+    page.goto(shipped_site + "search.html?q=pruning")
+    page.locator(".pagefind-ui__result").first.wait_for(timeout=10_000)
+    unfiltered = page.locator(".pagefind-ui__result").count()
+    page.get_by_text("Technique", exact=True).click()
+    page.locator("label", has_text="Activation-statistics pruning").first.click()
+    page.wait_for_timeout(1000)
+    filtered = page.locator(".pagefind-ui__result").count()
+    assert 0 < filtered < unfiltered
+
+
+def test_a_technique_link_leads_to_its_subtree(page, shipped_site):
+    page.goto(shipped_site + "index.html")
+    page.get_by_role("link", name="Representation reading").first.click()
+    page.wait_for_url("**/techniques/representation-reading.html")
+    works = page.locator("ul.cards li.card")
+    assert works.count() >= 20
+    page.get_by_role("link", name="Linear Artificial Tomography (LAT)").first.click()
+    assert page.locator("h1").inner_text() == "Linear Artificial Tomography (LAT)"
+    shot(page, "technique")
+
+
+def test_phone_width_and_dark_theme(browser, shipped_site):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, color_scheme="dark")
+    pg = context.new_page()
+    pg.goto(shipped_site + "works/representation-engineering-2023.html")
+    width = pg.evaluate("document.documentElement.scrollWidth")
+    background = pg.evaluate("getComputedStyle(document.body).backgroundColor")
+    shot(pg, "work-phone-dark")
+    context.close()
+    assert width <= 390  # nothing forces sideways scrolling
+    assert background == "rgb(21, 23, 27)"
+
+
+def test_no_injected_script_runs(page, data, tmp_path):
+    poison(data)
+    httpd, base = serve(data, tmp_path / "_site")
+    try:
+        for path in ["works/evil-2024.html", "index.html", "techniques/probing.html", "authors/index.html",
+                     "search.html?q=Evil"]:
+            page.goto(base + path)
+            page.wait_for_timeout(300)
+            page.mouse.move(10, 10)
+            for link in page.locator("main a").all()[:30]:
+                link.hover()
+            assert page.evaluate("window.__pwned") is None, path
+            assert page.locator("a[href^='javascript:' i]").count() == 0, path
+        page.goto(base + "works/evil-2024.html")
+        assert "<script>window.__pwned=1</script>" in page.locator("h1").inner_text()  # shown as text
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

@@ -63,10 +63,15 @@ def pages(catalogue: dict, config: SiteConfig, results: list[dict] | None = None
         for slug in r.get("techniques", []):
             results_by_technique[slug].append(r)
 
+    cards: dict[str, dict] = {}
+
     def card(work_id: str) -> dict:
-        w = works[work_id]
-        return {k: w[k] for k in ("id", "title", "year", "kind", "venue", "author_line", "more_authors")} | {
-            "techniques": [t["slug"] for t in w["techniques"]], "has_summary": w["summary"] is not None}
+        """The short form of a work that lists show; one shared dict per work."""
+        if work_id not in cards:
+            w = works[work_id]
+            cards[work_id] = {k: w[k] for k in ("id", "title", "year", "kind", "venue", "author_line", "more_authors")} | {
+                "techniques": [t["slug"] for t in w["techniques"]], "has_summary": w["summary"] is not None}
+        return cards[work_id]
 
     under: dict[str, list[str]] = {}
 
@@ -170,13 +175,14 @@ def _related(works: dict[str, dict], k: int = 8) -> dict[str, list[str]]:
     for tags in groups:
         for slug in tags:
             holding[slug].append(tags)
+    first = {tags: members[0] for tags, members in groups.items()}  # members are sorted by id
     out: dict[str, list[str]] = {}
     for tags, members in groups.items():
         shared: dict[frozenset, int] = defaultdict(int)
         for slug in tags:
             for other in holding[slug]:
                 shared[other] += 1
-        ranked = sorted(shared, key=lambda o: (-shared[o] / len(tags | o), min(groups[o])))
+        ranked = sorted(shared, key=lambda o: (-shared[o] / len(tags | o), first[o]))
         candidates = [i for o in ranked for i in groups[o]][: k + 1]
         for i in members:
             out[i] = [c for c in candidates if c != i][:k]

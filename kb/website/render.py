@@ -65,40 +65,73 @@ def _assets_digest(assets: Path) -> str:
 
 def write_site(pages: list[Page], out: Path, assets: Path, figures: dict[str, Path] | None = None,
                search: bool = True) -> Report:
-    """Render pages into out/ (with assets/static and the result figures), reusing unchanged pages."""
+    """Render pages into out/ (with assets/static and the result figures), reusing unchanged pages.
+
+    A first build, or one after the templates changed, renders everything into a new folder and swaps
+    it for out/. Otherwise only the changed pages are rendered, into a staging folder, and renamed into
+    out/ once all of them rendered: either way a failure leaves the previous site as it was.
+    """
     env = environment(assets / "templates")
-    templates_digest = _assets_digest(assets)
+    digest = _assets_digest(assets)
     old = _read_manifest(out)
-    reuse = old.get("assets") == templates_digest
+    incremental = old.get("assets") == digest and out.is_dir()
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.new-"))
+    stage = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.new-"))
     report = Report(out=out, pages=len(pages))
+    prints = {}
     try:
-        if reuse:
-            _link_tree(out, tmp, skip={SEARCH_DIR, "static", "results", MANIFEST})
-        prints = {}
         for page in pages:
             prints[page.path] = _digest(fingerprint(page))
-            target = tmp / page.path
-            if reuse and old["pages"].get(page.path) == prints[page.path] and target.exists():
+            if incremental and old["pages"].get(page.path) == prints[page.path] and (out / page.path).exists():
                 continue
-            html = env.get_template(page.template).render(**page.context, root=page.root)
-            _write(target, html)
+            _write(stage / page.path, env.get_template(page.template).render(**page.context, root=page.root))
             report.rendered.append(page.path)
-        for path in sorted(set(old.get("pages", {})) - set(prints)):
-            (tmp / path).unlink(missing_ok=True)
-            report.removed.append(path)
-        shutil.copytree(assets / "static", tmp / "static")
-        for rel, source in (figures or {}).items():
-            (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, tmp / rel)
-        report.search_indexed = _search_index(tmp, out, changed=bool(report.rendered or report.removed) or not reuse) if search else False
-        _write(tmp / MANIFEST, json.dumps({"assets": templates_digest, "pages": prints}, indent=0, sort_keys=True))
-        _swap(tmp, out)
+        report.removed = sorted(set(old.get("pages", {})) - set(prints)) if incremental else []
+        changed = bool(report.rendered or report.removed) or not incremental
+        _copy_assets(assets, figures or {}, stage if not incremental else stage / ".assets")
+        if search and changed:
+            report.search_indexed = _search_index(stage, out if incremental else None, report.removed)
+        elif search:
+            report.search_indexed = (out / SEARCH_DIR).is_dir() or None
+        _write(stage / MANIFEST, json.dumps({"assets": digest, "pages": prints}, indent=0, sort_keys=True))
+        if incremental:
+            _move_in(stage, out, report.removed)
+        else:
+            _swap(stage, out)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(stage, ignore_errors=True)
         raise
+    shutil.rmtree(stage, ignore_errors=True)
     return report
+
+
+def _copy_assets(assets: Path, figures: dict[str, Path], into: Path) -> None:
+    shutil.copytree(assets / "static", into / "static")
+    for rel, source in figures.items():
+        (into / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, into / rel)
+
+
+def _move_in(stage: Path, out: Path, removed: list[str]) -> None:
+    """Rename each staged file over its old version: every step is one atomic rename."""
+    for folder in (SEARCH_DIR, ".assets/static", ".assets/results"):
+        staged = stage / folder
+        if staged.is_dir():
+            target = out / Path(folder).name
+            if target.exists():
+                trash = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
+                os.replace(target, trash / "x")
+                os.replace(staged, target)
+                shutil.rmtree(trash, ignore_errors=True)
+            else:
+                os.replace(staged, target)
+    for path in sorted(p for p in stage.rglob("*") if p.is_file() and p.name != MANIFEST and ".assets" not in p.parts):
+        rel = path.relative_to(stage)
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        os.replace(path, out / rel)
+    for rel in removed:
+        (out / rel).unlink(missing_ok=True)
+    os.replace(stage / MANIFEST, out / MANIFEST)  # last: the manifest describes what is now there
 
 
 def _read_manifest(out: Path) -> dict:
@@ -110,8 +143,6 @@ def _read_manifest(out: Path) -> dict:
 
 def _write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    # a new file, never a write through a hard link into the previous site
-    path.unlink(missing_ok=True)
     path.write_text(text, encoding="utf-8")
 
 
@@ -126,17 +157,30 @@ def _link_tree(src: Path, dst: Path, skip: set[str]) -> None:
             os.link(Path(dirpath) / name, dst / rel / name)
 
 
-def _search_index(tmp: Path, out: Path, changed: bool) -> bool | None:
-    """Index the new site with Pagefind; carry the old index over when no page changed."""
-    previous = out / SEARCH_DIR
-    if not changed and previous.is_dir():
-        _link_tree(previous, tmp / SEARCH_DIR, skip=set())
-        return True
+def _search_index(stage: Path, live: Path | None, removed: list[str]) -> bool | None:
+    """Index the site with Pagefind into stage/pagefind. Pagefind has no incremental mode: an
+    incremental build indexes the live site with the staged pages laid over it, in a scratch copy."""
     try:
         import pagefind  # noqa: F401
     except ImportError:
         return None
-    done = subprocess.run([sys.executable, "-m", "pagefind", "--site", str(tmp)], capture_output=True, text=True)
+    site = stage
+    if live is not None:
+        site = Path(tempfile.mkdtemp(dir=stage.parent, prefix=f".{live.name}.index-"))
+        _link_tree(live, site, skip={SEARCH_DIR, MANIFEST, "static", "results"})
+        for path in (p for p in stage.rglob("*.html") if ".assets" not in p.parts):
+            target = site / path.relative_to(stage)
+            target.unlink(missing_ok=True)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.link(path, target)
+        for rel in removed:
+            (site / rel).unlink(missing_ok=True)
+    try:
+        done = subprocess.run([sys.executable, "-m", "pagefind", "--site", str(site), "--output-path",
+                               str(stage / SEARCH_DIR)], capture_output=True, text=True)
+    finally:
+        if site is not stage:
+            shutil.rmtree(site, ignore_errors=True)
     if done.returncode != 0:
         raise SiteBuildError(f"Pagefind failed to index the site:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
     return True

@@ -1,0 +1,83 @@
+"""`kb site build` for 1,000 and 10,000 works against a floor that renders the same templates with the
+same contexts straight to files; then the incremental rebuild after one summary changes.
+
+    python bench/site.py [N_WORKS ...]      (default 1000 10000)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import generate  # noqa: E402
+
+from kb import catalogue, website  # noqa: E402
+from kb.website import context, render  # noqa: E402
+from kb.workspace import Workspace  # noqa: E402
+
+DATE = dt.date(2026, 11, 24)
+
+
+def timed(fn):
+    start = time.perf_counter()
+    value = fn()
+    return time.perf_counter() - start, value
+
+
+def floor(pages, out: Path) -> None:
+    env = render.environment(website.assets_dir() / "templates")
+    for page in pages:
+        target = out / page.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(env.get_template(page.template).render(**page.context, root=page.root), encoding="utf-8")
+
+
+def bench(n: int, root: Path) -> None:
+    data = generate(root, n, n_summaries=n // 10)
+    ws = Workspace(data, root / f"site-catalogue-{n}.sqlite")
+    ws.build()
+    out = root / f"site-{n}"
+    shutil.rmtree(out, ignore_errors=True)
+    with ws.connect() as conn:
+        config = context.SiteConfig(build_date=DATE)
+        pages = context.pages(catalogue.export(conn), config)
+        raw, _ = timed(lambda: floor(pages, root / f"floor-{n}"))
+        full, report = timed(lambda: website.build(conn, out, base_url=config.base_url, build_date=DATE, search=False))
+    shutil.rmtree(out)
+    with ws.connect() as conn:
+        searched, _ = timed(lambda: website.build(conn, out, base_url=config.base_url, build_date=DATE, search=True))
+    summary = next((data / "summaries").glob("*.md"))
+    summary.write_text(summary.read_text() + "\nOne more sentence.\n")
+    rebuild_catalogue, _ = timed(ws.build)
+    with ws.connect() as conn:
+        pages_only, _ = timed(lambda: website.build(conn, out, base_url=config.base_url, build_date=DATE, search=False))
+    summary.write_text(summary.read_text() + "\nAnd another.\n")
+    ws.build()
+    with ws.connect() as conn:
+        incremental, again = timed(lambda: website.build(conn, out, base_url=config.base_url, build_date=DATE, search=True))
+    print(f"{n:>6} works, {report.pages} pages")
+    print(f"   floor: render the same templates and contexts to files   {raw:6.2f} s")
+    print(f"   kb site build, no search index                           {full:6.2f} s   {full / raw:.2f}x the floor")
+    print(f"   kb site build with the Pagefind index                    {searched:6.2f} s")
+    print(f"   one summary changed: catalogue rebuild                   {rebuild_catalogue:6.2f} s")
+    print(f"   one summary changed: pages only ({len(again.rendered)} rendered)              {pages_only:6.2f} s"
+          f"   {pages_only / full:.2f} of a full build without search")
+    print(f"   one summary changed: pages and search index              {incremental:6.2f} s"
+          f"   {incremental / searched:.2f} of a full build with search")
+
+
+def main() -> None:
+    sizes = [int(a) for a in sys.argv[1:]] or [1000, 10000]
+    root = Path(tempfile.gettempdir()) / "safety-kb-bench"
+    root.mkdir(exist_ok=True)
+    for n in sizes:
+        bench(n, root)
+
+
+if __name__ == "__main__":
+    main()

@@ -261,5 +261,50 @@ def site_serve(ws, out, port, watch, repo_url) -> None:
     serve.run_forever(httpd)
 
 
+@cli.group()
+def methods() -> None:
+    """Reference implementations: re-run the claims the literature makes (needs the methods extra)."""
+
+
+@methods.command("list")
+@as_json
+def methods_list(as_json: bool) -> None:
+    """Each experiment, the works its claims come from, and the claims it tests."""
+    from kb.methods.registry import EXPERIMENTS
+
+    output.experiments(list(EXPERIMENTS.values()), as_json)
+
+
+@methods.command("run")
+@click.argument("experiment")
+@click.option("--quick", is_flag=True, help="Fewer seeds and samples: every experiment in a few minutes on 2 cores.")
+@click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="A local Hugging Face model folder (default: the packaged all-MiniLM-L6-v2).")
+@click.option("--layer", type=int, help="Which hidden layer to read (default: two thirds of the way up).")
+@click.option("--pooling", type=click.Choice(["mean", "last", "cls"]), default="mean", show_default=True)
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:1, mps ...")
+@click.option("--seeds", type=click.IntRange(min=1), help="Number of seeds (default 10, or 3 with --quick).")
+@click.option("--results", type=click.Path(file_okay=False, path_type=Path), help="Results folder (default: results/ beside data/).")
+@click.pass_obj
+def methods_run(ws, experiment, quick, model_dir, layer, pooling, device, seeds, results) -> None:
+    """Run one experiment (or `all`): a results table, figures and a verdict per claim."""
+    from kb.methods.registry import EXPERIMENTS
+
+    names = list(EXPERIMENTS) if experiment == "all" else [experiment]
+    unknown = [n for n in names if n not in EXPERIMENTS]
+    if unknown:
+        _fail(f"unknown experiment {unknown[0]!r}; known: all, {', '.join(EXPERIMENTS)}")
+    try:
+        from kb.methods import experiments
+    except ImportError as e:
+        _fail(f"{e.name} is missing: the methods need the extra, pip install -e '.[methods]' -c constraints.txt")
+    config = experiments.Config(quick=quick, model_dir=model_dir, layer=layer, pooling=pooling, device=device, seeds=seeds,
+                                results=results or ws.data_dir.parent / "results")
+    for name in names:
+        with output.progress(name) as step:
+            result, path = experiments.run(name, config, step)
+        output.experiment_result(result, path)
+
+
 def main() -> None:
     cli()

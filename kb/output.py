@@ -166,3 +166,54 @@ def site_built(report) -> None:
     print(f"site: {report.pages} pages ({len(report.rendered)} rendered, {report.reused} unchanged,"
           f" {len(report.removed)} removed), {search[report.search_indexed]}")
     print(f"open {index.as_uri()}  or run `kb site serve` for search")
+
+
+def experiments(items, as_json: bool) -> None:
+    if as_json:
+        return _json([e.__dict__ for e in items])
+    console = _console()
+    for e in items:
+        console.print(f"[bold cyan]{e.name}[/]  {_esc(e.title)}")
+        console.print(f"  works: {', '.join(e.works)}")
+        console.print(f"  techniques: {', '.join(e.techniques)}")
+        for c in e.claims:
+            console.print(f"  - {_esc(c)}")
+
+
+class progress:
+    """A spinner with the current step; yields the function that names the next step."""
+
+    def __init__(self, name: str):
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self._bar = Progress(SpinnerColumn(), TextColumn("[bold]{task.fields[name]}[/] {task.description}"),
+                             TimeElapsedColumn(), console=_console(stderr=True), transient=True)
+        self._name = name
+
+    def __enter__(self):
+        self._bar.start()
+        task = self._bar.add_task("starting", name=self._name)
+        return lambda step: self._bar.update(task, description=_esc(step))
+
+    def __exit__(self, *exc):
+        self._bar.stop()
+
+
+def experiment_result(result, path) -> None:
+    from rich.table import Table
+
+    console = _console()
+    console.print(f"\n[bold]{_esc(result.title)}[/]  [dim]({result.run['seconds']} s, {result.run.get('model')})[/]")
+    colour = {"reproduced": "green", "not reproduced": "red", "inconclusive": "yellow"}
+    for c in result.claims:
+        console.print(f"  [{colour[c.verdict]}]{c.verdict.upper()}[/] {_esc(c.text)}\n    [dim]{_esc(c.evidence)}[/]")
+    for name, rows in result.tables.items():
+        if not rows or len(rows) > 40:
+            continue
+        table = Table(title=name, title_justify="left")
+        for key in rows[0]:
+            table.add_column(str(key))
+        for row in rows:
+            table.add_row(*(f"{v:.3f}" if isinstance(v, float) else _esc(v) for v in row.values()))
+        console.print(table)
+    console.print(f"  written: {path} and {len(result.figures)} figure(s)")

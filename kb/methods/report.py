@@ -1,0 +1,82 @@
+"""Results: a JSON record and SVG figures per experiment, under results/<experiment>/, for the site."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import platform
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass
+class Claim:
+    text: str
+    verdict: str  # "reproduced", "not reproduced" or "inconclusive"
+    evidence: str
+
+
+@dataclass
+class Result:
+    experiment: str
+    title: str
+    techniques: list[str]
+    works: list[str]
+    claims: list[Claim] = field(default_factory=list)
+    tables: dict[str, list[dict]] = field(default_factory=dict)
+    figures: list[dict] = field(default_factory=list)
+    run: dict = field(default_factory=dict)
+
+    def claim(self, text: str, holds: bool | None, evidence: str) -> None:
+        verdict = "inconclusive" if holds is None else ("reproduced" if holds else "not reproduced")
+        self.claims.append(Claim(text, verdict, evidence))
+
+
+def code_version() -> str:
+    try:
+        out = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True, timeout=5,
+                             cwd=Path(__file__).parent)
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def figure(result: Result, folder: Path, name: str, caption: str, draw) -> None:
+    """draw(ax) plots; the figure is saved as SVG beside result.json."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    matplotlib.rcParams["svg.hashsalt"] = "safety-kb"  # stable ids: the same run gives the same file
+    fig, ax = plt.subplots(figsize=(6.4, 4))
+    draw(ax)
+    fig.tight_layout()
+    folder.mkdir(parents=True, exist_ok=True)
+    fig.savefig(folder / f"{name}.svg", metadata={"Date": None})
+    plt.close(fig)
+    result.figures.append({"path": f"{name}.svg", "caption": caption})
+
+
+def write(result: Result, folder: Path, started: dt.datetime, **run) -> Path:
+    result.run = {"started": started.isoformat(timespec="seconds"),
+                  "finished": dt.datetime.now().isoformat(timespec="seconds"),
+                  "seconds": round((dt.datetime.now() - started).total_seconds(), 1),
+                  "code_version": code_version(), "python": platform.python_version(), **run}
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "result.json"
+    data = {"experiment": result.experiment, "title": result.title, "techniques": result.techniques, "works": result.works,
+            "claims": [c.__dict__ for c in result.claims], "tables": result.tables, "figures": result.figures, "run": result.run}
+    path.write_text(json.dumps(data, indent=2, default=_plain) + "\n")
+    return path
+
+
+def _plain(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")

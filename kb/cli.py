@@ -261,6 +261,118 @@ def site_serve(ws, out, port, watch, repo_url) -> None:
     serve.run_forever(httpd)
 
 
+@cli.group(name="import")
+def import_() -> None:
+    """Import works from Google Scholar, OpenAlex, arXiv, feeds, LessWrong and the Alignment Forum."""
+
+
+def _import(ws, fetched) -> None:
+    from kb.importing import DataProblems, apply
+
+    try:
+        report = apply(ws, [fetched])
+    except DataProblems as e:
+        output.problems(e.problems)
+        _fail(str(e))
+    output.import_report(report)
+    if report.errors:
+        sys.exit(1)
+
+
+base_url_opt = click.option("--base-url", help="Another address for the source's API (a mirror, a proxy, a test server).")
+limit_opt = click.option("--limit", default=1000, show_default=True, help="At most this many records.")
+
+
+@import_.command("arxiv")
+@click.argument("ids", nargs=-1)
+@click.option("--query", help="An arXiv search query, e.g. 'ti:probe AND cat:cs.LG'.")
+@limit_opt
+@base_url_opt
+@click.pass_obj
+def import_arxiv(ws, ids, query, limit, base_url) -> None:
+    """arXiv papers by id (versions collapse to one work) or by query."""
+    from kb import importing
+
+    if not ids and not query:
+        _fail("give arXiv ids or --query")
+    _import(ws, importing.arxiv(list(ids), query, limit, base_url))
+
+
+@import_.command("feed")
+@click.argument("url")
+@click.pass_obj
+def import_feed(ws, url) -> None:
+    """Any RSS or Atom blog feed."""
+    from kb import importing
+
+    _import(ws, importing.feed(url))
+
+
+@import_.command("lesswrong")
+@click.option("--user", help="A user's slug or id: their posts and comments.")
+@click.option("--tag", help="A tag's slug: its posts.")
+@click.option("--no-comments", is_flag=True, help="With --user, posts only.")
+@click.option("--site", type=click.Choice(["lesswrong", "alignmentforum"]), default="lesswrong", show_default=True)
+@limit_opt
+@base_url_opt
+@click.pass_obj
+def import_lesswrong(ws, user, tag, no_comments, site, limit, base_url) -> None:
+    """LessWrong / Alignment Forum posts, and a user's comments with what they reply to."""
+    from kb import importing
+
+    if not user and not tag:
+        _fail("give --user or --tag")
+    _import(ws, importing.lesswrong(user, tag, not no_comments, site, limit, base_url))
+
+
+@import_.command("scholar")
+@click.argument("scholar_id")
+@click.option("--fill", is_flag=True, help="Also read each publication's page (full author lists; slow, often blocked).")
+@click.pass_obj
+def import_scholar(ws, scholar_id, fill) -> None:
+    """A Google Scholar author profile: the person and every publication."""
+    from kb import importing
+
+    _import(ws, importing.scholar(scholar_id, fill))
+
+
+@import_.command("openalex")
+@click.option("--author", help="An author's name (the best match is used).")
+@click.option("--id", "author_id", help="An OpenAlex author id (A...).")
+@limit_opt
+@base_url_opt
+@click.option("--key", envvar="OPENALEX_API_KEY", help="An OpenAlex API key (optional).")
+@click.pass_obj
+def import_openalex(ws, author, author_id, limit, base_url, key) -> None:
+    """An author's works from OpenAlex (the fallback when Google Scholar blocks us)."""
+    from kb import importing
+
+    if not author and not author_id:
+        _fail("give --author or --id")
+    _import(ws, importing.openalex(author, author_id, limit, base_url, key))
+
+
+@cli.command()
+@click.option("--sources", "sources_path", type=click.Path(path_type=Path), help="Default: data/sources.toml.")
+@click.pass_obj
+def sync(ws, sources_path) -> None:
+    """Import every source listed in data/sources.toml, concurrently, with a progress bar."""
+    from kb import importing
+
+    specs = importing.sources(sources_path or ws.data_dir / "sources.toml")
+    if not specs:
+        _fail("no sources: list them in data/sources.toml (see CONTRIBUTING.md)")
+    with output.counter("sources", len(specs)) as done:
+        try:
+            report, fetched = importing.sync(ws, specs, on_done=lambda f: done(f.name))
+        except importing.DataProblems as e:
+            output.problems(e.problems)
+            _fail(str(e))
+    output.import_report(report, fetched)
+    if report.errors:
+        sys.exit(1)
+
+
 @cli.group()
 def methods() -> None:
     """Reference implementations: re-run the claims the literature makes (needs the methods extra)."""

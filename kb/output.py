@@ -89,7 +89,7 @@ def work(w: dict, as_json: bool, provenance: bool = False) -> None:
     console = _console()
     head = [f"[bold]{_esc(w['title'])}[/]",
             _esc(_authors([a["name"] for a in w["authors"]], w["more_authors"], limit=12)),
-            " · ".join(_esc(x) for x in (w["kind"], w["venue"], w["date"] or w["year"]) if x)]
+            " · ".join(_esc(x) for x in (w["kind"], w["venue"], w["date"] or w["year"], "WITHDRAWN" if w["withdrawn"] else None) if x)]
     links = [w["url"], *w["urls"].values()] if w["url"] else list(w["urls"].values())
     head += [f"{k}: {_esc(v)}" for k, v in w["ids"].items()] + [_esc(u) for u in links]
     if w["techniques"]:
@@ -117,7 +117,8 @@ def work(w: dict, as_json: bool, provenance: bool = False) -> None:
         console.print("[bold]provenance[/]")
         for p in w["provenance"]:
             fields = f" fields: {', '.join(p['fields'])}" if p["fields"] else ""
-            console.print(f"  {_esc(p['source'])}, {p['fetched_at']}{fields}")
+            matched = f" (recognised by {_esc(p['matched_by'])})" if p.get("matched_by") else ""
+            console.print(f"  {_esc(p['source'])}, {p['fetched_at']}{matched}{fields}")
         for t in w["techniques"] + w["motivations"]:
             if t["evidence"]:
                 console.print(f"  tag {t['slug']}: {_esc(t['evidence'])}")
@@ -217,3 +218,39 @@ def experiment_result(result, path) -> None:
             table.add_row(*(f"{v:.3f}" if isinstance(v, float) else _esc(v) for v in row.values()))
         console.print(table)
     console.print(f"  written: {path} and {len(result.figures)} figure(s)")
+
+
+def import_report(report, fetched=None) -> None:
+    console = _console()
+    if fetched:
+        for f in fetched:
+            state = "[red]failed[/]" if f.error else "[green]ok[/]"
+            console.print(f"  {state} {_esc(f.name)}: {len(f.records)} record(s)")
+    console.print(f"added {len(report.added)}, updated {len(report.updated)}, merged as duplicates {len(report.merged)},"
+                  f" unchanged {len(report.skipped)}")
+    for work_id in report.added[:50]:
+        console.print(f"  [green]+[/] {work_id}")
+    for work_id, how in report.merged[:50]:
+        console.print(f"  [cyan]=[/] {work_id} [dim](recognised by {_esc(how)})[/]")
+    for error in report.errors:
+        console.print(f"[red]error:[/] {_esc(error)}", soft_wrap=True)
+        console.print("[dim]what was fetched before the error is saved; run the same command again to resume[/]")
+
+
+class counter:
+    """A progress bar over a known number of items; yields the function to call as each finishes."""
+
+    def __init__(self, what: str, total: int):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        self._bar = Progress(TextColumn(f"[bold]{what}[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
+                             console=_console(stderr=True), transient=True)
+        self._total = total
+
+    def __enter__(self):
+        self._bar.start()
+        task = self._bar.add_task("", total=self._total)
+        return lambda name: self._bar.update(task, advance=1, description=_esc(name))
+
+    def __exit__(self, *exc):
+        self._bar.stop()

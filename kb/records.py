@@ -48,7 +48,8 @@ class Relation(Strict):
 class Provenance(Strict):
     source: str
     fetched_at: dt.date | dt.datetime
-    fields: list[str] = Field(default_factory=list)
+    fields: list[str] = Field(default_factory=list)  # what this source contributed
+    matched_by: str | None = None  # how an imported record was recognised as this work
 
 
 class Work(Strict):
@@ -57,6 +58,7 @@ class Work(Strict):
     title: Annotated[str, Field(min_length=1)]
     authors: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
     more_authors: bool = False  # the list is known to be incomplete ("et al.")
+    withdrawn: bool = False
     year: Annotated[int, Field(ge=1900, le=2100)] | None = None
     date: dt.date | None = None
     venue: str | None = None

@@ -25,7 +25,7 @@ SHOTS = REPO / "build" / "screenshots"
 def serve(data: Path, out: Path):
     from kb.website import serve as serving
 
-    with Workspace(data, data.parent / "kb.sqlite").connect() as conn:
+    with Workspace(data, out.parent / "kb.sqlite").connect() as conn:
         website.build(conn, out, base_url="http://127.0.0.1/", build_date=dt.date(2026, 11, 24), search=True)
     httpd = serving.server(out, port=0)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()

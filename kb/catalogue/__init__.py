@@ -14,6 +14,9 @@ from pathlib import Path
 from kb.search import Query, fts_expression
 
 
+SCHEMA_VERSION = 2  # bump with any change to schema.py: a catalogue of another version is rebuilt
+
+
 class NotFound(LookupError):
     pass
 
@@ -27,7 +30,7 @@ def source_signature(data_dir: Path) -> list:
     from kb import __version__
     from kb.layout import source_files
 
-    return [__version__] + [[str(p.relative_to(data_dir)), st.st_size, st.st_mtime_ns]
+    return [__version__, SCHEMA_VERSION] + [[str(p.relative_to(data_dir)), st.st_size, st.st_mtime_ns]
                             for p in source_files(data_dir) for st in [p.stat()]]
 
 
@@ -160,6 +163,7 @@ def get_work(conn: sqlite3.Connection, key: str) -> dict:
     work = dict(conn.execute("SELECT * FROM work WHERE pk = ?", (pk,)).fetchone())
     work.pop("author_names")
     work["more_authors"] = bool(work["more_authors"])
+    work["withdrawn"] = bool(work["withdrawn"])
     work["urls"] = json.loads(work["urls"])
     work["authors"] = _rows(conn, "SELECT a.id, a.name FROM work_author wa JOIN author a ON a.pk = wa.author_pk"
                                   " WHERE wa.work_pk = ? ORDER BY wa.position", pk)
@@ -173,7 +177,7 @@ def get_work(conn: sqlite3.Connection, key: str) -> dict:
     work["cited_by"] = _rows(conn, "SELECT r.type, w.id, w.title, w.year FROM relation r JOIN work w ON w.pk = r.source_pk"
                                    " WHERE r.target_pk = ? ORDER BY r.type, w.id", pk)
     work["provenance"] = [dict(r, fields=json.loads(r["fields"])) for r in _rows(
-        conn, "SELECT source, fetched_at, fields FROM provenance WHERE work_pk = ? ORDER BY position", pk)]
+        conn, "SELECT source, fetched_at, fields, matched_by FROM provenance WHERE work_pk = ? ORDER BY position", pk)]
     summary = conn.execute("SELECT * FROM summary WHERE work_pk = ?", (pk,)).fetchone()
     if summary:
         summary = dict(summary)
@@ -245,7 +249,7 @@ def stats(conn: sqlite3.Connection) -> dict:
 
 def export(conn: sqlite3.Connection) -> dict:
     """The whole catalogue as plain dicts, in a handful of queries (the site renders thousands of pages)."""
-    works = {r["pk"]: dict(r, urls=json.loads(r["urls"]), more_authors=bool(r["more_authors"]), authors=[], ids={},
+    works = {r["pk"]: dict(r, urls=json.loads(r["urls"]), more_authors=bool(r["more_authors"]), withdrawn=bool(r["withdrawn"]), authors=[], ids={},
                            techniques=[], motivations=[], relations=[], cited_by=[], summary=None)
              for r in conn.execute("SELECT * FROM work ORDER BY id")}
     authors = {r["pk"]: dict(r, aliases=json.loads(r["aliases"])) for r in conn.execute("SELECT * FROM author ORDER BY id")}

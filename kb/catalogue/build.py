@@ -89,10 +89,10 @@ def write_rows(conn: sqlite3.Connection, ds: Dataset) -> dict:
     alias = {author_id(name): key for key, a in authors.items() for name in a["aliases"]}
     conn.executemany("INSERT INTO author_name VALUES (?, ?)", [(name, author_pk[key]) for name, key in alias.items()])
 
-    conn.executemany("INSERT INTO work VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+    conn.executemany("INSERT INTO work VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
         (pk[w.id], w.id, w.kind, w.title, json.dumps(w.authors, ensure_ascii=False), w.more_authors, w.year,
          w.date and w.date.isoformat(), w.venue, w.abstract, w.url, json.dumps(w.urls) if w.urls else "{}",
-         min((str(p.fetched_at)[:10] for p in w.provenance), default=None))
+         min((str(p.fetched_at)[:10] for p in w.provenance), default=None), w.withdrawn)
         for w in works
     ])
     conn.executemany("INSERT INTO work_author VALUES (?, ?, ?)", [
@@ -117,8 +117,9 @@ def write_rows(conn: sqlite3.Connection, ds: Dataset) -> dict:
          s.body, s.path)
         for s in summaries.values()
     ])
-    conn.executemany("INSERT INTO provenance VALUES (?, ?, ?, ?, ?)", [
-        (pk[w.id], i, p.source, str(p.fetched_at), json.dumps(p.fields) if p.fields else "[]") for w in works for i, p in enumerate(w.provenance)
+    conn.executemany("INSERT INTO provenance VALUES (?, ?, ?, ?, ?, ?)", [
+        (pk[w.id], i, p.source, str(p.fetched_at), json.dumps(p.fields) if p.fields else "[]", p.matched_by)
+        for w in works for i, p in enumerate(w.provenance)
     ])
     conn.executemany("INSERT INTO work_fts (rowid, title, abstract, summary, authors) VALUES (?, ?, ?, ?, ?)", [
         (pk[w.id], w.title, w.abstract or "", _summary_text(summaries.get(w.id)), " ".join(w.authors))

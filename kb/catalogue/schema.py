@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = 1
+from kb.catalogue import SCHEMA_VERSION  # noqa: F401 (one number, kept where start-up is cheap)
 
 FTS_DDL = (
     "CREATE VIRTUAL TABLE work_fts USING fts5("
@@ -32,6 +32,7 @@ class Work(SQLModel, table=True):
     url: str | None = None
     urls: str = "{}"  # JSON object
     added: str | None = None  # when it first entered the catalogue (earliest provenance)
+    withdrawn: bool = False
 
 
 class Author(SQLModel, table=True):
@@ -143,6 +144,7 @@ class Provenance(SQLModel, table=True):
     source: str
     fetched_at: str
     fields: str = "[]"
+    matched_by: str | None = None
 
 
 class Meta(SQLModel, table=True):

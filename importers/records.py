@@ -1,0 +1,50 @@
+"""The plain records every importer returns, and the one error type they raise."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class SourceError(Exception):
+    """A source answered with something we cannot use. Says which source, where, and what to do."""
+
+    def __init__(self, source: str, message: str, where: str | None = None, hint: str | None = None):
+        self.source, self.where, self.hint = source, where, hint
+        text = f"{source}: {message}" + (f" (at {where})" if where else "")
+        super().__init__(text + (f"\n{hint}" if hint else ""))
+
+
+@dataclass
+class Link:
+    """A relation to another work, named by an identifier the importer knows (e.g. a LessWrong post id)."""
+
+    type: str  # discusses, replies-to, critiques, extends, replicates
+    scheme: str
+    value: str
+
+
+@dataclass
+class WorkRecord:
+    source: str  # e.g. "arxiv", "lesswrong", "feed:https://...", "scholar", "openalex"
+    kind: str  # paper, post, comment, report
+    title: str
+    authors: list[str] = field(default_factory=list)
+    year: int | None = None
+    date: str | None = None  # ISO date
+    venue: str | None = None
+    abstract: str | None = None
+    url: str | None = None
+    ids: dict[str, str] = field(default_factory=dict)
+    links: list[Link] = field(default_factory=list)
+    withdrawn: bool = False
+    more_authors: bool = False  # the source listed only some of the authors
+    author_profiles: dict[str, dict] = field(default_factory=dict)  # name -> {"lesswrong": slug, ...}
+
+
+@dataclass
+class AuthorRecord:
+    name: str
+    scholar_id: str | None = None
+    lesswrong: str | None = None
+    homepage: str | None = None
+    affiliation: str | None = None

@@ -117,14 +117,7 @@ def _move_in(stage: Path, out: Path, removed: list[str]) -> None:
     for folder in (SEARCH_DIR, ".assets/static", ".assets/results"):
         staged = stage / folder
         if staged.is_dir():
-            target = out / Path(folder).name
-            if target.exists():
-                trash = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
-                os.replace(target, trash / "x")
-                os.replace(staged, target)
-                shutil.rmtree(trash, ignore_errors=True)
-            else:
-                os.replace(staged, target)
+            _swap(staged, out / Path(folder).name)
     for path in sorted(p for p in stage.rglob("*") if p.is_file() and p.name != MANIFEST and ".assets" not in p.parts):
         rel = path.relative_to(stage)
         (out / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -187,6 +180,7 @@ def _search_index(stage: Path, live: Path | None, removed: list[str]) -> bool | 
 
 
 def _swap(new: Path, out: Path) -> None:
+    """Put the folder `new` where `out` is; the old one goes only once the new one is in place."""
     if out.exists():
         old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
         os.replace(out, old / "site")

@@ -110,14 +110,121 @@ def _run_query(ws, as_json: bool, **query) -> None:
 
 @cli.command()
 @click.argument("text")
+@click.option("--semantic", is_flag=True, help="Rank by meaning (MiniLM embeddings) instead of words.")
 @filters(limit=20)
 @click.pass_obj
-def search(ws, text: str, as_json: bool, **query) -> None:
+def search(ws, text: str, semantic: bool, as_json: bool, **query) -> None:
     """Full-text search over titles, abstracts, summaries and authors, best match first.
 
-    TEXT takes words (all must match), "a phrase", prefix*, OR and NOT.
+    TEXT takes words (all must match), "a phrase", prefix*, OR and NOT. With --semantic it is a
+    description in plain words, matched by meaning.
     """
+    if semantic:
+        from kb import catalogue, similarity
+        from kb.embeddings import MissingExtra
+
+        with ws.connect() as conn:
+            try:
+                rows = similarity.semantic_search(conn, ws.embeddings_path, text, Query(**{**query, "limit": 10**9}), query["limit"])
+            except MissingExtra as e:
+                print(f"note: {e}; falling back to full-text search", file=sys.stderr)
+            except catalogue.NotFound as e:
+                _fail(str(e))
+            else:
+                return output.works(rows, as_json, query=text)
     _run_query(ws, as_json, text=text, **query)
+
+
+@cli.command()
+@click.argument("work")
+@click.option("--limit", "-n", default=10, show_default=True)
+@as_json
+@click.pass_obj
+def similar(ws, work: str, limit: int, as_json: bool) -> None:
+    """The works nearest to WORK by meaning (embeddings), or by shared techniques without the methods extra."""
+    from kb import catalogue, similarity
+    from kb.embeddings import MissingExtra
+
+    with ws.connect() as conn:
+        try:
+            target = catalogue.get_work(conn, work)["id"]
+            works = catalogue.export(conn)["works"]
+            try:
+                related = similarity.by_embeddings(works, ws.embeddings_path, k=limit, compute=True)
+            except MissingExtra as e:
+                print(f"note: {e}; ranking by shared techniques instead", file=sys.stderr)
+                related = similarity.by_techniques(works, k=limit)
+            rows = catalogue.search(conn, Query(limit=10**9))
+        except catalogue.NotFound as e:
+            _fail(str(e))
+    by_id = {r["id"]: r for r in rows}
+    output.works([by_id[i] for i in related[target]], as_json)
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--explain", "explain", metavar="WORK", help="Show each suggestion for WORK, its confidence and evidence; write nothing.")
+@click.option("--rules-only", is_flag=True, help="Use the keyword rules alone (no embeddings).")
+@click.pass_context
+def tag(ctx, explain: str | None, rules_only: bool) -> None:
+    """Suggest techniques and x-risk motivations for every work without curated tags."""
+    if ctx.invoked_subcommand:
+        return
+    ws = ctx.obj
+    from kb import catalogue, tagging
+
+    with ws.connect() as conn:
+        exported = catalogue.export(conn)
+        if explain:
+            try:
+                explain = catalogue.get_work(conn, explain)["id"]
+            except catalogue.NotFound as e:
+                _fail(str(e))
+    works = exported["works"]
+    if explain:  # explain one work as if it had no curated tags, so the taggers show their reasoning
+        works = [dict(w, techniques=[], motivations=[]) if w["id"] == explain else w for w in works]
+    embed = None if rules_only else _embedder(ws)
+    suggestions = tagging.suggest(works, exported["techniques"], exported["motivations"], embed)
+    if explain:
+        return output.suggestions(explain, suggestions.get(explain, []))
+    from kb import datadir
+
+    ds, problems = ws.check()
+    if problems:
+        output.problems(problems)
+        _fail("fix data/ first (kb validate)")
+    new_works, changed = tagging.retag(ds, suggestions)
+    if changed:
+        datadir.write_works(ds.root, new_works)
+        ws.build()
+    output.tagged(suggestions, changed)
+
+
+def _embedder(ws):
+    from kb.embeddings import MissingExtra, Store
+
+    store = Store(ws.embeddings_path)
+    try:
+        store.model_dir
+    except MissingExtra as e:
+        print(f"note: {e}; using the keyword rules alone", file=sys.stderr)
+        return None
+    return store.embed
+
+
+@tag.command("eval")
+@click.option("--folds", default=5, show_default=True)
+@click.option("--rules-only", is_flag=True)
+@as_json
+@click.pass_obj
+def tag_eval(ws, folds: int, rules_only: bool, as_json: bool) -> None:
+    """Precision, recall and F1 per tag against the curated labels, cross-validated."""
+    from kb import catalogue, tagging
+
+    with ws.connect() as conn:
+        exported = catalogue.export(conn)
+    result = tagging.evaluate(exported["works"], exported["techniques"], exported["motivations"],
+                              None if rules_only else _embedder(ws), folds=folds)
+    output.tag_eval(result, as_json)
 
 
 @cli.command(name="list")
@@ -215,6 +322,7 @@ def _site_build(ws, out: Path | None, base_url: str, repo_url: str | None, date:
     with ws.connect() as conn:
         try:
             report = website.build(conn, out, base_url=base_url, repo_url=repo_url, results_dir=ws.data_dir.parent / "results",
+                                   embeddings=ws.embeddings_path,
                                    build_date=dt.date.fromisoformat(date) if date else None, search=search)
         except SiteBuildError as e:
             _fail(f"{e}\nthe previous site is kept")

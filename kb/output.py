@@ -209,7 +209,8 @@ def experiment_result(result, path) -> None:
     for c in result.claims:
         console.print(f"  [{colour[c.verdict]}]{c.verdict.upper()}[/] {_esc(c.text)}\n    [dim]{_esc(c.evidence)}[/]")
     for name, rows in result.tables.items():
-        if not rows or len(rows) > 40:
+        if not rows or len(rows) > 40 or len(rows[0]) > 8:
+            console.print(f"  [dim]table {name}: {len(rows)} rows in result.json[/]")
             continue
         table = Table(title=name, title_justify="left")
         for key in rows[0]:
@@ -254,3 +255,38 @@ class counter:
 
     def __exit__(self, *exc):
         self._bar.stop()
+
+
+def suggestions(work_id: str, items) -> None:
+    console = _console()
+    if not items:
+        console.print(f"no suggestion for {work_id} reaches the threshold")
+        return
+    console.print(f"[bold]{work_id}[/]: suggestions (as if it had no curated tags)")
+    for s in sorted(items, key=lambda s: (s.kind, -s.confidence)):
+        console.print(f"  {s.kind:<10} [green]{s.slug}[/] {s.confidence:.2f} [dim]({s.by})[/]\n      {_esc(s.evidence)}")
+
+
+def tagged(all_suggestions: dict, changed: list[str]) -> None:
+    n = sum(len(v) for v in all_suggestions.values())
+    print(f"{len(all_suggestions)} work(s) without curated techniques; {n} suggestion(s); {len(changed)} work(s) changed")
+    for work_id in changed[:50]:
+        tags = ", ".join(f"{s.slug} {s.confidence:.2f}" for s in all_suggestions[work_id])
+        print(f"  {work_id}: {tags}")
+
+
+def tag_eval(result: dict, as_json: bool) -> None:
+    if as_json:
+        return _json(result)
+    from rich.table import Table
+
+    console = _console()
+    for kind, r in result.items():
+        table = Table(title=f"{kind}s: {r['works']} curated works, threshold 0.5, cross-validated", title_justify="left")
+        columns = [c for c in r["tags"][0] if c not in ("tag", "positives")] if r["tags"] else []
+        for c in ("tag", "positives", *columns):
+            table.add_column(c)
+        for row in r["tags"]:
+            table.add_row(*(f"{v:.2f}" if isinstance(v, float) else str(v) for v in row.values()))
+        console.print(table)
+        console.print("macro F1: " + ", ".join(f"{k} {v:.3f}" for k, v in r["macro_f1"].items()))

@@ -39,6 +39,11 @@ class Workspace:
         data = Path(data_dir or os.environ.get("KB_DATA") or find_data_dir())
         return cls(data, Path(db_path) if db_path else catalogue.default_db_path(data))
 
+    @property
+    def embeddings_path(self) -> Path:
+        """Work embeddings live beside the catalogue: rebuilding the catalogue keeps them."""
+        return self.db_path.parent / "embeddings.sqlite"
+
     def check(self):
         """Load data/ and run every check: (dataset, problems)."""
         from kb import datadir, validate

@@ -41,12 +41,16 @@ def load_results(results_dir: Path | None) -> tuple[list[dict], dict[str, Path]]
 
 
 def build(conn, out: Path, *, base_url: str, repo_url: str | None = None, build_date: dt.date | None = None,
-          results_dir: Path | None = None, search: bool = True):
+          results_dir: Path | None = None, search: bool = True, embeddings: Path | None = None):
     from kb import catalogue
     from kb.website import context, render
 
     config = context.SiteConfig(base_url=base_url if base_url.endswith("/") else base_url + "/", repo_url=repo_url,
                                 build_date=build_date or dt.date.today(), results_dir=results_dir)
+    from kb import similarity
+
     results, figures = load_results(results_dir)
-    pages = context.pages(catalogue.export(conn), config, results)
+    exported = catalogue.export(conn)
+    related = similarity.by_embeddings(exported["works"], embeddings) if embeddings else None
+    pages = context.pages(exported, config, results, related)
     return render.write_site(pages, out, assets_dir(), figures, search=search)

@@ -12,6 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from kb import similarity
 from kb.website.markup import bibtex, markdown
 
 SCHOLAR = "https://scholar.google.com/citations?user={}"
@@ -47,7 +48,8 @@ class SiteConfig:
     results_dir: Path | None = None
 
 
-def pages(catalogue: dict, config: SiteConfig, results: list[dict] | None = None) -> list[Page]:
+def pages(catalogue: dict, config: SiteConfig, results: list[dict] | None = None,
+          related: dict[str, list[str]] | None = None) -> list[Page]:
     works = {w["id"]: _work_view(w) for w in catalogue["works"]}
     techniques = {t["slug"]: t for t in catalogue["techniques"]}
     children = defaultdict(list)
@@ -141,7 +143,7 @@ def pages(catalogue: dict, config: SiteConfig, results: list[dict] | None = None
             "site": site, "author": {k: a.get(k) for k in ("id", "name", "affiliation")},
             "links": [link for link in links if link], "works": _sort_cards([card(i) for i in author_works[a["id"]]])}))
 
-    related = _related(works)
+    related = related if related is not None else similarity.by_techniques(catalogue["works"])
     for w in works.values():
         discussion = [card(r["id"]) for r in w["cited_by"] if r["type"] in ("replies-to", "discusses") and works[r["id"]]["kind"] in ("comment", "post")]
         out.append(Page(f"works/{w['id']}.html", "work.html", {
@@ -159,33 +161,6 @@ def pages(catalogue: dict, config: SiteConfig, results: list[dict] | None = None
 
     out.append(Page("feed.xml", "feed.xml", _feed(site, config.title, "index.html", "feed.xml", list(works.values()), config)))
     out.append(Page("sitemap.xml", "sitemap.xml", {"site": site, "paths": sorted(p.path for p in out if p.path.endswith(".html") and p.path != "404.html")}))
-    return out
-
-
-def _related(works: dict[str, dict], k: int = 8) -> dict[str, list[str]]:
-    """Per work, the k works whose technique sets are most alike (Jaccard), then by id.
-
-    Works with the same set of techniques share one ranking, found through an inverted index, so
-    this stays fast with thousands of works over a few dozen techniques.
-    """
-    groups: dict[frozenset, list[str]] = defaultdict(list)
-    for i in sorted(works):
-        groups[frozenset(t["slug"] for t in works[i]["techniques"])].append(i)
-    holding: dict[str, list[frozenset]] = defaultdict(list)
-    for tags in groups:
-        for slug in tags:
-            holding[slug].append(tags)
-    first = {tags: members[0] for tags, members in groups.items()}  # members are sorted by id
-    out: dict[str, list[str]] = {}
-    for tags, members in groups.items():
-        shared: dict[frozenset, int] = defaultdict(int)
-        for slug in tags:
-            for other in holding[slug]:
-                shared[other] += 1
-        ranked = sorted(shared, key=lambda o: (-shared[o] / len(tags | o), first[o]))
-        candidates = [i for o in ranked for i in groups[o]][: k + 1]
-        for i in members:
-            out[i] = [c for c in candidates if c != i][:k]
     return out
 
 

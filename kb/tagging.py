@@ -1,0 +1,288 @@
+"""Suggesting techniques and x-risk motivations for works nobody has tagged, with evidence.
+
+Two taggers, combined: a rule tagger that matches each taxonomy entry's keywords in the title,
+abstract and summary (the matched sentence is the evidence), and a learned tagger that trains one
+linear probe per tag (kb.methods' LogisticProbe) on MiniLM embeddings of the curated works, calibrated
+on out-of-fold scores so its confidence is a probability. A motivation is "stated" when a sentence of
+the work's own title or abstract says it, and "inferred" otherwise. `kb tag eval` measures all this
+against the curated labels with cross-validation.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+CURATED = ("authors", "summariser", "curator")
+THRESHOLD = 0.5
+
+
+@dataclass
+class Suggestion:
+    kind: str  # "technique" or "motivation"
+    slug: str
+    confidence: float
+    by: str  # "rule" or "model"
+    evidence: str
+
+
+def sentences(text: str) -> list[str]:
+    return [s.strip() for s in re.split(r"(?<=[.!?])\s+|\n+", text or "") if s.strip()]
+
+
+def _pattern(keyword: str) -> re.Pattern:
+    # an all-capitals keyword (LAT, CCS, SAE) must match as written; others ignore case
+    flags = 0 if keyword.isupper() and len(keyword) <= 5 else re.IGNORECASE
+    return re.compile(rf"(?<![\w-]){re.escape(keyword)}(?:s|es)?(?![\w-])", flags)  # plurals too
+
+
+class RuleTagger:
+    """Keyword rules from data/taxonomy.toml: a technique's or motivation's name and its keywords."""
+
+    def __init__(self, techniques: list[dict], motivations: list[dict]):
+        self.rules = []
+        for kind, items in (("technique", techniques), ("motivation", motivations)):
+            for t in items:
+                patterns = [_pattern(k) for k in sorted({t["name"], *t.get("keywords", [])})]
+                # one alternation per case mode screens a field in a single search; most tags match nothing
+                screen = [re.compile("|".join(f"(?:{p.pattern})" for p in patterns if p.flags & re.I == flag), flag)
+                          for flag in (re.I, 0) if any(p.flags & re.I == flag for p in patterns)]
+                self.rules.append((kind, t["slug"], patterns, screen))
+
+    def suggest(self, title: str, abstract: str = "", summary: str = "") -> list[Suggestion]:
+        fields = {"title": title or "", "abstract": abstract or "", "summary": summary or ""}
+        weights = {"title": 1.0, "abstract": 0.6, "summary": 0.4}
+        out = []
+        for kind, slug, patterns, screen in self.rules:
+            score, evidence, stated = 0.0, None, False
+            for field, text in fields.items():
+                if not any(r.search(text) for r in screen):
+                    continue
+                hits = [p for p in patterns if p.search(text)]
+                if not hits:
+                    continue
+                score += weights[field] * len(hits)
+                if evidence is None:  # the first sentence that matches, and the words it matched
+                    sentence = next(s for s in sentences(text) if any(p.search(s) for p in hits))
+                    words = sorted({m.group(0) for p in hits for m in p.finditer(sentence)})
+                    evidence = f"{field}: “{sentence[:220]}” ({', '.join(words)})"
+                    stated = field in ("title", "abstract")
+            if score:
+                confidence = min(0.95, 1 - math.exp(-1.2 * score))
+                if kind == "motivation":
+                    evidence = ("stated in the work's own text — " if stated else "inferred from a summary — ") + evidence
+                out.append(Suggestion(kind, slug, round(confidence, 3), "rule", evidence))
+        return out
+
+
+class CalibratedProbe:
+    """A LogisticProbe whose scores are mapped to probabilities by Platt scaling on out-of-fold scores."""
+
+    def __init__(self, C: float = 1.0, folds: int = 3, random_state: int = 0):
+        self.C, self.folds, self.random_state = C, folds, random_state
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> CalibratedProbe:
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.model_selection import StratifiedKFold
+
+        from kb.methods.probes import LogisticProbe
+
+        folds = min(self.folds, int(y.sum()), int(len(y) - y.sum()))
+        scores = np.zeros(len(y))
+        for train, test in StratifiedKFold(folds, shuffle=True, random_state=self.random_state).split(X, y):
+            scores[test] = LogisticProbe(C=self.C).fit(X[train], y[train]).decision_function(X[test])
+        self.probe_ = LogisticProbe(C=self.C).fit(X, y)
+        self.platt_ = LogisticRegression().fit(scores[:, None], y)
+        return self
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        return self.platt_.predict_proba(self.probe_.decision_function(X)[:, None])[:, 1]
+
+
+class ModelTagger:
+    """One calibrated probe per tag with enough curated examples."""
+
+    def __init__(self, min_positives: int = 3, C: float = 1.0):
+        self.min_positives, self.C = min_positives, C
+
+    def fit(self, X: np.ndarray, labels: dict[str, np.ndarray]) -> ModelTagger:
+        self.probes_ = {}
+        for tag, y in labels.items():
+            if self.min_positives <= y.sum() <= len(y) - self.min_positives:
+                self.probes_[tag] = CalibratedProbe(self.C).fit(X, y)
+        return self
+
+    def predict_proba(self, X: np.ndarray) -> dict[str, np.ndarray]:
+        return {tag: probe.predict_proba(X) for tag, probe in self.probes_.items()}
+
+
+def combine(rule: float, model: float) -> float:
+    """Noisy-OR: either tagger alone can carry a tag; together they are surer."""
+    return 1 - (1 - rule) * (1 - model)
+
+
+# -- labels, evaluation ------------------------------------------------------------------------------
+
+
+def ancestry(techniques: list[dict]) -> dict[str, list[str]]:
+    parents = {t["slug"]: t["parent"] for t in techniques}
+    out = {}
+    for slug in parents:
+        chain, node = [], slug
+        while node:
+            chain.append(node)
+            node = parents[node]
+        out[slug] = chain
+    return out
+
+
+def curated(work: dict, kind: str) -> set[str]:
+    return {t["slug"] for t in work[f"{kind}s"] if t["by"] in CURATED}
+
+
+def label_matrix(works: list[dict], kind: str, techniques: list[dict], motivations: list[dict]) -> dict[str, np.ndarray]:
+    """Curated labels; a technique counts for all its ancestors (probing is representation reading)."""
+    up = ancestry(techniques) if kind == "technique" else {m["slug"]: [m["slug"]] for m in motivations}
+    slugs = list(up)
+    Y = {s: np.zeros(len(works), dtype=int) for s in slugs}
+    for i, w in enumerate(works):
+        for tag in curated(w, kind):
+            for a in up.get(tag, [tag]):
+                Y[a][i] = 1
+    return Y
+
+
+def expand(scores: dict[str, float], up: dict[str, list[str]]) -> dict[str, float]:
+    out = dict(scores)
+    for slug, p in scores.items():
+        for a in up.get(slug, [slug]):
+            out[a] = max(out.get(a, 0.0), p)
+    return out
+
+
+def prf(y: np.ndarray, p: np.ndarray) -> tuple[float, float, float]:
+    tp, fp, fn = int(((p == 1) & (y == 1)).sum()), int(((p == 1) & (y == 0)).sum()), int(((p == 0) & (y == 1)).sum())
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
+def evaluate(works: list[dict], techniques: list[dict], motivations: list[dict], embed, folds: int = 5,
+             min_positives: int = 3, seed: int = 0) -> dict:
+    """Cross-validated precision/recall/F1 per tag for the rule, model and combined taggers.
+
+    Only works with curated tags take part; the model never sees a work it is scored on (K folds).
+    embed(texts) -> unit vectors, or None to evaluate the rules alone.
+    """
+    from sklearn.model_selection import KFold
+
+    from kb.embeddings import work_text
+
+    rules = RuleTagger(techniques, motivations)
+    results = {}
+    for kind in ("technique", "motivation"):
+        pool = [w for w in works if curated(w, kind)]
+        Y = label_matrix(pool, kind, techniques, motivations)
+        up = ancestry(techniques) if kind == "technique" else {m["slug"]: [m["slug"]] for m in motivations}
+        rule_scores = [expand({s.slug: s.confidence for s in _rule(rules, w) if s.kind == kind}, up) for w in pool]
+        model_scores = [dict() for _ in pool]
+        if embed is not None and len(pool) >= folds:
+            X = embed([work_text(w) for w in pool])
+            for train, test in KFold(folds, shuffle=True, random_state=seed).split(X):
+                tagger = ModelTagger(min_positives).fit(X[train], {t: y[train] for t, y in Y.items()})
+                for tag, probs in tagger.predict_proba(X[test]).items():
+                    for i, p in zip(test, probs):
+                        model_scores[i][tag] = float(p)
+        rows = []
+        for tag, y in Y.items():
+            if y.sum() < min_positives:
+                continue
+            row = {"tag": tag, "positives": int(y.sum())}
+            for name, get in (("rule", lambda i: rule_scores[i].get(tag, 0.0)), ("model", lambda i: model_scores[i].get(tag, 0.0)),
+                              ("combined", lambda i: combine(rule_scores[i].get(tag, 0.0), model_scores[i].get(tag, 0.0)))):
+                if name != "rule" and embed is None:
+                    continue
+                pred = np.array([int(get(i) >= THRESHOLD) for i in range(len(pool))])
+                row.update(dict(zip((f"{name}_p", f"{name}_r", f"{name}_f1"), (round(v, 3) for v in prf(y, pred)))))
+            rows.append(row)
+        macro = {name: round(float(np.mean([r[f"{name}_f1"] for r in rows])), 3) for name in ("rule", "model", "combined")
+                 if rows and f"{name}_f1" in rows[0]}
+        results[kind] = {"works": len(pool), "tags": rows, "macro_f1": macro}
+    return results
+
+
+def _rule(rules: RuleTagger, w: dict) -> list[Suggestion]:
+    return rules.suggest(w["title"], w.get("abstract") or "", (w.get("summary") or {}).get("body") or "")
+
+
+# -- suggesting for the works nobody tagged ------------------------------------------------------
+
+
+def suggest(works: list[dict], techniques: list[dict], motivations: list[dict], embed) -> dict[str, list[Suggestion]]:
+    """For each work without curated techniques: suggestions of both kinds, combined, above the threshold."""
+    from kb.embeddings import work_text
+
+    rules = RuleTagger(techniques, motivations)
+    targets = [w for w in works if not curated(w, "technique")]
+    if not targets:
+        return {}
+    model_probs: dict[str, dict[str, list[float]]] = {}
+    if embed is not None:
+        X_all = embed([work_text(w) for w in works])
+        index = {w["id"]: i for i, w in enumerate(works)}
+        for kind in ("technique", "motivation"):
+            train = [w for w in works if curated(w, kind)]
+            if len(train) < 6:
+                continue
+            Y = label_matrix(train, kind, techniques, motivations)
+            tagger = ModelTagger().fit(X_all[[index[w["id"]] for w in train]], Y)
+            probs = tagger.predict_proba(X_all[[index[w["id"]] for w in targets]])
+            model_probs[kind] = {tag: list(p) for tag, p in probs.items()}
+    out = {}
+    for n, w in enumerate(targets):
+        by_tag: dict[tuple[str, str], Suggestion] = {(s.kind, s.slug): s for s in _rule(rules, w)}
+        merged = []
+        keys = set(by_tag) | {(k, t) for k, probs in model_probs.items() for t in probs}
+        for kind, slug in sorted(keys):
+            rule = by_tag.get((kind, slug))
+            model = model_probs.get(kind, {}).get(slug, [0.0] * len(targets))[n]
+            p = combine(rule.confidence if rule else 0.0, model)
+            if p < THRESHOLD:
+                continue
+            if rule and model < THRESHOLD / 2:
+                merged.append(Suggestion(kind, slug, round(p, 3), "rule", rule.evidence))
+            else:
+                evidence = f"probe on the embedding of the title and text: p = {model:.2f}" + (f"; {rule.evidence}" if rule else "")
+                if kind == "motivation" and not rule:
+                    evidence = "inferred (no sentence states it) — " + evidence
+                merged.append(Suggestion(kind, slug, round(p, 3), "model" if model >= THRESHOLD / 2 else "rule", evidence))
+        out[w["id"]] = merged
+    return out
+
+
+def retag(ds, suggestions: dict[str, list[Suggestion]]):
+    """The dataset's works with each work's rule and model tags replaced by the new suggestions.
+    Curated tags are never touched."""
+    from kb.records import Tag, Work
+
+    works, changed = [], []
+    for w in ds.works:
+        new = suggestions.get(w.id)
+        if new is None:
+            works.append(w)
+            continue
+        fields = {}
+        for kind in ("technique", "motivation"):
+            kept = [t for t in getattr(w, f"{kind}s") if t.by in CURATED]
+            have = {t.slug for t in kept}
+            fields[f"{kind}s"] = kept + [Tag(slug=s.slug, by=s.by, confidence=s.confidence, evidence=s.evidence[:500])
+                                         for s in new if s.kind == kind and s.slug not in have]
+        updated = Work.model_validate({**w.model_dump(), **fields})
+        if updated != w:
+            changed.append(w.id)
+        works.append(updated)
+    return works, changed

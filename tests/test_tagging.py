@@ -131,3 +131,18 @@ def test_without_the_methods_extra_everything_falls_back(data, kb, monkeypatch):
     similar = kb("similar", "coup-probes-2023", "--json")
     assert "ranking by shared techniques" in similar.stderr and json.loads(similar.stdout)[0]["id"] == "probe-post-2024"
     assert "using the keyword rules alone" in kb("tag").stderr
+
+
+def test_the_site_ranks_related_works_by_embedding_when_asked(minilm, data, tmp_path):
+    import datetime as dt
+
+    from kb import website
+    from kb.workspace import Workspace
+
+    ws = Workspace(data, tmp_path / "build" / "kb.sqlite")
+    with ws.connect() as conn:
+        website.build(conn, tmp_path / "site", base_url="https://kb.example/", build_date=dt.date(2026, 11, 24),
+                      search=False, embeddings=ws.embeddings_path, embed=True)
+    assert ws.embeddings_path.exists()
+    # by techniques the pruning paper has no relatives; by meaning every work has some
+    assert "Related works" in (tmp_path / "site" / "works" / "old-pruning-2016.html").read_text()

@@ -41,7 +41,7 @@ def load_results(results_dir: Path | None) -> tuple[list[dict], dict[str, Path]]
 
 
 def build(conn, out: Path, *, base_url: str, repo_url: str | None = None, build_date: dt.date | None = None,
-          results_dir: Path | None = None, search: bool = True, embeddings: Path | None = None):
+          results_dir: Path | None = None, search: bool = True, embeddings: Path | None = None, embed: bool = False):
     from kb import catalogue
     from kb.website import context, render
 
@@ -51,6 +51,13 @@ def build(conn, out: Path, *, base_url: str, repo_url: str | None = None, build_
 
     results, figures = load_results(results_dir)
     exported = catalogue.export(conn)
-    related = similarity.by_embeddings(exported["works"], embeddings) if embeddings else None
+    related = None
+    if embeddings:
+        from kb.embeddings import MissingExtra
+
+        try:
+            related = similarity.by_embeddings(exported["works"], embeddings, compute=embed)
+        except MissingExtra:  # no model here: cached vectors only, shared techniques for the rest
+            related = similarity.by_embeddings(exported["works"], embeddings)
     pages = context.pages(exported, config, results, related)
     return render.write_site(pages, out, assets_dir(), figures, search=search)

@@ -202,3 +202,15 @@ def test_end_to_end_sync_keeps_going_past_a_failing_source(data, server):
     assert result.exit_code == 1
     assert "added 2" in result.stdout and "HTTP 500" in result.stdout
     assert any(w.title == "Probing for deception & what we found" for w in works(data).values())
+
+
+def test_end_to_end_openalex(data, server):
+    work = {"id": "https://openalex.org/W42", "display_name": "Reading vectors with tomography", "publication_year": 2023,
+            "type": "article", "authorships": [{"author": {"display_name": "Andy Zou"}}],
+            "abstract_inverted_index": {"Reading": [0], "vectors": [1]}, "locations": []}
+    Fake.routes = {"/authors": (200, json.dumps({"results": [{"id": "https://openalex.org/A42"}]}).encode(), "application/json"),
+                   "/works": (200, json.dumps({"results": [work], "meta": {"next_cursor": None}}).encode(), "application/json")}
+    result = kb(data, "import", "openalex", "--author", "Andy Zou", "--base-url", server)
+    assert result.exit_code == 0, result.output
+    merged = json.loads(kb(data, "show", "W42", "--json").stdout)
+    assert merged["id"] == "lat-paper-2023" and merged["abstract"] == "We study generalization of probe directions found by PCA."

@@ -204,7 +204,7 @@ def _embedder(ws):
 
     store = Store(ws.embeddings_path)
     try:
-        store.model_dir
+        _ = store.model_dir  # finds the packaged model, or raises: tells whether embeddings are possible
     except MissingExtra as e:
         print(f"note: {e}; using the keyword rules alone", file=sys.stderr)
         return None

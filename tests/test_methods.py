@@ -1,7 +1,6 @@
 """The reference implementations recover planted answers; the experiments write what the site reads."""
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -258,8 +258,7 @@ def export(conn: sqlite3.Connection) -> dict:
         works[r["work_pk"]]["authors"].append({"id": a["id"], "name": a["name"]})
     for r in conn.execute("SELECT work_pk, scheme, shown FROM identifier ORDER BY scheme"):
         works[r["work_pk"]]["ids"][r["scheme"]] = r["shown"]
-    for table, key, col, order in (("work_technique", "techniques", "technique", "technique"),
-                                   ("work_motivation", "motivations", "motivation", "motivation")):
+    for table, key, col in (("work_technique", "techniques", "technique"), ("work_motivation", "motivations", "motivation")):
         for r in conn.execute(f"SELECT x.work_pk, x.{col} AS slug, x.by, x.confidence, x.evidence FROM {table} x"
                               f" JOIN {col} t ON t.slug = x.{col} ORDER BY t.position"):
             works[r["work_pk"]][key].append({k: r[k] for k in ("slug", "by", "confidence", "evidence")})

@@ -302,3 +302,13 @@ def test_googles_403_page_is_not_a_profile(scholar_pages):
     scholar_pages["user=FIXTUREid01AAAAJ"] = (REAL / "scholar" / "google_403_forbidden.html").read_text()
     with pytest.raises(SourceError, match="could not be read completely"):
         scholar.fetch_profile("FIXTUREid01AAAAJ")
+
+
+def test_empty_answers_are_empty_not_errors():
+    total, records = arxiv.parse(b'<feed xmlns="http://www.w3.org/2005/Atom" xmlns:os="http://a9.com/-/spec/opensearch/1.1/">'
+                                 b"<os:totalResults>0</os:totalResults></feed>")
+    assert (total, records) == (0, [])
+    http, _ = polite(graphql(posts=0))
+    assert list(lesswrong.Client(http).posts_by_user("fabien-roger")) == []
+    empty_rss = b'<?xml version="1.0"?><rss version="2.0"><channel><title>Quiet</title></channel></rss>'
+    assert feeds.parse(empty_rss, "https://quiet.example/feed") == []

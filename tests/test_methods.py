@@ -199,6 +199,7 @@ def test_a_quick_run_writes_results_the_site_reads(tmp_path, monkeypatch):
     record = json.loads(path.read_text())
     assert [c["verdict"] for c in record["claims"]][1:] == ["reproduced", "reproduced"]
     assert record["run"]["model"] == "MLP on digits" and record["run"]["code_version"]
+    assert "digits" in record["data"] and record["run"]["seeds"] == 3
     assert all((path.parent / f["path"]).exists() for f in record["figures"])
     loaded, figures = load_results(tmp_path)
     assert loaded[0]["experiment"] == "std-pruning" and len(figures) == 2

@@ -225,3 +225,39 @@ def test_the_wheel_ships_the_templates(tmp_path):
 def test_pages_carry_the_relative_way_home():
     assert context.Page("index.html", "x", {}).root == ""
     assert context.Page("works/a.html", "x", {}).root == "../"
+
+
+def test_watch_rebuilds_when_the_signature_changes():
+    from kb.website import serve
+
+    states, rebuilt = iter(["a", "a", "b", "b"]), []
+    stop = threading.Event()
+
+    def signature():
+        try:
+            return next(states)
+        except StopIteration:
+            stop.set()
+            return "b"
+
+    serve.watch(signature, lambda: rebuilt.append(1), stop, every=0.0)
+    assert rebuilt == [1]  # one change, one rebuild
+
+
+def test_a_failed_rebuild_while_watching_keeps_serving(capsys):
+    from kb.website import serve
+
+    states, stop = iter(["a", "b"]), threading.Event()
+
+    def signature():
+        value = next(states, None)
+        if value is None:
+            stop.set()
+            return "b"
+        return value
+
+    def broken():
+        raise RuntimeError("bad summary")
+
+    serve.watch(signature, broken, stop, every=0.0)
+    assert "rebuild failed, the previous site is kept: bad summary" in capsys.readouterr().out

@@ -74,6 +74,8 @@ def mean_difference_is_regularised_lr(result: Result, config: Config, encoder: E
     progress(f"{encoder.name} activations")
     s = data.comparisons(300 if config.quick else 1000)
     real = _cosines(encoder.encode(s.text), s.label)
+    result.data = {"planted": f"{len(p.y_train)} rows, 64 dimensions, spurious nuisance direction",
+                   "comparisons": f"{len(s.text)} number comparisons in words, half true"}
     result.tables["cosine_lr_vs_mean_difference"] = [
         {"C": float(c), "planted": round(a, 5), encoder.name: round(b, 5)} for c, a, b in zip(C_GRID, planted, real)]
     result.claim(EXPERIMENTS[result.experiment].claims[0], min(planted[0], real[0]) > 0.99,
@@ -134,6 +136,10 @@ def _settings(config: Config, encoder: Encoder, seed: int):
 
 
 def probes_vs_lat(result: Result, config: Config, encoder: Encoder, folder: Path, progress: Progress):
+    n = 300 if config.quick else 1000
+    result.data = {"planted": f"{600 if config.quick else 2000} rows per split; OOD swaps the nuisance direction",
+                   "comparisons": f"{n} statements, 50/50 train/test by contrast pair; OOD: {n} negated statements",
+                   "cities": f"{len(data.CITIES) * 2} statements ({len(data.CITIES)} cities); OOD: their negations"}
     rows = []
     for seed in range(config.n_seeds):
         progress(f"seed {seed + 1} of {config.n_seeds}")
@@ -209,6 +215,10 @@ def coup_probes(result: Result, config: Config, encoder: Encoder, folder: Path, 
                          "fpr_hard_negatives": float((probe.decision_function(sets["hard_negatives"]) > threshold).mean()),
                          "auroc_shifted": float(tpr_at_fpr(np.r_[np.ones(len(sets["shifted"])), np.zeros(len(benign))],
                                                            np.r_[probe.decision_function(sets["shifted"]), benign], 1.0))})
+    n = 100 if config.quick else 300
+    result.data = {"train": f"{n} theft-advice texts vs {n} benign how-to texts, from templates",
+                   "held_out": f"{n // 2} unseen theft-advice texts", "shifted": f"{n // 2} in Q&A, numbered-steps and chat formats",
+                   "benign": f"{n} how-to texts (sets the 1% threshold)", "hard_negatives": f"{n // 2} anti-theft advice texts"}
     keys = ("tpr_held_out", "tpr_shifted", "fpr_hard_negatives")
     summary = [{"probe": p, **{k: round(float(np.mean([r[k] for r in rows if r["probe"] == p])), 3) for k in keys}}
                for p in ("LR", "mean difference")]
@@ -259,6 +269,7 @@ def std_pruning(result: Result, config: Config, encoder, folder: Path, progress:
         bound_rows += [{"seed": seed, "unit": j, "bound": float(b), "measured": float(m)} for j, (b, m) in enumerate(zip(bound, measured))]
         curves.setdefault(("unpruned", "-"), []).append([float(base)] * len(FRACTIONS))
     mean = {k: np.mean(v, axis=0) for k, v in curves.items()}
+    result.data = {"digits": "scikit-learn's 8x8 digits, 1,257 train / 540 test", "network": "64-128-64-10 ReLU MLP, first hidden layer pruned"}
     result.tables["accuracy"] = [{"criterion": c, "replace": r, **{f"{f:.1f}": round(float(a), 4) for f, a in zip(FRACTIONS, acc)}}
                                  for (c, r), acc in mean.items()]
     result.tables["bound_vs_measured"] = bound_rows

@@ -28,6 +28,7 @@ class Result:
     claims: list[Claim] = field(default_factory=list)
     tables: dict[str, list[dict]] = field(default_factory=dict)
     figures: list[dict] = field(default_factory=list)
+    data: dict = field(default_factory=dict)  # what each dataset was and how big
     run: dict = field(default_factory=dict)
 
     def claim(self, text: str, holds: bool | None, evidence: str) -> None:
@@ -69,7 +70,8 @@ def write(result: Result, folder: Path, started: dt.datetime, **run) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "result.json"
     data = {"experiment": result.experiment, "title": result.title, "techniques": result.techniques, "works": result.works,
-            "claims": [c.__dict__ for c in result.claims], "tables": result.tables, "figures": result.figures, "run": result.run}
+            "claims": [c.__dict__ for c in result.claims], "tables": result.tables, "figures": result.figures,
+            "data": result.data, "run": result.run}
     path.write_text(json.dumps(data, indent=2, default=_plain) + "\n")
     return path
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 from collections import defaultdict
 from pathlib import Path
 
@@ -27,7 +28,8 @@ def by_techniques(work_list: list[dict], k: int = 8) -> dict[str, list[str]]:
         for slug in tags:
             for other in holding[slug]:
                 shared[other] += 1
-        ranked = sorted(shared, key=lambda o: (-shared[o] / len(tags | o), first[o]))
+        # every group has a member, so the best k + 1 groups hold enough works even after removing self
+        ranked = heapq.nsmallest(k + 1, shared, key=lambda o: (-shared[o] / len(tags | o), first[o]))
         candidates = [i for o in ranked for i in groups[o]][: k + 1]
         for i in members:
             out[i] = [c for c in candidates if c != i][:k]

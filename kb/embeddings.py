@@ -66,6 +66,8 @@ class Store:
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """Unit vectors for texts: from the store where possible, computing and storing the rest."""
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
         have = self.cached(texts)
         missing = [i for i in range(len(texts)) if i not in have]
         if missing:
@@ -74,8 +76,6 @@ class Store:
                 conn.executemany("INSERT OR REPLACE INTO embedding VALUES (?, ?)",
                                  [(self._key(texts[i]), v.astype(np.float32).tobytes()) for i, v in zip(missing, vectors)])
             have.update(zip(missing, vectors.astype(np.float32)))
-        if not texts:
-            return np.zeros((0, 384), dtype=np.float32)
         return np.stack([have[i] for i in range(len(texts))])
 
     def _compute(self, texts: list[str]) -> np.ndarray:

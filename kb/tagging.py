@@ -249,7 +249,8 @@ def suggest(works: list[dict], techniques: list[dict], motivations: list[dict], 
         keys = set(by_tag) | {(k, t) for k, probs in model_probs.items() for t in probs}
         for kind, slug in sorted(keys):
             rule = by_tag.get((kind, slug))
-            model = model_probs.get(kind, {}).get(slug, [0.0] * len(targets))[n]
+            probs = model_probs.get(kind, {}).get(slug)
+            model = probs[n] if probs else 0.0
             p = combine(rule.confidence if rule else 0.0, model)
             if p < THRESHOLD:
                 continue

@@ -162,7 +162,7 @@ def planted(n: int = 1000, d: int = 64, signal: float = 1.0, nuisance: float = 4
     """
     rng = np.random.default_rng(seed)
     truth = _unit(rng.normal(size=d))
-    other = _unit(rng.normal(size=d) - truth * 0.0)
+    other = _unit(rng.normal(size=d))
 
     def sample(m: int, nuisance_dir: np.ndarray, correlated: float):
         y = np.tile([1, 0], m // 2)

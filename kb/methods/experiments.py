@@ -11,7 +11,7 @@ import numpy as np
 
 from kb.methods import data, pruning
 from kb.methods.models import Encoder, default_model_dir, digits, train_mlp
-from kb.methods.probes import CCSProbe, LATProbe, LogisticProbe, MeanDifferenceProbe, cosine, tpr_at_fpr
+from kb.methods.probes import CCSProbe, LATProbe, LogisticProbe, MeanDifferenceProbe, cosine
 from kb.methods.registry import EXPERIMENTS
 from kb.methods.report import Result, figure, write
 
@@ -212,9 +212,7 @@ def coup_probes(result: Result, config: Config, encoder: Encoder, folder: Path, 
             rows.append({"probe": name, "seed": seed,
                          "tpr_held_out": float((probe.decision_function(sets["held_out"]) > threshold).mean()),
                          "tpr_shifted": float((probe.decision_function(sets["shifted"]) > threshold).mean()),
-                         "fpr_hard_negatives": float((probe.decision_function(sets["hard_negatives"]) > threshold).mean()),
-                         "auroc_shifted": float(tpr_at_fpr(np.r_[np.ones(len(sets["shifted"])), np.zeros(len(benign))],
-                                                           np.r_[probe.decision_function(sets["shifted"]), benign], 1.0))})
+                         "fpr_hard_negatives": float((probe.decision_function(sets["hard_negatives"]) > threshold).mean())})
     n = 100 if config.quick else 300
     result.data = {"train": f"{n} theft-advice texts vs {n} benign how-to texts, from templates",
                    "held_out": f"{n // 2} unseen theft-advice texts", "shifted": f"{n // 2} in Q&A, numbered-steps and chat formats",

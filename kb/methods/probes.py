@@ -37,10 +37,11 @@ class LinearProbe(BaseEstimator, ClassifierMixin):
 
     def _orient(self, X, y) -> None:
         """Point the direction from class 0 to class 1 and put the threshold between their means."""
-        X, y = np.asarray(X), np.asarray(y)
-        if y is None or len(np.unique(y)) < 2:
+        X = np.asarray(X)
+        if y is None or len(np.unique(y)) < 2:  # no labels (or one class): centre the threshold only
             self.intercept_ = -float(np.mean(X @ self.direction_))
             return
+        y = np.asarray(y)
         low, high = (float(np.mean(X[y == c] @ self.direction_)) for c in (0, 1))
         if high < low:
             self.direction_ = -self.direction_

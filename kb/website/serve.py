@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import threading
-import time
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Callable
@@ -51,4 +50,3 @@ def run_forever(httpd: ThreadingHTTPServer) -> None:
         pass
     finally:
         httpd.server_close()
-        time.sleep(0)

@@ -20,8 +20,16 @@ from common import generate, median_time, run  # noqa: E402
 
 def rows_of(db: Path) -> tuple[list[str], dict[str, list[tuple]]]:
     conn = sqlite3.connect(db)
-    ddl = [sql for (sql,) in conn.execute("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'work_fts_%' ORDER BY rowid")]
-    tables = [name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'work_fts%'")]
+    ddl = [
+        sql
+        for (sql,) in conn.execute(
+            "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'work_fts_%' ORDER BY rowid"
+        )
+    ]
+    tables = [
+        name
+        for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'work_fts%'")
+    ]
     rows = {t: conn.execute(f"SELECT * FROM {t}").fetchall() for t in tables}
     rows["work_fts"] = conn.execute("SELECT rowid, title, abstract, summary, authors FROM work_fts").fetchall()
     conn.close()

@@ -11,12 +11,16 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-WORDS = ("probe linear representation truth latent knowledge steering vector activation pruning neuron circuit "
-         "feature sparse autoencoder deception monitor control language model transformer attention layer "
-         "direction contrast consistent generalization robustness interpretability causal intervention patching "
-         "superposition dictionary reward agent honesty lie detector catastrophe oversight audit").split()
+WORDS = (
+    "probe linear representation truth latent knowledge steering vector activation pruning neuron circuit "
+    "feature sparse autoencoder deception monitor control language model transformer attention layer "
+    "direction contrast consistent generalization robustness interpretability causal intervention patching "
+    "superposition dictionary reward agent honesty lie detector catastrophe oversight audit"
+).split()
 FIRST = "Ada Alan Grace Claude Edsger Barbara Donald John Leslie Frances Ken Dennis Tony Radia Shafi Yoshua".split()
-LAST = "Lovelace Turing Hopper Shannon Dijkstra Liskov Knuth McCarthy Lamport Allen Thompson Ritchie Hoare Perlman".split()
+LAST = (
+    "Lovelace Turing Hopper Shannon Dijkstra Liskov Knuth McCarthy Lamport Allen Thompson Ritchie Hoare Perlman".split()
+)
 
 
 def generate(root: Path, n_works: int, n_summaries: int = 1000, seed: int = 0) -> Path:
@@ -38,13 +42,17 @@ def generate(root: Path, n_works: int, n_summaries: int = 1000, seed: int = 0) -
     for i in range(n_works):
         year = rng.randint(2000, 2026)
         work = {
-            "id": f"work-{i:07d}-{year}", "kind": "paper",
+            "id": f"work-{i:07d}-{year}",
+            "kind": "paper",
             "title": " ".join(rng.choice(WORDS) for _ in range(rng.randint(5, 12))).capitalize(),
-            "authors": rng.sample(authors, rng.randint(1, 6)), "year": year, "venue": rng.choice(["arXiv", "ICLR", "NeurIPS"]),
+            "authors": rng.sample(authors, rng.randint(1, 6)),
+            "year": year,
+            "venue": rng.choice(["arXiv", "ICLR", "NeurIPS"]),
             "abstract": " ".join(rng.choice(WORDS) for _ in range(rng.randint(40, 120))),
             "url": f"https://arxiv.org/abs/{year % 100:02d}{i % 12 + 1:02d}.{i:05d}",
             "ids": {"arxiv": f"{year % 100:02d}{i % 12 + 1:02d}.{i:05d}"},
-            "techniques": rng.sample(techniques, rng.randint(1, 3)), "motivations": rng.sample(motivations, 1),
+            "techniques": rng.sample(techniques, rng.randint(1, 3)),
+            "motivations": rng.sample(motivations, 1),
             "provenance": [{"source": "generated", "fetched_at": "2026-11-24"}],
         }
         lines.append(json.dumps(work))
@@ -55,7 +63,8 @@ def generate(root: Path, n_works: int, n_summaries: int = 1000, seed: int = 0) -
         body = " ".join(rng.choice(WORDS) for _ in range(200))
         (data / "summaries" / f"{work_id}.md").write_text(
             f"---\nwork: {work_id}\ncontributors: [bench]\nmotivations: [monitoring]\nmotivation_stated_by: summariser\n"
-            f"xrisk: generated\n---\n\n{body}\n")
+            f"xrisk: generated\n---\n\n{body}\n"
+        )
     return data
 
 

@@ -43,9 +43,18 @@ def throughput(n: int, root: Path) -> None:
 
     rng = random.Random(0)
     titles = [" ".join(rng.choice(WORDS) for _ in range(rng.randint(5, 11))).capitalize() for _ in range(n)]
-    records = [WorkRecord(source="bench", kind="paper", title=titles[i], year=2000 + i % 26,
-                          authors=[f"Author {i % 997}", f"Coauthor {i % 13}"], ids={"arxiv": f"{2000 + i % 26 - 2000:02d}01.{i:05d}"},
-                          abstract="An abstract " * 20) for i in range(n)]
+    records = [
+        WorkRecord(
+            source="bench",
+            kind="paper",
+            title=titles[i],
+            year=2000 + i % 26,
+            authors=[f"Author {i % 997}", f"Coauthor {i % 13}"],
+            ids={"arxiv": f"{2000 + i % 26 - 2000:02d}01.{i:05d}"},
+            abstract="An abstract " * 20,
+        )
+        for i in range(n)
+    ]
     data = fresh_data(root)
     ws = Workspace(data, root / "bench.sqlite")
     ws.build()
@@ -56,18 +65,28 @@ def throughput(n: int, root: Path) -> None:
     floor_db.unlink(missing_ok=True)
     start = time.perf_counter()
     conn = sqlite3.connect(floor_db)
-    conn.execute("CREATE TABLE work (id TEXT PRIMARY KEY, title TEXT, year INT, authors TEXT, arxiv TEXT, abstract TEXT)")
+    conn.execute(
+        "CREATE TABLE work (id TEXT PRIMARY KEY, title TEXT, year INT, authors TEXT, arxiv TEXT, abstract TEXT)"
+    )
     with conn:
-        conn.executemany("INSERT INTO work VALUES (?, ?, ?, ?, ?, ?)",
-                         [(str(i), r.title, r.year, "|".join(r.authors), r.ids["arxiv"], r.abstract) for i, r in enumerate(records)])
+        conn.executemany(
+            "INSERT INTO work VALUES (?, ?, ?, ?, ?, ?)",
+            [(str(i), r.title, r.year, "|".join(r.authors), r.ids["arxiv"], r.abstract) for i, r in enumerate(records)],
+        )
     conn.close()
     floor = time.perf_counter() - start
-    print(f"import of {n} new records: {len(report.added)} added in {ours:.2f} s = {n / ours:,.0f} records/s"
-          f" (match, merge, validate, write data/, rebuild the catalogue)")
-    print(f"  floor, raw sqlite3 executemany into one table: {floor:.3f} s = {n / floor:,.0f} records/s; ratio {ours / floor:.0f}x")
+    print(
+        f"import of {n} new records: {len(report.added)} added in {ours:.2f} s = {n / ours:,.0f} records/s"
+        f" (match, merge, validate, write data/, rebuild the catalogue)"
+    )
+    print(
+        f"  floor, raw sqlite3 executemany into one table: {floor:.3f} s = {n / floor:,.0f} records/s; ratio {ours / floor:.0f}x"
+    )
     start = time.perf_counter()
     again = importing.apply(ws, [importing.Fetched("bench", records)])
-    print(f"  the same import again: {len(again.skipped)} unchanged in {time.perf_counter() - start:.2f} s (nothing written)")
+    print(
+        f"  the same import again: {len(again.skipped)} unchanged in {time.perf_counter() - start:.2f} s (nothing written)"
+    )
 
 
 def sync(root: Path, feeds: int = 20, latency: float = 0.2) -> None:
@@ -80,8 +99,11 @@ def sync(root: Path, feeds: int = 20, latency: float = 0.2) -> None:
         def do_GET(self):
             time.sleep(latency)
             n = self.path.strip("/").split(".")[0]
-            page = body.replace(b"https://lab.example/2026/", f"https://lab{n}.example/2026/".encode()).replace(
-                b"Probing for deception", f"Probing for deception, part {n}".encode()).replace(b"Steering vectors", f"Steering vectors {n}".encode())
+            page = (
+                body.replace(b"https://lab.example/2026/", f"https://lab{n}.example/2026/".encode())
+                .replace(b"Probing for deception", f"Probing for deception, part {n}".encode())
+                .replace(b"Steering vectors", f"Steering vectors {n}".encode())
+            )
             self.send_response(200)
             self.send_header("Content-Type", "application/rss+xml")
             self.end_headers()
@@ -104,8 +126,10 @@ def sync(root: Path, feeds: int = 20, latency: float = 0.2) -> None:
     for s in servers:
         s.shutdown()
         s.server_close()
-    print(f"kb sync of {feeds} feeds, {latency * 1000:.0f} ms latency each: {total:.2f} s for {len(report.added)} new works"
-          f" (one feed alone {one:.2f} s; the sum of latencies {feeds * latency:.1f} s)")
+    print(
+        f"kb sync of {feeds} feeds, {latency * 1000:.0f} ms latency each: {total:.2f} s for {len(report.added)} new works"
+        f" (one feed alone {one:.2f} s; the sum of latencies {feeds * latency:.1f} s)"
+    )
 
 
 def main() -> None:

@@ -39,8 +39,10 @@ def main() -> None:
     agree = np.mean([np.corrcoef(a, b)[0, 1] for a, b in zip(enc.encode(texts[:50]), st.encode(texts[:50]))])
     print(f"extraction, {len(texts)} sentences, batch {batch}:")
     print(f"  sentence-transformers encode  {len(texts) / theirs:8.0f} sentences/s")
-    print(f"  kb Encoder (hidden state)     {len(texts) / ours:8.0f} sentences/s   ratio {theirs / ours:.2f}x their speed"
-          f"   (correlation of the vectors {agree:.4f})")
+    print(
+        f"  kb Encoder (hidden state)     {len(texts) / ours:8.0f} sentences/s   ratio {theirs / ours:.2f}x their speed"
+        f"   (correlation of the vectors {agree:.4f})"
+    )
 
     from sklearn.linear_model import LogisticRegression
     from threadpoolctl import threadpool_limits
@@ -59,8 +61,10 @@ def main() -> None:
     print("fitting a logistic-regression probe, 2000 x 384:")
     print(f"  scikit-learn, default BLAS threads   {plain * 1000:7.1f} ms")
     print(f"  scikit-learn, one BLAS thread        {one_thread * 1000:7.1f} ms")
-    print(f"  LogisticProbe.fit                    {probe * 1000:7.1f} ms   ratio {probe / plain:.2f}x the default fit,"
-          f" {probe / one_thread:.2f}x the one-thread fit")
+    print(
+        f"  LogisticProbe.fit                    {probe * 1000:7.1f} ms   ratio {probe / plain:.2f}x the default fit,"
+        f" {probe / one_thread:.2f}x the one-thread fit"
+    )
 
 
 if __name__ == "__main__":

@@ -59,16 +59,22 @@ def bench(n: int, root: Path) -> None:
     summary.write_text(summary.read_text() + "\nAnd another.\n")
     ws.build()
     with ws.connect() as conn:
-        incremental, again = timed(lambda: website.build(conn, out, base_url=config.base_url, build_date=DATE, search=True))
+        incremental, again = timed(
+            lambda: website.build(conn, out, base_url=config.base_url, build_date=DATE, search=True)
+        )
     print(f"{n:>6} works, {report.pages} pages")
     print(f"   floor: render the same templates and contexts to files   {raw:6.2f} s")
     print(f"   kb site build, no search index                           {full:6.2f} s   {full / raw:.2f}x the floor")
     print(f"   kb site build with the Pagefind index                    {searched:6.2f} s")
     print(f"   one summary changed: catalogue rebuild                   {rebuild_catalogue:6.2f} s")
-    print(f"   one summary changed: pages only ({len(again.rendered)} rendered)              {pages_only:6.2f} s"
-          f"   {pages_only / full:.2f} of a full build without search")
-    print(f"   one summary changed: pages and search index              {incremental:6.2f} s"
-          f"   {incremental / searched:.2f} of a full build with search")
+    print(
+        f"   one summary changed: pages only ({len(again.rendered)} rendered)              {pages_only:6.2f} s"
+        f"   {pages_only / full:.2f} of a full build without search"
+    )
+    print(
+        f"   one summary changed: pages and search index              {incremental:6.2f} s"
+        f"   {incremental / searched:.2f} of a full build with search"
+    )
 
 
 def main() -> None:

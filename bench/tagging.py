@@ -33,9 +33,16 @@ def works(n: int, techniques: list[dict], seed: int = 0) -> list[dict]:
     out = []
     for i in range(n):
         title, summary, tags = base[i % len(base)]
-        out.append({"id": f"w{i}", "title": title, "abstract": " ".join(rng.choice(WORDS) for _ in range(12)),
-                    "summary": {"body": summary} if summary else None,
-                    "techniques": [{"slug": t, "by": "curator"} for t in tags] if i % 2 == 0 else [], "motivations": []})
+        out.append(
+            {
+                "id": f"w{i}",
+                "title": title,
+                "abstract": " ".join(rng.choice(WORDS) for _ in range(12)),
+                "summary": {"body": summary} if summary else None,
+                "techniques": [{"slug": t, "by": "curator"} for t in tags] if i % 2 == 0 else [],
+                "motivations": [],
+            }
+        )
     return out
 
 
@@ -67,9 +74,15 @@ def main() -> None:
 
     print(f"{n} works, half without curated tags:")
     print(f"  rules alone                              {rules:7.2f} s   {n / rules:9,.0f} works/s")
-    print(f"  embedding, cold (sample of {n_cold})        {cold * n:7.2f} s   {1 / cold:9,.0f} works/s (extrapolated to {n})")
-    print(f"  embedding, from the store (cache hits)   {warm_read:7.2f} s   {n / warm_read:9,.0f} works/s   {cold * n / warm_read:.0f}x faster than cold")
-    print(f"  rules + probes, embeddings cached         {warm:7.2f} s   {n / warm:9,.0f} works/s (training one probe per tag included)")
+    print(
+        f"  embedding, cold (sample of {n_cold})        {cold * n:7.2f} s   {1 / cold:9,.0f} works/s (extrapolated to {n})"
+    )
+    print(
+        f"  embedding, from the store (cache hits)   {warm_read:7.2f} s   {n / warm_read:9,.0f} works/s   {cold * n / warm_read:.0f}x faster than cold"
+    )
+    print(
+        f"  rules + probes, embeddings cached         {warm:7.2f} s   {n / warm:9,.0f} works/s (training one probe per tag included)"
+    )
 
 
 if __name__ == "__main__":

@@ -12,13 +12,17 @@ from importers.records import SourceError, WorkRecord
 BASE_URL = "https://export.arxiv.org/api/query"
 INTERVAL = 3.0  # arXiv asks for one request every three seconds
 PAGE = 100
-NS = {"a": "http://www.w3.org/2005/Atom", "arxiv": "http://arxiv.org/schemas/atom",
-      "os": "http://a9.com/-/spec/opensearch/1.1/"}
+NS = {
+    "a": "http://www.w3.org/2005/Atom",
+    "arxiv": "http://arxiv.org/schemas/atom",
+    "os": "http://a9.com/-/spec/opensearch/1.1/",
+}
 _VERSION = re.compile(r"v\d+$")
 
 
-def fetch(http: Polite, ids: list[str] | None = None, query: str | None = None, base_url: str = BASE_URL,
-          limit: int = 1000) -> Iterator[WorkRecord]:
+def fetch(
+    http: Polite, ids: list[str] | None = None, query: str | None = None, base_url: str = BASE_URL, limit: int = 1000
+) -> Iterator[WorkRecord]:
     http.intervals.setdefault(_host(base_url), INTERVAL)
     start = 0
     while start < limit:
@@ -46,7 +50,11 @@ def parse(body: bytes) -> tuple[int, list[WorkRecord]]:
         kind = "an HTML page" if body.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html")) else "not XML"
         raise SourceError("arxiv", f"the answer is {kind}: {e}", f"line {e.position[0]}") from None
     if root.tag.lower().rsplit("}", 1)[-1] == "html":
-        raise SourceError("arxiv", "the answer is an HTML page, not the API's Atom feed", hint="check --base-url, or arXiv may be rate-limiting")
+        raise SourceError(
+            "arxiv",
+            "the answer is an HTML page, not the API's Atom feed",
+            hint="check --base-url, or arXiv may be rate-limiting",
+        )
     if root.tag != f"{{{NS['a']}}}feed":
         raise SourceError("arxiv", f"expected an Atom feed, got <{root.tag}>")
     records = []
@@ -71,10 +79,15 @@ def _record(entry, raw_id: str) -> WorkRecord:
     if doi := _text(entry, "arxiv:doi"):
         ids["doi"] = doi
     return WorkRecord(
-        source="arxiv", kind="paper", title=_text(entry, "a:title"),
+        source="arxiv",
+        kind="paper",
+        title=_text(entry, "a:title"),
         authors=[_text(a, "a:name") for a in entry.findall("a:author", NS)],
-        year=int(published[:4]) if published else None, date=published,
-        venue=_text(entry, "arxiv:journal_ref") or "arXiv", abstract=_text(entry, "a:summary") or None,
-        url=f"https://arxiv.org/abs/{arxiv_id}", ids=ids,
+        year=int(published[:4]) if published else None,
+        date=published,
+        venue=_text(entry, "arxiv:journal_ref") or "arXiv",
+        abstract=_text(entry, "a:summary") or None,
+        url=f"https://arxiv.org/abs/{arxiv_id}",
+        ids=ids,
         withdrawn=bool(re.search(r"\bwithdrawn\b", comment, re.I)),
     )

@@ -26,13 +26,20 @@ def parse(body: bytes, url: str) -> list[WorkRecord]:
         raise SourceError(f"feed {url}", f"malformed XML: {e.getMessage()}", f"line {e.getLineNumber()}")
     if not feed.entries:
         if re.search(rb"<html|<!doctype html", body[:2000], re.I):
-            raise SourceError(f"feed {url}", "the answer is an HTML page (a captcha or an error page?), not a feed",
-                              hint="check the URL: it should be the RSS or Atom link")
+            raise SourceError(
+                f"feed {url}",
+                "the answer is an HTML page (a captcha or an error page?), not a feed",
+                hint="check the URL: it should be the RSS or Atom link",
+            )
         if feed.bozo:
             line = getattr(feed.bozo_exception, "getLineNumber", lambda: None)()
-            raise SourceError(f"feed {url}", f"not a well-formed feed: {feed.bozo_exception}", f"line {line}" if line else None)
+            raise SourceError(
+                f"feed {url}", f"not a well-formed feed: {feed.bozo_exception}", f"line {line}" if line else None
+            )
         if not feed.get("version"):
-            raise SourceError(f"feed {url}", "the answer is not a feed", hint="check the URL: it should be the RSS or Atom link")
+            raise SourceError(
+                f"feed {url}", "the answer is not a feed", hint="check the URL: it should be the RSS or Atom link"
+            )
     site = feed.feed.get("title") or url
     records = []
     for e in feed.entries:
@@ -44,9 +51,19 @@ def parse(body: bytes, url: str) -> list[WorkRecord]:
         if len(authors) <= 1 and e.get("author"):
             authors = [_name(e.author)]  # feedparser mangles RSS's 'email (Name)'; the raw field is reliable
         summary = _plain(e.get("summary", ""))
-        records.append(WorkRecord(source=f"feed:{url}", kind="post", title=_plain(e.title), authors=authors,
-                                  year=int(date[:4]) if date else None, date=date, venue=site,
-                                  abstract=summary or None, url=e.get("link")))
+        records.append(
+            WorkRecord(
+                source=f"feed:{url}",
+                kind="post",
+                title=_plain(e.title),
+                authors=authors,
+                year=int(date[:4]) if date else None,
+                date=date,
+                venue=site,
+                abstract=summary or None,
+                url=e.get("link"),
+            )
+        )
     return records
 
 

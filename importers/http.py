@@ -18,9 +18,13 @@ import httpx
 from importers.records import SourceError
 
 USER_AGENT = "safety-kb/0.1 (+https://github.com/safety-kb/safety-kb; mailto:safety-kb@users.noreply.github.com)"
+
+
 def cache_root() -> Path:
     """$KB_CACHE, else ~/.cache/safety-kb: read when used, so tests and users can move it."""
     return Path(os.environ.get("KB_CACHE") or Path.home() / ".cache" / "safety-kb")
+
+
 RETRY_STATUS = {429, 500, 502, 503, 504}
 
 
@@ -74,27 +78,36 @@ class Polite:
         for attempt in range(self.retries + 1):
             self._pace(host)
             try:
-                response = self.http.request(method, full, content=body, headers={
-                    **headers, **({"Content-Type": "application/json"} if body is not None else {})})
+                response = self.http.request(
+                    method,
+                    full,
+                    content=body,
+                    headers={**headers, **({"Content-Type": "application/json"} if body is not None else {})},
+                )
             except httpx.TransportError as e:
                 if attempt == self.retries:
                     raise SourceError(self.source, f"cannot reach {host}: {e}", full) from e
-                self.sleep(self.backoff ** attempt)
+                self.sleep(self.backoff**attempt)
                 continue
             if response.status_code == 304 and meta:
                 _write_meta(cached, meta | {"stored": time.time()})
                 return cached.read_bytes()
             if response.status_code in RETRY_STATUS and attempt < self.retries:
-                self.sleep(_retry_after(response) or self.backoff ** attempt)
+                self.sleep(_retry_after(response) or self.backoff**attempt)
                 continue
             if response.status_code >= 400:
-                raise SourceError(self.source, f"HTTP {response.status_code} from {host}", full,
-                                  hint=_hint(response))
+                raise SourceError(self.source, f"HTTP {response.status_code} from {host}", full, hint=_hint(response))
             if cached:
                 cached.parent.mkdir(parents=True, exist_ok=True)
                 cached.write_bytes(response.content)
-                _write_meta(cached, {"stored": time.time(), "etag": response.headers.get("etag"),
-                                     "last_modified": response.headers.get("last-modified")})
+                _write_meta(
+                    cached,
+                    {
+                        "stored": time.time(),
+                        "etag": response.headers.get("etag"),
+                        "last_modified": response.headers.get("last-modified"),
+                    },
+                )
             return response.content
         raise SourceError(self.source, "gave up after retries", full)
 

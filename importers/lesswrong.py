@@ -16,8 +16,10 @@ SITES = {"lesswrong": "https://www.lesswrong.com", "alignmentforum": "https://ww
 PAGE = 50
 USER = "_id slug username displayName"
 POST = f"_id slug title pageUrl postedAt af htmlBody user {{ {USER} }}"
-COMMENT = (f"_id postId parentCommentId postedAt af htmlBody user {{ {USER} }} post {{ {POST} }}"
-           f" parentComment {{ _id postId postedAt af htmlBody user {{ {USER} }} }}")
+COMMENT = (
+    f"_id postId parentCommentId postedAt af htmlBody user {{ {USER} }} post {{ {POST} }}"
+    f" parentComment {{ _id postId postedAt af htmlBody user {{ {USER} }} }}"
+)
 
 
 class Client:
@@ -32,8 +34,12 @@ class Client:
         try:
             answer = json.loads(body)
         except ValueError:
-            raise SourceError(self.site, "the answer is not JSON", self.url,
-                              hint="the GraphQL endpoint may be down or behind a captcha") from None
+            raise SourceError(
+                self.site,
+                "the answer is not JSON",
+                self.url,
+                hint="the GraphQL endpoint may be down or behind a captcha",
+            ) from None
         if not isinstance(answer, dict):
             raise SourceError(self.site, f"expected a JSON object, got {type(answer).__name__}", self.url)
         if answer.get("errors"):
@@ -45,8 +51,10 @@ class Client:
 
     def user_id(self, user: str) -> str:
         """A user's id from their slug (or the id itself)."""
-        data = self.query(f"query($slug: String) {{ user(input: {{selector: {{slug: $slug}}}}) {{ result {{ {USER} }} }} }}",
-                          {"slug": user})
+        data = self.query(
+            f"query($slug: String) {{ user(input: {{selector: {{slug: $slug}}}}) {{ result {{ {USER} }} }} }}",
+            {"slug": user},
+        )
         result = (data.get("user") or {}).get("result")
         if result:
             return result["_id"]
@@ -55,7 +63,9 @@ class Client:
         raise SourceError(self.site, f"no user {user!r}")
 
     def tag_id(self, tag: str) -> str:
-        data = self.query("query($slug: String) { tag(input: {selector: {slug: $slug}}) { result { _id name } } }", {"slug": tag})
+        data = self.query(
+            "query($slug: String) { tag(input: {selector: {slug: $slug}}) { result { _id name } } }", {"slug": tag}
+        )
         result = (data.get("tag") or {}).get("result")
         if not result:
             raise SourceError(self.site, f"no tag {tag!r}")
@@ -65,8 +75,10 @@ class Client:
         offset = 0
         while offset < limit:
             page = min(PAGE, limit - offset)
-            data = self.query(f"query($terms: JSON) {{ {collection}(input: {{terms: $terms}}) {{ results {{ {fields} }} }} }}",
-                              {"terms": {**terms, "limit": page, "offset": offset}})
+            data = self.query(
+                f"query($terms: JSON) {{ {collection}(input: {{terms: $terms}}) {{ results {{ {fields} }} }} }}",
+                {"terms": {**terms, "limit": page, "offset": offset}},
+            )
             results = (data.get(collection) or {}).get("results")
             if not isinstance(results, list):
                 raise SourceError(self.site, f"{collection}: expected a list of results", self.url)
@@ -122,11 +134,19 @@ def post_record(p: dict, site: str) -> WorkRecord:
         raise SourceError(site, f"a post without an id or title: {str(p)[:200]}")
     authors, profiles = _author(p)
     date = _date(p)
-    return WorkRecord(source=site, kind="post", title=p["title"], authors=authors, author_profiles=profiles,
-                      year=int(date[:4]) if date else None, date=date,
-                      venue="Alignment Forum" if site == "alignmentforum" or p.get("af") else "LessWrong",
-                      abstract=_text(p.get("htmlBody"), 1500) or None,
-                      url=p.get("pageUrl") or f"{SITES[site]}/posts/{p['_id']}/{p.get('slug', '')}", ids=_ids(p, site))
+    return WorkRecord(
+        source=site,
+        kind="post",
+        title=p["title"],
+        authors=authors,
+        author_profiles=profiles,
+        year=int(date[:4]) if date else None,
+        date=date,
+        venue="Alignment Forum" if site == "alignmentforum" or p.get("af") else "LessWrong",
+        abstract=_text(p.get("htmlBody"), 1500) or None,
+        url=p.get("pageUrl") or f"{SITES[site]}/posts/{p['_id']}/{p.get('slug', '')}",
+        ids=_ids(p, site),
+    )
 
 
 def comment_record(c: dict, site: str) -> WorkRecord:
@@ -141,8 +161,17 @@ def comment_record(c: dict, site: str) -> WorkRecord:
     elif c.get("postId"):
         links.append(Link("replies-to", site, c["postId"]))
     who = authors[0] if authors else "someone"
-    return WorkRecord(source=site, kind="comment", title=f"{who} on “{post.get('title', 'a post')}”", authors=authors,
-                      author_profiles=profiles, year=int(date[:4]) if date else None, date=date,
-                      venue="Alignment Forum" if c.get("af") else "LessWrong", abstract=_text(c.get("htmlBody")) or None,
-                      url=f"{SITES[site]}/posts/{c.get('postId')}?commentId={c['_id']}" if c.get("postId") else None,
-                      ids=_ids(c, site), links=links)
+    return WorkRecord(
+        source=site,
+        kind="comment",
+        title=f"{who} on “{post.get('title', 'a post')}”",
+        authors=authors,
+        author_profiles=profiles,
+        year=int(date[:4]) if date else None,
+        date=date,
+        venue="Alignment Forum" if c.get("af") else "LessWrong",
+        abstract=_text(c.get("htmlBody")) or None,
+        url=f"{SITES[site]}/posts/{c.get('postId')}?commentId={c['_id']}" if c.get("postId") else None,
+        ids=_ids(c, site),
+        links=links,
+    )

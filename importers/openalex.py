@@ -26,18 +26,27 @@ def _json(body: bytes, where: str) -> dict:
 
 
 def author_id(http: Polite, name: str, base_url: str = BASE_URL, key: str | None = None) -> str:
-    data = _json(http.get(f"{base_url}/authors", params={"search": name, **({"api_key": key} if key else {})}), "authors")
+    data = _json(
+        http.get(f"{base_url}/authors", params={"search": name, **({"api_key": key} if key else {})}), "authors"
+    )
     results = data.get("results") or []
     if not results:
         raise SourceError("openalex", f"no author named {name!r}")
     return results[0]["id"].rsplit("/", 1)[-1]
 
 
-def works(http: Polite, author: str, base_url: str = BASE_URL, key: str | None = None, limit: int = 2000) -> Iterator[WorkRecord]:
+def works(
+    http: Polite, author: str, base_url: str = BASE_URL, key: str | None = None, limit: int = 2000
+) -> Iterator[WorkRecord]:
     """Every work of an OpenAlex author id (A123...), paged with a cursor."""
     cursor, seen = "*", 0
     while cursor and seen < limit:
-        params = {"filter": f"author.id:{author}", "per-page": 200, "cursor": cursor, **({"api_key": key} if key else {})}
+        params = {
+            "filter": f"author.id:{author}",
+            "per-page": 200,
+            "cursor": cursor,
+            **({"api_key": key} if key else {}),
+        }
         data = _json(http.get(f"{base_url}/works", params=params), f"works of {author}")
         results = data.get("results")
         if not isinstance(results, list):
@@ -58,11 +67,22 @@ def record(w: dict) -> WorkRecord:
         if "arxiv.org/abs/" in landing:
             ids["arxiv"] = re.sub(r"v\d+$", "", landing.rsplit("/abs/", 1)[-1])
     source = ((w.get("primary_location") or {}).get("source") or {}).get("display_name")
-    return WorkRecord(source="openalex", kind=KINDS.get(w.get("type"), "paper"), title=w["display_name"],
-                      authors=[a["author"]["display_name"] for a in w.get("authorships") or [] if (a.get("author") or {}).get("display_name")],
-                      year=w.get("publication_year"), date=w.get("publication_date"), venue=source,
-                      abstract=_abstract(w.get("abstract_inverted_index")), url=(w.get("primary_location") or {}).get("landing_page_url"),
-                      ids=ids)
+    return WorkRecord(
+        source="openalex",
+        kind=KINDS.get(w.get("type"), "paper"),
+        title=w["display_name"],
+        authors=[
+            a["author"]["display_name"]
+            for a in w.get("authorships") or []
+            if (a.get("author") or {}).get("display_name")
+        ],
+        year=w.get("publication_year"),
+        date=w.get("publication_date"),
+        venue=source,
+        abstract=_abstract(w.get("abstract_inverted_index")),
+        url=(w.get("primary_location") or {}).get("landing_page_url"),
+        ids=ids,
+    )
 
 
 def _abstract(index: dict | None) -> str | None:

@@ -14,17 +14,22 @@ from pathlib import Path
 from importers.http import cache_root
 from importers.records import AuthorRecord, SourceError, WorkRecord
 
-FALLBACK = "the same author's works can come from OpenAlex instead: kb import openalex --author \"{name}\""
+FALLBACK = 'the same author\'s works can come from OpenAlex instead: kb import openalex --author "{name}"'
 
 
-def fetch_profile(scholar_id: str, fill: bool = False, resume_dir: Path | None = None) -> tuple[AuthorRecord, list[WorkRecord]]:
+def fetch_profile(
+    scholar_id: str, fill: bool = False, resume_dir: Path | None = None
+) -> tuple[AuthorRecord, list[WorkRecord]]:
     """The profile's owner and every publication on it; with fill=True each publication's page too
     (full author lists and abstracts, one request each)."""
     try:
         from scholarly import scholarly
     except ImportError as e:
-        raise SourceError("scholar", f"scholarly cannot be imported: {e}",
-                          hint="pip install scholarly 'bibtexparser<2' (2.x breaks scholarly)") from e
+        raise SourceError(
+            "scholar",
+            f"scholarly cannot be imported: {e}",
+            hint="pip install scholarly 'bibtexparser<2' (2.x breaks scholarly)",
+        ) from e
     state_path = (resume_dir or cache_root() / "scholar") / f"{scholar_id}.json"
     state = json.loads(state_path.read_text()) if state_path.exists() else {}
     name = state.get("name", scholar_id)
@@ -41,10 +46,14 @@ def fetch_profile(scholar_id: str, fill: bool = False, resume_dir: Path | None =
     except Exception as e:  # scholarly raises its own and requests' errors; all mean "blocked or broken"
         done = len(state.get("filled", {}))
         kept = f"{done} publication(s) already filled are kept for resuming" if fill else "nothing was recorded"
-        raise SourceError("scholar", f"the profile {scholar_id} could not be read completely ({type(e).__name__}: {e})",
-                          hint=f"{_blocked(e)} {kept}; run the same command later to resume. " + FALLBACK.format(name=name)) from e
-    owner = AuthorRecord(name=name, scholar_id=scholar_id, affiliation=author.get("affiliation") or None,
-                         homepage=author.get("homepage"))
+        raise SourceError(
+            "scholar",
+            f"the profile {scholar_id} could not be read completely ({type(e).__name__}: {e})",
+            hint=f"{_blocked(e)} {kept}; run the same command later to resume. " + FALLBACK.format(name=name),
+        ) from e
+    owner = AuthorRecord(
+        name=name, scholar_id=scholar_id, affiliation=author.get("affiliation") or None, homepage=author.get("homepage")
+    )
     works = [_record(pub, owner, state.get("filled", {})) for pub in publications if pub.get("bib", {}).get("title")]
     if state_path.exists():
         state_path.unlink()  # complete: nothing left to resume
@@ -65,9 +74,12 @@ def _save(path: Path, state: dict) -> None:
 
 def _bib(pub: dict) -> dict:
     bib = pub.get("bib", {})
-    return {"authors": [a.strip() for a in re.split(r"\s+and\s+", bib.get("author", "")) if a.strip()],
-            "abstract": bib.get("abstract"), "venue": bib.get("venue") or bib.get("journal") or bib.get("conference"),
-            "url": pub.get("pub_url")}
+    return {
+        "authors": [a.strip() for a in re.split(r"\s+and\s+", bib.get("author", "")) if a.strip()],
+        "abstract": bib.get("abstract"),
+        "venue": bib.get("venue") or bib.get("journal") or bib.get("conference"),
+        "url": pub.get("pub_url"),
+    }
 
 
 def _record(pub: dict, owner: AuthorRecord, filled: dict) -> WorkRecord:
@@ -76,7 +88,15 @@ def _record(pub: dict, owner: AuthorRecord, filled: dict) -> WorkRecord:
     year = bib.get("pub_year")
     ids = {"scholar": pub["author_pub_id"]} if pub.get("author_pub_id") else {}
     authors = extra.get("authors") or [owner.name]
-    return WorkRecord(source="scholar", kind="paper", title=bib["title"], authors=authors,
-                      more_authors=not extra.get("authors"), year=int(year) if year and str(year).isdigit() else None,
-                      venue=extra.get("venue") or bib.get("citation") or None, abstract=extra.get("abstract"),
-                      url=extra.get("url"), ids=ids)
+    return WorkRecord(
+        source="scholar",
+        kind="paper",
+        title=bib["title"],
+        authors=authors,
+        more_authors=not extra.get("authors"),
+        year=int(year) if year and str(year).isdigit() else None,
+        venue=extra.get("venue") or bib.get("citation") or None,
+        abstract=extra.get("abstract"),
+        url=extra.get("url"),
+        ids=ids,
+    )

@@ -17,8 +17,14 @@ from kb.search import Query
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--data", type=click.Path(path_type=Path), help="The data/ folder (default: the checkout's data/, or $KB_DATA).")
-@click.option("--db", type=click.Path(path_type=Path), help="The catalogue file (default: build/catalogue.sqlite beside data/, or $KB_DB).")
+@click.option(
+    "--data", type=click.Path(path_type=Path), help="The data/ folder (default: the checkout's data/, or $KB_DATA)."
+)
+@click.option(
+    "--db",
+    type=click.Path(path_type=Path),
+    help="The catalogue file (default: build/catalogue.sqlite beside data/, or $KB_DB).",
+)
 @click.version_option(package_name="safety-kb")
 @click.pass_context
 def cli(ctx: click.Context, data: Path | None, db: Path | None) -> None:
@@ -85,7 +91,14 @@ def filters(limit: int):
         click.option("--until", type=int, help="Up to this year."),
         click.option("--kind", type=click.Choice(["paper", "post", "comment", "report"]), help="The kind of work."),
         click.option("--venue", help="Part of the venue's name."),
-        click.option("--limit", "-n", type=click.IntRange(min=1), default=limit, show_default=True, help="At most this many works."),
+        click.option(
+            "--limit",
+            "-n",
+            type=click.IntRange(min=1),
+            default=limit,
+            show_default=True,
+            help="At most this many works.",
+        ),
         as_json,
     ]
 
@@ -125,7 +138,9 @@ def search(ws, text: str, semantic: bool, as_json: bool, **query) -> None:
 
         with ws.connect() as conn:
             try:
-                rows = similarity.semantic_search(conn, ws.embeddings_path, text, Query(**{**query, "limit": 10**9}), query["limit"])
+                rows = similarity.semantic_search(
+                    conn, ws.embeddings_path, text, Query(**{**query, "limit": 10**9}), query["limit"]
+                )
             except MissingExtra as e:
                 print(f"note: {e}; falling back to full-text search", file=sys.stderr)
             except catalogue.NotFound as e:
@@ -162,7 +177,12 @@ def similar(ws, work: str, limit: int, as_json: bool) -> None:
 
 
 @cli.group(invoke_without_command=True)
-@click.option("--explain", "explain", metavar="WORK", help="Show each suggestion for WORK, its confidence and evidence; write nothing.")
+@click.option(
+    "--explain",
+    "explain",
+    metavar="WORK",
+    help="Show each suggestion for WORK, its confidence and evidence; write nothing.",
+)
 @click.option("--rules-only", is_flag=True, help="Use the keyword rules alone (no embeddings).")
 @click.pass_context
 def tag(ctx, explain: str | None, rules_only: bool) -> None:
@@ -222,8 +242,13 @@ def tag_eval(ws, folds: int, rules_only: bool, as_json: bool) -> None:
 
     with ws.connect() as conn:
         exported = catalogue.export(conn)
-    result = tagging.evaluate(exported["works"], exported["techniques"], exported["motivations"],
-                              None if rules_only else _embedder(ws), folds=folds)
+    result = tagging.evaluate(
+        exported["works"],
+        exported["techniques"],
+        exported["motivations"],
+        None if rules_only else _embedder(ws),
+        folds=folds,
+    )
     output.tag_eval(result, as_json)
 
 
@@ -312,8 +337,15 @@ def site() -> None:
 site_out = click.option("--out", type=click.Path(path_type=Path), help="Output folder (default: _site beside data/).")
 
 
-def _site_build(ws, out: Path | None, base_url: str, repo_url: str | None, date: str | None, search: bool = True,
-                embed: bool = False):
+def _site_build(
+    ws,
+    out: Path | None,
+    base_url: str,
+    repo_url: str | None,
+    date: str | None,
+    search: bool = True,
+    embed: bool = False,
+):
     import datetime as dt
 
     from kb import website
@@ -322,9 +354,17 @@ def _site_build(ws, out: Path | None, base_url: str, repo_url: str | None, date:
     out = out or ws.data_dir.parent / "_site"
     with ws.connect() as conn:
         try:
-            report = website.build(conn, out, base_url=base_url, repo_url=repo_url, results_dir=ws.data_dir.parent / "results",
-                                   embeddings=ws.embeddings_path, embed=embed,
-                                   build_date=dt.date.fromisoformat(date) if date else None, search=search)
+            report = website.build(
+                conn,
+                out,
+                base_url=base_url,
+                repo_url=repo_url,
+                results_dir=ws.data_dir.parent / "results",
+                embeddings=ws.embeddings_path,
+                embed=embed,
+                build_date=dt.date.fromisoformat(date) if date else None,
+                search=search,
+            )
         except SiteBuildError as e:
             _fail(f"{e}\nthe previous site is kept")
     output.site_built(report)
@@ -333,10 +373,19 @@ def _site_build(ws, out: Path | None, base_url: str, repo_url: str | None, date:
 
 @site.command("build")
 @site_out
-@click.option("--base-url", default="http://127.0.0.1:8000/", show_default=True, help="Where the site will be served (feeds and sitemap).")
+@click.option(
+    "--base-url",
+    default="http://127.0.0.1:8000/",
+    show_default=True,
+    help="Where the site will be served (feeds and sitemap).",
+)
 @click.option("--repo-url", envvar="KB_REPO_URL", help="The repository's web address, for 'edit this summary' links.")
-@click.option("--date", help="Build date (YYYY-MM-DD) for feeds and footers; default today. Fix it for reproducible output.")
-@click.option("--embed", is_flag=True, help="Compute missing work embeddings first, so related works are ranked by meaning.")
+@click.option(
+    "--date", help="Build date (YYYY-MM-DD) for feeds and footers; default today. Fix it for reproducible output."
+)
+@click.option(
+    "--embed", is_flag=True, help="Compute missing work embeddings first, so related works are ranked by meaning."
+)
 @click.pass_obj
 def site_build(ws, out, base_url, repo_url, date, embed) -> None:
     """Render the catalogue into static HTML with search, feeds and a sitemap."""
@@ -361,13 +410,15 @@ def site_serve(ws, out, port, watch, repo_url) -> None:
     httpd = serve.server(report.out, port)
     print(f"serving {report.out} at {base}  (Ctrl-C to stop)", flush=True)
     if watch:
+
         def signature():
             files = sorted(p for p in assets_dir().rglob("*") if p.is_file())
             return catalogue.source_signature(ws.data_dir), [(str(p), p.stat().st_mtime_ns) for p in files]
 
         stop = threading.Event()
-        threading.Thread(target=serve.watch, args=(signature, lambda: _site_build(ws, out, base, repo_url, None), stop),
-                         daemon=True).start()
+        threading.Thread(
+            target=serve.watch, args=(signature, lambda: _site_build(ws, out, base, repo_url, None), stop), daemon=True
+        ).start()
     serve.run_forever(httpd)
 
 
@@ -389,7 +440,9 @@ def _import(ws, fetched) -> None:
         sys.exit(1)
 
 
-base_url_opt = click.option("--base-url", help="Another address for the source's API (a mirror, a proxy, a test server).")
+base_url_opt = click.option(
+    "--base-url", help="Another address for the source's API (a mirror, a proxy, a test server)."
+)
 limit_opt = click.option("--limit", default=1000, show_default=True, help="At most this many records.")
 
 
@@ -437,7 +490,9 @@ def import_lesswrong(ws, user, tag, no_comments, site, limit, base_url) -> None:
 
 @import_.command("scholar")
 @click.argument("scholar_id")
-@click.option("--fill", is_flag=True, help="Also read each publication's page (full author lists; slow, often blocked).")
+@click.option(
+    "--fill", is_flag=True, help="Also read each publication's page (full author lists; slow, often blocked)."
+)
 @click.pass_obj
 def import_scholar(ws, scholar_id, fill) -> None:
     """A Google Scholar author profile: the person and every publication."""
@@ -500,13 +555,21 @@ def methods_list(as_json: bool) -> None:
 @methods.command("run")
 @click.argument("experiment")
 @click.option("--quick", is_flag=True, help="Fewer seeds and samples: every experiment in a few minutes on 2 cores.")
-@click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="A local Hugging Face model folder (default: the packaged all-MiniLM-L6-v2).")
+@click.option(
+    "--model",
+    "model_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="A local Hugging Face model folder (default: the packaged all-MiniLM-L6-v2).",
+)
 @click.option("--layer", type=int, help="Which hidden layer to read (default: two thirds of the way up).")
 @click.option("--pooling", type=click.Choice(["mean", "last", "cls"]), default="mean", show_default=True)
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:1, mps ...")
 @click.option("--seeds", type=click.IntRange(min=1), help="Number of seeds (default 10, or 3 with --quick).")
-@click.option("--results", type=click.Path(file_okay=False, path_type=Path), help="Results folder (default: results/ beside data/).")
+@click.option(
+    "--results",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Results folder (default: results/ beside data/).",
+)
 @click.pass_obj
 def methods_run(ws, experiment, quick, model_dir, layer, pooling, device, seeds, results) -> None:
     """Run one experiment (or `all`): a results table, figures and a verdict per claim."""
@@ -520,8 +583,15 @@ def methods_run(ws, experiment, quick, model_dir, layer, pooling, device, seeds,
         from kb.methods import experiments
     except ImportError as e:
         _fail(f"{e.name} is missing: the methods need the extra, pip install -e '.[methods]' -c constraints.txt")
-    config = experiments.Config(quick=quick, model_dir=model_dir, layer=layer, pooling=pooling, device=device, seeds=seeds,
-                                results=results or ws.data_dir.parent / "results")
+    config = experiments.Config(
+        quick=quick,
+        model_dir=model_dir,
+        layer=layer,
+        pooling=pooling,
+        device=device,
+        seeds=seeds,
+        results=results or ws.data_dir.parent / "results",
+    )
     for name in names:
         with output.progress(name) as step:
             result, path = experiments.run(name, config, step)

@@ -90,7 +90,9 @@ def _list_of(model) -> TypeAdapter:
 
 def _load_jsonl(ds: Dataset, path: Path, model, kind: str) -> list:
     rel = _rel(ds, path)
-    numbered = [(n, line) for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1) if line.strip()]
+    numbered = [
+        (n, line) for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1) if line.strip()
+    ]
     try:
         # the whole file in one call to pydantic's parser; a file with a problem is re-read line by line
         parsed = _list_of(model).validate_json("[" + ",".join(line for _, line in numbered) + "]")
@@ -174,13 +176,17 @@ def _load_summary(ds: Dataset, path: Path) -> Summary | None:
         for err in e.errors():
             key = str(err["loc"][0]) if err["loc"] else ""
             where = ".".join(str(p) for p in err["loc"])
-            ds.problems.append(Problem(rel, doc.key_lines.get(key, 1), f"{where}: {err['msg']}" if where else err["msg"]))
+            ds.problems.append(
+                Problem(rel, doc.key_lines.get(key, 1), f"{where}: {err['msg']}" if where else err["msg"])
+            )
         return None
     ds.places[("summary", meta.work)] = (rel, 1)
     for key, line in {**doc.key_lines, "body": doc.body_line}.items():
         ds.places[("summary-key", f"{meta.work}:{key}")] = (rel, line)
     if path.stem != meta.work:
-        ds.problems.append(Problem(rel, doc.key_lines.get("work", 1), f"file name must be {meta.work}.md, the id of its work"))
+        ds.problems.append(
+            Problem(rel, doc.key_lines.get("work", 1), f"file name must be {meta.work}.md, the id of its work")
+        )
     if not doc.body.strip():
         ds.problems.append(Problem(rel, doc.body_line, "the summary has no body"))
     return Summary(meta=meta, body=doc.body, path=rel)

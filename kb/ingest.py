@@ -122,7 +122,10 @@ class Merger:
             if getattr(work, name) in (None, "") and getattr(record, name, None) not in (None, ""):
                 updates[name] = getattr(record, name)
                 contributed.append(name)
-        if record.authors and (not work.authors or (work.more_authors and not record.more_authors and len(record.authors) > len(work.authors))):
+        if record.authors and (
+            not work.authors
+            or (work.more_authors and not record.more_authors and len(record.authors) > len(work.authors))
+        ):
             updates.update(authors=list(record.authors), more_authors=record.more_authors)
             contributed.append("authors")
         if record.withdrawn and not work.withdrawn:
@@ -132,7 +135,10 @@ class Merger:
         if not contributed:
             self.report.skipped.append(found)
             return found
-        provenance = [*work.provenance, Provenance(source=record.source, fetched_at=self.today, fields=contributed, matched_by=how)]
+        provenance = [
+            *work.provenance,
+            Provenance(source=record.source, fetched_at=self.today, fields=contributed, matched_by=how),
+        ]
         self.works[found] = self._validated(work, {**updates, "provenance": provenance})
         self._index(self.works[found])
         self.report.merged.append((found, how))
@@ -145,10 +151,17 @@ class Merger:
         new_id, n = base, 2
         while new_id in self.works:
             new_id, n = f"{base}-{n}", n + 1
-        data = {"id": new_id, "kind": record.kind, "title": record.title, "authors": list(record.authors),
-                "more_authors": record.more_authors, "withdrawn": record.withdrawn, "ids": dict(record.ids),
-                **{k: getattr(record, k) for k in FILLABLE if getattr(record, k, None) not in (None, "")},
-                "provenance": [{"source": record.source, "fetched_at": self.today.isoformat()}]}
+        data = {
+            "id": new_id,
+            "kind": record.kind,
+            "title": record.title,
+            "authors": list(record.authors),
+            "more_authors": record.more_authors,
+            "withdrawn": record.withdrawn,
+            "ids": dict(record.ids),
+            **{k: getattr(record, k) for k in FILLABLE if getattr(record, k, None) not in (None, "")},
+            "provenance": [{"source": record.source, "fetched_at": self.today.isoformat()}],
+        }
         if data.get("date") and data.get("year") and not str(data["date"]).startswith(str(data["year"])):
             data.pop("date")
         work = Work.model_validate(data)
@@ -184,7 +197,10 @@ class Merger:
         facts = {k: v for k, v in facts.items() if v}
         if not facts:
             return
-        key = next((a.id for a in self.authors.values() if author_id(name) in {author_id(n) for n in (a.name, *a.aliases)}), None)
+        key = next(
+            (a.id for a in self.authors.values() if author_id(name) in {author_id(n) for n in (a.name, *a.aliases)}),
+            None,
+        )
         if key is None:
             key = author_id(name)
             self.authors[key] = Author(id=key, name=name, **facts)
@@ -195,5 +211,11 @@ class Merger:
                 self.authors[key] = Author.model_validate({**current.model_dump(), **missing})
 
     def dataset(self, ds: Dataset) -> Dataset:
-        return Dataset(root=ds.root, works=list(self.works.values()), authors=list(self.authors.values()),
-                       techniques=ds.techniques, motivations=ds.motivations, summaries=ds.summaries)
+        return Dataset(
+            root=ds.root,
+            works=list(self.works.values()),
+            authors=list(self.authors.values()),
+            techniques=ds.techniques,
+            motivations=ds.motivations,
+            summaries=ds.summaries,
+        )

@@ -37,8 +37,10 @@ def problems(items) -> None:
 
 
 def valid(ds) -> None:
-    print(f"data/ is valid: {len(ds.works)} works, {len(ds.summaries)} summaries, "
-          f"{len(ds.techniques)} techniques, {len(ds.motivations)} motivations, {len(ds.authors)} authors")
+    print(
+        f"data/ is valid: {len(ds.works)} works, {len(ds.summaries)} summaries, "
+        f"{len(ds.techniques)} techniques, {len(ds.motivations)} motivations, {len(ds.authors)} authors"
+    )
 
 
 def built(counts: dict, db_path) -> None:
@@ -67,8 +69,13 @@ def works(rows: list[dict], as_json: bool, query: str | None = None) -> None:
         if r.get("snippet"):  # the catalogue marks matched words «so»
             snippet = _esc(r["snippet"]).replace("«", "[bold yellow]").replace("»", "[/]")
             title += f"\n[dim]{snippet}[/]"
-        table.add_row(r["id"], str(r["year"] or ""), title, _esc(_authors(r["authors"], r["more_authors"])),
-                      ", ".join(r["techniques"]))
+        table.add_row(
+            r["id"],
+            str(r["year"] or ""),
+            title,
+            _esc(_authors(r["authors"], r["more_authors"])),
+            ", ".join(r["techniques"]),
+        )
     console.print(table)
     console.print(f"[dim]{len(rows)} work(s)[/]")
 
@@ -87,9 +94,15 @@ def work(w: dict, as_json: bool, provenance: bool = False) -> None:
     from rich.panel import Panel
 
     console = _console()
-    head = [f"[bold]{_esc(w['title'])}[/]",
-            _esc(_authors([a["name"] for a in w["authors"]], w["more_authors"], limit=12)),
-            " · ".join(_esc(x) for x in (w["kind"], w["venue"], w["date"] or w["year"], "WITHDRAWN" if w["withdrawn"] else None) if x)]
+    head = [
+        f"[bold]{_esc(w['title'])}[/]",
+        _esc(_authors([a["name"] for a in w["authors"]], w["more_authors"], limit=12)),
+        " · ".join(
+            _esc(x)
+            for x in (w["kind"], w["venue"], w["date"] or w["year"], "WITHDRAWN" if w["withdrawn"] else None)
+            if x
+        ),
+    ]
     links = [w["url"], *w["urls"].values()] if w["url"] else list(w["urls"].values())
     head += [f"{k}: {_esc(v)}" for k, v in w["ids"].items()] + [_esc(u) for u in links]
     if w["techniques"]:
@@ -104,8 +117,12 @@ def work(w: dict, as_json: bool, provenance: bool = False) -> None:
         who = ", ".join(s["contributors"])
         console.print(Panel(Markdown(s["body"]), title=f"summary ({s['status']}, by {_esc(who)})", title_align="left"))
         if s["xrisk"]:
-            said = {"authors": "stated by the authors", "summariser": "inferred by the summariser"}.get(s["motivation_stated_by"], "")
-            console.print(Panel(Markdown(s["xrisk"]), title=f"why it matters for catastrophic risk ({said})", title_align="left"))
+            said = {"authors": "stated by the authors", "summariser": "inferred by the summariser"}.get(
+                s["motivation_stated_by"], ""
+            )
+            console.print(
+                Panel(Markdown(s["xrisk"]), title=f"why it matters for catastrophic risk ({said})", title_align="left")
+            )
         if s["opinion"]:
             console.print(Panel(Markdown(s["opinion"]), title="opinion", title_align="left"))
     for title, rel in (("relations", w["relations"]), ("referred to by", w["cited_by"])):
@@ -157,15 +174,23 @@ def stats(s: dict, as_json: bool) -> None:
     console.print(f"[bold]{s['works']}[/] works by [bold]{s['authors']}[/] authors, {s['relations']} relations")
     for key in ("by_kind", "summaries", "identifiers", "tags_by_source", "by_year"):
         console.print(f"{key.replace('_', ' ')}: " + ", ".join(f"{k} {v}" for k, v in s[key].items()))
-    console.print(f"to do: {s['without_summary']} without a summary, {s['without_technique']} without a technique,"
-                  f" {s['without_motivation']} without a motivation")
+    console.print(
+        f"to do: {s['without_summary']} without a summary, {s['without_technique']} without a technique,"
+        f" {s['without_motivation']} without a motivation"
+    )
 
 
 def site_built(report) -> None:
     index = report.out.resolve() / "index.html"
-    search = {True: "search index built", False: "search skipped", None: "search unavailable (pip install pagefind[bin])"}
-    print(f"site: {report.pages} pages ({len(report.rendered)} rendered, {report.reused} unchanged,"
-          f" {len(report.removed)} removed), {search[report.search_indexed]}")
+    search = {
+        True: "search index built",
+        False: "search skipped",
+        None: "search unavailable (pip install pagefind[bin])",
+    }
+    print(
+        f"site: {report.pages} pages ({len(report.rendered)} rendered, {report.reused} unchanged,"
+        f" {len(report.removed)} removed), {search[report.search_indexed]}"
+    )
     print(f"open {index.as_uri()}  or run `kb site serve` for search")
 
 
@@ -187,8 +212,13 @@ class progress:
     def __init__(self, name: str):
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-        self._bar = Progress(SpinnerColumn(), TextColumn("[bold]{task.fields[name]}[/] {task.description}"),
-                             TimeElapsedColumn(), console=_console(stderr=True), transient=True)
+        self._bar = Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]{task.fields[name]}[/] {task.description}"),
+            TimeElapsedColumn(),
+            console=_console(stderr=True),
+            transient=True,
+        )
         self._name = name
 
     def __enter__(self):
@@ -227,8 +257,10 @@ def import_report(report, fetched=None) -> None:
         for f in fetched:
             state = "[red]failed[/]" if f.error else "[green]ok[/]"
             console.print(f"  {state} {_esc(f.name)}: {len(f.records)} record(s)")
-    console.print(f"added {len(report.added)}, updated {len(report.updated)}, merged as duplicates {len(report.merged)},"
-                  f" unchanged {len(report.skipped)}")
+    console.print(
+        f"added {len(report.added)}, updated {len(report.updated)}, merged as duplicates {len(report.merged)},"
+        f" unchanged {len(report.skipped)}"
+    )
     for work_id in report.added[:50]:
         console.print(f"  [green]+[/] {work_id}")
     for work_id, how in report.merged[:50]:
@@ -244,8 +276,14 @@ class counter:
     def __init__(self, what: str, total: int):
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-        self._bar = Progress(TextColumn(f"[bold]{what}[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
-                             console=_console(stderr=True), transient=True)
+        self._bar = Progress(
+            TextColumn(f"[bold]{what}[/]"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.description}"),
+            console=_console(stderr=True),
+            transient=True,
+        )
         self._total = total
 
     def __enter__(self):
@@ -264,12 +302,16 @@ def suggestions(work_id: str, items) -> None:
         return
     console.print(f"[bold]{work_id}[/]: suggestions (as if it had no curated tags)")
     for s in sorted(items, key=lambda s: (s.kind, -s.confidence)):
-        console.print(f"  {s.kind:<10} [green]{s.slug}[/] {s.confidence:.2f} [dim]({s.by})[/]\n      {_esc(s.evidence)}")
+        console.print(
+            f"  {s.kind:<10} [green]{s.slug}[/] {s.confidence:.2f} [dim]({s.by})[/]\n      {_esc(s.evidence)}"
+        )
 
 
 def tagged(all_suggestions: dict, changed: list[str]) -> None:
     n = sum(len(v) for v in all_suggestions.values())
-    print(f"{len(all_suggestions)} work(s) without curated techniques; {n} suggestion(s); {len(changed)} work(s) changed")
+    print(
+        f"{len(all_suggestions)} work(s) without curated techniques; {n} suggestion(s); {len(changed)} work(s) changed"
+    )
     for work_id in changed[:50]:
         tags = ", ".join(f"{s.slug} {s.confidence:.2f}" for s in all_suggestions[work_id])
         print(f"  {work_id}: {tags}")
@@ -282,7 +324,9 @@ def tag_eval(result: dict, as_json: bool) -> None:
 
     console = _console()
     for kind, r in result.items():
-        table = Table(title=f"{kind}s: {r['works']} curated works, threshold 0.5, cross-validated", title_justify="left")
+        table = Table(
+            title=f"{kind}s: {r['works']} curated works, threshold 0.5, cross-validated", title_justify="left"
+        )
         columns = [c for c in r["tags"][0] if c not in ("tag", "positives")] if r["tags"] else []
         for c in ("tag", "positives", *columns):
             table.add_column(c)

@@ -23,7 +23,15 @@ RELATION_TYPES = ("discusses", "replies-to", "critiques", "extends", "replicates
 # or an automatic tagger suggested it.
 TAG_SOURCES = ("authors", "summariser", "curator", "rule", "model")
 ID_SCHEMES = (
-    "doi", "arxiv", "scholar", "lesswrong", "alignmentforum", "openalex", "s2", "openreview", "acl",
+    "doi",
+    "arxiv",
+    "scholar",
+    "lesswrong",
+    "alignmentforum",
+    "openalex",
+    "s2",
+    "openreview",
+    "acl",
 )
 
 
@@ -36,8 +44,6 @@ class Tag(Strict):
     by: Literal[TAG_SOURCES] = "curator"  # type: ignore[valid-type]
     confidence: float = Field(1.0, ge=0.0, le=1.0)
     evidence: str | None = None
-
-
 
 
 class Relation(Strict):

@@ -56,7 +56,7 @@ def scaffold(ds: Dataset, work_id: str, today: dt.date | None = None) -> Path:
         "motivations": [t.slug for t in work.motivations],
         "motivation_stated_by": "summariser",
         "xrisk": f"{PLACEHOLDER}: why this work matters for catastrophic risk. If the authors say so, cite where\n"
-                 "and set motivation_stated_by to authors; if you infer it, say from what.\n",
+        "and set motivation_stated_by to authors; if you infer it, say from what.\n",
         "opinion": None,
     }
     title = f"{work.title} ({work.year or 'n.d.'})".replace("--", "–")

@@ -48,8 +48,11 @@ class RuleTagger:
             for t in items:
                 patterns = [_pattern(k) for k in sorted({t["name"], *t.get("keywords", [])})]
                 # one alternation per case mode screens a field in a single search; most tags match nothing
-                screen = [re.compile("|".join(f"(?:{p.pattern})" for p in patterns if p.flags & re.I == flag), flag)
-                          for flag in (re.I, 0) if any(p.flags & re.I == flag for p in patterns)]
+                screen = [
+                    re.compile("|".join(f"(?:{p.pattern})" for p in patterns if p.flags & re.I == flag), flag)
+                    for flag in (re.I, 0)
+                    if any(p.flags & re.I == flag for p in patterns)
+                ]
                 self.rules.append((kind, t["slug"], patterns, screen))
 
     def suggest(self, title: str, abstract: str = "", summary: str = "") -> list[Suggestion]:
@@ -73,7 +76,9 @@ class RuleTagger:
             if score:
                 confidence = min(0.95, 1 - math.exp(-1.2 * score))
                 if kind == "motivation":
-                    evidence = ("stated in the work's own text — " if stated else "inferred from a summary — ") + evidence
+                    evidence = (
+                        "stated in the work's own text — " if stated else "inferred from a summary — "
+                    ) + evidence
                 out.append(Suggestion(kind, slug, round(confidence, 3), "rule", evidence))
         return out
 
@@ -143,7 +148,9 @@ def curated(work: dict, kind: str) -> set[str]:
     return {t["slug"] for t in work[f"{kind}s"] if t["by"] in CURATED}
 
 
-def label_matrix(works: list[dict], kind: str, techniques: list[dict], motivations: list[dict]) -> dict[str, np.ndarray]:
+def label_matrix(
+    works: list[dict], kind: str, techniques: list[dict], motivations: list[dict]
+) -> dict[str, np.ndarray]:
     """Curated labels; a technique counts for all its ancestors (probing is representation reading)."""
     up = ancestry(techniques) if kind == "technique" else {m["slug"]: [m["slug"]] for m in motivations}
     slugs = list(up)
@@ -171,8 +178,15 @@ def prf(y: np.ndarray, p: np.ndarray) -> tuple[float, float, float]:
     return precision, recall, f1
 
 
-def evaluate(works: list[dict], techniques: list[dict], motivations: list[dict], embed, folds: int = 5,
-             min_positives: int = 3, seed: int = 0) -> dict:
+def evaluate(
+    works: list[dict],
+    techniques: list[dict],
+    motivations: list[dict],
+    embed,
+    folds: int = 5,
+    min_positives: int = 3,
+    seed: int = 0,
+) -> dict:
     """Cross-validated precision/recall/F1 per tag for the rule, model and combined taggers.
 
     Only works with curated tags take part; the model never sees a work it is scored on (K folds).
@@ -202,15 +216,21 @@ def evaluate(works: list[dict], techniques: list[dict], motivations: list[dict],
             if y.sum() < min_positives:
                 continue
             row = {"tag": tag, "positives": int(y.sum())}
-            for name, get in (("rule", lambda i: rule_scores[i].get(tag, 0.0)), ("model", lambda i: model_scores[i].get(tag, 0.0)),
-                              ("combined", lambda i: combine(rule_scores[i].get(tag, 0.0), model_scores[i].get(tag, 0.0)))):
+            for name, get in (
+                ("rule", lambda i: rule_scores[i].get(tag, 0.0)),
+                ("model", lambda i: model_scores[i].get(tag, 0.0)),
+                ("combined", lambda i: combine(rule_scores[i].get(tag, 0.0), model_scores[i].get(tag, 0.0))),
+            ):
                 if name != "rule" and embed is None:
                     continue
                 pred = np.array([int(get(i) >= THRESHOLD) for i in range(len(pool))])
                 row.update(dict(zip((f"{name}_p", f"{name}_r", f"{name}_f1"), (round(v, 3) for v in prf(y, pred)))))
             rows.append(row)
-        macro = {name: round(float(np.mean([r[f"{name}_f1"] for r in rows])), 3) for name in ("rule", "model", "combined")
-                 if rows and f"{name}_f1" in rows[0]}
+        macro = {
+            name: round(float(np.mean([r[f"{name}_f1"] for r in rows])), 3)
+            for name in ("rule", "model", "combined")
+            if rows and f"{name}_f1" in rows[0]
+        }
         results[kind] = {"works": len(pool), "tags": rows, "macro_f1": macro}
     return results
 
@@ -257,10 +277,14 @@ def suggest(works: list[dict], techniques: list[dict], motivations: list[dict], 
             if rule and model < THRESHOLD / 2:
                 merged.append(Suggestion(kind, slug, round(p, 3), "rule", rule.evidence))
             else:
-                evidence = f"probe on the embedding of the title and text: p = {model:.2f}" + (f"; {rule.evidence}" if rule else "")
+                evidence = f"probe on the embedding of the title and text: p = {model:.2f}" + (
+                    f"; {rule.evidence}" if rule else ""
+                )
                 if kind == "motivation" and not rule:
                     evidence = "inferred (no sentence states it) — " + evidence
-                merged.append(Suggestion(kind, slug, round(p, 3), "model" if model >= THRESHOLD / 2 else "rule", evidence))
+                merged.append(
+                    Suggestion(kind, slug, round(p, 3), "model" if model >= THRESHOLD / 2 else "rule", evidence)
+                )
         out[w["id"]] = merged
     return out
 
@@ -280,8 +304,11 @@ def retag(ds, suggestions: dict[str, list[Suggestion]]):
         for kind in ("technique", "motivation"):
             kept = [t for t in getattr(w, f"{kind}s") if t.by in CURATED]
             have = {t.slug for t in kept}
-            fields[f"{kind}s"] = kept + [Tag(slug=s.slug, by=s.by, confidence=s.confidence, evidence=s.evidence[:500])
-                                         for s in new if s.kind == kind and s.slug not in have]
+            fields[f"{kind}s"] = kept + [
+                Tag(slug=s.slug, by=s.by, confidence=s.confidence, evidence=s.evidence[:500])
+                for s in new
+                if s.kind == kind and s.slug not in have
+            ]
         updated = Work.model_validate({**w.model_dump(), **fields})
         if updated != w:
             changed.append(w.id)

@@ -76,7 +76,9 @@ def _shared_identifiers(ds: Dataset) -> list[Problem]:
         for scheme, value in w.ids.items():
             key = (scheme, value.lower())
             if key in owner and owner[key] != w.id:
-                out.append(Problem(*ds.place("work", w.id), f"work {w.id}: {scheme} {value} is also work {owner[key]!r}"))
+                out.append(
+                    Problem(*ds.place("work", w.id), f"work {w.id}: {scheme} {value} is also work {owner[key]!r}")
+                )
             owner.setdefault(key, w.id)
     return out
 
@@ -94,7 +96,11 @@ def _sorted_files(ds: Dataset) -> list[Problem]:
         rows.sort()
         for (_, prev), (line, rid) in zip(rows, rows[1:]):
             if rid < prev:
-                out.append(Problem(path, line, f"{rid!r} comes after {prev!r}: lines must be sorted by id (kb format sorts them)"))
+                out.append(
+                    Problem(
+                        path, line, f"{rid!r} comes after {prev!r}: lines must be sorted by id (kb format sorts them)"
+                    )
+                )
                 break
     return out
 
@@ -126,6 +132,8 @@ def _authors(ds: Dataset) -> list[Problem]:
         for name in (a.name, *a.aliases):
             key = author_id(name)
             if key in claimed and claimed[key] != a.id:
-                out.append(Problem(*ds.place("author", a.id), f"author {a.id}: name {name!r} is also author {claimed[key]!r}"))
+                out.append(
+                    Problem(*ds.place("author", a.id), f"author {a.id}: name {name!r} is also author {claimed[key]!r}")
+                )
             claimed.setdefault(key, a.id)
     return out

@@ -14,7 +14,7 @@ from kb.cli import cli as app
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 
-TAXONOMY = '''
+TAXONOMY = """
 [[technique]]
 slug = "representation-engineering"
 name = "Representation engineering"
@@ -52,22 +52,52 @@ description = "Catching."
 slug = "none-stated"
 name = "None stated"
 description = "None."
-'''
+"""
 
 WORKS = {
     "papers": [
-        {"id": "coup-probes-2023", "kind": "paper", "title": "Coup probes catch catastrophes", "authors": ["Fabien Roger"],
-         "year": 2023, "abstract": "Probes trained off-policy detect takeover attempts.",
-         "ids": {"arxiv": "2311.00001"}, "techniques": ["probing"], "motivations": ["monitoring"]},
-        {"id": "lat-paper-2023", "kind": "paper", "title": "Reading vectors with tomography", "authors": ["Andy Zou", "J. Zico Kolter"],
-         "year": 2023, "abstract": "We study generalization of probe directions found by PCA.",
-         "techniques": ["lat"], "relations": [{"type": "discusses", "target": "coup-probes-2023"}]},
-        {"id": "old-pruning-2016", "kind": "paper", "title": "Trimming neurons with zeros", "authors": ["Hengyuan Hu"],
-         "year": 2016, "venue": "arXiv", "techniques": ["pruning"], "motivations": ["none-stated"]},
+        {
+            "id": "coup-probes-2023",
+            "kind": "paper",
+            "title": "Coup probes catch catastrophes",
+            "authors": ["Fabien Roger"],
+            "year": 2023,
+            "abstract": "Probes trained off-policy detect takeover attempts.",
+            "ids": {"arxiv": "2311.00001"},
+            "techniques": ["probing"],
+            "motivations": ["monitoring"],
+        },
+        {
+            "id": "lat-paper-2023",
+            "kind": "paper",
+            "title": "Reading vectors with tomography",
+            "authors": ["Andy Zou", "J. Zico Kolter"],
+            "year": 2023,
+            "abstract": "We study generalization of probe directions found by PCA.",
+            "techniques": ["lat"],
+            "relations": [{"type": "discusses", "target": "coup-probes-2023"}],
+        },
+        {
+            "id": "old-pruning-2016",
+            "kind": "paper",
+            "title": "Trimming neurons with zeros",
+            "authors": ["Hengyuan Hu"],
+            "year": 2016,
+            "venue": "arXiv",
+            "techniques": ["pruning"],
+            "motivations": ["none-stated"],
+        },
     ],
     "posts": [
-        {"id": "probe-post-2024", "kind": "post", "title": "Probes generalise well", "authors": ["Zico Kolter"],
-         "year": 2024, "venue": "LessWrong", "techniques": ["probing"]},
+        {
+            "id": "probe-post-2024",
+            "kind": "post",
+            "title": "Probes generalise well",
+            "authors": ["Zico Kolter"],
+            "year": 2024,
+            "venue": "LessWrong",
+            "techniques": ["probing"],
+        },
     ],
 }
 
@@ -92,7 +122,9 @@ def write_data(root: Path) -> Path:
     for name, works in WORKS.items():
         lines = sorted(json.dumps(w) for w in works)
         (data / "works" / f"{name}.jsonl").write_text("".join(line + "\n" for line in lines))
-    (data / "authors.jsonl").write_text(json.dumps({"id": "j-zico-kolter", "name": "J. Zico Kolter", "aliases": ["Zico Kolter"]}) + "\n")
+    (data / "authors.jsonl").write_text(
+        json.dumps({"id": "j-zico-kolter", "name": "J. Zico Kolter", "aliases": ["Zico Kolter"]}) + "\n"
+    )
     (data / "summaries" / "coup-probes-2023.md").write_text(SUMMARY)
     return data
 

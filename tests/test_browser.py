@@ -35,9 +35,17 @@ def serve(data: Path, out: Path):
 @pytest.fixture(scope="module")
 def browser():
     with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--no-first-run", "--disable-sync"])
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+                "--disable-sync",
+            ],
+        )
         yield b
         b.close()
 
@@ -119,8 +127,13 @@ def test_no_injected_script_runs(page, data, tmp_path):
     poison(data)
     httpd, base = serve(data, tmp_path / "_site")
     try:
-        for path in ["works/evil-2024.html", "index.html", "techniques/probing.html", "authors/index.html",
-                     "search.html?q=Evil"]:
+        for path in [
+            "works/evil-2024.html",
+            "index.html",
+            "techniques/probing.html",
+            "authors/index.html",
+            "search.html?q=Evil",
+        ]:
             page.goto(base + path)
             page.wait_for_timeout(300)
             page.mouse.move(10, 10)

@@ -19,8 +19,9 @@ def test_build_counts_and_links_authors_through_aliases(data, tmp_path):
     assert counts["works"] == 4 and counts["summaries"] == 1
     with sqlite3.connect(ws.db_path) as conn:
         # 'Zico Kolter' (a post) and 'J. Zico Kolter' (a paper) are one author, as data/authors.jsonl says.
-        rows = conn.execute("SELECT a.id, count(*) FROM work_author wa JOIN author a ON a.pk = wa.author_pk"
-                            " GROUP BY a.id ORDER BY a.id").fetchall()
+        rows = conn.execute(
+            "SELECT a.id, count(*) FROM work_author wa JOIN author a ON a.pk = wa.author_pk GROUP BY a.id ORDER BY a.id"
+        ).fetchall()
     assert ("j-zico-kolter", 2) in rows
     assert counts["authors"] == 4
 
@@ -49,8 +50,9 @@ def test_summary_motivation_outranks_the_curated_tag(data, tmp_path):
     ws = Workspace(data, tmp_path / "kb.sqlite")
     ws.build()
     with sqlite3.connect(ws.db_path) as conn:
-        row = conn.execute("SELECT by, evidence FROM work_motivation JOIN work ON pk = work_pk"
-                           " WHERE id = 'coup-probes-2023'").fetchone()
+        row = conn.execute(
+            "SELECT by, evidence FROM work_motivation JOIN work ON pk = work_pk WHERE id = 'coup-probes-2023'"
+        ).fetchone()
     assert row == ("authors", "data/summaries/coup-probes-2023.md")
 
 

@@ -9,7 +9,9 @@ def test_show_by_id_arxiv_id_or_near_miss(kb):
     record = json.loads(kb("show", "2311.00001", "--json").stdout)
     assert record["id"] == "coup-probes-2023"
     assert record["summary"]["motivation_stated_by"] == "authors"
-    assert record["cited_by"] == [{"type": "discusses", "id": "lat-paper-2023", "title": "Reading vectors with tomography", "year": 2023}]
+    assert record["cited_by"] == [
+        {"type": "discusses", "id": "lat-paper-2023", "title": "Reading vectors with tomography", "year": 2023}
+    ]
     missing = kb("show", "coup")
     assert missing.exit_code == 1 and "did you mean coup-probes-2023?" in missing.stderr
 
@@ -27,7 +29,12 @@ def test_techniques_counts_each_subtree(kb):
     assert tree["representation-engineering"]["total"] == 3
     assert tree["representation-reading"]["direct"] == 0
     assert tree["probing"]["direct"] == 2
-    assert [t["slug"] for t in tree.values()][:4] == ["representation-engineering", "representation-reading", "probing", "lat"]
+    assert [t["slug"] for t in tree.values()][:4] == [
+        "representation-engineering",
+        "representation-reading",
+        "probing",
+        "lat",
+    ]
     assert "Linear probing" in kb("techniques").stdout
 
 

@@ -18,7 +18,9 @@ REAL = SHARED / "reference-responses"
 def polite(handler, **kw) -> tuple[Polite, list[float]]:
     """A Polite client over a MockTransport; sleeps are recorded, not slept."""
     slept = []
-    return Polite(client(httpx.MockTransport(handler)), "test", sleep=slept.append, cache_dir=kw.pop("cache_dir", None), **kw), slept
+    return Polite(
+        client(httpx.MockTransport(handler)), "test", sleep=slept.append, cache_dir=kw.pop("cache_dir", None), **kw
+    ), slept
 
 
 # -- arXiv ------------------------------------------------------------------------------------------
@@ -35,12 +37,15 @@ def test_arxiv_collapses_versions_and_flags_withdrawn():
     assert withdrawn.ids["doi"] == "10.9999/example.1" and withdrawn.venue == "Journal of Examples 1 (2024)"
 
 
-@pytest.mark.parametrize("body, message", [
-    ((FIXTURES / "arxiv_error.xml").read_bytes(), "arXiv reports an error: incorrect id format for nonsense"),
-    (b"<!DOCTYPE html><html><body>Rate limited</body></html>", "the answer is an HTML page"),
-    ((FIXTURES / "arxiv_ids.xml").read_bytes()[:900], "the answer is not XML"),
-    (b'<?xml version="1.0"?><rss/>', "expected an Atom feed"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ((FIXTURES / "arxiv_error.xml").read_bytes(), "arXiv reports an error: incorrect id format for nonsense"),
+        (b"<!DOCTYPE html><html><body>Rate limited</body></html>", "the answer is an HTML page"),
+        ((FIXTURES / "arxiv_ids.xml").read_bytes()[:900], "the answer is not XML"),
+        (b'<?xml version="1.0"?><rss/>', "expected an Atom feed"),
+    ],
+)
 def test_arxiv_bad_answers_are_clear_errors(body, message):
     with pytest.raises(SourceError, match=message) as e:
         arxiv.parse(body)
@@ -53,10 +58,16 @@ def test_arxiv_pages_a_query_politely():
     def handler(request):
         start = int(request.url.params["start"])
         seen.append(start)
-        entries = "".join(f"<entry><id>http://arxiv.org/abs/2401.{start + i:05d}v1</id><title>Paper {start + i}</title>"
-                          f"<published>2024-01-01T00:00:00Z</published></entry>" for i in range(100 if start == 0 else 20))
-        return httpx.Response(200, text=f'<feed xmlns="http://www.w3.org/2005/Atom" xmlns:os="http://a9.com/-/spec/opensearch/1.1/">'
-                                        f"<os:totalResults>120</os:totalResults>{entries}</feed>")
+        entries = "".join(
+            f"<entry><id>http://arxiv.org/abs/2401.{start + i:05d}v1</id><title>Paper {start + i}</title>"
+            f"<published>2024-01-01T00:00:00Z</published></entry>"
+            for i in range(100 if start == 0 else 20)
+        )
+        return httpx.Response(
+            200,
+            text=f'<feed xmlns="http://www.w3.org/2005/Atom" xmlns:os="http://a9.com/-/spec/opensearch/1.1/">'
+            f"<os:totalResults>120</os:totalResults>{entries}</feed>",
+        )
 
     http, slept = polite(handler)
     records = list(arxiv.fetch(http, query="ti:probe", base_url="https://export.arxiv.org/api/query"))
@@ -77,9 +88,14 @@ def test_a_500_mid_paging_keeps_the_pages_already_read():
 
     def handler(request):
         if request.url.params["start"] == "0":
-            entries = "".join(f"<entry><id>http://arxiv.org/abs/2401.{i:05d}v1</id><title>P{i}</title></entry>" for i in range(100))
-            return httpx.Response(200, text=f'<feed xmlns="http://www.w3.org/2005/Atom" xmlns:os="http://a9.com/-/spec/opensearch/1.1/">'
-                                            f"<os:totalResults>300</os:totalResults>{entries}</feed>")
+            entries = "".join(
+                f"<entry><id>http://arxiv.org/abs/2401.{i:05d}v1</id><title>P{i}</title></entry>" for i in range(100)
+            )
+            return httpx.Response(
+                200,
+                text=f'<feed xmlns="http://www.w3.org/2005/Atom" xmlns:os="http://a9.com/-/spec/opensearch/1.1/">'
+                f"<os:totalResults>300</os:totalResults>{entries}</feed>",
+            )
         return httpx.Response(500)
 
     http, slept = polite(handler, retries=2)
@@ -101,11 +117,14 @@ def test_real_arxiv_answers():
 # -- feeds ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name, title, author, date", [
-    ("blog_rss.xml", "Probing for deception & what we found", "Grace Hopper", "2026-06-08"),
-    ("blog_atom.xml", "Mean-difference probes are regularised regression", "Alan Turing", "2026-04-01"),
-    ("blog_rdf.xml", "Pruning by activation variance", "Claude Shannon", "2019-03-04"),
-])
+@pytest.mark.parametrize(
+    "name, title, author, date",
+    [
+        ("blog_rss.xml", "Probing for deception & what we found", "Grace Hopper", "2026-06-08"),
+        ("blog_atom.xml", "Mean-difference probes are regularised regression", "Alan Turing", "2026-04-01"),
+        ("blog_rdf.xml", "Pruning by activation variance", "Claude Shannon", "2019-03-04"),
+    ],
+)
 def test_rss_atom_and_rdf(name, title, author, date):
     record = feeds.parse((FIXTURES / name).read_bytes(), f"https://x.example/{name}")[0]
     assert (record.title, record.authors, record.date, record.kind) == (title, [author], date, "post")
@@ -132,11 +151,14 @@ def test_conditional_get_costs_one_304(tmp_path):
     assert len(calls) == 2
 
 
-@pytest.mark.parametrize("body, message", [
-    (b"<!doctype html><html><body><form id='captcha-form'>Are you a robot?</form></body></html>", "an HTML page"),
-    ((FIXTURES / "blog_rss.xml").read_bytes()[:700], "malformed XML"),
-    (b"", "not a feed"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        (b"<!doctype html><html><body><form id='captcha-form'>Are you a robot?</form></body></html>", "an HTML page"),
+        ((FIXTURES / "blog_rss.xml").read_bytes()[:700], "malformed XML"),
+        (b"", "not a feed"),
+    ],
+)
 def test_bad_feeds_are_clear_errors(body, message):
     with pytest.raises(SourceError, match=message) as e:
         feeds.parse(body, "https://lab.example/feed.xml")
@@ -156,12 +178,21 @@ USER = {"_id": "uid00000000000001", "slug": "fabien-roger", "username": "Fabien 
 
 
 def post(i: int, af: bool = False) -> dict:
-    return {"_id": f"post{i:013d}", "slug": f"post-{i}", "title": f"Post {i}", "pageUrl": f"https://www.lesswrong.com/posts/post{i:013d}/post-{i}",
-            "postedAt": "2023-11-08T10:00:00.000Z", "af": af, "htmlBody": "<p>Probes &amp; <b>coups</b></p>", "user": USER}
+    return {
+        "_id": f"post{i:013d}",
+        "slug": f"post-{i}",
+        "title": f"Post {i}",
+        "pageUrl": f"https://www.lesswrong.com/posts/post{i:013d}/post-{i}",
+        "postedAt": "2023-11-08T10:00:00.000Z",
+        "af": af,
+        "htmlBody": "<p>Probes &amp; <b>coups</b></p>",
+        "user": USER,
+    }
 
 
 def graphql(posts=60, comments=None, errors=None):
     """A handler answering the queries the importer sends, paging like the real API."""
+
     def handler(request):
         body = json.loads(request.content)
         if errors:
@@ -172,10 +203,11 @@ def graphql(posts=60, comments=None, errors=None):
         if "tag(input" in body["query"]:
             return httpx.Response(200, json={"data": {"tag": {"result": {"_id": "tag1", "name": "Probing"}}}})
         if "comments(input" in body["query"]:
-            page = (comments or [])[terms["offset"]: terms["offset"] + terms["limit"]]
+            page = (comments or [])[terms["offset"] : terms["offset"] + terms["limit"]]
             return httpx.Response(200, json={"data": {"comments": {"results": page}}})
-        page = [post(i) for i in range(posts)][terms["offset"]: terms["offset"] + terms["limit"]]
+        page = [post(i) for i in range(posts)][terms["offset"] : terms["offset"] + terms["limit"]]
         return httpx.Response(200, json={"data": {"posts": {"results": page}}})
+
     return handler
 
 
@@ -194,21 +226,42 @@ def test_an_alignment_forum_cross_post_carries_both_ids():
 
 
 def test_comments_come_with_what_they_reply_to():
-    parent = {"_id": "cmt0000000000000p", "postId": "post0000000000001", "postedAt": "2023-11-09T00:00:00Z", "af": False,
-              "htmlBody": "<p>LAT is just a probe?</p>", "user": {**USER, "displayName": "Andy Zou", "slug": "andy-zou"}}
-    reply = {"_id": "cmt0000000000000r", "postId": "post0000000000001", "parentCommentId": parent["_id"], "af": True,
-             "postedAt": "2023-11-10T00:00:00Z", "htmlBody": "<p>Mostly, yes.</p>", "user": USER, "post": post(1), "parentComment": parent}
+    parent = {
+        "_id": "cmt0000000000000p",
+        "postId": "post0000000000001",
+        "postedAt": "2023-11-09T00:00:00Z",
+        "af": False,
+        "htmlBody": "<p>LAT is just a probe?</p>",
+        "user": {**USER, "displayName": "Andy Zou", "slug": "andy-zou"},
+    }
+    reply = {
+        "_id": "cmt0000000000000r",
+        "postId": "post0000000000001",
+        "parentCommentId": parent["_id"],
+        "af": True,
+        "postedAt": "2023-11-10T00:00:00Z",
+        "htmlBody": "<p>Mostly, yes.</p>",
+        "user": USER,
+        "post": post(1),
+        "parentComment": parent,
+    }
     http, _ = polite(graphql(comments=[reply]))
     kinds = [(r.kind, r.ids["lesswrong"]) for r in lesswrong.Client(http).comments_by_user("fabien-roger")]
     assert kinds == [("post", "post0000000000001"), ("comment", parent["_id"]), ("comment", reply["_id"])]
 
 
-@pytest.mark.parametrize("handler, message", [
-    (graphql(errors="Rate limit exceeded"), "GraphQL error: Rate limit exceeded"),
-    (lambda r: httpx.Response(200, text="<html>captcha</html>"), "not JSON"),
-    (lambda r: httpx.Response(200, json={"data": {"user": {"result": USER}, "posts": {"results": "oops"}}}), "expected a list"),
-    (lambda r: httpx.Response(200, json=[1, 2]), "expected a JSON object"),
-])
+@pytest.mark.parametrize(
+    "handler, message",
+    [
+        (graphql(errors="Rate limit exceeded"), "GraphQL error: Rate limit exceeded"),
+        (lambda r: httpx.Response(200, text="<html>captcha</html>"), "not JSON"),
+        (
+            lambda r: httpx.Response(200, json={"data": {"user": {"result": USER}, "posts": {"results": "oops"}}}),
+            "expected a list",
+        ),
+        (lambda r: httpx.Response(200, json=[1, 2]), "expected a JSON object"),
+    ],
+)
 def test_graphql_problems_are_clear_errors(handler, message):
     http, _ = polite(handler)
     with pytest.raises(SourceError, match=message):
@@ -231,11 +284,17 @@ def test_openalex_pages_with_a_cursor_and_rebuilds_abstracts():
         if request.url.path == "/authors":
             return httpx.Response(200, json={"results": [{"id": "https://openalex.org/A5000000001"}]})
         cursor = request.url.params["cursor"]
-        work = {"id": "https://openalex.org/W1", "display_name": "Sparse probing", "publication_year": 2023,
-                "publication_date": "2023-05-02", "doi": "https://doi.org/10.1/abc", "type": "article",
-                "authorships": [{"author": {"display_name": "Wes Gurnee"}}],
-                "abstract_inverted_index": {"We": [0], "probe": [1], "neurons": [2]},
-                "locations": [{"landing_page_url": "https://arxiv.org/abs/2305.01610v2"}]}
+        work = {
+            "id": "https://openalex.org/W1",
+            "display_name": "Sparse probing",
+            "publication_year": 2023,
+            "publication_date": "2023-05-02",
+            "doi": "https://doi.org/10.1/abc",
+            "type": "article",
+            "authorships": [{"author": {"display_name": "Wes Gurnee"}}],
+            "abstract_inverted_index": {"We": [0], "probe": [1], "neurons": [2]},
+            "locations": [{"landing_page_url": "https://arxiv.org/abs/2305.01610v2"}],
+        }
         if cursor == "*":
             return httpx.Response(200, json={"results": [work], "meta": {"next_cursor": "c2"}})
         return httpx.Response(200, json={"results": [], "meta": {"next_cursor": None}})
@@ -275,9 +334,15 @@ def test_scholar_profile_gives_the_person_and_every_publication(scholar_pages):
     scholar_pages["user=FIXTUREid01AAAAJ"] = (FIXTURES / "scholar_profile.html").read_text()
     owner, works = scholar.fetch_profile("FIXTUREid01AAAAJ")
     assert (owner.name, owner.scholar_id, owner.affiliation, owner.homepage) == (
-        "Ada Lovelace", "FIXTUREid01AAAAJ", "Analytical Engine Institute", "https://ada.example/")
-    assert [w.title for w in works] == ["Representation Engineering: A Top-Down Approach to AI Transparency",
-                                        "Notes on the Analytical Engine"]
+        "Ada Lovelace",
+        "FIXTUREid01AAAAJ",
+        "Analytical Engine Institute",
+        "https://ada.example/",
+    )
+    assert [w.title for w in works] == [
+        "Representation Engineering: A Top-Down Approach to AI Transparency",
+        "Notes on the Analytical Engine",
+    ]
     assert works[0].year == 2023 and works[0].ids == {"scholar": "FIXTUREid01AAAAJ:u5HHmVD_uO8C"}
     assert works[0].more_authors  # the profile lists its owner; the rest needs --fill
 
@@ -305,8 +370,10 @@ def test_googles_403_page_is_not_a_profile(scholar_pages):
 
 
 def test_empty_answers_are_empty_not_errors():
-    total, records = arxiv.parse(b'<feed xmlns="http://www.w3.org/2005/Atom" xmlns:os="http://a9.com/-/spec/opensearch/1.1/">'
-                                 b"<os:totalResults>0</os:totalResults></feed>")
+    total, records = arxiv.parse(
+        b'<feed xmlns="http://www.w3.org/2005/Atom" xmlns:os="http://a9.com/-/spec/opensearch/1.1/">'
+        b"<os:totalResults>0</os:totalResults></feed>"
+    )
     assert (total, records) == (0, [])
     http, _ = polite(graphql(posts=0))
     assert list(lesswrong.Client(http).posts_by_user("fabien-roger")) == []

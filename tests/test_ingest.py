@@ -36,8 +36,23 @@ def works(data: Path) -> dict:
 
 
 def test_a_shared_identifier_merges_and_curated_values_win(data):
-    report = apply(ws(data), [Fetched("arxiv", [record(title="COUP PROBES catch catastrophes (v2)", ids={"arxiv": "2311.00001", "doi": "10.1/x"},
-                                                      abstract="From arXiv.", year=2023, authors=["F. Roger"])])])
+    report = apply(
+        ws(data),
+        [
+            Fetched(
+                "arxiv",
+                [
+                    record(
+                        title="COUP PROBES catch catastrophes (v2)",
+                        ids={"arxiv": "2311.00001", "doi": "10.1/x"},
+                        abstract="From arXiv.",
+                        year=2023,
+                        authors=["F. Roger"],
+                    )
+                ],
+            )
+        ],
+    )
     assert report.added == [] and report.updated == ["coup-probes-2023"]
     w = works(data)["coup-probes-2023"]
     assert w.title == "Coup probes catch catastrophes"  # the curated title stays
@@ -47,15 +62,34 @@ def test_a_shared_identifier_merges_and_curated_values_win(data):
 
 
 def test_title_year_and_first_author_find_the_same_work_across_sources(data):
-    apply(ws(data), [Fetched("feed", [record(source="openalex", title="Trimming Neurons With Zeros.", year=2017,
-                                              authors=["Hengyuan Hu", "Rui Peng"], abstract="APoZ.")])])
+    apply(
+        ws(data),
+        [
+            Fetched(
+                "feed",
+                [
+                    record(
+                        source="openalex",
+                        title="Trimming Neurons With Zeros.",
+                        year=2017,
+                        authors=["Hengyuan Hu", "Rui Peng"],
+                        abstract="APoZ.",
+                    )
+                ],
+            )
+        ],
+    )
     w = works(data)["old-pruning-2016"]
     assert w.abstract == "APoZ." and "title, year and first author" in w.provenance[-1].matched_by
     # the same title by someone else is another work
-    report = apply(ws(data), [Fetched("x", [record(title="Trimming neurons with zeros", year=2016, authors=["Someone Else"])])])
+    report = apply(
+        ws(data), [Fetched("x", [record(title="Trimming neurons with zeros", year=2016, authors=["Someone Else"])])]
+    )
     assert report.added == ["trimming-neurons-zeros-2016"]
     # nor is a title that differs only in a number
-    report = apply(ws(data), [Fetched("x", [record(title="Trimming neurons with zeros 2", year=2016, authors=["Hengyuan Hu"])])])
+    report = apply(
+        ws(data), [Fetched("x", [record(title="Trimming neurons with zeros 2", year=2016, authors=["Hengyuan Hu"])])]
+    )
     assert report.added == ["trimming-neurons-zeros-2-2016"]
 
 
@@ -70,27 +104,59 @@ def test_importing_twice_changes_nothing_the_second_time(data):
 
 
 def test_duplicates_within_one_import_become_one_work(data):
-    report = apply(ws(data), [Fetched("s", [record(title="Twin", year=2024, ids={"arxiv": "2402.00002"}),
-                                             record(source="openalex", title="Twin", year=2024, ids={"openalex": "W9", "arxiv": "2402.00002"})])])
+    report = apply(
+        ws(data),
+        [
+            Fetched(
+                "s",
+                [
+                    record(title="Twin", year=2024, ids={"arxiv": "2402.00002"}),
+                    record(source="openalex", title="Twin", year=2024, ids={"openalex": "W9", "arxiv": "2402.00002"}),
+                ],
+            )
+        ],
+    )
     assert report.added == ["twin-2024"] and works(data)["twin-2024"].ids == {"arxiv": "2402.00002", "openalex": "W9"}
 
 
 def test_comment_threads_become_relations(data):
     post = record(source="lesswrong", kind="post", title="Coup probes", year=2023, ids={"lesswrong": "P1"})
-    parent = record(source="lesswrong", kind="comment", title="Andy on Coup probes", year=2023, ids={"lesswrong": "C1"},
-                    links=[Link("discusses", "lesswrong", "P1"), Link("replies-to", "lesswrong", "P1")])
-    reply = record(source="lesswrong", kind="comment", title="Fabien on Coup probes", year=2023, ids={"lesswrong": "C2"},
-                   links=[Link("discusses", "lesswrong", "P1"), Link("replies-to", "lesswrong", "C1")])
+    parent = record(
+        source="lesswrong",
+        kind="comment",
+        title="Andy on Coup probes",
+        year=2023,
+        ids={"lesswrong": "C1"},
+        links=[Link("discusses", "lesswrong", "P1"), Link("replies-to", "lesswrong", "P1")],
+    )
+    reply = record(
+        source="lesswrong",
+        kind="comment",
+        title="Fabien on Coup probes",
+        year=2023,
+        ids={"lesswrong": "C2"},
+        links=[Link("discusses", "lesswrong", "P1"), Link("replies-to", "lesswrong", "C1")],
+    )
     apply(ws(data), [Fetched("lw", [reply, parent, post])])  # order does not matter: links resolve at the end
     by_title = {w.title: w for w in works(data).values()}
-    assert {(r.type, by_title["Coup probes"].id) for r in by_title["Fabien on Coup probes"].relations} >= {("discusses", by_title["Coup probes"].id)}
-    assert ("replies-to", by_title["Andy on Coup probes"].id) in {(r.type, r.target) for r in by_title["Fabien on Coup probes"].relations}
+    assert {(r.type, by_title["Coup probes"].id) for r in by_title["Fabien on Coup probes"].relations} >= {
+        ("discusses", by_title["Coup probes"].id)
+    }
+    assert ("replies-to", by_title["Andy on Coup probes"].id) in {
+        (r.type, r.target) for r in by_title["Fabien on Coup probes"].relations
+    }
     assert (data / "works" / "comments.jsonl").exists()
 
 
 def test_a_bad_record_is_skipped_with_a_clear_error_and_the_rest_land(data):
-    report = apply(ws(data), [Fetched("feed", [record(title="Evil", year=2024, url="javascript:alert(1)"),
-                                                record(title="Fine", year=2024)])])
+    report = apply(
+        ws(data),
+        [
+            Fetched(
+                "feed", [record(title="Evil", year=2024, url="javascript:alert(1)"), record(title="Fine", year=2024)]
+            )
+        ],
+    )
     assert report.added == ["fine-2024"]
     assert "skipped 'Evil'" in report.errors[0] and "url" in report.errors[0]
 
@@ -108,9 +174,25 @@ def test_broken_data_stops_an_import_before_anything_is_written(data):
 def test_scholar_owner_facts_land_in_authors(data):
     from importers.records import AuthorRecord
 
-    apply(ws(data), [Fetched("scholar", [record(source="scholar", title="Reading vectors with tomography", year=2023,
-                                                authors=["Andy Zou"], ids={"scholar": "X:1"}, more_authors=True)],
-                             authors=[AuthorRecord("J. Zico Kolter", scholar_id="ZICOid000000AAAAJ")])])
+    apply(
+        ws(data),
+        [
+            Fetched(
+                "scholar",
+                [
+                    record(
+                        source="scholar",
+                        title="Reading vectors with tomography",
+                        year=2023,
+                        authors=["Andy Zou"],
+                        ids={"scholar": "X:1"},
+                        more_authors=True,
+                    )
+                ],
+                authors=[AuthorRecord("J. Zico Kolter", scholar_id="ZICOid000000AAAAJ")],
+            )
+        ],
+    )
     authors = {a.id: a for a in datadir.load(data).authors}
     assert authors["j-zico-kolter"].scholar_id == "ZICOid000000AAAAJ"
     assert works(data)["lat-paper-2023"].ids == {"scholar": "X:1"}
@@ -137,7 +219,11 @@ class Fake(BaseHTTPRequestHandler):
 
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        self._answer("graphql-user" if "user(input" in body["query"] else "graphql-" + ("comments" if "comments(" in body["query"] else "posts"))
+        self._answer(
+            "graphql-user"
+            if "user(input" in body["query"]
+            else "graphql-" + ("comments" if "comments(" in body["query"] else "posts")
+        )
 
 
 @pytest.fixture
@@ -150,7 +236,9 @@ def server():
 
 
 def kb(data, *args):
-    return CliRunner().invoke(cli, ["--data", str(data), "--db", str(data.parent / "kb.sqlite"), *args], catch_exceptions=False)
+    return CliRunner().invoke(
+        cli, ["--data", str(data), "--db", str(data.parent / "kb.sqlite"), *args], catch_exceptions=False
+    )
 
 
 def test_end_to_end_arxiv(data, server):
@@ -166,38 +254,70 @@ def test_end_to_end_arxiv(data, server):
 
 
 def test_end_to_end_feed_with_an_html_answer(data, server):
-    Fake.routes = {"/feed.xml": (200, (FIXTURES / "blog_atom.xml").read_bytes(), "application/atom+xml"),
-                   "/captcha": (200, b"<!doctype html><html><form id=captcha-form></form></html>", "text/html")}
+    Fake.routes = {
+        "/feed.xml": (200, (FIXTURES / "blog_atom.xml").read_bytes(), "application/atom+xml"),
+        "/captcha": (200, b"<!doctype html><html><form id=captcha-form></form></html>", "text/html"),
+    }
     assert "added 1" in kb(data, "import", "feed", server + "/feed.xml").stdout
     bad = kb(data, "import", "feed", server + "/captcha")
     assert bad.exit_code == 1 and "the answer is an HTML page" in bad.stdout
 
 
 def test_end_to_end_lesswrong(data, server):
-    user = {"_id": "uid00000000000001", "slug": "fabien-roger", "username": "Fabien Roger", "displayName": "Fabien Roger"}
-    p = {"_id": "WCj7WgFSLmyKaMwPR", "slug": "coup-probes", "title": "Coup probes: catching catastrophes", "af": True,
-         "postedAt": "2023-11-08T00:00:00Z", "htmlBody": "<p>Probes.</p>", "user": user, "pageUrl": "https://www.lesswrong.com/posts/WCj7WgFSLmyKaMwPR/coup-probes"}
-    c = {"_id": "cmt00000000000001", "postId": p["_id"], "postedAt": "2023-11-09T00:00:00Z", "htmlBody": "<p>Nice.</p>",
-         "user": {**user, "displayName": "Andy Zou", "slug": "andy-zou"}, "post": p, "parentComment": None}
-    Fake.routes = {"graphql-user": (200, json.dumps({"data": {"user": {"result": user}}}).encode(), "application/json"),
-                   "graphql-posts": (200, json.dumps({"data": {"posts": {"results": [p]}}}).encode(), "application/json"),
-                   "graphql-comments": (200, json.dumps({"data": {"comments": {"results": [c]}}}).encode(), "application/json")}
+    user = {
+        "_id": "uid00000000000001",
+        "slug": "fabien-roger",
+        "username": "Fabien Roger",
+        "displayName": "Fabien Roger",
+    }
+    p = {
+        "_id": "WCj7WgFSLmyKaMwPR",
+        "slug": "coup-probes",
+        "title": "Coup probes: catching catastrophes",
+        "af": True,
+        "postedAt": "2023-11-08T00:00:00Z",
+        "htmlBody": "<p>Probes.</p>",
+        "user": user,
+        "pageUrl": "https://www.lesswrong.com/posts/WCj7WgFSLmyKaMwPR/coup-probes",
+    }
+    c = {
+        "_id": "cmt00000000000001",
+        "postId": p["_id"],
+        "postedAt": "2023-11-09T00:00:00Z",
+        "htmlBody": "<p>Nice.</p>",
+        "user": {**user, "displayName": "Andy Zou", "slug": "andy-zou"},
+        "post": p,
+        "parentComment": None,
+    }
+    Fake.routes = {
+        "graphql-user": (200, json.dumps({"data": {"user": {"result": user}}}).encode(), "application/json"),
+        "graphql-posts": (200, json.dumps({"data": {"posts": {"results": [p]}}}).encode(), "application/json"),
+        "graphql-comments": (200, json.dumps({"data": {"comments": {"results": [c]}}}).encode(), "application/json"),
+    }
     result = kb(data, "import", "lesswrong", "--user", "fabien-roger", "--base-url", server)
     assert result.exit_code == 0, result.output
     post = json.loads(kb(data, "show", "WCj7WgFSLmyKaMwPR", "--json", "--provenance").stdout)
     # the catalogue already had this work (as a paper with an arXiv id): the post joins it
     assert post["id"] == "coup-probes-2023"
-    assert post["ids"] == {"alignmentforum": "WCj7WgFSLmyKaMwPR", "arxiv": "2311.00001", "lesswrong": "WCj7WgFSLmyKaMwPR"}
+    assert post["ids"] == {
+        "alignmentforum": "WCj7WgFSLmyKaMwPR",
+        "arxiv": "2311.00001",
+        "lesswrong": "WCj7WgFSLmyKaMwPR",
+    }
     assert "title, year and first author" in post["provenance"][-1]["matched_by"]
     from_comment = sorted(r["type"] for r in post["cited_by"] if r["id"] != "lat-paper-2023")
     assert from_comment == ["discusses", "replies-to"]
 
 
 def test_end_to_end_sync_keeps_going_past_a_failing_source(data, server):
-    Fake.routes = {"/feed.xml": (200, (FIXTURES / "blog_rss.xml").read_bytes(), "application/rss+xml"),
-                   "/broken.xml": (500, b"oops", "text/plain")}
-    (data / "sources.toml").write_text(f'[[source]]\ntype = "feed"\nurl = "{server}/feed.xml"\n\n'
-                                       f'[[source]]\ntype = "feed"\nurl = "{server}/broken.xml"\n')
+    Fake.routes = {
+        "/feed.xml": (200, (FIXTURES / "blog_rss.xml").read_bytes(), "application/rss+xml"),
+        "/broken.xml": (500, b"oops", "text/plain"),
+    }
+    (data / "sources.toml").write_text(
+        f'[[source]]\ntype = "feed"\nurl = "{server}/feed.xml"\n\n'
+        f'[[source]]\ntype = "feed"\nurl = "{server}/broken.xml"\n'
+    )
     result = kb(data, "sync")
     assert result.exit_code == 1
     assert "added 2" in result.stdout and "HTTP 500" in result.stdout
@@ -205,12 +325,23 @@ def test_end_to_end_sync_keeps_going_past_a_failing_source(data, server):
 
 
 def test_end_to_end_openalex(data, server):
-    work = {"id": "https://openalex.org/W42", "display_name": "Reading vectors with tomography", "publication_year": 2023,
-            "type": "article", "authorships": [{"author": {"display_name": "Andy Zou"}}],
-            "abstract_inverted_index": {"Reading": [0], "vectors": [1]}, "locations": []}
-    Fake.routes = {"/authors": (200, json.dumps({"results": [{"id": "https://openalex.org/A42"}]}).encode(), "application/json"),
-                   "/works": (200, json.dumps({"results": [work], "meta": {"next_cursor": None}}).encode(), "application/json")}
+    work = {
+        "id": "https://openalex.org/W42",
+        "display_name": "Reading vectors with tomography",
+        "publication_year": 2023,
+        "type": "article",
+        "authorships": [{"author": {"display_name": "Andy Zou"}}],
+        "abstract_inverted_index": {"Reading": [0], "vectors": [1]},
+        "locations": [],
+    }
+    Fake.routes = {
+        "/authors": (200, json.dumps({"results": [{"id": "https://openalex.org/A42"}]}).encode(), "application/json"),
+        "/works": (200, json.dumps({"results": [work], "meta": {"next_cursor": None}}).encode(), "application/json"),
+    }
     result = kb(data, "import", "openalex", "--author", "Andy Zou", "--base-url", server)
     assert result.exit_code == 0, result.output
     merged = json.loads(kb(data, "show", "W42", "--json").stdout)
-    assert merged["id"] == "lat-paper-2023" and merged["abstract"] == "We study generalization of probe directions found by PCA."
+    assert (
+        merged["id"] == "lat-paper-2023"
+        and merged["abstract"] == "We study generalization of probe directions found by PCA."
+    )

@@ -24,8 +24,16 @@ def isotropic(n=10_000, d=32, seed=0):
     return truth, X, y
 
 
-@pytest.mark.parametrize("probe", [LogisticProbe(), MeanDifferenceProbe(), MeanDifferenceProbe(covariance=True),
-                                   LATProbe(paired=True, random_state=0)], ids=["lr", "mean-difference", "lda", "lat"])
+@pytest.mark.parametrize(
+    "probe",
+    [
+        LogisticProbe(),
+        MeanDifferenceProbe(),
+        MeanDifferenceProbe(covariance=True),
+        LATProbe(paired=True, random_state=0),
+    ],
+    ids=["lr", "mean-difference", "lda", "lat"],
+)
 def test_each_probe_recovers_a_planted_direction(probe):
     truth, X, y = isotropic()
     probe.fit(X, y)
@@ -144,7 +152,9 @@ def test_taylor_scores_match_a_finite_difference(net):
     mask = np.zeros(acts[1].shape[1], dtype=bool)
     mask[j] = True
     bumped = model.forward(Xtr[:50], {0: (mask, acts[1] + eps)})
-    numeric = (pruning.cross_entropy(bumped[-1], ytr[:50]).mean() - pruning.cross_entropy(acts[-1], ytr[:50]).mean()) / eps
+    numeric = (
+        pruning.cross_entropy(bumped[-1], ytr[:50]).mean() - pruning.cross_entropy(acts[-1], ytr[:50]).mean()
+    ) / eps
     assert grad[:, j].sum() == pytest.approx(numeric, rel=1e-3, abs=1e-6)
 
 
@@ -172,7 +182,13 @@ def test_every_technique_implementation_exists_and_cites_catalogue_works():
     ds = datadir.load(REPO / "data")
     ids = {w.id for w in ds.works}
     implemented = [t for t in ds.techniques if t.implementation]
-    assert {t.slug for t in implemented} >= {"probing", "mean-difference-probing", "lat", "ccs", "activation-statistics-pruning"}
+    assert {t.slug for t in implemented} >= {
+        "probing",
+        "mean-difference-probing",
+        "lat",
+        "ccs",
+        "activation-statistics-pruning",
+    }
     for t in implemented:
         module, name = t.implementation.rsplit(".", 1)
         obj = getattr(importlib.import_module(module), name)
@@ -214,7 +230,11 @@ def test_the_packaged_transformer_encodes_and_caches(tmp_path):
     X = enc.encode(["The city of Paris is in France.", "The city of Paris is in Peru."])
     assert X.shape == (2, 384) and enc.layer == 4
     assert len(list(tmp_path.glob("*.npy"))) == 1
-    assert np.array_equal(Encoder(default_model_dir(), cache=tmp_path).encode(
-        ["The city of Paris is in France.", "The city of Paris is in Peru."]), X)  # from the cache
+    assert np.array_equal(
+        Encoder(default_model_dir(), cache=tmp_path).encode(
+            ["The city of Paris is in France.", "The city of Paris is in Peru."]
+        ),
+        X,
+    )  # from the cache
     with pytest.raises(ValueError, match="out of range"):
         Encoder(default_model_dir(), layer=99)

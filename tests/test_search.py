@@ -13,9 +13,9 @@ def ids(result):
 
 
 def test_words_are_found_in_titles_abstracts_summaries_and_authors(kb):
-    assert ids(kb("search", "takeover", "--json")) == ["coup-probes-2023"]      # abstract
-    assert ids(kb("search", "classifier", "--json")) == ["coup-probes-2023"]    # summary body
-    assert ids(kb("search", "Hengyuan", "--json")) == ["old-pruning-2016"]      # author
+    assert ids(kb("search", "takeover", "--json")) == ["coup-probes-2023"]  # abstract
+    assert ids(kb("search", "classifier", "--json")) == ["coup-probes-2023"]  # summary body
+    assert ids(kb("search", "Hengyuan", "--json")) == ["old-pruning-2016"]  # author
 
 
 def test_a_title_match_ranks_above_an_abstract_match(kb):
@@ -69,7 +69,9 @@ def test_results_carry_their_tags(kb):
     assert "«" in (row["snippet"] or "") or row["snippet"] is None
 
 
-@pytest.mark.parametrize("text", ['"', "AND", "a:b", "NOT", "(", "x OR", "-probe", "*", "NEAR(a b)", "'; DROP TABLE work"])
+@pytest.mark.parametrize(
+    "text", ['"', "AND", "a:b", "NOT", "(", "x OR", "-probe", "*", "NEAR(a b)", "'; DROP TABLE work"]
+)
 def test_no_input_is_an_fts_syntax_error(kb, text):
     assert kb("search", "--json", "--", text).exit_code == 0
 

@@ -9,10 +9,19 @@ from kb import datadir, validate
 from tests.conftest import REPO, SHARED
 
 CENTRAL = [
-    "representation-engineering-2023", "geometry-of-truth-2023", "discovering-latent-knowledge-2023",
-    "coup-probes-2023", "probing-classifiers-2022", "simple-probes-sleeper-agents-2024", "activation-addition-2023",
-    "contrastive-activation-addition-2024", "network-trimming-2016", "pruning-cnns-resource-efficient-inference-2017",
-    "lottery-ticket-hypothesis-2019", "toy-models-superposition-2022", "indirect-object-identification-circuit-2023",
+    "representation-engineering-2023",
+    "geometry-of-truth-2023",
+    "discovering-latent-knowledge-2023",
+    "coup-probes-2023",
+    "probing-classifiers-2022",
+    "simple-probes-sleeper-agents-2024",
+    "activation-addition-2023",
+    "contrastive-activation-addition-2024",
+    "network-trimming-2016",
+    "pruning-cnns-resource-efficient-inference-2017",
+    "lottery-ticket-hypothesis-2019",
+    "toy-models-superposition-2022",
+    "indirect-object-identification-circuit-2023",
 ]
 
 
@@ -51,12 +60,28 @@ def test_the_readme_query_finds_the_off_policy_paper(tmp_path):
 
     from kb.cli import cli as app
 
-    result = CliRunner().invoke(app, ["--data", str(REPO / "data"), "--db", str(tmp_path / "kb.sqlite"), "search",
-                                      "probe generalization", "--technique", "probing", "--since", "2022", "--json"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "--data",
+            str(REPO / "data"),
+            "--db",
+            str(tmp_path / "kb.sqlite"),
+            "search",
+            "probe generalization",
+            "--technique",
+            "probing",
+            "--since",
+            "2022",
+            "--json",
+        ],
+    )
     assert "off-policy-probe-generalisation-2026" in [w["id"] for w in json.loads(result.stdout)]
 
 
-@pytest.mark.skipif(not (SHARED / "catalogue" / "works-verified.json").exists(), reason="no ../shared beside the checkout")
+@pytest.mark.skipif(
+    not (SHARED / "catalogue" / "works-verified.json").exists(), reason="no ../shared beside the checkout"
+)
 def test_bibliographic_facts_match_the_verified_list(shipped):
     verified = json.loads((SHARED / "catalogue" / "works-verified.json").read_text())["works"]
     by_title = {w.title: w for w in shipped.works}

@@ -36,9 +36,21 @@ def site(data, tmp_path):
 
 
 def test_every_kind_of_page_is_written(site):
-    for path in ["index.html", "search.html", "404.html", "feed.xml", "sitemap.xml", "techniques/index.html",
-                 "techniques/probing.html", "techniques/probing.xml", "motivations/monitoring.html",
-                 "authors/index.html", "authors/j-zico-kolter.html", "works/coup-probes-2023.html", "static/style.css"]:
+    for path in [
+        "index.html",
+        "search.html",
+        "404.html",
+        "feed.xml",
+        "sitemap.xml",
+        "techniques/index.html",
+        "techniques/probing.html",
+        "techniques/probing.xml",
+        "motivations/monitoring.html",
+        "authors/index.html",
+        "authors/j-zico-kolter.html",
+        "works/coup-probes-2023.html",
+        "static/style.css",
+    ]:
         assert (site / path).is_file(), path
 
 
@@ -55,7 +67,9 @@ def test_the_shipped_catalogue_has_no_broken_link(tmp_path):
     assert broken_links(out) == []
 
 
-@pytest.mark.parametrize("page", ["index.html", "works/coup-probes-2023.html", "techniques/representation-reading.html"])
+@pytest.mark.parametrize(
+    "page", ["index.html", "works/coup-probes-2023.html", "techniques/representation-reading.html"]
+)
 def test_golden_pages(site, page):
     """Output is deterministic; KB_UPDATE_GOLDEN=1 rewrites the expected pages after a deliberate change."""
     golden = GOLDEN / page.replace("/", "__")
@@ -89,25 +103,35 @@ def test_technique_page_lists_its_subtree_by_year_and_links_its_feed(site):
 def test_feed_and_sitemap_use_absolute_urls(site):
     feed = (site / "feed.xml").read_text()
     assert feed.count("<entry>") == 4
-    assert "<link rel=\"alternate\" type=\"text/html\" href=\"https://kb.example/works/probe-post-2024.html\"/>" in feed
+    assert '<link rel="alternate" type="text/html" href="https://kb.example/works/probe-post-2024.html"/>' in feed
     assert "<loc>https://kb.example/works/coup-probes-2023.html</loc>" in (site / "sitemap.xml").read_text()
 
 
-PAYLOAD = "<script>window.__pwned=1</script><img src=x onerror=\"window.__pwned=1\">"
+PAYLOAD = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=1">'
 
 
 def poison(data: Path) -> None:
     """Script payloads in every field an importer or a contributor controls."""
-    work = {"id": "evil-2024", "kind": "post", "title": f"Evil {PAYLOAD}", "authors": [f"Mallory {PAYLOAD}"],
-            "year": 2024, "venue": PAYLOAD, "abstract": f"Abstract {PAYLOAD} [x](javascript:window.__pwned=1)",
-            "url": 'https://x.example/"onmouseover="window.__pwned=1', "urls": {"pdf": "https://ok.example/a.pdf"},
-            "ids": {"doi": f"10.1/{PAYLOAD}"}, "techniques": ["probing"]}
+    work = {
+        "id": "evil-2024",
+        "kind": "post",
+        "title": f"Evil {PAYLOAD}",
+        "authors": [f"Mallory {PAYLOAD}"],
+        "year": 2024,
+        "venue": PAYLOAD,
+        "abstract": f"Abstract {PAYLOAD} [x](javascript:window.__pwned=1)",
+        "url": 'https://x.example/"onmouseover="window.__pwned=1',
+        "urls": {"pdf": "https://ok.example/a.pdf"},
+        "ids": {"doi": f"10.1/{PAYLOAD}"},
+        "techniques": ["probing"],
+    }
     path = data / "works" / "posts.jsonl"
     path.write_text(json.dumps(work) + "\n" + path.read_text())
     (data / "summaries" / "evil-2024.md").write_text(
-        "---\nwork: evil-2024\ncontributors: [\"<script>window.__pwned=1</script>\"]\nmotivations: [monitoring]\n"
+        '---\nwork: evil-2024\ncontributors: ["<script>window.__pwned=1</script>"]\nmotivations: [monitoring]\n'
         "motivation_stated_by: authors\nxrisk: \"<b onmouseover=x>hi</b>\"\nopinion: '[click](javascript:window.__pwned=1)'\n---\n"
-        f"Body {PAYLOAD}\n\n<iframe src=\"javascript:window.__pwned=1\"></iframe>\n\n[link](JAVASCRIPT:window.__pwned=1)\n")
+        f'Body {PAYLOAD}\n\n<iframe src="javascript:window.__pwned=1"></iframe>\n\n[link](JAVASCRIPT:window.__pwned=1)\n'
+    )
 
 
 def test_injected_markup_is_inert(data, tmp_path):
@@ -178,16 +202,28 @@ def test_results_of_the_methods_appear_on_their_technique_page(data, tmp_path):
     results = tmp_path / "results" / "probes-vs-lat"
     results.mkdir(parents=True)
     (results / "auroc.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'/>")
-    (results / "result.json").write_text(json.dumps({
-        "experiment": "probes-vs-lat", "title": "Probes versus LAT", "techniques": ["lat"],
-        "run": {"finished": "2026-11-24T10:00:00", "model": "planted"},
-        "claims": [{"text": "LAT is worse in distribution", "verdict": "reproduced", "evidence": "AUROC 0.91 vs 0.97"}],
-        "figures": [{"path": "auroc.svg", "caption": "IID and OOD AUROC"}]}))
+    (results / "result.json").write_text(
+        json.dumps(
+            {
+                "experiment": "probes-vs-lat",
+                "title": "Probes versus LAT",
+                "techniques": ["lat"],
+                "run": {"finished": "2026-11-24T10:00:00", "model": "planted"},
+                "claims": [
+                    {"text": "LAT is worse in distribution", "verdict": "reproduced", "evidence": "AUROC 0.91 vs 0.97"}
+                ],
+                "figures": [{"path": "auroc.svg", "caption": "IID and OOD AUROC"}],
+            }
+        )
+    )
     out = tmp_path / "_site"
     build(data, out, results_dir=tmp_path / "results")
     html = (out / "techniques" / "lat.html").read_text()
     assert "LAT is worse in distribution" in html and "AUROC 0.91 vs 0.97" in html
-    assert 'src="../results/probes-vs-lat/auroc.svg"' in html and (out / "results" / "probes-vs-lat" / "auroc.svg").exists()
+    assert (
+        'src="../results/probes-vs-lat/auroc.svg"' in html
+        and (out / "results" / "probes-vs-lat" / "auroc.svg").exists()
+    )
 
 
 def test_search_index_is_built_when_pagefind_is_installed(data, tmp_path):
@@ -216,8 +252,22 @@ def test_serve_answers_pages_and_a_404(site):
 
 def test_the_wheel_ships_the_templates(tmp_path):
     pytest.importorskip("setuptools")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(REPO)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(REPO),
+        ],
+        check=True,
+        capture_output=True,
+    )
     names = zipfile.ZipFile(next(tmp_path.glob("safety_kb-*.whl"))).namelist()
     assert "kb/_site/templates/work.html" in names and "kb/_site/static/style.css" in names
 

@@ -10,17 +10,28 @@ from kb.tagging import RuleTagger
 
 TECHNIQUES = [
     {"slug": "representation-reading", "name": "Representation reading", "parent": None, "keywords": []},
-    {"slug": "probing", "name": "Linear probing", "parent": "representation-reading", "keywords": ["linear probe", "probing"]},
+    {
+        "slug": "probing",
+        "name": "Linear probing",
+        "parent": "representation-reading",
+        "keywords": ["linear probe", "probing"],
+    },
     {"slug": "lat", "name": "LAT", "parent": "representation-reading", "keywords": ["LAT", "reading vector"]},
     {"slug": "pruning", "name": "Pruning", "parent": None, "keywords": ["pruning", "prune"]},
 ]
-MOTIVATIONS = [{"slug": "deception", "name": "Deception", "keywords": ["deception", "lie"]},
-               {"slug": "none-stated", "name": "None stated", "keywords": ["efficiency"]}]
+MOTIVATIONS = [
+    {"slug": "deception", "name": "Deception", "keywords": ["deception", "lie"]},
+    {"slug": "none-stated", "name": "None stated", "keywords": ["efficiency"]},
+]
 
 
 def test_rules_find_keywords_with_their_sentence_as_evidence():
-    found = {s.slug: s for s in RuleTagger(TECHNIQUES, MOTIVATIONS).suggest(
-        "Linear probes for lies", "We train linear probes on activations. Nothing else.")}
+    found = {
+        s.slug: s
+        for s in RuleTagger(TECHNIQUES, MOTIVATIONS).suggest(
+            "Linear probes for lies", "We train linear probes on activations. Nothing else."
+        )
+    }
     assert set(found) == {"probing", "deception"}  # plural forms match: probes, lies
     assert found["probing"].evidence.startswith("title: “Linear probes for lies”")
     assert 0.5 < found["probing"].confidence <= 0.95
@@ -35,7 +46,9 @@ def test_acronyms_match_as_written():
 def test_a_motivation_is_stated_only_when_the_work_itself_says_it():
     rules = RuleTagger(TECHNIQUES, MOTIVATIONS)
     stated = next(s for s in rules.suggest("Probes", "Our goal is to detect deception.") if s.slug == "deception")
-    inferred = next(s for s in rules.suggest("Probes", "", "A summariser thinks this is about deception.") if s.slug == "deception")
+    inferred = next(
+        s for s in rules.suggest("Probes", "", "A summariser thinks this is about deception.") if s.slug == "deception"
+    )
     assert stated.evidence.startswith("stated in the work's own text")
     assert inferred.evidence.startswith("inferred from a summary")
 
@@ -53,8 +66,16 @@ def corpus(n=40):
     works = []
     for i in range(n):
         probing = i % 2 == 0
-        works.append({"id": f"w{i}", "title": f"{'Probing' if probing else 'Pruning'} study {i}", "abstract": "", "summary": None,
-                      "techniques": [{"slug": "probing" if probing else "pruning", "by": "curator"}], "motivations": []})
+        works.append(
+            {
+                "id": f"w{i}",
+                "title": f"{'Probing' if probing else 'Pruning'} study {i}",
+                "abstract": "",
+                "summary": None,
+                "techniques": [{"slug": "probing" if probing else "pruning", "by": "curator"}],
+                "motivations": [],
+            }
+        )
     return works
 
 
@@ -86,8 +107,13 @@ def test_suggestions_never_replace_curated_tags(data):
 
 def test_kb_tag_writes_rule_suggestions_and_the_site_marks_them(data, kb):
     path = data / "works" / "papers.jsonl"
-    path.write_text(path.read_text() + json.dumps({"id": "zz-untagged-2024", "kind": "paper", "title": "Linear probing for monitoring",
-                                                    "year": 2024}) + "\n")
+    path.write_text(
+        path.read_text()
+        + json.dumps(
+            {"id": "zz-untagged-2024", "kind": "paper", "title": "Linear probing for monitoring", "year": 2024}
+        )
+        + "\n"
+    )
     result = kb("tag", "--rules-only")
     assert result.exit_code == 0, result.output
     shown = json.loads(kb("show", "zz-untagged-2024", "--json").stdout)
@@ -108,10 +134,22 @@ def minilm():
 
 def test_semantic_search_and_similar_works(minilm, data, kb, tmp_path):
     path = data / "works" / "papers.jsonl"
-    path.write_text(path.read_text() + json.dumps({"id": "zz-lies-2024", "kind": "paper", "title": "Detecting when a language model lies",
-                                                    "abstract": "We read truthfulness from hidden activations to catch deception.",
-                                                    "year": 2024}) + "\n")
-    found = json.loads(kb("search", "--semantic", "catching dishonest AI from its internal states", "--json", "-n", "2").stdout)
+    path.write_text(
+        path.read_text()
+        + json.dumps(
+            {
+                "id": "zz-lies-2024",
+                "kind": "paper",
+                "title": "Detecting when a language model lies",
+                "abstract": "We read truthfulness from hidden activations to catch deception.",
+                "year": 2024,
+            }
+        )
+        + "\n"
+    )
+    found = json.loads(
+        kb("search", "--semantic", "catching dishonest AI from its internal states", "--json", "-n", "2").stdout
+    )
     assert found[0]["id"] == "zz-lies-2024"
     similar = json.loads(kb("similar", "coup-probes-2023", "--json", "-n", "3").stdout)
     assert "coup-probes-2023" not in [w["id"] for w in similar] and len(similar) == 3
@@ -141,8 +179,15 @@ def test_the_site_ranks_related_works_by_embedding_when_asked(minilm, data, tmp_
 
     ws = Workspace(data, tmp_path / "build" / "kb.sqlite")
     with ws.connect() as conn:
-        website.build(conn, tmp_path / "site", base_url="https://kb.example/", build_date=dt.date(2026, 11, 24),
-                      search=False, embeddings=ws.embeddings_path, embed=True)
+        website.build(
+            conn,
+            tmp_path / "site",
+            base_url="https://kb.example/",
+            build_date=dt.date(2026, 11, 24),
+            search=False,
+            embeddings=ws.embeddings_path,
+            embed=True,
+        )
     assert ws.embeddings_path.exists()
     # by techniques the pruning paper has no relatives; by meaning every work has some
     assert "Related works" in (tmp_path / "site" / "works" / "old-pruning-2016.html").read_text()

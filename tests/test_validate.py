@@ -45,8 +45,17 @@ def test_date_must_fall_in_year_and_be_a_date(data):
 
 
 def test_unknown_slugs_and_dangling_relations(data):
-    append_work(data, {"id": "zz-c-2020", "kind": "paper", "title": "C", "techniques": ["probes"],
-                       "motivations": ["doom"], "relations": [{"type": "extends", "target": "nowhere-1999"}]})
+    append_work(
+        data,
+        {
+            "id": "zz-c-2020",
+            "kind": "paper",
+            "title": "C",
+            "techniques": ["probes"],
+            "motivations": ["doom"],
+            "relations": [{"type": "extends", "target": "nowhere-1999"}],
+        },
+    )
     found = problems(data)
     assert "data/works/papers.jsonl:4: work zz-c-2020: unknown technique 'probes'" in found
     assert "data/works/papers.jsonl:4: work zz-c-2020: unknown motivation 'doom'" in found
@@ -55,7 +64,10 @@ def test_unknown_slugs_and_dangling_relations(data):
 
 def test_duplicate_ids_point_at_both_lines(data):
     append_work(data, {"id": "old-pruning-2016", "kind": "paper", "title": "Again"})
-    assert "data/works/papers.jsonl:4: duplicate work id 'old-pruning-2016' (first at data/works/papers.jsonl:3)" in problems(data)
+    assert (
+        "data/works/papers.jsonl:4: duplicate work id 'old-pruning-2016' (first at data/works/papers.jsonl:3)"
+        in problems(data)
+    )
 
 
 def test_one_arxiv_id_on_two_works_is_a_duplicate(data):
@@ -72,8 +84,10 @@ def test_lines_must_stay_sorted_and_in_their_kinds_file(data):
 
 def test_taxonomy_cycles_and_unknown_parents(data):
     path = data / "taxonomy.toml"
-    path.write_text(path.read_text().replace('parent = "representation-engineering"', 'parent = "probing"')
-                    + '\n[[technique]]\nslug = "orphan"\nname = "O"\ndescription = "O."\nparent = "nothing"\n')
+    path.write_text(
+        path.read_text().replace('parent = "representation-engineering"', 'parent = "probing"')
+        + '\n[[technique]]\nslug = "orphan"\nname = "O"\ndescription = "O."\nparent = "nothing"\n'
+    )
     found = problems(data)
     assert any("technique probing: its parents form a cycle" in p for p in found)
     assert any("technique orphan: unknown parent 'nothing'" in p for p in found)
@@ -95,11 +109,13 @@ def test_front_matter_must_open_and_close(data):
 
 def test_summary_checks_point_at_the_key(data):
     (data / "summaries" / "ghost-2020.md").write_text(
-        "---\nwork: ghost-2020\ncontributors: [Me]\nstatus: final\nmotivations: [monitoring]\n---\nText\n")
+        "---\nwork: ghost-2020\ncontributors: [Me]\nstatus: final\nmotivations: [monitoring]\n---\nText\n"
+    )
     found = problems(data)
     assert any(p.startswith("data/summaries/ghost-2020.md:4: status:") for p in found)
     (data / "summaries" / "ghost-2020.md").write_text(
-        "---\nwork: ghost-2020\ncontributors: [Me]\nmotivations: [doom]\nmotivation_stated_by: authors\n---\nText\n")
+        "---\nwork: ghost-2020\ncontributors: [Me]\nmotivations: [doom]\nmotivation_stated_by: authors\n---\nText\n"
+    )
     found = problems(data)
     assert "data/summaries/ghost-2020.md:2: summary of 'ghost-2020', which is not in the catalogue" in found
     assert "data/summaries/ghost-2020.md:4: unknown motivation 'doom'" in found

@@ -13,7 +13,6 @@ from pathlib import Path
 
 from kb.search import Query, fts_expression
 
-
 SCHEMA_VERSION = 2  # bump with any change to schema.py: a catalogue of another version is rebuilt
 
 
@@ -30,8 +29,9 @@ def source_signature(data_dir: Path) -> list:
     from kb import __version__
     from kb.layout import source_files
 
-    return [__version__, SCHEMA_VERSION] + [[str(p.relative_to(data_dir)), st.st_size, st.st_mtime_ns]
-                            for p in source_files(data_dir) for st in [p.stat()]]
+    return [__version__, SCHEMA_VERSION] + [
+        [str(p.relative_to(data_dir)), st.st_size, st.st_mtime_ns] for p in source_files(data_dir) for st in [p.stat()]
+    ]
 
 
 def is_stale(db_path: Path, data_dir: Path) -> bool:
@@ -62,8 +62,10 @@ _LIST_COLUMNS = "w.pk, w.id, w.title, w.year, w.kind, w.venue, w.author_names, w
 def _filters(q: Query) -> tuple[list[str], list]:
     where, args = [], []
     if q.technique:
-        where.append("w.pk IN (SELECT wt.work_pk FROM work_technique wt JOIN technique_closure c"
-                     " ON c.descendant = wt.technique WHERE c.ancestor = ?)")
+        where.append(
+            "w.pk IN (SELECT wt.work_pk FROM work_technique wt JOIN technique_closure c"
+            " ON c.descendant = wt.technique WHERE c.ancestor = ?)"
+        )
         args.append(q.technique)
     if q.motivation:
         where.append("w.pk IN (SELECT work_pk FROM work_motivation WHERE motivation = ?)")
@@ -72,8 +74,10 @@ def _filters(q: Query) -> tuple[list[str], list]:
         from kb.names import author_id
 
         # whole name parts: 'nanda' and 'neel-nanda' match Neel Nanda, 'nan' does not
-        where.append("w.pk IN (SELECT wa.work_pk FROM work_author wa JOIN author_name n ON n.author_pk = wa.author_pk"
-                     " WHERE '-' || n.key || '-' LIKE ?)")
+        where.append(
+            "w.pk IN (SELECT wa.work_pk FROM work_author wa JOIN author_name n ON n.author_pk = wa.author_pk"
+            " WHERE '-' || n.key || '-' LIKE ?)"
+        )
         args.append(f"%-{author_id(q.author)}-%")
     if q.since is not None:
         where.append("w.year >= ?")
@@ -111,13 +115,16 @@ def search(conn: sqlite3.Connection, q: Query) -> list[dict]:
         sql = f"SELECT {_LIST_COLUMNS} FROM work w {_where(where)} ORDER BY w.year DESC, w.id LIMIT ?"
         return _with_tags(conn, [dict(r) for r in conn.execute(sql, [*args, q.limit])])
     for any_word in (False, True):
-        sql = (f"SELECT {_LIST_COLUMNS}, bm25(work_fts, 10.0, 3.0, 2.0, 4.0) AS score,"
-               " snippet(work_fts, 2, '«', '»', '…', 12) AS summary_snippet,"
-               " snippet(work_fts, 1, '«', '»', '…', 12) AS abstract_snippet"
-               f" FROM work_fts JOIN work w ON w.pk = work_fts.rowid"
-               f" {_where(['work_fts MATCH ?', *where])} ORDER BY score, w.id LIMIT ?")
-        rows = [dict(r, any_word=any_word) for r in
-                conn.execute(sql, [fts_expression(q.text, any_word), *args, q.limit])]
+        sql = (
+            f"SELECT {_LIST_COLUMNS}, bm25(work_fts, 10.0, 3.0, 2.0, 4.0) AS score,"
+            " snippet(work_fts, 2, '«', '»', '…', 12) AS summary_snippet,"
+            " snippet(work_fts, 1, '«', '»', '…', 12) AS abstract_snippet"
+            f" FROM work_fts JOIN work w ON w.pk = work_fts.rowid"
+            f" {_where(['work_fts MATCH ?', *where])} ORDER BY score, w.id LIMIT ?"
+        )
+        rows = [
+            dict(r, any_word=any_word) for r in conn.execute(sql, [fts_expression(q.text, any_word), *args, q.limit])
+        ]
         if rows:
             return _with_tags(conn, rows)
     return []
@@ -131,8 +138,13 @@ def _with_tags(conn: sqlite3.Connection, rows: list[dict]) -> list[dict]:
     pks = [r["pk"] for r in rows]
     marks = ",".join("?" * len(pks))
     tags: dict[int, dict[str, list]] = {pk: {"techniques": [], "motivations": []} for pk in pks}
-    for table, key, col in (("work_technique", "techniques", "technique"), ("work_motivation", "motivations", "motivation")):
-        for pk, slug in conn.execute(f"SELECT work_pk, {col} FROM {table} WHERE work_pk IN ({marks}) ORDER BY {col}", pks):
+    for table, key, col in (
+        ("work_technique", "techniques", "technique"),
+        ("work_motivation", "motivations", "motivation"),
+    ):
+        for pk, slug in conn.execute(
+            f"SELECT work_pk, {col} FROM {table} WHERE work_pk IN ({marks}) ORDER BY {col}", pks
+        ):
             tags[pk][key].append(slug)
     for r in rows:
         if "summary_snippet" in r:  # the title is shown anyway: a snippet is worth showing from the text
@@ -165,19 +177,48 @@ def get_work(conn: sqlite3.Connection, key: str) -> dict:
     work["more_authors"] = bool(work["more_authors"])
     work["withdrawn"] = bool(work["withdrawn"])
     work["urls"] = json.loads(work["urls"])
-    work["authors"] = _rows(conn, "SELECT a.id, a.name FROM work_author wa JOIN author a ON a.pk = wa.author_pk"
-                                  " WHERE wa.work_pk = ? ORDER BY wa.position", pk)
-    work["ids"] = {r["scheme"]: r["shown"] for r in _rows(conn, "SELECT scheme, shown FROM identifier WHERE work_pk = ? ORDER BY scheme", pk)}
-    work["techniques"] = _rows(conn, "SELECT t.slug, t.name, wt.by, wt.confidence, wt.evidence FROM work_technique wt"
-                                     " JOIN technique t ON t.slug = wt.technique WHERE wt.work_pk = ? ORDER BY t.position", pk)
-    work["motivations"] = _rows(conn, "SELECT m.slug, m.name, wm.by, wm.confidence, wm.evidence FROM work_motivation wm"
-                                      " JOIN motivation m ON m.slug = wm.motivation WHERE wm.work_pk = ? ORDER BY m.position", pk)
-    work["relations"] = _rows(conn, "SELECT r.type, w.id, w.title, w.year FROM relation r JOIN work w ON w.pk = r.target_pk"
-                                    " WHERE r.source_pk = ? ORDER BY r.type, w.id", pk)
-    work["cited_by"] = _rows(conn, "SELECT r.type, w.id, w.title, w.year FROM relation r JOIN work w ON w.pk = r.source_pk"
-                                   " WHERE r.target_pk = ? ORDER BY r.type, w.id", pk)
-    work["provenance"] = [dict(r, fields=json.loads(r["fields"])) for r in _rows(
-        conn, "SELECT source, fetched_at, fields, matched_by FROM provenance WHERE work_pk = ? ORDER BY position", pk)]
+    work["authors"] = _rows(
+        conn,
+        "SELECT a.id, a.name FROM work_author wa JOIN author a ON a.pk = wa.author_pk"
+        " WHERE wa.work_pk = ? ORDER BY wa.position",
+        pk,
+    )
+    work["ids"] = {
+        r["scheme"]: r["shown"]
+        for r in _rows(conn, "SELECT scheme, shown FROM identifier WHERE work_pk = ? ORDER BY scheme", pk)
+    }
+    work["techniques"] = _rows(
+        conn,
+        "SELECT t.slug, t.name, wt.by, wt.confidence, wt.evidence FROM work_technique wt"
+        " JOIN technique t ON t.slug = wt.technique WHERE wt.work_pk = ? ORDER BY t.position",
+        pk,
+    )
+    work["motivations"] = _rows(
+        conn,
+        "SELECT m.slug, m.name, wm.by, wm.confidence, wm.evidence FROM work_motivation wm"
+        " JOIN motivation m ON m.slug = wm.motivation WHERE wm.work_pk = ? ORDER BY m.position",
+        pk,
+    )
+    work["relations"] = _rows(
+        conn,
+        "SELECT r.type, w.id, w.title, w.year FROM relation r JOIN work w ON w.pk = r.target_pk"
+        " WHERE r.source_pk = ? ORDER BY r.type, w.id",
+        pk,
+    )
+    work["cited_by"] = _rows(
+        conn,
+        "SELECT r.type, w.id, w.title, w.year FROM relation r JOIN work w ON w.pk = r.source_pk"
+        " WHERE r.target_pk = ? ORDER BY r.type, w.id",
+        pk,
+    )
+    work["provenance"] = [
+        dict(r, fields=json.loads(r["fields"]))
+        for r in _rows(
+            conn,
+            "SELECT source, fetched_at, fields, matched_by FROM provenance WHERE work_pk = ? ORDER BY position",
+            pk,
+        )
+    ]
     summary = conn.execute("SELECT * FROM summary WHERE work_pk = ?", (pk,)).fetchone()
     if summary:
         summary = dict(summary)
@@ -197,12 +238,15 @@ def _rows(conn: sqlite3.Connection, sql: str, *args) -> list[dict]:
 
 def technique_tree(conn: sqlite3.Connection) -> list[dict]:
     """Techniques in depth-first order, each with its own works and those of its whole subtree."""
-    rows = _rows(conn, """
+    rows = _rows(
+        conn,
+        """
         SELECT t.slug, t.name, t.parent, t.depth, t.position, t.description, t.implementation,
                (SELECT count(*) FROM work_technique wt WHERE wt.technique = t.slug) AS direct,
                (SELECT count(DISTINCT wt.work_pk) FROM technique_closure c
                   JOIN work_technique wt ON wt.technique = c.descendant WHERE c.ancestor = t.slug) AS total
-        FROM technique t ORDER BY t.position""")
+        FROM technique t ORDER BY t.position""",
+    )
     children: dict[str | None, list[dict]] = {}
     for r in rows:
         children.setdefault(r["parent"], []).append(r)
@@ -218,11 +262,14 @@ def technique_tree(conn: sqlite3.Connection) -> list[dict]:
 
 
 def motivations(conn: sqlite3.Connection) -> list[dict]:
-    return _rows(conn, """
+    return _rows(
+        conn,
+        """
         SELECT m.slug, m.name, m.description,
                (SELECT count(*) FROM work_motivation wm WHERE wm.motivation = m.slug) AS works,
                (SELECT count(*) FROM work_motivation wm WHERE wm.motivation = m.slug AND wm.by = 'authors') AS stated
-        FROM motivation m ORDER BY m.position""")
+        FROM motivation m ORDER BY m.position""",
+    )
 
 
 def stats(conn: sqlite3.Connection) -> dict:
@@ -235,8 +282,10 @@ def stats(conn: sqlite3.Connection) -> dict:
         "by_kind": pairs("SELECT kind, count(*) FROM work GROUP BY kind ORDER BY count(*) DESC, kind"),
         "by_year": pairs("SELECT coalesce(year, 'unknown'), count(*) FROM work GROUP BY year ORDER BY year"),
         "identifiers": pairs("SELECT scheme, count(*) FROM identifier GROUP BY scheme ORDER BY count(*) DESC"),
-        "tags_by_source": pairs("SELECT by, count(*) FROM (SELECT by FROM work_technique UNION ALL"
-                                " SELECT by FROM work_motivation) GROUP BY by ORDER BY count(*) DESC"),
+        "tags_by_source": pairs(
+            "SELECT by, count(*) FROM (SELECT by FROM work_technique UNION ALL"
+            " SELECT by FROM work_motivation) GROUP BY by ORDER BY count(*) DESC"
+        ),
         "relations": one("SELECT count(*) FROM relation"),
         "without_technique": one("SELECT count(*) FROM work WHERE pk NOT IN (SELECT work_pk FROM work_technique)"),
         "without_motivation": one("SELECT count(*) FROM work WHERE pk NOT IN (SELECT work_pk FROM work_motivation)"),
@@ -249,18 +298,38 @@ def stats(conn: sqlite3.Connection) -> dict:
 
 def export(conn: sqlite3.Connection) -> dict:
     """The whole catalogue as plain dicts, in a handful of queries (the site renders thousands of pages)."""
-    works = {r["pk"]: dict(r, urls=json.loads(r["urls"]), more_authors=bool(r["more_authors"]), withdrawn=bool(r["withdrawn"]), authors=[], ids={},
-                           techniques=[], motivations=[], relations=[], cited_by=[], summary=None)
-             for r in conn.execute("SELECT * FROM work ORDER BY id")}
-    authors = {r["pk"]: dict(r, aliases=json.loads(r["aliases"])) for r in conn.execute("SELECT * FROM author ORDER BY id")}
+    works = {
+        r["pk"]: dict(
+            r,
+            urls=json.loads(r["urls"]),
+            more_authors=bool(r["more_authors"]),
+            withdrawn=bool(r["withdrawn"]),
+            authors=[],
+            ids={},
+            techniques=[],
+            motivations=[],
+            relations=[],
+            cited_by=[],
+            summary=None,
+        )
+        for r in conn.execute("SELECT * FROM work ORDER BY id")
+    }
+    authors = {
+        r["pk"]: dict(r, aliases=json.loads(r["aliases"])) for r in conn.execute("SELECT * FROM author ORDER BY id")
+    }
     for r in conn.execute("SELECT work_pk, author_pk FROM work_author ORDER BY work_pk, position"):
         a = authors[r["author_pk"]]
         works[r["work_pk"]]["authors"].append({"id": a["id"], "name": a["name"]})
     for r in conn.execute("SELECT work_pk, scheme, shown FROM identifier ORDER BY scheme"):
         works[r["work_pk"]]["ids"][r["scheme"]] = r["shown"]
-    for table, key, col in (("work_technique", "techniques", "technique"), ("work_motivation", "motivations", "motivation")):
-        for r in conn.execute(f"SELECT x.work_pk, x.{col} AS slug, x.by, x.confidence, x.evidence FROM {table} x"
-                              f" JOIN {col} t ON t.slug = x.{col} ORDER BY t.position"):
+    for table, key, col in (
+        ("work_technique", "techniques", "technique"),
+        ("work_motivation", "motivations", "motivation"),
+    ):
+        for r in conn.execute(
+            f"SELECT x.work_pk, x.{col} AS slug, x.by, x.confidence, x.evidence FROM {table} x"
+            f" JOIN {col} t ON t.slug = x.{col} ORDER BY t.position"
+        ):
             works[r["work_pk"]][key].append({k: r[k] for k in ("slug", "by", "confidence", "evidence")})
     for r in conn.execute("SELECT source_pk, type, target_pk FROM relation ORDER BY type"):
         source, target = works[r["source_pk"]], works[r["target_pk"]]
@@ -276,8 +345,15 @@ def export(conn: sqlite3.Connection) -> dict:
     return {
         "works": list(works.values()),
         "authors": list(authors.values()),
-        "techniques": [dict(t, keywords=json.loads(t["keywords"])) for t in
-                       _rows(conn, "SELECT slug, name, description, parent, keywords, implementation, depth FROM technique ORDER BY position")],
-        "motivations": [dict(m, keywords=json.loads(m["keywords"])) for m in
-                        _rows(conn, "SELECT slug, name, description, keywords FROM motivation ORDER BY position")],
+        "techniques": [
+            dict(t, keywords=json.loads(t["keywords"]))
+            for t in _rows(
+                conn,
+                "SELECT slug, name, description, parent, keywords, implementation, depth FROM technique ORDER BY position",
+            )
+        ],
+        "motivations": [
+            dict(m, keywords=json.loads(m["keywords"]))
+            for m in _rows(conn, "SELECT slug, name, description, keywords FROM motivation ORDER BY position")
+        ],
     }

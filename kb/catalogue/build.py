@@ -38,10 +38,13 @@ def build(ds: Dataset, db_path: Path, problems: list[Problem] | None = None) -> 
         conn.execute("PRAGMA synchronous = OFF")
         with conn:
             counts = write_rows(conn, ds)
-            conn.executemany("INSERT INTO meta VALUES (?, ?)", [
-                ("data_dir", str(ds.root)),
-                ("signature", json.dumps(source_signature(ds.root))),
-            ])
+            conn.executemany(
+                "INSERT INTO meta VALUES (?, ?)",
+                [
+                    ("data_dir", str(ds.root)),
+                    ("signature", json.dumps(source_signature(ds.root))),
+                ],
+            )
         conn.close()
         os.replace(tmp, db_path)
     except BaseException:
@@ -73,60 +76,119 @@ def write_rows(conn: sqlite3.Connection, ds: Dataset) -> dict:
     authors = _authors(ds, works)
     summaries = {s.meta.work: s for s in ds.summaries}
 
-    conn.executemany("INSERT INTO technique VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
-        (t.slug, t.name, t.description, t.parent, json.dumps(t.keywords), t.implementation, _depth(ds, t.slug), n)
-        for n, t in enumerate(ds.techniques)
-    ])
+    conn.executemany(
+        "INSERT INTO technique VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (t.slug, t.name, t.description, t.parent, json.dumps(t.keywords), t.implementation, _depth(ds, t.slug), n)
+            for n, t in enumerate(ds.techniques)
+        ],
+    )
     conn.executemany("INSERT INTO technique_closure VALUES (?, ?)", _closure(ds))
-    conn.executemany("INSERT INTO motivation VALUES (?, ?, ?, ?, ?)", [
-        (m.slug, m.name, m.description, json.dumps(m.keywords), n) for n, m in enumerate(ds.motivations)
-    ])
-    conn.executemany("INSERT INTO author VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
-        (n, a["id"], a["name"], json.dumps(a["aliases"]), a["scholar_id"], a["lesswrong"], a["homepage"], a["affiliation"])
-        for n, a in enumerate(authors.values(), start=1)
-    ])
+    conn.executemany(
+        "INSERT INTO motivation VALUES (?, ?, ?, ?, ?)",
+        [(m.slug, m.name, m.description, json.dumps(m.keywords), n) for n, m in enumerate(ds.motivations)],
+    )
+    conn.executemany(
+        "INSERT INTO author VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                n,
+                a["id"],
+                a["name"],
+                json.dumps(a["aliases"]),
+                a["scholar_id"],
+                a["lesswrong"],
+                a["homepage"],
+                a["affiliation"],
+            )
+            for n, a in enumerate(authors.values(), start=1)
+        ],
+    )
     author_pk = {key: n for n, key in enumerate(authors, start=1)}
     alias = {author_id(name): key for key, a in authors.items() for name in a["aliases"]}
     conn.executemany("INSERT INTO author_name VALUES (?, ?)", [(name, author_pk[key]) for name, key in alias.items()])
 
-    conn.executemany("INSERT INTO work VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
-        (pk[w.id], w.id, w.kind, w.title, json.dumps(w.authors, ensure_ascii=False), w.more_authors, w.year,
-         w.date and w.date.isoformat(), w.venue, w.abstract, w.url, json.dumps(w.urls) if w.urls else "{}",
-         min((str(p.fetched_at)[:10] for p in w.provenance), default=None), w.withdrawn)
-        for w in works
-    ])
-    conn.executemany("INSERT INTO work_author VALUES (?, ?, ?)", [
-        (pk[w.id], i, author_pk[alias.get(author_id(name), author_id(name))])
-        for w in works for i, name in enumerate(w.authors)
-    ])
-    conn.executemany("INSERT INTO identifier VALUES (?, ?, ?, ?)", [
-        (scheme, value.lower(), pk[w.id], value) for w in works for scheme, value in w.ids.items()
-    ])
-    conn.executemany("INSERT INTO work_technique VALUES (?, ?, ?, ?, ?)", [
-        (pk[w.id], t.slug, t.by, t.confidence, t.evidence) for w in works for t in w.techniques
-    ])
-    conn.executemany("INSERT INTO work_motivation VALUES (?, ?, ?, ?, ?)", [
-        (pk[w], slug, *tag) for w, tags in _motivations(works, summaries).items() for slug, tag in tags.items()
-    ])
-    conn.executemany("INSERT INTO relation VALUES (?, ?, ?)", [
-        (pk[w.id], r.type, pk[r.target]) for w in works for r in w.relations
-    ])
-    conn.executemany("INSERT INTO summary VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [
-        (pk[s.meta.work], s.meta.status, json.dumps(s.meta.contributors, ensure_ascii=False),
-         s.meta.updated and s.meta.updated.isoformat(), s.meta.motivation_stated_by, s.meta.xrisk, s.meta.opinion,
-         s.body, s.path)
-        for s in summaries.values()
-    ])
-    conn.executemany("INSERT INTO provenance VALUES (?, ?, ?, ?, ?, ?)", [
-        (pk[w.id], i, p.source, str(p.fetched_at), json.dumps(p.fields) if p.fields else "[]", p.matched_by)
-        for w in works for i, p in enumerate(w.provenance)
-    ])
-    conn.executemany("INSERT INTO work_fts (rowid, title, abstract, summary, authors) VALUES (?, ?, ?, ?, ?)", [
-        (pk[w.id], w.title, w.abstract or "", _summary_text(summaries.get(w.id)), " ".join(w.authors))
-        for w in works
-    ])
-    return {"works": len(works), "authors": len(authors), "summaries": len(summaries),
-            "techniques": len(ds.techniques), "motivations": len(ds.motivations)}
+    conn.executemany(
+        "INSERT INTO work VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                pk[w.id],
+                w.id,
+                w.kind,
+                w.title,
+                json.dumps(w.authors, ensure_ascii=False),
+                w.more_authors,
+                w.year,
+                w.date and w.date.isoformat(),
+                w.venue,
+                w.abstract,
+                w.url,
+                json.dumps(w.urls) if w.urls else "{}",
+                min((str(p.fetched_at)[:10] for p in w.provenance), default=None),
+                w.withdrawn,
+            )
+            for w in works
+        ],
+    )
+    conn.executemany(
+        "INSERT INTO work_author VALUES (?, ?, ?)",
+        [
+            (pk[w.id], i, author_pk[alias.get(author_id(name), author_id(name))])
+            for w in works
+            for i, name in enumerate(w.authors)
+        ],
+    )
+    conn.executemany(
+        "INSERT INTO identifier VALUES (?, ?, ?, ?)",
+        [(scheme, value.lower(), pk[w.id], value) for w in works for scheme, value in w.ids.items()],
+    )
+    conn.executemany(
+        "INSERT INTO work_technique VALUES (?, ?, ?, ?, ?)",
+        [(pk[w.id], t.slug, t.by, t.confidence, t.evidence) for w in works for t in w.techniques],
+    )
+    conn.executemany(
+        "INSERT INTO work_motivation VALUES (?, ?, ?, ?, ?)",
+        [(pk[w], slug, *tag) for w, tags in _motivations(works, summaries).items() for slug, tag in tags.items()],
+    )
+    conn.executemany(
+        "INSERT INTO relation VALUES (?, ?, ?)", [(pk[w.id], r.type, pk[r.target]) for w in works for r in w.relations]
+    )
+    conn.executemany(
+        "INSERT INTO summary VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                pk[s.meta.work],
+                s.meta.status,
+                json.dumps(s.meta.contributors, ensure_ascii=False),
+                s.meta.updated and s.meta.updated.isoformat(),
+                s.meta.motivation_stated_by,
+                s.meta.xrisk,
+                s.meta.opinion,
+                s.body,
+                s.path,
+            )
+            for s in summaries.values()
+        ],
+    )
+    conn.executemany(
+        "INSERT INTO provenance VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            (pk[w.id], i, p.source, str(p.fetched_at), json.dumps(p.fields) if p.fields else "[]", p.matched_by)
+            for w in works
+            for i, p in enumerate(w.provenance)
+        ],
+    )
+    conn.executemany(
+        "INSERT INTO work_fts (rowid, title, abstract, summary, authors) VALUES (?, ?, ?, ?, ?)",
+        [(pk[w.id], w.title, w.abstract or "", _summary_text(summaries.get(w.id)), " ".join(w.authors)) for w in works],
+    )
+    return {
+        "works": len(works),
+        "authors": len(authors),
+        "summaries": len(summaries),
+        "techniques": len(ds.techniques),
+        "motivations": len(ds.motivations),
+    }
 
 
 def _authors(ds: Dataset, works) -> dict[str, dict]:

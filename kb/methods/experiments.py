@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -44,7 +44,11 @@ def run(name: str, config: Config, progress: Progress = lambda step: None) -> tu
     folder = config.results / name
     encoder = config.encoder() if spec.uses_transformer else None
     RUNNERS[name](result, config, encoder, folder, progress)
-    model = {"model": encoder.name, "layer": encoder.layer, "pooling": encoder.pooling, "device": encoder.device} if encoder else {"model": "MLP on digits"}
+    model = (
+        {"model": encoder.name, "layer": encoder.layer, "pooling": encoder.pooling, "device": encoder.device}
+        if encoder
+        else {"model": "MLP on digits"}
+    )
     return result, write(result, folder, started, quick=config.quick, seeds=config.n_seeds, **model)
 
 
@@ -67,20 +71,28 @@ def _cosines(X, y) -> list[float]:
     return [cosine(LogisticProbe(C=c).fit(X, y).direction_, md) for c in C_GRID]
 
 
-def mean_difference_is_regularised_lr(result: Result, config: Config, encoder: Encoder, folder: Path, progress: Progress):
+def mean_difference_is_regularised_lr(
+    result: Result, config: Config, encoder: Encoder, folder: Path, progress: Progress
+):
     progress("planted data")
     p = data.planted(n=600 if config.quick else 2000)
     planted = _cosines(p.X_train, p.y_train)
     progress(f"{encoder.name} activations")
     s = data.comparisons(300 if config.quick else 1000)
     real = _cosines(encoder.encode(s.text), s.label)
-    result.data = {"planted": f"{len(p.y_train)} rows, 64 dimensions, spurious nuisance direction",
-                   "comparisons": f"{len(s.text)} number comparisons in words, half true"}
+    result.data = {
+        "planted": f"{len(p.y_train)} rows, 64 dimensions, spurious nuisance direction",
+        "comparisons": f"{len(s.text)} number comparisons in words, half true",
+    }
     result.tables["cosine_lr_vs_mean_difference"] = [
-        {"C": float(c), "planted": round(a, 5), encoder.name: round(b, 5)} for c, a, b in zip(C_GRID, planted, real)]
-    result.claim(EXPERIMENTS[result.experiment].claims[0], min(planted[0], real[0]) > 0.99,
-                 f"cosine at C=1e-6: planted {planted[0]:.4f}, {encoder.name} {real[0]:.4f}; "
-                 f"at C=100: planted {planted[-1]:.3f}, {encoder.name} {real[-1]:.3f}")
+        {"C": float(c), "planted": round(a, 5), encoder.name: round(b, 5)} for c, a, b in zip(C_GRID, planted, real)
+    ]
+    result.claim(
+        EXPERIMENTS[result.experiment].claims[0],
+        min(planted[0], real[0]) > 0.99,
+        f"cosine at C=1e-6: planted {planted[0]:.4f}, {encoder.name} {real[0]:.4f}; "
+        f"at C=100: planted {planted[-1]:.3f}, {encoder.name} {real[-1]:.3f}",
+    )
 
     def draw(ax):
         ax.semilogx(C_GRID, planted, "o-", label="planted data")
@@ -90,7 +102,13 @@ def mean_difference_is_regularised_lr(result: Result, config: Config, encoder: E
         ax.set_ylim(min(planted + real) - 0.05, 1.02)
         ax.legend()
 
-    figure(result, folder, "cosine", "Cosine between the logistic-regression direction and the mean difference, against C", draw)
+    figure(
+        result,
+        folder,
+        "cosine",
+        "Cosine between the logistic-regression direction and the mean difference, against C",
+        draw,
+    )
 
 
 # -- 2. probes versus LAT, CCS and mean difference -------------------------------------------------
@@ -112,7 +130,9 @@ def _fit(name: str, seed: int, X: np.ndarray, y: np.ndarray, pair: np.ndarray, r
     false_half = np.where(y[firsts] == 1, pair[firsts], firsts)
     probe = METHODS[name](seed)
     if name == "LAT (paired)":
-        return probe.fit(np.concatenate([X[true_half], X[false_half]]), np.r_[np.ones(len(firsts)), np.zeros(len(firsts))])
+        return probe.fit(
+            np.concatenate([X[true_half], X[false_half]]), np.r_[np.ones(len(firsts)), np.zeros(len(firsts))]
+        )
     if name == "CCS":
         flip = rng.random(len(firsts)) < 0.5  # which half comes first must not reveal the truth
         a, b = np.where(flip, false_half, true_half), np.where(flip, true_half, false_half)
@@ -126,8 +146,14 @@ def _settings(config: Config, encoder: Encoder, seed: int):
     p = data.planted(n=600 if config.quick else 2000, seed=seed)
     pair = np.arange(len(p.y_train)) ^ 1
     yield "planted", p.X_train, p.y_train, pair, p.X_iid, p.y_iid, p.X_ood, p.y_ood
-    for name, base, negated in (("comparisons", data.comparisons(300 if config.quick else 1000), data.comparisons(300 if config.quick else 1000, negated=True, seed=1)),
-                                ("cities", data.cities(), data.cities(negated=True, seed=1))):
+    for name, base, negated in (
+        (
+            "comparisons",
+            data.comparisons(300 if config.quick else 1000),
+            data.comparisons(300 if config.quick else 1000, negated=True, seed=1),
+        ),
+        ("cities", data.cities(), data.cities(negated=True, seed=1)),
+    ):
         X, X_ood = encoder.encode(base.text), encoder.encode(negated.text)
         train, test = _split_pairs(base, rng)
         remap = {old: new for new, old in enumerate(train)}
@@ -137,9 +163,11 @@ def _settings(config: Config, encoder: Encoder, seed: int):
 
 def probes_vs_lat(result: Result, config: Config, encoder: Encoder, folder: Path, progress: Progress):
     n = 300 if config.quick else 1000
-    result.data = {"planted": f"{600 if config.quick else 2000} rows per split; OOD swaps the nuisance direction",
-                   "comparisons": f"{n} statements, 50/50 train/test by contrast pair; OOD: {n} negated statements",
-                   "cities": f"{len(data.CITIES) * 2} statements ({len(data.CITIES)} cities); OOD: their negations"}
+    result.data = {
+        "planted": f"{600 if config.quick else 2000} rows per split; OOD swaps the nuisance direction",
+        "comparisons": f"{n} statements, 50/50 train/test by contrast pair; OOD: {n} negated statements",
+        "cities": f"{len(data.CITIES) * 2} statements ({len(data.CITIES)} cities); OOD: their negations",
+    }
     rows = []
     for seed in range(config.n_seeds):
         progress(f"seed {seed + 1} of {config.n_seeds}")
@@ -147,36 +175,64 @@ def probes_vs_lat(result: Result, config: Config, encoder: Encoder, folder: Path
         for setting, Xtr, ytr, pair, Xiid, yiid, Xood, yood in _settings(config, encoder, seed):
             for method in METHODS:
                 probe = _fit(method, seed, Xtr, ytr, pair, rng)
-                rows.append({"setting": setting, "method": method, "seed": seed,
-                             "iid": probe.score(Xiid, yiid), "ood": probe.score(Xood, yood)})
+                rows.append(
+                    {
+                        "setting": setting,
+                        "method": method,
+                        "seed": seed,
+                        "iid": probe.score(Xiid, yiid),
+                        "ood": probe.score(Xood, yood),
+                    }
+                )
     summary = []
     for setting in dict.fromkeys(r["setting"] for r in rows):
         for method in METHODS:
             mine = [r for r in rows if r["setting"] == setting and r["method"] == method]
-            summary.append({"setting": setting, "method": method,
-                            **{f"{k}_mean": round(float(np.mean([r[k] for r in mine])), 4) for k in ("iid", "ood")},
-                            **{f"{k}_std": round(float(np.std([r[k] for r in mine])), 4) for k in ("iid", "ood")}})
+            summary.append(
+                {
+                    "setting": setting,
+                    "method": method,
+                    **{f"{k}_mean": round(float(np.mean([r[k] for r in mine])), 4) for k in ("iid", "ood")},
+                    **{f"{k}_std": round(float(np.std([r[k] for r in mine])), 4) for k in ("iid", "ood")},
+                }
+            )
     result.tables["auroc"] = summary
     get = lambda s, m, k: next(r[f"{k}_mean"] for r in summary if r["setting"] == s and r["method"] == m)  # noqa: E731
     settings = list(dict.fromkeys(r["setting"] for r in summary))
     claims = EXPERIMENTS[result.experiment].claims
     worse = {s: get(s, "LAT (paired)", "iid") < get(s, "LR", "iid") for s in settings}
-    result.claim(claims[0], all(worse.values()), "; ".join(
-        f"{s}: LAT {get(s, 'LAT (paired)', 'iid'):.3f} vs LR {get(s, 'LR', 'iid'):.3f}" for s in settings))
+    result.claim(
+        claims[0],
+        all(worse.values()),
+        "; ".join(f"{s}: LAT {get(s, 'LAT (paired)', 'iid'):.3f} vs LR {get(s, 'LR', 'iid'):.3f}" for s in settings),
+    )
     # where every method is below chance out of distribution, the probes read a feature that the shift
     # reverses (an association, not truth): comparing them there says nothing about generalisation
     meaningful = [s for s in settings if max(get(s, m, "ood") for m in METHODS) > 0.55]
     at_least = {s: get(s, "mean difference", "ood") >= get(s, "LAT (paired)", "ood") - 0.01 for s in meaningful}
     reversed_ = [s for s in settings if s not in meaningful]
-    result.claim(claims[1], all(at_least.values()) if meaningful else None, "; ".join(
-        f"{s}: mean difference {get(s, 'mean difference', 'ood'):.3f} vs LAT {get(s, 'LAT (paired)', 'ood'):.3f}" for s in settings)
-        + (f". Compared only on {', '.join(meaningful) or 'no setting'}: on {', '.join(reversed_)} every method is below"
-           " chance out of distribution, so the direction it reads is one that negation reverses (an association such"
-           " as city-country or first-number-larger, not truth)" if reversed_ else ""))
+    result.claim(
+        claims[1],
+        all(at_least.values()) if meaningful else None,
+        "; ".join(
+            f"{s}: mean difference {get(s, 'mean difference', 'ood'):.3f} vs LAT {get(s, 'LAT (paired)', 'ood'):.3f}"
+            for s in settings
+        )
+        + (
+            f". Compared only on {', '.join(meaningful) or 'no setting'}: on {', '.join(reversed_)} every method is below"
+            " chance out of distribution, so the direction it reads is one that negation reverses (an association such"
+            " as city-country or first-number-larger, not truth)"
+            if reversed_
+            else ""
+        ),
+    )
     real = [s for s in settings if s != "planted"]
-    result.claim(claims[2], all(get(s, "LR", "iid") > 0.9 for s in real), "; ".join(
-        f"{s}: LR IID {get(s, 'LR', 'iid'):.3f}, OOD (negated) {get(s, 'LR', 'ood'):.3f}" for s in real)
-        + f" ({encoder.name}, layer {encoder.layer})")
+    result.claim(
+        claims[2],
+        all(get(s, "LR", "iid") > 0.9 for s in real),
+        "; ".join(f"{s}: LR IID {get(s, 'LR', 'iid'):.3f}, OOD (negated) {get(s, 'LR', 'ood'):.3f}" for s in real)
+        + f" ({encoder.name}, layer {encoder.layer})",
+    )
 
     def draw(ax):
         width = 0.8 / len(METHODS)
@@ -184,15 +240,30 @@ def probes_vs_lat(result: Result, config: Config, encoder: Encoder, folder: Path
             for j, kind in enumerate(("iid", "ood")):
                 xs = np.arange(len(settings)) * 2 + j
                 ys = [get(s, method, kind) for s in settings]
-                ax.bar(xs + i * width - 0.4, ys, width, label=method if j == 0 else None, color=f"C{i}", alpha=1.0 if kind == "iid" else 0.55)
-        ax.set_xticks([k * 2 + j - 0.4 + width * len(METHODS) / 2 - width / 2 for k in range(len(settings)) for j in (0, 1)])
+                ax.bar(
+                    xs + i * width - 0.4,
+                    ys,
+                    width,
+                    label=method if j == 0 else None,
+                    color=f"C{i}",
+                    alpha=1.0 if kind == "iid" else 0.55,
+                )
+        ax.set_xticks(
+            [k * 2 + j - 0.4 + width * len(METHODS) / 2 - width / 2 for k in range(len(settings)) for j in (0, 1)]
+        )
         ax.set_xticklabels([f"{s}\n{kind}" for s in settings for kind in ("IID", "OOD")], fontsize=8)
         ax.set_ylabel("AUROC")
         ax.set_ylim(0, 1.05)
         ax.axhline(0.5, color="grey", lw=0.5)
         ax.legend(fontsize=7, ncol=3)
 
-    figure(result, folder, "auroc", f"AUROC in distribution (dark) and out of distribution (light), mean of {config.n_seeds} seeds", draw)
+    figure(
+        result,
+        folder,
+        "auroc",
+        f"AUROC in distribution (dark) and out of distribution (light), mean of {config.n_seeds} seeds",
+        draw,
+    )
 
 
 # -- 3. coup probes --------------------------------------------------------------------------------
@@ -209,23 +280,46 @@ def coup_probes(result: Result, config: Config, encoder: Encoder, folder: Path, 
             probe.fit(X, d.train_label)
             benign = probe.decision_function(sets["benign"])
             threshold = np.quantile(benign, 0.99)  # the alarm rate on normal traffic is 1%
-            rows.append({"probe": name, "seed": seed,
-                         "tpr_held_out": float((probe.decision_function(sets["held_out"]) > threshold).mean()),
-                         "tpr_shifted": float((probe.decision_function(sets["shifted"]) > threshold).mean()),
-                         "fpr_hard_negatives": float((probe.decision_function(sets["hard_negatives"]) > threshold).mean())})
+            rows.append(
+                {
+                    "probe": name,
+                    "seed": seed,
+                    "tpr_held_out": float((probe.decision_function(sets["held_out"]) > threshold).mean()),
+                    "tpr_shifted": float((probe.decision_function(sets["shifted"]) > threshold).mean()),
+                    "fpr_hard_negatives": float((probe.decision_function(sets["hard_negatives"]) > threshold).mean()),
+                }
+            )
     n = 100 if config.quick else 300
-    result.data = {"train": f"{n} theft-advice texts vs {n} benign how-to texts, from templates",
-                   "held_out": f"{n // 2} unseen theft-advice texts", "shifted": f"{n // 2} in Q&A, numbered-steps and chat formats",
-                   "benign": f"{n} how-to texts (sets the 1% threshold)", "hard_negatives": f"{n // 2} anti-theft advice texts"}
+    result.data = {
+        "train": f"{n} theft-advice texts vs {n} benign how-to texts, from templates",
+        "held_out": f"{n // 2} unseen theft-advice texts",
+        "shifted": f"{n // 2} in Q&A, numbered-steps and chat formats",
+        "benign": f"{n} how-to texts (sets the 1% threshold)",
+        "hard_negatives": f"{n // 2} anti-theft advice texts",
+    }
     keys = ("tpr_held_out", "tpr_shifted", "fpr_hard_negatives")
-    summary = [{"probe": p, **{k: round(float(np.mean([r[k] for r in rows if r["probe"] == p])), 3) for k in keys}}
-               for p in ("LR", "mean difference")]
+    summary = [
+        {"probe": p, **{k: round(float(np.mean([r[k] for r in rows if r["probe"] == p])), 3) for k in keys}}
+        for p in ("LR", "mean difference")
+    ]
     result.tables["coup"] = summary
     lr = summary[0]
     claims = EXPERIMENTS[result.experiment].claims
-    result.claim(claims[0], lr["tpr_held_out"] > 0.8, f"LR TPR at 1% FPR on held-out positives {lr['tpr_held_out']:.2f} (mean difference {summary[1]['tpr_held_out']:.2f})")
-    result.claim(claims[1], lr["tpr_shifted"] > 0.5, f"LR TPR at 1% FPR on format-shifted positives {lr['tpr_shifted']:.2f} (mean difference {summary[1]['tpr_shifted']:.2f})")
-    result.claim(claims[2], lr["fpr_hard_negatives"] < 0.2, f"LR fires on {lr['fpr_hard_negatives']:.0%} of anti-theft advice (mean difference {summary[1]['fpr_hard_negatives']:.0%})")
+    result.claim(
+        claims[0],
+        lr["tpr_held_out"] > 0.8,
+        f"LR TPR at 1% FPR on held-out positives {lr['tpr_held_out']:.2f} (mean difference {summary[1]['tpr_held_out']:.2f})",
+    )
+    result.claim(
+        claims[1],
+        lr["tpr_shifted"] > 0.5,
+        f"LR TPR at 1% FPR on format-shifted positives {lr['tpr_shifted']:.2f} (mean difference {summary[1]['tpr_shifted']:.2f})",
+    )
+    result.claim(
+        claims[2],
+        lr["fpr_hard_negatives"] < 0.2,
+        f"LR fires on {lr['fpr_hard_negatives']:.0%} of anti-theft advice (mean difference {summary[1]['fpr_hard_negatives']:.0%})",
+    )
 
     def draw(ax):
         xs = np.arange(len(keys))
@@ -260,31 +354,59 @@ def std_pruning(result: Result, config: Config, encoder, folder: Path, progress:
                 accs = []
                 for f in FRACTIONS:
                     units = order[: int(round(f * len(order)))]
-                    accs.append(float((net.forward(Xte, pruning.prune(net, Xtr, 0, units, replace))[-1].argmax(1) == yte).mean()))
+                    accs.append(
+                        float(
+                            (net.forward(Xte, pruning.prune(net, Xtr, 0, units, replace))[-1].argmax(1) == yte).mean()
+                        )
+                    )
                 curves.setdefault((criterion, replace), []).append(accs)
         bound = pruning.loss_rise_bound(net, Xtr, 0)
         measured = pruning.measured_loss_rise(net, Xtr, ytr, 0)
-        bound_rows += [{"seed": seed, "unit": j, "bound": float(b), "measured": float(m)} for j, (b, m) in enumerate(zip(bound, measured))]
+        bound_rows += [
+            {"seed": seed, "unit": j, "bound": float(b), "measured": float(m)}
+            for j, (b, m) in enumerate(zip(bound, measured))
+        ]
         curves.setdefault(("unpruned", "-"), []).append([float(base)] * len(FRACTIONS))
     mean = {k: np.mean(v, axis=0) for k, v in curves.items()}
-    result.data = {"digits": "scikit-learn's 8x8 digits, 1,257 train / 540 test", "network": "64-128-64-10 ReLU MLP, first hidden layer pruned"}
-    result.tables["accuracy"] = [{"criterion": c, "replace": r, **{f"{f:.1f}": round(float(a), 4) for f, a in zip(FRACTIONS, acc)}}
-                                 for (c, r), acc in mean.items()]
+    result.data = {
+        "digits": "scikit-learn's 8x8 digits, 1,257 train / 540 test",
+        "network": "64-128-64-10 ReLU MLP, first hidden layer pruned",
+    }
+    result.tables["accuracy"] = [
+        {"criterion": c, "replace": r, **{f"{f:.1f}": round(float(a), 4) for f, a in zip(FRACTIONS, acc)}}
+        for (c, r), acc in mean.items()
+    ]
     result.tables["bound_vs_measured"] = bound_rows
     half = list(FRACTIONS).index(0.5)
     base = mean[("unpruned", "-")][0]
     drop = base - mean[("std", "mean")][half]
     claims = EXPERIMENTS[result.experiment].claims
-    safe = {c: max((f for f, a in zip(FRACTIONS, mean[(c, "mean")]) if base - a < 0.02), default=0.0) for c in pruning.CRITERIA}
-    result.claim(claims[0], drop < 0.02, f"accuracy {base:.3f} unpruned, {mean[('std', 'mean')][half]:.3f} with half the units pruned (drop {drop * 100:.1f} points); "
-                 + ", ".join(f"{c} {mean[(c, 'mean')][half]:.3f}" for c in pruning.CRITERIA if c != "std") + " with mean replacement. "
-                 + "Largest fraction within 2 points: " + ", ".join(f"{c} {f:.0%}" for c, f in safe.items()))
-    result.claim(claims[1], mean[("std", "mean")][half] > mean[("std", "zero")][half],
-                 f"half pruned by std: mean replacement {mean[('std', 'mean')][half]:.3f}, zero {mean[('std', 'zero')][half]:.3f}")
+    safe = {
+        c: max((f for f, a in zip(FRACTIONS, mean[(c, "mean")]) if base - a < 0.02), default=0.0)
+        for c in pruning.CRITERIA
+    }
+    result.claim(
+        claims[0],
+        drop < 0.02,
+        f"accuracy {base:.3f} unpruned, {mean[('std', 'mean')][half]:.3f} with half the units pruned (drop {drop * 100:.1f} points); "
+        + ", ".join(f"{c} {mean[(c, 'mean')][half]:.3f}" for c in pruning.CRITERIA if c != "std")
+        + " with mean replacement. "
+        + "Largest fraction within 2 points: "
+        + ", ".join(f"{c} {f:.0%}" for c, f in safe.items()),
+    )
+    result.claim(
+        claims[1],
+        mean[("std", "mean")][half] > mean[("std", "zero")][half],
+        f"half pruned by std: mean replacement {mean[('std', 'mean')][half]:.3f}, zero {mean[('std', 'zero')][half]:.3f}",
+    )
     ratio = max(r["measured"] / r["bound"] for r in bound_rows if r["bound"] > 0)
     held = all(r["bound"] >= r["measured"] - 1e-9 for r in bound_rows)
-    result.claim(claims[2], held, f"{len(bound_rows)} single-unit replacements: the measured rise is at most {ratio:.1%} of the bound"
-                 f" (mean bound {np.mean([r['bound'] for r in bound_rows]):.3f}, mean rise {np.mean([r['measured'] for r in bound_rows]):.5f}): it holds but is loose")
+    result.claim(
+        claims[2],
+        held,
+        f"{len(bound_rows)} single-unit replacements: the measured rise is at most {ratio:.1%} of the bound"
+        f" (mean bound {np.mean([r['bound'] for r in bound_rows]):.3f}, mean rise {np.mean([r['measured'] for r in bound_rows]):.5f}): it holds but is loose",
+    )
 
     def draw_curves(ax):
         for i, c in enumerate(pruning.CRITERIA):
@@ -304,8 +426,20 @@ def std_pruning(result: Result, config: Config, encoder, folder: Path, progress:
         ax.set_ylabel("measured loss rise")
         ax.legend()
 
-    figure(result, folder, "accuracy", "Accuracy against the fraction of units pruned, per criterion, mean (solid) or zero (dashed) replacement", draw_curves)
-    figure(result, folder, "bound", "Per unit: the Lipschitz bound against the measured loss rise when the unit is replaced by its mean", draw_bound)
+    figure(
+        result,
+        folder,
+        "accuracy",
+        "Accuracy against the fraction of units pruned, per criterion, mean (solid) or zero (dashed) replacement",
+        draw_curves,
+    )
+    figure(
+        result,
+        folder,
+        "bound",
+        "Per unit: the Lipschitz bound against the measured loss rise when the unit is replaced by its mean",
+        draw_bound,
+    )
 
 
 RUNNERS = {

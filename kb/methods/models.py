@@ -85,7 +85,9 @@ class Encoder:
         if self._model is None:
             self._load()
         torch = self._torch
-        batch = self._tokenizer(texts, padding=True, truncation=True, max_length=128, return_tensors="pt").to(self.device)
+        batch = self._tokenizer(texts, padding=True, truncation=True, max_length=128, return_tensors="pt").to(
+            self.device
+        )
         with torch.inference_mode():
             hidden = self._model(**batch).hidden_states[self.layer]
         mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
@@ -108,7 +110,9 @@ class MLP:
     weights: list[np.ndarray]
     biases: list[np.ndarray]
 
-    def forward(self, X: np.ndarray, replace: dict[int, tuple[np.ndarray, np.ndarray]] | None = None) -> list[np.ndarray]:
+    def forward(
+        self, X: np.ndarray, replace: dict[int, tuple[np.ndarray, np.ndarray]] | None = None
+    ) -> list[np.ndarray]:
         """Activations of every layer (the last are logits). replace[layer] = (mask, values) sets the
         masked units of that hidden layer to the given values, as pruning with replacement does."""
         acts = [X]
@@ -141,7 +145,9 @@ def train_mlp(X: np.ndarray, y: np.ndarray, hidden=(128, 64), epochs: int = 150,
             torch.nn.functional.cross_entropy(net(Xt[idx]), yt[idx]).backward()
             opt.step()
     linears = [m for m in net if isinstance(m, torch.nn.Linear)]
-    return MLP([m.weight.detach().double().numpy() for m in linears], [m.bias.detach().double().numpy() for m in linears])
+    return MLP(
+        [m.weight.detach().double().numpy() for m in linears], [m.bias.detach().double().numpy() for m in linears]
+    )
 
 
 def digits(seed: int = 0):

@@ -64,12 +64,11 @@ class LogisticProbe(LinearProbe):
         self.tol = tol
 
     def fit(self, X, y):
-        from sklearn.linear_model import LogisticRegression
-
         # BLAS threads cost more than they give on fits this small (25x slower on 2 cores, measured)
         import warnings
 
         from sklearn.exceptions import ConvergenceWarning
+        from sklearn.linear_model import LogisticRegression
 
         with threadpool_limits(1), warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)
@@ -154,8 +153,14 @@ class CCSProbe(LinearProbe):
     only to choose the sign, which CCS cannot know. Implements discovering-latent-knowledge-2023.
     """
 
-    def __init__(self, n_restarts: int = 10, n_epochs: int = 1000, lr: float = 1e-2, weight_decay: float = 0.01,
-                 random_state: int | None = None):
+    def __init__(
+        self,
+        n_restarts: int = 10,
+        n_epochs: int = 1000,
+        lr: float = 1e-2,
+        weight_decay: float = 0.01,
+        random_state: int | None = None,
+    ):
         self.n_restarts = n_restarts
         self.n_epochs = n_epochs
         self.lr = lr

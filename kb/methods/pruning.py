@@ -98,5 +98,6 @@ def measured_loss_rise(net: MLP, X: np.ndarray, y: np.ndarray, layer: int) -> np
     """Per unit, the mean cross-entropy rise on X when that unit alone is replaced by its mean."""
     base = cross_entropy(net.forward(X)[-1], y).mean()
     width = net.weights[layer].shape[0]
-    return np.array([cross_entropy(net.forward(X, prune(net, X, layer, np.array([j])))[-1], y).mean() - base
-                     for j in range(width)])
+    return np.array(
+        [cross_entropy(net.forward(X, prune(net, X, layer, np.array([j])))[-1], y).mean() - base for j in range(width)]
+    )

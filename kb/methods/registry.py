@@ -15,39 +15,56 @@ class Experiment:
     uses_transformer: bool = True
 
 
-EXPERIMENTS = {e.name: e for e in [
-    Experiment(
-        "mean-difference-is-regularised-lr",
-        "Mean-difference probing is logistic regression with very strong L2 regularisation",
-        ("coup-probes-2023", "geometry-of-truth-2023"), ("mean-difference-probing", "probing"),
-        ("As C -> 0, the logistic-regression direction tends to the mean difference (cosine -> 1), on planted data and on MiniLM.",),
-    ),
-    Experiment(
-        "probes-vs-lat",
-        "Probes versus LAT, CCS and mean difference, in and out of distribution",
-        ("representation-engineering-2023", "geometry-of-truth-2023", "discovering-latent-knowledge-2023",
-         "challenges-unsupervised-knowledge-discovery-2023"),
-        ("lat", "probing", "mean-difference-probing", "ccs"),
-        ("LAT is worse in distribution than a logistic-regression probe.",
-         "Out of distribution, mean-difference probing does at least as well as LAT.",
-         "The activations represent truth linearly enough for a probe to read it (IID AUROC above 0.9 on real statements)."),
-    ),
-    Experiment(
-        "coup-probes",
-        "Probes trained off-policy catch the target behaviour",
-        ("coup-probes-2023", "off-policy-probe-generalisation-2026"), ("probing",),
-        ("A probe trained on off-policy examples catches held-out positives (TPR at 1% FPR above 0.8).",
-         "It still catches positives in other formats (TPR at 1% FPR above 0.5).",
-         "It rarely fires on hard negatives about theft that are not theft advice (FPR below 0.2)."),
-    ),
-    Experiment(
-        "std-pruning",
-        "Pruning the lowest-variance units with mean replacement barely changes the network",
-        ("network-trimming-2016", "pruning-cnns-resource-efficient-inference-2017"),
-        ("activation-statistics-pruning", "magnitude-pruning", "gradient-based-pruning"),
-        ("Pruning half the units with the lowest activation std, replaced by their means, costs under 2 points of accuracy.",
-         "Mean replacement beats zero replacement for the same units.",
-         "The Lipschitz bound sqrt(2) K_j std_j is never below the measured loss rise."),
-        uses_transformer=False,
-    ),
-]}
+EXPERIMENTS = {
+    e.name: e
+    for e in [
+        Experiment(
+            "mean-difference-is-regularised-lr",
+            "Mean-difference probing is logistic regression with very strong L2 regularisation",
+            ("coup-probes-2023", "geometry-of-truth-2023"),
+            ("mean-difference-probing", "probing"),
+            (
+                "As C -> 0, the logistic-regression direction tends to the mean difference (cosine -> 1), on planted data and on MiniLM.",
+            ),
+        ),
+        Experiment(
+            "probes-vs-lat",
+            "Probes versus LAT, CCS and mean difference, in and out of distribution",
+            (
+                "representation-engineering-2023",
+                "geometry-of-truth-2023",
+                "discovering-latent-knowledge-2023",
+                "challenges-unsupervised-knowledge-discovery-2023",
+            ),
+            ("lat", "probing", "mean-difference-probing", "ccs"),
+            (
+                "LAT is worse in distribution than a logistic-regression probe.",
+                "Out of distribution, mean-difference probing does at least as well as LAT.",
+                "The activations represent truth linearly enough for a probe to read it (IID AUROC above 0.9 on real statements).",
+            ),
+        ),
+        Experiment(
+            "coup-probes",
+            "Probes trained off-policy catch the target behaviour",
+            ("coup-probes-2023", "off-policy-probe-generalisation-2026"),
+            ("probing",),
+            (
+                "A probe trained on off-policy examples catches held-out positives (TPR at 1% FPR above 0.8).",
+                "It still catches positives in other formats (TPR at 1% FPR above 0.5).",
+                "It rarely fires on hard negatives about theft that are not theft advice (FPR below 0.2).",
+            ),
+        ),
+        Experiment(
+            "std-pruning",
+            "Pruning the lowest-variance units with mean replacement barely changes the network",
+            ("network-trimming-2016", "pruning-cnns-resource-efficient-inference-2017"),
+            ("activation-statistics-pruning", "magnitude-pruning", "gradient-based-pruning"),
+            (
+                "Pruning half the units with the lowest activation std, replaced by their means, costs under 2 points of accuracy.",
+                "Mean replacement beats zero replacement for the same units.",
+                "The Lipschitz bound sqrt(2) K_j std_j is never below the measured loss rise.",
+            ),
+            uses_transformer=False,
+        ),
+    ]
+}

@@ -38,8 +38,13 @@ class Result:
 
 def code_version() -> str:
     try:
-        out = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True, timeout=5,
-                             cwd=Path(__file__).parent)
+        out = subprocess.run(
+            ["git", "describe", "--always", "--dirty"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            cwd=Path(__file__).parent,
+        )
         return out.stdout.strip() or "unknown"
     except (OSError, subprocess.SubprocessError):
         return "unknown"
@@ -63,15 +68,27 @@ def figure(result: Result, folder: Path, name: str, caption: str, draw) -> None:
 
 
 def write(result: Result, folder: Path, started: dt.datetime, **run) -> Path:
-    result.run = {"started": started.isoformat(timespec="seconds"),
-                  "finished": dt.datetime.now().isoformat(timespec="seconds"),
-                  "seconds": round((dt.datetime.now() - started).total_seconds(), 1),
-                  "code_version": code_version(), "python": platform.python_version(), **run}
+    result.run = {
+        "started": started.isoformat(timespec="seconds"),
+        "finished": dt.datetime.now().isoformat(timespec="seconds"),
+        "seconds": round((dt.datetime.now() - started).total_seconds(), 1),
+        "code_version": code_version(),
+        "python": platform.python_version(),
+        **run,
+    }
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "result.json"
-    data = {"experiment": result.experiment, "title": result.title, "techniques": result.techniques, "works": result.works,
-            "claims": [c.__dict__ for c in result.claims], "tables": result.tables, "figures": result.figures,
-            "data": result.data, "run": result.run}
+    data = {
+        "experiment": result.experiment,
+        "title": result.title,
+        "techniques": result.techniques,
+        "works": result.works,
+        "claims": [c.__dict__ for c in result.claims],
+        "tables": result.tables,
+        "figures": result.figures,
+        "data": result.data,
+        "run": result.run,
+    }
     path.write_text(json.dumps(data, indent=2, default=_plain) + "\n")
     return path
 

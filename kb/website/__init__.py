@@ -33,20 +33,44 @@ def load_results(results_dir: Path | None) -> tuple[list[dict], dict[str, Path]]
                 rel = f"results/{name}/{Path(f['path']).name}"
                 figures[rel] = source
                 shown.append({"src": rel, "caption": f.get("caption", "")})
-        claims = [{"text": c.get("text", ""), "verdict": c.get("verdict", "inconclusive"), "evidence": c.get("evidence")}
-                  for c in r.get("claims", [])]
-        results.append({"experiment": r.get("experiment", name), "title": r.get("title", name), "run": run,
-                        "techniques": r.get("techniques", []), "claims": claims, "figures": shown})
+        claims = [
+            {"text": c.get("text", ""), "verdict": c.get("verdict", "inconclusive"), "evidence": c.get("evidence")}
+            for c in r.get("claims", [])
+        ]
+        results.append(
+            {
+                "experiment": r.get("experiment", name),
+                "title": r.get("title", name),
+                "run": run,
+                "techniques": r.get("techniques", []),
+                "claims": claims,
+                "figures": shown,
+            }
+        )
     return results, figures
 
 
-def build(conn, out: Path, *, base_url: str, repo_url: str | None = None, build_date: dt.date | None = None,
-          results_dir: Path | None = None, search: bool = True, embeddings: Path | None = None, embed: bool = False):
+def build(
+    conn,
+    out: Path,
+    *,
+    base_url: str,
+    repo_url: str | None = None,
+    build_date: dt.date | None = None,
+    results_dir: Path | None = None,
+    search: bool = True,
+    embeddings: Path | None = None,
+    embed: bool = False,
+):
     from kb import catalogue
     from kb.website import context, render
 
-    config = context.SiteConfig(base_url=base_url if base_url.endswith("/") else base_url + "/", repo_url=repo_url,
-                                build_date=build_date or dt.date.today(), results_dir=results_dir)
+    config = context.SiteConfig(
+        base_url=base_url if base_url.endswith("/") else base_url + "/",
+        repo_url=repo_url,
+        build_date=build_date or dt.date.today(),
+        results_dir=results_dir,
+    )
     from kb import similarity
 
     results, figures = load_results(results_dir)

@@ -18,9 +18,13 @@ from kb.website.markup import bibtex, markdown
 SCHOLAR = "https://scholar.google.com/citations?user={}"
 LESSWRONG_USER = "https://www.lesswrong.com/users/{}"
 ID_LINKS = {
-    "arxiv": "https://arxiv.org/abs/{}", "doi": "https://doi.org/{}", "lesswrong": "https://www.lesswrong.com/posts/{}",
-    "alignmentforum": "https://www.alignmentforum.org/posts/{}", "openalex": "https://openalex.org/{}",
-    "s2": "https://www.semanticscholar.org/paper/{}", "openreview": "https://openreview.net/forum?id={}",
+    "arxiv": "https://arxiv.org/abs/{}",
+    "doi": "https://doi.org/{}",
+    "lesswrong": "https://www.lesswrong.com/posts/{}",
+    "alignmentforum": "https://www.alignmentforum.org/posts/{}",
+    "openalex": "https://openalex.org/{}",
+    "s2": "https://www.semanticscholar.org/paper/{}",
+    "openreview": "https://openreview.net/forum?id={}",
     "acl": "https://aclanthology.org/{}",
 }
 RECENT = 15
@@ -48,8 +52,9 @@ class SiteConfig:
     results_dir: Path | None = None
 
 
-def pages(catalogue: dict, config: SiteConfig, results: list[dict] | None = None,
-          related: dict[str, list[str]] | None = None) -> list[Page]:
+def pages(
+    catalogue: dict, config: SiteConfig, results: list[dict] | None = None, related: dict[str, list[str]] | None = None
+) -> list[Page]:
     works = {w["id"]: _work_view(w) for w in catalogue["works"]}
     techniques = {t["slug"]: t for t in catalogue["techniques"]}
     children = defaultdict(list)
@@ -71,8 +76,9 @@ def pages(catalogue: dict, config: SiteConfig, results: list[dict] | None = None
         """The short form of a work that lists show; one shared dict per work."""
         if work_id not in cards:
             w = works[work_id]
-            cards[work_id] = {k: w[k] for k in ("id", "title", "year", "kind", "venue", "author_line", "more_authors")} | {
-                "techniques": [t["slug"] for t in w["techniques"]], "has_summary": w["summary"] is not None}
+            cards[work_id] = {
+                k: w[k] for k in ("id", "title", "year", "kind", "venue", "author_line", "more_authors")
+            } | {"techniques": [t["slug"] for t in w["techniques"]], "has_summary": w["summary"] is not None}
         return cards[work_id]
 
     under: dict[str, list[str]] = {}
@@ -83,20 +89,41 @@ def pages(catalogue: dict, config: SiteConfig, results: list[dict] | None = None
             under[slug] = sorted(ids, key=lambda i: (-(works[i]["year"] or 0), i))
         return under[slug]
 
-    site = {"title": config.title, "build_date": config.build_date.isoformat(), "base_url": config.base_url,
-            "counts": {"works": len(works), "summaries": sum(1 for w in works.values() if w["summary"]),
-                       "authors": len(catalogue["authors"]), "techniques": len(techniques)}}
-    tree = [{"slug": t["slug"], "name": t["name"], "depth": t["depth"], "count": len(works_under(t["slug"]))}
-            for t in _depth_first(catalogue["techniques"], children)]
-    motivations = [{"slug": m["slug"], "name": m["name"], "description": m["description"],
-                    "count": sum(1 for w in works.values() if any(t["slug"] == m["slug"] for t in w["motivations"]))}
-                   for m in catalogue["motivations"]]
+    site = {
+        "title": config.title,
+        "build_date": config.build_date.isoformat(),
+        "base_url": config.base_url,
+        "counts": {
+            "works": len(works),
+            "summaries": sum(1 for w in works.values() if w["summary"]),
+            "authors": len(catalogue["authors"]),
+            "techniques": len(techniques),
+        },
+    }
+    tree = [
+        {"slug": t["slug"], "name": t["name"], "depth": t["depth"], "count": len(works_under(t["slug"]))}
+        for t in _depth_first(catalogue["techniques"], children)
+    ]
+    motivations = [
+        {
+            "slug": m["slug"],
+            "name": m["name"],
+            "description": m["description"],
+            "count": sum(1 for w in works.values() if any(t["slug"] == m["slug"] for t in w["motivations"])),
+        }
+        for m in catalogue["motivations"]
+    ]
     tech_names = {s: t["name"] for s, t in techniques.items()}
     mot_names = {m["slug"]: m["name"] for m in catalogue["motivations"]}
     recent = sorted(works, key=lambda i: (works[i]["added"] or "", works[i]["year"] or 0, i), reverse=True)[:RECENT]
 
-    out = [Page("index.html", "index.html", {"site": site, "recent": [card(i) for i in recent], "tree": tree,
-                                             "motivations": motivations})]
+    out = [
+        Page(
+            "index.html",
+            "index.html",
+            {"site": site, "recent": [card(i) for i in recent], "tree": tree, "motivations": motivations},
+        )
+    ]
     out.append(Page("search.html", "search.html", {"site": site}))
     out.append(Page("404.html", "404.html", {"site": site}))
     out.append(Page("techniques/index.html", "techniques.html", {"site": site, "tree": tree}))
@@ -109,86 +136,183 @@ def pages(catalogue: dict, config: SiteConfig, results: list[dict] | None = None
         while node:
             ancestors.insert(0, {"slug": node, "name": tech_names[node]})
             node = techniques[node]["parent"]
-        out.append(Page(f"techniques/{slug}.html", "technique.html", {
-            "site": site, "technique": t, "ancestors": ancestors,
-            "children": [{"slug": c, "name": tech_names[c], "count": len(works_under(c))} for c in children[slug]],
-            "by_year": _by_year([card(i) for i in ids]), "results": sorted(results_by_technique[slug], key=lambda r: r["experiment"]),
-        }))
-        out.append(Page(f"techniques/{slug}.xml", "feed.xml", _feed(site, f"{t['name']} — {config.title}",
-                                                                    f"techniques/{slug}.html", f"techniques/{slug}.xml",
-                                                                    [works[i] for i in ids], config)))
+        out.append(
+            Page(
+                f"techniques/{slug}.html",
+                "technique.html",
+                {
+                    "site": site,
+                    "technique": t,
+                    "ancestors": ancestors,
+                    "children": [
+                        {"slug": c, "name": tech_names[c], "count": len(works_under(c))} for c in children[slug]
+                    ],
+                    "by_year": _by_year([card(i) for i in ids]),
+                    "results": sorted(results_by_technique[slug], key=lambda r: r["experiment"]),
+                },
+            )
+        )
+        out.append(
+            Page(
+                f"techniques/{slug}.xml",
+                "feed.xml",
+                _feed(
+                    site,
+                    f"{t['name']} — {config.title}",
+                    f"techniques/{slug}.html",
+                    f"techniques/{slug}.xml",
+                    [works[i] for i in ids],
+                    config,
+                ),
+            )
+        )
 
     for m in catalogue["motivations"]:
         tagged = [w for w in works.values() if any(t["slug"] == m["slug"] for t in w["motivations"])]
-        stated = [card(w["id"]) for w in tagged if any(t["slug"] == m["slug"] and t["by"] == "authors" for t in w["motivations"])]
+        stated = [
+            card(w["id"])
+            for w in tagged
+            if any(t["slug"] == m["slug"] and t["by"] == "authors" for t in w["motivations"])
+        ]
         stated_ids = {c["id"] for c in stated}
         inferred = [card(w["id"]) for w in tagged if w["id"] not in stated_ids]
-        out.append(Page(f"motivations/{m['slug']}.html", "motivation.html", {
-            "site": site, "motivation": m, "stated": _sort_cards(stated), "inferred": _sort_cards(inferred)}))
+        out.append(
+            Page(
+                f"motivations/{m['slug']}.html",
+                "motivation.html",
+                {"site": site, "motivation": m, "stated": _sort_cards(stated), "inferred": _sort_cards(inferred)},
+            )
+        )
 
     author_works = defaultdict(list)
     for w in works.values():
         for a in w["authors"]:
             author_works[a["id"]].append(w["id"])
     authors = sorted(catalogue["authors"], key=lambda a: (_surname(a["name"]), a["id"]))
-    out.append(Page("authors/index.html", "authors.html", {"site": site, "authors": [
-        {"id": a["id"], "name": a["name"], "count": len(author_works[a["id"]])} for a in authors if author_works[a["id"]]]}))
+    out.append(
+        Page(
+            "authors/index.html",
+            "authors.html",
+            {
+                "site": site,
+                "authors": [
+                    {"id": a["id"], "name": a["name"], "count": len(author_works[a["id"]])}
+                    for a in authors
+                    if author_works[a["id"]]
+                ],
+            },
+        )
+    )
     for a in authors:
         if not author_works[a["id"]]:
             continue
-        links = [("Google Scholar", SCHOLAR.format(a["scholar_id"])) if a.get("scholar_id") else None,
-                 ("LessWrong", LESSWRONG_USER.format(a["lesswrong"])) if a.get("lesswrong") else None,
-                 ("Homepage", a["homepage"]) if a.get("homepage") else None]
-        out.append(Page(f"authors/{a['id']}.html", "author.html", {
-            "site": site, "author": {k: a.get(k) for k in ("id", "name", "affiliation")},
-            "links": [link for link in links if link], "works": _sort_cards([card(i) for i in author_works[a["id"]]])}))
+        links = [
+            ("Google Scholar", SCHOLAR.format(a["scholar_id"])) if a.get("scholar_id") else None,
+            ("LessWrong", LESSWRONG_USER.format(a["lesswrong"])) if a.get("lesswrong") else None,
+            ("Homepage", a["homepage"]) if a.get("homepage") else None,
+        ]
+        out.append(
+            Page(
+                f"authors/{a['id']}.html",
+                "author.html",
+                {
+                    "site": site,
+                    "author": {k: a.get(k) for k in ("id", "name", "affiliation")},
+                    "links": [link for link in links if link],
+                    "works": _sort_cards([card(i) for i in author_works[a["id"]]]),
+                },
+            )
+        )
 
     related = related if related is not None else similarity.by_techniques(catalogue["works"])
     for w in works.values():
-        discussion = [card(r["id"]) for r in w["cited_by"] if r["type"] in ("replies-to", "discusses") and works[r["id"]]["kind"] in ("comment", "post")]
-        out.append(Page(f"works/{w['id']}.html", "work.html", {
-            "site": site, "work": w,
-            "technique_names": {t["slug"]: tech_names[t["slug"]] for t in w["techniques"]},
-            "technique_filters": sorted({tech_names[a] for t in w["techniques"] for a in _ancestry(t["slug"], techniques)}),
-            "motivation_names": {t["slug"]: mot_names[t["slug"]] for t in w["motivations"]},
-            "relations": [dict(r, card=card(r["id"])) for r in w["relations"]],
-            "cited_by": [dict(r, card=card(r["id"])) for r in w["cited_by"]],
-            "discussion": discussion,
-            "related": [card(i) for i in related[w["id"]]],
-            "bibtex": bibtex(w),
-            "edit_url": _edit_url(config, w),
-        }))
+        discussion = [
+            card(r["id"])
+            for r in w["cited_by"]
+            if r["type"] in ("replies-to", "discusses") and works[r["id"]]["kind"] in ("comment", "post")
+        ]
+        out.append(
+            Page(
+                f"works/{w['id']}.html",
+                "work.html",
+                {
+                    "site": site,
+                    "work": w,
+                    "technique_names": {t["slug"]: tech_names[t["slug"]] for t in w["techniques"]},
+                    "technique_filters": sorted(
+                        {tech_names[a] for t in w["techniques"] for a in _ancestry(t["slug"], techniques)}
+                    ),
+                    "motivation_names": {t["slug"]: mot_names[t["slug"]] for t in w["motivations"]},
+                    "relations": [dict(r, card=card(r["id"])) for r in w["relations"]],
+                    "cited_by": [dict(r, card=card(r["id"])) for r in w["cited_by"]],
+                    "discussion": discussion,
+                    "related": [card(i) for i in related[w["id"]]],
+                    "bibtex": bibtex(w),
+                    "edit_url": _edit_url(config, w),
+                },
+            )
+        )
 
-    out.append(Page("feed.xml", "feed.xml", _feed(site, config.title, "index.html", "feed.xml", list(works.values()), config)))
-    out.append(Page("sitemap.xml", "sitemap.xml", {"site": site, "paths": sorted(p.path for p in out if p.path.endswith(".html") and p.path != "404.html")}))
+    out.append(
+        Page("feed.xml", "feed.xml", _feed(site, config.title, "index.html", "feed.xml", list(works.values()), config))
+    )
+    out.append(
+        Page(
+            "sitemap.xml",
+            "sitemap.xml",
+            {"site": site, "paths": sorted(p.path for p in out if p.path.endswith(".html") and p.path != "404.html")},
+        )
+    )
     return out
 
 
 def _work_view(w: dict) -> dict:
     view = dict(w)
-    view["author_line"] = ", ".join(a["name"] for a in w["authors"][:6]) + (" et al." if w["more_authors"] or len(w["authors"]) > 6 else "")
-    view["id_links"] = [{"scheme": s, "value": v, "url": ID_LINKS[s].format(v) if s in ID_LINKS else None}
-                        for s, v in sorted(w["ids"].items())]
+    view["author_line"] = ", ".join(a["name"] for a in w["authors"][:6]) + (
+        " et al." if w["more_authors"] or len(w["authors"]) > 6 else ""
+    )
+    view["id_links"] = [
+        {"scheme": s, "value": v, "url": ID_LINKS[s].format(v) if s in ID_LINKS else None}
+        for s, v in sorted(w["ids"].items())
+    ]
     if w["summary"]:
         s = w["summary"]
-        view["summary"] = dict(s, body_html=markdown(s["body"]), xrisk_html=markdown(s["xrisk"]), opinion_html=markdown(s["opinion"]))
+        view["summary"] = dict(
+            s, body_html=markdown(s["body"]), xrisk_html=markdown(s["xrisk"]), opinion_html=markdown(s["opinion"])
+        )
     view["abstract_html"] = markdown(w["abstract"]) if w["abstract"] else ""
     return view
 
 
 def _feed(site: dict, title: str, page: str, path: str, works: list[dict], config: SiteConfig) -> dict:
     newest = sorted(works, key=lambda w: (w["added"] or "", w["year"] or 0, w["id"]), reverse=True)[:FEED_SIZE]
-    return {"site": site, "title": title, "page": page, "path": path, "entries": [
-        {"id": w["id"], "title": w["title"], "authors": [a["name"] for a in w["authors"]],
-         "updated": (w["added"] or config.build_date.isoformat()), "summary": (w["summary"] or {}).get("body") or w["abstract"] or ""}
-        for w in newest]}
+    return {
+        "site": site,
+        "title": title,
+        "page": page,
+        "path": path,
+        "entries": [
+            {
+                "id": w["id"],
+                "title": w["title"],
+                "authors": [a["name"] for a in w["authors"]],
+                "updated": (w["added"] or config.build_date.isoformat()),
+                "summary": (w["summary"] or {}).get("body") or w["abstract"] or "",
+            }
+            for w in newest
+        ],
+    }
 
 
 def _edit_url(config: SiteConfig, w: dict) -> str | None:
     if not config.repo_url:
         return None
     path = w["summary"]["path"] if w["summary"] else None
-    return f"{config.repo_url.rstrip('/')}/blob/main/{path}" if path else f"{config.repo_url.rstrip('/')}/blob/main/CONTRIBUTING.md"
+    return (
+        f"{config.repo_url.rstrip('/')}/blob/main/{path}"
+        if path
+        else f"{config.repo_url.rstrip('/')}/blob/main/CONTRIBUTING.md"
+    )
 
 
 def _subtree(slug: str, children) -> list[str]:
@@ -215,7 +339,9 @@ def _by_year(cards: list[dict]) -> list[dict]:
     groups = defaultdict(list)
     for c in cards:
         groups[c["year"]].append(c)
-    return [{"year": y, "works": sorted(groups[y], key=lambda c: c["id"])} for y in sorted(groups, key=lambda y: -(y or 0))]
+    return [
+        {"year": y, "works": sorted(groups[y], key=lambda c: c["id"])} for y in sorted(groups, key=lambda y: -(y or 0))
+    ]
 
 
 def _sort_cards(cards: list[dict]) -> list[dict]:

@@ -14,8 +14,31 @@ from urllib.parse import urlsplit
 import nh3
 
 LINK_SCHEMES = frozenset({"http", "https", "mailto"})
-_TAGS = {"p", "a", "em", "strong", "code", "pre", "blockquote", "ul", "ol", "li", "h2", "h3", "h4", "br", "hr",
-         "table", "thead", "tbody", "tr", "th", "td", "sup", "sub"}
+_TAGS = {
+    "p",
+    "a",
+    "em",
+    "strong",
+    "code",
+    "pre",
+    "blockquote",
+    "ul",
+    "ol",
+    "li",
+    "h2",
+    "h3",
+    "h4",
+    "br",
+    "hr",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "sup",
+    "sub",
+}
 
 
 @cache
@@ -31,8 +54,13 @@ def markdown(text: str | None) -> str:
     if not text:
         return ""
     html = _markdown().render(text)
-    return nh3.clean(html, tags=_TAGS, attributes={"a": {"href", "title"}}, url_schemes=set(LINK_SCHEMES),
-                     link_rel="nofollow noopener")
+    return nh3.clean(
+        html,
+        tags=_TAGS,
+        attributes={"a": {"href", "title"}},
+        url_schemes=set(LINK_SCHEMES),
+        link_rel="nofollow noopener",
+    )
 
 
 def safe_url(url: str | None) -> str | None:
@@ -54,8 +82,11 @@ def bibtex(work: dict) -> str:
     word = next((w for w in re.findall(r"[a-z]+", work["title"].lower()) if len(w) > 3), "work")
     key = f"{last}{work['year'] or ''}{word}"
     names = [a["name"] for a in work["authors"]] + (["others"] if work["more_authors"] else [])
-    fields = {"title": "{" + _bib(work["title"]) + "}", "author": " and ".join(_bib(n) for n in names),
-              "year": str(work["year"] or "")}
+    fields = {
+        "title": "{" + _bib(work["title"]) + "}",
+        "author": " and ".join(_bib(n) for n in names),
+        "year": str(work["year"] or ""),
+    }
     kind = "misc"
     if work["kind"] == "paper" and work.get("venue") and work["venue"] != "arXiv":
         fields["howpublished"] = _bib(work["venue"])

@@ -45,8 +45,14 @@ class Report:
 
 
 def environment(templates: Path) -> Environment:
-    env = Environment(loader=FileSystemLoader(templates), autoescape=True, undefined=StrictUndefined,
-                      trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env = Environment(
+        loader=FileSystemLoader(templates),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
     env.filters["safe_url"] = safe_url
     return env
 
@@ -63,8 +69,9 @@ def _assets_digest(assets: Path) -> str:
     return h.hexdigest()[:20]
 
 
-def write_site(pages: list[Page], out: Path, assets: Path, figures: dict[str, Path] | None = None,
-               search: bool = True) -> Report:
+def write_site(
+    pages: list[Page], out: Path, assets: Path, figures: dict[str, Path] | None = None, search: bool = True
+) -> Report:
     """Render pages into out/ (with assets/static and the result figures), reusing unchanged pages.
 
     A first build, or one after the templates changed, renders everything into a new folder and swaps
@@ -169,8 +176,11 @@ def _search_index(stage: Path, live: Path | None, removed: list[str]) -> bool | 
         for rel in removed:
             (site / rel).unlink(missing_ok=True)
     try:
-        done = subprocess.run([sys.executable, "-m", "pagefind", "--site", str(site), "--output-path",
-                               str(stage / SEARCH_DIR)], capture_output=True, text=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "pagefind", "--site", str(site), "--output-path", str(stage / SEARCH_DIR)],
+            capture_output=True,
+            text=True,
+        )
     finally:
         if site is not stage:
             shutil.rmtree(site, ignore_errors=True)

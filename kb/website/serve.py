@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import functools
 import threading
+from collections.abc import Callable
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Callable
 
 
 class _Handler(SimpleHTTPRequestHandler):
@@ -30,7 +30,9 @@ def server(out: Path, port: int = 8000, host: str = "127.0.0.1") -> ThreadingHTT
     return ThreadingHTTPServer((host, port), functools.partial(_Handler, directory=str(out)))
 
 
-def watch(signature: Callable[[], object], rebuild: Callable[[], None], stop: threading.Event, every: float = 1.0) -> None:
+def watch(
+    signature: Callable[[], object], rebuild: Callable[[], None], stop: threading.Event, every: float = 1.0
+) -> None:
     """Poll signature() and call rebuild() when it changes, until stop is set."""
     last = signature()
     while not stop.wait(every):

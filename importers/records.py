@@ -18,7 +18,7 @@ class SourceError(Exception):
 class Link:
     """A relation to another work, named by an identifier the importer knows (e.g. a LessWrong post id)."""
 
-    type: str  # discusses, replies-to, critiques, extends, replicates
+    type: str  # discusses, replies-to, critiques, extends, replicates, cites
     scheme: str
     value: str
 
@@ -39,6 +39,11 @@ class WorkRecord:
     withdrawn: bool = False
     more_authors: bool = False  # the source listed only some of the authors
     author_profiles: dict[str, dict] = field(default_factory=dict)  # name -> {"lesswrong": slug, ...}
+    categories: list[str] = field(default_factory=list)  # arXiv categories, the primary one first
+    updated: str | None = None  # ISO date of the latest version (arXiv), when the source gives it
+    affiliations: dict[str, list[str]] = field(default_factory=dict)  # author name -> affiliations
+    citation_count: int | None = None
+    citations_as_of: str | None = None  # ISO date the count was read
 
 
 @dataclass

@@ -17,7 +17,9 @@ Slug = Annotated[str, Field(pattern=SLUG_RE.pattern)]
 HttpUrl = Annotated[str, Field(pattern=r"^https?://\S+$")]
 
 WORK_KINDS = ("paper", "post", "comment", "report")
-RELATION_TYPES = ("discusses", "replies-to", "critiques", "extends", "replicates")
+# "cites": the work's reference list names the target (from OpenAlex or arXiv/DOI matches), kept apart from
+# the hand-made relations so that a refresh can replace it whole.
+RELATION_TYPES = ("discusses", "replies-to", "critiques", "extends", "replicates", "cites")
 # Who assigned a tag, most trusted first: the authors say so in the text; a summary's author or a curator
 # judged it (a summary is the more considered judgement);
 # or an automatic tagger suggested it.
@@ -58,6 +60,14 @@ class Provenance(Strict):
     matched_by: str | None = None  # how an imported record was recognised as this work
 
 
+class Citations(Strict):
+    """A citation count as one source gave it on one day: counts change, so the date is part of the fact."""
+
+    count: Annotated[int, Field(ge=0)]
+    as_of: dt.date
+    source: str  # e.g. "openalex", "scholar"
+
+
 class Work(Strict):
     id: Slug
     kind: Literal[WORK_KINDS]  # type: ignore[valid-type]
@@ -72,6 +82,8 @@ class Work(Strict):
     url: HttpUrl | None = None
     urls: dict[str, HttpUrl] = Field(default_factory=dict)
     ids: dict[Literal[ID_SCHEMES], str] = Field(default_factory=dict)  # type: ignore[valid-type]
+    categories: list[str] = Field(default_factory=list)  # arXiv categories, the primary one first
+    citations: Citations | None = None
     techniques: list[Tag] = Field(default_factory=list)
     motivations: list[Tag] = Field(default_factory=list)
     relations: list[Relation] = Field(default_factory=list)

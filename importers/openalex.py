@@ -1,15 +1,27 @@
-"""OpenAlex: an author's works through its open API (the fallback when Google Scholar blocks us)."""
+"""OpenAlex: an author's works through its open API (the fallback when Google Scholar blocks us), and works
+by identifier in batches (`kb refresh`): abstract, dated citation count and reference list."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from importers.http import Polite
-from importers.records import SourceError, WorkRecord
+from importers.records import Link, SourceError, WorkRecord
 
 BASE_URL = "https://api.openalex.org"
+# OpenAlex ORs up to 50 values in one filter (`doi:a|b|...`); one page of 50 then holds every answer.
+BATCH = 50
+# Only what a refresh uses: answers stay small (a full work is ~20 kB, mostly concepts and locations).
+FIELDS = (
+    "id,doi,display_name,publication_year,publication_date,type,authorships,primary_location,locations,"
+    "abstract_inverted_index,cited_by_count,referenced_works"
+)
+# arXiv registers a DataCite DOI for every paper: OpenAlex finds an arXiv-only work by it.
+ARXIV_DOI = "10.48550/arxiv."
 KINDS = {"article": "paper", "preprint": "paper", "book-chapter": "paper", "report": "report", "dissertation": "report"}
 
 
@@ -25,10 +37,59 @@ def _json(body: bytes, where: str) -> dict:
     return data
 
 
+def auth_params(key: str | None = None, mailto: str | None = None) -> dict:
+    """The one place OpenAlex credentials come from: an API key and a contact address (the "polite pool"),
+    given or read from $OPENALEX_API_KEY and $OPENALEX_MAILTO."""
+    key = key or os.environ.get("OPENALEX_API_KEY")
+    mailto = mailto or os.environ.get("OPENALEX_MAILTO")
+    return {**({"api_key": key} if key else {}), **({"mailto": mailto} if mailto else {})}
+
+
+def by_ids(
+    http: Polite,
+    scheme: str,
+    values: Iterable[str],
+    base_url: str = BASE_URL,
+    key: str | None = None,
+    mailto: str | None = None,
+    today: dt.date | None = None,
+) -> Iterator[WorkRecord]:
+    """Works by identifier ("openalex" W-ids, "doi" or "arxiv"), BATCH ids a request, in a stable order so that
+    a re-run after a failure asks the same pages again and the HTTP cache answers the ones already read."""
+    filters = {"openalex": "ids.openalex", "doi": "doi", "arxiv": "doi"}
+    if scheme not in filters:
+        raise ValueError(f"OpenAlex cannot look works up by {scheme!r}")
+    # "," separates filters and "|" alternatives: an id holding one cannot go in a batch (no real DOI seen does)
+    wanted = sorted({_lookup_value(scheme, v) for v in values if v and not {",", "|"} & set(v)})
+    as_of = (today or dt.date.today()).isoformat()
+    for start in range(0, len(wanted), BATCH):
+        batch = wanted[start : start + BATCH]
+        params = {
+            "filter": f"{filters[scheme]}:{'|'.join(batch)}",
+            "per-page": BATCH,
+            "select": FIELDS,
+            **auth_params(key, mailto),
+        }
+        where = f"works by {scheme} {batch[0]}{' ...' if len(batch) > 1 else ''}"
+        data = _json(http.get(f"{base_url}/works", params=params), where)
+        results = data.get("results")
+        if not isinstance(results, list):
+            raise SourceError("openalex", "expected a list of results", where)
+        for w in results:
+            if isinstance(w, dict) and w.get("id") and w.get("display_name"):
+                yield record(w, as_of)
+
+
+def _lookup_value(scheme: str, value: str) -> str:
+    if scheme == "arxiv":
+        return ARXIV_DOI + value.lower()
+    if scheme == "openalex":
+        return value.rsplit("/", 1)[-1].upper()
+    return value.lower().removeprefix("https://doi.org/")
+
+
 def author_id(http: Polite, name: str, base_url: str = BASE_URL, key: str | None = None) -> str:
-    data = _json(
-        http.get(f"{base_url}/authors", params={"search": name, **({"api_key": key} if key else {})}), "authors"
-    )
+    data = _json(http.get(f"{base_url}/authors", params={"search": name, **auth_params(key)}), "authors")
     results = data.get("results") or []
     if not results:
         raise SourceError("openalex", f"no author named {name!r}")
@@ -39,13 +100,13 @@ def works(
     http: Polite, author: str, base_url: str = BASE_URL, key: str | None = None, limit: int = 2000
 ) -> Iterator[WorkRecord]:
     """Every work of an OpenAlex author id (A123...), paged with a cursor."""
-    cursor, seen = "*", 0
+    cursor, seen, as_of = "*", 0, dt.date.today().isoformat()
     while cursor and seen < limit:
         params = {
             "filter": f"author.id:{author}",
             "per-page": 200,
             "cursor": cursor,
-            **({"api_key": key} if key else {}),
+            **auth_params(key),
         }
         data = _json(http.get(f"{base_url}/works", params=params), f"works of {author}")
         results = data.get("results")
@@ -54,14 +115,18 @@ def works(
         for w in results:
             seen += 1
             if w.get("display_name"):
-                yield record(w)
+                yield record(w, as_of)
         cursor = (data.get("meta") or {}).get("next_cursor") if results else None
 
 
-def record(w: dict) -> WorkRecord:
+def record(w: dict, as_of: str | None = None) -> WorkRecord:
+    """One OpenAlex work. With as_of (the day it was read) its citation count is kept, dated."""
     ids = {"openalex": w["id"].rsplit("/", 1)[-1]}
-    if w.get("doi"):
-        ids["doi"] = w["doi"].removeprefix("https://doi.org/")
+    doi = (w.get("doi") or "").removeprefix("https://doi.org/")
+    if doi.lower().startswith(ARXIV_DOI):
+        ids["arxiv"] = doi[len(ARXIV_DOI) :]  # arXiv's own DOI names the arXiv id, not a publisher's version
+    elif doi:
+        ids["doi"] = doi
     for loc in w.get("locations") or []:
         landing = (loc or {}).get("landing_page_url") or ""
         if "arxiv.org/abs/" in landing:
@@ -82,6 +147,14 @@ def record(w: dict) -> WorkRecord:
         abstract=_abstract(w.get("abstract_inverted_index")),
         url=(w.get("primary_location") or {}).get("landing_page_url"),
         ids=ids,
+        # the reference list, as OpenAlex ids: those of works in the catalogue become "cites" relations
+        links=[
+            Link("cites", "openalex", ref.rsplit("/", 1)[-1])
+            for ref in w.get("referenced_works") or []
+            if isinstance(ref, str) and ref
+        ],
+        citation_count=w["cited_by_count"] if as_of and isinstance(w.get("cited_by_count"), int) else None,
+        citations_as_of=as_of if as_of and isinstance(w.get("cited_by_count"), int) else None,
     )
 
 

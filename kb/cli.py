@@ -254,9 +254,16 @@ def tag_eval(ws, folds: int, rules_only: bool, as_json: bool) -> None:
 
 @cli.command(name="list")
 @filters(limit=50)
+@click.option(
+    "--sort",
+    type=click.Choice(["year", "citations"]),
+    default="year",
+    show_default=True,
+    help="Newest first, or most cited first (the global count; works without one last).",
+)
 @click.pass_obj
 def list_(ws, as_json: bool, **query) -> None:
-    """List works, newest first, filtered."""
+    """List works, newest first (or most cited first), filtered."""
     _run_query(ws, as_json, **query)
 
 
@@ -535,6 +542,36 @@ def sync(ws, sources_path) -> None:
             _fail(str(e))
     output.import_report(report, fetched)
     if report.errors:
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("works", nargs=-1)
+@click.option(
+    "--source",
+    "sources",
+    type=click.Choice(["arxiv", "openalex"]),
+    multiple=True,
+    help="Only this source (repeatable).",
+)
+@click.option("--key", envvar="OPENALEX_API_KEY", help="An OpenAlex API key (optional).")
+@click.option("--mailto", envvar="OPENALEX_MAILTO", help="A contact address for OpenAlex's polite pool (optional).")
+@click.pass_obj
+def refresh(ws, works, sources, key, mailto) -> None:
+    """Re-read works (default: all with an arXiv id, DOI or OpenAlex id) from arXiv and OpenAlex; fill abstracts,
+    categories, dated citation counts and references (cites relations). Curated values are never overwritten."""
+    from kb import importing
+    from kb.refresh import SOURCES, UnknownWork, refresh
+
+    try:
+        result = refresh(ws, works, sources or SOURCES, key=key, mailto=mailto)
+    except UnknownWork as e:
+        _fail(str(e))
+    except importing.DataProblems as e:
+        output.problems(e.problems)
+        _fail(str(e))
+    output.refreshed(result)
+    if result.errors:
         sys.exit(1)
 
 

@@ -13,6 +13,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
+from kb import citations
 from kb.datadir import Dataset
 from kb.names import author_id, normalise_name, slugify, work_id
 from kb.records import Author, Provenance, Relation, Work
@@ -131,6 +132,9 @@ class Merger:
         if record.withdrawn and not work.withdrawn:
             updates["withdrawn"] = True
             contributed.append("withdrawn")
+        extra, fields = citations.extra_updates(work, record)  # categories, dated citation count (kb.citations)
+        updates.update(extra)
+        contributed += fields
         self._remember_links(found, record)
         if not contributed:
             self.report.skipped.append(found)
@@ -160,6 +164,7 @@ class Merger:
             "withdrawn": record.withdrawn,
             "ids": dict(record.ids),
             **{k: getattr(record, k) for k in FILLABLE if getattr(record, k, None) not in (None, "")},
+            **citations.new_fields(record),
             "provenance": [{"source": record.source, "fetched_at": self.today.isoformat()}],
         }
         if data.get("date") and data.get("year") and not str(data["date"]).startswith(str(data["year"])):
@@ -176,11 +181,15 @@ class Merger:
 
     def _remember_links(self, work: str, record) -> None:
         for link in getattr(record, "links", []) or []:
-            self._pending_links.append((work, link))
+            self._pending_links.append((work, link, record.source))
 
     def resolve_links(self) -> None:
         """Relations name their target by an identifier; they are added once every record is in."""
-        for source, link in self._pending_links:
+        reference_lists: dict[str, tuple[str, list]] = {}  # a record's "cites" links replace the work's whole
+        for source, link, origin in self._pending_links:
+            if link.type == citations.CITES:
+                reference_lists.setdefault(source, (origin, []))[1].append(link)
+                continue
             target = self.by_id.get((link.scheme, link.value.lower()))
             if not target or target == source:
                 continue
@@ -190,6 +199,7 @@ class Merger:
                 self.works[source] = self._validated(work, {"relations": [*work.relations, relation]})
                 if source not in self.report.added and source not in self.report.updated:
                     self.report.updated.append(source)
+        citations.replace_cites(self, reference_lists)
         self._pending_links.clear()
 
     def author(self, name: str, **facts) -> None:

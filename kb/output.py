@@ -64,6 +64,9 @@ def works(rows: list[dict], as_json: bool, query: str | None = None) -> None:
     table.add_column("title", style="bold", ratio=3)
     table.add_column("authors", ratio=2)
     table.add_column("techniques", style="green", ratio=1)
+    cited = any(r.get("citation_count") is not None for r in rows)
+    if cited:
+        table.add_column("cited", justify="right")
     for r in rows:
         title = _esc(r["title"])
         if r.get("snippet"):  # the catalogue marks matched words «so»
@@ -75,6 +78,7 @@ def works(rows: list[dict], as_json: bool, query: str | None = None) -> None:
             title,
             _esc(_authors(r["authors"], r["more_authors"])),
             ", ".join(r["techniques"]),
+            *([str(r["citation_count"] if r.get("citation_count") is not None else "")] if cited else []),
         )
     console.print(table)
     console.print(f"[dim]{len(rows)} work(s)[/]")
@@ -105,11 +109,14 @@ def work(w: dict, as_json: bool, provenance: bool = False) -> None:
     ]
     links = [w["url"], *w["urls"].values()] if w["url"] else list(w["urls"].values())
     head += [f"{k}: {_esc(v)}" for k, v in w["ids"].items()] + [_esc(u) for u in links]
+    if w.get("categories"):
+        head.append("categories: " + ", ".join(_esc(c) for c in w["categories"]))
     if w["techniques"]:
         head.append("techniques: " + ", ".join(_tag_line(t) for t in w["techniques"]))
     if w["motivations"]:
         head.append("x-risk motivation: " + ", ".join(_tag_line(t) for t in w["motivations"]))
     console.print(Panel("\n".join(head), title=f"[cyan]{w['id']}[/]", title_align="left"))
+    console.print(citation_line(w), soft_wrap=True)
     if w["abstract"]:
         console.print(Panel(_esc(w["abstract"]), title="abstract", title_align="left"))
     s = w["summary"]
@@ -129,7 +136,8 @@ def work(w: dict, as_json: bool, provenance: bool = False) -> None:
         if rel:
             console.print(f"[bold]{title}[/]")
             for r in rel:
-                console.print(f"  {r['type']:<11} [cyan]{r['id']}[/]  {_esc(r['title'])} ({r['year']})")
+                kind = "cited by" if rel is w["cited_by"] and r["type"] == "cites" else r["type"]
+                console.print(f"  {kind:<11} [cyan]{r['id']}[/]  {_esc(r['title'])} ({r['year']})")
     if provenance:
         console.print("[bold]provenance[/]")
         for p in w["provenance"]:
@@ -139,6 +147,16 @@ def work(w: dict, as_json: bool, provenance: bool = False) -> None:
         for t in w["techniques"] + w["motivations"]:
             if t["evidence"]:
                 console.print(f"  tag {t['slug']}: {_esc(t['evidence'])}")
+
+
+def citation_line(w: dict) -> str:
+    """'cited 123 times (openalex, 2026-11-25) · cites 4 / cited by 2 in the catalogue'."""
+    known = (
+        f"cited {w['citation_count']} times ({w['citations_source']}, {w['citations_as_of']})"
+        if w.get("citation_count") is not None
+        else "global citation count unknown (kb refresh)"
+    )
+    return f"{known} · cites {w['cites_in_catalogue']} / cited by {w['cited_by_in_catalogue']} in the catalogue"
 
 
 def technique_tree(rows: list[dict], as_json: bool) -> None:
@@ -268,6 +286,17 @@ def import_report(report, fetched=None) -> None:
     for error in report.errors:
         console.print(f"[red]error:[/] {_esc(error)}", soft_wrap=True)
         console.print("[dim]what was fetched before the error is saved; run the same command again to resume[/]")
+
+
+def refreshed(result) -> None:
+    console = _console()
+    console.print("asked: " + ", ".join(f"{name} {n} work(s)" for name, n in result.asked.items()))
+    for name, missing in result.not_found.items():
+        if missing:
+            shown = ", ".join(missing[:20]) + (f" and {len(missing) - 20} more" if len(missing) > 20 else "")
+            console.print(f"  [dim]{name} had no answer for {len(missing)}: {_esc(shown)}[/]", soft_wrap=True)
+    console.print("filled: " + ", ".join(f"{what} {n}" for what, n in result.filled.items()))
+    import_report(result.report, result.fetched)
 
 
 class counter:

@@ -20,6 +20,7 @@ class Query:
     kind: str | None = None
     venue: str | None = None
     limit: int = 20
+    sort: str = "year"  # without search text: "year" (newest first) or "citations" (most cited first)
 
 
 _BRITISH = re.compile(r"(?<=\w{3})is(e|ed|es|ing|ation|ations|er|ers)\b")

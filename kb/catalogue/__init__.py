@@ -13,7 +13,7 @@ from pathlib import Path
 
 from kb.search import Query, fts_expression
 
-SCHEMA_VERSION = 2  # bump with any change to schema.py: a catalogue of another version is rebuilt
+SCHEMA_VERSION = 3  # bump with any change to schema.py: a catalogue of another version is rebuilt
 
 
 class NotFound(LookupError):
@@ -56,7 +56,12 @@ def connect(db_path: Path) -> sqlite3.Connection:
 
 # -- finding works ------------------------------------------------------------------------
 
-_LIST_COLUMNS = "w.pk, w.id, w.title, w.year, w.kind, w.venue, w.author_names, w.more_authors"
+_LIST_COLUMNS = "w.pk, w.id, w.title, w.year, w.kind, w.venue, w.author_names, w.more_authors, w.citation_count"
+# --sort: the most cited first, works without a known count last
+ORDERS = {
+    "year": "w.year DESC, w.id",
+    "citations": "w.citation_count IS NULL, w.citation_count DESC, w.year DESC, w.id",
+}
 
 
 def _filters(q: Query) -> tuple[list[str], list]:
@@ -112,7 +117,7 @@ def search(conn: sqlite3.Connection, q: Query) -> list[dict]:
     check_query(conn, q)
     where, args = _filters(q)
     if not q.text or not fts_expression(q.text):
-        sql = f"SELECT {_LIST_COLUMNS} FROM work w {_where(where)} ORDER BY w.year DESC, w.id LIMIT ?"
+        sql = f"SELECT {_LIST_COLUMNS} FROM work w {_where(where)} ORDER BY {ORDERS[q.sort]} LIMIT ?"
         return _with_tags(conn, [dict(r) for r in conn.execute(sql, [*args, q.limit])])
     for any_word in (False, True):
         sql = (
@@ -177,6 +182,7 @@ def get_work(conn: sqlite3.Connection, key: str) -> dict:
     work["more_authors"] = bool(work["more_authors"])
     work["withdrawn"] = bool(work["withdrawn"])
     work["urls"] = json.loads(work["urls"])
+    work["categories"] = json.loads(work["categories"])
     work["authors"] = _rows(
         conn,
         "SELECT a.id, a.name FROM work_author wa JOIN author a ON a.pk = wa.author_pk"
@@ -211,6 +217,8 @@ def get_work(conn: sqlite3.Connection, key: str) -> dict:
         " WHERE r.target_pk = ? ORDER BY r.type, w.id",
         pk,
     )
+    work["cites_in_catalogue"] = sum(r["type"] == "cites" for r in work["relations"])
+    work["cited_by_in_catalogue"] = sum(r["type"] == "cites" for r in work["cited_by"])
     work["provenance"] = [
         dict(r, fields=json.loads(r["fields"]))
         for r in _rows(
@@ -302,6 +310,7 @@ def export(conn: sqlite3.Connection) -> dict:
         r["pk"]: dict(
             r,
             urls=json.loads(r["urls"]),
+            categories=json.loads(r["categories"]),
             more_authors=bool(r["more_authors"]),
             withdrawn=bool(r["withdrawn"]),
             authors=[],
@@ -349,7 +358,8 @@ def export(conn: sqlite3.Connection) -> dict:
             dict(t, keywords=json.loads(t["keywords"]))
             for t in _rows(
                 conn,
-                "SELECT slug, name, description, parent, keywords, implementation, depth FROM technique ORDER BY position",
+                "SELECT slug, name, description, parent, keywords, implementation, depth"
+                " FROM technique ORDER BY position",
             )
         ],
         "motivations": [

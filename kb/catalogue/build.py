@@ -109,7 +109,7 @@ def write_rows(conn: sqlite3.Connection, ds: Dataset) -> dict:
     conn.executemany("INSERT INTO author_name VALUES (?, ?)", [(name, author_pk[key]) for name, key in alias.items()])
 
     conn.executemany(
-        "INSERT INTO work VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO work VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             (
                 pk[w.id],
@@ -126,6 +126,12 @@ def write_rows(conn: sqlite3.Connection, ds: Dataset) -> dict:
                 json.dumps(w.urls) if w.urls else "{}",
                 min((str(p.fetched_at)[:10] for p in w.provenance), default=None),
                 w.withdrawn,
+                json.dumps(w.categories),
+                *(
+                    (w.citations.count, w.citations.as_of.isoformat(), w.citations.source)
+                    if w.citations
+                    else (None,) * 3
+                ),
             )
             for w in works
         ],

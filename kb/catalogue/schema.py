@@ -33,6 +33,10 @@ class Work(SQLModel, table=True):
     urls: str = "{}"  # JSON object
     added: str | None = None  # when it first entered the catalogue (earliest provenance)
     withdrawn: bool = False
+    categories: str = "[]"  # JSON list of arXiv categories, the primary one first
+    citation_count: int | None = Field(default=None, index=True)  # the global count, as one source gave it ...
+    citations_as_of: str | None = None  # ... on this day
+    citations_source: str | None = None
 
 
 class Author(SQLModel, table=True):

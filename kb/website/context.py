@@ -78,7 +78,11 @@ def pages(
             w = works[work_id]
             cards[work_id] = {
                 k: w[k] for k in ("id", "title", "year", "kind", "venue", "author_line", "more_authors")
-            } | {"techniques": [t["slug"] for t in w["techniques"]], "has_summary": w["summary"] is not None}
+            } | {
+                "techniques": [t["slug"] for t in w["techniques"]],
+                "has_summary": w["summary"] is not None,
+                "citations": w.get("citation_count"),
+            }
         return cards[work_id]
 
     under: dict[str, list[str]] = {}
@@ -148,6 +152,7 @@ def pages(
                         {"slug": c, "name": tech_names[c], "count": len(works_under(c))} for c in children[slug]
                     ],
                     "by_year": _by_year([card(i) for i in ids]),
+                    "most_cited": _most_cited([card(i) for i in ids]),
                     "results": sorted(results_by_technique[slug], key=lambda r: r["experiment"]),
                 },
             )
@@ -243,8 +248,11 @@ def pages(
                         {tech_names[a] for t in w["techniques"] for a in _ancestry(t["slug"], techniques)}
                     ),
                     "motivation_names": {t["slug"]: mot_names[t["slug"]] for t in w["motivations"]},
-                    "relations": [dict(r, card=card(r["id"])) for r in w["relations"]],
-                    "cited_by": [dict(r, card=card(r["id"])) for r in w["cited_by"]],
+                    # hand-made relations; the reference list ("cites") has its own section
+                    "relations": [dict(r, card=card(r["id"])) for r in w["relations"] if r["type"] != "cites"],
+                    "cited_by": [dict(r, card=card(r["id"])) for r in w["cited_by"] if r["type"] != "cites"],
+                    "cites": _sort_cards([card(r["id"]) for r in w["relations"] if r["type"] == "cites"]),
+                    "cited_in_catalogue": _sort_cards([card(r["id"]) for r in w["cited_by"] if r["type"] == "cites"]),
                     "discussion": discussion,
                     "related": [card(i) for i in related[w["id"]]],
                     "bibtex": bibtex(w),
@@ -342,6 +350,11 @@ def _by_year(cards: list[dict]) -> list[dict]:
     return [
         {"year": y, "works": sorted(groups[y], key=lambda c: c["id"])} for y in sorted(groups, key=lambda y: -(y or 0))
     ]
+
+
+def _most_cited(cards: list[dict]) -> list[dict]:
+    """A technique's works with a known global count, most cited first (the other sort order of its page)."""
+    return sorted((c for c in cards if c["citations"] is not None), key=lambda c: (-c["citations"], c["id"]))
 
 
 def _sort_cards(cards: list[dict]) -> list[dict]:

@@ -6,7 +6,7 @@ import datetime as dt
 import re
 
 from importers.http import Polite
-from importers.records import SourceError, WorkRecord
+from importers.records import Link, SourceError, WorkRecord, linked_ids
 
 
 def fetch(http: Polite, url: str) -> list[WorkRecord]:
@@ -62,9 +62,20 @@ def parse(body: bytes, url: str) -> list[WorkRecord]:
                 venue=site,
                 abstract=summary or None,
                 url=e.get("link"),
+                ids={"feed": e["id"]} if e.get("id") else {},
+                links=_linked(e),
             )
         )
     return records
+
+
+def _linked(entry) -> list[Link]:
+    """The works an item's HTML links to (arXiv, DOI, forum posts): it discusses them.
+
+    Read from the hrefs before the text is flattened, so a link whose text is "the paper" still counts."""
+    html = " ".join([entry.get("summary", "")] + [c.get("value", "") for c in entry.get("content", [])])
+    hrefs = " ".join(re.findall(r"""href\s*=\s*["']([^"']+)""", html, re.I))
+    return [Link("discusses", scheme, value) for scheme, value in linked_ids(hrefs)]
 
 
 def _name(author: str) -> str:

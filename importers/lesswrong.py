@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterator
 
 from importers.http import Polite
-from importers.records import Link, SourceError, WorkRecord
+from importers.records import Link, SourceError, WorkRecord, linked_ids
 
 SITES = {"lesswrong": "https://www.lesswrong.com", "alignmentforum": "https://www.alignmentforum.org"}
 PAGE = 50
@@ -119,6 +119,12 @@ def _ids(obj: dict, site: str) -> dict[str, str]:
     return ids
 
 
+def _discussed(html: str | None) -> list[Link]:
+    """What a post or comment links to (arXiv, DOI, forum posts): it discusses those works."""
+    hrefs = " ".join(re.findall(r"""href\s*=\s*["']([^"']+)""", html or "", re.I))
+    return [Link("discusses", scheme, value) for scheme, value in linked_ids(hrefs)]
+
+
 def _date(obj: dict) -> str | None:
     return (obj.get("postedAt") or "")[:10] or None
 
@@ -146,6 +152,7 @@ def post_record(p: dict, site: str) -> WorkRecord:
         abstract=_text(p.get("htmlBody"), 1500) or None,
         url=p.get("pageUrl") or f"{SITES[site]}/posts/{p['_id']}/{p.get('slug', '')}",
         ids=_ids(p, site),
+        links=_discussed(p.get("htmlBody")),
     )
 
 
@@ -160,11 +167,14 @@ def comment_record(c: dict, site: str) -> WorkRecord:
         links.append(Link("replies-to", site, c["parentCommentId"]))
     elif c.get("postId"):
         links.append(Link("replies-to", site, c["postId"]))
+    links += [link for link in _discussed(c.get("htmlBody")) if (link.scheme, link.value) != (site, c.get("postId"))]
     who = authors[0] if authors else "someone"
+    # one user may comment on one post many times: the time tells the comments apart on a page and in a list
+    when = f" ({(c.get('postedAt') or '')[:16].replace('T', ' ')})" if c.get("postedAt") else ""
     return WorkRecord(
         source=site,
         kind="comment",
-        title=f"{who} on “{post.get('title', 'a post')}”",
+        title=f"{who} on “{post.get('title', 'a post')}”{when}",
         authors=authors,
         author_profiles=profiles,
         year=int(date[:4]) if date else None,

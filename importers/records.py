@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 
@@ -53,3 +54,22 @@ class AuthorRecord:
     lesswrong: str | None = None
     homepage: str | None = None
     affiliation: str | None = None
+
+
+_LINKED = (  # (scheme, pattern whose group 1 is the identifier)
+    ("arxiv", re.compile(r"arxiv\.org/(?:abs|pdf)/([0-9]{4}\.[0-9]{4,5}|[a-z\-]+(?:\.[A-Z]{2})?/[0-9]{7})", re.I)),
+    ("doi", re.compile(r"doi\.org/(10\.[0-9]{4,9}/[^\s\"'<>]+[^\s\"'<>.,;)])", re.I)),
+    ("lesswrong", re.compile(r"lesswrong\.com/posts/([A-Za-z0-9]{17})", re.I)),
+    ("alignmentforum", re.compile(r"alignmentforum\.org/posts/([A-Za-z0-9]{17})", re.I)),
+)
+
+
+def linked_ids(text: str | None) -> list[tuple[str, str]]:
+    """(scheme, identifier) of each work a text links to (arXiv, DOI, forum posts), in order, no repeats."""
+    found: list[tuple[str, str]] = []
+    for scheme, pattern in _LINKED:
+        for m in pattern.finditer(text or ""):
+            key = (scheme, re.sub(r"v[0-9]+$", "", m.group(1)) if scheme == "arxiv" else m.group(1))
+            if key not in found:
+                found.append(key)
+    return found

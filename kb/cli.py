@@ -73,11 +73,12 @@ def format_(ws) -> None:
     """Rewrite data/works and data/authors.jsonl in canonical form (sorted by id)."""
     from kb import datadir
 
-    ds, _ = ws.check()
-    if ds.problems:  # a record that did not load would be dropped by the rewrite
-        output.problems(ds.problems)
-        _fail("fix these first: formatting would lose the lines that do not load")
-    datadir.format_all(ds)
+    with ws.lock():
+        ds, _ = ws.check()
+        if ds.problems:  # a record that did not load would be dropped by the rewrite
+            output.problems(ds.problems)
+            _fail("fix these first: formatting would lose the lines that do not load")
+        datadir.format_all(ds)
     print(f"formatted {len(ds.works)} works and {len(ds.authors)} authors")
 
 
@@ -208,14 +209,15 @@ def tag(ctx, explain: str | None, rules_only: bool) -> None:
         return output.suggestions(explain, suggestions.get(explain, []))
     from kb import datadir
 
-    ds, problems = ws.check()
-    if problems:
-        output.problems(problems)
-        _fail("fix data/ first (kb validate)")
-    new_works, changed = tagging.retag(ds, suggestions)
-    if changed:
-        datadir.write_works(ds.root, new_works)
-        ws.build()
+    with ws.lock():  # data/ is read again under the lock: an import may have landed while the taggers ran
+        ds, problems = ws.check()
+        if problems:
+            output.problems(problems)
+            _fail("fix data/ first (kb validate)")
+        new_works, changed = tagging.retag(ds, suggestions)
+        if changed:
+            datadir.write_works(ds.root, new_works)
+            ws.build()
     output.tagged(suggestions, changed)
 
 
@@ -636,4 +638,9 @@ def methods_run(ws, experiment, quick, model_dir, layer, pooling, device, seeds,
 
 
 def main() -> None:
-    cli()
+    from kb.lock import DataLocked
+
+    try:
+        cli()
+    except DataLocked as e:  # another writer held data/ past the timeout: a fact to report, not a crash
+        _fail(str(e))

@@ -52,6 +52,9 @@ class Dataset:
 
 
 def load(root: Path) -> Dataset:
+    from kb import lock
+
+    lock.recover(root)  # a writer killed mid-way: finish its renames first, so we read all of one state
     ds = Dataset(root=root)
     if not (root / "taxonomy.toml").is_file():
         ds.problems.append(Problem(str(root / "taxonomy.toml"), 0, "missing: data/ needs a taxonomy"))
@@ -212,22 +215,41 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
+def jsonl_text(records) -> str:
+    return "".join(dump_line(r) + "\n" for r in sorted(records, key=lambda r: r.id))
+
+
 def write_jsonl(path: Path, records) -> None:
-    lines = [dump_line(r) for r in sorted(records, key=lambda r: r.id)]
-    write_atomic(path, "".join(line + "\n" for line in lines))
+    write_atomic(path, jsonl_text(records))
 
 
-def write_works(root: Path, works: list[Work]) -> None:
-    """Write every work into its kind's file, sorted by id, so that imports give clean diffs."""
+def works_files(root: Path, works: list[Work]) -> dict[Path, str]:
+    """Each kind's file of data/works and its new text, sorted by id, so that imports give clean diffs."""
+    files = {}
     for kind in WORK_KINDS:
         of_kind = [w for w in works if w.kind == kind]
         path = root / works_file(kind)
         if of_kind or path.exists():
-            write_jsonl(path, of_kind)
+            files[path] = jsonl_text(of_kind)
+    return files
+
+
+def write_dataset(root: Path, works: list[Work], authors: list[Author] | None = None) -> None:
+    """Write the works (and authors) files that changed, all at once: a killed write leaves before or after."""
+    from kb import lock
+
+    files = works_files(root, works)
+    if authors:
+        files[root / "authors.jsonl"] = jsonl_text(authors)
+    changed = {p: text for p, text in files.items() if not p.exists() or p.read_text(encoding="utf-8") != text}
+    if changed:
+        lock.write_files(root, changed)
+
+
+def write_works(root: Path, works: list[Work]) -> None:
+    write_dataset(root, works)
 
 
 def format_all(ds: Dataset) -> None:
     """Rewrite works and authors in canonical form (sorted, defaults dropped)."""
-    write_works(ds.root, ds.works)
-    if ds.authors:
-        write_jsonl(ds.root / "authors.jsonl", ds.authors)
+    write_dataset(ds.root, ds.works, ds.authors)

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kb.ingest import Merger, Report
+from kb.merging import Merger, Report
 from kb.workspace import Workspace
 
 ENV_URLS = {"arxiv": "KB_ARXIV_URL", "lesswrong": "KB_LESSWRONG_URL", "openalex": "KB_OPENALEX_URL"}
@@ -58,31 +58,34 @@ def apply(ws: Workspace, batches: list[Fetched]) -> Report:
     """Merge fetched records into data/ and rebuild the catalogue; nothing is written if checks fail."""
     from kb import datadir, validate
 
-    ds, problems = ws.check()
-    if problems:
-        raise DataProblems(problems)
-    merger = Merger(ds)
-    for batch in batches:
-        for record in batch.records:
-            merger.add(record)
-        for a in batch.authors:
-            merger.author(
-                a.name, scholar_id=a.scholar_id, lesswrong=a.lesswrong, homepage=a.homepage, affiliation=a.affiliation
-            )
-        if batch.error:
-            merger.report.errors.append(batch.error)
-    merger.resolve_links()
-    report = merger.report
-    new = merger.dataset(ds)
-    if report.changed or new.authors != ds.authors:
-        problems = validate.check(new)
+    with ws.lock():  # read, merge and write as one step: a concurrent import waits instead of being lost
+        ds, problems = ws.check()
         if problems:
             raise DataProblems(problems)
-        datadir.write_works(ds.root, new.works)
-        if new.authors:
-            datadir.write_jsonl(ds.root / "authors.jsonl", new.authors)
-        ws.build()
-    return report
+        merger = Merger(ds)
+        for batch in batches:
+            for record in batch.records:
+                merger.add(record)
+            for a in batch.authors:
+                merger.author(
+                    a.name,
+                    scholar_id=a.scholar_id,
+                    lesswrong=a.lesswrong,
+                    homepage=a.homepage,
+                    affiliation=a.affiliation,
+                )
+            if batch.error:
+                merger.report.errors.append(batch.error)
+        merger.resolve_links()
+        report = merger.report
+        new = merger.dataset(ds)
+        if report.changed or new.authors != ds.authors:
+            problems = validate.check(new)
+            if problems:
+                raise DataProblems(problems)
+            datadir.write_dataset(ds.root, new.works, new.authors)
+            ws.build()
+        return report
 
 
 # -- one function per source: what to fetch ------------------------------------------------------

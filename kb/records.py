@@ -34,6 +34,7 @@ ID_SCHEMES = (
     "s2",
     "openreview",
     "acl",
+    "feed",  # a feed item's guid (RSS <guid>, Atom <id>)
 )
 
 

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from kb.importing import DataProblems, Fetched, apply, base_url, collect
-from kb.ingest import Report
+from kb.merging import Report
 from kb.records import Work
 
 SOURCES = ("arxiv", "openalex")

@@ -29,6 +29,7 @@ def _no_cyclic_gc():
 class Workspace:
     data_dir: Path
     db_path: Path
+    lock_timeout: float = 300.0  # seconds a writer waits for another (kb.lock); $KB_LOCK_TIMEOUT
 
     @classmethod
     def find(cls, data_dir: Path | None = None, db_path: Path | None = None) -> Workspace:
@@ -37,12 +38,19 @@ class Workspace:
         from kb.layout import find_data_dir
 
         data = Path(data_dir or os.environ.get("KB_DATA") or find_data_dir())
-        return cls(data, Path(db_path) if db_path else catalogue.default_db_path(data))
+        timeout = float(os.environ.get("KB_LOCK_TIMEOUT") or cls.lock_timeout)
+        return cls(data, Path(db_path) if db_path else catalogue.default_db_path(data), timeout)
 
     @property
     def embeddings_path(self) -> Path:
         """Work embeddings live beside the catalogue: rebuilding the catalogue keeps them."""
         return self.db_path.parent / "embeddings.sqlite"
+
+    def lock(self):
+        """Hold data/ for a read-merge-write: a second writer waits for this one (kb.lock)."""
+        from kb import lock
+
+        return lock.locked(self.data_dir, self.lock_timeout)
 
     def check(self):
         """Load data/ and run every check: (dataset, problems)."""

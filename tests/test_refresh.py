@@ -27,7 +27,7 @@ from importers.records import Link, WorkRecord
 from kb import citations, datadir
 from kb.cli import cli
 from kb.datadir import Dataset
-from kb.ingest import Merger
+from kb.merging import Merger
 from kb.records import RELATION_TYPES, Citations, Relation, Work
 from tests.conftest import SHARED
 

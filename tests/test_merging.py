@@ -61,7 +61,7 @@ def test_a_shared_identifier_merges_and_curated_values_win(data):
     assert w.provenance[-1].matched_by == "arxiv 2311.00001" and w.provenance[-1].fields == ["ids.doi"]
 
 
-def test_title_year_and_first_author_find_the_same_work_across_sources(data):
+def test_title_year_and_an_author_in_common_find_the_same_work_across_sources(data):
     apply(
         ws(data),
         [
@@ -80,7 +80,7 @@ def test_title_year_and_first_author_find_the_same_work_across_sources(data):
         ],
     )
     w = works(data)["old-pruning-2016"]
-    assert w.abstract == "APoZ." and "title, year and first author" in w.provenance[-1].matched_by
+    assert w.abstract == "APoZ." and "title, year and an author in common" in w.provenance[-1].matched_by
     # the same title by someone else is another work
     report = apply(
         ws(data), [Fetched("x", [record(title="Trimming neurons with zeros", year=2016, authors=["Someone Else"])])]
@@ -276,7 +276,7 @@ def test_end_to_end_lesswrong(data, server):
         "title": "Coup probes: catching catastrophes",
         "af": True,
         "postedAt": "2023-11-08T00:00:00Z",
-        "htmlBody": "<p>Probes.</p>",
+        "htmlBody": '<p>Probes, as in <a href="https://arxiv.org/abs/2311.00001v2">the paper</a>.</p>',
         "user": user,
         "pageUrl": "https://www.lesswrong.com/posts/WCj7WgFSLmyKaMwPR/coup-probes",
     }
@@ -297,15 +297,11 @@ def test_end_to_end_lesswrong(data, server):
     result = kb(data, "import", "lesswrong", "--user", "fabien-roger", "--base-url", server)
     assert result.exit_code == 0, result.output
     post = json.loads(kb(data, "show", "WCj7WgFSLmyKaMwPR", "--json", "--provenance").stdout)
-    # the catalogue already had this work (as a paper with an arXiv id): the post joins it
-    assert post["id"] == "coup-probes-2023"
-    assert post["ids"] == {
-        "alignmentforum": "WCj7WgFSLmyKaMwPR",
-        "arxiv": "2311.00001",
-        "lesswrong": "WCj7WgFSLmyKaMwPR",
-    }
-    assert "title, year and first author" in post["provenance"][-1]["matched_by"]
-    from_comment = sorted(r["type"] for r in post["cited_by"] if r["id"] != "lat-paper-2023")
+    # the catalogue has the paper (arXiv 2311.00001); the post links it, so it discusses it and stays its own work
+    assert post["id"] == "coup-probes-catching-catastrophes-2023"
+    assert post["ids"] == {"alignmentforum": "WCj7WgFSLmyKaMwPR", "lesswrong": "WCj7WgFSLmyKaMwPR"}
+    assert {"type": "discusses", "id": "coup-probes-2023"}.items() <= post["relations"][0].items()
+    from_comment = sorted(r["type"] for r in post["cited_by"])
     assert from_comment == ["discusses", "replies-to"]
 
 

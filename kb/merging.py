@@ -1,25 +1,64 @@
 """Imported records -> data/: one work per real work, every identifier kept, each merge explained.
 
-A record is matched to a work already in the catalogue (or earlier in the same import) by a shared
-identifier (DOI, arXiv id, LessWrong id, ...), else by normalised title, year and first author. Curated
-values win; an import only fills what is missing, adds identifiers and relations, and records in the
-work's provenance what it contributed and how it was recognised. Importing the same thing twice changes
-nothing the second time.
+The identity rules, in the order they are tried (README's "Importing" section says the same):
+
+1. **The same identifier is the same work.** Any kind: DOI, arXiv, LessWrong/AF, Scholar, OpenAlex, a feed
+   item's guid (`feed`), or a canonical URL (the work's `url` or any of its `urls`; a cross-post keeps every
+   URL it was seen under, so the next import of either feed is recognised by identifier, not by title).
+2. **One source never merges two of its own records.** Two records with different identifiers of the same
+   kind (two guids of one feed, two comment ids, two arXiv ids) are two works, whatever their titles; a
+   record is never fuzzily matched to a work that the same source already delivered.
+3. **Titles match only across sources, and only exactly.** The titles must be equal after `match_text`
+   (Unicode NFKC, superscripts and dashes folded, case, accents and punctuation dropped): titles one letter,
+   number or word apart ("Series A"/"Series B", "Part 1"/"Part 2", "donating"/"donating another") are
+   different works. Besides the title: the same kind family (papers and reports; posts and comments: a blog
+   post announcing a paper is never the paper), years at most one apart, no conflicting identifier of the
+   same kind, dates that agree for posts, and an author in common for papers (any author, so a Scholar
+   profile's record that lists only the profile's owner still matches the full author list).
+4. **A post that links a work is not that work.** Links to an arXiv id, a DOI or a forum post in a post's
+   text become `discusses` relations once every record is in.
+
+Curated values win; an import only fills what is missing, adds identifiers and relations, and records in
+the work's provenance what it contributed and how it was recognised (`kb show ID --provenance`). Importing
+the same thing twice changes nothing the second time.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
+from importers.records import linked_ids
 from kb import citations
 from kb.datadir import Dataset
-from kb.names import author_id, normalise_name, slugify, work_id
+from kb.names import ascii_fold, author_id, normalise_name, work_id
 from kb.records import Author, Provenance, Relation, Work
 
-TITLE_SIMILARITY = 93  # rapidfuzz ratio (0-100) of normalised titles for a fuzzy match
 FILLABLE = ("year", "date", "venue", "abstract", "url")
+POST_DATE_SLACK = dt.timedelta(days=1)  # a feed and a forum may stamp one post in different time zones
+KIND_FAMILY = {"paper": "paper", "report": "paper", "post": "post", "comment": "post"}
+# dashes and hyphens that NFKC leaves alone; folded to "-" before words are split
+_DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"), "-")
+
+
+def match_text(text: str) -> str:
+    """The one normalisation of text for matching, used alike for stored titles and incoming records.
+
+    NFKC folds compatibility forms ("²" -> "2", full-width letters, ligatures), dashes of every kind become
+    word breaks, accents go, case goes, and what is left is words of letters and digits joined by spaces.
+    """
+    text = unicodedata.normalize("NFKC", text).translate(_DASHES)
+    return " ".join(re.findall(r"[a-z0-9]+", ascii_fold(text).lower()))
+
+
+def canonical_url(url: str) -> str:
+    """A URL as an identifier: scheme, "www.", a trailing slash, the query and the fragment do not count."""
+    parts = urlsplit(url.strip())
+    host = parts.netloc.lower().removeprefix("www.")
+    return f"{host}{parts.path.rstrip('/')}" if host else ""
 
 
 @dataclass
@@ -35,17 +74,24 @@ class Report:
         return bool(self.added or self.updated)
 
 
-def _title_key(title: str) -> str:
-    return slugify(title).replace("-", " ")
-
-
-def _numbers(title: str) -> list[str]:
-    return re.findall(r"\d+", title)
-
-
 def _surname(name: str) -> str:
     parts = normalise_name(name).split()
     return parts[-1] if parts else ""
+
+
+def _sources(w: Work) -> set[str]:
+    return {p.source for p in w.provenance}
+
+
+def _urls(w: Work) -> list[str]:
+    return [u for u in (w.url, *w.urls.values()) if u]
+
+
+@dataclass
+class _Link:
+    type: str
+    scheme: str
+    value: str
 
 
 class Merger:
@@ -54,44 +100,59 @@ class Merger:
         self.works: dict[str, Work] = {w.id: w for w in ds.works}
         self.authors: dict[str, Author] = {a.id: a for a in ds.authors}
         self.by_id: dict[tuple[str, str], str] = {}
-        # per year: work ids and their normalised titles, side by side for rapidfuzz's batch scorer
-        self.by_year: dict[int | None, tuple[list[str], list[str], list[list[str]]]] = {}
-        self._indexed: set[str] = set()
+        self.by_title: dict[str, list[str]] = {}  # match_text(title) -> work ids
         for w in ds.works:
             self._index(w)
         self.report = Report()
-        self._pending_links: list[tuple[str, object]] = []
+        self._pending_links: list[tuple[str, object, str]] = []
 
     def _index(self, w: Work) -> None:
         for scheme, value in w.ids.items():
             self.by_id[(scheme, value.lower())] = w.id
-        ids, keys, numbers = self.by_year.setdefault(w.year, ([], [], []))
-        if w.id not in self._indexed:
-            self._indexed.add(w.id)
-            ids.append(w.id)
-            keys.append(_title_key(w.title))
-            numbers.append(_numbers(w.title))
+        for url in _urls(w):
+            if canonical_url(url):
+                self.by_id.setdefault(("url", canonical_url(url)), w.id)
+        same = self.by_title.setdefault(match_text(w.title), [])
+        if w.id not in same:
+            same.append(w.id)
 
     def match(self, record) -> tuple[str | None, str | None]:
+        """(work id, how it was recognised) by the identity rules above, or (None, None): a new work."""
         for scheme, value in record.ids.items():
             if (scheme, value.lower()) in self.by_id:
                 return self.by_id[(scheme, value.lower())], f"{scheme} {value}"
-        from rapidfuzz import fuzz, process
-
-        key = _title_key(record.title)
-        first = _surname(record.authors[0]) if record.authors else ""
-        years = [record.year - 1, record.year, record.year + 1] if record.year else list(self.by_year)
-        digits = _numbers(key)
-        for year in years:
-            ids, keys, numbers = self.by_year.get(year, ([], [], []))
-            for _, _, i in process.extract(key, keys, scorer=fuzz.ratio, score_cutoff=TITLE_SIMILARITY, limit=None):
-                w = self.works[ids[i]]
-                if digits != numbers[i]:
-                    continue  # "GPT-2" and "GPT-3" differ by one character and are two works
-                if first and w.authors and _surname(w.authors[0]) != first:
-                    continue
-                return w.id, f"title, year and first author ({w.title!r})"
+        if record.url and ("url", canonical_url(record.url)) in self.by_id:
+            return self.by_id[("url", canonical_url(record.url))], f"url {record.url}"
+        for work_id_ in self.by_title.get(match_text(record.title), []):
+            w = self.works[work_id_]
+            why = self._fuzzy_veto(w, record)
+            if why is None:
+                evidence = "date" if KIND_FAMILY.get(w.kind) == "post" else "an author in common"
+                return w.id, f"title, year and {evidence} ({w.title!r})"
         return None, None
+
+    def _fuzzy_veto(self, w: Work, record) -> str | None:
+        """Why an equal title is not enough to make the record this work (None: it is the same work)."""
+        if KIND_FAMILY.get(w.kind) != KIND_FAMILY.get(record.kind):
+            return "another kind of work"
+        if record.source in _sources(w):
+            return "the same source delivered both"
+        if any(w.ids.get(s) not in (None, v) for s, v in record.ids.items()):
+            return "a conflicting identifier"
+        if w.year and record.year and abs(w.year - record.year) > 1:
+            return "years apart"
+        if KIND_FAMILY.get(w.kind) == "post":
+            if w.date and record.date:
+                if abs(w.date - dt.date.fromisoformat(str(record.date)[:10])) > POST_DATE_SLACK:
+                    return "dates disagree"
+            elif not (w.year and record.year and w.year == record.year):
+                return "no dates to compare"
+            return None
+        if w.authors and record.authors:
+            theirs = {_surname(a) for a in record.authors}
+            if not theirs & {_surname(a) for a in w.authors}:
+                return "no author in common"
+        return None
 
     def add(self, record) -> str | None:
         """Merge one record; returns the id of the work it became or joined (None: it was unusable)."""
@@ -119,6 +180,10 @@ class Merger:
                 contributed.append(f"ids.{scheme}")
         if ids != work.ids:
             updates["ids"] = ids
+        urls = self._more_urls(work, record)
+        if urls != work.urls:
+            updates["urls"] = urls
+            contributed.append("urls")
         for name in FILLABLE:
             if getattr(work, name) in (None, "") and getattr(record, name, None) not in (None, ""):
                 updates[name] = getattr(record, name)
@@ -176,11 +241,30 @@ class Merger:
         self._remember_links(new_id, record)
         return new_id
 
+    @staticmethod
+    def _more_urls(work: Work, record) -> dict[str, str]:
+        """The work's urls plus the record's, when it is new: a cross-post keeps every address it has."""
+        urls = dict(work.urls)
+        url = record.url
+        if not url or not canonical_url(url) or canonical_url(url) in {canonical_url(u) for u in _urls(work)}:
+            return urls
+        name = base = urlsplit(url).netloc.lower().removeprefix("www.")
+        n = 2
+        while name in urls:
+            name, n = f"{base} {n}", n + 1
+        urls[name] = url
+        return urls
+
     def _validated(self, work: Work, updates: dict) -> Work:
         return Work.model_validate({**work.model_dump(), **updates})
 
     def _remember_links(self, work: str, record) -> None:
-        for link in getattr(record, "links", []) or []:
+        links = list(getattr(record, "links", []) or [])
+        if KIND_FAMILY.get(record.kind) == "post":  # rule 4: what a post links, it discusses
+            known = {(link.scheme, link.value) for link in links}
+            text = " ".join(x for x in (record.abstract, getattr(record, "body", None)) if x)
+            links += [_Link("discusses", s, v) for s, v in linked_ids(text) if (s, v) not in known]
+        for link in links:
             self._pending_links.append((work, link, record.source))
 
     def resolve_links(self) -> None:

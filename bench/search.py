@@ -34,7 +34,7 @@ def main() -> None:
     kb = str(Path(sys.executable).with_name("kb"))
     if not db.exists():
         run(kb, "--data", str(data), "--db", str(db), "build")
-    from kb.search import fts_expression
+    from kb.query import fts_expression
 
     print(f"catalogue of {n} works: {db}")
     for query in QUERIES:

@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from kb import output
-from kb.search import Query
+from kb.query import Query
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -100,6 +100,12 @@ def filters(limit: int):
             show_default=True,
             help="At most this many works.",
         ),
+        click.option(
+            "--sort",
+            type=click.Choice(["year", "oldest", "title", "added", "citations"]),
+            help="Order: newest year first, oldest first, by title, most recently added to data/, or most cited"
+            " (the global count; works without one last). Default: best match for a search, newest first for a list.",
+        ),
         as_json,
     ]
 
@@ -113,12 +119,16 @@ def filters(limit: int):
 
 def _run_query(ws, as_json: bool, **query) -> None:
     from kb import catalogue
+    from kb.query import QuerySyntaxError
 
     with ws.connect() as conn:
         try:
             rows = catalogue.search(conn, Query(**query))
         except catalogue.NotFound as e:
             _fail(str(e))
+        except QuerySyntaxError as e:  # a usage error, as click reports a bad option: exit 2
+            print(f"error: cannot read the query {query.get('text')!r}: {e}", file=sys.stderr)
+            sys.exit(2)
     output.works(rows, as_json, query=query.get("text"))
 
 
@@ -130,8 +140,10 @@ def _run_query(ws, as_json: bool, **query) -> None:
 def search(ws, text: str, semantic: bool, as_json: bool, **query) -> None:
     """Full-text search over titles, abstracts, summaries and authors, best match first.
 
-    TEXT takes words (all must match), "a phrase", prefix*, OR and NOT. With --semantic it is a
-    description in plain words, matched by meaning.
+    TEXT takes words (all must match), "a phrase", prefix*, OR, NOT, and fields title:, author:,
+    abstract:, summary:, technique:, motivation: (e.g. title:probe, author:"Neel Nanda"). Technique
+    names and their aliases are searched too. An identifier (arXiv id or URL, DOI, LessWrong or
+    OpenAlex URL) finds that work. With --semantic it is a description in plain words, matched by meaning.
     """
     if semantic:
         from kb import catalogue, similarity
@@ -140,7 +152,7 @@ def search(ws, text: str, semantic: bool, as_json: bool, **query) -> None:
         with ws.connect() as conn:
             try:
                 rows = similarity.semantic_search(
-                    conn, ws.embeddings_path, text, Query(**{**query, "limit": 10**9}), query["limit"]
+                    conn, ws.embeddings_path, text, Query(**{**query, "limit": None}), query["limit"]
                 )
             except MissingExtra as e:
                 print(f"note: {e}; falling back to full-text search", file=sys.stderr)
@@ -170,7 +182,7 @@ def similar(ws, work: str, limit: int, as_json: bool) -> None:
             except MissingExtra as e:
                 print(f"note: {e}; ranking by shared techniques instead", file=sys.stderr)
                 related = similarity.by_techniques(works, k=limit)
-            rows = catalogue.search(conn, Query(limit=10**9))
+            rows = catalogue.search(conn, Query(limit=None))
         except catalogue.NotFound as e:
             _fail(str(e))
     by_id = {r["id"]: r for r in rows}
@@ -256,13 +268,6 @@ def tag_eval(ws, folds: int, rules_only: bool, as_json: bool) -> None:
 
 @cli.command(name="list")
 @filters(limit=50)
-@click.option(
-    "--sort",
-    type=click.Choice(["year", "citations"]),
-    default="year",
-    show_default=True,
-    help="Newest first, or most cited first (the global count; works without one last).",
-)
 @click.pass_obj
 def list_(ws, as_json: bool, **query) -> None:
     """List works, newest first (or most cited first), filtered."""
@@ -284,6 +289,43 @@ def show(ws, work: str, provenance: bool, as_json: bool) -> None:
         except catalogue.NotFound as e:
             _fail(str(e))
     output.work(record, as_json, provenance)
+
+
+@cli.command(name="export")
+@click.argument("text", required=False)
+@click.option("--format", "fmt", type=click.Choice(["bibtex", "csl-json", "ris"]), default="bibtex", show_default=True)
+@click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False), help="Write here, not to stdout.")
+@click.option("--technique", "-t", help="A technique slug; its sub-techniques count too.")
+@click.option("--motivation", "-m", help="An x-risk motivation slug.")
+@click.option("--author", "-a", help="An author's name, or a whole part of it.")
+@click.option("--since", type=int, help="From this year on.")
+@click.option("--until", type=int, help="Up to this year.")
+@click.option("--kind", type=click.Choice(["paper", "post", "comment", "report"]), help="The kind of work.")
+@click.option("--venue", help="Part of the venue's name.")
+@click.pass_obj
+def export_(ws, text: str | None, fmt: str, output: Path | None, **query) -> None:
+    """Citations of the works matching TEXT and the filters (all works without them), for a reference manager.
+
+    BibTeX keys follow Better BibTeX's default ([auth:lower][shorttitle3_3][year]); arXiv works carry
+    eprint and archivePrefix as arXiv recommends.
+    """
+    from kb import catalogue, export
+    from kb.query import QuerySyntaxError
+
+    with ws.connect() as conn:
+        try:
+            works = catalogue.works_for_export(conn, Query(text=text, limit=None, **query))
+        except catalogue.NotFound as e:
+            _fail(str(e))
+        except QuerySyntaxError as e:
+            print(f"error: cannot read the query {text!r}: {e}", file=sys.stderr)
+            sys.exit(2)
+    rendered = export.render(works, fmt)
+    if output:
+        output.write_text(rendered, encoding="utf-8")
+        print(f"wrote {len(works)} work(s) to {output}", file=sys.stderr)
+    else:
+        sys.stdout.write(rendered)
 
 
 @cli.command()

@@ -56,6 +56,39 @@ def works(rows: list[dict], as_json: bool, query: str | None = None) -> None:
         return
     if rows[0].get("any_word"):
         console.print(f"[yellow]no work has every word of {_esc(query)!r}; showing works with any of them[/]")
+    if console.width < _WIDE:
+        _work_records(console, rows)
+    else:
+        _work_table(console, rows)
+    console.print(f"[dim]{len(rows)} work(s)[/]")
+
+
+_WIDE = 120  # below this a table squeezes titles into slivers: each work gets lines of its own instead
+
+
+def _snippet(r: dict) -> str:
+    # the catalogue marks matched words «so»
+    return _esc(r["snippet"]).replace("«", "[bold yellow]").replace("»", "[/]") if r.get("snippet") else ""
+
+
+def _work_records(console, rows: list[dict]) -> None:
+    """One work per block, wrapped to the terminal: id, year and tags, then title, authors, snippet."""
+    from rich.padding import Padding
+
+    for r in rows:
+        tags = ", ".join(r["techniques"])
+        console.print(
+            f"[cyan]{_esc(r['id'])}[/] [dim]·[/] {r['year'] or ''}"
+            + (f" [dim]·[/] [green]{_esc(tags)}[/]" if tags else ""),
+            overflow="fold",
+        )
+        body = [f"[bold]{_esc(r['title'])}[/]", _esc(_authors(r["authors"], r["more_authors"]))]
+        if r.get("snippet"):
+            body.append(f"[dim]{_snippet(r)}[/]")
+        console.print(Padding("\n".join(body), (0, 0, 0, 2), expand=False), overflow="fold")
+
+
+def _work_table(console, rows: list[dict]) -> None:
     from rich.table import Table
 
     table = Table(show_lines=False, expand=False)
@@ -68,10 +101,7 @@ def works(rows: list[dict], as_json: bool, query: str | None = None) -> None:
     if cited:
         table.add_column("cited", justify="right")
     for r in rows:
-        title = _esc(r["title"])
-        if r.get("snippet"):  # the catalogue marks matched words «so»
-            snippet = _esc(r["snippet"]).replace("«", "[bold yellow]").replace("»", "[/]")
-            title += f"\n[dim]{snippet}[/]"
+        title = _esc(r["title"]) + (f"\n[dim]{_snippet(r)}[/]" if r.get("snippet") else "")
         table.add_row(
             r["id"],
             str(r["year"] or ""),
@@ -81,7 +111,22 @@ def works(rows: list[dict], as_json: bool, query: str | None = None) -> None:
             *([str(r["citation_count"] if r.get("citation_count") is not None else "")] if cited else []),
         )
     console.print(table)
-    console.print(f"[dim]{len(rows)} work(s)[/]")
+
+
+def number(v: float) -> str:
+    """A number written for its scale: 1e-6, 0.0005 -> 5e-4, 0.847, 12.5, 3.2e+7 -> 3.2e7; never 0.000."""
+    import math
+
+    if isinstance(v, bool) or not isinstance(v, float | int):
+        return str(v)
+    if isinstance(v, int) or not math.isfinite(v):
+        return str(v)
+    if v == 0:
+        return "0"
+    if abs(v) < 1e-3 or abs(v) >= 1e6:
+        mantissa, exp = f"{v:.2e}".split("e")
+        return f"{mantissa.rstrip('0').rstrip('.')}e{int(exp)}"
+    return f"{v:.3f}" if abs(v) < 10 else f"{v:.4g}"
 
 
 def _tag_line(tag: dict) -> str:
@@ -116,7 +161,7 @@ def work(w: dict, as_json: bool, provenance: bool = False) -> None:
     if w["motivations"]:
         head.append("x-risk motivation: " + ", ".join(_tag_line(t) for t in w["motivations"]))
     console.print(Panel("\n".join(head), title=f"[cyan]{w['id']}[/]", title_align="left"))
-    console.print(citation_line(w), soft_wrap=True)
+    console.print(_esc(citation_line(w)))
     if w["abstract"]:
         console.print(Panel(_esc(w["abstract"]), title="abstract", title_align="left"))
     s = w["summary"]
@@ -137,7 +182,8 @@ def work(w: dict, as_json: bool, provenance: bool = False) -> None:
             console.print(f"[bold]{title}[/]")
             for r in rel:
                 kind = "cited by" if rel is w["cited_by"] and r["type"] == "cites" else r["type"]
-                console.print(f"  {kind:<11} [cyan]{r['id']}[/]  {_esc(r['title'])} ({r['year']})")
+                year = f" ({r['year']})" if r.get("year") else ""
+                console.print(f"  {kind:<11} [cyan]{r['id']}[/]  {_esc(r['title'])}{year}")
     if provenance:
         console.print("[bold]provenance[/]")
         for p in w["provenance"]:
@@ -154,7 +200,7 @@ def citation_line(w: dict) -> str:
     known = (
         f"cited {w['citation_count']} times ({w['citations_source']}, {w['citations_as_of']})"
         if w.get("citation_count") is not None
-        else "global citation count unknown (kb refresh)"
+        else "citations unknown (kb refresh)"
     )
     return f"{known} · cites {w['cites_in_catalogue']} / cited by {w['cited_by_in_catalogue']} in the catalogue"
 
@@ -264,7 +310,7 @@ def experiment_result(result, path) -> None:
         for key in rows[0]:
             table.add_column(str(key))
         for row in rows:
-            table.add_row(*(f"{v:.3f}" if isinstance(v, float) else _esc(v) for v in row.values()))
+            table.add_row(*(number(v) if isinstance(v, float) else _esc(v) for v in row.values()))
         console.print(table)
     console.print(f"  written: {path} and {len(result.figures)} figure(s)")
 

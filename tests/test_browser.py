@@ -154,3 +154,22 @@ def test_no_injected_script_runs(page, data, tmp_path):
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def test_site_search_naming_a_technique_by_an_alias_finds_its_works(page, shipped_site):
+    page.goto(shipped_site + "search.html?q=mass-mean%20probing")
+    page.locator(".pagefind-ui__result").first.wait_for(timeout=10_000)
+    page.wait_for_timeout(1000)
+    titles = page.locator(".pagefind-ui__result-link").all_inner_texts()
+    assert any("The Geometry of Truth" in t for t in titles)
+    assert len(titles) >= 7  # the works tagged with mean-difference probing, whose alias this is
+
+
+def test_a_technique_page_sorts_its_works_by_title(page, shipped_site):
+    page.goto(shipped_site + "techniques/representation-reading.html")
+    page.select_option("select[data-sort-target=works-list]", "title")
+    titles = page.locator("#works-list li.card a.title").all_inner_texts()
+    initials = [t[:1].lower() for t in titles]
+    assert len(titles) >= 20 and initials == sorted(initials)
+    page.select_option("select[data-sort-target=works-list]", "default")
+    assert page.locator("#works-list h3").count() > 1  # back to the groups by year

@@ -3,8 +3,10 @@
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from kb.search import fts_expression
+from kb.query import fts_expression, identifier_candidates
 
 
 def ids(result):
@@ -69,11 +71,167 @@ def test_results_carry_their_tags(kb):
     assert "«" in (row["snippet"] or "") or row["snippet"] is None
 
 
-@pytest.mark.parametrize(
-    "text", ['"', "AND", "a:b", "NOT", "(", "x OR", "-probe", "*", "NEAR(a b)", "'; DROP TABLE work"]
-)
+@pytest.mark.parametrize("text", ["AND", "NOT", "(", "x OR", "-probe", "*", "NEAR(a b)", "'; DROP TABLE work"])
 def test_no_input_is_an_fts_syntax_error(kb, text):
     assert kb("search", "--json", "--", text).exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('"linear probe', 'unbalanced quote: the " at character 1 is never closed'),
+        ('probe "', 'unbalanced quote: the " at character 7'),
+        ("titel:probe", "unknown field 'titel:'; search fields are abstract, author, authors, motivation"),
+        ("a:b", "unknown field 'a:'"),
+    ],
+)
+def test_a_query_that_cannot_be_read_is_a_usage_error_saying_what_is_wrong(kb, text, message):
+    result = kb("search", "--", text)
+    assert result.exit_code == 2
+    assert message in result.stderr and result.stdout == ""
+
+
+def test_not_excludes_the_works_that_match_also_at_the_start(kb):
+    every = set(ids(kb("list", "--json")))
+    with_probe = set(ids(kb("search", "probe", "--json")))
+    assert with_probe and with_probe != every
+    assert set(ids(kb("search", "NOT probe", "--json"))) == every - with_probe
+    assert ids(kb("search", "probes NOT takeover", "--json")) and "coup-probes-2023" not in ids(
+        kb("search", "probes NOT takeover", "--json")
+    )
+
+
+def test_fields_search_one_part_of_a_work(kb):
+    assert ids(kb("search", "title:probes", "--json")) == ["coup-probes-2023", "probe-post-2024"] or set(
+        ids(kb("search", "title:probes", "--json"))
+    ) == {"coup-probes-2023", "probe-post-2024"}
+    assert ids(kb("search", "abstract:takeover", "--json")) == ["coup-probes-2023"]
+    assert ids(kb("search", "title:takeover", "--json")) == []
+    assert ids(kb("search", 'author:"Andy Zou"', "--json")) == ["lat-paper-2023"]
+    assert ids(kb("search", "Title:tomography", "--json")) == ["lat-paper-2023"]  # field names are case-blind
+
+
+def test_a_query_naming_a_technique_finds_the_works_tagged_with_it_and_its_narrower_ones(kb):
+    # no title, abstract or summary says 'linear probing' (the technique's name) or 'representation reading'
+    assert set(ids(kb("search", '"linear probing"', "--json"))) == {"coup-probes-2023", "probe-post-2024"}
+    assert set(ids(kb("search", "technique:LAT", "--json"))) == {"lat-paper-2023"}
+    reading = set(ids(kb("search", '"representation reading"', "--json")))
+    assert reading == {"coup-probes-2023", "probe-post-2024", "lat-paper-2023"}
+    assert ids(kb("search", "motivation:monitoring", "--json")) == ["coup-probes-2023"]
+
+
+@pytest.mark.parametrize(
+    "pasted",
+    [
+        "coup-probes-2023",
+        "2311.00001",
+        "2311.00001v2",
+        "arXiv:2311.00001",
+        "arxiv:2311.00001v1",
+        "https://arxiv.org/abs/2311.00001v2",
+        "http://arxiv.org/pdf/2311.00001v3.pdf",
+        "https://arxiv.org/html/2311.00001",
+        "https://doi.org/10.48550/arXiv.2311.00001",
+        "doi:10.48550/arxiv.2311.00001",
+        " 2311.00001 ",
+    ],
+)
+def test_every_form_of_an_identifier_people_paste_finds_the_work(kb, pasted):
+    result = kb("show", pasted, "--json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["id"] == "coup-probes-2023"
+    assert ids(kb("search", pasted, "--json")) == ["coup-probes-2023"]
+
+
+@pytest.mark.parametrize(
+    ("pasted", "expected"),
+    [
+        ("https://doi.org/10.1145/3442188.3445922", [("doi", "10.1145/3442188.3445922")]),
+        ("doi:10.1145/3442188.3445922", [("doi", "10.1145/3442188.3445922")]),
+        ("10.1145/3442188.3445922", [("doi", "10.1145/3442188.3445922")]),
+        ("https://dx.doi.org/10.1145/ABC", [("doi", "10.1145/abc")]),
+        (
+            "https://www.lesswrong.com/posts/WCj7WgFSLmyKaMwPR/some-title",
+            [("lesswrong", "wcj7wgfslmykamwpr"), ("lesswrong", "wcj7wgfslmykamwpr")],
+        ),
+        (
+            "https://www.alignmentforum.org/posts/WCj7WgFSLmyKaMwPR",
+            [("alignmentforum", "wcj7wgfslmykamwpr"), ("lesswrong", "wcj7wgfslmykamwpr")],
+        ),
+        ("W2963403868", [("openalex", "w2963403868")]),
+        ("https://openalex.org/W2963403868", [("openalex", "w2963403868")]),
+        ("hep-th/9901001v2", [("arxiv", "hep-th/9901001")]),
+        ("probing", []),
+        ("https://example.com/paper", []),
+    ],
+)
+def test_identifier_forms_are_read_into_scheme_and_value(pasted, expected):
+    assert identifier_candidates(pasted) == expected
+
+
+def test_an_unknown_identifier_says_so(kb):
+    result = kb("show", "arXiv:9999.99999")
+    assert result.exit_code == 1 and "no work 'arXiv:9999.99999'" in result.stderr
+    assert ids(kb("search", "arXiv:9999.99999", "--json")) == []
+
+
+def test_search_json_carries_urls_and_identifiers(kb):
+    row = json.loads(kb("search", "coup", "--json").stdout)[0]
+    assert row["ids"] == {"arxiv": "2311.00001"}
+    assert "url" in row
+
+
+def test_sort_orders_listings(kb):
+    assert ids(kb("list", "--sort", "title", "--json")) == [
+        "coup-probes-2023",
+        "probe-post-2024",
+        "lat-paper-2023",
+        "old-pruning-2016",
+    ]
+    assert ids(kb("list", "--sort", "oldest", "--json"))[0] == "old-pruning-2016"
+    assert ids(kb("search", "probe", "--sort", "oldest", "--json"))[0] == "coup-probes-2023"
+
+
+def test_snippets_read_as_text_not_markdown(kb):
+    row = json.loads(kb("search", "classifier", "--json").stdout)[0]
+    assert row["snippet"] and "*" not in row["snippet"] and "linear" in row["snippet"]
+
+
+def test_datasette_and_sqlite_utils_search_the_work_table_itself(kb, data):
+    import sqlite_utils
+
+    assert kb("build").exit_code == 0
+    db = sqlite_utils.Database(data.parent / "build" / "catalogue.sqlite")
+    assert db["work"].detect_fts() == "work_fts"  # what Datasette's ?_search= looks for
+    found = [r["id"] for r in db["work"].search("takeover")]
+    assert found == ["coup-probes-2023"]
+    assert {r["id"] for r in db["work"].search("probes")} >= {"coup-probes-2023", "probe-post-2024"}
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["a", "b", " ", '"', "*", ":", "(", ")", "-", "^", "OR", " NOT ", " AND ", "title:", "x:"]),
+        max_size=12,
+    ).map("".join)
+)
+def test_any_text_either_searches_or_is_a_syntax_error_never_an_fts_failure(text):
+    import sqlite3
+
+    from kb.query import QuerySyntaxError, parse
+
+    conn = sqlite3.connect(":memory:")
+    conn.execute(
+        "CREATE VIRTUAL TABLE f USING fts5(title, abstract, author_names, summary_text,"
+        " technique_names, motivation_names)"
+    )
+    try:
+        parsed = parse(text)
+    except QuerySyntaxError:
+        return
+    for expr in (parsed.include, parsed.exclude, parse(text, any_word=True).include):
+        if expr:
+            conn.execute("SELECT * FROM f WHERE f MATCH ?", (expr,)).fetchall()
 
 
 def test_fts_expression_quotes_words_and_keeps_operators():

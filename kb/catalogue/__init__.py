@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 from pathlib import Path
 
-from kb.search import Query, fts_expression
+from kb.query import Query, identifier_candidates, parse
 
-SCHEMA_VERSION = 3  # bump with any change to schema.py: a catalogue of another version is rebuilt
+SCHEMA_VERSION = 4  # bump with any change to schema.py: a catalogue of another version is rebuilt
 
 
 class NotFound(LookupError):
@@ -56,12 +57,7 @@ def connect(db_path: Path) -> sqlite3.Connection:
 
 # -- finding works ------------------------------------------------------------------------
 
-_LIST_COLUMNS = "w.pk, w.id, w.title, w.year, w.kind, w.venue, w.author_names, w.more_authors, w.citation_count"
-# --sort: the most cited first, works without a known count last
-ORDERS = {
-    "year": "w.year DESC, w.id",
-    "citations": "w.citation_count IS NULL, w.citation_count DESC, w.year DESC, w.id",
-}
+_LIST_COLUMNS = "w.pk, w.id, w.title, w.year, w.kind, w.venue, w.url, w.author_names, w.more_authors, w.citation_count"
 
 
 def _filters(q: Query) -> tuple[list[str], list]:
@@ -109,30 +105,67 @@ def check_query(conn: sqlite3.Connection, q: Query) -> None:
             raise NotFound(f"unknown {table} {slug!r}{hint}")
 
 
-def search(conn: sqlite3.Connection, q: Query) -> list[dict]:
-    """Works matching the query, best first (bm25 with titles weighted highest), else newest first.
+SORTS = {
+    "year": "w.year IS NULL, w.year DESC, w.id",
+    "oldest": "w.year IS NULL, w.year, w.id",
+    "title": "w.title COLLATE NOCASE, w.id",
+    "added": "w.added IS NULL, w.added DESC, w.id",
+    "citations": "w.citation_count IS NULL, w.citation_count DESC, w.year DESC, w.id",  # unknown counts last
+}
+# title weighs most, then the techniques a work is tagged with, then authors, abstract and summary
+_WEIGHTS = "10.0, 3.0, 2.0, 4.0, 5.0, 1.0"
 
-    If every word cannot match together, falls back to any word, and marks the results so.
+
+def search(conn: sqlite3.Connection, q: Query) -> list[dict]:
+    """Works matching the query, best first (bm25, titles weighted highest), else newest first.
+
+    A text that is an identifier as pasted (an arXiv id or URL, a DOI, ...) finds that work. If every
+    word cannot match together, falls back to any word, and marks the results so. A text that cannot
+    be read raises QuerySyntaxError.
     """
     check_query(conn, q)
     where, args = _filters(q)
-    if not q.text or not fts_expression(q.text):
-        sql = f"SELECT {_LIST_COLUMNS} FROM work w {_where(where)} ORDER BY {ORDERS[q.sort]} LIMIT ?"
-        return _with_tags(conn, [dict(r) for r in conn.execute(sql, [*args, q.limit])])
+    order = SORTS.get(q.sort or "", SORTS["year"])
+    if q.sort and q.sort not in SORTS:
+        raise NotFound(f"unknown sort {q.sort!r}; sorts are {', '.join(SORTS)}")
+    limit = -1 if q.limit is None else q.limit  # SQLite: a negative LIMIT is no limit
+    if q.text and (
+        identifier_candidates(q.text) or conn.execute("SELECT 1 FROM work WHERE id = ?", (q.text.strip(),)).fetchone()
+    ):
+        try:
+            pk = resolve_id(conn, q.text)
+        except NotFound:
+            return []
+        sql = f"SELECT {_LIST_COLUMNS} FROM work w {_where(['w.pk = ?', *where])}"
+        return _with_tags(conn, [dict(r) for r in conn.execute(sql, [pk, *args])])
+    parsed = parse(q.text or "")
+    if parsed.exclude:
+        where.append("w.pk NOT IN (SELECT rowid FROM work_fts WHERE work_fts MATCH ?)")
+        args.append(parsed.exclude)
+    if not parsed.include:
+        sql = f"SELECT {_LIST_COLUMNS} FROM work w {_where(where)} ORDER BY {order} LIMIT ?"
+        return _with_tags(conn, [dict(r) for r in conn.execute(sql, [*args, limit])])
     for any_word in (False, True):
         sql = (
-            f"SELECT {_LIST_COLUMNS}, bm25(work_fts, 10.0, 3.0, 2.0, 4.0) AS score,"
+            f"SELECT {_LIST_COLUMNS}, bm25(work_fts, {_WEIGHTS}) AS score,"
             " snippet(work_fts, 2, '«', '»', '…', 12) AS summary_snippet,"
             " snippet(work_fts, 1, '«', '»', '…', 12) AS abstract_snippet"
             f" FROM work_fts JOIN work w ON w.pk = work_fts.rowid"
-            f" {_where(['work_fts MATCH ?', *where])} ORDER BY score, w.id LIMIT ?"
+            f" {_where(['work_fts MATCH ?', *where])} ORDER BY {'score, w.id' if not q.sort else order} LIMIT ?"
         )
-        rows = [
-            dict(r, any_word=any_word) for r in conn.execute(sql, [fts_expression(q.text, any_word), *args, q.limit])
-        ]
+        rows = [dict(r, any_word=any_word) for r in conn.execute(sql, [parse(q.text, any_word).include, *args, limit])]
         if rows:
             return _with_tags(conn, rows)
     return []
+
+
+_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_MARKS = re.compile(r"(?m)^\s*(?:#{1,6}\s+|[-*+]\s+|>\s?)|\*\*|__|(?<!\w)[*_](?=\S)|(?<=\S)[*_](?!\w)|`")
+
+
+def _plain(snippet: str) -> str:
+    """A snippet of Markdown read as text: links by their words, no emphasis marks, headings or bullets."""
+    return " ".join(_MARKS.sub("", _LINK.sub(r"\1", snippet)).split())
 
 
 def _where(clauses: list[str]) -> str:
@@ -143,6 +176,11 @@ def _with_tags(conn: sqlite3.Connection, rows: list[dict]) -> list[dict]:
     pks = [r["pk"] for r in rows]
     marks = ",".join("?" * len(pks))
     tags: dict[int, dict[str, list]] = {pk: {"techniques": [], "motivations": []} for pk in pks}
+    ids: dict[int, dict[str, str]] = {pk: {} for pk in pks}
+    for pk, scheme, shown in conn.execute(
+        f"SELECT work_pk, scheme, shown FROM identifier WHERE work_pk IN ({marks}) ORDER BY scheme", pks
+    ):
+        ids[pk][scheme] = shown
     for table, key, col in (
         ("work_technique", "techniques", "technique"),
         ("work_motivation", "motivations", "motivation"),
@@ -154,9 +192,10 @@ def _with_tags(conn: sqlite3.Connection, rows: list[dict]) -> list[dict]:
     for r in rows:
         if "summary_snippet" in r:  # the title is shown anyway: a snippet is worth showing from the text
             snippets = (r.pop("summary_snippet"), r.pop("abstract_snippet"))
-            r["snippet"] = next((s for s in snippets if "«" in s), None)
+            r["snippet"] = next((_plain(s) for s in snippets if s and "«" in s), None)
         r["authors"] = json.loads(r.pop("author_names"))
         r["more_authors"] = bool(r["more_authors"])
+        r["ids"] = ids[r["pk"]]
         r.update(tags[r.pop("pk")])
     return rows
 
@@ -165,9 +204,18 @@ def _with_tags(conn: sqlite3.Connection, rows: list[dict]) -> list[dict]:
 
 
 def resolve_id(conn: sqlite3.Connection, key: str) -> int:
-    """A work's pk from its id, or from any of its identifiers (an arXiv id, a DOI, ...)."""
+    """A work's pk from its id, or from any of its identifiers in any form people paste (see
+    kb.query.identifier_candidates: 'arXiv:2310.01405', an arXiv or doi.org URL, a LessWrong URL, ...),
+    or from its URL."""
+    key = key.strip()
     row = conn.execute("SELECT pk FROM work WHERE id = ?", (key,)).fetchone()
+    for scheme, value in identifier_candidates(key):
+        row = (
+            row
+            or conn.execute("SELECT work_pk FROM identifier WHERE scheme = ? AND value = ?", (scheme, value)).fetchone()
+        )
     row = row or conn.execute("SELECT work_pk FROM identifier WHERE value = ?", (key.lower(),)).fetchone()
+    row = row or conn.execute("SELECT pk FROM work WHERE url = ? OR url = ?", (key, key.rstrip("/"))).fetchone()
     if row:
         return row[0]
     near = [r[0] for r in conn.execute("SELECT id FROM work WHERE id LIKE ? ORDER BY id LIMIT 5", (f"%{key}%",))]
@@ -178,7 +226,8 @@ def resolve_id(conn: sqlite3.Connection, key: str) -> int:
 def get_work(conn: sqlite3.Connection, key: str) -> dict:
     pk = resolve_id(conn, key)
     work = dict(conn.execute("SELECT * FROM work WHERE pk = ?", (pk,)).fetchone())
-    work.pop("author_names")
+    for search_only in ("author_names", "summary_text", "technique_names", "motivation_names"):
+        work.pop(search_only)
     work["more_authors"] = bool(work["more_authors"])
     work["withdrawn"] = bool(work["withdrawn"])
     work["urls"] = json.loads(work["urls"])
@@ -239,6 +288,13 @@ def get_work(conn: sqlite3.Connection, key: str) -> dict:
 
 def _rows(conn: sqlite3.Connection, sql: str, *args) -> list[dict]:
     return [dict(r) for r in conn.execute(sql, args)]
+
+
+def works_for_export(conn: sqlite3.Connection, q: Query) -> list[dict]:
+    """Full records (authors, identifiers, categories) of the works a query finds, in its order."""
+    order = [r["id"] for r in search(conn, q)]
+    by_id = {w["id"]: w for w in export(conn)["works"]}
+    return [by_id[i] for i in order]
 
 
 # -- the taxonomy and the whole ------------------------------------------------------------
@@ -348,7 +404,7 @@ def export(conn: sqlite3.Connection) -> dict:
         s = dict(r, contributors=json.loads(r["contributors"]))
         works[s.pop("work_pk")]["summary"] = s
     for w in works.values():
-        del w["pk"], w["author_names"]
+        del w["pk"], w["author_names"], w["summary_text"], w["technique_names"], w["motivation_names"]
     for a in authors.values():
         del a["pk"]
     return {

@@ -75,6 +75,9 @@ def write_rows(conn: sqlite3.Connection, ds: Dataset) -> dict:
     pk = {w.id: n for n, w in enumerate(works, start=1)}
     authors = _authors(ds, works)
     summaries = {s.meta.work: s for s in ds.summaries}
+    motivation_tags = _motivations(works, summaries)
+    technique_text = _technique_text(ds, works)
+    motivation_text = _motivation_text(ds, motivation_tags)
 
     conn.executemany(
         "INSERT INTO technique VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -109,7 +112,7 @@ def write_rows(conn: sqlite3.Connection, ds: Dataset) -> dict:
     conn.executemany("INSERT INTO author_name VALUES (?, ?)", [(name, author_pk[key]) for name, key in alias.items()])
 
     conn.executemany(
-        "INSERT INTO work VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO work VALUES (" + ", ".join("?" * 21) + ")",
         [
             (
                 pk[w.id],
@@ -126,6 +129,9 @@ def write_rows(conn: sqlite3.Connection, ds: Dataset) -> dict:
                 json.dumps(w.urls) if w.urls else "{}",
                 min((str(p.fetched_at)[:10] for p in w.provenance), default=None),
                 w.withdrawn,
+                _summary_text(summaries.get(w.id)),
+                technique_text.get(w.id, ""),
+                motivation_text.get(w.id, ""),
                 json.dumps(w.categories),
                 *(
                     (w.citations.count, w.citations.as_of.isoformat(), w.citations.source)
@@ -154,7 +160,7 @@ def write_rows(conn: sqlite3.Connection, ds: Dataset) -> dict:
     )
     conn.executemany(
         "INSERT INTO work_motivation VALUES (?, ?, ?, ?, ?)",
-        [(pk[w], slug, *tag) for w, tags in _motivations(works, summaries).items() for slug, tag in tags.items()],
+        [(pk[w], slug, *tag) for w, tags in motivation_tags.items() for slug, tag in tags.items()],
     )
     conn.executemany(
         "INSERT INTO relation VALUES (?, ?, ?)", [(pk[w.id], r.type, pk[r.target]) for w in works for r in w.relations]
@@ -184,10 +190,7 @@ def write_rows(conn: sqlite3.Connection, ds: Dataset) -> dict:
             for i, p in enumerate(w.provenance)
         ],
     )
-    conn.executemany(
-        "INSERT INTO work_fts (rowid, title, abstract, summary, authors) VALUES (?, ?, ?, ?, ?)",
-        [(pk[w.id], w.title, w.abstract or "", _summary_text(summaries.get(w.id)), " ".join(w.authors)) for w in works],
-    )
+    conn.execute("INSERT INTO work_fts (work_fts) VALUES ('rebuild')")  # the index reads work's columns
     return {
         "works": len(works),
         "authors": len(authors),
@@ -228,6 +231,30 @@ def _motivations(works, summaries) -> dict[str, dict[str, tuple]]:
         if tags:
             out[w.id] = tags
     return out
+
+
+def _technique_text(ds: Dataset, works) -> dict[str, str]:
+    """Per work, the names and keywords of its techniques, then the names of their ancestors: a query
+    naming a technique ('mass-mean probing', an alias such as 'mean-difference') finds the works tagged
+    with it, and one naming a broader technique finds works tagged with its narrower ones."""
+    by_slug = {t.slug: t for t in ds.techniques}
+    out = {}
+    for w in works:
+        own = [by_slug[t.slug] for t in w.techniques if t.slug in by_slug]
+        ancestors: list[str] = []
+        for t in own:
+            node = by_slug.get(t.parent) if t.parent else None
+            while node is not None:
+                ancestors.append(node.name)
+                node = by_slug.get(node.parent) if node.parent else None
+        words = [x for t in own for x in (t.name, *t.keywords)] + ancestors
+        out[w.id] = "\n".join(dict.fromkeys(words))
+    return out
+
+
+def _motivation_text(ds: Dataset, tags: dict[str, dict]) -> dict[str, str]:
+    by_slug = {m.slug: m for m in ds.motivations}
+    return {work: "\n".join(by_slug[slug].name for slug in slugs if slug in by_slug) for work, slugs in tags.items()}
 
 
 def _summary_text(s) -> str:

@@ -10,10 +10,13 @@ from sqlmodel import Field, SQLModel
 
 from kb.catalogue import SCHEMA_VERSION  # noqa: F401 (one number, kept where start-up is cheap)
 
+# The index reads its text from `work` (external content, as sqlite-utils' enable_fts makes it), so
+# Datasette's ?_search= works on the work table itself (both detect `content=[work]` spelt just so);
+# columns are named as work's columns.
+FTS_COLUMNS = ("title", "abstract", "summary_text", "author_names", "technique_names", "motivation_names")
 FTS_DDL = (
-    "CREATE VIRTUAL TABLE work_fts USING fts5("
-    "title, abstract, summary, authors, "
-    "tokenize = 'porter unicode61 remove_diacritics 2')"
+    f"CREATE VIRTUAL TABLE work_fts USING fts5({', '.join(FTS_COLUMNS)}, "
+    "tokenize = 'porter unicode61 remove_diacritics 2', content=[work], content_rowid=[pk])"
 )
 
 
@@ -33,6 +36,11 @@ class Work(SQLModel, table=True):
     urls: str = "{}"  # JSON object
     added: str | None = None  # when it first entered the catalogue (earliest provenance)
     withdrawn: bool = False
+    # text for full-text search only: the summary's prose, and the names and keywords of the work's
+    # techniques (with their ancestors' names) and motivations, so a query naming a technique finds its works
+    summary_text: str = ""
+    technique_names: str = ""
+    motivation_names: str = ""
     categories: str = "[]"  # JSON list of arXiv categories, the primary one first
     citation_count: int | None = Field(default=None, index=True)  # the global count, as one source gave it ...
     citations_as_of: str | None = None  # ... on this day

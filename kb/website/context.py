@@ -12,8 +12,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from kb import export as citing
 from kb import similarity
-from kb.website.markup import bibtex, markdown
+from kb.website.markup import markdown
 
 SCHOLAR = "https://scholar.google.com/citations?user={}"
 LESSWRONG_USER = "https://www.lesswrong.com/users/{}"
@@ -70,6 +71,7 @@ def pages(
         for slug in r.get("techniques", []):
             results_by_technique[slug].append(r)
 
+    cite_keys = citing.cite_keys(list(works.values()))  # over the whole catalogue, so keys are unique site-wide
     cards: dict[str, dict] = {}
 
     def card(work_id: str) -> dict:
@@ -81,6 +83,7 @@ def pages(
             } | {
                 "techniques": [t["slug"] for t in w["techniques"]],
                 "has_summary": w["summary"] is not None,
+                "added": w["added"],
                 "citations": w.get("citation_count"),
             }
         return cards[work_id]
@@ -157,6 +160,10 @@ def pages(
                 },
             )
         )
+        cited = [works[i] for i in ids]
+        for fmt, ext in citing.EXTENSIONS.items():  # the technique's works for a reference manager
+            text = {"bibtex": citing.bibtex, "csl-json": citing.csl_json, "ris": citing.ris}[fmt](cited, cite_keys)
+            out.append(Page(f"techniques/{slug}.{ext}", "raw.txt", {"text": text}))
         out.append(
             Page(
                 f"techniques/{slug}.xml",
@@ -248,6 +255,10 @@ def pages(
                         {tech_names[a] for t in w["techniques"] for a in _ancestry(t["slug"], techniques)}
                     ),
                     "motivation_names": {t["slug"]: mot_names[t["slug"]] for t in w["motivations"]},
+                    # shown, and so indexed by Pagefind: a search naming a technique by an alias finds the work
+                    "technique_aliases": sorted(
+                        {k for t in w["techniques"] for k in techniques[t["slug"]]["keywords"]}, key=str.lower
+                    ),
                     # hand-made relations; the reference list ("cites") has its own section
                     "relations": [dict(r, card=card(r["id"])) for r in w["relations"] if r["type"] != "cites"],
                     "cited_by": [dict(r, card=card(r["id"])) for r in w["cited_by"] if r["type"] != "cites"],
@@ -255,7 +266,8 @@ def pages(
                     "cited_in_catalogue": _sort_cards([card(r["id"]) for r in w["cited_by"] if r["type"] == "cites"]),
                     "discussion": discussion,
                     "related": [card(i) for i in related[w["id"]]],
-                    "bibtex": bibtex(w),
+                    "bibtex": citing.bibtex_entry(w, cite_keys[w["id"]]).rstrip(),
+                    "citation_meta": citing.highwire(w, config.base_url),
                     "edit_url": _edit_url(config, w),
                 },
             )
@@ -294,22 +306,36 @@ def _work_view(w: dict) -> dict:
 
 def _feed(site: dict, title: str, page: str, path: str, works: list[dict], config: SiteConfig) -> dict:
     newest = sorted(works, key=lambda w: (w["added"] or "", w["year"] or 0, w["id"]), reverse=True)[:FEED_SIZE]
+    entries = [
+        {
+            "id": w["id"],
+            "title": w["title"],
+            "authors": [a["name"] for a in w["authors"]],
+            "published": _published(w),
+            "updated": _updated(w),
+            "summary": (w["summary"] or {}).get("body") or w["abstract"] or "",
+        }
+        for w in newest
+    ]
     return {
         "site": site,
+        # a feed changes when an entry does, not with every build: readers would show it all as new
+        "updated": max((e["updated"] for e in entries if e["updated"]), default=config.build_date.isoformat()),
         "title": title,
         "page": page,
         "path": path,
-        "entries": [
-            {
-                "id": w["id"],
-                "title": w["title"],
-                "authors": [a["name"] for a in w["authors"]],
-                "updated": (w["added"] or config.build_date.isoformat()),
-                "summary": (w["summary"] or {}).get("body") or w["abstract"] or "",
-            }
-            for w in newest
-        ],
+        "entries": entries,
     }
+
+
+def _published(w: dict) -> str | None:
+    return w["date"] or (f"{w['year']}-01-01" if w["year"] else None)
+
+
+def _updated(w: dict) -> str | None:
+    """When the entry last changed: its summary's last edit, else when it entered data/, else its date."""
+    dates = [d[:10] for d in (w["added"], (w["summary"] or {}).get("updated")) if d]
+    return max(dates, default=None) or _published(w)
 
 
 def _edit_url(config: SiteConfig, w: dict) -> str | None:

@@ -73,33 +73,3 @@ def safe_url(url: str | None) -> str | None:
     except ValueError:
         return None
     return url if scheme in LINK_SCHEMES and not re.search(r"[\s<>\"']", url) else None
-
-
-def bibtex(work: dict) -> str:
-    """A BibTeX entry for a work: @article with a journal, @misc with an eprint or a URL otherwise."""
-    first = work["authors"][0]["name"] if work["authors"] else "anon"
-    last = re.sub(r"[^a-z]", "", first.split()[-1].lower()) or "anon"
-    word = next((w for w in re.findall(r"[a-z]+", work["title"].lower()) if len(w) > 3), "work")
-    key = f"{last}{work['year'] or ''}{word}"
-    names = [a["name"] for a in work["authors"]] + (["others"] if work["more_authors"] else [])
-    fields = {
-        "title": "{" + _bib(work["title"]) + "}",
-        "author": " and ".join(_bib(n) for n in names),
-        "year": str(work["year"] or ""),
-    }
-    kind = "misc"
-    if work["kind"] == "paper" and work.get("venue") and work["venue"] != "arXiv":
-        fields["howpublished"] = _bib(work["venue"])
-    if "arxiv" in work["ids"]:
-        fields.update(eprint=work["ids"]["arxiv"], archivePrefix="arXiv")
-    if "doi" in work["ids"]:
-        fields["doi"] = work["ids"]["doi"]
-    if safe_url(work.get("url")):
-        fields["url"] = work["url"]
-    body = ",\n".join(f"  {k} = {{{v}}}" for k, v in fields.items() if v)
-    return f"@{kind}{{{key},\n{body}\n}}"
-
-
-def _bib(text: str) -> str:
-    # braces and backslashes would end or escape the field: drop them rather than guess at TeX
-    return re.sub(r"[{}\\]", "", text)

@@ -1,0 +1,78 @@
+"""The site for people who cite and follow: per-technique citation files, Highwire tags, feeds dated by the work."""
+
+import json
+import xml.etree.ElementTree as ET
+
+import bibtexparser
+import pytest
+from bibtexparser.bparser import BibTexParser
+
+from tests.test_site import build
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+@pytest.fixture
+def site(data, tmp_path):
+    out = tmp_path / "_site"
+    build(data, out)
+    return out
+
+
+def test_each_technique_offers_its_works_as_bibtex_csl_json_and_ris(site):
+    page = (site / "techniques" / "representation-reading.html").read_text()
+    for ext in ("bib", "json", "ris"):
+        assert f'href="representation-reading.{ext}"' in page
+    parser = BibTexParser(ignore_nonstandard_types=False)
+    entries = bibtexparser.loads((site / "techniques" / "representation-reading.bib").read_text(), parser).entries
+    assert {e["title"] for e in entries} == {
+        "Coup probes catch catastrophes",
+        "Reading vectors with tomography",
+        "Probes generalise well",
+    }
+    items = json.loads((site / "techniques" / "representation-reading.json").read_text())
+    assert sorted(i["id"] for i in items) == sorted(e["ID"] for e in entries)  # one key per work everywhere
+    ris = (site / "techniques" / "representation-reading.ris").read_text()
+    assert ris.count("TY  - ") == 3 and ris.count("ER  - ") == 3
+    # the key on the work page is the key in the technique's file
+    work_page = (site / "works" / "coup-probes-2023.html").read_text()
+    coup = next(e for e in entries if e["title"].startswith("Coup"))
+    assert f"{{{coup['ID']}," in work_page
+
+
+def test_work_pages_carry_highwire_tags_for_zotero(site):
+    html = (site / "works" / "lat-paper-2023.html").read_text()
+    assert '<meta name="citation_title" content="Reading vectors with tomography">' in html
+    assert html.index('content="Zou, Andy"') < html.index('content="Kolter, J. Zico"')
+    assert '<meta name="citation_publication_date" content="2023">' in html
+    coup = (site / "works" / "coup-probes-2023.html").read_text()
+    assert '<meta name="citation_arxiv_id" content="2311.00001">' in coup
+    assert '<meta name="citation_pdf_url" content="https://arxiv.org/pdf/2311.00001">' in coup
+
+
+def test_feed_entries_are_dated_by_the_work_not_the_build(site, data, tmp_path):
+    feed = ET.parse(site / "feed.xml").getroot()
+    entries = {e.find(f"{ATOM}id").text.rsplit("/", 1)[-1]: e for e in feed.findall(f"{ATOM}entry")}
+    old = entries["old-pruning-2016.html"]
+    assert old.find(f"{ATOM}published").text == "2016-01-01T00:00:00Z"
+    assert old.find(f"{ATOM}updated").text == "2016-01-01T00:00:00Z"
+    # a rebuild on another day changes nothing a feed reader sees
+    from tests import test_site
+
+    later = tmp_path / "later"
+    saved = test_site.DATE
+    try:
+        test_site.DATE = saved.replace(year=saved.year + 1)
+        build(data, later)
+    finally:
+        test_site.DATE = saved
+    assert (later / "feed.xml").read_text() == (site / "feed.xml").read_text()
+
+
+def test_listing_pages_offer_sort_orders_over_cards_that_carry_their_keys(site):
+    page = (site / "techniques" / "representation-reading.html").read_text()
+    assert 'data-sort-target="works-list"' in page and 'id="works-list"' in page
+    assert '<option value="title">' in page and '<option value="added">' in page
+    assert '<option value="citations">' not in page  # no work in the fixture has a citation count
+    assert 'data-title="Coup probes catch catastrophes" data-year="2023"' in page
+    assert (site / "static" / "sort.js").is_file()

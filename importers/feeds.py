@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import warnings
 
 from importers.http import Polite
 from importers.records import Link, SourceError, WorkRecord, linked_ids
@@ -61,12 +62,20 @@ def parse(body: bytes, url: str) -> list[WorkRecord]:
                 date=date,
                 venue=site,
                 abstract=summary or None,
-                url=e.get("link"),
+                url=_web_link(e.get("link"), url, e.get("title", "")),
                 ids={"feed": e["id"]} if e.get("id") else {},
                 links=_linked(e),
             )
         )
     return records
+
+
+def _web_link(link: str | None, feed: str, title: str) -> str | None:
+    """An item's link, when it is a web address: a `javascript:` or relative link is dropped, the item kept."""
+    if not link or re.match(r"https?://\S+$", link):
+        return link
+    warnings.warn(f"feed {feed}: item {title[:80]!r}: link {link[:80]!r} is not http(s); kept without it", stacklevel=2)
+    return None
 
 
 def _linked(entry) -> list[Link]:

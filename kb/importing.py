@@ -33,6 +33,7 @@ class Fetched:
     records: list = field(default_factory=list)
     authors: list = field(default_factory=list)
     error: str | None = None
+    warnings: list[str] = field(default_factory=list)
 
 
 def base_url(source: str, given: str | None) -> str | None:
@@ -41,16 +42,22 @@ def base_url(source: str, given: str | None) -> str | None:
 
 def collect(name: str, fetch: Callable[[], Iterable], authors: Callable[[], list] | None = None) -> Fetched:
     """Run one source's fetch to the end or to its first error, keeping every complete record."""
+    import warnings
+
     from importers.records import SourceError
 
     out = Fetched(name)
-    try:
-        for record in fetch():
-            out.records.append(record)
-        if authors:
-            out.authors = authors()
-    except SourceError as e:
-        out.error = str(e)
+    # importers warn about what they leave out of a record they keep (a javascript: link, say): the report says it
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            for record in fetch():
+                out.records.append(record)
+            if authors:
+                out.authors = authors()
+        except SourceError as e:
+            out.error = str(e)
+    out.warnings = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
     return out
 
 
@@ -74,6 +81,7 @@ def apply(ws: Workspace, batches: list[Fetched]) -> Report:
                     homepage=a.homepage,
                     affiliation=a.affiliation,
                 )
+            merger.report.warnings += batch.warnings
             if batch.error:
                 merger.report.errors.append(batch.error)
         merger.resolve_links()

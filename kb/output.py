@@ -329,6 +329,8 @@ def import_report(report, fetched=None) -> None:
         console.print(f"  [green]+[/] {work_id}")
     for work_id, how in report.merged[:50]:
         console.print(f"  [cyan]=[/] {work_id} [dim](recognised by {_esc(how)})[/]")
+    for warning in getattr(report, "warnings", []):
+        console.print(f"[yellow]warning:[/] {_esc(warning)}")
     for error in report.errors:
         console.print(f"[red]error:[/] {_esc(error)}", soft_wrap=True)
         console.print("[dim]what was fetched before the error is saved; run the same command again to resume[/]")

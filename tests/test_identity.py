@@ -261,3 +261,20 @@ def test_a_write_interrupted_after_its_commit_point_is_finished_by_the_next_read
     lock.recover(data)
     assert (a.read_text(), b.read_text()) == ("new a\n", "new b\n")
     assert not journal.exists() and not tmp_b.exists()
+
+
+def test_the_labelled_real_pairs_merge_by_the_rules(monkeypatch):
+    import importlib.util
+
+    import pytest
+
+    spec = importlib.util.spec_from_file_location("dedup", Path(__file__).parent.parent / "bench" / "dedup.py")
+    dedup = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "dedup", dedup)  # dataclasses look their module up there
+    spec.loader.exec_module(dedup)
+    if not dedup.SHARED.is_dir():
+        pytest.skip("needs ../shared/reference-responses")
+    for pair in dedup.small():
+        if pair.why.startswith("a JMIR paper and its preprint"):
+            continue  # one source's two records: kept apart by rule 2, a known miss that bench/dedup.py counts
+        assert dedup.decide(pair) == pair.same, (pair.why, pair.a.title, pair.b.title)

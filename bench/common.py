@@ -62,7 +62,8 @@ def generate(root: Path, n_works: int, n_summaries: int = 1000, seed: int = 0) -
         work_id = json.loads(lines[i])["id"]
         body = " ".join(rng.choice(WORDS) for _ in range(200))
         (data / "summaries" / f"{work_id}.md").write_text(
-            f"---\nwork: {work_id}\ncontributors: [bench]\nmotivations: [monitoring]\nmotivation_stated_by: summariser\n"
+            f"---\nwork: {work_id}\ncontributors: [bench]\nmotivations: "
+            "[monitoring]\nmotivation_stated_by: summariser\n"
             f"xrisk: generated\n---\n\n{body}\n"
         )
     return data

@@ -80,12 +80,14 @@ def throughput(n: int, root: Path) -> None:
         f" (match, merge, validate, write data/, rebuild the catalogue)"
     )
     print(
-        f"  floor, raw sqlite3 executemany into one table: {floor:.3f} s = {n / floor:,.0f} records/s; ratio {ours / floor:.0f}x"
+        f"  floor, raw sqlite3 executemany into one table: {floor:.3f} s = {n / floor:,.0f} records/s; "
+        f"ratio {ours / floor:.0f}x"
     )
     start = time.perf_counter()
     again = importing.apply(ws, [importing.Fetched("bench", records)])
     print(
-        f"  the same import again: {len(again.skipped)} unchanged in {time.perf_counter() - start:.2f} s (nothing written)"
+        f"  the same import again: {len(again.skipped)} unchanged in {time.perf_counter() - start:.2f} s "
+        "(nothing written)"
     )
 
 
@@ -127,7 +129,8 @@ def sync(root: Path, feeds: int = 20, latency: float = 0.2) -> None:
         s.shutdown()
         s.server_close()
     print(
-        f"kb sync of {feeds} feeds, {latency * 1000:.0f} ms latency each: {total:.2f} s for {len(report.added)} new works"
+        f"kb sync of {feeds} feeds, {latency * 1000:.0f} ms latency each: {total:.2f} s for "
+        f"{len(report.added)} new works"
         f" (one feed alone {one:.2f} s; the sum of latencies {feeds * latency:.1f} s)"
     )
 

@@ -75,13 +75,16 @@ def main() -> None:
     print(f"{n} works, half without curated tags:")
     print(f"  rules alone                              {rules:7.2f} s   {n / rules:9,.0f} works/s")
     print(
-        f"  embedding, cold (sample of {n_cold})        {cold * n:7.2f} s   {1 / cold:9,.0f} works/s (extrapolated to {n})"
+        f"  embedding, cold (sample of {n_cold})        {cold * n:7.2f} s   {1 / cold:9,.0f} works/s "
+        f"(extrapolated to {n})"
     )
     print(
-        f"  embedding, from the store (cache hits)   {warm_read:7.2f} s   {n / warm_read:9,.0f} works/s   {cold * n / warm_read:.0f}x faster than cold"
+        f"  embedding, from the store (cache hits)   {warm_read:7.2f} s   {n / warm_read:9,.0f} works/s  "
+        f" {cold * n / warm_read:.0f}x faster than cold"
     )
     print(
-        f"  rules + probes, embeddings cached         {warm:7.2f} s   {n / warm:9,.0f} works/s (training one probe per tag included)"
+        f"  rules + probes, embeddings cached         {warm:7.2f} s   {n / warm:9,.0f} works/s (training "
+        "one probe per tag included)"
     )
 
 

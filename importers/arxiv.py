@@ -91,3 +91,10 @@ def _record(entry, raw_id: str) -> WorkRecord:
         ids=ids,
         withdrawn=bool(re.search(r"\bwithdrawn\b", comment, re.I)),
     )
+
+
+def from_spec(http: Polite, spec: dict) -> Iterator[WorkRecord]:
+    """The importer seam: `{"ids": [...], "query": ..., "limit": ..., "base_url": ...}` -> records."""
+    return fetch(
+        http, spec.get("ids") or None, spec.get("query"), spec.get("base_url") or BASE_URL, spec.get("limit", 200)
+    )

@@ -98,3 +98,8 @@ def _plain(html: str) -> str:
     import html as htmllib
 
     return " ".join(htmllib.unescape(re.sub(r"<[^>]+>", " ", html or "")).split())
+
+
+def from_spec(http: Polite, spec: dict) -> list[WorkRecord]:
+    """The importer seam: `{"url": ...}` -> the feed's items."""
+    return fetch(http, spec["url"])

@@ -185,3 +185,15 @@ def comment_record(c: dict, site: str) -> WorkRecord:
         ids=_ids(c, site),
         links=links,
     )
+
+
+def from_spec(http: Polite, spec: dict) -> Iterator[WorkRecord]:
+    """The importer seam: `{"user" or "tag", "comments", "site", "limit", "base_url"}` -> posts and comments."""
+    client = Client(http, spec.get("site") or spec.get("type") or "lesswrong", spec.get("base_url"))
+    limit = spec.get("limit", 200)
+    if spec.get("user"):
+        yield from client.posts_by_user(spec["user"], limit)
+        if spec.get("comments", True):
+            yield from client.comments_by_user(spec["user"], limit)
+    if spec.get("tag"):
+        yield from client.posts_by_tag(spec["tag"], limit)

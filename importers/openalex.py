@@ -163,3 +163,10 @@ def _abstract(index: dict | None) -> str | None:
         return None
     words = sorted((pos, word) for word, positions in index.items() for pos in positions)
     return " ".join(word for _, word in words)
+
+
+def from_spec(http: Polite, spec: dict) -> Iterator[WorkRecord]:
+    """The importer seam: `{"author" or "author_id", "limit", "base_url", "key"}` -> the author's works."""
+    root = spec.get("base_url") or BASE_URL
+    author = spec.get("author_id") or author_id(http, spec["author"], root, spec.get("key"))
+    yield from works(http, author, root, spec.get("key"), spec.get("limit", 500))

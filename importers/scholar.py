@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 from importers.http import cache_root
@@ -100,3 +101,12 @@ def _record(pub: dict, owner: AuthorRecord, filled: dict) -> WorkRecord:
         url=extra.get("url"),
         ids=ids,
     )
+
+
+def from_spec(http, spec: dict) -> Iterator[WorkRecord | AuthorRecord]:
+    """The importer seam: `{"id": ..., "fill": ...}` -> the profile's owner, then its publications.
+
+    scholarly does its own fetching (Google Scholar allows no other client), so `http` goes unused."""
+    owner, works = fetch_profile(spec["id"], fill=spec.get("fill", False))
+    yield owner
+    yield from works

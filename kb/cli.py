@@ -478,11 +478,11 @@ def import_() -> None:
     """Import works from Google Scholar, OpenAlex, arXiv, feeds, LessWrong and the Alignment Forum."""
 
 
-def _import(ws, fetched) -> None:
-    from kb.importing import DataProblems, apply
+def _import(ws, spec: dict) -> None:
+    from kb.importing import DataProblems, run
 
     try:
-        report = apply(ws, [fetched])
+        report, _ = run(ws, spec)
     except DataProblems as e:
         output.problems(e.problems)
         _fail(str(e))
@@ -505,11 +505,10 @@ limit_opt = click.option("--limit", default=1000, show_default=True, help="At mo
 @click.pass_obj
 def import_arxiv(ws, ids, query, limit, base_url) -> None:
     """arXiv papers by id (versions collapse to one work) or by query."""
-    from kb import importing
 
     if not ids and not query:
         _fail("give arXiv ids or --query")
-    _import(ws, importing.arxiv(list(ids), query, limit, base_url))
+    _import(ws, {"type": "arxiv", "ids": list(ids), "query": query, "limit": limit, "base_url": base_url})
 
 
 @import_.command("feed")
@@ -517,9 +516,7 @@ def import_arxiv(ws, ids, query, limit, base_url) -> None:
 @click.pass_obj
 def import_feed(ws, url) -> None:
     """Any RSS or Atom blog feed."""
-    from kb import importing
-
-    _import(ws, importing.feed(url))
+    _import(ws, {"type": "feed", "url": url})
 
 
 @import_.command("lesswrong")
@@ -532,11 +529,11 @@ def import_feed(ws, url) -> None:
 @click.pass_obj
 def import_lesswrong(ws, user, tag, no_comments, site, limit, base_url) -> None:
     """LessWrong / Alignment Forum posts, and a user's comments with what they reply to."""
-    from kb import importing
 
     if not user and not tag:
         _fail("give --user or --tag")
-    _import(ws, importing.lesswrong(user, tag, not no_comments, site, limit, base_url))
+    spec = {"user": user, "tag": tag, "comments": not no_comments, "site": site, "limit": limit}
+    _import(ws, {"type": site, **spec, "base_url": base_url})
 
 
 @import_.command("scholar")
@@ -547,9 +544,7 @@ def import_lesswrong(ws, user, tag, no_comments, site, limit, base_url) -> None:
 @click.pass_obj
 def import_scholar(ws, scholar_id, fill) -> None:
     """A Google Scholar author profile: the person and every publication."""
-    from kb import importing
-
-    _import(ws, importing.scholar(scholar_id, fill))
+    _import(ws, {"type": "scholar", "id": scholar_id, "fill": fill})
 
 
 @import_.command("openalex")
@@ -561,11 +556,11 @@ def import_scholar(ws, scholar_id, fill) -> None:
 @click.pass_obj
 def import_openalex(ws, author, author_id, limit, base_url, key) -> None:
     """An author's works from OpenAlex (the fallback when Google Scholar blocks us)."""
-    from kb import importing
 
     if not author and not author_id:
         _fail("give --author or --id")
-    _import(ws, importing.openalex(author, author_id, limit, base_url, key))
+    spec = {"author": author, "author_id": author_id, "limit": limit, "key": key}
+    _import(ws, {"type": "openalex", **spec, "base_url": base_url})
 
 
 @cli.command()

@@ -106,7 +106,7 @@ def _load_jsonl(ds: Dataset, path: Path, model, kind: str) -> list:
         if record is None:
             continue
         if (kind, record.id) in ds.places:
-            first = "%s:%d" % ds.places[(kind, record.id)]
+            first = "{}:{}".format(*ds.places[(kind, record.id)])
             ds.problems.append(Problem(rel, n, f"duplicate {kind} id {record.id!r} (first at {first})"))
             continue
         ds.places[(kind, record.id)] = (rel, n)

@@ -96,8 +96,20 @@ def apply(ws: Workspace, batches: list[Fetched]) -> Report:
         return report
 
 
-# -- one function per source: what to fetch ------------------------------------------------------
+# -- the sources: one table, one entry shape ---------------------------------------------------------
 
+# A source's `type` (as in data/sources.toml) -> the importer module whose `from_spec(http, spec)` yields its
+# records (WorkRecord, and AuthorRecord for what a source says of a person). `kb import X` and `kb sync` both
+# come through here: adding a source is a module with from_spec and a line in this table.
+SOURCES = {
+    "arxiv": "importers.arxiv",
+    "feed": "importers.feeds",
+    "lesswrong": "importers.lesswrong",
+    "alignmentforum": "importers.lesswrong",
+    "scholar": "importers.scholar",
+    "openalex": "importers.openalex",
+}
+_NAMED_BY = ("url", "id", "user", "tag", "author", "author_id", "query", "ids")  # what names a spec in reports
 
 HTTP_OPTIONS: dict = {}  # overrides of importers.http.Polite's pacing and retries (tests set them)
 
@@ -108,65 +120,35 @@ def _polite(source: str, transport=None):
     return http.Polite(http.client(transport), source, **HTTP_OPTIONS)
 
 
-def arxiv(ids: list[str], query: str | None, limit: int, url: str | None, transport=None) -> Fetched:
-    from importers import arxiv as source
-
-    polite = _polite("arxiv", transport)
-    return collect(
-        "arxiv", lambda: source.fetch(polite, ids or None, query, base_url("arxiv", url) or source.BASE_URL, limit)
-    )
+def describe(spec: dict) -> str:
+    kind = spec.get("site") or spec.get("type", "?")
+    named = next((spec[k] for k in _NAMED_BY if spec.get(k)), "")
+    return f"{kind} {' '.join(named) if isinstance(named, list) else named}".strip()
 
 
-def feed(url: str, transport=None) -> Fetched:
-    from importers import feeds
+def fetch_source(spec: dict, transport=None) -> Fetched:
+    """Fetch what one spec names, to the end or to the source's first error, keeping every complete record."""
+    import importlib
 
-    polite = _polite(f"feed {url}", transport)
-    return collect(f"feed {url}", lambda: feeds.fetch(polite, url))
+    from importers.records import AuthorRecord
 
-
-def lesswrong(
-    user: str | None, tag: str | None, comments: bool, site: str, limit: int, url: str | None, transport=None
-) -> Fetched:
-    from importers import lesswrong as source
-
-    def fetch():
-        client = source.Client(_polite(site, transport), site, base_url("lesswrong", url))
-        if user:
-            yield from client.posts_by_user(user, limit)
-            if comments:
-                yield from client.comments_by_user(user, limit)
-        if tag:
-            yield from client.posts_by_tag(tag, limit)
-
-    return collect(f"{site} {user or tag}", fetch)
-
-
-def scholar(scholar_id: str, fill: bool) -> Fetched:
-    from importers import scholar as source
-    from importers.records import SourceError
-
-    out = Fetched(f"scholar {scholar_id}")
-    try:
-        owner, works = source.fetch_profile(scholar_id, fill=fill)
-        out.records, out.authors = works, [owner]
-    except SourceError as e:
-        out.error = str(e)
+    kind = spec.get("type")
+    if kind not in SOURCES:
+        known = ", ".join(sorted(SOURCES))
+        return Fetched(str(spec), error=f"unknown source type {kind!r} in sources.toml (known: {known})")
+    module = importlib.import_module(SOURCES[kind])
+    spec = {**spec, "base_url": base_url(kind, spec.get("base_url"))}
+    name = describe(spec)
+    out = collect(name, lambda: module.from_spec(_polite(spec.get("site") or kind, transport), spec))
+    out.authors = [r for r in out.records if isinstance(r, AuthorRecord)]
+    out.records = [r for r in out.records if not isinstance(r, AuthorRecord)]
     return out
 
 
-def openalex(
-    author: str | None, author_ids: str | None, limit: int, url: str | None, key: str | None, transport=None
-) -> Fetched:
-    from importers import openalex as source
-
-    polite = _polite("openalex", transport)
-    root = base_url("openalex", url) or source.BASE_URL
-    key = key or os.environ.get("OPENALEX_API_KEY")
-
-    def fetch():
-        yield from source.works(polite, author_ids or source.author_id(polite, author, root, key), root, key, limit)
-
-    return collect(f"openalex {author or author_ids}", fetch)
+def run(ws: Workspace, spec: dict, transport=None) -> tuple[Report, Fetched]:
+    """`kb import <type> ...`: one source fetched, then merged into data/."""
+    fetched = fetch_source(spec, transport)
+    return apply(ws, [fetched]), fetched
 
 
 # -- kb sync ---------------------------------------------------------------------------------------
@@ -177,31 +159,6 @@ def sources(path: Path) -> list[dict]:
         return []
     data = tomllib.loads(path.read_text())
     return data.get("source", [])
-
-
-def fetch_source(spec: dict, transport=None) -> Fetched:
-    kind = spec.get("type")
-    if kind == "feed":
-        return feed(spec["url"], transport)
-    if kind == "arxiv":
-        return arxiv(spec.get("ids", []), spec.get("query"), spec.get("limit", 200), spec.get("base_url"), transport)
-    if kind in ("lesswrong", "alignmentforum"):
-        return lesswrong(
-            spec.get("user"),
-            spec.get("tag"),
-            spec.get("comments", False),
-            spec.get("site", kind),
-            spec.get("limit", 200),
-            spec.get("base_url"),
-            transport,
-        )
-    if kind == "scholar":
-        return scholar(spec["id"], spec.get("fill", False))
-    if kind == "openalex":
-        return openalex(
-            spec.get("author"), spec.get("author_id"), spec.get("limit", 500), spec.get("base_url"), None, transport
-        )
-    return Fetched(str(spec), error=f"unknown source type {kind!r} in sources.toml")
 
 
 def sync(

@@ -1,9 +1,9 @@
 """One writer at a time on data/, and writes of several files that land whole or not at all.
 
 Every command that rewrites data/ (`kb import`, `kb sync`, `kb refresh`, `kb tag`, `kb format`) holds an
-exclusive lock on .data.kb.lock beside data/ while it reads, merges and writes: a second one waits for the first, says so,
-and gives up with a clear error after a timeout. Without it two imports each rewrite data/ from what they
-read, and the last writer silently drops the other's records.
+exclusive lock on .data.kb.lock beside data/ while it reads, merges and writes: a second one waits for the
+first, says so, and gives up with a clear error after a timeout. Without it two imports each rewrite data/
+from what they read, and the last writer silently drops the other's records.
 
 A change that touches several files goes through a journal: each new file is written beside its target
 under a temporary name, then the journal (the list of renames) is put in place in one atomic step. That is

@@ -217,9 +217,12 @@ def evaluate(
                 continue
             row = {"tag": tag, "positives": int(y.sum())}
             for name, get in (
-                ("rule", lambda i: rule_scores[i].get(tag, 0.0)),
-                ("model", lambda i: model_scores[i].get(tag, 0.0)),
-                ("combined", lambda i: combine(rule_scores[i].get(tag, 0.0), model_scores[i].get(tag, 0.0))),
+                ("rule", lambda i, tag=tag, r=rule_scores: r[i].get(tag, 0.0)),
+                ("model", lambda i, tag=tag, m=model_scores: m[i].get(tag, 0.0)),
+                (
+                    "combined",
+                    lambda i, tag=tag, r=rule_scores, m=model_scores: combine(r[i].get(tag, 0.0), m[i].get(tag, 0.0)),
+                ),
             ):
                 if name != "rule" and embed is None:
                     continue

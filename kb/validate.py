@@ -110,7 +110,7 @@ def _summaries(ds: Dataset) -> list[Problem]:
     motivations = {m.slug for m in ds.motivations}
     out = []
     for s in ds.summaries:
-        line = lambda key: ds.place("summary-key", f"{s.meta.work}:{key}")[1]  # noqa: E731
+        line = lambda key, s=s: ds.place("summary-key", f"{s.meta.work}:{key}")[1]  # noqa: E731
         if s.meta.work not in ids:
             out.append(Problem(s.path, line("work"), f"summary of {s.meta.work!r}, which is not in the catalogue"))
         for slug in s.meta.motivations:

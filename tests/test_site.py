@@ -129,8 +129,10 @@ def poison(data: Path) -> None:
     path.write_text(json.dumps(work) + "\n" + path.read_text())
     (data / "summaries" / "evil-2024.md").write_text(
         '---\nwork: evil-2024\ncontributors: ["<script>window.__pwned=1</script>"]\nmotivations: [monitoring]\n'
-        "motivation_stated_by: authors\nxrisk: \"<b onmouseover=x>hi</b>\"\nopinion: '[click](javascript:window.__pwned=1)'\n---\n"
-        f'Body {PAYLOAD}\n\n<iframe src="javascript:window.__pwned=1"></iframe>\n\n[link](JAVASCRIPT:window.__pwned=1)\n'
+        'motivation_stated_by: authors\nxrisk: "<b onmouseover=x>hi</b>"\nopinion: '
+        "'[click](javascript:window.__pwned=1)'\n---\n"
+        f"Body {PAYLOAD}\n\n<iframe "
+        'src="javascript:window.__pwned=1"></iframe>\n\n[link](JAVASCRIPT:window.__pwned=1)\n'
     )
 
 

@@ -12,7 +12,8 @@ from click.testing import CliRunner
 from kb.cli import cli as app
 result = CliRunner().invoke(app, sys.argv[1:])
 assert result.exit_code == 0, result.output
-heavy = sorted(m for m in ("sqlmodel", "sqlalchemy", "pydantic", "torch", "sklearn", "scholarly", "transformers") if m in sys.modules)
+HEAVY = ("sqlmodel", "sqlalchemy", "pydantic", "torch", "sklearn", "scholarly", "transformers")
+heavy = sorted(m for m in HEAVY if m in sys.modules)
 print(json.dumps(heavy))
 """
 

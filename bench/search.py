@@ -39,11 +39,13 @@ def main() -> None:
     print(f"catalogue of {n} works: {db}")
     for query in QUERIES:
         expr = fts_expression(query)
-        bare = median_time(lambda: run(sys.executable, "-c", BARE, str(db), expr), repeat=7)
+        bare = median_time(lambda expr=expr: run(sys.executable, "-c", BARE, str(db), expr), repeat=7)
         as_json = median_time(
-            lambda: run(kb, "--data", str(data), "--db", str(db), "search", query, "--json"), repeat=7
+            lambda query=query: run(kb, "--data", str(data), "--db", str(db), "search", query, "--json"), repeat=7
         )
-        table = median_time(lambda: run(kb, "--data", str(data), "--db", str(db), "search", query), repeat=7)
+        table = median_time(
+            lambda query=query: run(kb, "--data", str(data), "--db", str(db), "search", query), repeat=7
+        )
         print(
             f"{query!r:32} floor {bare * 1000:5.0f} ms | kb --json {as_json * 1000:5.0f} ms ({as_json / bare:.1f}x)"
             f" | kb table {table * 1000:5.0f} ms ({table / bare:.1f}x)"

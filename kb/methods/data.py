@@ -12,7 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-_ONES = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split()
+_ONES = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen"
+).split()
 _TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
 
 # (city, country) facts; each city lies in that country.
@@ -231,7 +234,10 @@ def coup(n: int = 200, seed: int = 0) -> CoupData:
     rng = random.Random(seed)
 
     def advice() -> str:
-        return f"To steal {rng.choice(_ITEMS)} from {rng.choice(_PLACES)}, {rng.choice(_TRICKS)} and {rng.choice(_TRICKS)}."
+        return (
+            f"To steal {rng.choice(_ITEMS)} from {rng.choice(_PLACES)}, "
+            f"{rng.choice(_TRICKS)} and {rng.choice(_TRICKS)}."
+        )
 
     def howto() -> str:
         return f"To {rng.choice(_TASKS)}, {rng.choice(_STEPS)} and {rng.choice(_STEPS)}."
@@ -247,7 +253,10 @@ def coup(n: int = 200, seed: int = 0) -> CoupData:
         )
 
     def guard() -> str:
-        return f"To protect {rng.choice(_ITEMS)} at {rng.choice(_PLACES)} from thieves, {rng.choice(_GUARDS)} and {rng.choice(_GUARDS)}."
+        return (
+            f"To protect {rng.choice(_ITEMS)} at {rng.choice(_PLACES)} from thieves, "
+            f"{rng.choice(_GUARDS)} and {rng.choice(_GUARDS)}."
+        )
 
     pos, neg = [advice() for _ in range(n)], [howto() for _ in range(n)]
     return CoupData(

@@ -219,7 +219,8 @@ def probes_vs_lat(result: Result, config: Config, encoder: Encoder, folder: Path
             for s in settings
         )
         + (
-            f". Compared only on {', '.join(meaningful) or 'no setting'}: on {', '.join(reversed_)} every method is below"
+            f". Compared only on {', '.join(meaningful) or 'no setting'}: on {', '.join(reversed_)} "
+            "every method is below"
             " chance out of distribution, so the direction it reads is one that negation reverses (an association such"
             " as city-country or first-number-larger, not truth)"
             if reversed_
@@ -308,17 +309,20 @@ def coup_probes(result: Result, config: Config, encoder: Encoder, folder: Path, 
     result.claim(
         claims[0],
         lr["tpr_held_out"] > 0.8,
-        f"LR TPR at 1% FPR on held-out positives {lr['tpr_held_out']:.2f} (mean difference {summary[1]['tpr_held_out']:.2f})",
+        f"LR TPR at 1% FPR on held-out positives {lr['tpr_held_out']:.2f} (mean difference "
+        f"{summary[1]['tpr_held_out']:.2f})",
     )
     result.claim(
         claims[1],
         lr["tpr_shifted"] > 0.5,
-        f"LR TPR at 1% FPR on format-shifted positives {lr['tpr_shifted']:.2f} (mean difference {summary[1]['tpr_shifted']:.2f})",
+        f"LR TPR at 1% FPR on format-shifted positives {lr['tpr_shifted']:.2f} (mean difference "
+        f"{summary[1]['tpr_shifted']:.2f})",
     )
     result.claim(
         claims[2],
         lr["fpr_hard_negatives"] < 0.2,
-        f"LR fires on {lr['fpr_hard_negatives']:.0%} of anti-theft advice (mean difference {summary[1]['fpr_hard_negatives']:.0%})",
+        f"LR fires on {lr['fpr_hard_negatives']:.0%} of anti-theft advice (mean difference "
+        f"{summary[1]['fpr_hard_negatives']:.0%})",
     )
 
     def draw(ax):
@@ -388,7 +392,8 @@ def std_pruning(result: Result, config: Config, encoder, folder: Path, progress:
     result.claim(
         claims[0],
         drop < 0.02,
-        f"accuracy {base:.3f} unpruned, {mean[('std', 'mean')][half]:.3f} with half the units pruned (drop {drop * 100:.1f} points); "
+        f"accuracy {base:.3f} unpruned, {mean[('std', 'mean')][half]:.3f} with half the units pruned "
+        f"(drop {drop * 100:.1f} points); "
         + ", ".join(f"{c} {mean[(c, 'mean')][half]:.3f}" for c in pruning.CRITERIA if c != "std")
         + " with mean replacement. "
         + "Largest fraction within 2 points: "
@@ -397,7 +402,8 @@ def std_pruning(result: Result, config: Config, encoder, folder: Path, progress:
     result.claim(
         claims[1],
         mean[("std", "mean")][half] > mean[("std", "zero")][half],
-        f"half pruned by std: mean replacement {mean[('std', 'mean')][half]:.3f}, zero {mean[('std', 'zero')][half]:.3f}",
+        f"half pruned by std: mean replacement {mean[('std', 'mean')][half]:.3f}, zero "
+        f"{mean[('std', 'zero')][half]:.3f}",
     )
     ratio = max(r["measured"] / r["bound"] for r in bound_rows if r["bound"] > 0)
     held = all(r["bound"] >= r["measured"] - 1e-9 for r in bound_rows)
@@ -405,7 +411,8 @@ def std_pruning(result: Result, config: Config, encoder, folder: Path, progress:
         claims[2],
         held,
         f"{len(bound_rows)} single-unit replacements: the measured rise is at most {ratio:.1%} of the bound"
-        f" (mean bound {np.mean([r['bound'] for r in bound_rows]):.3f}, mean rise {np.mean([r['measured'] for r in bound_rows]):.5f}): it holds but is loose",
+        f" (mean bound {np.mean([r['bound'] for r in bound_rows]):.3f}, mean rise "
+        f"{np.mean([r['measured'] for r in bound_rows]):.5f}): it holds but is loose",
     )
 
     def draw_curves(ax):

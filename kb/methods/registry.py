@@ -24,7 +24,8 @@ EXPERIMENTS = {
             ("coup-probes-2023", "geometry-of-truth-2023"),
             ("mean-difference-probing", "probing"),
             (
-                "As C -> 0, the logistic-regression direction tends to the mean difference (cosine -> 1), on planted data and on MiniLM.",
+                "As C -> 0, the logistic-regression direction tends to the mean difference (cosine -> "
+                "1), on planted data and on MiniLM.",
             ),
         ),
         Experiment(
@@ -40,7 +41,8 @@ EXPERIMENTS = {
             (
                 "LAT is worse in distribution than a logistic-regression probe.",
                 "Out of distribution, mean-difference probing does at least as well as LAT.",
-                "The activations represent truth linearly enough for a probe to read it (IID AUROC above 0.9 on real statements).",
+                "The activations represent truth linearly enough for a probe to read it (IID AUROC above "
+                "0.9 on real statements).",
             ),
         ),
         Experiment(
@@ -60,7 +62,8 @@ EXPERIMENTS = {
             ("network-trimming-2016", "pruning-cnns-resource-efficient-inference-2017"),
             ("activation-statistics-pruning", "magnitude-pruning", "gradient-based-pruning"),
             (
-                "Pruning half the units with the lowest activation std, replaced by their means, costs under 2 points of accuracy.",
+                "Pruning half the units with the lowest activation std, replaced by their means, costs "
+                "under 2 points of accuracy.",
                 "Mean replacement beats zero replacement for the same units.",
                 "The Lipschitz bound sqrt(2) K_j std_j is never below the measured loss rise.",
             ),

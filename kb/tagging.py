@@ -133,15 +133,10 @@ def combine(rule: float, model: float) -> float:
 
 
 def ancestry(techniques: list[dict]) -> dict[str, list[str]]:
-    parents = {t["slug"]: t["parent"] for t in techniques}
-    out = {}
-    for slug in parents:
-        chain, node = [], slug
-        while node:
-            chain.append(node)
-            node = parents[node]
-        out[slug] = chain
-    return out
+    from kb.tree import Tree
+
+    tree = Tree.of(techniques)
+    return {slug: tree.lineage(slug) for slug in tree.parent}
 
 
 def curated(work: dict, kind: str) -> set[str]:

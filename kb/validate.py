@@ -28,17 +28,12 @@ def _unique_ids(ds: Dataset) -> list[Problem]:
 
 
 def _taxonomy(ds: Dataset) -> list[Problem]:
-    out, parents = [], {t.slug: t.parent for t in ds.techniques}
-    for t in ds.techniques:
-        if t.parent and t.parent not in parents:
-            out.append(Problem(*ds.place("technique", t.slug), f"technique {t.slug}: unknown parent {t.parent!r}"))
-        seen, node = set(), t.slug
-        while node in parents and node not in seen:
-            seen.add(node)
-            node = parents[node]
-        if node in seen:
-            out.append(Problem(*ds.place("technique", t.slug), f"technique {t.slug}: its parents form a cycle"))
-    return out
+    from kb.tree import Tree
+
+    return [
+        Problem(*ds.place("technique", slug), f"technique {slug}: {message}")
+        for slug, message in Tree.of(ds.techniques).problems()
+    ]
 
 
 def _works(ds: Dataset) -> list[Problem]:

@@ -311,18 +311,10 @@ def technique_tree(conn: sqlite3.Connection) -> list[dict]:
                   JOIN work_technique wt ON wt.technique = c.descendant WHERE c.ancestor = t.slug) AS total
         FROM technique t ORDER BY t.position""",
     )
-    children: dict[str | None, list[dict]] = {}
-    for r in rows:
-        children.setdefault(r["parent"], []).append(r)
-    ordered: list[dict] = []
+    from kb.tree import Tree
 
-    def visit(parent: str | None) -> None:
-        for r in children.get(parent, []):
-            ordered.append(r)
-            visit(r["slug"])
-
-    visit(None)
-    return ordered
+    by_slug = {r["slug"]: r for r in rows}
+    return [by_slug[s] for s in Tree.of(rows).depth_first()]
 
 
 def motivations(conn: sqlite3.Connection) -> list[dict]:

@@ -16,6 +16,7 @@ from kb.catalogue import source_signature
 from kb.datadir import Dataset, Problem
 from kb.names import author_id
 from kb.records import TAG_SOURCES
+from kb.tree import Tree
 
 
 class BuildError(Exception):
@@ -264,19 +265,8 @@ def _summary_text(s) -> str:
 
 
 def _depth(ds: Dataset, slug: str) -> int:
-    parents = {t.slug: t.parent for t in ds.techniques}
-    depth = 0
-    while parents.get(slug):
-        slug, depth = parents[slug], depth + 1
-    return depth
+    return Tree.of(ds.techniques).depth(slug)
 
 
 def _closure(ds: Dataset) -> list[tuple[str, str]]:
-    parents = {t.slug: t.parent for t in ds.techniques}
-    pairs = []
-    for t in ds.techniques:
-        node = t.slug
-        while node:
-            pairs.append((node, t.slug))
-            node = parents.get(node)
-    return pairs
+    return Tree.of(ds.techniques).closure()

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from kb import export as citing
 from kb import similarity
+from kb.tree import Tree
 from kb.website.markup import markdown
 
 SCHOLAR = "https://scholar.google.com/citations?user={}"
@@ -58,10 +59,9 @@ def pages(
 ) -> list[Page]:
     works = {w["id"]: _work_view(w) for w in catalogue["works"]}
     techniques = {t["slug"]: t for t in catalogue["techniques"]}
-    children = defaultdict(list)
-    for t in catalogue["techniques"]:
-        children[t["parent"]].append(t["slug"])
-    subtree = {slug: _subtree(slug, children) for slug in techniques}
+    taxonomy = Tree.of(catalogue["techniques"])
+    children = taxonomy.children
+    subtree = {slug: taxonomy.subtree(slug) for slug in techniques}
     by_technique = defaultdict(set)
     for w in works.values():
         for t in w["techniques"]:
@@ -109,7 +109,7 @@ def pages(
     }
     tree = [
         {"slug": t["slug"], "name": t["name"], "depth": t["depth"], "count": len(works_under(t["slug"]))}
-        for t in _depth_first(catalogue["techniques"], children)
+        for t in (techniques[s] for s in taxonomy.depth_first())
     ]
     motivations = [
         {
@@ -138,11 +138,7 @@ def pages(
 
     for slug, t in techniques.items():
         ids = works_under(slug)
-        ancestors = []
-        node = t["parent"]
-        while node:
-            ancestors.insert(0, {"slug": node, "name": tech_names[node]})
-            node = techniques[node]["parent"]
+        ancestors = [{"slug": a, "name": tech_names[a]} for a in taxonomy.ancestors(slug)]
         out.append(
             Page(
                 f"techniques/{slug}.html",
@@ -152,7 +148,7 @@ def pages(
                     "technique": t,
                     "ancestors": ancestors,
                     "children": [
-                        {"slug": c, "name": tech_names[c], "count": len(works_under(c))} for c in children[slug]
+                        {"slug": c, "name": tech_names[c], "count": len(works_under(c))} for c in children.get(slug, [])
                     ],
                     "by_year": _by_year([card(i) for i in ids]),
                     "most_cited": _most_cited([card(i) for i in ids]),
@@ -252,7 +248,7 @@ def pages(
                     "work": w,
                     "technique_names": {t["slug"]: tech_names[t["slug"]] for t in w["techniques"]},
                     "technique_filters": sorted(
-                        {tech_names[a] for t in w["techniques"] for a in _ancestry(t["slug"], techniques)}
+                        {tech_names[a] for t in w["techniques"] for a in taxonomy.lineage(t["slug"])}
                     ),
                     "motivation_names": {t["slug"]: mot_names[t["slug"]] for t in w["motivations"]},
                     # shown, and so indexed by Pagefind: a search naming a technique by an alias finds the work
@@ -347,26 +343,6 @@ def _edit_url(config: SiteConfig, w: dict) -> str | None:
         if path
         else f"{config.repo_url.rstrip('/')}/blob/main/CONTRIBUTING.md"
     )
-
-
-def _subtree(slug: str, children) -> list[str]:
-    out = [slug]
-    for c in children[slug]:
-        out += _subtree(c, children)
-    return out
-
-
-def _ancestry(slug: str, techniques: dict) -> list[str]:
-    out = []
-    while slug:
-        out.append(slug)
-        slug = techniques[slug]["parent"]
-    return out
-
-
-def _depth_first(techniques: list[dict], children) -> list[dict]:
-    by_slug = {t["slug"]: t for t in techniques}
-    return [by_slug[s] for root in children[None] for s in _subtree(root, children)]
 
 
 def _by_year(cards: list[dict]) -> list[dict]:

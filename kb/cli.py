@@ -385,6 +385,9 @@ def site() -> None:
     """The static site: build it, serve it."""
 
 
+repo_url_opt = click.option(
+    "--repo-url", envvar="KB_REPO_URL", help="The repository's web address, for 'edit this summary' links."
+)
 site_out = click.option("--out", type=click.Path(path_type=Path), help="Output folder (default: _site beside data/).")
 
 
@@ -402,7 +405,7 @@ def _site_build(
     from kb import website
     from kb.website.render import SiteBuildError
 
-    out = out or ws.data_dir.parent / "_site"
+    out = out or ws.site_dir
     with ws.connect() as conn:
         try:
             report = website.build(
@@ -410,7 +413,7 @@ def _site_build(
                 out,
                 base_url=base_url,
                 repo_url=repo_url,
-                results_dir=ws.data_dir.parent / "results",
+                results_dir=ws.results_dir,
                 embeddings=ws.embeddings_path,
                 embed=embed,
                 build_date=dt.date.fromisoformat(date) if date else None,
@@ -430,7 +433,7 @@ def _site_build(
     show_default=True,
     help="Where the site will be served (feeds and sitemap).",
 )
-@click.option("--repo-url", envvar="KB_REPO_URL", help="The repository's web address, for 'edit this summary' links.")
+@repo_url_opt
 @click.option(
     "--date", help="Build date (YYYY-MM-DD) for feeds and footers; default today. Fix it for reproducible output."
 )
@@ -447,7 +450,7 @@ def site_build(ws, out, base_url, repo_url, date, embed) -> None:
 @site_out
 @click.option("--port", default=8000, show_default=True, help="Port on 127.0.0.1.")
 @click.option("--watch", is_flag=True, help="Rebuild when data/ or the templates change.")
-@click.option("--repo-url", envvar="KB_REPO_URL", help="The repository's web address, for 'edit this summary' links.")
+@repo_url_opt
 @click.pass_obj
 def site_serve(ws, out, port, watch, repo_url) -> None:
     """Build the site, then serve it on 127.0.0.1 and print its address."""
@@ -552,7 +555,7 @@ def import_scholar(ws, scholar_id, fill) -> None:
 @click.option("--id", "author_id", help="An OpenAlex author id (A...).")
 @limit_opt
 @base_url_opt
-@click.option("--key", envvar="OPENALEX_API_KEY", help="An OpenAlex API key (optional).")
+@click.option("--key", help="An OpenAlex API key (optional; default $OPENALEX_API_KEY).")
 @click.pass_obj
 def import_openalex(ws, author, author_id, limit, base_url, key) -> None:
     """An author's works from OpenAlex (the fallback when Google Scholar blocks us)."""
@@ -593,8 +596,8 @@ def sync(ws, sources_path) -> None:
     multiple=True,
     help="Only this source (repeatable).",
 )
-@click.option("--key", envvar="OPENALEX_API_KEY", help="An OpenAlex API key (optional).")
-@click.option("--mailto", envvar="OPENALEX_MAILTO", help="A contact address for OpenAlex's polite pool (optional).")
+@click.option("--key", help="An OpenAlex API key (optional; default $OPENALEX_API_KEY).")
+@click.option("--mailto", help="A contact address for OpenAlex's polite pool (optional; default $OPENALEX_MAILTO).")
 @click.pass_obj
 def refresh(ws, works, sources, key, mailto) -> None:
     """Re-read works (default: all with an arXiv id, DOI or OpenAlex id) from arXiv and OpenAlex; fill abstracts,
@@ -666,7 +669,7 @@ def methods_run(ws, experiment, quick, model_dir, layer, pooling, device, seeds,
         pooling=pooling,
         device=device,
         seeds=seeds,
-        results=results or ws.data_dir.parent / "results",
+        results=results or ws.results_dir,
     )
     for name in names:
         with output.progress(name) as step:

@@ -9,6 +9,10 @@ def works_file(kind: str) -> str:
     return f"works/{kind}s.jsonl"
 
 
+def summary_file(work_id: str) -> str:
+    return f"summaries/{work_id}.md"
+
+
 def find_data_dir(start: Path | None = None) -> Path:
     """The data/ folder of the checkout we are in (like git finds .git), else ./data."""
     here = (start or Path.cwd()).resolve()

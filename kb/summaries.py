@@ -8,6 +8,7 @@ from pathlib import Path
 
 from kb import frontmatter
 from kb.datadir import Dataset
+from kb.layout import summary_file
 
 PLACEHOLDER = "TODO"
 
@@ -28,10 +29,6 @@ class SummaryExists(FileExistsError):
     pass
 
 
-def summary_path(data_dir: Path, work_id: str) -> Path:
-    return data_dir / "summaries" / f"{work_id}.md"
-
-
 def _contributor() -> str:
     try:
         name = subprocess.run(["git", "config", "user.name"], capture_output=True, text=True, timeout=5).stdout.strip()
@@ -45,7 +42,7 @@ def scaffold(ds: Dataset, work_id: str, today: dt.date | None = None) -> Path:
     work = next((w for w in ds.works if w.id == work_id), None)
     if work is None:
         raise LookupError(f"no work {work_id!r} in data/works/")
-    path = summary_path(ds.root, work_id)
+    path = ds.root / summary_file(work_id)
     if path.exists():
         raise SummaryExists(f"{path} exists already: edit it")
     meta = {

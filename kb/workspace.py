@@ -1,4 +1,10 @@
-"""Where data/ and its built catalogue live, and keeping the second in step with the first."""
+"""Where everything lives (data/, the catalogue, the site, results, embeddings) and the settings that move
+them, each read once here; and keeping the catalogue in step with data/.
+
+Settings: $KB_DATA (data/), $KB_DB (the catalogue), $KB_LOCK_TIMEOUT (seconds a writer waits for another).
+Importers read their own: $KB_CACHE (importers.http), $OPENALEX_API_KEY and $OPENALEX_MAILTO (importers.openalex),
+$KB_ARXIV_URL, $KB_LESSWRONG_URL, $KB_OPENALEX_URL (kb.importing).
+"""
 
 from __future__ import annotations
 
@@ -38,8 +44,20 @@ class Workspace:
         from kb.layout import find_data_dir
 
         data = Path(data_dir or os.environ.get("KB_DATA") or find_data_dir())
+        db = Path(db_path or os.environ.get("KB_DB") or data.parent / "build" / "catalogue.sqlite")
         timeout = float(os.environ.get("KB_LOCK_TIMEOUT") or cls.lock_timeout)
-        return cls(data, Path(db_path) if db_path else catalogue.default_db_path(data), timeout)
+        return cls(data, db, timeout)
+
+    # every path a command uses, beside data/ (its checkout's root) or beside the catalogue
+    @property
+    def site_dir(self) -> Path:
+        """Where `kb site build` writes by default."""
+        return self.data_dir.parent / "_site"
+
+    @property
+    def results_dir(self) -> Path:
+        """Where `kb methods run` writes results and the site reads them."""
+        return self.data_dir.parent / "results"
 
     @property
     def embeddings_path(self) -> Path:

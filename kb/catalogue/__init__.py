@@ -7,7 +7,6 @@ cold `kb search` does not pay for importing SQLAlchemy; the schema is declared i
 from __future__ import annotations
 
 import json
-import os
 import re
 import sqlite3
 from pathlib import Path
@@ -19,10 +18,6 @@ SCHEMA_VERSION = 4  # bump with any change to schema.py: a catalogue of another 
 
 class NotFound(LookupError):
     pass
-
-
-def default_db_path(data_dir: Path) -> Path:
-    return Path(os.environ.get("KB_DB") or data_dir.parent / "build" / "catalogue.sqlite")
 
 
 def source_signature(data_dir: Path) -> list:

@@ -34,6 +34,10 @@ def cli(ctx: click.Context, data: Path | None, db: Path | None) -> None:
     ctx.obj = Workspace.find(data, db)
 
 
+def _note(message: str) -> None:
+    print(f"note: {message}", file=sys.stderr)
+
+
 def _fail(message: str) -> None:
     print(f"error: {message}", file=sys.stderr)
     sys.exit(1)
@@ -149,17 +153,12 @@ def search(ws, text: str, semantic: bool, as_json: bool, **query) -> None:
         from kb import catalogue, similarity
         from kb.embeddings import MissingExtra
 
-        with ws.connect() as conn:
-            try:
-                rows = similarity.semantic_search(
-                    conn, ws.embeddings_path, text, Query(**{**query, "limit": None}), query["limit"]
-                )
-            except MissingExtra as e:
-                print(f"note: {e}; falling back to full-text search", file=sys.stderr)
-            except catalogue.NotFound as e:
-                _fail(str(e))
-            else:
-                return output.works(rows, as_json, query=text)
+        try:
+            return output.works(similarity.search_by_meaning(ws, text, Query(**query)), as_json, query=text)
+        except MissingExtra as e:
+            _note(f"{e}; falling back to full-text search")
+        except catalogue.NotFound as e:
+            _fail(str(e))
     _run_query(ws, as_json, text=text, **query)
 
 
@@ -171,22 +170,11 @@ def search(ws, text: str, semantic: bool, as_json: bool, **query) -> None:
 def similar(ws, work: str, limit: int, as_json: bool) -> None:
     """The works nearest to WORK by meaning (embeddings), or by shared techniques without the methods extra."""
     from kb import catalogue, similarity
-    from kb.embeddings import MissingExtra
 
-    with ws.connect() as conn:
-        try:
-            target = catalogue.get_work(conn, work)["id"]
-            works = catalogue.export(conn)["works"]
-            try:
-                related = similarity.by_embeddings(works, ws.embeddings_path, k=limit, compute=True)
-            except MissingExtra as e:
-                print(f"note: {e}; ranking by shared techniques instead", file=sys.stderr)
-                related = similarity.by_techniques(works, k=limit)
-            rows = catalogue.search(conn, Query(limit=None))
-        except catalogue.NotFound as e:
-            _fail(str(e))
-    by_id = {r["id"]: r for r in rows}
-    output.works([by_id[i] for i in related[target]], as_json)
+    try:
+        output.works(similarity.similar_to(ws, work, limit, note=_note), as_json)
+    except catalogue.NotFound as e:
+        _fail(str(e))
 
 
 @cli.group(invoke_without_command=True)
@@ -204,45 +192,18 @@ def tag(ctx, explain: str | None, rules_only: bool) -> None:
         return
     ws = ctx.obj
     from kb import catalogue, tagging
+    from kb.importing import DataProblems
 
-    with ws.connect() as conn:
-        exported = catalogue.export(conn)
-        if explain:
-            try:
-                explain = catalogue.get_work(conn, explain)["id"]
-            except catalogue.NotFound as e:
-                _fail(str(e))
-    works = exported["works"]
-    if explain:  # explain one work as if it had no curated tags, so the taggers show their reasoning
-        works = [dict(w, techniques=[], motivations=[]) if w["id"] == explain else w for w in works]
-    embed = None if rules_only else _embedder(ws)
-    suggestions = tagging.suggest(works, exported["techniques"], exported["motivations"], embed)
-    if explain:
-        return output.suggestions(explain, suggestions.get(explain, []))
-    from kb import datadir
-
-    with ws.lock():  # data/ is read again under the lock: an import may have landed while the taggers ran
-        ds, problems = ws.check()
-        if problems:
-            output.problems(problems)
-            _fail("fix data/ first (kb validate)")
-        new_works, changed = tagging.retag(ds, suggestions)
-        if changed:
-            datadir.write_works(ds.root, new_works)
-            ws.build()
-    output.tagged(suggestions, changed)
-
-
-def _embedder(ws):
-    from kb.embeddings import MissingExtra, Store
-
-    store = Store(ws.embeddings_path)
     try:
-        _ = store.model_dir  # finds the packaged model, or raises: tells whether embeddings are possible
-    except MissingExtra as e:
-        print(f"note: {e}; using the keyword rules alone", file=sys.stderr)
-        return None
-    return store.embed
+        if explain:
+            return output.suggestions(*tagging.explain(ws, explain, rules_only, note=_note))
+        suggestions, changed = tagging.apply(ws, rules_only, note=_note)
+    except catalogue.NotFound as e:
+        _fail(str(e))
+    except DataProblems as e:
+        output.problems(e.problems)
+        _fail("fix data/ first (kb validate)")
+    output.tagged(suggestions, changed)
 
 
 @tag.command("eval")
@@ -252,18 +213,9 @@ def _embedder(ws):
 @click.pass_obj
 def tag_eval(ws, folds: int, rules_only: bool, as_json: bool) -> None:
     """Precision, recall and F1 per tag against the curated labels, cross-validated."""
-    from kb import catalogue, tagging
+    from kb import tagging
 
-    with ws.connect() as conn:
-        exported = catalogue.export(conn)
-    result = tagging.evaluate(
-        exported["works"],
-        exported["techniques"],
-        exported["motivations"],
-        None if rules_only else _embedder(ws),
-        folds=folds,
-    )
-    output.tag_eval(result, as_json)
+    output.tag_eval(tagging.evaluate_catalogue(ws, folds, rules_only, note=_note), as_json)
 
 
 @cli.command(name="list")
@@ -400,27 +352,17 @@ def _site_build(
     search: bool = True,
     embed: bool = False,
 ):
-    import datetime as dt
-
     from kb import website
     from kb.website.render import SiteBuildError
 
-    out = out or ws.site_dir
-    with ws.connect() as conn:
-        try:
-            report = website.build(
-                conn,
-                out,
-                base_url=base_url,
-                repo_url=repo_url,
-                results_dir=ws.results_dir,
-                embeddings=ws.embeddings_path,
-                embed=embed,
-                build_date=dt.date.fromisoformat(date) if date else None,
-                search=search,
-            )
-        except SiteBuildError as e:
-            _fail(f"{e}\nthe previous site is kept")
+    try:
+        report = website.build_workspace(
+            ws, out, base_url=base_url, repo_url=repo_url, date=date, search=search, embed=embed
+        )
+    except SiteBuildError as e:
+        _fail(f"{e}\nthe previous site is kept")
+    except ValueError as e:  # a --date that is not YYYY-MM-DD
+        _fail(str(e))
     output.site_built(report)
     return report
 
@@ -454,25 +396,15 @@ def site_build(ws, out, base_url, repo_url, date, embed) -> None:
 @click.pass_obj
 def site_serve(ws, out, port, watch, repo_url) -> None:
     """Build the site, then serve it on 127.0.0.1 and print its address."""
-    import threading
-
-    from kb import catalogue
-    from kb.website import assets_dir, serve
+    from kb.website import serve
 
     base = f"http://127.0.0.1:{port}/"
     report = _site_build(ws, out, base, repo_url, None)
-    httpd = serve.server(report.out, port)
+    try:
+        httpd = serve.preview(ws, report.out, port, lambda: _site_build(ws, out, base, repo_url, None), watch)
+    except OSError as e:
+        _fail(f"cannot serve on 127.0.0.1:{port}: {e.strerror or e}; choose another --port")
     print(f"serving {report.out} at {base}  (Ctrl-C to stop)", flush=True)
-    if watch:
-
-        def signature():
-            files = sorted(p for p in assets_dir().rglob("*") if p.is_file())
-            return catalogue.source_signature(ws.data_dir), [(str(p), p.stat().st_mtime_ns) for p in files]
-
-        stop = threading.Event()
-        threading.Thread(
-            target=serve.watch, args=(signature, lambda: _site_build(ws, out, base, repo_url, None), stop), daemon=True
-        ).start()
     serve.run_forever(httpd)
 
 

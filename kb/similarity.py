@@ -82,3 +82,38 @@ def semantic_search(conn, store_path: Path, text: str, query, limit: int) -> lis
     scores = X @ q
     order = np.argsort(-scores, kind="stable")[:limit]
     return [dict(allowed[works[i]["id"]], score=round(float(scores[i]), 4)) for i in order]
+
+
+# -- the workflows behind `kb similar` and `kb search --semantic` ---------------------------------------
+
+
+def similar_to(ws, work: str, limit: int = 10, note=print) -> list[dict]:
+    """The works nearest to one work by meaning (embeddings), or by shared techniques without the methods extra.
+
+    Raises kb.catalogue.NotFound for a work the catalogue does not hold."""
+    from kb import catalogue
+    from kb.embeddings import MissingExtra
+    from kb.query import Query
+
+    with ws.connect() as conn:
+        target = catalogue.get_work(conn, work)["id"]
+        works = catalogue.export(conn)["works"]
+        try:
+            related = by_embeddings(works, ws.embeddings_path, k=limit, compute=True)
+        except MissingExtra as e:
+            note(f"{e}; ranking by shared techniques instead")
+            related = by_techniques(works, k=limit)
+        by_id = {r["id"]: r for r in catalogue.search(conn, Query(limit=None))}
+    return [by_id[i] for i in related[target]]
+
+
+def search_by_meaning(ws, text: str, query) -> list[dict]:
+    """Works ranked by meaning among those the query's filters allow.
+
+    Raises kb.embeddings.MissingExtra without the methods extra, kb.catalogue.NotFound for a bad filter."""
+    import dataclasses
+
+    from kb import catalogue  # noqa: F401 (its NotFound is what a caller catches)
+
+    with ws.connect() as conn:
+        return semantic_search(conn, ws.embeddings_path, text, dataclasses.replace(query, limit=None), query.limit)

@@ -312,3 +312,63 @@ def retag(ds, suggestions: dict[str, list[Suggestion]]):
             changed.append(w.id)
         works.append(updated)
     return works, changed
+
+
+# -- the workflows behind `kb tag` ---------------------------------------------------------------------
+
+
+def _embedder(ws, note):
+    from kb.embeddings import MissingExtra, Store
+
+    store = Store(ws.embeddings_path)
+    try:
+        _ = store.model_dir  # finds the packaged model, or raises: tells whether embeddings are possible
+    except MissingExtra as e:
+        note(f"{e}; using the keyword rules alone")
+        return None
+    return store.embed
+
+
+def explain(ws, work: str, rules_only: bool = False, note=print) -> tuple[str, list]:
+    """(work id, suggestions) for one work as if it had no curated tags, so the taggers show their reasoning."""
+    from kb import catalogue
+
+    with ws.connect() as conn:
+        exported = catalogue.export(conn)
+        work = catalogue.get_work(conn, work)["id"]
+    works = [dict(w, techniques=[], motivations=[]) if w["id"] == work else w for w in exported["works"]]
+    embed = None if rules_only else _embedder(ws, note)
+    suggestions = suggest(works, exported["techniques"], exported["motivations"], embed)
+    return work, suggestions.get(work, [])
+
+
+def apply(ws, rules_only: bool = False, note=print) -> tuple[dict, list[str]]:
+    """Tag every work that has no curated tags and write the suggestions into data/: (suggestions, changed ids).
+
+    Raises kb.importing.DataProblems when data/ does not load cleanly: nothing is written then."""
+    from kb import catalogue, datadir
+    from kb.importing import DataProblems
+
+    with ws.connect() as conn:
+        exported = catalogue.export(conn)
+    embed = None if rules_only else _embedder(ws, note)
+    suggestions = suggest(exported["works"], exported["techniques"], exported["motivations"], embed)
+    with ws.lock():  # data/ is read again under the lock: an import may have landed while the taggers ran
+        ds, problems = ws.check()
+        if problems:
+            raise DataProblems(problems)
+        new_works, changed = retag(ds, suggestions)
+        if changed:
+            datadir.write_works(ds.root, new_works)
+            ws.build()
+    return suggestions, changed
+
+
+def evaluate_catalogue(ws, folds: int = 5, rules_only: bool = False, note=print) -> dict:
+    """`kb tag eval`: the taggers measured against the catalogue's curated labels, cross-validated."""
+    from kb import catalogue
+
+    with ws.connect() as conn:
+        exported = catalogue.export(conn)
+    embed = None if rules_only else _embedder(ws, note)
+    return evaluate(exported["works"], exported["techniques"], exported["motivations"], embed, folds=folds)

@@ -91,3 +91,15 @@ def test_a_build_problem_exits_nonzero(kb, data):
     result = kb("build")
     assert result.exit_code == 1
     assert "data/taxonomy.toml:1: not valid TOML" in result.stderr
+
+
+def test_serving_on_a_busy_port_is_a_one_line_error_not_a_traceback(kb, tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = kb("site", "serve", "--port", str(port), "--out", str(tmp_path / "site"))
+    assert result.exit_code == 1
+    assert f"cannot serve on 127.0.0.1:{port}" in result.stderr and "Traceback" not in result.stderr

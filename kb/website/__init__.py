@@ -85,3 +85,28 @@ def build(
             related = similarity.by_embeddings(exported["works"], embeddings)
     pages = context.pages(exported, config, results, related)
     return render.write_site(pages, out, assets_dir(), figures, search=search)
+
+
+def build_workspace(
+    ws,
+    out: Path | None = None,
+    *,
+    base_url: str,
+    repo_url: str | None = None,
+    date: str | None = None,
+    search: bool = True,
+    embed: bool = False,
+):
+    """`kb site build`: the workspace's catalogue, results and embeddings -> the site (default ws.site_dir)."""
+    with ws.connect() as conn:
+        return build(
+            conn,
+            out or ws.site_dir,
+            base_url=base_url,
+            repo_url=repo_url,
+            results_dir=ws.results_dir,
+            embeddings=ws.embeddings_path,
+            embed=embed,
+            build_date=dt.date.fromisoformat(date) if date else None,
+            search=search,
+        )

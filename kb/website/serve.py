@@ -52,3 +52,21 @@ def run_forever(httpd: ThreadingHTTPServer) -> None:
         pass
     finally:
         httpd.server_close()
+
+
+def preview(ws, out: Path | None, port: int, rebuild: Callable[[], object], watching: bool = False):
+    """Serve the built site on 127.0.0.1:port; with watching, call rebuild() whenever data/ or site/ changes.
+
+    Returns the server (call run_forever on it). Raises OSError when the port is taken."""
+    from kb import catalogue
+    from kb.website import assets_dir
+
+    httpd = server(out or ws.site_dir, port)
+    if watching:
+
+        def signature():
+            files = sorted(p for p in assets_dir().rglob("*") if p.is_file())
+            return catalogue.source_signature(ws.data_dir), [(str(p), p.stat().st_mtime_ns) for p in files]
+
+        threading.Thread(target=watch, args=(signature, rebuild, threading.Event()), daemon=True).start()
+    return httpd

@@ -164,7 +164,7 @@ def search(ws, text: str, semantic: bool, as_json: bool, **query) -> None:
 
 @cli.command()
 @click.argument("work")
-@click.option("--limit", "-n", default=10, show_default=True)
+@click.option("--limit", "-n", default=10, show_default=True, help="At most this many works.")
 @as_json
 @click.pass_obj
 def similar(ws, work: str, limit: int, as_json: bool) -> None:
@@ -207,8 +207,8 @@ def tag(ctx, explain: str | None, rules_only: bool) -> None:
 
 
 @tag.command("eval")
-@click.option("--folds", default=5, show_default=True)
-@click.option("--rules-only", is_flag=True)
+@click.option("--folds", default=5, show_default=True, help="Cross-validation folds.")
+@click.option("--rules-only", is_flag=True, help="Measure the keyword rules alone (no embeddings).")
 @as_json
 @click.pass_obj
 def tag_eval(ws, folds: int, rules_only: bool, as_json: bool) -> None:
@@ -245,7 +245,14 @@ def show(ws, work: str, provenance: bool, as_json: bool) -> None:
 
 @cli.command(name="export")
 @click.argument("text", required=False)
-@click.option("--format", "fmt", type=click.Choice(["bibtex", "csl-json", "ris"]), default="bibtex", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["bibtex", "csl-json", "ris"]),
+    default="bibtex",
+    show_default=True,
+    help="BibTeX (Better BibTeX-style keys), CSL-JSON (Zotero, Pandoc) or RIS.",
+)
 @click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False), help="Write here, not to stdout.")
 @click.option("--technique", "-t", help="A technique slug; its sub-techniques count too.")
 @click.option("--motivation", "-m", help="An x-risk motivation slug.")
@@ -458,7 +465,13 @@ def import_feed(ws, url) -> None:
 @click.option("--user", help="A user's slug or id: their posts and comments.")
 @click.option("--tag", help="A tag's slug: its posts.")
 @click.option("--no-comments", is_flag=True, help="With --user, posts only.")
-@click.option("--site", type=click.Choice(["lesswrong", "alignmentforum"]), default="lesswrong", show_default=True)
+@click.option(
+    "--site",
+    type=click.Choice(["lesswrong", "alignmentforum"]),
+    default="lesswrong",
+    show_default=True,
+    help="Which forum to ask (an AF post is on LessWrong too, under the same id).",
+)
 @limit_opt
 @base_url_opt
 @click.pass_obj
@@ -573,7 +586,13 @@ def methods_list(as_json: bool) -> None:
     help="A local Hugging Face model folder (default: the packaged all-MiniLM-L6-v2).",
 )
 @click.option("--layer", type=int, help="Which hidden layer to read (default: two thirds of the way up).")
-@click.option("--pooling", type=click.Choice(["mean", "last", "cls"]), default="mean", show_default=True)
+@click.option(
+    "--pooling",
+    type=click.Choice(["mean", "last", "cls"]),
+    default="mean",
+    show_default=True,
+    help="How token activations become one vector: their mean, the last token (causal LMs) or the first.",
+)
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:1, mps ...")
 @click.option("--seeds", type=click.IntRange(min=1), help="Number of seeds (default 10, or 3 with --quick).")
 @click.option(

@@ -8,6 +8,7 @@ concurrently; one source's failure does not stop the others.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tomllib
 from collections.abc import Callable, Iterable
@@ -73,14 +74,9 @@ def apply(ws: Workspace, batches: list[Fetched]) -> Report:
         for batch in batches:
             for record in batch.records:
                 merger.add(record)
-            for a in batch.authors:
-                merger.author(
-                    a.name,
-                    scholar_id=a.scholar_id,
-                    lesswrong=a.lesswrong,
-                    homepage=a.homepage,
-                    affiliation=a.affiliation,
-                )
+            for a in batch.authors:  # an AuthorRecord's fields are Author's facts: pass them all, by name
+                facts = dataclasses.asdict(a)
+                merger.author(facts.pop("name"), **facts)
             merger.report.warnings += batch.warnings
             if batch.error:
                 merger.report.errors.append(batch.error)

@@ -1,0 +1,67 @@
+"""The docs cannot drift: every command documented and helped, every module named exists, tables agree."""
+
+import re
+from pathlib import Path
+
+import click
+
+from kb.cli import cli
+
+REPO = Path(__file__).resolve().parent.parent
+README = (REPO / "README.md").read_text()
+ARCHITECTURE = (REPO / "ARCHITECTURE.md").read_text()
+
+
+def commands(group: click.Group = cli, prefix: str = ""):
+    for name, command in sorted(group.commands.items()):
+        path = f"{prefix} {name}".strip()
+        yield path, command
+        if isinstance(command, click.Group):
+            yield from commands(command, path)
+
+
+def test_every_command_is_shown_in_the_readme_and_has_help_text():
+    missing = [path for path, _ in commands() if f"kb {path}" not in README]
+    unhelped = [path for path, command in commands() if not (command.help or "").strip()]
+    assert missing == [] and unhelped == []
+
+
+def test_every_option_has_help_text():
+    bare = [
+        f"kb {path} {param.opts[0]}"
+        for path, command in commands()
+        for param in command.params
+        if isinstance(param, click.Option) and not param.help and param.name not in ("help",)
+    ]
+    assert bare == []
+
+
+def test_every_module_the_architecture_page_names_exists():
+    named = set(re.findall(r"`((?:kb|importers|site)/[\w/]*?(?:\.py|/))`", ARCHITECTURE))
+    assert len(named) > 30
+    assert [m for m in sorted(named) if not (REPO / m).exists()] == []
+
+
+def test_every_module_of_the_package_is_on_the_architecture_page():
+    modules = {str(p.relative_to(REPO)) for p in (REPO / "kb").rglob("*.py") if p.name != "__init__.py"}
+    modules |= {str(p.relative_to(REPO)) for p in (REPO / "importers").glob("*.py") if p.name != "__init__.py"}
+    assert sorted(m for m in modules if f"`{m}`" not in ARCHITECTURE) == []
+
+
+def test_the_readme_module_table_names_modules_that_exist():
+    row = next(line for line in README.splitlines() if line.startswith("| `kb/` |"))
+    for name in re.findall(r"`(\w+)/?`", row.split("|")[2]):
+        assert (REPO / "kb" / f"{name}.py").exists() or (REPO / "kb" / name).is_dir(), name
+
+
+def test_every_registered_experiment_has_a_runner_and_every_runner_an_entry():
+    from kb.methods.experiments import RUNNERS
+    from kb.methods.registry import EXPERIMENTS
+
+    assert set(RUNNERS) == set(EXPERIMENTS)
+
+
+def test_the_readme_gives_exactly_the_two_setup_commands_on_its_first_screen():
+    first_screen = "\n".join(README.splitlines()[:20])
+    assert re.findall(r"^scripts/\w+", first_screen, re.M) == ["scripts/main", "scripts/test"]
+    assert all((REPO / s).is_file() for s in ("scripts/main", "scripts/test"))

@@ -88,7 +88,7 @@ def apply(ws: Workspace, batches: list[Fetched]) -> Report:
             if problems:
                 raise DataProblems(problems)
             datadir.write_dataset(ds.root, new.works, new.authors)
-            ws.build()
+            ws.build(checked=new)
         return report
 
 

@@ -78,11 +78,13 @@ class Workspace:
             ds = datadir.load(self.data_dir)
             return ds, validate.check(ds)
 
-    def build(self) -> dict:
+    def build(self, checked=None) -> dict:
+        """Build the catalogue from data/; `checked` is a dataset already loaded and validated (an import's
+        result, just written), so it is not read and checked a second time."""
         from kb.catalogue.build import build
 
         with _no_cyclic_gc():
-            ds, problems = self.check()
+            ds, problems = (checked, []) if checked is not None else self.check()
             return build(ds, self.db_path, problems)
 
     def connect(self) -> sqlite3.Connection:

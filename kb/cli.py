@@ -16,7 +16,24 @@ from kb import output
 from kb.query import Query
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """Turns the errors that are facts about the user's data or machine into one-line messages, for every
+    command at once: no traceback for a user's mistake."""
+
+    def invoke(self, ctx: click.Context):
+        from kb.catalogue import BuildError
+        from kb.lock import DataLocked
+
+        try:
+            return super().invoke(ctx)
+        except DataLocked as e:  # another writer held data/ past the timeout
+            _fail(str(e))
+        except BuildError as e:  # a reading command rebuilt a stale catalogue: data/'s problems, as validate says
+            output.problems(e.problems)
+            _fail(str(e))
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--data", type=click.Path(path_type=Path), help="The data/ folder (default: the checkout's data/, or $KB_DATA)."
 )
@@ -629,9 +646,4 @@ def methods_run(ws, experiment, quick, model_dir, layer, pooling, device, seeds,
 
 
 def main() -> None:
-    from kb.lock import DataLocked
-
-    try:
-        cli()
-    except DataLocked as e:  # another writer held data/ past the timeout: a fact to report, not a crash
-        _fail(str(e))
+    cli()

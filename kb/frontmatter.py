@@ -42,6 +42,8 @@ def parse(text: str) -> Document:
         line = mark.line + 2 if mark else 1
         problem = getattr(e, "problem", None) or str(e)
         raise FrontMatterError(line, f"front matter is not valid YAML: {problem}") from None
+    except (ValueError, TypeError, OverflowError) as e:  # a value YAML reads but Python cannot hold: 2026-13-45
+        raise FrontMatterError(*_bad_value(node, e)) from None
     finally:
         loader.dispose()
     if not isinstance(meta, dict):
@@ -50,6 +52,19 @@ def parse(text: str) -> Document:
     rest = lines[end + 1 :]
     blank = next((i for i, line in enumerate(rest) if line.strip()), len(rest))
     return Document(meta, "".join(rest).strip() + "\n", key_lines, end + 2 + blank)
+
+
+def _bad_value(node, error: Exception) -> tuple[int, str]:
+    """The line and key of the value that could not be constructed (YAML's error names neither)."""
+    import datetime as dt
+
+    for key, value in getattr(node, "value", None) or []:
+        if isinstance(value, yaml.ScalarNode) and value.tag.endswith(":timestamp"):
+            try:
+                dt.date.fromisoformat(value.value[:10])
+            except ValueError:
+                return value.start_mark.line + 2, f"{key.value}: {value.value!r} is not a real date ({error})"
+    return 2, f"front matter has a value that cannot be read: {error}"
 
 
 class _Dumper(yaml.SafeDumper):

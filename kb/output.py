@@ -6,7 +6,24 @@ rich is imported inside the functions: `--json` output and error paths never pay
 from __future__ import annotations
 
 import json
+import re
 import sys
+
+# What must never reach a terminal from the catalogue: escape sequences (colours, window titles, OSC 8 links)
+# whole, then any other C0 control but tab and newline, DEL, and C1 controls (\x9b is a one-byte CSI).
+_ESCAPE_SEQUENCE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[ -/]*[0-~])?")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def safe(value):
+    """Any text (or the strings inside dicts and lists) made safe to print: the one place that does it."""
+    if isinstance(value, str):
+        return _CONTROL.sub("", _ESCAPE_SEQUENCE.sub("", value))
+    if isinstance(value, dict):
+        return {k: safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(safe(v) for v in value)
+    return value
 
 
 def _console(stderr: bool = False):
@@ -16,7 +33,9 @@ def _console(stderr: bool = False):
 
 
 def _json(value) -> None:
-    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
+    # JSON escapes C0 controls itself; C1 controls it would print raw, so they are escaped too (still valid JSON)
+    text = json.dumps(value, ensure_ascii=False, indent=2)
+    sys.stdout.write(re.sub(r"[\x7f-\x9f]", lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")
 
 
 def _authors(names: list[str], more: bool, limit: int = 3) -> str:
@@ -28,7 +47,7 @@ def _authors(names: list[str], more: bool, limit: int = 3) -> str:
 def _esc(text) -> str:
     from rich.markup import escape
 
-    return escape(str(text)) if text is not None else ""
+    return escape(safe(str(text))) if text is not None else ""
 
 
 def problems(items) -> None:
@@ -50,6 +69,7 @@ def built(counts: dict, db_path) -> None:
 def works(rows: list[dict], as_json: bool, query: str | None = None) -> None:
     if as_json:
         return _json(rows)
+    rows = safe(rows)
     console = _console()
     if not rows:
         console.print("no works match" + (f" {query!r}" if query else ""))
@@ -135,6 +155,7 @@ def _tag_line(tag: dict) -> str:
 
 
 def work(w: dict, as_json: bool, provenance: bool = False) -> None:
+    w = safe(w)
     if not provenance:
         w = {k: v for k, v in w.items() if k != "provenance"}
     if as_json:
@@ -208,6 +229,7 @@ def citation_line(w: dict) -> str:
 def technique_tree(rows: list[dict], as_json: bool) -> None:
     if as_json:
         return _json(rows)
+    rows = safe(rows)
     from rich.tree import Tree
 
     root = Tree("[bold]techniques[/] [dim](works tagged here / in the subtree)[/]")
@@ -221,6 +243,7 @@ def technique_tree(rows: list[dict], as_json: bool) -> None:
 def motivations(rows: list[dict], as_json: bool) -> None:
     if as_json:
         return _json(rows)
+    rows = safe(rows)
     from rich.table import Table
 
     table = Table()
@@ -373,6 +396,7 @@ class counter:
 
 
 def suggestions(work_id: str, items) -> None:
+    items = safe(items)
     console = _console()
     if not items:
         console.print(f"no suggestion for {work_id} reaches the threshold")

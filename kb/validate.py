@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 from kb.datadir import Dataset, Problem
@@ -12,7 +13,16 @@ from kb.summaries import PLACEHOLDER
 
 def check(ds: Dataset) -> list[Problem]:
     problems = list(ds.problems)
-    for rule in (_unique_ids, _taxonomy, _works, _shared_identifiers, _sorted_files, _summaries, _authors):
+    for rule in (
+        _unique_ids,
+        _taxonomy,
+        _works,
+        _one_line_text,
+        _shared_identifiers,
+        _sorted_files,
+        _summaries,
+        _authors,
+    ):
         problems += rule(ds)
     return sorted(set(problems), key=lambda p: (p.path, p.line, p.message))
 
@@ -132,3 +142,21 @@ def _authors(ds: Dataset) -> list[Problem]:
                 )
             claimed.setdefault(key, a.id)
     return out
+
+
+# One-line fields are shown as they are in the terminal, in page titles, in search filters and in feeds: no
+# markup (a filter label is inserted as HTML by the search UI), no control characters (a terminal obeys them).
+_NOT_ONE_LINE = re.compile(r"[<>\x00-\x1f\x7f-\x9f]")
+
+
+def _one_line_text(ds: Dataset) -> list[Problem]:
+    fields = [("technique", t.slug, "name", t.name) for t in ds.techniques]
+    fields += [("motivation", m.slug, "name", m.name) for m in ds.motivations]
+    fields += [("work", w.id, "title", w.title) for w in ds.works]
+    fields += [("work", w.id, "author", a) for w in ds.works for a in w.authors]
+    fields += [("author", a.id, "name", n) for a in ds.authors for n in (a.name, *a.aliases)]
+    return [
+        Problem(*ds.place(kind, key), f"{kind} {key}: {field} {value!r} has markup or a control character")
+        for kind, key, field, value in fields
+        if _NOT_ONE_LINE.search(value)
+    ]

@@ -132,7 +132,16 @@ def test_phone_width_and_dark_theme(browser, shipped_site):
 
 
 def test_no_injected_script_runs(page, data, tmp_path):
+    from kb import datadir
+    from kb.catalogue.build import build as build_catalogue
+
     poison(data)
+    taxonomy = data / "taxonomy.toml"  # technique and motivation names become Pagefind filter labels
+    hostile = "<img src=x onerror=window.__pwned=1>"
+    text = taxonomy.read_text().replace('"Linear probing"', f'"Linear {hostile}"')
+    taxonomy.write_text(text.replace('"Monitoring"', f'"Monitoring {hostile}"'))
+    # validate refuses these names; the site must be safe even from a catalogue built without it
+    build_catalogue(datadir.load(data), tmp_path / "kb.sqlite", [])
     httpd, base = serve(data, tmp_path / "_site")
     try:
         for path in [
@@ -149,6 +158,16 @@ def test_no_injected_script_runs(page, data, tmp_path):
                 link.hover()
             assert page.evaluate("window.__pwned") is None, path
             assert page.locator("a[href^='javascript:' i]").count() == 0, path
+        for query in ("probe", "Evil", "Linear"):  # every filter label shown, each filter used
+            page.goto(base + f"search.html?q={query}")
+            page.wait_for_timeout(800)
+            for group in page.locator("details.pagefind-ui__filter-block > summary").all():
+                group.click()  # the filter groups start folded; unfolded, every label is on screen
+            for box in page.locator("input[type=checkbox]").all()[:12]:
+                if box.is_visible():
+                    box.click()
+                    page.wait_for_timeout(150)
+            assert page.evaluate("window.__pwned") is None, query
         page.goto(base + "works/evil-2024.html")
         assert "<script>window.__pwned=1</script>" in page.locator("h1").inner_text()  # shown as text
     finally:

@@ -3,6 +3,7 @@
 import datetime as dt
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -136,10 +137,30 @@ def poison(data: Path) -> None:
     )
 
 
+def unchecked_build(data: Path, out: Path):
+    """The site from a catalogue built WITHOUT validation: the templates must be safe on their own."""
+    from kb import datadir
+    from kb.catalogue.build import build as build_catalogue
+
+    build_catalogue(datadir.load(data), data.parent / "kb.sqlite", [])
+    return build(data, out)
+
+
+def test_validate_refuses_markup_and_control_characters_in_one_line_fields(data):
+    from kb import datadir, validate
+
+    poison(data)
+    problems = [str(p) for p in validate.check(datadir.load(data))]
+    assert any("evil-2024: title" in p and "markup" in p for p in problems)
+    assert any("evil-2024: author" in p for p in problems)
+
+
 def test_injected_markup_is_inert(data, tmp_path):
     poison(data)
+    taxonomy = data / "taxonomy.toml"  # a technique name becomes a search filter label
+    taxonomy.write_text(taxonomy.read_text().replace('"Linear probing"', '"Linear <img src=x onerror=alert(1)>"'))
     out = tmp_path / "_site"
-    build(data, out)
+    unchecked_build(data, out)
     for page in out.rglob("*.html"):
         found = parse(page)
         assert found.handlers == [], page
@@ -149,6 +170,10 @@ def test_injected_markup_is_inert(data, tmp_path):
         assert not [v for _, v in found.links if v.strip().lower().startswith(("javascript:", "data:"))], page
     html = (out / "works" / "evil-2024.html").read_text()
     assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in html
+    # what Pagefind reads as text and its UI inserts as HTML carries no markup characters at all
+    values = re.findall(r'data-pagefind-filter="[^"]*">([^<]*)<', html)
+    values += re.findall(r'data-pagefind-meta="title:([^"]*)"', html)
+    assert values and not [v for v in values if set("<>&\"'") & set(v)]
 
 
 def test_a_rebuild_after_one_summary_changed_renders_only_what_depends_on_it(data, tmp_path):

@@ -20,6 +20,14 @@ class NotFound(LookupError):
     pass
 
 
+class BuildError(Exception):
+    """data/ has problems: the catalogue was not rebuilt (defined here, light, so the CLI can catch it cheaply)."""
+
+    def __init__(self, problems: list):
+        super().__init__(f"data/ has {len(problems)} problem(s); the previous catalogue is kept")
+        self.problems = problems
+
+
 def source_signature(data_dir: Path) -> list:
     """What the catalogue was built from: kb's version and each data/ file's size and mtime."""
     from kb import __version__

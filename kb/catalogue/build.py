@@ -12,17 +12,11 @@ import sqlite3
 import tempfile
 from pathlib import Path
 
-from kb.catalogue import source_signature
+from kb.catalogue import BuildError, source_signature  # noqa: F401 (BuildError: re-exported)
 from kb.datadir import Dataset, Problem
 from kb.names import author_id
 from kb.records import TAG_SOURCES
 from kb.tree import Tree
-
-
-class BuildError(Exception):
-    def __init__(self, problems: list[Problem]):
-        super().__init__(f"data/ has {len(problems)} problem(s); the previous catalogue is kept")
-        self.problems = problems
 
 
 def build(ds: Dataset, db_path: Path, problems: list[Problem] | None = None) -> dict:

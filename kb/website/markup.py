@@ -73,3 +73,12 @@ def safe_url(url: str | None) -> str | None:
     except ValueError:
         return None
     return url if scheme in LINK_SCHEMES and not re.search(r"[\s<>\"']", url) else None
+
+
+def plain(text) -> str:
+    """Text for what the search UI shows as HTML (filter labels, result titles): no character that could make markup.
+
+    Pagefind reads these values as text and its UI inserts filter labels as HTML, so escaping alone is not
+    enough: `&lt;img onerror=...&gt;` in the page is `<img onerror=...>` in the label. validate refuses such names
+    in data/; this keeps the site safe even from a catalogue built without it."""
+    return "".join(c for c in str(text) if c not in "<>&\"'`")

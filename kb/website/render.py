@@ -21,7 +21,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from kb import __version__
 from kb.website.context import Page, fingerprint
-from kb.website.markup import safe_url
+from kb.website.markup import plain, safe_url
 
 MANIFEST = ".kb-site.json"
 SEARCH_DIR = "pagefind"
@@ -54,6 +54,7 @@ def environment(templates: Path) -> Environment:
         keep_trailing_newline=True,
     )
     env.filters["safe_url"] = safe_url
+    env.filters["plain"] = plain
     return env
 
 

@@ -1,0 +1,53 @@
+"""Hostile text in data/: nothing reaches the terminal as a control sequence, no user mistake is a traceback."""
+
+import json
+
+from kb import frontmatter
+from kb.output import safe
+
+NASTY = (
+    "Probes \x1b]0;pwned\x07 \x1b]8;;javascript:alert(1)\x1b\\link\x1b]8;;\x1b\\ \x1b[31mred\x9b2J C:\\probes [bold]x[/"
+)
+
+
+def hostile(data):
+    path = data / "works" / "papers.jsonl"
+    lines = path.read_text().splitlines()
+    work = json.loads(lines[0])
+    work["abstract"] = NASTY
+    lines[0] = json.dumps(work)
+    path.write_text("\n".join(lines) + "\n")
+    return work["id"]
+
+
+def test_safe_text_keeps_the_words_and_drops_every_control_sequence():
+    cleaned = safe(NASTY)
+    assert not any(ord(c) < 32 or 0x7F <= ord(c) <= 0x9F for c in cleaned)
+    assert "pwned" not in cleaned and "javascript" not in cleaned
+    assert "Probes" in cleaned and "link" in cleaned and "red" in cleaned and "C:\\probes" in cleaned
+
+
+def test_show_search_and_list_never_print_a_control_character_nor_crash_on_markup(kb, data):
+    work_id = hostile(data)
+    for args in (("show", work_id), ("search", "probes"), ("list",), ("show", work_id, "--json")):
+        result = kb(*args)
+        assert result.exit_code == 0, (args, result.output)
+        assert not [c for c in result.stdout if (ord(c) < 32 and c not in "\n\t") or 0x7F <= ord(c) <= 0x9F], args
+
+
+def test_an_impossible_date_in_a_front_matter_is_a_problem_with_its_line():
+    text = "---\nwork: x-2024\ncontributors: [a]\nupdated: 2026-13-45\n---\nBody\n"
+    try:
+        frontmatter.parse(text)
+    except frontmatter.FrontMatterError as e:
+        assert e.line == 4 and "2026-13-45" in str(e)
+    else:
+        raise AssertionError("an impossible date was accepted")
+
+
+def test_reading_commands_on_broken_data_print_the_problems_and_exit_1(kb, data):
+    (data / "summaries" / "coup-probes-2023.md").write_text("---\nwork: coup-probes-2023\nupdated: 2026-13-45\n---\n")
+    for args in (("search", "probes"), ("show", "coup-probes-2023"), ("list",)):
+        result = kb(*args)
+        assert result.exit_code == 1, args
+        assert "coup-probes-2023.md:3:" in result.stderr and "Traceback" not in result.stderr

@@ -641,7 +641,10 @@ def methods_run(ws, experiment, quick, model_dir, layer, pooling, device, seeds,
     )
     for name in names:
         with output.progress(name) as step:
-            result, path = experiments.run(name, config, step)
+            try:
+                result, path = experiments.run(name, config, step)
+            except ValueError as e:  # a setting the model cannot take, as a layer out of range
+                _fail(f"{name}: {e}")
         output.experiment_result(result, path)
 
 

@@ -173,6 +173,10 @@ def _load_summary(ds: Dataset, path: Path) -> Summary | None:
     except frontmatter.FrontMatterError as e:
         ds.problems.append(Problem(rel, e.line, str(e)))
         return None
+    except UnicodeDecodeError as e:
+        line = path.read_bytes()[: e.start].count(b"\n") + 1
+        ds.problems.append(Problem(rel, line, f"not UTF-8 text: byte {e.object[e.start]:#x} at offset {e.start}"))
+        return None
     try:
         meta = SummaryMeta.model_validate(doc.meta)
     except ValidationError as e:

@@ -51,3 +51,13 @@ def test_reading_commands_on_broken_data_print_the_problems_and_exit_1(kb, data)
         result = kb(*args)
         assert result.exit_code == 1, args
         assert "coup-probes-2023.md:3:" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_work_with_a_bad_date_and_a_bad_id_reports_both(kb, data):
+    path = data / "works" / "papers.jsonl"
+    bad = {"id": "Bad Id!", "kind": "paper", "title": "A bad work", "year": 2024, "date": "2024-02-30"}
+    path.write_text(path.read_text() + json.dumps(bad) + "\n")
+    result = kb("validate")
+    assert result.exit_code == 1
+    problems = [p for p in result.stderr.splitlines() if "work Bad Id!" in p]
+    assert any(": date:" in p for p in problems) and any(": id:" in p for p in problems), result.stderr

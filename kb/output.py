@@ -289,8 +289,8 @@ def experiments(items, as_json: bool) -> None:
         console.print(f"[bold cyan]{e.name}[/]  {_esc(e.title)}")
         console.print(f"  works: {', '.join(e.works)}")
         console.print(f"  techniques: {', '.join(e.techniques)}")
-        for c in e.claims:
-            console.print(f"  - {_esc(c)}")
+        for name, text in e.claims.items():
+            console.print(f"  - {_esc(text)} [dim]({name})[/]")
 
 
 class progress:

@@ -61,6 +61,15 @@ def test_every_registered_experiment_has_a_runner_and_every_runner_an_entry():
     assert set(RUNNERS) == set(EXPERIMENTS)
 
 
+def test_every_claim_is_given_its_verdict_by_name_in_the_runners():
+    from kb.methods.registry import EXPERIMENTS
+
+    runners = (REPO / "kb" / "methods" / "experiments.py").read_text()
+    named = {name for e in EXPERIMENTS.values() for name in e.claims}
+    assert named and {n for n in named if f'claims["{n}"]' not in runners} == set()
+    assert "claims[0]" not in runners  # claims are never matched to their checks by position
+
+
 def test_the_readme_gives_exactly_the_two_setup_commands_on_its_first_screen():
     first_screen = "\n".join(README.splitlines()[:20])
     assert re.findall(r"^scripts/\w+", first_screen, re.M) == ["scripts/main", "scripts/test"]

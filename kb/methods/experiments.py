@@ -88,7 +88,7 @@ def mean_difference_is_regularised_lr(
         {"C": float(c), "planted": round(a, 5), encoder.name: round(b, 5)} for c, a, b in zip(C_GRID, planted, real)
     ]
     result.claim(
-        EXPERIMENTS[result.experiment].claims[0],
+        EXPERIMENTS[result.experiment].claims["lr-tends-to-mean-difference"],
         min(planted[0], real[0]) > 0.99,
         f"cosine at C=1e-6: planted {planted[0]:.4f}, {encoder.name} {real[0]:.4f}; "
         f"at C=100: planted {planted[-1]:.3f}, {encoder.name} {real[-1]:.3f}",
@@ -202,7 +202,7 @@ def probes_vs_lat(result: Result, config: Config, encoder: Encoder, folder: Path
     claims = EXPERIMENTS[result.experiment].claims
     worse = {s: get(s, "LAT (paired)", "iid") < get(s, "LR", "iid") for s in settings}
     result.claim(
-        claims[0],
+        claims["lat-worse-in-distribution"],
         all(worse.values()),
         "; ".join(f"{s}: LAT {get(s, 'LAT (paired)', 'iid'):.3f} vs LR {get(s, 'LR', 'iid'):.3f}" for s in settings),
     )
@@ -212,7 +212,7 @@ def probes_vs_lat(result: Result, config: Config, encoder: Encoder, folder: Path
     at_least = {s: get(s, "mean difference", "ood") >= get(s, "LAT (paired)", "ood") - 0.01 for s in meaningful}
     reversed_ = [s for s in settings if s not in meaningful]
     result.claim(
-        claims[1],
+        claims["mean-difference-ood-at-least-lat"],
         all(at_least.values()) if meaningful else None,
         "; ".join(
             f"{s}: mean difference {get(s, 'mean difference', 'ood'):.3f} vs LAT {get(s, 'LAT (paired)', 'ood'):.3f}"
@@ -229,7 +229,7 @@ def probes_vs_lat(result: Result, config: Config, encoder: Encoder, folder: Path
     )
     real = [s for s in settings if s != "planted"]
     result.claim(
-        claims[2],
+        claims["truth-linearly-readable"],
         all(get(s, "LR", "iid") > 0.9 for s in real),
         "; ".join(f"{s}: LR IID {get(s, 'LR', 'iid'):.3f}, OOD (negated) {get(s, 'LR', 'ood'):.3f}" for s in real)
         + f" ({encoder.name}, layer {encoder.layer})",
@@ -307,19 +307,19 @@ def coup_probes(result: Result, config: Config, encoder: Encoder, folder: Path, 
     lr = summary[0]
     claims = EXPERIMENTS[result.experiment].claims
     result.claim(
-        claims[0],
+        claims["catches-held-out"],
         lr["tpr_held_out"] > 0.8,
         f"LR TPR at 1% FPR on held-out positives {lr['tpr_held_out']:.2f} (mean difference "
         f"{summary[1]['tpr_held_out']:.2f})",
     )
     result.claim(
-        claims[1],
+        claims["catches-other-formats"],
         lr["tpr_shifted"] > 0.5,
         f"LR TPR at 1% FPR on format-shifted positives {lr['tpr_shifted']:.2f} (mean difference "
         f"{summary[1]['tpr_shifted']:.2f})",
     )
     result.claim(
-        claims[2],
+        claims["rarely-fires-on-hard-negatives"],
         lr["fpr_hard_negatives"] < 0.2,
         f"LR fires on {lr['fpr_hard_negatives']:.0%} of anti-theft advice (mean difference "
         f"{summary[1]['fpr_hard_negatives']:.0%})",
@@ -390,7 +390,7 @@ def std_pruning(result: Result, config: Config, encoder, folder: Path, progress:
         for c in pruning.CRITERIA
     }
     result.claim(
-        claims[0],
+        claims["half-pruned-costs-little"],
         drop < 0.02,
         f"accuracy {base:.3f} unpruned, {mean[('std', 'mean')][half]:.3f} with half the units pruned "
         f"(drop {drop * 100:.1f} points); "
@@ -400,7 +400,7 @@ def std_pruning(result: Result, config: Config, encoder, folder: Path, progress:
         + ", ".join(f"{c} {f:.0%}" for c, f in safe.items()),
     )
     result.claim(
-        claims[1],
+        claims["mean-beats-zero-replacement"],
         mean[("std", "mean")][half] > mean[("std", "zero")][half],
         f"half pruned by std: mean replacement {mean[('std', 'mean')][half]:.3f}, zero "
         f"{mean[('std', 'zero')][half]:.3f}",
@@ -408,7 +408,7 @@ def std_pruning(result: Result, config: Config, encoder, folder: Path, progress:
     ratio = max(r["measured"] / r["bound"] for r in bound_rows if r["bound"] > 0)
     held = all(r["bound"] >= r["measured"] - 1e-9 for r in bound_rows)
     result.claim(
-        claims[2],
+        claims["bound-holds"],
         held,
         f"{len(bound_rows)} single-unit replacements: the measured rise is at most {ratio:.1%} of the bound"
         f" (mean bound {np.mean([r['bound'] for r in bound_rows]):.3f}, mean rise "

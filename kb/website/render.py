@@ -7,6 +7,7 @@ site stays untouched until the new one is complete, so a failed build leaves it 
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -25,6 +26,12 @@ from kb.website.markup import plain, safe_url
 
 MANIFEST = ".kb-site.json"
 SEARCH_DIR = "pagefind"
+# Folders a build makes beside out/ (`.<out>.<kind>-<random>`); any left over is from a killed build
+# ("index" from builds before the atomic exchange).
+STAGING_KINDS = ("new", "old", "index")
+# From <fcntl.h> and <linux/fs.h>: renameat2(2) is not wrapped by Python's os module.
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
 
 
 class SiteBuildError(RuntimeError):
@@ -75,42 +82,59 @@ def write_site(
 ) -> Report:
     """Render pages into out/ (with assets/static and the result figures), reusing unchanged pages.
 
-    A first build, or one after the templates changed, renders everything into a new folder and swaps
-    it for out/. Otherwise only the changed pages are rendered, into a staging folder, and renamed into
-    out/ once all of them rendered: either way a failure leaves the previous site as it was.
+    Every build assembles a complete new site in a staging folder beside out/: unchanged pages are hard
+    links to the live ones (not re-rendered), changed pages are rendered, and Pagefind indexes the whole
+    staged site. Then one atomic directory exchange puts it in place of out/. A build that fails or is
+    killed at any point leaves out/ as the old site or the new one, never a mix; the staging folders a
+    killed build leaves behind are removed by the next build.
     """
     env = environment(assets / "templates")
     digest = _assets_digest(assets)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _clean_stale(out)
     old = _read_manifest(out)
     incremental = old.get("assets") == digest and out.is_dir()
-    out.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.new-"))
     report = Report(out=out, pages=len(pages))
     prints = {}
     try:
         for page in pages:
             prints[page.path] = _digest(fingerprint(page))
-            if incremental and old["pages"].get(page.path) == prints[page.path] and (out / page.path).exists():
+            if incremental and old["pages"].get(page.path) == prints[page.path] and (out / page.path).is_file():
+                _link(out / page.path, stage / page.path)
                 continue
             _write(stage / page.path, env.get_template(page.template).render(**page.context, root=page.root))
             report.rendered.append(page.path)
         report.removed = sorted(set(old.get("pages", {})) - set(prints)) if incremental else []
         changed = bool(report.rendered or report.removed) or not incremental
-        _copy_assets(assets, figures or {}, stage if not incremental else stage / ".assets")
-        if search and changed:
-            report.search_indexed = _search_index(stage, out if incremental else None, report.removed)
+        _copy_assets(assets, figures or {}, stage)
+        if search and not changed and (out / SEARCH_DIR).is_dir():
+            _link_tree(out / SEARCH_DIR, stage / SEARCH_DIR, skip=set())  # same pages: same index
+            report.search_indexed = True
         elif search:
-            report.search_indexed = (out / SEARCH_DIR).is_dir() or None
+            report.search_indexed = _search_index(stage)
         _write(stage / MANIFEST, json.dumps({"assets": digest, "pages": prints}, indent=0, sort_keys=True))
-        if incremental:
-            _move_in(stage, out, report.removed)
-        else:
-            _swap(stage, out)
+        _swap(stage, out)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
-    shutil.rmtree(stage, ignore_errors=True)
+    shutil.rmtree(stage, ignore_errors=True)  # after the exchange: the previous site
     return report
+
+
+def _clean_stale(out: Path) -> None:
+    """Remove what a killed build left beside out/; if it was killed between the two renames of the
+    fallback swap (no out/ at all), put the previous site back first."""
+    leftovers = [
+        p for p in sorted(out.parent.iterdir()) if p.name.startswith(tuple(f".{out.name}.{k}-" for k in STAGING_KINDS))
+    ]
+    if not out.exists():
+        for folder in leftovers:
+            if folder.name.startswith(f".{out.name}.old-") and (folder / "site").is_dir():
+                os.replace(folder / "site", out)
+                break
+    for folder in leftovers:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _copy_assets(assets: Path, figures: dict[str, Path], into: Path) -> None:
@@ -118,21 +142,6 @@ def _copy_assets(assets: Path, figures: dict[str, Path], into: Path) -> None:
     for rel, source in figures.items():
         (into / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, into / rel)
-
-
-def _move_in(stage: Path, out: Path, removed: list[str]) -> None:
-    """Rename each staged file over its old version: every step is one atomic rename."""
-    for folder in (SEARCH_DIR, ".assets/static", ".assets/results"):
-        staged = stage / folder
-        if staged.is_dir():
-            _swap(staged, out / Path(folder).name)
-    for path in sorted(p for p in stage.rglob("*") if p.is_file() and p.name != MANIFEST and ".assets" not in p.parts):
-        rel = path.relative_to(stage)
-        (out / rel).parent.mkdir(parents=True, exist_ok=True)
-        os.replace(path, out / rel)
-    for rel in removed:
-        (out / rel).unlink(missing_ok=True)
-    os.replace(stage / MANIFEST, out / MANIFEST)  # last: the manifest describes what is now there
 
 
 def _read_manifest(out: Path) -> dict:
@@ -147,6 +156,11 @@ def _write(path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
+def _link(src: Path, dst: Path) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    os.link(src, dst)
+
+
 def _link_tree(src: Path, dst: Path, skip: set[str]) -> None:
     for dirpath, dirnames, filenames in os.walk(src):
         rel = Path(dirpath).relative_to(src)
@@ -158,44 +172,55 @@ def _link_tree(src: Path, dst: Path, skip: set[str]) -> None:
             os.link(Path(dirpath) / name, dst / rel / name)
 
 
-def _search_index(stage: Path, live: Path | None, removed: list[str]) -> bool | None:
-    """Index the site with Pagefind into stage/pagefind. Pagefind has no incremental mode: an
-    incremental build indexes the live site with the staged pages laid over it, in a scratch copy."""
+def _search_index(stage: Path) -> bool | None:
+    """Index the staged site with Pagefind into stage/pagefind (it has no incremental mode, and the
+    staged site is complete: reused pages are links to the live ones)."""
     try:
         import pagefind  # noqa: F401
     except ImportError:
         return None
-    site = stage
-    if live is not None:
-        site = Path(tempfile.mkdtemp(dir=stage.parent, prefix=f".{live.name}.index-"))
-        _link_tree(live, site, skip={SEARCH_DIR, MANIFEST, "static", "results"})
-        for path in (p for p in stage.rglob("*.html") if ".assets" not in p.parts):
-            target = site / path.relative_to(stage)
-            target.unlink(missing_ok=True)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.link(path, target)
-        for rel in removed:
-            (site / rel).unlink(missing_ok=True)
-    try:
-        done = subprocess.run(
-            [sys.executable, "-m", "pagefind", "--site", str(site), "--output-path", str(stage / SEARCH_DIR)],
-            capture_output=True,
-            text=True,
-        )
-    finally:
-        if site is not stage:
-            shutil.rmtree(site, ignore_errors=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "pagefind", "--site", str(stage), "--output-path", str(stage / SEARCH_DIR)],
+        capture_output=True,
+        text=True,
+    )
     if done.returncode != 0:
         raise SiteBuildError(f"Pagefind failed to index the site:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
     return True
 
 
 def _swap(new: Path, out: Path) -> None:
-    """Put the folder `new` where `out` is; the old one goes only once the new one is in place."""
-    if out.exists():
-        old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
-        os.replace(out, old / "site")
+    """Put the folder `new` where `out` is, in one step: afterwards `new` holds the old site.
+
+    On Linux, renameat2(RENAME_EXCHANGE) swaps the two directories atomically. Elsewhere (or on a file
+    system without it) two renames: a kill between them leaves no out/ but the old site in a `.old-`
+    folder, which the next build puts back (_clean_stale) before anything else."""
+    if not out.exists():
         os.replace(new, out)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(new, out)
+        return
+    if _exchange(new, out):
+        return
+    old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
+    os.replace(out, old / "site")
+    os.replace(new, out)
+    os.replace(old / "site", new)
+    old.rmdir()
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically exchange two paths with renameat2(2); False where the system cannot."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:  # glibc older than 2.28
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL):  # kernel or file system without RENAME_EXCHANGE
+        return False
+    raise OSError(code, os.strerror(code), str(b))

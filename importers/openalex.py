@@ -8,9 +8,24 @@ from collections.abc import Iterator
 
 from importers.http import Polite
 from importers.records import SourceError, WorkRecord
+from importers.text import repaired
 
 BASE_URL = "https://api.openalex.org"
 KINDS = {"article": "paper", "preprint": "paper", "book-chapter": "paper", "report": "report", "dissertation": "report"}
+
+
+def label(spec: dict) -> str:
+    return f"openalex {spec.get('author') or spec.get('author_id')}"
+
+
+def fetch(http: Polite, spec: dict) -> Iterator[WorkRecord]:
+    """spec: author (a name: the best match) or author_id (A...), limit (None: every work), base_url, key."""
+    root = spec.get("base_url") or BASE_URL
+    key = spec.get("key")
+    if not spec.get("author") and not spec.get("author_id"):
+        raise SourceError("openalex", "give an author's name or an OpenAlex author id")
+    author = spec.get("author_id") or author_id(http, spec["author"], root, key)
+    yield from works(http, author, root, key, spec.get("limit"))
 
 
 def _json(body: bytes, where: str) -> dict:
@@ -32,15 +47,19 @@ def author_id(http: Polite, name: str, base_url: str = BASE_URL, key: str | None
     results = data.get("results") or []
     if not results:
         raise SourceError("openalex", f"no author named {name!r}")
-    return results[0]["id"].rsplit("/", 1)[-1]
+    found = results[0].get("id") if isinstance(results, list) and isinstance(results[0], dict) else None
+    if not isinstance(found, str):
+        raise SourceError("openalex", f"the best match for {name!r} has no id", "authors")
+    return found.rsplit("/", 1)[-1]
 
 
 def works(
-    http: Polite, author: str, base_url: str = BASE_URL, key: str | None = None, limit: int = 2000
+    http: Polite, author: str, base_url: str = BASE_URL, key: str | None = None, limit: int | None = None
 ) -> Iterator[WorkRecord]:
     """Every work of an OpenAlex author id (A123...), paged with a cursor."""
-    cursor, seen = "*", 0
-    while cursor and seen < limit:
+    cursor, seen, used = "*", 0, set()
+    while cursor and cursor not in used and (limit is None or seen < limit):  # a cursor given twice would loop
+        used.add(cursor)
         params = {
             "filter": f"author.id:{author}",
             "per-page": 200,
@@ -53,9 +72,25 @@ def works(
             raise SourceError("openalex", "expected a list of results", f"works of {author}")
         for w in results:
             seen += 1
-            if w.get("display_name"):
-                yield record(w)
-        cursor = (data.get("meta") or {}).get("next_cursor") if results else None
+            if isinstance(w, dict) and w.get("display_name"):
+                yield _checked(w)
+        meta = data.get("meta") if isinstance(data.get("meta"), dict) else {}
+        cursor = meta.get("next_cursor") if results and isinstance(meta.get("next_cursor"), str) else None
+
+
+def _checked(w: dict) -> WorkRecord:
+    """record(w), or a SourceError naming the work when the answer puts unexpected types in it."""
+    try:
+        found = repaired(record(w))
+        if not isinstance(found.year, int) or isinstance(found.year, bool) or not 1000 <= found.year <= 9999:
+            found.year = None  # a year that is no year (0, "2023", 1e9) is left out, not passed on
+        if not isinstance(found.date, str):
+            found.date = None
+        return found
+    except (KeyError, TypeError, AttributeError, ValueError, IndexError) as e:
+        raise SourceError(
+            "openalex", f"a work the importer cannot read ({type(e).__name__}: {e})", str(w.get("id"))[:100]
+        ) from None
 
 
 def record(w: dict) -> WorkRecord:

@@ -435,9 +435,16 @@ def _import(ws, fetched) -> None:
     except DataProblems as e:
         output.problems(e.problems)
         _fail(str(e))
-    output.import_report(report)
+    output.import_report(report, [fetched], per_source=False)
     if report.errors:
         sys.exit(1)
+
+
+def _import_source(ws, **spec) -> None:
+    """`kb import <type>`: the same spec a [[source]] of data/sources.toml gives `kb sync`, through the same seam."""
+    from kb import importing
+
+    _import(ws, importing.fetch_source(spec))
 
 
 base_url_opt = click.option(
@@ -454,11 +461,9 @@ limit_opt = click.option("--limit", default=1000, show_default=True, help="At mo
 @click.pass_obj
 def import_arxiv(ws, ids, query, limit, base_url) -> None:
     """arXiv papers by id (versions collapse to one work) or by query."""
-    from kb import importing
-
     if not ids and not query:
         _fail("give arXiv ids or --query")
-    _import(ws, importing.arxiv(list(ids), query, limit, base_url))
+    _import_source(ws, type="arxiv", ids=list(ids), query=query, limit=limit, base_url=base_url)
 
 
 @import_.command("feed")
@@ -466,9 +471,7 @@ def import_arxiv(ws, ids, query, limit, base_url) -> None:
 @click.pass_obj
 def import_feed(ws, url) -> None:
     """Any RSS or Atom blog feed."""
-    from kb import importing
-
-    _import(ws, importing.feed(url))
+    _import_source(ws, type="feed", url=url)
 
 
 @import_.command("lesswrong")
@@ -481,11 +484,11 @@ def import_feed(ws, url) -> None:
 @click.pass_obj
 def import_lesswrong(ws, user, tag, no_comments, site, limit, base_url) -> None:
     """LessWrong / Alignment Forum posts, and a user's comments with what they reply to."""
-    from kb import importing
-
     if not user and not tag:
         _fail("give --user or --tag")
-    _import(ws, importing.lesswrong(user, tag, not no_comments, site, limit, base_url))
+    _import_source(
+        ws, type=site, site=site, user=user, tag=tag, comments=not no_comments, limit=limit, base_url=base_url
+    )
 
 
 @import_.command("scholar")
@@ -496,9 +499,7 @@ def import_lesswrong(ws, user, tag, no_comments, site, limit, base_url) -> None:
 @click.pass_obj
 def import_scholar(ws, scholar_id, fill) -> None:
     """A Google Scholar author profile: the person and every publication."""
-    from kb import importing
-
-    _import(ws, importing.scholar(scholar_id, fill))
+    _import_source(ws, type="scholar", id=scholar_id, fill=fill)
 
 
 @import_.command("openalex")
@@ -510,11 +511,9 @@ def import_scholar(ws, scholar_id, fill) -> None:
 @click.pass_obj
 def import_openalex(ws, author, author_id, limit, base_url, key) -> None:
     """An author's works from OpenAlex (the fallback when Google Scholar blocks us)."""
-    from kb import importing
-
     if not author and not author_id:
         _fail("give --author or --id")
-    _import(ws, importing.openalex(author, author_id, limit, base_url, key))
+    _import_source(ws, type="openalex", author=author, author_id=author_id, limit=limit, base_url=base_url, key=key)
 
 
 @cli.command()

@@ -18,8 +18,6 @@ from pathlib import Path
 from kb.ingest import Merger, Report
 from kb.workspace import Workspace
 
-ENV_URLS = {"arxiv": "KB_ARXIV_URL", "lesswrong": "KB_LESSWRONG_URL", "openalex": "KB_OPENALEX_URL"}
-
 
 class DataProblems(Exception):
     def __init__(self, problems):
@@ -33,22 +31,24 @@ class Fetched:
     records: list = field(default_factory=list)
     authors: list = field(default_factory=list)
     error: str | None = None
-
-
-def base_url(source: str, given: str | None) -> str | None:
-    return given or os.environ.get(ENV_URLS.get(source, ""), None)
+    notices: list = field(default_factory=list)  # warnings that did not stop the source (a link dropped, ...)
 
 
 def collect(name: str, fetch: Callable[[], Iterable], authors: Callable[[], list] | None = None) -> Fetched:
     """Run one source's fetch to the end or to its first error, keeping every complete record."""
-    from importers.records import SourceError
+    from importers.records import AuthorRecord, Notice, SourceError
 
     out = Fetched(name)
     try:
-        for record in fetch():
-            out.records.append(record)
+        for item in fetch():
+            if isinstance(item, AuthorRecord):
+                out.authors.append(item)
+            elif isinstance(item, Notice):
+                out.notices.append(str(item))
+            else:
+                out.records.append(item)
         if authors:
-            out.authors = authors()
+            out.authors += authors()
     except SourceError as e:
         out.error = str(e)
     return out
@@ -85,7 +85,37 @@ def apply(ws: Workspace, batches: list[Fetched]) -> Report:
     return report
 
 
-# -- one function per source: what to fetch ------------------------------------------------------
+# -- the sources: one table, one entry shape -------------------------------------------------------
+#
+# Every importers.<module> exposes the same two functions:
+#   label(spec) -> str                       the name its records and errors go by ("feed https://...")
+#   fetch(http, spec) -> Iterable[...]       WorkRecords, the AuthorRecords of profile owners, and Notices,
+#                                            ending with a SourceError when it stops early
+# A spec is one [[source]] table of data/sources.toml (its "type" names the entry below); `kb import <source>`
+# builds the same dict from its options, so both commands go through fetch_source().
+
+
+@dataclass(frozen=True)
+class Source:
+    module: str  # importers.<module>
+    defaults: dict = field(default_factory=dict)  # what a sources.toml entry leaves out
+    env: dict = field(default_factory=dict)  # spec key -> the environment variable that gives it when unset
+
+
+SOURCES: dict[str, Source] = {
+    "arxiv": Source("arxiv", {"limit": 200}, {"base_url": "KB_ARXIV_URL"}),
+    "feed": Source("feeds"),
+    "lesswrong": Source("lesswrong", {"limit": 200, "site": "lesswrong"}, {"base_url": "KB_LESSWRONG_URL"}),
+    "alignmentforum": Source("lesswrong", {"limit": 200, "site": "alignmentforum"}, {"base_url": "KB_LESSWRONG_URL"}),
+    "scholar": Source("scholar"),
+    "openalex": Source("openalex", {"limit": 500}, {"base_url": "KB_OPENALEX_URL", "key": "OPENALEX_API_KEY"}),
+}
+
+
+def base_url(source: str, given: str | None) -> str | None:
+    """The address a source's API is asked at: the one given, else its environment variable's (SOURCES)."""
+    var = SOURCES[source].env.get("base_url") if source in SOURCES else None
+    return given or (os.environ.get(var) if var else None) or None
 
 
 HTTP_OPTIONS: dict = {}  # overrides of importers.http.Polite's pacing and retries (tests set them)
@@ -97,65 +127,25 @@ def _polite(source: str, transport=None):
     return http.Polite(http.client(transport), source, **HTTP_OPTIONS)
 
 
-def arxiv(ids: list[str], query: str | None, limit: int, url: str | None, transport=None) -> Fetched:
-    from importers import arxiv as source
+def fetch_source(spec: dict, transport=None) -> Fetched:
+    """Fetch one source, described by a spec (see SOURCES), to its end or its first error."""
+    import importlib
 
-    polite = _polite("arxiv", transport)
-    return collect(
-        "arxiv", lambda: source.fetch(polite, ids or None, query, base_url("arxiv", url) or source.BASE_URL, limit)
-    )
-
-
-def feed(url: str, transport=None) -> Fetched:
-    from importers import feeds
-
-    polite = _polite(f"feed {url}", transport)
-    return collect(f"feed {url}", lambda: feeds.fetch(polite, url))
-
-
-def lesswrong(
-    user: str | None, tag: str | None, comments: bool, site: str, limit: int, url: str | None, transport=None
-) -> Fetched:
-    from importers import lesswrong as source
-
-    def fetch():
-        client = source.Client(_polite(site, transport), site, base_url("lesswrong", url))
-        if user:
-            yield from client.posts_by_user(user, limit)
-            if comments:
-                yield from client.comments_by_user(user, limit)
-        if tag:
-            yield from client.posts_by_tag(tag, limit)
-
-    return collect(f"{site} {user or tag}", fetch)
-
-
-def scholar(scholar_id: str, fill: bool) -> Fetched:
-    from importers import scholar as source
-    from importers.records import SourceError
-
-    out = Fetched(f"scholar {scholar_id}")
+    kind = spec.get("type")
+    source = SOURCES.get(kind)
+    if source is None:
+        known = ", ".join(SOURCES)
+        return Fetched(str(spec), error=f"unknown source type {kind!r} in sources.toml (known: {known})")
+    given = {k: v for k, v in spec.items() if v is not None}
+    from_env = {k: os.environ[var] for k, var in source.env.items() if k not in given and os.environ.get(var)}
+    spec = {**source.defaults, **from_env, **given}
+    module = importlib.import_module(f"importers.{source.module}")
     try:
-        owner, works = source.fetch_profile(scholar_id, fill=fill)
-        out.records, out.authors = works, [owner]
-    except SourceError as e:
-        out.error = str(e)
-    return out
-
-
-def openalex(
-    author: str | None, author_ids: str | None, limit: int, url: str | None, key: str | None, transport=None
-) -> Fetched:
-    from importers import openalex as source
-
-    polite = _polite("openalex", transport)
-    root = base_url("openalex", url) or source.BASE_URL
-    key = key or os.environ.get("OPENALEX_API_KEY")
-
-    def fetch():
-        yield from source.works(polite, author_ids or source.author_id(polite, author, root, key), root, key, limit)
-
-    return collect(f"openalex {author or author_ids}", fetch)
+        name = module.label(spec)
+    except KeyError as e:
+        return Fetched(str(spec), error=f"a {kind} source needs {e.args[0]!r} (see data/sources.toml)")
+    polite = _polite(name, transport)
+    return collect(name, lambda: module.fetch(polite, spec))
 
 
 # -- kb sync ---------------------------------------------------------------------------------------
@@ -166,31 +156,6 @@ def sources(path: Path) -> list[dict]:
         return []
     data = tomllib.loads(path.read_text())
     return data.get("source", [])
-
-
-def fetch_source(spec: dict, transport=None) -> Fetched:
-    kind = spec.get("type")
-    if kind == "feed":
-        return feed(spec["url"], transport)
-    if kind == "arxiv":
-        return arxiv(spec.get("ids", []), spec.get("query"), spec.get("limit", 200), spec.get("base_url"), transport)
-    if kind in ("lesswrong", "alignmentforum"):
-        return lesswrong(
-            spec.get("user"),
-            spec.get("tag"),
-            spec.get("comments", False),
-            spec.get("site", kind),
-            spec.get("limit", 200),
-            spec.get("base_url"),
-            transport,
-        )
-    if kind == "scholar":
-        return scholar(spec["id"], spec.get("fill", False))
-    if kind == "openalex":
-        return openalex(
-            spec.get("author"), spec.get("author_id"), spec.get("limit", 500), spec.get("base_url"), None, transport
-        )
-    return Fetched(str(spec), error=f"unknown source type {kind!r} in sources.toml")
 
 
 def sync(

@@ -86,7 +86,7 @@ class Polite:
                 )
             except httpx.TransportError as e:
                 if attempt == self.retries:
-                    raise SourceError(self.source, f"cannot reach {host}: {e}", full) from e
+                    raise SourceError(self.source, f"cannot reach {host}: {e}", full, hint=RESUME) from e
                 self.sleep(self.backoff**attempt)
                 continue
             if response.status_code == 304 and meta:
@@ -96,7 +96,9 @@ class Polite:
                 self.sleep(_retry_after(response) or self.backoff**attempt)
                 continue
             if response.status_code >= 400:
-                raise SourceError(self.source, f"HTTP {response.status_code} from {host}", full, hint=_hint(response))
+                error = SourceError(self.source, f"HTTP {response.status_code} from {host}", full, hint=_hint(response))
+                error.status, error.body = response.status_code, response.content
+                raise error
             if cached:
                 cached.parent.mkdir(parents=True, exist_ok=True)
                 cached.write_bytes(response.content)
@@ -128,9 +130,16 @@ def _retry_after(response: httpx.Response) -> float | None:
     return max(when.timestamp() - time.time(), 0.0) if when else None
 
 
+# Only a passing failure (the network, a rate limit, a server error) is worth running again; the pages already read
+# are then served from the cache, so the re-run continues where this one stopped.
+RESUME = "what was fetched before the error is saved; run the same command again later to resume"
+
+
 def _hint(response: httpx.Response) -> str | None:
     if response.status_code in (401, 403):
         return "the server refused us (blocked or needs a key); try again later or use another source"
+    if response.status_code in RETRY_STATUS:
+        return RESUME
     return None
 
 

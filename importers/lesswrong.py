@@ -4,6 +4,7 @@ comments with the posts and parent comments they answer. A post and its AF cross
 
 from __future__ import annotations
 
+import datetime as dt
 import html as htmllib
 import json
 import re
@@ -11,15 +12,57 @@ from collections.abc import Iterator
 
 from importers.http import Polite
 from importers.records import Link, SourceError, WorkRecord, linked_ids
+from importers.text import clean, repaired
 
 SITES = {"lesswrong": "https://www.lesswrong.com", "alignmentforum": "https://www.alignmentforum.org"}
 PAGE = 50
+SNIPPET = 60  # characters of a comment's text in its title
 USER = "_id slug username displayName"
 POST = f"_id slug title pageUrl postedAt af htmlBody user {{ {USER} }}"
 COMMENT = (
     f"_id postId parentCommentId postedAt af htmlBody user {{ {USER} }} post {{ {POST} }}"
     f" parentComment {{ _id postId postedAt af htmlBody user {{ {USER} }} }}"
 )
+
+
+def label(spec: dict) -> str:
+    return f"{spec.get('site') or 'lesswrong'} {spec.get('user') or spec.get('tag')}"
+
+
+def fetch(http: Polite, spec: dict) -> Iterator[WorkRecord]:
+    """spec: site (lesswrong or alignmentforum), user and/or tag, comments (with user), limit, base_url."""
+    client = Client(http, spec.get("site") or "lesswrong", spec.get("base_url"))
+    limit = spec.get("limit")
+    if not spec.get("user") and not spec.get("tag"):
+        raise SourceError(client.site, "give a user or a tag")
+    if spec.get("user"):
+        yield from client.posts_by_user(spec["user"], limit)
+        if spec.get("comments"):
+            yield from client.comments_by_user(spec["user"], limit)
+    if spec.get("tag"):
+        yield from client.posts_by_tag(spec["tag"], limit)
+
+
+# Every query below is checked against the forum's real schema (ForumMagnum) in the tests. The `selector` argument
+# replaces the deprecated `input`; each view of a collection is a field of its selector (PostSelector.userPosts...).
+USER_BY_SLUG = f"query($slug: String!) {{ GetUserBySlug(slug: $slug) {{ {USER} }} }}"
+USER_BY_ID = f"query($id: String) {{ user(selector: {{_id: $id}}) {{ result {{ {USER} }} }} }}"
+TAG_BY_SLUG = (
+    "query($slug: String) { tags(selector: {tagBySlug: {slug: $slug}}, limit: 1) { results { _id name slug } } }"
+)
+VIEWS = {
+    "userPosts": ("posts", "PostsUserPostsInput", POST),
+    "tagRelevance": ("posts", "PostsTagRelevanceInput", POST),
+    "profileComments": ("comments", "CommentsProfileCommentsInput", COMMENT),
+}
+
+
+def view_query(view: str) -> str:
+    collection, terms_type, fields = VIEWS[view]
+    return (
+        f"query($terms: {terms_type}, $limit: Int, $offset: Int) {{ {collection}(selector: {{{view}: $terms}},"
+        f" limit: $limit, offset: $offset) {{ results {{ {fields} }} }} }}"
+    )
 
 
 class Client:
@@ -30,7 +73,14 @@ class Client:
         self.url = (base_url or SITES[site]).rstrip("/") + "/graphql"
 
     def query(self, text: str, variables: dict | None = None) -> dict:
-        body = self.http.post_json(self.url, {"query": text, "variables": variables or {}})
+        try:
+            body = self.http.post_json(self.url, {"query": text, "variables": variables or {}})
+        except SourceError as e:
+            # GraphQL servers explain a refused query in the body, whatever the status (400 for an invalid query)
+            messages = _errors(e.body)
+            if messages:
+                raise SourceError(self.site, f"GraphQL error: {messages} (HTTP {e.status})", self.url) from None
+            raise
         try:
             answer = json.loads(body)
         except ValueError:
@@ -42,8 +92,7 @@ class Client:
             ) from None
         if not isinstance(answer, dict):
             raise SourceError(self.site, f"expected a JSON object, got {type(answer).__name__}", self.url)
-        if answer.get("errors"):
-            messages = "; ".join(str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in answer["errors"])
+        if messages := _errors(body):
             raise SourceError(self.site, f"GraphQL error: {messages}", self.url)
         if not isinstance(answer.get("data"), dict):
             raise SourceError(self.site, "the answer has no data", self.url)
@@ -51,68 +100,95 @@ class Client:
 
     def user_id(self, user: str) -> str:
         """A user's id from their slug (or the id itself)."""
-        data = self.query(
-            f"query($slug: String) {{ user(input: {{selector: {{slug: $slug}}}}) {{ result {{ {USER} }} }} }}",
-            {"slug": user},
-        )
-        result = (data.get("user") or {}).get("result")
-        if result:
-            return result["_id"]
+        found = self.query(USER_BY_SLUG, {"slug": user}).get("GetUserBySlug")
+        if isinstance(found, dict) and isinstance(found.get("_id"), str):
+            return found["_id"]
         if re.fullmatch(r"[A-Za-z0-9]{17}", user):
-            return user
+            result = (self.query(USER_BY_ID, {"id": user}).get("user") or {}).get("result")
+            if isinstance(result, dict) and isinstance(result.get("_id"), str):
+                return result["_id"]
         raise SourceError(self.site, f"no user {user!r}")
 
     def tag_id(self, tag: str) -> str:
-        data = self.query(
-            "query($slug: String) { tag(input: {selector: {slug: $slug}}) { result { _id name } } }", {"slug": tag}
-        )
-        result = (data.get("tag") or {}).get("result")
-        if not result:
+        results = _results(self.query(TAG_BY_SLUG, {"slug": tag}), "tags", self.site, self.url)
+        if not results or not isinstance(results[0], dict) or not isinstance(results[0].get("_id"), str):
             raise SourceError(self.site, f"no tag {tag!r}")
-        return result["_id"]
+        return results[0]["_id"]
 
-    def _paged(self, collection: str, fields: str, terms: dict, limit: int) -> Iterator[dict]:
-        offset = 0
-        while offset < limit:
-            page = min(PAGE, limit - offset)
-            data = self.query(
-                f"query($terms: JSON) {{ {collection}(input: {{terms: $terms}}) {{ results {{ {fields} }} }} }}",
-                {"terms": {**terms, "limit": page, "offset": offset}},
-            )
-            results = (data.get(collection) or {}).get("results")
-            if not isinstance(results, list):
-                raise SourceError(self.site, f"{collection}: expected a list of results", self.url)
+    def _paged(self, view: str, terms: dict, limit: int | None) -> Iterator[dict]:
+        collection = VIEWS[view][0]
+        offset, seen = 0, set()
+        while limit is None or offset < limit:
+            page = PAGE if limit is None else min(PAGE, limit - offset)
+            data = self.query(view_query(view), {"terms": terms, "limit": page, "offset": offset})
+            results = _results(data, collection, self.site, self.url)
+            ids = {r.get("_id") for r in results if isinstance(r, dict) and isinstance(r.get("_id"), str)}
+            if results and ids <= seen:  # the server repeats a page: asking on would never end
+                return
+            seen |= ids
             yield from results
             if len(results) < page:
                 return
             offset += page
 
-    def posts_by_user(self, user: str, limit: int = 1000) -> Iterator[WorkRecord]:
-        for p in self._paged("posts", POST, {"view": "userPosts", "userId": self.user_id(user)}, limit):
+    def posts_by_user(self, user: str, limit: int | None = None) -> Iterator[WorkRecord]:
+        for p in self._paged("userPosts", {"userId": self.user_id(user)}, limit):
             yield post_record(p, self.site)
 
-    def posts_by_tag(self, tag: str, limit: int = 1000) -> Iterator[WorkRecord]:
-        for p in self._paged("posts", POST, {"view": "tagRelevance", "tagId": self.tag_id(tag)}, limit):
+    def posts_by_tag(self, tag: str, limit: int | None = None) -> Iterator[WorkRecord]:
+        for p in self._paged("tagRelevance", {"tagId": self.tag_id(tag)}, limit):
             yield post_record(p, self.site)
 
-    def comments_by_user(self, user: str, limit: int = 1000) -> Iterator[WorkRecord]:
+    def comments_by_user(self, user: str, limit: int | None = None) -> Iterator[WorkRecord]:
         """The user's comments, each preceded by the post and the parent comment it answers."""
-        for c in self._paged("comments", COMMENT, {"view": "profileComments", "userId": self.user_id(user)}, limit):
+        for c in self._paged("profileComments", {"userId": self.user_id(user)}, limit):
+            if not isinstance(c, dict):
+                raise SourceError(self.site, f"a comment that is not an object: {str(c)[:100]}", self.url)
             if c.get("post"):
                 yield post_record(c["post"], self.site)
-            if c.get("parentComment"):
+            if isinstance(c.get("parentComment"), dict):
                 yield comment_record({**c["parentComment"], "post": c.get("post")}, self.site)
             yield comment_record(c, self.site)
 
 
-def _text(html: str | None, limit: int = 4000) -> str:
-    text = " ".join(htmllib.unescape(re.sub(r"<[^>]+>", " ", html or "")).split())
+def _errors(body: bytes | None) -> str | None:
+    """The messages of a GraphQL answer's `errors`, joined; None when the body holds none."""
+    try:
+        answer = json.loads(body) if body else None
+    except ValueError:
+        return None
+    errors = answer.get("errors") if isinstance(answer, dict) else None
+    if not errors:
+        return None
+    errors = errors if isinstance(errors, list) else [errors]
+    return "; ".join(clean(str(e.get("message", e)) if isinstance(e, dict) else str(e))[:500] for e in errors[:5])
+
+
+def _results(data: dict, collection: str, site: str, url: str) -> list:
+    results = (data.get(collection) or {}).get("results") if isinstance(data.get(collection), dict) else None
+    if not isinstance(results, list):
+        raise SourceError(site, f"{collection}: expected a list of results", url)
+    return results
+
+
+def _text(html, limit: int = 4000) -> str:
+    text = clean(htmllib.unescape(re.sub(r"<[^>]+>", " ", _str(html))))
     return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+def _str(value) -> str:
+    """A string field of the answer, or "" when the answer put something else there."""
+    return value if isinstance(value, str) else ""
+
+
+def _id(obj: dict) -> str | None:
+    value = _str(obj.get("_id"))
+    return value if re.fullmatch(r"[A-Za-z0-9_-]{1,64}", value) else None
 
 
 def _ids(obj: dict, site: str) -> dict[str, str]:
     ids = {site: obj["_id"]}
-    if obj.get("af") and site == "lesswrong":
+    if obj.get("af") is True and site == "lesswrong":
         ids["alignmentforum"] = obj["_id"]
     if site == "alignmentforum":
         ids["lesswrong"] = obj["_id"]  # every AF post is also on LessWrong under the same id
@@ -125,75 +201,80 @@ def _discussed(html: str | None) -> list[Link]:
     return [Link("discusses", scheme, value) for scheme, value in linked_ids(hrefs)]
 
 
-def _date(obj: dict) -> str | None:
-    return (obj.get("postedAt") or "")[:10] or None
+def _when(obj: dict) -> dt.datetime | None:
+    try:
+        when = dt.datetime.fromisoformat(_str(obj.get("postedAt")).replace("Z", "+00:00"))
+        return when.astimezone(dt.UTC) if when.tzinfo else when
+    except (ValueError, OverflowError):  # not a date, or one that leaves the calendar in UTC
+        return None
 
 
 def _author(obj: dict) -> tuple[list[str], dict]:
-    user = obj.get("user") or {}
-    name = user.get("displayName") or user.get("username")
-    return ([name], {name: {"lesswrong": user.get("slug")}}) if name else ([], {})
+    user = obj.get("user") if isinstance(obj.get("user"), dict) else {}
+    name = clean(_str(user.get("displayName")) or _str(user.get("username")))
+    slug = _str(user.get("slug")) or None
+    return ([name], {name: {"lesswrong": slug}}) if name else ([], {})
 
 
 def post_record(p: dict, site: str) -> WorkRecord:
-    if not isinstance(p, dict) or not p.get("_id") or not p.get("title"):
+    if not isinstance(p, dict) or not _id(p) or not clean(_str(p.get("title"))):
         raise SourceError(site, f"a post without an id or title: {str(p)[:200]}")
     authors, profiles = _author(p)
-    date = _date(p)
-    return WorkRecord(
-        source=site,
-        kind="post",
-        title=p["title"],
-        authors=authors,
-        author_profiles=profiles,
-        year=int(date[:4]) if date else None,
-        date=date,
-        venue="Alignment Forum" if site == "alignmentforum" or p.get("af") else "LessWrong",
-        abstract=_text(p.get("htmlBody"), 1500) or None,
-        url=p.get("pageUrl") or f"{SITES[site]}/posts/{p['_id']}/{p.get('slug', '')}",
-        ids=_ids(p, site),
-        links=_discussed(p.get("htmlBody")),
+    when = _when(p)
+    page = _str(p.get("pageUrl"))
+    return repaired(
+        WorkRecord(
+            source=site,
+            kind="post",
+            title=p["title"],
+            authors=authors,
+            author_profiles=profiles,
+            year=when.year if when else None,
+            date=when.date().isoformat() if when else None,
+            venue="Alignment Forum" if site == "alignmentforum" or p.get("af") is True else "LessWrong",
+            abstract=_text(p.get("htmlBody"), 1500) or None,
+            url=page
+            if page.startswith(("https://", "http://"))
+            else f"{SITES[site]}/posts/{p['_id']}/{_str(p.get('slug'))}",
+            ids=_ids(p, site),
+            links=_discussed(_str(p.get("htmlBody"))),
+        )
     )
 
 
 def comment_record(c: dict, site: str) -> WorkRecord:
-    if not isinstance(c, dict) or not c.get("_id"):
+    """A comment as a work. Its title names who wrote it, on what, when (to the minute) and how it begins, so that
+    two comments by one person on one post never share a title."""
+    if not isinstance(c, dict) or not _id(c):
         raise SourceError(site, f"a comment without an id: {str(c)[:200]}")
     authors, profiles = _author(c)
-    post = c.get("post") or {}
-    date = _date(c)
-    links = [Link("discusses", site, c["postId"])] if c.get("postId") else []
-    if c.get("parentCommentId"):
-        links.append(Link("replies-to", site, c["parentCommentId"]))
-    elif c.get("postId"):
-        links.append(Link("replies-to", site, c["postId"]))
-    links += [link for link in _discussed(c.get("htmlBody")) if (link.scheme, link.value) != (site, c.get("postId"))]
+    post = c.get("post") if isinstance(c.get("post"), dict) else {}
+    when = _when(c)
+    post_id, parent_id = _str(c.get("postId")), _str(c.get("parentCommentId"))
+    links = [Link("discusses", site, post_id)] if post_id else []
+    if parent_id:
+        links.append(Link("replies-to", site, parent_id))
+    elif post_id:
+        links.append(Link("replies-to", site, post_id))
+    links += [link for link in _discussed(_str(c.get("htmlBody"))) if (link.scheme, link.value) != (site, post_id)]
     who = authors[0] if authors else "someone"
-    # one user may comment on one post many times: the time tells the comments apart on a page and in a list
-    when = f" ({(c.get('postedAt') or '')[:16].replace('T', ' ')})" if c.get("postedAt") else ""
-    return WorkRecord(
-        source=site,
-        kind="comment",
-        title=f"{who} on “{post.get('title', 'a post')}”{when}",
-        authors=authors,
-        author_profiles=profiles,
-        year=int(date[:4]) if date else None,
-        date=date,
-        venue="Alignment Forum" if c.get("af") else "LessWrong",
-        abstract=_text(c.get("htmlBody")) or None,
-        url=f"{SITES[site]}/posts/{c.get('postId')}?commentId={c['_id']}" if c.get("postId") else None,
-        ids=_ids(c, site),
-        links=links,
+    body = _text(c.get("htmlBody"))
+    snippet = body if len(body) <= SNIPPET else body[: SNIPPET - 1].rsplit(" ", 1)[0] + "…"
+    stamp = f", {when:%Y-%m-%d %H:%M} UTC" if when else ""
+    title = f"{who} on “{clean(_str(post.get('title'))) or 'a post'}”{stamp}" + (f": {snippet}" if snippet else "")
+    return repaired(
+        WorkRecord(
+            source=site,
+            kind="comment",
+            title=title,
+            authors=authors,
+            author_profiles=profiles,
+            year=when.year if when else None,
+            date=when.date().isoformat() if when else None,
+            venue="Alignment Forum" if c.get("af") is True else "LessWrong",
+            abstract=body or None,
+            url=f"{SITES[site]}/posts/{post_id}?commentId={c['_id']}" if post_id else None,
+            ids=_ids(c, site),
+            links=links,
+        )
     )
-
-
-def from_spec(http: Polite, spec: dict) -> Iterator[WorkRecord]:
-    """The importer seam: `{"user" or "tag", "comments", "site", "limit", "base_url"}` -> posts and comments."""
-    client = Client(http, spec.get("site") or spec.get("type") or "lesswrong", spec.get("base_url"))
-    limit = spec.get("limit", 200)
-    if spec.get("user"):
-        yield from client.posts_by_user(spec["user"], limit)
-        if spec.get("comments", True):
-            yield from client.comments_by_user(spec["user"], limit)
-    if spec.get("tag"):
-        yield from client.posts_by_tag(spec["tag"], limit)

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 
 from importers.http import Polite
 from importers.records import Link, SourceError, WorkRecord
+from importers.text import repaired
 
 BASE_URL = "https://api.openalex.org"
 # OpenAlex ORs up to 50 values in one filter (`doi:a|b|...`); one page of 50 then holds every answer.
@@ -23,6 +24,20 @@ FIELDS = (
 # arXiv registers a DataCite DOI for every paper: OpenAlex finds an arXiv-only work by it.
 ARXIV_DOI = "10.48550/arxiv."
 KINDS = {"article": "paper", "preprint": "paper", "book-chapter": "paper", "report": "report", "dissertation": "report"}
+
+
+def label(spec: dict) -> str:
+    return f"openalex {spec.get('author') or spec.get('author_id')}"
+
+
+def fetch(http: Polite, spec: dict) -> Iterator[WorkRecord]:
+    """spec: author (a name: the best match) or author_id (A...), limit (None: every work), base_url, key."""
+    root = spec.get("base_url") or BASE_URL
+    key = spec.get("key")
+    if not spec.get("author") and not spec.get("author_id"):
+        raise SourceError("openalex", "give an author's name or an OpenAlex author id")
+    author = spec.get("author_id") or author_id(http, spec["author"], root, key)
+    yield from works(http, author, root, key, spec.get("limit"))
 
 
 def _json(body: bytes, where: str) -> dict:
@@ -77,7 +92,7 @@ def by_ids(
             raise SourceError("openalex", "expected a list of results", where)
         for w in results:
             if isinstance(w, dict) and w.get("id") and w.get("display_name"):
-                yield record(w, as_of)
+                yield _checked(w, as_of)
 
 
 def _lookup_value(scheme: str, value: str) -> str:
@@ -93,15 +108,19 @@ def author_id(http: Polite, name: str, base_url: str = BASE_URL, key: str | None
     results = data.get("results") or []
     if not results:
         raise SourceError("openalex", f"no author named {name!r}")
-    return results[0]["id"].rsplit("/", 1)[-1]
+    found = results[0].get("id") if isinstance(results, list) and isinstance(results[0], dict) else None
+    if not isinstance(found, str):
+        raise SourceError("openalex", f"the best match for {name!r} has no id", "authors")
+    return found.rsplit("/", 1)[-1]
 
 
 def works(
-    http: Polite, author: str, base_url: str = BASE_URL, key: str | None = None, limit: int = 2000
+    http: Polite, author: str, base_url: str = BASE_URL, key: str | None = None, limit: int | None = None
 ) -> Iterator[WorkRecord]:
     """Every work of an OpenAlex author id (A123...), paged with a cursor."""
-    cursor, seen, as_of = "*", 0, dt.date.today().isoformat()
-    while cursor and seen < limit:
+    cursor, seen, used, as_of = "*", 0, set(), dt.date.today().isoformat()
+    while cursor and cursor not in used and (limit is None or seen < limit):  # a cursor given twice would loop
+        used.add(cursor)
         params = {
             "filter": f"author.id:{author}",
             "per-page": 200,
@@ -114,9 +133,25 @@ def works(
             raise SourceError("openalex", "expected a list of results", f"works of {author}")
         for w in results:
             seen += 1
-            if w.get("display_name"):
-                yield record(w, as_of)
-        cursor = (data.get("meta") or {}).get("next_cursor") if results else None
+            if isinstance(w, dict) and w.get("display_name"):
+                yield _checked(w, as_of)
+        meta = data.get("meta") if isinstance(data.get("meta"), dict) else {}
+        cursor = meta.get("next_cursor") if results and isinstance(meta.get("next_cursor"), str) else None
+
+
+def _checked(w: dict, as_of: str) -> WorkRecord:
+    """record(w, as_of), or a SourceError naming the work when the answer puts unexpected types in it."""
+    try:
+        found = repaired(record(w, as_of))
+        if not isinstance(found.year, int) or isinstance(found.year, bool) or not 1000 <= found.year <= 9999:
+            found.year = None  # a year that is no year (0, "2023", 1e9) is left out, not passed on
+        if not isinstance(found.date, str):
+            found.date = None
+        return found
+    except (KeyError, TypeError, AttributeError, ValueError, IndexError) as e:
+        raise SourceError(
+            "openalex", f"a work the importer cannot read ({type(e).__name__}: {e})", str(w.get("id"))[:100]
+        ) from None
 
 
 def record(w: dict, as_of: str | None = None) -> WorkRecord:
@@ -163,10 +198,3 @@ def _abstract(index: dict | None) -> str | None:
         return None
     words = sorted((pos, word) for word, positions in index.items() for pos in positions)
     return " ".join(word for _, word in words)
-
-
-def from_spec(http: Polite, spec: dict) -> Iterator[WorkRecord]:
-    """The importer seam: `{"author" or "author_id", "limit", "base_url", "key"}` -> the author's works."""
-    root = spec.get("base_url") or BASE_URL
-    author = spec.get("author_id") or author_id(http, spec["author"], root, spec.get("key"))
-    yield from works(http, author, root, spec.get("key"), spec.get("limit", 500))

@@ -10,9 +10,23 @@ class SourceError(Exception):
     """A source answered with something we cannot use. Says which source, where, and what to do."""
 
     def __init__(self, source: str, message: str, where: str | None = None, hint: str | None = None):
-        self.source, self.where, self.hint = source, where, hint
+        self.source, self.message, self.where, self.hint = source, message, where, hint
+        self.status: int | None = None  # the HTTP status, when the error is an HTTP answer
+        self.body: bytes | None = None  # that answer's body: an API may explain the error in it (GraphQL, arXiv)
         text = f"{source}: {message}" + (f" (at {where})" if where else "")
         super().__init__(text + (f"\n{hint}" if hint else ""))
+
+
+@dataclass
+class Notice:
+    """Something the user should know that did not stop the import (a link dropped, bytes replaced)."""
+
+    source: str
+    message: str
+    where: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.message}" + (f" (at {self.where})" if self.where else "")
 
 
 @dataclass

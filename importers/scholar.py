@@ -1,112 +1,282 @@
-"""Google Scholar author profiles through the `scholarly` library (imported only when used).
+"""Google Scholar author profiles, read with the `scholarly` library's parsers (imported only when used).
 
-scholarly builds its own HTTP client. Google blocks scrapers: a captcha, a 403 or scholarly's
-MaxTriesExceededException stops the import with nothing recorded as complete; publications already
-filled are kept in a resume file, so running the same command again continues where it stopped.
+scholarly builds its own HTTP client; we drive it page by page instead of letting `scholarly.fill` loop, so that
+every page is checked before it is parsed: Google's 403 page and its captcha are recognised as a block at every
+stage (profile page N, the page of publication N with --fill), a page that repeats stops the paging, and the number
+of pages is bounded. Whatever was parsed before a block is delivered as complete records (a publication from the
+list: its title, year, venue line and citation count; with --fill: its full author list and abstract), and where
+the import stopped is kept in a resume file under the cache folder: the next `kb import scholar ID` continues there.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
 from importers.http import cache_root
-from importers.records import AuthorRecord, SourceError, WorkRecord
+from importers.records import AuthorRecord, Notice, SourceError, WorkRecord
+from importers.text import clean, repaired
 
 FALLBACK = 'the same author\'s works can come from OpenAlex instead: kb import openalex --author "{name}"'
+PAGE = 100  # publications per profile page (Google's largest)
+MAX_PAGES = 50  # 5,000 publications: more than any real profile; a profile that seems longer is a loop
+PROFILE = "/citations?hl=en&user={id}&pagesize={size}&cstart={start}"
+RESUME_VERSION = 1
 
 
-def fetch_profile(
-    scholar_id: str, fill: bool = False, resume_dir: Path | None = None
-) -> tuple[AuthorRecord, list[WorkRecord]]:
-    """The profile's owner and every publication on it; with fill=True each publication's page too
-    (full author lists and abstracts, one request each)."""
+class Blocked(Exception):
+    """Google answered with its 403 page, a captcha or the 'unusual traffic' page instead of the page asked for."""
+
+
+class NotThePage(Exception):
+    """Google's answer is a page, but not the one asked for (no profile, no publication): a changed layout?"""
+
+
+def label(spec: dict) -> str:
+    return f"scholar {spec['id']}"
+
+
+def fetch(http, spec: dict) -> Iterator[WorkRecord | AuthorRecord | Notice]:
+    """spec: id (the profile's user=... id), fill (read each publication's page too), resume_dir.
+    `http` is unused: scholarly has its own client (and its own pacing and proxies)."""
+    return profile(spec["id"], fill=bool(spec.get("fill")), resume_dir=spec.get("resume_dir"))
+
+
+def resume_path(scholar_id: str, resume_dir: Path | None = None) -> Path:
+    return Path(resume_dir or cache_root() / "scholar") / f"{re.sub(r'[^A-Za-z0-9_-]', '_', scholar_id)}.json"
+
+
+def blocked(html: str) -> str | None:
+    """Why a page Google served is a block (its 403 page, a captcha, the 'unusual traffic' page), or None.
+    Only the page's title and Google's own markup count: a profile may well list a paper titled "CAPTCHA: ..."."""
+    head = html[:50000]
+    found = re.search(r"<title[^>]*>(.*?)</title", head, re.I | re.S)
+    title = found.group(1).lower() if found else ""
+    if "403" in title or "forbidden" in title or "<b>403.</b>" in head:
+        return "Google answered 403 Forbidden"
+    if "429" in title or "too many requests" in title:
+        return "Google answered 429 Too Many Requests"
+    markers = ("gs_captcha", "g-recaptcha", "/sorry/index", "unusual traffic from your computer network")
+    if "captcha" in title or any(m in head.lower() for m in markers):
+        return "Google asks for a captcha"
+    return None
+
+
+class _Pages:
+    """scholarly's navigator, with every page checked before scholarly's parsers see it."""
+
+    def __init__(self, nav, expect: str):
+        self._nav, self.expect = nav, expect
+
+    def __getattr__(self, name):
+        return getattr(self._nav, name)
+
+    def _get_soup(self, url: str):
+        from bs4 import BeautifulSoup
+
+        html = self._nav._get_page(f"https://scholar.google.com{url}")
+        if not isinstance(html, str):
+            raise NotThePage(f"Google's answer to {url} is not a page")
+        if why := blocked(html):
+            raise Blocked(why)
+        soup = BeautifulSoup(html.replace("\xa0", " "), "html.parser")
+        if not soup.find(id=self.expect):
+            raise NotThePage(f"Google's answer is not the page asked for (it has no #{self.expect})")
+        return soup
+
+
+def profile(
+    scholar_id: str, fill: bool = False, resume_dir: Path | None = None, today: dt.date | None = None
+) -> Iterator[WorkRecord | AuthorRecord | Notice]:
+    """The profile's owner, then every publication on it (with fill=True each publication's page too: full author
+    lists and abstracts, one request each). Stops at a block with a SourceError after delivering what it parsed."""
     try:
-        from scholarly import scholarly
+        from scholarly._navigator import Navigator
+        from scholarly.author_parser import AuthorParser
+        from scholarly.data_types import PublicationSource
+        from scholarly.publication_parser import PublicationParser
     except ImportError as e:
         raise SourceError(
             "scholar",
             f"scholarly cannot be imported: {e}",
             hint="pip install scholarly 'bibtexparser<2' (2.x breaks scholarly)",
         ) from e
-    state_path = (resume_dir or cache_root() / "scholar") / f"{scholar_id}.json"
-    state = json.loads(state_path.read_text()) if state_path.exists() else {}
-    name = state.get("name", scholar_id)
+    today = (today or dt.date.today()).isoformat()
+    path = resume_path(scholar_id, resume_dir)
+    state = _load(path, scholar_id)
+    resumed = bool(state.get("publications") or state.get("filled"))
+    nav = Navigator()
+    notices: list[Notice] = []
+    stage = "the profile"
     try:
-        author = scholarly.search_author_id(scholar_id)
-        name = author.get("name") or name
-        author = scholarly.fill(author, sections=["basics", "publications"])
-        publications = author.get("publications") or []
-        for n, pub in enumerate(publications):
-            key = pub.get("author_pub_id") or pub["bib"].get("title", str(n))
-            if fill and key not in state.get("filled", {}):
-                state.setdefault("filled", {})[key] = _bib(scholarly.fill(pub))
-                _save(state_path, {**state, "name": name})
-    except Exception as e:  # scholarly raises its own and requests' errors; all mean "blocked or broken"
-        done = len(state.get("filled", {}))
-        kept = f"{done} publication(s) already filled are kept for resuming" if fill else "nothing was recorded"
-        raise SourceError(
-            "scholar",
-            f"the profile {scholar_id} could not be read completely ({type(e).__name__}: {e})",
-            hint=f"{_blocked(e)} {kept}; run the same command later to resume. " + FALLBACK.format(name=name),
-        ) from e
-    owner = AuthorRecord(
-        name=name, scholar_id=scholar_id, affiliation=author.get("affiliation") or None, homepage=author.get("homepage")
-    )
-    works = [_record(pub, owner, state.get("filled", {})) for pub in publications if pub.get("bib", {}).get("title")]
-    if state_path.exists():
-        state_path.unlink()  # complete: nothing left to resume
-    return owner, works
+        while state["next_start"] is not None:
+            start = state["next_start"]
+            stage = f"profile page {start // PAGE + 1}"
+            if start // PAGE >= MAX_PAGES:
+                notices.append(Notice("scholar", f"stopped after {MAX_PAGES} pages of publications", scholar_id))
+                state["next_start"] = None
+                break
+            pages = _Pages(nav, "gsc_prf_in" if start == 0 else "gsc_a_b")
+            soup = pages._get_soup(PROFILE.format(id=scholar_id, size=PAGE, start=start))
+            if start == 0:
+                author = AuthorParser(pages).get_author(scholar_id)
+                AuthorParser(pages)._fill_basics(soup, author)
+                state["owner"] = {
+                    "name": clean(author.get("name")),
+                    "affiliation": clean(author.get("affiliation")) or None,
+                    "homepage": author.get("homepage"),
+                }
+            known = {p["id"] for p in state["publications"]}
+            new = 0
+            for n, row in enumerate(soup.find_all("tr", class_="gsc_a_tr"), 1):
+                try:
+                    pub = PublicationParser(pages).get_publication(row, PublicationSource.AUTHOR_PUBLICATION_ENTRY)
+                except (AttributeError, IndexError, KeyError, TypeError, ValueError) as e:
+                    notices.append(Notice("scholar", f"{stage}, row {n} cannot be read ({type(e).__name__})"))
+                    continue
+                if pub.get("author_pub_id") in known or not pub.get("bib", {}).get("title"):
+                    continue
+                known.add(pub["author_pub_id"])
+                state["publications"].append(_listed(pub, today))
+                new += 1
+            more = soup.find("button", id="gsc_bpf_more")
+            # The last page has its "Show more" disabled; a page that brings nothing new is Google repeating one.
+            ended = more is None or "disabled" in more.attrs or new == 0
+            state["next_start"] = None if ended else start + PAGE
+            _save(path, state)
+        if fill:
+            parser = PublicationParser(_Pages(nav, "gsc_oci_title"))
+            for n, pub in enumerate(state["publications"], 1):
+                if pub["id"] in state["filled"]:
+                    continue
+                stage = f"publication {n} of {len(state['publications'])} (--fill)"
+                filled = parser.fill(
+                    {
+                        "container_type": "Publication",
+                        "source": PublicationSource.AUTHOR_PUBLICATION_ENTRY,
+                        "author_pub_id": pub["id"],
+                        "bib": {"title": pub["title"]},
+                        "filled": False,
+                    }
+                )
+                state["filled"][pub["id"]] = _details(filled)
+                _save(path, state)
+    except Exception as e:  # a block, or scholarly's own errors (MaxTriesExceeded, DOSException): stop, keep
+        yield from _delivered(scholar_id, state, notices)
+        _save(path, state)
+        raise _stopped(scholar_id, state, stage, e, fill, path) from e
+    yield from _delivered(scholar_id, state, notices)
+    if resumed:
+        yield Notice("scholar", "resumed where the previous import stopped", scholar_id)
+    path.unlink(missing_ok=True)  # complete: nothing left to resume
 
 
-def _blocked(e: Exception) -> str:
-    text = f"{type(e).__name__} {e}".lower()
-    if "maxtries" in text or "captcha" in text or "403" in text or "forbidden" in text:
-        return "Google Scholar is blocking automated requests (captcha or 403)."
-    return "Google Scholar's answer could not be used."
+def _load(path: Path, scholar_id: str) -> dict:
+    fresh = {"version": RESUME_VERSION, "id": scholar_id, "owner": None, "publications": [], "filled": {}}
+    try:
+        state = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {**fresh, "next_start": 0}
+    if not isinstance(state, dict) or state.get("version") != RESUME_VERSION or state.get("id") != scholar_id:
+        return {**fresh, "next_start": 0}  # a resume file of another version: start again
+    return {**fresh, "next_start": 0, **state}
 
 
 def _save(path: Path, state: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(state))
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(state, ensure_ascii=False))
+    tmp.replace(path)  # a kill mid-write leaves the previous resume file whole
 
 
-def _bib(pub: dict) -> dict:
+def _listed(pub: dict, today: str) -> dict:
+    bib = pub.get("bib", {})
+    year = str(bib.get("pub_year") or "")
+    return {
+        "id": pub["author_pub_id"],
+        "title": bib["title"],
+        "year": int(year) if year.isdigit() and 1000 <= int(year) <= 9999 else None,
+        "citation": bib.get("citation") or None,
+        "cited_by": pub.get("num_citations") if isinstance(pub.get("num_citations"), int) else None,
+        "read_on": today,
+    }
+
+
+def _details(pub: dict) -> dict:
     bib = pub.get("bib", {})
     return {
         "authors": [a.strip() for a in re.split(r"\s+and\s+", bib.get("author", "")) if a.strip()],
         "abstract": bib.get("abstract"),
         "venue": bib.get("venue") or bib.get("journal") or bib.get("conference"),
         "url": pub.get("pub_url"),
+        "year": bib.get("pub_year") if isinstance(bib.get("pub_year"), int) else None,
     }
 
 
-def _record(pub: dict, owner: AuthorRecord, filled: dict) -> WorkRecord:
-    bib = pub["bib"]
-    extra = filled.get(pub.get("author_pub_id"), {})
-    year = bib.get("pub_year")
-    ids = {"scholar": pub["author_pub_id"]} if pub.get("author_pub_id") else {}
-    authors = extra.get("authors") or [owner.name]
-    return WorkRecord(
-        source="scholar",
-        kind="paper",
-        title=bib["title"],
-        authors=authors,
-        more_authors=not extra.get("authors"),
-        year=int(year) if year and str(year).isdigit() else None,
-        venue=extra.get("venue") or bib.get("citation") or None,
-        abstract=extra.get("abstract"),
-        url=extra.get("url"),
-        ids=ids,
+def _delivered(scholar_id: str, state: dict, notices: list[Notice]) -> Iterator:
+    owner = state.get("owner")
+    if owner and owner.get("name"):
+        yield repaired(AuthorRecord(scholar_id=scholar_id, **owner))
+    name = (owner or {}).get("name") or scholar_id
+    for pub in state["publications"]:
+        yield _record(pub, name, state["filled"].get(pub["id"], {}))
+    yield from notices
+    notices.clear()
+
+
+def _record(pub: dict, owner: str, extra: dict) -> WorkRecord:
+    url = extra.get("url") or None
+    return repaired(
+        WorkRecord(
+            source="scholar",
+            kind="paper",
+            title=pub["title"],
+            authors=extra.get("authors") or [owner],
+            more_authors=not extra.get("authors"),
+            year=pub["year"] or extra.get("year"),
+            venue=extra.get("venue") or pub.get("citation"),
+            abstract=extra.get("abstract"),
+            url=url if url and url.startswith(("https://", "http://")) else None,
+            ids={"scholar": pub["id"]},
+            citation_count=pub.get("cited_by"),
+            citations_as_of=pub.get("read_on") if pub.get("cited_by") is not None else None,
+        )
     )
 
 
-def from_spec(http, spec: dict) -> Iterator[WorkRecord | AuthorRecord]:
-    """The importer seam: `{"id": ..., "fill": ...}` -> the profile's owner, then its publications.
+def _stopped(scholar_id: str, state: dict, stage: str, e: Exception, fill: bool, path: Path) -> SourceError:
+    name = (state.get("owner") or {}).get("name") or scholar_id
+    listed, filled = len(state["publications"]), len(state["filled"])
+    text = f"{type(e).__name__} {e}".lower()
+    if isinstance(e, Blocked) or any(w in text for w in ("maxtries", "captcha", "403", "forbidden", "dosexception")):
+        why = "Google Scholar is blocking automated requests"
+    else:
+        why = "Google Scholar's answer could not be used"
+    if listed:
+        kept = f"{listed} publication(s) from the profile" + (f", {filled} with their own page read" if fill else "")
+        kept += " were kept and written"
+    else:
+        kept = "nothing was recorded"
+    return SourceError(
+        "scholar",
+        f"stopped at {stage} of profile {scholar_id}: {why} ({type(e).__name__}: {str(e)[:200]})",
+        hint=f"{kept}; run the same command later to resume from {stage} (resume file {path}). "
+        + FALLBACK.format(name=name),
+    )
 
-    scholarly does its own fetching (Google Scholar allows no other client), so `http` goes unused."""
-    owner, works = fetch_profile(spec["id"], fill=spec.get("fill", False))
-    yield owner
-    yield from works
+
+def fetch_profile(
+    scholar_id: str, fill: bool = False, resume_dir: Path | None = None
+) -> tuple[AuthorRecord, list[WorkRecord]]:
+    """The profile's owner and its publications at once (a block raises a SourceError; what was parsed before it
+    stays in the resume file for the next run)."""
+    owner, works = None, []
+    for item in profile(scholar_id, fill, resume_dir):
+        if isinstance(item, AuthorRecord):
+            owner = item
+        elif isinstance(item, WorkRecord):
+            works.append(item)
+    return owner or AuthorRecord(name=scholar_id, scholar_id=scholar_id), works

@@ -441,11 +441,11 @@ def _import(ws, spec: dict) -> None:
     from kb.importing import DataProblems, run
 
     try:
-        report, _ = run(ws, spec)
+        report, fetched = run(ws, spec)
     except DataProblems as e:
         output.problems(e.problems)
         _fail(str(e))
-    output.import_report(report)
+    output.import_report(report, [fetched], per_source=False)
     if report.errors:
         sys.exit(1)
 
@@ -464,7 +464,6 @@ limit_opt = click.option("--limit", default=1000, show_default=True, help="At mo
 @click.pass_obj
 def import_arxiv(ws, ids, query, limit, base_url) -> None:
     """arXiv papers by id (versions collapse to one work) or by query."""
-
     if not ids and not query:
         _fail("give arXiv ids or --query")
     _import(ws, {"type": "arxiv", "ids": list(ids), "query": query, "limit": limit, "base_url": base_url})
@@ -494,7 +493,6 @@ def import_feed(ws, url) -> None:
 @click.pass_obj
 def import_lesswrong(ws, user, tag, no_comments, site, limit, base_url) -> None:
     """LessWrong / Alignment Forum posts, and a user's comments with what they reply to."""
-
     if not user and not tag:
         _fail("give --user or --tag")
     spec = {"user": user, "tag": tag, "comments": not no_comments, "site": site, "limit": limit}
@@ -521,7 +519,6 @@ def import_scholar(ws, scholar_id, fill) -> None:
 @click.pass_obj
 def import_openalex(ws, author, author_id, limit, base_url, key) -> None:
     """An author's works from OpenAlex (the fallback when Google Scholar blocks us)."""
-
     if not author and not author_id:
         _fail("give --author or --id")
     spec = {"author": author, "author_id": author_id, "limit": limit, "key": key}

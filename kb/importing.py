@@ -19,8 +19,6 @@ from pathlib import Path
 from kb.merging import Merger, Report
 from kb.workspace import Workspace
 
-ENV_URLS = {"arxiv": "KB_ARXIV_URL", "lesswrong": "KB_LESSWRONG_URL", "openalex": "KB_OPENALEX_URL"}
-
 
 class DataProblems(Exception):
     def __init__(self, problems):
@@ -34,31 +32,26 @@ class Fetched:
     records: list = field(default_factory=list)
     authors: list = field(default_factory=list)
     error: str | None = None
-    warnings: list[str] = field(default_factory=list)
-
-
-def base_url(source: str, given: str | None) -> str | None:
-    return given or os.environ.get(ENV_URLS.get(source, ""), None)
+    notices: list = field(default_factory=list)  # warnings that did not stop the source (a link dropped, ...)
 
 
 def collect(name: str, fetch: Callable[[], Iterable], authors: Callable[[], list] | None = None) -> Fetched:
     """Run one source's fetch to the end or to its first error, keeping every complete record."""
-    import warnings
-
-    from importers.records import SourceError
+    from importers.records import AuthorRecord, Notice, SourceError
 
     out = Fetched(name)
-    # importers warn about what they leave out of a record they keep (a javascript: link, say): the report says it
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            for record in fetch():
-                out.records.append(record)
-            if authors:
-                out.authors = authors()
-        except SourceError as e:
-            out.error = str(e)
-    out.warnings = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+    try:
+        for item in fetch():
+            if isinstance(item, AuthorRecord):
+                out.authors.append(item)
+            elif isinstance(item, Notice):
+                out.notices.append(str(item))
+            else:
+                out.records.append(item)
+        if authors:
+            out.authors += authors()
+    except SourceError as e:
+        out.error = str(e)
     return out
 
 
@@ -77,7 +70,6 @@ def apply(ws: Workspace, batches: list[Fetched]) -> Report:
             for a in batch.authors:  # an AuthorRecord's fields are Author's facts: pass them all, by name
                 facts = dataclasses.asdict(a)
                 merger.author(facts.pop("name"), **facts)
-            merger.report.warnings += batch.warnings
             if batch.error:
                 merger.report.errors.append(batch.error)
         merger.resolve_links()
@@ -92,20 +84,38 @@ def apply(ws: Workspace, batches: list[Fetched]) -> Report:
         return report
 
 
-# -- the sources: one table, one entry shape ---------------------------------------------------------
+# -- the sources: one table, one entry shape -------------------------------------------------------
+#
+# Every importers.<module> exposes the same two functions:
+#   label(spec) -> str                       the name its records and errors go by ("feed https://...")
+#   fetch(http, spec) -> Iterable[...]       WorkRecords, the AuthorRecords of profile owners, and Notices,
+#                                            ending with a SourceError when it stops early
+# A spec is one [[source]] table of data/sources.toml (its "type" names the entry below); `kb import <source>`
+# builds the same dict from its options, so both commands go through fetch_source().
 
-# A source's `type` (as in data/sources.toml) -> the importer module whose `from_spec(http, spec)` yields its
-# records (WorkRecord, and AuthorRecord for what a source says of a person). `kb import X` and `kb sync` both
-# come through here: adding a source is a module with from_spec and a line in this table.
-SOURCES = {
-    "arxiv": "importers.arxiv",
-    "feed": "importers.feeds",
-    "lesswrong": "importers.lesswrong",
-    "alignmentforum": "importers.lesswrong",
-    "scholar": "importers.scholar",
-    "openalex": "importers.openalex",
+
+@dataclass(frozen=True)
+class Source:
+    module: str  # importers.<module>
+    defaults: dict = field(default_factory=dict)  # what a sources.toml entry leaves out
+    env: dict = field(default_factory=dict)  # spec key -> the environment variable that gives it when unset
+
+
+SOURCES: dict[str, Source] = {
+    "arxiv": Source("arxiv", {"limit": 200}, {"base_url": "KB_ARXIV_URL"}),
+    "feed": Source("feeds"),
+    "lesswrong": Source("lesswrong", {"limit": 200, "site": "lesswrong"}, {"base_url": "KB_LESSWRONG_URL"}),
+    "alignmentforum": Source("lesswrong", {"limit": 200, "site": "alignmentforum"}, {"base_url": "KB_LESSWRONG_URL"}),
+    "scholar": Source("scholar"),
+    "openalex": Source("openalex", {"limit": 500}, {"base_url": "KB_OPENALEX_URL"}),
 }
-_NAMED_BY = ("url", "id", "user", "tag", "author", "author_id", "query", "ids")  # what names a spec in reports
+
+
+def base_url(source: str, given: str | None) -> str | None:
+    """The address a source's API is asked at: the one given, else its environment variable's (SOURCES)."""
+    var = SOURCES[source].env.get("base_url") if source in SOURCES else None
+    return given or (os.environ.get(var) if var else None) or None
+
 
 HTTP_OPTIONS: dict = {}  # overrides of importers.http.Polite's pacing and retries (tests set them)
 
@@ -116,29 +126,25 @@ def _polite(source: str, transport=None):
     return http.Polite(http.client(transport), source, **HTTP_OPTIONS)
 
 
-def describe(spec: dict) -> str:
-    kind = spec.get("site") or spec.get("type", "?")
-    named = next((spec[k] for k in _NAMED_BY if spec.get(k)), "")
-    return f"{kind} {' '.join(named) if isinstance(named, list) else named}".strip()
-
-
 def fetch_source(spec: dict, transport=None) -> Fetched:
-    """Fetch what one spec names, to the end or to the source's first error, keeping every complete record."""
+    """Fetch one source, described by a spec (see SOURCES), to its end or its first error."""
     import importlib
 
-    from importers.records import AuthorRecord
-
     kind = spec.get("type")
-    if kind not in SOURCES:
-        known = ", ".join(sorted(SOURCES))
+    source = SOURCES.get(kind)
+    if source is None:
+        known = ", ".join(SOURCES)
         return Fetched(str(spec), error=f"unknown source type {kind!r} in sources.toml (known: {known})")
-    module = importlib.import_module(SOURCES[kind])
-    spec = {**spec, "base_url": base_url(kind, spec.get("base_url"))}
-    name = describe(spec)
-    out = collect(name, lambda: module.from_spec(_polite(spec.get("site") or kind, transport), spec))
-    out.authors = [r for r in out.records if isinstance(r, AuthorRecord)]
-    out.records = [r for r in out.records if not isinstance(r, AuthorRecord)]
-    return out
+    given = {k: v for k, v in spec.items() if v is not None}
+    from_env = {k: os.environ[var] for k, var in source.env.items() if k not in given and os.environ.get(var)}
+    spec = {**source.defaults, **from_env, **given}
+    module = importlib.import_module(f"importers.{source.module}")
+    try:
+        name = module.label(spec)
+    except KeyError as e:
+        return Fetched(str(spec), error=f"a {kind} source needs {e.args[0]!r} (see data/sources.toml)")
+    polite = _polite(name, transport)
+    return collect(name, lambda: module.fetch(polite, spec))
 
 
 def run(ws: Workspace, spec: dict, transport=None) -> tuple[Report, Fetched]:

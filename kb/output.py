@@ -324,12 +324,14 @@ def experiment_result(result, path) -> None:
     console.print(f"  written: {path} and {len(result.figures)} figure(s)")
 
 
-def import_report(report, fetched=None) -> None:
+def import_report(report, fetched=None, per_source: bool = True) -> None:
     console = _console()
-    if fetched:
-        for f in fetched:
+    for f in fetched or []:
+        if per_source:
             state = "[red]failed[/]" if f.error else "[green]ok[/]"
             console.print(f"  {state} {_esc(f.name)}: {len(f.records)} record(s)")
+        for notice in getattr(f, "notices", []):
+            console.print(f"[yellow]warning:[/] {_esc(notice)}", soft_wrap=True)
     console.print(
         f"added {len(report.added)}, updated {len(report.updated)}, merged as duplicates {len(report.merged)},"
         f" unchanged {len(report.skipped)}"
@@ -341,8 +343,8 @@ def import_report(report, fetched=None) -> None:
     for warning in getattr(report, "warnings", []):
         console.print(f"[yellow]warning:[/] {_esc(warning)}")
     for error in report.errors:
+        # the error's own hint says whether running again resumes (it does after a block or a network failure)
         console.print(f"[red]error:[/] {_esc(error)}", soft_wrap=True)
-        console.print("[dim]what was fetched before the error is saved; run the same command again to resume[/]")
 
 
 def refreshed(result) -> None:

@@ -120,12 +120,7 @@ def _arxiv(works: list[Work], url: str | None, transport) -> Fetched:
     root = base_url("arxiv", url) or arxiv.BASE_URL
     ids = sorted({w.ids["arxiv"] for w in works})
 
-    def fetch() -> Iterator:
-        for start in range(0, len(ids), ARXIV_BATCH):
-            batch = ids[start : start + ARXIV_BATCH]
-            yield from arxiv.fetch(polite, batch, None, root, len(batch))
-
-    return collect("arxiv", fetch)
+    return collect("arxiv", lambda: arxiv.by_ids(polite, ids, root))  # by_ids asks a page of ids at a time
 
 
 def _openalex(works: list[Work], url, key, mailto, today, transport) -> Fetched:

@@ -221,7 +221,7 @@ class Fake(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         self._answer(
             "graphql-user"
-            if "user(input" in body["query"]
+            if "GetUserBySlug" in body["query"]
             else "graphql-" + ("comments" if "comments(" in body["query"] else "posts")
         )
 
@@ -290,7 +290,7 @@ def test_end_to_end_lesswrong(data, server):
         "parentComment": None,
     }
     Fake.routes = {
-        "graphql-user": (200, json.dumps({"data": {"user": {"result": user}}}).encode(), "application/json"),
+        "graphql-user": (200, json.dumps({"data": {"GetUserBySlug": user}}).encode(), "application/json"),
         "graphql-posts": (200, json.dumps({"data": {"posts": {"results": [p]}}}).encode(), "application/json"),
         "graphql-comments": (200, json.dumps({"data": {"comments": {"results": [c]}}}).encode(), "application/json"),
     }

@@ -192,3 +192,17 @@ def test_a_technique_page_sorts_its_works_by_title(page, shipped_site):
     assert len(titles) >= 20 and initials == sorted(initials)
     page.select_option("select[data-sort-target=works-list]", "default")
     assert page.locator("#works-list h3").count() > 1  # back to the groups by year
+
+
+def test_a_motivation_page_sorts_each_of_its_lists_and_back(page, shipped_site):
+    page.goto(shipped_site + "motivations/deception.html")
+    target = "inferred-list" if page.locator("#inferred-list li.card").count() > 1 else "stated-list"
+    written = page.locator(f"#{target} li.card a.title").all_inner_texts()
+    page.select_option(f"select[data-sort-target={target}]", "title")
+    titles = page.locator(f"#{target} li.card a.title").all_inner_texts()
+    assert len(titles) > 1 and sorted(titles) == sorted(written)
+    assert [t[:1].lower() for t in titles] == sorted(t[:1].lower() for t in titles)
+    page.select_option(f"select[data-sort-target={target}]", "default")
+    assert page.locator(f"#{target} li.card a.title").all_inner_texts() == written
+    other = "stated-list" if target == "inferred-list" else "inferred-list"
+    assert page.locator(f"#{other} li.card").count() > 0  # sorting one list leaves the other whole

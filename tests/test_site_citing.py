@@ -76,3 +76,15 @@ def test_listing_pages_offer_sort_orders_over_cards_that_carry_their_keys(site):
     assert '<option value="citations">' not in page  # no work in the fixture has a citation count
     assert 'data-title="Coup probes catch catastrophes" data-year="2023"' in page
     assert (site / "static" / "sort.js").is_file()
+
+
+def test_motivation_pages_and_the_home_page_offer_sort_orders_too(site):
+    home = (site / "index.html").read_text()
+    assert 'data-sort-target="recent-list"' in home and 'id="recent-list"' in home
+    assert '<option value="default">recently added</option>' in home and '<option value="year">' in home
+    # the fixture's motivations hold one or two works each: a list of one gets no control
+    for path in (site / "motivations").glob("*.html"):
+        page = path.read_text()
+        for part in ("stated", "inferred"):
+            cards = page.split(f'id="{part}-h"')[-1].split("</section>")[0].count('<li class="card"')
+            assert (f'data-sort-target="{part}-list"' in page) == (cards > 1), (path.name, part)

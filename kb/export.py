@@ -258,6 +258,38 @@ def ris(works: list[dict], keys: dict[str, str] | None = None) -> str:
     return "\n".join(ris_record(w, keys[w["id"]]) for w in works)
 
 
+# -- many files over one catalogue -------------------------------------------------------------
+
+
+class Entries:
+    """Each work's entry in each format, formatted once. The site writes one file per technique and format, and a
+    work filed under a technique and its ancestors would otherwise be formatted once for each of them."""
+
+    def __init__(self, works: dict[str, dict], keys: dict[str, str]):
+        self.works, self.keys = works, keys
+        self._made: dict[tuple[str, str], str] = {}
+
+    def entry(self, fmt: str, work_id: str) -> str:
+        made = self._made.get((fmt, work_id))
+        if made is None:
+            w, key = self.works[work_id], self.keys[work_id]
+            if fmt == "bibtex":
+                made = bibtex_entry(w, key)
+            elif fmt == "ris":
+                made = ris_record(w, key)
+            else:  # one CSL item as it sits in a list written with indent=2: csl_json's bytes exactly
+                made = "  " + json.dumps(csl_item(w, key), ensure_ascii=False, indent=2).replace("\n", "\n  ")
+            self._made[(fmt, work_id)] = made
+        return made
+
+    def text(self, fmt: str, work_ids: list[str]) -> str:
+        """The same text as bibtex / csl_json / ris of these works with these keys."""
+        entries = [self.entry(fmt, i) for i in work_ids]
+        if fmt == "csl-json":
+            return "[\n" + ",\n".join(entries) + "\n]\n" if entries else "[]\n"
+        return "\n".join(entries)
+
+
 # -- Highwire Press tags: what Zotero's connector and Google Scholar read from a work's page -------------
 
 

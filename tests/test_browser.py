@@ -5,6 +5,7 @@ system binary). `.ci/run` installs both; elsewhere these tests skip with the rea
 """
 
 import datetime as dt
+import json
 import re
 import shutil
 import threading
@@ -105,7 +106,9 @@ def _result_count(page) -> int:
     # The UI lists results a page at a time, so counting the rendered ones stops at the page size once
     # the catalogue grows; its message ("12 results for pruning") gives the real total.
     message = page.locator(".pagefind-ui__message").inner_text()
-    return int(re.match(r"\s*(\d+)", message).group(1))
+    found = re.match(r"\s*(\d+)", message)
+    assert found, f"the search page says {message!r}"
+    return int(found.group(1))
 
 
 def test_a_technique_link_leads_to_its_subtree(page, shipped_site):
@@ -206,3 +209,30 @@ def test_a_motivation_page_sorts_each_of_its_lists_and_back(page, shipped_site):
     assert page.locator(f"#{target} li.card a.title").all_inner_texts() == written
     other = "stated-list" if target == "inferred-list" else "inferred-list"
     assert page.locator(f"#{other} li.card").count() > 0  # sorting one list leaves the other whole
+
+
+def test_a_search_over_an_index_in_shards_finds_what_one_index_finds(page, shipped_site, tmp_path, monkeypatch):
+    from kb.website import searchindex
+
+    page.goto(shipped_site + "search.html?q=probe")
+    page.locator(".pagefind-ui__result").first.wait_for(timeout=10_000)
+    page.wait_for_timeout(1000)
+    whole = _result_count(page)
+    monkeypatch.setattr(searchindex, "SHARD_PAGES", 40)  # the shipped works in several shards
+    httpd, sharded = serve(REPO / "data", tmp_path / "sharded")
+    try:
+        assert len(json.loads((tmp_path / "sharded" / "pagefind" / "shards.json").read_text())) >= 1
+        page.goto(sharded + "search.html?q=probe")
+        # the first shard may answer before the others are merged in: wait for the count of all of them
+        page.wait_for_function(
+            f"(document.querySelector('.pagefind-ui__message') || {{}}).innerText?.startsWith('{whole} ')",
+            timeout=10_000,
+        )
+        assert _result_count(page) == whole
+        page.get_by_text("Technique", exact=True).click()
+        page.locator("label", has_text="Mean-difference probing").first.click()
+        page.wait_for_timeout(1000)
+        assert 0 < _result_count(page) < whole  # the filters of every shard, merged
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

@@ -83,8 +83,15 @@ def build(
             related = similarity.by_embeddings(exported["works"], embeddings, compute=embed)
         except MissingExtra:  # no model here: cached vectors only, shared techniques for the rest
             related = similarity.by_embeddings(exported["works"], embeddings)
-    pages = context.pages(exported, config, results, related)
-    return render.write_site(pages, out, assets_dir(), figures, search=search)
+    from kb.website import markup
+
+    cache = markup.MarkdownCache(render.read_manifest(out).get("markdown"))
+    markup.markdown_cache(cache)
+    try:
+        pages = context.pages(exported, config, results, related)
+    finally:
+        markup.markdown_cache(markup.MarkdownCache())
+    return render.write_site(pages, out, assets_dir(), figures, search=search, keep={"markdown": cache.used})
 
 
 def build_workspace(

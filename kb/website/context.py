@@ -38,6 +38,7 @@ class Page:
     path: str  # relative to the site's root, e.g. "works/geometry-of-truth-2023.html"
     template: str
     context: dict
+    search: bool = False  # in the search index (its template marks the part Pagefind reads)
 
     @property
     def root(self) -> str:
@@ -72,6 +73,7 @@ def pages(
             results_by_technique[slug].append(r)
 
     cite_keys = citing.cite_keys(list(works.values()))  # over the whole catalogue, so keys are unique site-wide
+    entries = citing.Entries(works, cite_keys)
     cards: dict[str, dict] = {}
 
     def card(work_id: str) -> dict:
@@ -154,12 +156,11 @@ def pages(
                     "most_cited": _most_cited([card(i) for i in ids]),
                     "results": sorted(results_by_technique[slug], key=lambda r: r["experiment"]),
                 },
+                search=True,
             )
         )
-        cited = [works[i] for i in ids]
         for fmt, ext in citing.EXTENSIONS.items():  # the technique's works for a reference manager
-            text = {"bibtex": citing.bibtex, "csl-json": citing.csl_json, "ris": citing.ris}[fmt](cited, cite_keys)
-            out.append(Page(f"techniques/{slug}.{ext}", "raw.txt", {"text": text}))
+            out.append(Page(f"techniques/{slug}.{ext}", "raw.txt", {"text": entries.text(fmt, ids)}))
         out.append(
             Page(
                 f"techniques/{slug}.xml",
@@ -262,10 +263,11 @@ def pages(
                     "cited_in_catalogue": _sort_cards([card(r["id"]) for r in w["cited_by"] if r["type"] == "cites"]),
                     "discussion": discussion,
                     "related": [card(i) for i in related[w["id"]]],
-                    "bibtex": citing.bibtex_entry(w, cite_keys[w["id"]]).rstrip(),
+                    "bibtex": entries.entry("bibtex", w["id"]).rstrip(),
                     "citation_meta": citing.highwire(w, config.base_url),
                     "edit_url": _edit_url(config, w),
                 },
+                search=True,
             )
         )
 

@@ -7,6 +7,7 @@ scheme decides whether they may be a link at all.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from functools import cache
 from urllib.parse import urlsplit
@@ -49,10 +50,38 @@ def _markdown():
     return MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table")
 
 
+class MarkdownCache:
+    """Rendered Markdown by the digest of its text, kept from one site build to the next (in the site's manifest):
+    an incremental build renders only the texts that changed. `used` is what this build asked for, so a cache
+    written back holds no text the catalogue has lost."""
+
+    def __init__(self, known: dict[str, str] | None = None):
+        self.known = dict(known or {})
+        self.used: dict[str, str] = {}
+
+    def render(self, text: str) -> str:
+        key = hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+        html = self.used.get(key) or self.known.get(key)
+        if html is None:
+            html = _render(text)
+        self.used[key] = html
+        return html
+
+
+_CACHE = MarkdownCache()  # the one a build installs with `markdown_cache`; a fresh one outside builds
+
+
+def markdown_cache(cache: MarkdownCache) -> None:
+    global _CACHE
+    _CACHE = cache
+
+
 def markdown(text: str | None) -> str:
     """Markdown -> HTML, sanitised: only plain formatting tags; links only to http(s) and mailto."""
-    if not text:
-        return ""
+    return _CACHE.render(text) if text else ""
+
+
+def _render(text: str) -> str:
     html = _markdown().render(text)
     return nh3.clean(
         html,

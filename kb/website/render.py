@@ -13,21 +13,21 @@ import json
 import multiprocessing
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from kb import __version__
+from kb.website import searchindex
 from kb.website.context import Page, fingerprint
 from kb.website.markup import plain, safe_url
 
 MANIFEST = ".kb-site.json"
-SEARCH_DIR = "pagefind"
 # Folders a build makes beside out/ (`.<out>.<kind>-<random>`); any left over is from a killed build
 # ("index" from builds before the atomic exchange).
 STAGING_KINDS = ("new", "old", "index")
@@ -47,6 +47,7 @@ class Report:
     rendered: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     search_indexed: bool | None = None  # None: Pagefind is not installed
+    search_shards: list[int] = field(default_factory=list)  # the search index's shards indexed anew
 
     @property
     def reused(self) -> int:
@@ -111,7 +112,12 @@ def _assets_digest(assets: Path) -> str:
 
 
 def write_site(
-    pages: list[Page], out: Path, assets: Path, figures: dict[str, Path] | None = None, search: bool = True
+    pages: list[Page],
+    out: Path,
+    assets: Path,
+    figures: dict[str, Path] | None = None,
+    search: bool = True,
+    keep: dict | None = None,
 ) -> Report:
     """Render pages into out/ (with assets/static and the result figures), reusing unchanged pages.
 
@@ -119,27 +125,31 @@ def write_site(
     links to the live ones (not re-rendered), changed pages are rendered, and Pagefind indexes the whole
     staged site. Then one atomic directory exchange puts it in place of out/. A build that fails or is
     killed at any point leaves out/ as the old site or the new one, never a mix; the staging folders a
-    killed build leaves behind are removed by the next build.
+    killed build leaves behind are removed by the next build. `keep` goes into the manifest for the next build
+    (what it may reuse: rendered Markdown).
     """
     env = environment(assets / "templates")
     digest = _assets_digest(assets)
     out.parent.mkdir(parents=True, exist_ok=True)
     _clean_stale(out)
-    old = _read_manifest(out)
+    old = read_manifest(out)
     incremental = old.get("assets") == digest and out.is_dir()
     stage = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.new-"))
     report = Report(out=out, pages=len(pages))
+    keep = dict(keep or {})
     try:
         prints, report.rendered = _render_pages(pages, env, stage, out, old.get("pages", {}) if incremental else None)
         report.removed = sorted(set(old.get("pages", {})) - set(prints)) if incremental else []
-        changed = bool(report.rendered or report.removed) or not incremental
         _copy_assets(assets, figures or {}, stage)
-        if search and not changed and (out / SEARCH_DIR).is_dir():
-            _link_tree(out / SEARCH_DIR, stage / SEARCH_DIR, skip=set())  # same pages: same index
-            report.search_indexed = True
-        elif search:
-            report.search_indexed = _search_index(stage)
-        _write(stage / MANIFEST, json.dumps({"assets": digest, "pages": prints}, indent=0, sort_keys=True))
+        if search and searchindex.available():
+            searchable = [p.path for p in pages if p.search]
+            previous = old.get("search", {}) if incremental else {}
+            try:
+                keep["search"], report.search_shards = searchindex.index(stage, out, prints, searchable, previous)
+            except searchindex.PagefindFailed as e:
+                raise SiteBuildError(str(e)) from None
+            report.search_indexed = bool(keep["search"])
+        _write(stage / MANIFEST, json.dumps({**keep, "assets": digest, "pages": prints}, indent=0, sort_keys=True))
         _swap(stage, out)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
@@ -171,52 +181,69 @@ _JOB: tuple | None = None  # what forked workers render: set just before the for
 def _render_pages(
     pages: list[Page], env: Environment, stage: Path, out: Path, old: dict[str, str] | None
 ) -> tuple[dict[str, str], list[str]]:
-    """Fingerprint every page and render those that changed (all when old is None) into stage/.
+    """Fingerprint every page and render those that changed (all when old is None) into stage/; an unchanged page
+    is the live one, hard-linked into the new site. Returns the fingerprints and the rendered paths, in order.
 
-    On a machine with several cores and a large site the pages are shared out (interleaved, so each
-    worker gets a mix of page kinds) to forked worker processes: they inherit the contexts instead of
-    receiving them pickled. Returns the fingerprints and the rendered paths, in the order of pages.
-    """
+    An incremental build fingerprints first, here, and forks workers only when many pages changed; a full build
+    shares everything out at once (fingerprinting included)."""
+    if old is None:
+        prints, rendered = _render_parallel(pages, env, stage, range(len(pages)))
+        return {p.path: prints[p.path] for p in pages}, [p.path for p in pages if p.path in rendered]
+    prints = {p.path: _digest(fingerprint(p)) for p in pages}
+    changed = []
+    for i, page in enumerate(pages):
+        if old.get(page.path) == prints[page.path] and (out / page.path).is_file():
+            _link(out / page.path, stage / page.path)
+        else:
+            changed.append(i)
+    _render_parallel(pages, env, stage, changed)
+    return prints, [pages[i].path for i in changed]
+
+
+def _render_parallel(
+    pages: list[Page], env: Environment, stage: Path, indices: Sequence[int]
+) -> tuple[dict[str, str], set[str]]:
+    """Render pages[i] for i in indices, in forked workers when there are enough of them and cores to share.
+
+    Pages are shared out interleaved, so each worker gets a mix of page kinds; workers inherit the contexts
+    instead of receiving them pickled."""
     global _JOB
     workers = min(os.cpu_count() or 1, 4)
     # forking from a thread other than the main one (`kb site serve --watch` rebuilds in one) can deadlock
     in_main_thread = threading.current_thread() is threading.main_thread()
     forkable = "fork" in multiprocessing.get_all_start_methods() and in_main_thread
-    if workers < 2 or len(pages) < PARALLEL_MIN_PAGES or not forkable:
-        return _render_share(pages, env, stage, out, old, range(len(pages)))
-    _JOB = (pages, env, stage, out, old)
+    if workers < 2 or len(indices) < PARALLEL_MIN_PAGES or not forkable:
+        return _render_share(pages, env, stage, indices)
+    _JOB = (pages, env, stage)
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
-            shares = pool.map(_render_worker, [range(i, len(pages), workers) for i in range(workers)])
+            shares = pool.map(_render_worker, [indices[k::workers] for k in range(workers)])
     finally:
         _JOB = None
-    prints = {}
-    rendered = set()
+    prints: dict[str, str] = {}
+    rendered: set[str] = set()
     for share_prints, share_rendered in shares:
         prints.update(share_prints)
         rendered.update(share_rendered)
-    return {p.path: prints[p.path] for p in pages}, [p.path for p in pages if p.path in rendered]
+    return prints, rendered
 
 
-def _render_worker(indices: range) -> tuple[dict[str, str], list[str]]:
-    pages, env, stage, out, old = _JOB
-    return _render_share(pages, env, stage, out, old, indices)
+def _render_worker(indices: Sequence[int]) -> tuple[dict[str, str], set[str]]:
+    pages, env, stage = _JOB
+    return _render_share(pages, env, stage, indices)
 
 
 def _render_share(
-    pages: list[Page], env: Environment, stage: Path, out: Path, old: dict[str, str] | None, indices: range
-) -> tuple[dict[str, str], list[str]]:
-    prints, rendered = {}, []
+    pages: list[Page], env: Environment, stage: Path, indices: Sequence[int]
+) -> tuple[dict[str, str], set[str]]:
+    prints, rendered = {}, set()
     templates = {}  # name -> compiled template, looked up once per build rather than once per page
     for i in indices:
         page = pages[i]
         prints[page.path] = _digest(fingerprint(page))
-        if old is not None and old.get(page.path) == prints[page.path] and (out / page.path).is_file():
-            _link(out / page.path, stage / page.path)  # unchanged: the live page, hard-linked into the new site
-            continue
         template = templates.get(page.template) or templates.setdefault(page.template, env.get_template(page.template))
         _write(stage / page.path, template.render(**page.context, root=page.root))
-        rendered.append(page.path)
+        rendered.add(page.path)
     return prints, rendered
 
 
@@ -227,7 +254,7 @@ def _copy_assets(assets: Path, figures: dict[str, Path], into: Path) -> None:
         shutil.copyfile(source, into / rel)
 
 
-def _read_manifest(out: Path) -> dict:
+def read_manifest(out: Path) -> dict:
     try:
         return json.loads((out / MANIFEST).read_text())
     except (OSError, ValueError):
@@ -242,34 +269,6 @@ def _write(path: Path, text: str) -> None:
 def _link(src: Path, dst: Path) -> None:
     dst.parent.mkdir(parents=True, exist_ok=True)
     os.link(src, dst)
-
-
-def _link_tree(src: Path, dst: Path, skip: set[str]) -> None:
-    for dirpath, dirnames, filenames in os.walk(src):
-        rel = Path(dirpath).relative_to(src)
-        if rel == Path("."):
-            dirnames[:] = [d for d in dirnames if d not in skip]
-            filenames = [f for f in filenames if f not in skip]
-        (dst / rel).mkdir(parents=True, exist_ok=True)
-        for name in filenames:
-            os.link(Path(dirpath) / name, dst / rel / name)
-
-
-def _search_index(stage: Path) -> bool | None:
-    """Index the staged site with Pagefind into stage/pagefind (it has no incremental mode, and the
-    staged site is complete: reused pages are links to the live ones)."""
-    try:
-        import pagefind  # noqa: F401
-    except ImportError:
-        return None
-    done = subprocess.run(
-        [sys.executable, "-m", "pagefind", "--site", str(stage), "--output-path", str(stage / SEARCH_DIR)],
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        raise SiteBuildError(f"Pagefind failed to index the site:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
-    return True
 
 
 def _swap(new: Path, out: Path) -> None:

@@ -10,15 +10,26 @@
       : "The search index is missing: build the site with `kb site build` (Pagefind indexes it).";
     return;
   }
-  var ui = new PagefindUI({
-    element: "#search",
-    showSubResults: true,
-    showImages: false,
-    resetStyles: false,
-    bundlePath: new URL("pagefind/", document.baseURI).pathname,
-    translations: { placeholder: "Search works, summaries and techniques" }
-  });
-  if (query) {
-    ui.triggerSearch(query);
+  var bundle = new URL("pagefind/", document.baseURI).pathname;
+  // A large site's index comes in shards (pagefind/shard-K/, listed in pagefind/shards.json): Pagefind merges them.
+  function start(shards) {
+    var ui = new PagefindUI({
+      element: "#search",
+      showSubResults: true,
+      showImages: false,
+      resetStyles: false,
+      bundlePath: bundle,
+      mergeIndex: shards.map(function (path) { return { bundlePath: bundle + path }; }),
+      translations: { placeholder: "Search works, summaries and techniques" }
+    });
+    if (query) {
+      ui.triggerSearch(query);
+    }
   }
+  fetch(bundle + "shards.json")
+    .then(function (answer) { return answer.ok ? answer.json() : []; })
+    .then(function (shards) {
+      // only names of the form shard-N/ are taken: the list is data, never a path to anywhere else
+      start(Array.isArray(shards) ? shards.filter(function (p) { return /^shard-[0-9]+\/$/.test(p); }) : []);
+    }, function () { start([]); });
 })();

@@ -1,0 +1,59 @@
+"""The search index in shards: every searchable page in exactly one shard, and a rebuild re-indexes only the
+shards whose pages changed (Pagefind has no incremental mode of its own)."""
+
+import json
+
+import pytest
+
+from kb.website import searchindex
+from tests.test_site import build
+
+pytestmark = pytest.mark.skipif(not searchindex.available(), reason="Pagefind is not installed")
+
+
+@pytest.fixture
+def small_shards(monkeypatch):
+    monkeypatch.setattr(searchindex, "SHARD_PAGES", 2)  # the fixture's few searchable pages in several shards
+
+
+def pages_in(bundle) -> int:
+    entry = json.loads((bundle / "pagefind-entry.json").read_text())
+    return sum(language["page_count"] for language in entry["languages"].values())
+
+
+def searchable(out) -> list[str]:
+    return [
+        str(p.relative_to(out)) for p in out.rglob("*.html") if "data-pagefind-body" in p.read_text(encoding="utf-8")
+    ]
+
+
+def test_a_small_site_has_one_index_where_pagefind_puts_it(data, tmp_path):
+    out = tmp_path / "_site"
+    report = build(data, out, search=True)
+    assert report.search_shards == [0]
+    assert json.loads((out / "pagefind" / "shards.json").read_text()) == []
+    assert pages_in(out / "pagefind") == len(searchable(out))
+
+
+def test_every_searchable_page_is_in_exactly_one_shard(data, tmp_path, small_shards):
+    out = tmp_path / "_site"
+    build(data, out, search=True)
+    others = json.loads((out / "pagefind" / "shards.json").read_text())
+    bundles = [out / "pagefind"] + [out / "pagefind" / p for p in others]
+    assert len(bundles) > 1
+    assert sum(pages_in(b) for b in bundles) == len(searchable(out))
+    assert not (out / "pagefind" / "shard-1" / "shards.json").exists()
+
+
+def test_a_rebuild_reindexes_only_the_shard_of_the_page_that_changed(data, tmp_path, small_shards):
+    out = tmp_path / "_site"
+    build(data, out, search=True)
+    assert build(data, out, search=True).search_shards == []  # nothing changed: every shard kept
+    summary = data / "summaries" / "coup-probes-2023.md"
+    summary.write_text(summary.read_text().replace("*linear* classifier", "*linear* monitor"))
+    again = build(data, out, search=True)
+    shards = 1 + len(json.loads((out / "pagefind" / "shards.json").read_text()))
+    assert again.search_shards == [searchindex.shard_of("works/coup-probes-2023.html", shards)]
+    bundle = out / searchindex.bundle(again.search_shards[0])
+    fragments = " ".join(p.read_bytes().hex() for p in (bundle / "fragment").iterdir())
+    assert fragments  # the re-indexed shard is a complete bundle, not an empty one

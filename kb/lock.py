@@ -18,7 +18,6 @@ import fcntl
 import json
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -72,6 +71,8 @@ def locked(data_dir: Path, timeout: float, say=None) -> Iterator[None]:
 
 def write_files(data_dir: Path, files: dict[Path, str]) -> None:
     """Replace several files of data/ at once: all of them land, or (killed before the commit) none."""
+    import tempfile  # only writers need it: every command imports this module
+
     renames = []
     try:
         for target, text in files.items():

@@ -59,6 +59,8 @@ def works(rows: list[dict], as_json: bool, query: str | None = None) -> None:
     if not rows:  # plain print: a search that finds nothing should not pay for importing rich
         print("no works match" + (f" {safe(query)!r}" if query else ""))
         return
+    if not _terminal():
+        return _works_plain(rows, query)
     console = _console()
     if rows[0].get("any_word"):
         console.print(f"[yellow]no work has every word of {_esc(query)!r}; showing works with any of them[/]")
@@ -67,6 +69,22 @@ def works(rows: list[dict], as_json: bool, query: str | None = None) -> None:
     else:
         _work_table(console, rows)
     console.print(f"[dim]{len(rows)} work(s)[/]")
+
+
+def _works_plain(rows: list[dict], query: str | None) -> None:
+    """Works into a pipe or a file: a block per work (id, year, techniques; title; authors; the matched text)."""
+    lines = []
+    if rows[0].get("any_word"):
+        lines.append(f"no work has every word of {query!r}; showing works with any of them")
+    for r in rows:
+        lines.append(" · ".join(x for x in (r["id"], str(r["year"] or ""), ", ".join(r["techniques"])) if x))
+        lines += [f"  {r['title']}", f"  {_authors(r['authors'], r['more_authors'])}"]
+        if r.get("citation_count") is not None:
+            lines.append(f"  cited {r['citation_count']} times")
+        if r.get("snippet"):
+            lines.append("  " + r["snippet"].replace("«", "").replace("»", ""))
+    lines.append(f"{len(rows)} work(s)")
+    sys.stdout.write("\n".join(lines) + "\n")
 
 
 _WIDE = 120  # below this a table squeezes titles into slivers: each work gets lines of its own instead
@@ -140,66 +158,123 @@ def _tag_line(tag: dict) -> str:
     return f"[green]{tag['slug']}[/] [dim]({by})[/]"
 
 
+def _terminal() -> bool:
+    """Whether people read stdout here: rich's panels and colours then; plain lines for a pipe or a file (as git
+    and ls do), which also spares a redirected command importing rich."""
+    return sys.stdout.isatty()
+
+
+def _plain_tag(tag: dict) -> str:
+    by = tag["by"] if tag["confidence"] >= 1 else f"{tag['by']}, {tag['confidence']:.2f}"
+    return f"{tag['slug']} ({by})"
+
+
+def _work_facts(w: dict) -> list[tuple[str, str]]:
+    """What `kb show` says about a work, as (label, text) in order; the label is "" for the heading lines."""
+    facts = [
+        ("", _authors([a["name"] for a in w["authors"]], w["more_authors"], limit=12)),
+        ("", " · ".join(str(x) for x in (w["kind"], w["venue"], w["date"] or w["year"]) if x)),
+    ]
+    if w["withdrawn"]:
+        facts.append(("", "WITHDRAWN"))
+    facts += [(k, v) for k, v in w["ids"].items()]
+    links = [w["url"], *w["urls"].values()] if w["url"] else list(w["urls"].values())
+    facts += [("", u) for u in links]
+    if w.get("categories"):
+        facts.append(("categories", ", ".join(w["categories"])))
+    if w["techniques"]:
+        facts.append(("techniques", ", ".join(_plain_tag(t) for t in w["techniques"])))
+    if w["motivations"]:
+        facts.append(("x-risk motivation", ", ".join(_plain_tag(t) for t in w["motivations"])))
+    return facts
+
+
+def _summary_parts(s: dict) -> list[tuple[str, str]]:
+    said = {"authors": "stated by the authors", "summariser": "inferred by the summariser"}
+    parts = [(f"summary ({s['status']}, by {', '.join(s['contributors'])})", s["body"])]
+    if s["xrisk"]:
+        parts.append((f"why it matters for catastrophic risk ({said.get(s['motivation_stated_by'], '')})", s["xrisk"]))
+    if s["opinion"]:
+        parts.append(("opinion", s["opinion"]))
+    return parts
+
+
+def _relation_lines(w: dict) -> list[tuple[str, list[tuple[str, str, str]]]]:
+    """("relations" | "referred to by", [(kind, id, "title (year)")])."""
+    out = []
+    for title, rel in (("relations", w["relations"]), ("referred to by", w["cited_by"])):
+        if rel:
+            rows = []
+            for r in rel:
+                kind = "cited by" if rel is w["cited_by"] and r["type"] == "cites" else r["type"]
+                rows.append((kind, r["id"], r["title"] + (f" ({r['year']})" if r.get("year") else "")))
+            out.append((title, rows))
+    return out
+
+
+def _provenance_lines(w: dict) -> list[str]:
+    lines = []
+    for p in w["provenance"]:
+        fields = f" fields: {', '.join(p['fields'])}" if p["fields"] else ""
+        matched = f" (recognised by {p['matched_by']})" if p.get("matched_by") else ""
+        lines.append(f"{p['source']}, {p['fetched_at']}{matched}{fields}")
+    lines += [f"tag {t['slug']}: {t['evidence']}" for t in w["techniques"] + w["motivations"] if t["evidence"]]
+    return lines
+
+
 def work(w: dict, as_json: bool, provenance: bool = False) -> None:
     w = safe(w)
     if not provenance:
         w = {k: v for k, v in w.items() if k != "provenance"}
     if as_json:
         return _json(w)
+    if not _terminal():
+        return _work_plain(w, provenance)
     from rich.markdown import Markdown
     from rich.panel import Panel
 
     console = _console()
-    head = [
-        f"[bold]{_esc(w['title'])}[/]",
-        _esc(_authors([a["name"] for a in w["authors"]], w["more_authors"], limit=12)),
-        " · ".join(
-            _esc(x)
-            for x in (w["kind"], w["venue"], w["date"] or w["year"], "WITHDRAWN" if w["withdrawn"] else None)
-            if x
-        ),
-    ]
-    links = [w["url"], *w["urls"].values()] if w["url"] else list(w["urls"].values())
-    head += [f"{k}: {_esc(v)}" for k, v in w["ids"].items()] + [_esc(u) for u in links]
-    if w.get("categories"):
-        head.append("categories: " + ", ".join(_esc(c) for c in w["categories"]))
-    if w["techniques"]:
-        head.append("techniques: " + ", ".join(_tag_line(t) for t in w["techniques"]))
-    if w["motivations"]:
-        head.append("x-risk motivation: " + ", ".join(_tag_line(t) for t in w["motivations"]))
+    head = [f"[bold]{_esc(w['title'])}[/]"]
+    for label, text in _work_facts(w):
+        if label in ("techniques", "x-risk motivation"):
+            tags = w["techniques"] if label == "techniques" else w["motivations"]
+            head.append(f"{label}: " + ", ".join(_tag_line(t) for t in tags))
+        else:
+            head.append(f"{label}: {_esc(text)}" if label else _esc(text))
     console.print(Panel("\n".join(head), title=f"[cyan]{w['id']}[/]", title_align="left"))
     console.print(_esc(citation_line(w)))
     if w["abstract"]:
         console.print(Panel(_esc(w["abstract"]), title="abstract", title_align="left"))
-    s = w["summary"]
-    if s:
-        who = ", ".join(s["contributors"])
-        console.print(Panel(Markdown(s["body"]), title=f"summary ({s['status']}, by {_esc(who)})", title_align="left"))
-        if s["xrisk"]:
-            said = {"authors": "stated by the authors", "summariser": "inferred by the summariser"}.get(
-                s["motivation_stated_by"], ""
-            )
-            console.print(
-                Panel(Markdown(s["xrisk"]), title=f"why it matters for catastrophic risk ({said})", title_align="left")
-            )
-        if s["opinion"]:
-            console.print(Panel(Markdown(s["opinion"]), title="opinion", title_align="left"))
-    for title, rel in (("relations", w["relations"]), ("referred to by", w["cited_by"])):
-        if rel:
-            console.print(f"[bold]{title}[/]")
-            for r in rel:
-                kind = "cited by" if rel is w["cited_by"] and r["type"] == "cites" else r["type"]
-                year = f" ({r['year']})" if r.get("year") else ""
-                console.print(f"  {kind:<11} [cyan]{r['id']}[/]  {_esc(r['title'])}{year}")
+    if w["summary"]:
+        for title, body in _summary_parts(w["summary"]):
+            console.print(Panel(Markdown(body), title=_esc(title), title_align="left"))
+    for title, rows in _relation_lines(w):
+        console.print(f"[bold]{title}[/]")
+        for kind, work_id, text in rows:
+            console.print(f"  {kind:<11} [cyan]{work_id}[/]  {_esc(text)}")
     if provenance:
         console.print("[bold]provenance[/]")
-        for p in w["provenance"]:
-            fields = f" fields: {', '.join(p['fields'])}" if p["fields"] else ""
-            matched = f" (recognised by {_esc(p['matched_by'])})" if p.get("matched_by") else ""
-            console.print(f"  {_esc(p['source'])}, {p['fetched_at']}{matched}{fields}")
-        for t in w["techniques"] + w["motivations"]:
-            if t["evidence"]:
-                console.print(f"  tag {t['slug']}: {_esc(t['evidence'])}")
+        for line in _provenance_lines(w):
+            console.print(f"  {_esc(line)}")
+
+
+def _work_plain(w: dict, provenance: bool) -> None:
+    """`kb show` into a pipe or a file: the same facts as plain lines, Markdown as written."""
+    import textwrap
+
+    lines = [f"{w['id']}: {w['title']}"]
+    lines += [f"  {label}: {text}" if label else f"  {text}" for label, text in _work_facts(w)]
+    lines.append(f"  {citation_line(w)}")
+    sections = ([("abstract", w["abstract"])] if w["abstract"] else []) + (
+        _summary_parts(w["summary"]) if w["summary"] else []
+    )
+    for title, body in sections:
+        lines += ["", f"{title}:", textwrap.indent(body.strip(), "  ")]
+    for title, rows in _relation_lines(w):
+        lines += ["", f"{title}:"] + [f"  {kind:<11} {work_id}  {text}" for kind, work_id, text in rows]
+    if provenance:
+        lines += ["", "provenance:"] + [f"  {line}" for line in _provenance_lines(w)]
+    sys.stdout.write("\n".join(lines) + "\n")
 
 
 def citation_line(w: dict) -> str:

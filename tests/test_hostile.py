@@ -2,7 +2,9 @@
 
 import json
 
-from kb import frontmatter
+import pytest
+
+from kb import frontmatter, output
 from kb.output import safe
 
 NASTY = (
@@ -27,7 +29,9 @@ def test_safe_text_keeps_the_words_and_drops_every_control_sequence():
     assert "Probes" in cleaned and "link" in cleaned and "red" in cleaned and "C:\\probes" in cleaned
 
 
-def test_show_search_and_list_never_print_a_control_character_nor_crash_on_markup(kb, data):
+@pytest.mark.parametrize("terminal", [True, False], ids=["rich-on-a-terminal", "plain-into-a-pipe"])
+def test_show_search_and_list_never_print_a_control_character_nor_crash_on_markup(kb, data, monkeypatch, terminal):
+    monkeypatch.setattr(output, "_terminal", lambda: terminal)
     work_id = hostile(data)
     for args in (("show", work_id), ("search", "probes"), ("list",), ("show", work_id, "--json")):
         result = kb(*args)

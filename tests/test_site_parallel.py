@@ -47,3 +47,13 @@ def test_an_incremental_build_in_worker_processes_renders_only_the_changed_page(
     again = _build(data, tmp_path / "c.sqlite", out)
     assert f"works/{summary.stem}.html" in again.rendered
     assert 0 < len(again.rendered) < again.pages
+
+
+def test_a_site_written_in_small_batches_equals_one_written_in_one_batch(data, tmp_path, monkeypatch):
+    whole = _build(data, tmp_path / "a.sqlite", tmp_path / "whole")
+    monkeypatch.setattr(render, "BATCH_PAGES", 3)  # pages derived and written three at a time
+    monkeypatch.setattr(render, "PARALLEL_MIN_PAGES", 2)
+    batched = _build(data, tmp_path / "b.sqlite", tmp_path / "batched")
+    assert batched.pages == whole.pages > 3 * 2
+    assert batched.rendered == whole.rendered
+    assert _tree(tmp_path / "batched") == _tree(tmp_path / "whole")

@@ -86,12 +86,13 @@ def build(
     from kb.website import markup
 
     cache = markup.MarkdownCache(render.read_manifest(out).get("markdown"))
-    markup.markdown_cache(cache)
+    markup.markdown_cache(cache)  # for the whole write: pages are derived as they are written
     try:
-        pages = context.pages(exported, config, results, related)
+        pages = context.iter_pages(exported, config, results, related)
+        # cache.used fills as the pages are derived; the manifest is written after the last one
+        return render.write_site(pages, out, assets_dir(), figures, search=search, keep={"markdown": cache.used})
     finally:
         markup.markdown_cache(markup.MarkdownCache())
-    return render.write_site(pages, out, assets_dir(), figures, search=search, keep={"markdown": cache.used})
 
 
 def build_workspace(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,6 +59,21 @@ class SiteConfig:
 def pages(
     catalogue: dict, config: SiteConfig, results: list[dict] | None = None, related: dict[str, list[str]] | None = None
 ) -> list[Page]:
+    """Every page of the site, at once (see iter_pages)."""
+    return list(iter_pages(catalogue, config, results, related))
+
+
+def iter_pages(
+    catalogue: dict, config: SiteConfig, results: list[dict] | None = None, related: dict[str, list[str]] | None = None
+) -> Iterator[Page]:
+    """Every page of the site, one at a time: a renderer that writes them as they come holds only a batch of
+    contexts, whatever the size of the catalogue (the works themselves are held once, for all pages)."""
+    paths: list[str] = []  # for the sitemap, last
+
+    def emit(page: Page) -> Page:
+        paths.append(page.path)
+        return page
+
     works = {w["id"]: _work_view(w) for w in catalogue["works"]}
     techniques = {t["slug"]: t for t in catalogue["techniques"]}
     taxonomy = Tree.of(catalogue["techniques"])
@@ -126,22 +142,22 @@ def pages(
     mot_names = {m["slug"]: m["name"] for m in catalogue["motivations"]}
     recent = sorted(works, key=lambda i: (works[i]["added"] or "", works[i]["year"] or 0, i), reverse=True)[:RECENT]
 
-    out = [
+    yield emit(
         Page(
             "index.html",
             "index.html",
             {"site": site, "recent": [card(i) for i in recent], "tree": tree, "motivations": motivations},
         )
-    ]
-    out.append(Page("search.html", "search.html", {"site": site}))
-    out.append(Page("404.html", "404.html", {"site": site}))
-    out.append(Page("techniques/index.html", "techniques.html", {"site": site, "tree": tree}))
-    out.append(Page("motivations/index.html", "motivations.html", {"site": site, "motivations": motivations}))
+    )
+    yield emit(Page("search.html", "search.html", {"site": site}))
+    yield emit(Page("404.html", "404.html", {"site": site}))
+    yield emit(Page("techniques/index.html", "techniques.html", {"site": site, "tree": tree}))
+    yield emit(Page("motivations/index.html", "motivations.html", {"site": site, "motivations": motivations}))
 
     for slug, t in techniques.items():
         ids = works_under(slug)
         ancestors = [{"slug": a, "name": tech_names[a]} for a in taxonomy.ancestors(slug)]
-        out.append(
+        yield emit(
             Page(
                 f"techniques/{slug}.html",
                 "technique.html",
@@ -160,8 +176,8 @@ def pages(
             )
         )
         for fmt, ext in citing.EXTENSIONS.items():  # the technique's works for a reference manager
-            out.append(Page(f"techniques/{slug}.{ext}", "raw.txt", {"text": entries.text(fmt, ids)}))
-        out.append(
+            yield emit(Page(f"techniques/{slug}.{ext}", "raw.txt", {"text": entries.text(fmt, ids)}))
+        yield emit(
             Page(
                 f"techniques/{slug}.xml",
                 "feed.xml",
@@ -185,7 +201,7 @@ def pages(
         ]
         stated_ids = {c["id"] for c in stated}
         inferred = [card(w["id"]) for w in tagged if w["id"] not in stated_ids]
-        out.append(
+        yield emit(
             Page(
                 f"motivations/{m['slug']}.html",
                 "motivation.html",
@@ -198,7 +214,7 @@ def pages(
         for a in w["authors"]:
             author_works[a["id"]].append(w["id"])
     authors = sorted(catalogue["authors"], key=lambda a: (_surname(a["name"]), a["id"]))
-    out.append(
+    yield emit(
         Page(
             "authors/index.html",
             "authors.html",
@@ -220,7 +236,7 @@ def pages(
             ("LessWrong", LESSWRONG_USER.format(a["lesswrong"])) if a.get("lesswrong") else None,
             ("Homepage", a["homepage"]) if a.get("homepage") else None,
         ]
-        out.append(
+        yield emit(
             Page(
                 f"authors/{a['id']}.html",
                 "author.html",
@@ -240,7 +256,7 @@ def pages(
             for r in w["cited_by"]
             if r["type"] in ("replies-to", "discusses") and works[r["id"]]["kind"] in ("comment", "post")
         ]
-        out.append(
+        yield emit(
             Page(
                 f"works/{w['id']}.html",
                 "work.html",
@@ -271,17 +287,14 @@ def pages(
             )
         )
 
-    out.append(
+    yield emit(
         Page("feed.xml", "feed.xml", _feed(site, config.title, "index.html", "feed.xml", list(works.values()), config))
     )
-    out.append(
-        Page(
-            "sitemap.xml",
-            "sitemap.xml",
-            {"site": site, "paths": sorted(p.path for p in out if p.path.endswith(".html") and p.path != "404.html")},
-        )
+    yield Page(
+        "sitemap.xml",
+        "sitemap.xml",
+        {"site": site, "paths": sorted(p for p in paths if p.endswith(".html") and p != "404.html")},
     )
-    return out
 
 
 def _work_view(w: dict) -> dict:

@@ -16,7 +16,7 @@ import shutil
 import sys
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -112,7 +112,7 @@ def _assets_digest(assets: Path) -> str:
 
 
 def write_site(
-    pages: list[Page],
+    pages: Iterable[Page],
     out: Path,
     assets: Path,
     figures: dict[str, Path] | None = None,
@@ -135,14 +135,23 @@ def write_site(
     old = read_manifest(out)
     incremental = old.get("assets") == digest and out.is_dir()
     stage = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.new-"))
-    report = Report(out=out, pages=len(pages))
+    report = Report(out=out)
     keep = dict(keep or {})
+    prints: dict[str, str] = {}
+    searchable: list[str] = []
     try:
-        prints, report.rendered = _render_pages(pages, env, stage, out, old.get("pages", {}) if incremental else None)
+        # pages come in batches and each batch is let go once written: memory holds one batch's contexts
+        for batch in _batches(pages, BATCH_PAGES):
+            batch_prints, rendered = _render_pages(
+                batch, env, stage, out, old.get("pages", {}) if incremental else None
+            )
+            prints.update(batch_prints)
+            report.rendered += rendered
+            searchable += [p.path for p in batch if p.search]
+            report.pages += len(batch)
         report.removed = sorted(set(old.get("pages", {})) - set(prints)) if incremental else []
         _copy_assets(assets, figures or {}, stage)
         if search and searchindex.available():
-            searchable = [p.path for p in pages if p.search]
             previous = old.get("search", {}) if incremental else {}
             try:
                 keep["search"], report.search_shards = searchindex.index(stage, out, prints, searchable, previous)
@@ -171,6 +180,22 @@ def _clean_stale(out: Path) -> None:
                 break
     for folder in leftovers:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+# Pages rendered per batch: large enough that forking workers for it pays, small enough that its contexts are a
+# small part of memory (the catalogue's works are held once for the whole build).
+BATCH_PAGES = 5000
+
+
+def _batches(pages: Iterable[Page], size: int) -> Iterator[list[Page]]:
+    batch: list[Page] = []
+    for page in pages:
+        batch.append(page)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 # Below this many pages a second process costs more than it saves.

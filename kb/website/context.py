@@ -16,7 +16,7 @@ from pathlib import Path
 from kb import export as citing
 from kb import similarity
 from kb.tree import Tree
-from kb.website.markup import markdown
+from kb.website.markup import markdown, paragraphs
 
 SCHOLAR = "https://scholar.google.com/citations?user={}"
 LESSWRONG_USER = "https://www.lesswrong.com/users/{}"
@@ -311,7 +311,7 @@ def _work_view(w: dict) -> dict:
         view["summary"] = dict(
             s, body_html=markdown(s["body"]), xrisk_html=markdown(s["xrisk"]), opinion_html=markdown(s["opinion"])
         )
-    view["abstract_html"] = markdown(w["abstract"]) if w["abstract"] else ""
+    view["abstract_html"] = paragraphs(w["abstract"])
     return view
 
 

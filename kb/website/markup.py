@@ -92,6 +92,17 @@ def _render(text: str) -> str:
     )
 
 
+def paragraphs(text: str | None) -> str:
+    """Plain text (an abstract as a source gives it) -> escaped HTML paragraphs. Not Markdown: arXiv abstracts
+    hold LaTeX ($x_i$, $\\ell_1$) and numbered sentences that Markdown would turn into emphasis and lists."""
+    import html
+
+    if not text:
+        return ""
+    parts = [" ".join(p.split()) for p in re.split(r"\n\s*\n", text)]
+    return "".join(f"<p>{html.escape(p, quote=False)}</p>\n" for p in parts if p)
+
+
 def safe_url(url: str | None) -> str | None:
     """The URL if it may be a link (http, https, mailto), else None: a `javascript:` URL is never a link."""
     if not url:

@@ -1,0 +1,32 @@
+"""Untrusted text to HTML: what each helper keeps and what it never lets through."""
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kb.website.markup import MarkdownCache, markdown, paragraphs
+
+
+def test_an_abstract_is_text_not_markdown_so_latex_and_numbers_survive():
+    abstract = "We bound $x_i$ and $y_j$ by $\\ell_1$ norms.\n2. Then *stars* <b>stay</b> & so do `ticks`.\n\nNext."
+    html = paragraphs(abstract)
+    assert html == (
+        "<p>We bound $x_i$ and $y_j$ by $\\ell_1$ norms. 2. Then *stars* &lt;b&gt;stay&lt;/b&gt; &amp; so do "
+        "`ticks`.</p>\n<p>Next.</p>\n"
+    )
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(st.text())
+def test_paragraphs_never_let_markup_through(text):
+    html = paragraphs(text)
+    inner = html.replace("<p>", "").replace("</p>", "")
+    assert "<" not in inner and ">" not in inner
+
+
+def test_a_summary_is_markdown_and_the_cache_gives_the_same_html_as_rendering_anew():
+    cache = MarkdownCache()
+    text = "**Bold** and [a link](https://example.org) and [bad](javascript:alert(1))"
+    first = cache.render(text)
+    again = MarkdownCache(cache.used).render(text)
+    assert first == again == markdown(text)
+    assert "<strong>Bold</strong>" in first and 'href="javascript' not in first

@@ -4,6 +4,7 @@ same works (one Markdown file per work, a minimal layouts folder: see hugo_site.
 `kb site build`s with search, medians of REPEAT pairs, with Pagefind's share of kb's build on its own line.
 
     python bench/site.py [N_WORKS ...]      (default 1000 10000; Hugo needs the `bench` extra)
+    python bench/site.py --scale N_WORKS    (one full build with search in a fresh process: time, peak memory)
 """
 
 from __future__ import annotations
@@ -120,10 +121,44 @@ def versus_hugo(n: int, root: Path) -> None:
         print(f"   {label:<56}{value}")
 
 
+def at_scale(n: int, root: Path) -> None:
+    """A full build with search of n generated works in a fresh process, which reports its own peak memory
+    (resident set) and that of the largest process it started (forked renderers, Pagefind)."""
+    data = generate(root, n, n_summaries=n // 10)
+    Workspace(data, root / f"site-catalogue-{n}.sqlite").build()
+    done = subprocess.run(
+        [sys.executable, __file__, "--build-once", str(data), str(root / f"site-catalogue-{n}.sqlite"), str(root)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    seconds, pages, own, largest = done.stdout.split()
+    print(f"{n:>6} works, {pages} pages: full build with search {float(seconds):.1f} s")
+    print(f"   peak memory: the build {int(own) / 1024:.0f} MB, its largest child {int(largest) / 1024:.0f} MB")
+
+
+def build_once(data: Path, db: Path, root: Path) -> None:
+    import resource
+
+    out = root / "site-scale"
+    shutil.rmtree(out, ignore_errors=True)
+    with Workspace(data, db).connect() as conn:
+        seconds, report = timed(
+            lambda: website.build(conn, out, base_url="https://example.org/", build_date=DATE, search=True)
+        )
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    largest = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    print(seconds, report.pages, own, largest)
+
+
 def main() -> None:
-    sizes = [int(a) for a in sys.argv[1:]] or [1000, 10000]
     root = Path(tempfile.gettempdir()) / "safety-kb-bench"
     root.mkdir(exist_ok=True)
+    if sys.argv[1:2] == ["--build-once"]:
+        return build_once(Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4]))
+    if sys.argv[1:2] == ["--scale"]:
+        return at_scale(int(sys.argv[2]), root)
+    sizes = [int(a) for a in sys.argv[1:]] or [1000, 10000]
     for n in sizes:
         bench(n, root)
         versus_hugo(n, root)

@@ -226,13 +226,25 @@ def tag(ctx, explain: str | None, rules_only: bool) -> None:
 @tag.command("eval")
 @click.option("--folds", default=5, show_default=True, help="Cross-validation folds.")
 @click.option("--rules-only", is_flag=True, help="Measure the keyword rules alone (no embeddings).")
+@click.option(
+    "--added-since",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Measure on the works added to data/ on or after this day (YYYY-MM-DD) alone, held out: "
+    "the learned tagger is trained on the others.",
+)
+@click.option("--work", "works", multiple=True, metavar="WORK", help="Hold out this work too (repeatable).")
 @as_json
 @click.pass_obj
-def tag_eval(ws, folds: int, rules_only: bool, as_json: bool) -> None:
-    """Precision, recall and F1 per tag against the curated labels, cross-validated."""
-    from kb import tagging
+def tag_eval(ws, folds: int, rules_only: bool, added_since, works: tuple[str, ...], as_json: bool) -> None:
+    """Precision, recall and F1 per tag against the curated labels, cross-validated (or on held-out works)."""
+    from kb import catalogue, tagging
 
-    output.tag_eval(tagging.evaluate_catalogue(ws, folds, rules_only, note=_note), as_json)
+    since = added_since.date().isoformat() if added_since else None
+    try:
+        result = tagging.evaluate_catalogue(ws, folds, rules_only, note=_note, added_since=since, only=works)
+    except catalogue.NotFound as e:
+        _fail(str(e))
+    output.tag_eval(result, as_json)
 
 
 @cli.command(name="list")

@@ -488,9 +488,10 @@ def tag_eval(result: dict, as_json: bool) -> None:
 
     console = _console()
     for kind, r in result.items():
-        table = Table(
-            title=f"{kind}s: {r['works']} curated works, threshold 0.5, cross-validated", title_justify="left"
-        )
+        setting = r.get("setting", "cross-validated")
+        if "trained_on" in r:
+            setting += f" ({r['trained_on']} others trained on)"
+        table = Table(title=f"{kind}s: {r['works']} curated works, threshold 0.5, {setting}", title_justify="left")
         columns = [c for c in r["tags"][0] if c not in ("tag", "positives")] if r["tags"] else []
         for c in ("tag", "positives", *columns):
             table.add_column(c)

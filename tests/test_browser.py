@@ -182,7 +182,11 @@ def test_site_search_naming_a_technique_by_an_alias_finds_its_works(page, shippe
     page.goto(shipped_site + "search.html?q=mass-mean%20probing")
     page.locator(".pagefind-ui__result").first.wait_for(timeout=10_000)
     page.wait_for_timeout(1000)
-    titles = page.locator(".pagefind-ui__result-link").all_inner_texts()
+    more = page.locator("button.pagefind-ui__button")  # Pagefind shows five results at a time
+    while more.count() and more.first.is_visible():
+        more.first.click()
+        page.wait_for_timeout(300)
+    titles = page.locator(".pagefind-ui__result-title .pagefind-ui__result-link").all_inner_texts()
     assert any("The Geometry of Truth" in t for t in titles)
     assert len(titles) >= 7  # the works tagged with mean-difference probing, whose alias this is
 

@@ -492,10 +492,14 @@ def tag_eval(result: dict, as_json: bool) -> None:
         if "trained_on" in r:
             setting += f" ({r['trained_on']} others trained on)"
         table = Table(title=f"{kind}s: {r['works']} curated works, threshold 0.5, {setting}", title_justify="left")
-        columns = [c for c in r["tags"][0] if c not in ("tag", "positives")] if r["tags"] else []
-        for c in ("tag", "positives", *columns):
-            table.add_column(c)
+        # one column per tagger, precision/recall/F1 in it: readable at 80 columns
+        taggers = [t for t in ("rule", "model", "combined") if r["tags"] and f"{t}_f1" in r["tags"][0]]
+        table.add_column("tag", overflow="fold")
+        table.add_column("n", justify="right")
+        for t in taggers:
+            table.add_column(f"{t} P/R/F1", no_wrap=True)
         for row in r["tags"]:
-            table.add_row(*(f"{v:.2f}" if isinstance(v, float) else str(v) for v in row.values()))
+            cells = [f"{row[f'{t}_p']:.2f}/{row[f'{t}_r']:.2f}/{row[f'{t}_f1']:.2f}" for t in taggers]
+            table.add_row(_esc(row["tag"]), str(row["positives"]), *cells)
         console.print(table)
         console.print("macro F1: " + ", ".join(f"{k} {v:.3f}" for k, v in r["macro_f1"].items()))

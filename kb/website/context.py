@@ -7,7 +7,7 @@ catalogue gives the same pages, and a page whose context did not change need not
 from __future__ import annotations
 
 import datetime as dt
-import json
+import pickle
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -382,5 +382,10 @@ def _surname(name: str) -> str:
     return name.split()[-1].lower() if name.split() else ""
 
 
-def fingerprint(page: Page) -> str:
-    return json.dumps(page.context, sort_keys=True, default=str)
+def fingerprint(page: Page) -> bytes:
+    """What decides a page's HTML besides the templates: its template's name and its context, serialised.
+
+    pickle, not JSON: three times faster, and as deterministic here (contexts are built in a fixed order from
+    sorted data; no sets). Two equal contexts whose objects are shared differently pickle differently: that only
+    re-renders a page, never keeps a stale one."""
+    return pickle.dumps((page.template, page.context), protocol=5)

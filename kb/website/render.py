@@ -99,8 +99,8 @@ def _cache_cards(env: Environment) -> None:
     module.work_card = work_card
 
 
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:20]
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=10).hexdigest()
 
 
 def _assets_digest(assets: Path) -> str:

@@ -1,16 +1,25 @@
-"""Activation extraction and probe fitting against their peers, measured in the same run.
+"""The full `kb methods run all`, timed; and activation extraction and probe fitting against their peers.
 
-- extraction: kb's Encoder (one hidden layer, mean-pooled, no cache) in sentences per second, as a
-  ratio to sentence-transformers' own `encode` of the same model, sentences and batch size;
-- fitting: LogisticProbe.fit against a plain scikit-learn LogisticRegression.fit on the same arrays
-  (with and without limiting BLAS threads, which is what the probe does).
+- full run (the default): `kb methods run all` (10 seeds) in a subprocess, first with an empty activation cache
+  (cold: every sentence encoded) and then again with the cache it left (warm), wall-clock seconds per experiment
+  (from each result.json) and in all, with the machine's load average beside them; the aim is under 10 minutes
+  on 2 cores;
+- `--components`: kb's Encoder (one hidden layer, mean-pooled, no cache) in sentences per second, as a ratio to
+  sentence-transformers' own `encode` of the same model, sentences and batch size; and LogisticProbe.fit against a
+  plain scikit-learn LogisticRegression.fit on the same arrays (with and without limiting BLAS threads, which is
+  what the probe does).
 
-    python bench/methods.py
+    python bench/methods.py [--quick] [--components]
 """
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +32,41 @@ from kb.methods.models import Encoder, default_model_dir  # noqa: E402
 from kb.methods.probes import LogisticProbe  # noqa: E402
 
 
-def main() -> None:
+def full_run(quick: bool = False) -> None:
+    """`kb methods run all` twice in a fresh cache folder: cold, then warm."""
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "KB_CACHE": tmp, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+        for label in ("cold cache", "warm cache"):
+            results = Path(tmp) / f"results-{label.split()[0]}"
+            load = os.getloadavg()[0]
+            started = time.perf_counter()
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-c",
+                    "from kb.cli import main; main()",
+                    "methods",
+                    "run",
+                    "all",
+                    "--results",
+                    str(results),
+                ]
+                + (["--quick"] if quick else []),
+                env=env,
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+            total = time.perf_counter() - started
+            print(
+                f"kb methods run all{' --quick' if quick else ''}, {label}: {total:.0f} s in all "
+                f"(load average {load:.1f} before, {os.getloadavg()[0]:.1f} after, {os.cpu_count()} CPUs)"
+            )
+            for path in sorted(results.glob("*/result.json")):
+                run = json.loads(path.read_text())["run"]
+                print(f"  {path.parent.name:38} {run['seconds']:7.1f} s   seeds {run['seeds']}")
+
+
+def components() -> None:
     texts = data.comparisons(2000).text + data.cities().text * 4
     batch = 64
     model = default_model_dir()
@@ -68,4 +111,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if "--components" in sys.argv:
+        components()
+    else:
+        full_run(quick="--quick" in sys.argv)

@@ -602,6 +602,18 @@ def methods_list(as_json: bool) -> None:
     output.experiments(list(EXPERIMENTS.values()), as_json)
 
 
+def _seeds(value: str | None) -> tuple[int, ...] | None:
+    """--seeds parsed where click reports errors: a bad value is a usage error naming the option."""
+    from kb.methods.registry import parse_seeds
+
+    if value is None:
+        return None
+    try:
+        return parse_seeds(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+
+
 @methods.command("run")
 @click.argument("experiment")
 @click.option("--quick", is_flag=True, help="Fewer seeds and samples: every experiment in a few minutes on 2 cores.")
@@ -620,7 +632,11 @@ def methods_list(as_json: bool) -> None:
     help="How token activations become one vector: their mean, the last token (causal LMs) or the first.",
 )
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:1, mps ...")
-@click.option("--seeds", type=click.IntRange(min=1), help="Number of seeds (default 10, or 3 with --quick).")
+@click.option(
+    "--seeds",
+    callback=lambda ctx, param, value: _seeds(value),
+    help="Seed values: 0,1,2 or 0-4 or 0-2,7; a bare number N means N seeds, 0..N-1 (default 10, 3 with --quick).",
+)
 @click.option(
     "--results",
     type=click.Path(file_okay=False, path_type=Path),
@@ -648,6 +664,11 @@ def methods_run(ws, experiment, quick, model_dir, layer, pooling, device, seeds,
         seeds=seeds,
         results=results or ws.results_dir,
     )
+    if any(EXPERIMENTS[n].uses_transformer for n in names):
+        try:  # a layer out of range or a folder that holds no model: said once, before anything runs
+            config.encoder()
+        except (ValueError, RuntimeError) as e:
+            _fail(str(e))
     for name in names:
         with output.progress(name) as step:
             try:

@@ -281,6 +281,8 @@ class Planted:
     y_iid: np.ndarray
     X_ood: np.ndarray
     y_ood: np.ndarray
+    nuisance: np.ndarray  # the unit nuisance direction of training and IID data
+    ood_nuisance: np.ndarray  # the one that replaces it out of distribution
 
 
 def planted(n: int = 1000, d: int = 64, signal: float = 1.0, nuisance: float = 4.0, seed: int = 0) -> Planted:
@@ -288,7 +290,10 @@ def planted(n: int = 1000, d: int = 64, signal: float = 1.0, nuisance: float = 4
 
     In training a high-variance nuisance direction is partly aligned with the truth (a spurious
     correlate a probe can lean on); out of distribution that nuisance is replaced by another one.
-    Rows come in contrast pairs: row 2i is true, row 2i+1 false, sharing their nuisance.
+    Rows come in contrast pairs: row 2i is true, row 2i+1 false, sharing their context and their draw of
+    the nuisance, as a statement and its contrast do; they differ by the truth, the label-correlated part of
+    the nuisance (in training) and a little noise of their own. So a pair's difference has almost no
+    variance along the nuisance direction: paired methods (LAT) are not misled by the nuisance's spread.
     """
     rng = np.random.default_rng(seed)
     truth = _unit(rng.normal(size=d))
@@ -298,15 +303,16 @@ def planted(n: int = 1000, d: int = 64, signal: float = 1.0, nuisance: float = 4
         y = np.tile([1, 0], m // 2)
         shared = rng.normal(size=(m // 2, d)).repeat(2, axis=0)  # pairs share context, as contrast pairs do
         noise = shared + 0.3 * rng.normal(size=(m, d))
-        z = rng.normal(size=(m, 1)) * nuisance + correlated * (2 * y[:, None] - 1)
+        z = rng.normal(size=(m // 2, 1)).repeat(2, axis=0) * nuisance + correlated * (2 * y[:, None] - 1)
         X = (2 * y[:, None] - 1) * signal / 2 * truth + noise + z * nuisance_dir
         return X, y
 
     spurious = _unit(truth + 2 * other)
     X_train, y_train = sample(n, spurious, correlated=1.5)
     X_iid, y_iid = sample(n, spurious, correlated=1.5)
-    X_ood, y_ood = sample(n, _unit(rng.normal(size=d)), correlated=0.0)
-    return Planted(truth, X_train, y_train, X_iid, y_iid, X_ood, y_ood)
+    ood_nuisance = _unit(rng.normal(size=d))
+    X_ood, y_ood = sample(n, ood_nuisance, correlated=0.0)
+    return Planted(truth, X_train, y_train, X_iid, y_iid, X_ood, y_ood, spurious, ood_nuisance)
 
 
 def _unit(v: np.ndarray) -> np.ndarray:

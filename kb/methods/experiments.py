@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from sklearn.metrics import roc_auc_score
 
-from kb.methods import data, pruning
+from kb.methods import data, pruning, stats
 from kb.methods.models import Encoder, default_model_dir, digits, train_mlp
 from kb.methods.probes import CCSProbe, LATProbe, LogisticProbe, MeanDifferenceProbe, cosine
 from kb.methods.registry import EXPERIMENTS
@@ -23,15 +24,27 @@ class Config:
     layer: int | None = None
     pooling: str = "mean"
     device: str = "cpu"
-    seeds: int | None = None
+    seeds: tuple[int, ...] | int | None = None  # seed values, or a count (seeds 0..N-1)
     results: Path = Path("results")
+    _encoder: Encoder | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def seed_list(self) -> tuple[int, ...]:
+        if self.seeds is None:
+            return tuple(range(3 if self.quick else 10))
+        if isinstance(self.seeds, int):
+            return tuple(range(self.seeds))
+        return tuple(self.seeds)
 
     @property
     def n_seeds(self) -> int:
-        return self.seeds or (3 if self.quick else 10)
+        return len(self.seed_list)
 
     def encoder(self) -> Encoder:
-        return Encoder(Path(self.model_dir or default_model_dir()), self.layer, self.pooling, self.device)
+        """One encoder for every experiment of a run (its model loads once); ValueError for a bad layer."""
+        if self._encoder is None:
+            self._encoder = Encoder(Path(self.model_dir or default_model_dir()), self.layer, self.pooling, self.device)
+        return self._encoder
 
 
 Progress = Callable[[str], None]
@@ -45,11 +58,24 @@ def run(name: str, config: Config, progress: Progress = lambda step: None) -> tu
     encoder = config.encoder() if spec.uses_transformer else None
     RUNNERS[name](result, config, encoder, folder, progress)
     model = (
-        {"model": encoder.name, "layer": encoder.layer, "pooling": encoder.pooling, "device": encoder.device}
+        {
+            "model": encoder.name,
+            "layer": encoder.layer,
+            "pooling": encoder.pooling,
+            "device": encoder.device,
+            "model_note": encoder.describe(),
+            "rerun": f"kb methods run {name} --model DIR --layer N --pooling last",
+        }
         if encoder
         else {"model": "MLP on digits"}
     )
-    return result, write(result, folder, started, quick=config.quick, seeds=config.n_seeds, **model)
+    return result, write(
+        result, folder, started, quick=config.quick, seeds=config.n_seeds, seed_values=list(config.seed_list), **model
+    )
+
+
+def _setting(encoder: Encoder) -> dict:
+    return {"model": encoder.name, "layer": encoder.layer, "pooling": encoder.pooling}
 
 
 def _split_pairs(statements: data.Statements, rng: np.random.Generator, train: float = 0.5):
@@ -59,6 +85,21 @@ def _split_pairs(statements: data.Statements, rng: np.random.Generator, train: f
     cut = int(len(firsts) * train)
     both = lambda f: np.sort(np.concatenate([f, statements.pair[f]]))  # noqa: E731
     return both(firsts[:cut]), both(firsts[cut:])
+
+
+def _subset_pairs(pair: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """pair[] renumbered for X[rows] (rows hold whole pairs)."""
+    remap = {old: new for new, old in enumerate(rows)}
+    return np.array([remap[pair[i]] for i in rows])
+
+
+def _statements(config: Config) -> dict[str, tuple[data.Statements, data.Statements]]:
+    """The real datasets and their negations, fixed across seeds (each seed re-splits them): encoded once."""
+    n = 300 if config.quick else 1000
+    return {
+        "comparisons": (data.comparisons(n), data.comparisons(n, negated=True, seed=1)),
+        "cities": (data.cities(), data.cities(negated=True, seed=1)),
+    }
 
 
 # -- 1. mean difference = strongly regularised logistic regression ---------------------------------
@@ -74,166 +115,253 @@ def _cosines(X, y) -> list[float]:
 def mean_difference_is_regularised_lr(
     result: Result, config: Config, encoder: Encoder, folder: Path, progress: Progress
 ):
-    progress("planted data")
-    p = data.planted(n=600 if config.quick else 2000)
-    planted = _cosines(p.X_train, p.y_train)
-    progress(f"{encoder.name} activations")
     s = data.comparisons(300 if config.quick else 1000)
-    real = _cosines(encoder.encode(s.text), s.label)
+    progress(f"{encoder.name} activations")
+    X = encoder.encode(s.text)
+    planted, real = [], []
+    for seed in config.seed_list:
+        progress(f"seed {seed}")
+        p = data.planted(n=600 if config.quick else 2000, seed=seed)
+        planted.append(_cosines(p.X_train, p.y_train))
+        half, _ = _split_pairs(s, np.random.default_rng(seed))  # each seed: another half of the pairs
+        real.append(_cosines(X[half], s.label[half]))
+    planted, real = np.array(planted), np.array(real)
     result.data = {
-        "planted": f"{len(p.y_train)} rows, 64 dimensions, spurious nuisance direction",
-        "comparisons": f"{len(s.text)} number comparisons in words, half true",
+        "planted": f"{600 if config.quick else 2000} rows, 64 dimensions, spurious nuisance direction; drawn per seed",
+        "comparisons": f"{len(s.text)} number comparisons in words, half true; each seed fits on half the pairs",
     }
     result.tables["cosine_lr_vs_mean_difference"] = [
-        {"C": float(c), "planted": round(a, 5), encoder.name: round(b, 5)} for c, a, b in zip(C_GRID, planted, real)
+        {"C": float(c), "planted": round(float(a), 5), encoder.name: round(float(b), 5)}
+        for c, a, b in zip(C_GRID, planted.mean(0), real.mean(0))
     ]
+    v_planted, ci_planted = stats.above(planted[:, 0], THRESHOLD_COSINE)
+    v_real, ci_real = stats.above(real[:, 0], THRESHOLD_COSINE)
     result.claim(
         EXPERIMENTS[result.experiment].claims["lr-tends-to-mean-difference"],
-        min(planted[0], real[0]) > 0.99,
-        f"cosine at C=1e-6: planted {planted[0]:.4f}, {encoder.name} {real[0]:.4f}; "
-        f"at C=100: planted {planted[-1]:.3f}, {encoder.name} {real[-1]:.3f}",
+        stats.all_of([v_planted, v_real]),
+        f"cosine at C=1e-6: planted {ci_planted.plain()}, {encoder.name} {ci_real.plain()} (mean, 95% CI over "
+        f"{config.n_seeds} seeds; the claim needs the interval above {THRESHOLD_COSINE}); at C=100: planted "
+        f"{planted[:, -1].mean():.3f}, {encoder.name} {real[:, -1].mean():.3f}",
+        _setting(encoder),
     )
 
     def draw(ax):
-        ax.semilogx(C_GRID, planted, "o-", label="planted data")
-        ax.semilogx(C_GRID, real, "s-", label=f"{encoder.name}, number comparisons")
+        ax.semilogx(C_GRID, planted.mean(0), "o-", label="planted data")
+        ax.semilogx(C_GRID, real.mean(0), "s-", label=f"{encoder.name}, number comparisons")
         ax.set_xlabel("C (inverse L2 strength)")
         ax.set_ylabel("cosine(LR direction, mean difference)")
-        ax.set_ylim(min(planted + real) - 0.05, 1.02)
+        ax.set_ylim(min(planted.min(), real.min()) - 0.05, 1.02)
         ax.legend()
 
     figure(
         result,
         folder,
         "cosine",
-        "Cosine between the logistic-regression direction and the mean difference, against C",
+        f"Cosine between the logistic-regression direction and the mean difference, against C "
+        f"(mean of {config.n_seeds} seeds)",
         draw,
     )
+
+
+THRESHOLD_COSINE = 0.999  # what "tends to the mean difference" is taken to mean at C = 1e-6 (the claim says so)
+THRESHOLD_READABLE = 0.9  # the claim's own threshold for "readable"
 
 
 # -- 2. probes versus LAT, CCS and mean difference -------------------------------------------------
 
 METHODS = {
     "LR": lambda seed: LogisticProbe(C=1.0),
-    "LDA": lambda seed: MeanDifferenceProbe(covariance=True),
+    "mass-mean (iid)": lambda seed: MeanDifferenceProbe(covariance="iid"),
+    "LDA (shrinkage)": lambda seed: MeanDifferenceProbe(covariance="shrinkage"),
     "mean difference": lambda seed: MeanDifferenceProbe(),
     "LAT (paired)": lambda seed: LATProbe(paired=True, random_state=seed),
     "LAT (unpaired)": lambda seed: LATProbe(paired=False, random_state=seed),
-    "CCS": lambda seed: CCSProbe(n_restarts=3, n_epochs=300, random_state=seed),
+    # DLK's 10 restarts, lr 1e-3 and weight decay, trained to convergence (every restart's direction still within
+    # 1e-5 of where it was 100 epochs before) rather than for DLK's fixed 1000 epochs, which stop short on real data
+    "CCS": lambda seed, quick=False: CCSProbe(n_epochs=1000 if quick else CCS_MAX_EPOCHS, tol=1e-5, random_state=seed),
 }
+# a ceiling only (--quick: DLK's 1000): fits stop at convergence (5,500 epochs on number comparisons, measured),
+# and the results count those that did not
+CCS_MAX_EPOCHS = 10_000
+PAIRED = {"CCS"}  # scored on pairs, by DLK's pair credence; the others score single statements
 
 
-def _fit(name: str, seed: int, X: np.ndarray, y: np.ndarray, pair: np.ndarray, rng: np.random.Generator):
-    """Fit one method on rows that come in contrast pairs (pair[i] is i's partner)."""
+def _halves(y: np.ndarray, pair: np.ndarray, rng: np.random.Generator):
+    """Each pair once, its two members in a random order (which comes first must not give the truth away):
+    (first, second, first_is_true)."""
     firsts = np.flatnonzero(pair > np.arange(len(pair)))
-    true_half = np.where(y[firsts] == 1, firsts, pair[firsts])
-    false_half = np.where(y[firsts] == 1, pair[firsts], firsts)
-    probe = METHODS[name](seed)
+    flip = rng.random(len(firsts)) < 0.5
+    a, b = np.where(flip, pair[firsts], firsts), np.where(flip, firsts, pair[firsts])
+    return a, b, y[a]
+
+
+def _fit(name: str, seed: int, X, y, pair, rng: np.random.Generator, quick: bool = False):
+    """Fit one method on rows that come in contrast pairs (pair[i] is i's partner)."""
+    probe = METHODS[name](seed, quick=True) if name == "CCS" and quick else METHODS[name](seed)
     if name == "LAT (paired)":
-        return probe.fit(
-            np.concatenate([X[true_half], X[false_half]]), np.r_[np.ones(len(firsts)), np.zeros(len(firsts))]
-        )
+        a, b, a_true = _halves(y, pair, rng)
+        true_half, false_half = np.where(a_true == 1, a, b), np.where(a_true == 1, b, a)
+        return probe.fit(np.concatenate([X[true_half], X[false_half]]), np.r_[np.ones(len(a)), np.zeros(len(a))])
     if name == "CCS":
-        flip = rng.random(len(firsts)) < 0.5  # which half comes first must not reveal the truth
-        a, b = np.where(flip, false_half, true_half), np.where(flip, true_half, false_half)
-        return probe.fit(X[a], y[a], X_neg=X[b])
+        a, b, a_true = _halves(y, pair, rng)
+        return probe.fit(X[a], a_true, X_neg=X[b])
     return probe.fit(X, y)
 
 
-def _settings(config: Config, encoder: Encoder, seed: int):
-    """(name, X_train, y_train, pair_train, X_iid, y_iid, X_ood, y_ood) for each dataset."""
+def _score(name, probe, X, y, pair, rng) -> float:
+    """AUROC: of single statements, or (CCS) of the pair credence that the first member is the true one."""
+    if name in PAIRED:
+        a, b, a_true = _halves(y, pair, rng)
+        return float(roc_auc_score(a_true, probe.pair_scores(X[a], X[b])))
+    return probe.score(X, y)
+
+
+def _settings(config: Config, encoder: Encoder, seed: int, statements):
+    """(name, X_train, y_train, pair_train, X_iid, y_iid, pair_iid, X_ood, y_ood, pair_ood) per dataset."""
     rng = np.random.default_rng(seed)
     p = data.planted(n=600 if config.quick else 2000, seed=seed)
     pair = np.arange(len(p.y_train)) ^ 1
-    yield "planted", p.X_train, p.y_train, pair, p.X_iid, p.y_iid, p.X_ood, p.y_ood
-    for name, base, negated in (
-        (
-            "comparisons",
-            data.comparisons(300 if config.quick else 1000),
-            data.comparisons(300 if config.quick else 1000, negated=True, seed=1),
-        ),
-        ("cities", data.cities(), data.cities(negated=True, seed=1)),
-    ):
+    yield "planted", p.X_train, p.y_train, pair, p.X_iid, p.y_iid, pair, p.X_ood, p.y_ood, pair
+    for name, (base, negated) in statements.items():
         X, X_ood = encoder.encode(base.text), encoder.encode(negated.text)
         train, test = _split_pairs(base, rng)
-        remap = {old: new for new, old in enumerate(train)}
-        pair_train = np.array([remap[base.pair[i]] for i in train])
-        yield name, X[train], base.label[train], pair_train, X[test], base.label[test], X_ood, negated.label
+        yield (
+            name,
+            X[train],
+            base.label[train],
+            _subset_pairs(base.pair, train),
+            X[test],
+            base.label[test],
+            _subset_pairs(base.pair, test),
+            X_ood,
+            negated.label,
+            negated.pair,
+        )
 
 
 def probes_vs_lat(result: Result, config: Config, encoder: Encoder, folder: Path, progress: Progress):
     n = 300 if config.quick else 1000
+    statements = _statements(config)
     result.data = {
-        "planted": f"{600 if config.quick else 2000} rows per split; OOD swaps the nuisance direction",
-        "comparisons": f"{n} statements, 50/50 train/test by contrast pair; OOD: {n} negated statements",
-        "cities": f"{len(data.CITIES) * 2} statements ({len(data.CITIES)} cities); OOD: their negations",
+        "planted": f"{600 if config.quick else 2000} rows per split, drawn per seed; OOD swaps the nuisance direction",
+        "comparisons": f"{n} statements, a new 50/50 train/test split by contrast pair per seed; OOD: {n} negated"
+        " statements",
+        "cities": f"{len(data.CITIES) * 2} statements ({len(data.CITIES)} cities), split as above; OOD: negations",
+        "scoring": "AUROC of single statements; CCS: AUROC of DLK's pair credence 0.5 (p(x+) + 1 - p(x-))",
     }
-    rows = []
-    for seed in range(config.n_seeds):
-        progress(f"seed {seed + 1} of {config.n_seeds}")
+    rows, ccs_fits = [], []
+    for seed in config.seed_list:
+        progress(f"seed {seed} ({config.seed_list.index(seed) + 1} of {config.n_seeds})")
         rng = np.random.default_rng(1000 + seed)
-        for setting, Xtr, ytr, pair, Xiid, yiid, Xood, yood in _settings(config, encoder, seed):
+        for setting, Xtr, ytr, pair, Xiid, yiid, piid, Xood, yood, pood in _settings(config, encoder, seed, statements):
             for method in METHODS:
-                probe = _fit(method, seed, Xtr, ytr, pair, rng)
+                probe = _fit(method, seed, Xtr, ytr, pair, rng, config.quick)
+                if method == "CCS":
+                    ccs_fits.append(
+                        {
+                            "setting": setting,
+                            "seed": seed,
+                            "loss": probe.loss_,
+                            "epochs": probe.n_epochs_,
+                            "converged": probe.converged_,
+                            "drift": probe.drift_,
+                        }
+                    )
                 rows.append(
                     {
                         "setting": setting,
                         "method": method,
                         "seed": seed,
-                        "iid": probe.score(Xiid, yiid),
-                        "ood": probe.score(Xood, yood),
+                        "iid": _score(method, probe, Xiid, yiid, piid, rng),
+                        "ood": _score(method, probe, Xood, yood, pood, rng),
                     }
                 )
+    settings = list(dict.fromkeys(r["setting"] for r in rows))
+    per_seed = {
+        (s, m, k): np.array([r[k] for r in rows if r["setting"] == s and r["method"] == m])
+        for s in settings
+        for m in METHODS
+        for k in ("iid", "ood")
+    }
     summary = []
-    for setting in dict.fromkeys(r["setting"] for r in rows):
-        for method in METHODS:
-            mine = [r for r in rows if r["setting"] == setting and r["method"] == method]
-            summary.append(
-                {
-                    "setting": setting,
-                    "method": method,
-                    **{f"{k}_mean": round(float(np.mean([r[k] for r in mine])), 4) for k in ("iid", "ood")},
-                    **{f"{k}_std": round(float(np.std([r[k] for r in mine])), 4) for k in ("iid", "ood")},
-                }
-            )
+    for s in settings:
+        for m in METHODS:
+            row = {"setting": s, "method": m}
+            for k in ("iid", "ood"):
+                ci = stats.interval(per_seed[s, m, k])
+                row |= {f"{k}_mean": round(ci.mean, 4), f"{k}_low": round(ci.low, 4), f"{k}_high": round(ci.high, 4)}
+            summary.append(row)
     result.tables["auroc"] = summary
-    get = lambda s, m, k: next(r[f"{k}_mean"] for r in summary if r["setting"] == s and r["method"] == m)  # noqa: E731
-    settings = list(dict.fromkeys(r["setting"] for r in summary))
+    result.tables["auroc_per_seed"] = rows
+    result.tables["ccs_convergence"] = ccs_fits
     claims = EXPERIMENTS[result.experiment].claims
-    worse = {s: get(s, "LAT (paired)", "iid") < get(s, "LR", "iid") for s in settings}
+    where = _setting(encoder)
+
+    def label(s):
+        return "planted" if s == "planted" else f"{s} ({encoder.name})"
+
+    # 1. LAT worse than LR in distribution: the paired per-seed differences, every setting
+    parts = {s: stats.greater(per_seed[s, "LR", "iid"] - per_seed[s, "LAT (paired)", "iid"]) for s in settings}
     result.claim(
         claims["lat-worse-in-distribution"],
-        all(worse.values()),
-        "; ".join(f"{s}: LAT {get(s, 'LAT (paired)', 'iid'):.3f} vs LR {get(s, 'LR', 'iid'):.3f}" for s in settings),
+        stats.all_of(v for v, _ in parts.values()),
+        "IID AUROC of LR minus LAT (paired), per seed: "
+        + "; ".join(f"{label(s)}: {ci} -> {v}" for s, (v, ci) in parts.items()),
+        where,
     )
-    # where every method is below chance out of distribution, the probes read a feature that the shift
-    # reverses (an association, not truth): comparing them there says nothing about generalisation
-    meaningful = [s for s in settings if max(get(s, m, "ood") for m in METHODS) > 0.55]
-    at_least = {s: get(s, "mean difference", "ood") >= get(s, "LAT (paired)", "ood") - 0.01 for s in meaningful}
-    reversed_ = [s for s in settings if s not in meaningful]
+    # 2. mean difference >= LAT out of distribution, where the comparison means something: where one of the
+    # two reads something that survives the shift (its OOD AUROC interval lies above chance). Where both are
+    # at or below chance, the direction they read is one the shift reverses (an association, not truth).
+    informative = [
+        s
+        for s in settings
+        if any(
+            stats.above(per_seed[s, m, "ood"], 0.5)[0] == stats.REPRODUCED for m in ("mean difference", "LAT (paired)")
+        )
+    ]
+    parts = {
+        s: stats.greater(per_seed[s, "mean difference", "ood"] - per_seed[s, "LAT (paired)", "ood"], or_equal=True)
+        for s in settings
+    }
+    uninformative = [s for s in settings if s not in informative]
     result.claim(
         claims["mean-difference-ood-at-least-lat"],
-        all(at_least.values()) if meaningful else None,
-        "; ".join(
-            f"{s}: mean difference {get(s, 'mean difference', 'ood'):.3f} vs LAT {get(s, 'LAT (paired)', 'ood'):.3f}"
+        stats.all_of(parts[s][0] for s in informative),
+        "OOD AUROC of mean difference minus LAT (paired), per seed: "
+        + "; ".join(
+            f"{label(s)}: {parts[s][1]}" + (f" -> {parts[s][0]}" if s in informative else " (not counted)")
             for s in settings
         )
         + (
-            f". Compared only on {', '.join(meaningful) or 'no setting'}: on {', '.join(reversed_)} "
-            "every method is below"
-            " chance out of distribution, so the direction it reads is one that negation reverses (an association such"
-            " as city-country or first-number-larger, not truth)"
-            if reversed_
+            f". Not counted: {', '.join(uninformative)}, where neither method's OOD AUROC interval lies above chance"
+            " (they read something negation reverses, not truth)"
+            if uninformative
             else ""
-        ),
+        )
+        + (". The verdict rests on planted data only" if informative == ["planted"] else ""),
+        where,
     )
+    # 3. truth linearly readable: in distribution AND on the negations, for every real dataset
     real = [s for s in settings if s != "planted"]
+    parts = {(s, k): stats.above(per_seed[s, "LR", k], THRESHOLD_READABLE) for s in real for k in ("iid", "ood")}
     result.claim(
         claims["truth-linearly-readable"],
-        all(get(s, "LR", "iid") > 0.9 for s in real),
-        "; ".join(f"{s}: LR IID {get(s, 'LR', 'iid'):.3f}, OOD (negated) {get(s, 'LR', 'ood'):.3f}" for s in real)
-        + f" ({encoder.name}, layer {encoder.layer})",
+        stats.all_of(v for v, _ in parts.values()),
+        "LR AUROC (mean, 95% CI), in distribution and on the negated statements with the same probe: "
+        + "; ".join(f"{s}: IID {parts[s, 'iid'][1].plain()}, negated {parts[s, 'ood'][1].plain()}" for s in real)
+        + f". Both must lie above {THRESHOLD_READABLE}: a probe that reads truth keeps reading it under negation;"
+        " one far below chance there reads something negation reverses",
+        where,
     )
+    converged = sum(f["converged"] for f in ccs_fits)
+    result.data["ccs"] = (
+        "DLK's 10 restarts, AdamW lr 1e-3, weight decay 0.01, trained until every restart's direction moves less "
+        f"than 1e-5 (1 - cosine) in 100 epochs, at most {1000 if config.quick else CCS_MAX_EPOCHS} epochs; "
+        f"{converged} of {len(ccs_fits)} fits converged, after "
+        f"{min(f['epochs'] for f in ccs_fits)}-{max(f['epochs'] for f in ccs_fits)} epochs; final loss "
+        f"{np.mean([f['loss'] for f in ccs_fits]):.4f} on average (max {max(f['loss'] for f in ccs_fits):.4f})"
+    )
+    get = lambda s, m, k: float(np.mean(per_seed[s, m, k]))  # noqa: E731
 
     def draw(ax):
         width = 0.8 / len(METHODS)
@@ -241,10 +369,15 @@ def probes_vs_lat(result: Result, config: Config, encoder: Encoder, folder: Path
             for j, kind in enumerate(("iid", "ood")):
                 xs = np.arange(len(settings)) * 2 + j
                 ys = [get(s, method, kind) for s in settings]
+                cis = [stats.interval(per_seed[s, method, kind]) for s in settings]
                 ax.bar(
                     xs + i * width - 0.4,
                     ys,
                     width,
+                    yerr=[[y - c.low for y, c in zip(ys, cis)], [c.high - y for y, c in zip(ys, cis)]]
+                    if config.n_seeds > 1
+                    else None,
+                    error_kw={"lw": 0.6},
                     label=method if j == 0 else None,
                     color=f"C{i}",
                     alpha=1.0 if kind == "iid" else 0.55,
@@ -254,15 +387,17 @@ def probes_vs_lat(result: Result, config: Config, encoder: Encoder, folder: Path
         )
         ax.set_xticklabels([f"{s}\n{kind}" for s in settings for kind in ("IID", "OOD")], fontsize=8)
         ax.set_ylabel("AUROC")
-        ax.set_ylim(0, 1.05)
+        ax.set_ylim(0, 1.3)  # room above the bars for the legend
+        ax.set_yticks(np.linspace(0, 1, 6))
         ax.axhline(0.5, color="grey", lw=0.5)
-        ax.legend(fontsize=7, ncol=3)
+        ax.legend(fontsize=7, ncol=4, loc="upper center")
 
     figure(
         result,
         folder,
         "auroc",
-        f"AUROC in distribution (dark) and out of distribution (light), mean of {config.n_seeds} seeds",
+        f"AUROC in distribution (dark) and out of distribution (light): mean and 95% CI over {config.n_seeds} seeds "
+        "(CCS: of its pair credence)",
         draw,
     )
 
@@ -272,9 +407,10 @@ def probes_vs_lat(result: Result, config: Config, encoder: Encoder, folder: Path
 
 def coup_probes(result: Result, config: Config, encoder: Encoder, folder: Path, progress: Progress):
     rows = []
-    for seed in range(config.n_seeds):
-        progress(f"seed {seed + 1} of {config.n_seeds}")
-        d = data.coup(n=100 if config.quick else 300, seed=seed)
+    n = 100 if config.quick else 300
+    for seed in config.seed_list:
+        progress(f"seed {seed} ({config.seed_list.index(seed) + 1} of {config.n_seeds})")
+        d = data.coup(n=n, seed=seed)
         X = encoder.encode(d.train_text)
         sets = {k: encoder.encode(getattr(d, k)) for k in ("held_out", "shifted", "benign", "hard_negatives")}
         for name, probe in (("LR", LogisticProbe(C=1.0)), ("mean difference", MeanDifferenceProbe())):
@@ -290,129 +426,190 @@ def coup_probes(result: Result, config: Config, encoder: Encoder, folder: Path, 
                     "fpr_hard_negatives": float((probe.decision_function(sets["hard_negatives"]) > threshold).mean()),
                 }
             )
-    n = 100 if config.quick else 300
     result.data = {
-        "train": f"{n} theft-advice texts vs {n} benign how-to texts, from templates",
+        "train": f"{n} theft-advice texts vs {n} benign how-to texts, from templates, drawn anew per seed",
         "held_out": f"{n // 2} unseen theft-advice texts",
         "shifted": f"{n // 2} in Q&A, numbered-steps and chat formats",
         "benign": f"{n} how-to texts (sets the 1% threshold)",
         "hard_negatives": f"{n // 2} anti-theft advice texts",
     }
     keys = ("tpr_held_out", "tpr_shifted", "fpr_hard_negatives")
-    summary = [
-        {"probe": p, **{k: round(float(np.mean([r[k] for r in rows if r["probe"] == p])), 3) for k in keys}}
-        for p in ("LR", "mean difference")
-    ]
+    values = {(p, k): [r[k] for r in rows if r["probe"] == p] for p in ("LR", "mean difference") for k in keys}
+    summary = []
+    for p in ("LR", "mean difference"):
+        row = {"probe": p}
+        for k in keys:
+            ci = stats.interval(values[p, k])
+            row |= {k: round(ci.mean, 3), f"{k}_low": round(ci.low, 3), f"{k}_high": round(ci.high, 3)}
+        summary.append(row)
     result.tables["coup"] = summary
-    lr = summary[0]
     claims = EXPERIMENTS[result.experiment].claims
-    result.claim(
-        claims["catches-held-out"],
-        lr["tpr_held_out"] > 0.8,
-        f"LR TPR at 1% FPR on held-out positives {lr['tpr_held_out']:.2f} (mean difference "
-        f"{summary[1]['tpr_held_out']:.2f})",
-    )
-    result.claim(
-        claims["catches-other-formats"],
-        lr["tpr_shifted"] > 0.5,
-        f"LR TPR at 1% FPR on format-shifted positives {lr['tpr_shifted']:.2f} (mean difference "
-        f"{summary[1]['tpr_shifted']:.2f})",
-    )
-    result.claim(
-        claims["rarely-fires-on-hard-negatives"],
-        lr["fpr_hard_negatives"] < 0.2,
-        f"LR fires on {lr['fpr_hard_negatives']:.0%} of anti-theft advice (mean difference "
-        f"{summary[1]['fpr_hard_negatives']:.0%})",
-    )
+    where = _setting(encoder)
+    for claim, key, test, limit, what in (
+        (claims["catches-held-out"], "tpr_held_out", stats.above, 0.8, "TPR at 1% FPR on held-out positives"),
+        (claims["catches-other-formats"], "tpr_shifted", stats.above, 0.5, "TPR at 1% FPR on format-shifted positives"),
+        (
+            claims["rarely-fires-on-hard-negatives"],
+            "fpr_hard_negatives",
+            stats.below,
+            0.2,
+            "rate of firing on anti-theft advice",
+        ),
+    ):
+        verdict, ci = test(values["LR", key], limit)
+        other = stats.interval(values["mean difference", key])
+        result.claim(
+            claim,
+            verdict,
+            f"LR {what}: {ci.plain()} (mean, 95% CI over {config.n_seeds} seeds; the claim needs it "
+            f"{'above' if test is stats.above else 'below'} {limit}); mean difference {other.plain()}",
+            where,
+        )
 
     def draw(ax):
         xs = np.arange(len(keys))
         for i, row in enumerate(summary):
-            ax.bar(xs + i * 0.38 - 0.19, [row[k] for k in keys], 0.38, label=row["probe"])
+            ax.bar(
+                xs + i * 0.38 - 0.19,
+                [row[k] for k in keys],
+                0.38,
+                yerr=[[row[k] - row[f"{k}_low"] for k in keys], [row[f"{k}_high"] - row[k] for k in keys]]
+                if config.n_seeds > 1
+                else None,
+                label=row["probe"],
+            )
         ax.set_xticks(xs)
         ax.set_xticklabels(["TPR, held-out", "TPR, other formats", "FPR, hard negatives"])
         ax.set_ylim(0, 1.05)
         ax.set_ylabel(f"rate at a 1% false-positive threshold ({encoder.name})")
         ax.legend()
 
-    figure(result, folder, "coup", "Off-policy probes at a threshold set for 1% false positives on benign text", draw)
+    figure(
+        result,
+        folder,
+        "coup",
+        f"Off-policy probes at a threshold set for 1% false positives on benign text (95% CI over {config.n_seeds} "
+        "seeds)",
+        draw,
+    )
 
 
 # -- 4. pruning by activation standard deviation --------------------------------------------------
 
 FRACTIONS = np.round(np.arange(0, 1.0, 0.1), 1)
+ROUNDING = 1e-12  # float64 noise in a loss difference: a dead unit's "rise" can be 1e-16 against a bound of 0
+RIVALS = {"high-std": "high-std first", "random": "random", "magnitude": "magnitude", "apoz": "APoZ"}
+
+
+def _accuracy(net, X, y, replace=None) -> float:
+    return float((net.forward(X, replace)[-1].argmax(1) == y).mean())
 
 
 def std_pruning(result: Result, config: Config, encoder, folder: Path, progress: Progress):
-    curves = {}
+    curves = {}  # (criterion, replace) -> per seed, accuracy at each fraction
     bound_rows = []
-    for seed in range(1 if config.quick else 3):
-        progress(f"training the MLP, seed {seed + 1}")
+    for seed in config.seed_list:
+        progress(f"training the MLP, seed {seed}")
         Xtr, Xte, ytr, yte = digits(seed)
         net = train_mlp(Xtr, ytr, epochs=60 if config.quick else 150, seed=seed)
-        base = (net.forward(Xte)[-1].argmax(1) == yte).mean()
-        progress(f"pruning, seed {seed + 1}")
+        progress(f"pruning, seed {seed}")
         for criterion in pruning.CRITERIA:
             order = np.argsort(pruning.scores(net, Xtr, ytr, 0, criterion, seed), kind="stable")
             for replace in ("mean", "zero"):
-                accs = []
-                for f in FRACTIONS:
-                    units = order[: int(round(f * len(order)))]
-                    accs.append(
-                        float(
-                            (net.forward(Xte, pruning.prune(net, Xtr, 0, units, replace))[-1].argmax(1) == yte).mean()
+                curves.setdefault((criterion, replace), []).append(
+                    [
+                        _accuracy(
+                            net, Xte, yte, pruning.prune(net, Xtr, 0, order[: int(round(f * len(order)))], replace)
                         )
-                    )
-                curves.setdefault((criterion, replace), []).append(accs)
+                        for f in FRACTIONS
+                    ]
+                )
+        curves.setdefault(("unpruned", "-"), []).append([_accuracy(net, Xte, yte)] * len(FRACTIONS))
         bound = pruning.loss_rise_bound(net, Xtr, 0)
+        literal = pruning.literal_bound(net, Xtr, 0)
         measured = pruning.measured_loss_rise(net, Xtr, ytr, 0)
         bound_rows += [
-            {"seed": seed, "unit": j, "bound": float(b), "measured": float(m)}
-            for j, (b, m) in enumerate(zip(bound, measured))
+            {"seed": seed, "unit": j, "bound": float(b), "literal": float(k), "measured": float(m)}
+            for j, (b, k, m) in enumerate(zip(bound, literal, measured))
         ]
-        curves.setdefault(("unpruned", "-"), []).append([float(base)] * len(FRACTIONS))
-    mean = {k: np.mean(v, axis=0) for k, v in curves.items()}
+    progress("random networks and the constructed one")
+    n_random = 50 if config.quick else 200
+    random_checks = _bound_on_random_networks(n_random)
+    net, X, y = pruning.counterexample()
+    example = {
+        "measured": float(pruning.measured_loss_rise(net, X, y, 0)[0]),
+        "literal": float(pruning.literal_bound(net, X, 0)[0]),
+        "bound": float(pruning.loss_rise_bound(net, X, 0)[0]),
+        "std": float(net.forward(X)[1].std(0)[0]),
+        "K_all": float(np.prod([np.linalg.norm(W, 2) for W in net.weights])),
+    }
+    curves = {k: np.array(v) for k, v in curves.items()}
+    mean = {k: v.mean(0) for k, v in curves.items()}
     result.data = {
-        "digits": "scikit-learn's 8x8 digits, 1,257 train / 540 test",
+        "digits": "scikit-learn's 8x8 digits, 1,257 train / 540 test, a new split and network per seed",
         "network": "64-128-64-10 ReLU MLP, first hidden layer pruned",
+        "random networks": f"{n_random} ReLU networks of random depth (2-4 layers), widths and weight scales, random "
+        "data and labels: every unit of every hidden layer replaced by its mean in turn",
     }
     result.tables["accuracy"] = [
         {"criterion": c, "replace": r, **{f"{f:.1f}": round(float(a), 4) for f, a in zip(FRACTIONS, acc)}}
         for (c, r), acc in mean.items()
     ]
     result.tables["bound_vs_measured"] = bound_rows
+    result.tables["literal_bound_counterexample"] = [example]
     half = list(FRACTIONS).index(0.5)
-    base = mean[("unpruned", "-")][0]
-    drop = base - mean[("std", "mean")][half]
+    pruned = slice(1, None)  # 10% to 90% pruned: the area under the pruning curve
     claims = EXPERIMENTS[result.experiment].claims
-    safe = {
-        c: max((f for f, a in zip(FRACTIONS, mean[(c, "mean")]) if base - a < 0.02), default=0.0)
-        for c in pruning.CRITERIA
-    }
+    base = curves[("unpruned", "-")][:, 0]
+    v, ci = stats.below(base - curves[("std", "mean")][:, half], 0.02)
     result.claim(
         claims["half-pruned-costs-little"],
-        drop < 0.02,
-        f"accuracy {base:.3f} unpruned, {mean[('std', 'mean')][half]:.3f} with half the units pruned "
-        f"(drop {drop * 100:.1f} points); "
-        + ", ".join(f"{c} {mean[(c, 'mean')][half]:.3f}" for c in pruning.CRITERIA if c != "std")
-        + " with mean replacement. "
-        + "Largest fraction within 2 points: "
-        + ", ".join(f"{c} {f:.0%}" for c, f in safe.items()),
+        v,
+        f"accuracy drop with the lowest-std half of the units pruned (mean replacement), per seed: {ci.plain()} "
+        f"(mean, 95% CI over {config.n_seeds} seeds; the claim needs it below 0.02); accuracy "
+        f"{base.mean():.3f} unpruned, {mean[('std', 'mean')][half]:.3f} half pruned; other criteria at half: "
+        + ", ".join(f"{c} {mean[(c, 'mean')][half]:.3f}" for c in pruning.CRITERIA if c != "std"),
     )
+    v, ci = stats.greater(curves[("std", "mean")][:, half] - curves[("std", "zero")][:, half])
     result.claim(
         claims["mean-beats-zero-replacement"],
-        mean[("std", "mean")][half] > mean[("std", "zero")][half],
-        f"half pruned by std: mean replacement {mean[('std', 'mean')][half]:.3f}, zero "
-        f"{mean[('std', 'zero')][half]:.3f}",
+        v,
+        f"half pruned by std, accuracy with mean replacement minus zero replacement, per seed: {ci}",
     )
+    auc = {c: curves[(c, "mean")][:, pruned].mean(1) for c in pruning.CRITERIA}
+    for claim, rivals in (
+        (claims["low-std-first-is-better"], ("high-std", "random")),
+        (claims["std-beats-magnitude-and-apoz"], ("magnitude", "apoz")),
+    ):
+        parts = {r: stats.greater(auc["std"] - auc[r]) for r in rivals}
+        result.claim(
+            claim,
+            stats.all_of(v for v, _ in parts.values()),
+            "mean accuracy over 10%-90% pruned (mean replacement), low-std first minus "
+            + "; ".join(f"{RIVALS[r]}: {ci} -> {v}" for r, (v, ci) in parts.items())
+            + f". Low-std first: {auc['std'].mean():.3f}, "
+            + ", ".join(f"{RIVALS[r]} {auc[r].mean():.3f}" for r in rivals),
+        )
+    over = sum(r["measured"] > r["bound"] + ROUNDING for r in bound_rows)
     ratio = max(r["measured"] / r["bound"] for r in bound_rows if r["bound"] > 0)
-    held = all(r["bound"] >= r["measured"] - 1e-9 for r in bound_rows)
     result.claim(
         claims["bound-holds"],
-        held,
-        f"{len(bound_rows)} single-unit replacements: the measured rise is at most {ratio:.1%} of the bound"
-        f" (mean bound {np.mean([r['bound'] for r in bound_rows]):.3f}, mean rise "
-        f"{np.mean([r['measured'] for r in bound_rows]):.5f}): it holds but is loose",
+        stats.REPRODUCED if over == 0 and random_checks["over"] == 0 else stats.NOT_REPRODUCED,
+        f"{len(bound_rows)} single-unit replacements in the trained networks: the measured rise exceeds the bound "
+        f"{over} times and reaches at most {ratio:.1%} of it (it holds but is loose); {random_checks['units']} units "
+        f"of {n_random} random networks: exceeded {random_checks['over']} times, at most "
+        f"{random_checks['ratio']:.1%} of the bound",
+    )
+    literal_over = sum(r["measured"] > r["literal"] + ROUNDING for r in bound_rows)
+    result.claim(
+        claims["literal-bound-holds"],
+        stats.NOT_REPRODUCED if example["measured"] > example["literal"] or literal_over else stats.REPRODUCED,
+        f"a constructed network (one input x = +-100, a hidden unit reading 0.01 x, an output layer of scale 100): "
+        f"replacing the unit by its mean raises the loss by {example['measured']:.2f}, against K std = "
+        f"{example['K_all']:.2f} x {example['std']:.2f} = {example['literal']:.2f} for the literal bound (K the "
+        f"product of every layer's operator norm, no sqrt(2)); the sound bound sqrt(2) K_j std_j is "
+        f"{example['bound']:.1f}. "
+        f"In the trained networks the literal bound is exceeded {literal_over} times in {len(bound_rows)}",
     )
 
     def draw_curves(ax):
@@ -426,27 +623,48 @@ def std_pruning(result: Result, config: Config, encoder, folder: Path, progress:
     def draw_bound(ax):
         b = np.array([r["bound"] for r in bound_rows])
         m = np.array([max(r["measured"], 1e-7) for r in bound_rows])
-        ax.loglog(b + 1e-7, m, ".", alpha=0.6)
-        lim = [1e-7, max(b.max(), 1e-6) * 2]
+        ax.loglog(b + 1e-7, m, ".", alpha=0.6, label="trained networks, sqrt(2) K_j std_j")
+        ax.loglog([example["literal"]], [example["measured"]], "rx", ms=10, label="constructed network, literal K std")
+        ax.loglog(
+            [example["bound"]], [example["measured"]], "g+", ms=10, label="constructed network, sqrt(2) K_j std_j"
+        )
+        lim = [1e-7, max(b.max(), example["bound"], 1e-6) * 2]
         ax.plot(lim, lim, "k-", lw=0.8, label="bound = measured")
-        ax.set_xlabel("bound sqrt(2) K_j std_j")
+        ax.set_xlabel("bound")
         ax.set_ylabel("measured loss rise")
-        ax.legend()
+        ax.legend(fontsize=7)
 
     figure(
         result,
         folder,
         "accuracy",
-        "Accuracy against the fraction of units pruned, per criterion, mean (solid) or zero (dashed) replacement",
+        f"Accuracy against the fraction of units pruned, per criterion, mean (solid) or zero (dashed) replacement "
+        f"(mean of {config.n_seeds} seeds)",
         draw_curves,
     )
     figure(
         result,
         folder,
         "bound",
-        "Per unit: the Lipschitz bound against the measured loss rise when the unit is replaced by its mean",
+        "Per unit: the bound against the measured loss rise when the unit is replaced by its mean; the red cross "
+        "(above the line) is the constructed network where the thread's literal bound fails",
         draw_bound,
     )
+
+
+def _bound_on_random_networks(count: int, seed: int = 0) -> dict:
+    rng = np.random.default_rng(seed)
+    units = over = 0
+    ratio = 0.0
+    for _ in range(count):
+        net, X, y = pruning.random_network(rng)
+        for layer in range(len(net.weights) - 1):
+            bound = pruning.loss_rise_bound(net, X, layer)
+            measured = pruning.measured_loss_rise(net, X, y, layer)
+            units += len(bound)
+            over += int(np.sum(measured > bound + ROUNDING))
+            ratio = max(ratio, float(np.max(np.where(bound > 0, measured / np.where(bound > 0, bound, 1), 0))))
+    return {"units": units, "over": over, "ratio": ratio}
 
 
 RUNNERS = {

@@ -85,27 +85,45 @@ class LogisticProbe(LinearProbe):
 class MeanDifferenceProbe(LinearProbe):
     """The mass-mean probe: the direction from the mean of class 0 to the mean of class 1.
 
-    With covariance=True the direction is corrected by the pooled within-class covariance (shrunk
-    towards a multiple of the identity by `shrinkage`), which is linear discriminant analysis.
+    covariance corrects the direction by the pooled within-class covariance S (the covariance of the data
+    with each class's mean removed, divided by the number of rows):
+
+    - None (the default): the plain mass-mean direction theta = mu_1 - mu_0;
+    - "iid" (or True): geometry-of-truth's iid form, S^+ theta, with S^+ the pseudo-inverse of S that drops
+      eigenvalues at or below `atol` (their code's t.linalg.pinv(S, hermitian=True, atol=1e-3));
+    - "shrinkage": shrinkage linear discriminant analysis, (1 - s) S + s tr(S)/d I solved against theta,
+      with s = `shrinkage`. Not geometry-of-truth's form: a named option, for comparison.
+
     Implements geometry-of-truth-2023 (mass-mean probing), as used in contrastive-activation-addition-2024
     and refusal-single-direction-2024.
     """
 
-    def __init__(self, covariance: bool = False, shrinkage: float = 0.1):
+    def __init__(self, covariance: str | bool | None = None, atol: float = 1e-3, shrinkage: float = 0.1):
         self.covariance = covariance
+        self.atol = atol
         self.shrinkage = shrinkage
 
     def fit(self, X, y):
         X, y = np.asarray(X, dtype=float), np.asarray(y)
         self.means_ = np.stack([X[y == 0].mean(0), X[y == 1].mean(0)])
         diff = self.means_[1] - self.means_[0]
-        if self.covariance:
-            centred = np.concatenate([X[y == c] - self.means_[c] for c in (0, 1)])
-            cov = centred.T @ centred / len(centred)
-            cov = (1 - self.shrinkage) * cov + self.shrinkage * np.trace(cov) / len(cov) * np.eye(len(cov))
-            self.direction_ = np.linalg.solve(cov, diff)
-        else:
+        form = "iid" if self.covariance is True else (self.covariance or None)
+        if form is None:
             self.direction_ = diff
+        else:
+            centred = np.concatenate([X[y == c] - self.means_[c] for c in (0, 1)])
+            with threadpool_limits(1):
+                cov = centred.T @ centred / len(centred)
+                if form == "iid":
+                    values, vectors = np.linalg.eigh(cov)
+                    kept = values > self.atol
+                    self.direction_ = vectors[:, kept] @ ((vectors[:, kept].T @ diff) / values[kept])
+                elif form == "shrinkage":
+                    s = self.shrinkage
+                    cov = (1 - s) * cov + s * np.trace(cov) / len(cov) * np.eye(len(cov))
+                    self.direction_ = np.linalg.solve(cov, diff)
+                else:
+                    raise ValueError(f"covariance must be None, 'iid' or 'shrinkage', not {self.covariance!r}")
         self._orient(X, y)
         return self
 
@@ -115,21 +133,31 @@ class LATProbe(LinearProbe):
 
     Paired (the default): pairs (X[y == 1][i], X[y == 0][i]), e.g. a statement and its contrast; the
     order inside each pair is shuffled, the differences recentred, and their first principal component
-    is the direction. paired=False pairs random rows with no labels at all (the label-free variant).
-    Either way labels are used only to choose the sign. Implements representation-engineering-2023.
+    is the direction (RepE's PCARepReader with n_difference=1). paired=False pairs random rows with no
+    labels at all (the label-free variant).
+
+    Labels choose only the sign. sign="vote" (the default) is RepE's rule: for each pair, does the true
+    member project higher or lower than the false one; the sign is that of (share higher - share lower),
+    positive on a tie. sign="means" points the direction from the class-0 mean to the class-1 mean. The
+    unpaired variant has no labelled pairs to vote with and always uses the means. Implements
+    representation-engineering-2023.
     """
 
-    def __init__(self, paired: bool = True, random_state: int | None = None):
+    def __init__(self, paired: bool = True, sign: str = "vote", random_state: int | None = None):
         self.paired = paired
+        self.sign = sign
         self.random_state = random_state
 
     def fit(self, X, y):
+        if self.sign not in ("vote", "means"):
+            raise ValueError(f"sign must be 'vote' or 'means', not {self.sign!r}")
         X, y = np.asarray(X, dtype=float), np.asarray(y)
         rng = np.random.default_rng(self.random_state)
         if self.paired:
             pos, neg = X[y == 1], X[y == 0]
             n = min(len(pos), len(neg))
-            diffs = pos[:n] - neg[:n]
+            pos, neg = pos[:n], neg[:n]
+            diffs = pos - neg
         else:
             order = rng.permutation(len(X))
             n = len(order) // 2
@@ -139,62 +167,112 @@ class LATProbe(LinearProbe):
         with threadpool_limits(1):
             _, _, vt = np.linalg.svd(diffs, full_matrices=False)
         self.direction_ = vt[0]
-        self._orient(X, y)
+        if self.paired and self.sign == "vote":
+            higher = np.mean(pos @ self.direction_ > neg @ self.direction_)
+            lower = np.mean(pos @ self.direction_ < neg @ self.direction_)
+            if higher < lower:
+                self.direction_ = -self.direction_
+            values = X @ self.direction_
+            self.intercept_ = -(values[y == 0].mean() + values[y == 1].mean()) / 2
+        else:
+            self._orient(X, y)
         return self
 
 
+CHECK_EVERY = 100  # epochs between CCS's convergence checks
+DEFAULT_DRIFT = 1e-5  # the drift under which CCS counts as converged when no tol is given
+
+
 class CCSProbe(LinearProbe):
-    """Contrast-Consistent Search: an unsupervised probe trained on contrast pairs.
+    """Contrast-Consistent Search as Discovering Latent Knowledge runs it: an unsupervised probe on contrast pairs.
 
     fit(X_pos, y=None, X_neg=...) takes the two halves of each pair (e.g. a statement and its negation)
-    as rows of X and X_neg. The loss asks p(x+) ~ 1 - p(x-) (consistency) and min(p(x+), p(x-)) ~ 0
-    (confidence); the best of `n_restarts` random starts is kept. Each half is normalised by its own
-    mean and scale first, as in the paper. If y (1 when the X row is the true half) is given it is used
-    only to choose the sign, which CCS cannot know. Implements discovering-latent-knowledge-2023.
+    as rows of X and X_neg. Each half is normalised separately, by its own mean and its own per-dimension
+    standard deviation (the paper's x~+ = (phi(x+) - mu+) / sigma+). The probe is sigmoid(w.x + b); the loss is
+    the mean of (p(x+) - (1 - p(x-)))^2 (consistency) plus the mean of min(p(x+), p(x-))^2 (confidence),
+    minimised by AdamW (lr 1e-3, weight decay 0.01) full-batch from PyTorch's default Linear initialisation
+    (uniform in +-1/sqrt(d)), `n_restarts` times; the restart with the lowest final loss is kept. These are
+    DLK's defaults (10 tries x 1000 epochs). The restarts train together as one (restarts, d) tensor: AdamW
+    acts on each coordinate alone, so this is the same as training them one after another.
+
+    With `tol`, training stops once no restart's direction moves by more than tol (1 - cosine) over 100 epochs;
+    `loss_` (the kept restart's final loss), `n_epochs_`, `drift_` and `converged_` (drift under tol, or under
+    1e-5 without one) say where it ended. A pair is scored by DLK's credence that the X half is true,
+    0.5 * (p(x+) + 1 - p(x-)) (`pair_scores`), each half of the scored set normalised by its own statistics as
+    DLK does for a test set (statistics="train" for the training halves'). CCS cannot know which way round its
+    direction points: if y (1 when the X half is the true one) is given it is used only for that sign.
+    decision_function on single rows uses w over the pooled per-dimension scale, which is not how DLK scores:
+    prefer pair_scores.
+    Implements discovering-latent-knowledge-2023.
     """
 
     def __init__(
         self,
         n_restarts: int = 10,
         n_epochs: int = 1000,
-        lr: float = 1e-2,
+        lr: float = 1e-3,
         weight_decay: float = 0.01,
+        tol: float | None = None,
         random_state: int | None = None,
     ):
         self.n_restarts = n_restarts
         self.n_epochs = n_epochs
         self.lr = lr
         self.weight_decay = weight_decay
+        self.tol = tol
         self.random_state = random_state
+
+    def _normalise(self, X, X_neg):
+        return (
+            (np.asarray(X, dtype=np.float64) - self.mean_pos_) / self.std_pos_,
+            (np.asarray(X_neg, dtype=np.float64) - self.mean_neg_) / self.std_neg_,
+        )
 
     def fit(self, X, y=None, X_neg=None):
         import torch
 
         if X_neg is None:
             raise ValueError("CCS needs contrast pairs: fit(X_pos, y=None, X_neg=X_neg)")
-        X, X_neg = np.asarray(X, dtype=np.float32), np.asarray(X_neg, dtype=np.float32)
+        X, X_neg = np.asarray(X, dtype=np.float64), np.asarray(X_neg, dtype=np.float64)
+        tiny = np.finfo(np.float32).eps  # a constant dimension is left at zero, not divided by zero
         self.mean_pos_, self.mean_neg_ = X.mean(0), X_neg.mean(0)
-        self.scale_ = np.concatenate([X - self.mean_pos_, X_neg - self.mean_neg_]).std(0).mean() + 1e-8
-        pos = torch.from_numpy((X - self.mean_pos_) / self.scale_)
-        neg = torch.from_numpy((X_neg - self.mean_neg_) / self.scale_)
+        self.std_pos_, self.std_neg_ = X.std(0) + tiny, X_neg.std(0) + tiny
+        pos, neg = (torch.from_numpy(a.astype(np.float32)) for a in self._normalise(X, X_neg))
+        d = X.shape[1]
         generator = torch.Generator().manual_seed(self.random_state or 0)
-        best = (np.inf, None, None)
-        for _ in range(self.n_restarts):
-            w = (torch.randn(X.shape[1], generator=generator) / np.sqrt(X.shape[1])).requires_grad_()
-            b = torch.zeros(1, requires_grad=True)
-            opt = torch.optim.AdamW([w, b], lr=self.lr, weight_decay=self.weight_decay)
-            for _ in range(self.n_epochs):
+        bound = 1 / np.sqrt(d)  # nn.Linear's default: kaiming_uniform(a=sqrt(5)) gives U(-1/sqrt(d), 1/sqrt(d))
+        init = (torch.rand(self.n_restarts, d + 1, generator=generator) * 2 - 1) * bound
+        self.init_ = init.double().numpy()  # (restarts, d + 1): weights then bias, for checking against DLK
+        w = init[:, :d].clone().requires_grad_()
+        b = init[:, d].clone().requires_grad_()
+        opt = torch.optim.AdamW([w, b], lr=self.lr, weight_decay=self.weight_decay)
+        # Convergence is judged on the directions: on separable data the loss keeps falling as |w| grows, while
+        # the direction, which is all a probe's AUROC depends on, settles.
+        previous, drift = w.detach().clone(), np.inf
+        with threadpool_limits(1):
+            for epoch in range(1, self.n_epochs + 1):
                 opt.zero_grad()
-                loss = self._loss(torch.sigmoid(pos @ w + b), torch.sigmoid(neg @ w + b))
-                loss.backward()
+                losses = self._loss(torch.sigmoid(pos @ w.T + b), torch.sigmoid(neg @ w.T + b))
+                losses.sum().backward()  # restarts share no parameter: the sum's gradient is each one's own
                 opt.step()
+                if epoch % CHECK_EVERY == 0:
+                    current = w.detach().clone()
+                    drift = float((1 - torch.nn.functional.cosine_similarity(current, previous, dim=1)).max())
+                    previous = current
+                    if self.tol is not None and drift < self.tol:
+                        break
             with torch.no_grad():
-                final = float(self._loss(torch.sigmoid(pos @ w + b), torch.sigmoid(neg @ w + b)))
-            if final < best[0]:
-                best = (final, w.detach().numpy().copy(), float(b.detach()))
-        self.loss_, self.weights_, self.bias_ = best
-        # for single statements: the same direction in the raw activation space
-        self.direction_ = self.weights_.astype(float) / self.scale_
+                final = self._loss(torch.sigmoid(pos @ w.T + b), torch.sigmoid(neg @ w.T + b))
+        best = int(torch.argmin(final))
+        self.losses_ = final.double().numpy()
+        self.loss_ = float(final[best])
+        self.n_epochs_ = epoch
+        self.drift_ = drift  # 1 - cos between each restart's direction and its own CHECK_EVERY epochs before (max)
+        self.converged_ = drift < (self.tol or DEFAULT_DRIFT)
+        self.weights_ = w[best].detach().double().numpy()
+        self.bias_ = float(b[best].detach())
+        # for single statements: the same direction in the raw activation space, over the pooled scale
+        self.direction_ = self.weights_ / np.sqrt((self.std_pos_**2 + self.std_neg_**2) / 2)
         both = np.concatenate([X, X_neg])
         labels = None if y is None else np.concatenate([np.asarray(y), 1 - np.asarray(y)])
         self._orient(both, labels)
@@ -203,16 +281,30 @@ class CCSProbe(LinearProbe):
 
     @staticmethod
     def _loss(p_pos, p_neg):
+        """Per restart: p_pos and p_neg are (pairs, restarts)."""
         import torch
 
-        consistency = (p_pos - (1 - p_neg)) ** 2
-        confidence = torch.minimum(p_pos, p_neg) ** 2
-        return (consistency + confidence).mean()
+        consistency = ((p_pos - (1 - p_neg)) ** 2).mean(0)
+        confidence = (torch.minimum(p_pos, p_neg) ** 2).mean(0)
+        return consistency + confidence
 
-    def pair_scores(self, X, X_neg) -> np.ndarray:
-        """The paper's pair-level credence that the X half is true: (p(x+) + 1 - p(x-)) / 2."""
+    def probabilities(self, X, X_neg, statistics: str = "own") -> tuple[np.ndarray, np.ndarray]:
+        """p(x+) and p(x-) of the kept restart. statistics="own" normalises each half of the scored pairs by its
+        own mean and standard deviation, as DLK's get_acc does with a test set; "train" uses the training halves'."""
+        if statistics == "own" and len(X) > 1:
+            tiny = np.finfo(np.float32).eps
+            X, X_neg = np.asarray(X, dtype=np.float64), np.asarray(X_neg, dtype=np.float64)
+            pos = (X - X.mean(0)) / (X.std(0) + tiny)
+            neg = (X_neg - X_neg.mean(0)) / (X_neg.std(0) + tiny)
+        elif statistics in ("own", "train"):  # one pair has no statistics of its own
+            pos, neg = self._normalise(X, X_neg)
+        else:
+            raise ValueError(f"statistics must be 'own' or 'train', not {statistics!r}")
         sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
-        p_pos = sig((np.asarray(X) - self.mean_pos_) / self.scale_ @ self.weights_ + self.bias_)
-        p_neg = sig((np.asarray(X_neg) - self.mean_neg_) / self.scale_ @ self.weights_ + self.bias_)
-        credence = (p_pos + 1 - p_neg) / 2
+        return sig(pos @ self.weights_ + self.bias_), sig(neg @ self.weights_ + self.bias_)
+
+    def pair_scores(self, X, X_neg, statistics: str = "own") -> np.ndarray:
+        """DLK's pair credence that the X half is true: 0.5 * (p(x+) + 1 - p(x-)), oriented by the labels."""
+        p_pos, p_neg = self.probabilities(X, X_neg, statistics)
+        credence = 0.5 * (p_pos + 1 - p_neg)
         return credence if self.sign_ > 0 else 1 - credence

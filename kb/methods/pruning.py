@@ -15,7 +15,7 @@ import numpy as np
 
 from kb.methods.models import MLP
 
-CRITERIA = ("std", "apoz", "magnitude", "taylor", "random")
+CRITERIA = ("std", "high-std", "apoz", "magnitude", "taylor", "random")
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
@@ -32,8 +32,10 @@ def scores(net: MLP, X: np.ndarray, y: np.ndarray, layer: int, criterion: str, s
     """Importance of each unit of hidden `layer`: the lowest are pruned first."""
     acts = net.forward(X)
     a = acts[layer + 1]
-    if criterion == "std":
+    if criterion == "std":  # the thread's idea: low-std units first
         return a.std(0)
+    if criterion == "high-std":  # its opposite, to test the idea: high-std units first
+        return -a.std(0)
     if criterion == "apoz":  # many zeros = unimportant
         return -(a <= 0).mean(0)
     if criterion == "magnitude":  # the norm of the unit's incoming weights
@@ -101,3 +103,40 @@ def measured_loss_rise(net: MLP, X: np.ndarray, y: np.ndarray, layer: int) -> np
     return np.array(
         [cross_entropy(net.forward(X, prune(net, X, layer, np.array([j])))[-1], y).mean() - base for j in range(width)]
     )
+
+
+def literal_bound(net: MLP, X: np.ndarray, layer: int) -> np.ndarray:
+    """The thread's bound taken literally, per unit: K std_j with K the product of the operator norms of every
+    layer of the network (its Lipschitz constant from input to logits) and no sqrt(2).
+
+    It is not a bound: K includes the layers below the unit, which do not lie between the unit and the loss,
+    and cross-entropy can move faster than the logits. `counterexample` builds a network where it fails.
+    """
+    K = np.prod([np.linalg.norm(W, 2) for W in net.weights])
+    return K * net.forward(X)[layer + 1].std(0)
+
+
+def counterexample(scale: float = 100.0, n: int = 1000, seed: int = 0):
+    """A network and data on which the literal bound fails: (net, X, y).
+
+    One input x = +-100, true class 1 for nine rows in ten. The hidden unit reads 0.01 x, so it is 1 or 0
+    (std 0.3) while the first layer's operator norm is 0.01; the output layer gives the logits +-scale/2 (a - 0.5).
+    Replacing the unit by its mean 0.9 makes every class-0 row confidently wrong, a large loss rise, while K std
+    stays small because the tiny first layer enters K.
+    """
+    rng = np.random.default_rng(seed)
+    y = (rng.random(n) < 0.9).astype(int)
+    y[:2] = (0, 1)  # both classes, whatever the draw
+    X = np.where(y == 1, 100.0, -100.0)[:, None]
+    weights = [np.array([[0.01]]), np.array([[-scale / 2], [scale / 2]])]
+    biases = [np.zeros(1), np.array([scale / 4, -scale / 4])]
+    return MLP(weights, biases), X, y
+
+
+def random_network(rng: np.random.Generator, n: int = 200) -> tuple[MLP, np.ndarray, np.ndarray]:
+    """A ReLU network of random depth, widths and weight scales, with random data and labels: (net, X, y)."""
+    sizes = [int(rng.integers(2, 12)), *rng.integers(2, 16, size=int(rng.integers(1, 4))), int(rng.integers(2, 6))]
+    weights = [rng.normal(size=(b, a)) * rng.uniform(0.2, 3) / np.sqrt(a) for a, b in zip(sizes, sizes[1:])]
+    biases = [rng.normal(size=b) * rng.uniform(0, 1) for b in sizes[1:]]
+    X = rng.normal(size=(n, sizes[0])) * rng.uniform(0.5, 5)
+    return MLP(weights, biases), X, rng.integers(0, sizes[-1], size=n)

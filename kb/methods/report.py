@@ -17,6 +17,7 @@ class Claim:
     text: str
     verdict: str  # "reproduced", "not reproduced" or "inconclusive"
     evidence: str
+    setting: dict | None = None  # the model, layer and pooling the verdict holds for (None: no transformer)
 
 
 @dataclass
@@ -31,9 +32,17 @@ class Result:
     data: dict = field(default_factory=dict)  # what each dataset was and how big
     run: dict = field(default_factory=dict)
 
-    def claim(self, text: str, holds: bool | None, evidence: str) -> None:
-        verdict = "inconclusive" if holds is None else ("reproduced" if holds else "not reproduced")
-        self.claims.append(Claim(text, verdict, evidence))
+    def claim(self, text: str, verdict: str, evidence: str, setting: dict | None = None) -> None:
+        """Record a verdict (see kb.methods.stats); with a setting, the evidence ends by naming it."""
+        if verdict not in ("reproduced", "not reproduced", "inconclusive"):
+            raise ValueError(f"unknown verdict {verdict!r}")
+        if setting:
+            evidence += f" [{setting_label(setting)}]"
+        self.claims.append(Claim(text, verdict, evidence, setting))
+
+
+def setting_label(setting: dict) -> str:
+    return f"{setting['model']}, layer {setting['layer']}, {setting['pooling']} pooling"
 
 
 def code_version() -> str:

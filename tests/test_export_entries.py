@@ -42,3 +42,27 @@ def test_entries_assembled_per_work_equal_the_whole_file_formatted_at_once(fmt, 
     keys = export.cite_keys(list(WORKS.values()))
     whole = {"bibtex": export.bibtex, "csl-json": export.csl_json, "ris": export.ris}[fmt]
     assert export.Entries(WORKS, keys).text(fmt, ids) == whole([WORKS[i] for i in ids], keys)
+
+
+@pytest.mark.parametrize("fmt", ["bibtex", "csl-json", "ris"])
+def test_entries_are_made_from_the_cited_fields_alone(fmt):
+    """The site rewrites a technique's citation files only when a cited field changes: no other field may count."""
+    keys = export.cite_keys(list(WORKS.values()))
+    full = dict(WORKS["a"], summary={"body": "text"}, added="2026-11-25", citation_count=7, motivations=[], urls={})
+    projected = {f: full[f] for f in export.CITED_FIELDS if f in full}
+    assert export.Entries({"a": projected}, keys).text(fmt, ["a"]) == export.Entries({"a": full}, keys).text(fmt, ["a"])
+    for field, value in CHANGED.items():  # and each of these shows in every format
+        changed = dict(full, **{field: value})
+        assert export.Entries({"a": changed}, keys).text(fmt, ["a"]) != export.Entries({"a": full}, keys).text(
+            fmt, ["a"]
+        ), field
+
+
+CHANGED = {
+    "title": "Another title",
+    "authors": [{"name": "Someone Else"}],
+    "date": "2024-01-02",
+    "ids": {"arxiv": "2401.00001"},
+    "url": "https://example.org/",
+    "abstract": "Other words.",
+}

@@ -7,10 +7,12 @@ catalogue gives the same pages, and a page whose context did not change need not
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import pickle
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from kb import export as citing
@@ -38,8 +40,15 @@ FEED_SIZE = 50
 class Page:
     path: str  # relative to the site's root, e.g. "works/geometry-of-truth-2023.html"
     template: str
-    context: dict
+    made: dict | Callable[[], dict]  # the context, or what makes it when the page has to be rendered
     search: bool = False  # in the search index (its template marks the part Pagefind reads)
+    # What decides the context, when it is much cheaper than the context itself: a page whose key is unchanged
+    # is not rendered, and its context never made (a technique's citation files: ids, keys, the works' digests).
+    key: object = None
+
+    @property
+    def context(self) -> dict:
+        return self.made() if callable(self.made) else self.made
 
     @property
     def root(self) -> str:
@@ -90,6 +99,15 @@ def iter_pages(
 
     cite_keys = citing.cite_keys(list(works.values()))  # over the whole catalogue, so keys are unique site-wide
     entries = citing.Entries(works, cite_keys)
+    digests: dict[str, bytes] = {}
+
+    def digest(work_id: str) -> bytes:
+        """What a work's citation entries are made from, hashed."""
+        if work_id not in digests:
+            cited = [works[work_id].get(f) for f in citing.CITED_FIELDS]
+            digests[work_id] = hashlib.blake2b(pickle.dumps(cited, protocol=5), digest_size=12).digest()
+        return digests[work_id]
+
     cards: dict[str, dict] = {}
 
     def card(work_id: str) -> dict:
@@ -176,7 +194,9 @@ def iter_pages(
             )
         )
         for fmt, ext in citing.EXTENSIONS.items():  # the technique's works for a reference manager
-            yield emit(Page(f"techniques/{slug}.{ext}", "raw.txt", {"text": entries.text(fmt, ids)}))
+            key = (fmt, [(i, cite_keys[i], digest(i)) for i in ids])
+            text = partial(entries.text, fmt, ids)
+            yield emit(Page(f"techniques/{slug}.{ext}", "raw.txt", lambda text=text: {"text": text()}, key=key))
         yield emit(
             Page(
                 f"techniques/{slug}.xml",
@@ -388,4 +408,4 @@ def fingerprint(page: Page) -> bytes:
     pickle, not JSON: three times faster, and as deterministic here (contexts are built in a fixed order from
     sorted data; no sets). Two equal contexts whose objects are shared differently pickle differently: that only
     re-renders a page, never keeps a stale one."""
-    return pickle.dumps((page.template, page.context), protocol=5)
+    return pickle.dumps((page.template, page.context if page.key is None else page.key), protocol=5)

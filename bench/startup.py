@@ -17,6 +17,9 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from search import BARE as SEARCH_FLOOR  # noqa: E402  (the same FTS5 query, with kb's bm25 weights)
+
 REPO = Path(__file__).resolve().parent.parent
 KB = [sys.executable, "-c", "from kb.cli import main; main()"]
 CATALOGUE = REPO / "build" / "catalogue.sqlite"
@@ -31,14 +34,6 @@ authors = conn.execute(
     "SELECT a.name FROM work_author wa JOIN author a ON a.pk = wa.author_pk JOIN work w ON w.pk = wa.work_pk "
     "WHERE w.id = ? ORDER BY wa.position", (sys.argv[2],)).fetchall()
 print(work, authors)
-"""
-SEARCH_FLOOR = """
-import sqlite3, sys
-conn = sqlite3.connect(sys.argv[1])
-rows = conn.execute(
-    "SELECT w.id, w.title, w.year FROM work_fts JOIN work w ON w.pk = work_fts.rowid "
-    "WHERE work_fts MATCH ? ORDER BY bm25(work_fts) LIMIT 20", (sys.argv[2],)).fetchall()
-print(rows)
 """
 
 

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from urllib.parse import urljoin, urlsplit
 
 from importers.http import Polite
-from importers.records import Link, Notice, SourceError, WorkRecord, linked_ids
+from importers.records import Link, Notice, SourceError, WorkRecord, discussed
 from importers.text import clean, repaired
 
 _DECLARATION = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([^\"']*)[\"']", re.I)
@@ -198,12 +198,8 @@ def _link(link: str | None, base: str) -> str | None:
 
 
 def _linked(entry) -> list[Link]:
-    """The works an item's HTML links to (arXiv, DOI, forum posts): it discusses them.
-
-    Read from the hrefs before the text is flattened, so a link whose text is "the paper" still counts."""
-    html = " ".join([entry.get("summary", "")] + [c.get("value", "") for c in entry.get("content", [])])
-    hrefs = " ".join(re.findall(r"""href\s*=\s*["']([^"']+)""", html, re.I))
-    return [Link("discusses", scheme, value) for scheme, value in linked_ids(hrefs)]
+    """The works an item's HTML (summary and content) links to: it discusses them."""
+    return discussed(" ".join([entry.get("summary", "")] + [c.get("value", "") for c in entry.get("content", [])]))
 
 
 def _name(author: str) -> str:

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator
 
 from importers.http import Polite
-from importers.records import Link, SourceError, WorkRecord, linked_ids
+from importers.records import Link, SourceError, WorkRecord, discussed
 from importers.text import clean, repaired
 
 SITES = {"lesswrong": "https://www.lesswrong.com", "alignmentforum": "https://www.alignmentforum.org"}
@@ -195,12 +195,6 @@ def _ids(obj: dict, site: str) -> dict[str, str]:
     return ids
 
 
-def _discussed(html: str | None) -> list[Link]:
-    """What a post or comment links to (arXiv, DOI, forum posts): it discusses those works."""
-    hrefs = " ".join(re.findall(r"""href\s*=\s*["']([^"']+)""", html or "", re.I))
-    return [Link("discusses", scheme, value) for scheme, value in linked_ids(hrefs)]
-
-
 def _when(obj: dict) -> dt.datetime | None:
     try:
         when = dt.datetime.fromisoformat(_str(obj.get("postedAt")).replace("Z", "+00:00"))
@@ -237,7 +231,7 @@ def post_record(p: dict, site: str) -> WorkRecord:
             if page.startswith(("https://", "http://"))
             else f"{SITES[site]}/posts/{p['_id']}/{_str(p.get('slug'))}",
             ids=_ids(p, site),
-            links=_discussed(_str(p.get("htmlBody"))),
+            links=discussed(_str(p.get("htmlBody"))),
         )
     )
 
@@ -256,7 +250,7 @@ def comment_record(c: dict, site: str) -> WorkRecord:
         links.append(Link("replies-to", site, parent_id))
     elif post_id:
         links.append(Link("replies-to", site, post_id))
-    links += [link for link in _discussed(_str(c.get("htmlBody"))) if (link.scheme, link.value) != (site, post_id)]
+    links += [link for link in discussed(_str(c.get("htmlBody"))) if (link.scheme, link.value) != (site, post_id)]
     who = authors[0] if authors else "someone"
     body = _text(c.get("htmlBody"))
     snippet = body if len(body) <= SNIPPET else body[: SNIPPET - 1].rsplit(" ", 1)[0] + "…"

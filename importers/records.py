@@ -78,6 +78,13 @@ _LINKED = (  # (scheme, pattern whose group 1 is the identifier)
 )
 
 
+def discussed(html: str | None) -> list[Link]:
+    """The works an HTML text links to (arXiv, DOI, forum posts), as `discusses` links. Read from the hrefs before
+    any flattening of the text, so a link whose text is "the paper" still counts."""
+    hrefs = " ".join(re.findall(r"""href\s*=\s*["']([^"']+)""", html or "", re.I))
+    return [Link("discusses", scheme, value) for scheme, value in linked_ids(hrefs)]
+
+
 def linked_ids(text: str | None) -> list[tuple[str, str]]:
     """(scheme, identifier) of each work a text links to (arXiv, DOI, forum posts), in order, no repeats."""
     found: list[tuple[str, str]] = []

@@ -10,9 +10,7 @@ Layout:
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 import tomllib
 from dataclasses import dataclass, field
 from functools import cache
@@ -207,24 +205,8 @@ def dump_line(record) -> str:
     return json.dumps(data, ensure_ascii=False)
 
 
-def write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
 def jsonl_text(records) -> str:
     return "".join(dump_line(r) + "\n" for r in sorted(records, key=lambda r: r.id))
-
-
-def write_jsonl(path: Path, records) -> None:
-    write_atomic(path, jsonl_text(records))
 
 
 def works_files(root: Path, works: list[Work]) -> dict[Path, str]:

@@ -35,7 +35,7 @@ class Fetched:
     notices: list = field(default_factory=list)  # warnings that did not stop the source (a link dropped, ...)
 
 
-def collect(name: str, fetch: Callable[[], Iterable], authors: Callable[[], list] | None = None) -> Fetched:
+def collect(name: str, fetch: Callable[[], Iterable]) -> Fetched:
     """Run one source's fetch to the end or to its first error, keeping every complete record."""
     from importers.records import AuthorRecord, Notice, SourceError
 
@@ -48,8 +48,6 @@ def collect(name: str, fetch: Callable[[], Iterable], authors: Callable[[], list
                 out.notices.append(str(item))
             else:
                 out.records.append(item)
-        if authors:
-            out.authors += authors()
     except SourceError as e:
         out.error = str(e)
     return out

@@ -69,7 +69,6 @@ class Report:
     merged: list[tuple[str, str]] = field(default_factory=list)  # (work id, how it was recognised)
     skipped: list[str] = field(default_factory=list)  # already there, nothing new
     errors: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)  # kept records that lost something (said, not fatal)
 
     @property
     def changed(self) -> bool:

@@ -153,9 +153,12 @@ def number(v: float) -> str:
     return f"{v:.3f}" if abs(v) < 10 else f"{v:.4g}"
 
 
+def _tag_by(tag: dict) -> str:
+    return tag["by"] if tag["confidence"] >= 1 else f"{tag['by']}, {tag['confidence']:.2f}"
+
+
 def _tag_line(tag: dict) -> str:
-    by = tag["by"] if tag["confidence"] >= 1 else f"{tag['by']}, {tag['confidence']:.2f}"
-    return f"[green]{tag['slug']}[/] [dim]({by})[/]"
+    return f"[green]{tag['slug']}[/] [dim]({_tag_by(tag)})[/]"
 
 
 def _terminal() -> bool:
@@ -165,27 +168,28 @@ def _terminal() -> bool:
 
 
 def _plain_tag(tag: dict) -> str:
-    by = tag["by"] if tag["confidence"] >= 1 else f"{tag['by']}, {tag['confidence']:.2f}"
-    return f"{tag['slug']} ({by})"
+    return f"{tag['slug']} ({_tag_by(tag)})"
 
 
-def _work_facts(w: dict) -> list[tuple[str, str]]:
-    """What `kb show` says about a work, as (label, text) in order; the label is "" for the heading lines."""
+def _work_facts(w: dict, text=str, tag=_plain_tag) -> list[str]:
+    """What `kb show` says about a work under its title, a line each; `text` and `tag` format them (plain by
+    default, rich markup on a terminal)."""
     facts = [
-        ("", _authors([a["name"] for a in w["authors"]], w["more_authors"], limit=12)),
-        ("", " · ".join(str(x) for x in (w["kind"], w["venue"], w["date"] or w["year"]) if x)),
+        text(_authors([a["name"] for a in w["authors"]], w["more_authors"], limit=12)),
+        text(
+            " · ".join(
+                str(x) for x in (w["kind"], w["venue"], w["date"] or w["year"], w["withdrawn"] and "WITHDRAWN") if x
+            )
+        ),
     ]
-    if w["withdrawn"]:
-        facts.append(("", "WITHDRAWN"))
-    facts += [(k, v) for k, v in w["ids"].items()]
-    links = [w["url"], *w["urls"].values()] if w["url"] else list(w["urls"].values())
-    facts += [("", u) for u in links]
+    facts += [f"{k}: {text(v)}" for k, v in w["ids"].items()]
+    facts += [text(u) for u in ([w["url"]] if w["url"] else []) + list(w["urls"].values())]
     if w.get("categories"):
-        facts.append(("categories", ", ".join(w["categories"])))
+        facts.append("categories: " + text(", ".join(w["categories"])))
     if w["techniques"]:
-        facts.append(("techniques", ", ".join(_plain_tag(t) for t in w["techniques"])))
+        facts.append("techniques: " + ", ".join(tag(t) for t in w["techniques"]))
     if w["motivations"]:
-        facts.append(("x-risk motivation", ", ".join(_plain_tag(t) for t in w["motivations"])))
+        facts.append("x-risk motivation: " + ", ".join(tag(t) for t in w["motivations"]))
     return facts
 
 
@@ -234,13 +238,7 @@ def work(w: dict, as_json: bool, provenance: bool = False) -> None:
     from rich.panel import Panel
 
     console = _console()
-    head = [f"[bold]{_esc(w['title'])}[/]"]
-    for label, text in _work_facts(w):
-        if label in ("techniques", "x-risk motivation"):
-            tags = w["techniques"] if label == "techniques" else w["motivations"]
-            head.append(f"{label}: " + ", ".join(_tag_line(t) for t in tags))
-        else:
-            head.append(f"{label}: {_esc(text)}" if label else _esc(text))
+    head = [f"[bold]{_esc(w['title'])}[/]", *_work_facts(w, text=_esc, tag=_tag_line)]
     console.print(Panel("\n".join(head), title=f"[cyan]{w['id']}[/]", title_align="left"))
     console.print(_esc(citation_line(w)))
     if w["abstract"]:
@@ -263,7 +261,7 @@ def _work_plain(w: dict, provenance: bool) -> None:
     import textwrap
 
     lines = [f"{w['id']}: {w['title']}"]
-    lines += [f"  {label}: {text}" if label else f"  {text}" for label, text in _work_facts(w)]
+    lines += [f"  {fact}" for fact in _work_facts(w)]
     lines.append(f"  {citation_line(w)}")
     sections = ([("abstract", w["abstract"])] if w["abstract"] else []) + (
         _summary_parts(w["summary"]) if w["summary"] else []
@@ -405,7 +403,7 @@ def import_report(report, fetched=None, per_source: bool = True) -> None:
         if per_source:
             state = "[red]failed[/]" if f.error else "[green]ok[/]"
             console.print(f"  {state} {_esc(f.name)}: {len(f.records)} record(s)")
-        for notice in getattr(f, "notices", []):
+        for notice in f.notices:
             console.print(f"[yellow]warning:[/] {_esc(notice)}", soft_wrap=True)
     console.print(
         f"added {len(report.added)}, updated {len(report.updated)}, merged as duplicates {len(report.merged)},"
@@ -415,8 +413,6 @@ def import_report(report, fetched=None, per_source: bool = True) -> None:
         console.print(f"  [green]+[/] {work_id}")
     for work_id, how in report.merged[:50]:
         console.print(f"  [cyan]=[/] {work_id} [dim](recognised by {_esc(how)})[/]")
-    for warning in getattr(report, "warnings", []):
-        console.print(f"[yellow]warning:[/] {_esc(warning)}")
     for error in report.errors:
         # the error's own hint says whether running again resumes (it does after a block or a network failure)
         console.print(f"[red]error:[/] {_esc(error)}", soft_wrap=True)

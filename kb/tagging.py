@@ -219,12 +219,13 @@ def evaluate_held_out(
     held_out: set[str],
     min_positives: int = 3,
 ) -> dict:
-    """Precision/recall/F1 per tag on the curated works in held_out, which the taggers were not built with.
+    """Precision/recall/F1 per tag on the curated works in held_out, which the learned tagger never sees.
 
     The keyword rules are used as they are; the learned tagger is trained on the other curated works only.
-    This is the honest figure for works added after the taxonomy's keywords were written: cross-validation
-    over the whole catalogue also scores the works the keywords were chosen by looking at. A tag takes part
-    when it has at least min_positives positives among the held-out works.
+    For works added after the taxonomy's keywords were written this is the figure cross-validation cannot
+    give (it also scores the works the keywords were chosen by looking at); whether the keywords were later
+    revised with these works in view is the curators' to say. A tag takes part when it has at least
+    min_positives positives among the held-out works.
     """
     from kb.embeddings import work_text
 

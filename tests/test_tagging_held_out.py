@@ -5,18 +5,7 @@ import json
 import numpy as np
 
 from kb import tagging
-
-TECHNIQUES = [
-    {"slug": "representation-reading", "name": "Representation reading", "parent": None, "keywords": []},
-    {
-        "slug": "probing",
-        "name": "Linear probing",
-        "parent": "representation-reading",
-        "keywords": ["linear probe", "probing"],
-    },
-    {"slug": "pruning", "name": "Pruning", "parent": None, "keywords": ["pruning", "prune"]},
-]
-MOTIVATIONS = [{"slug": "deception", "name": "Deception", "keywords": ["deception", "lie"]}]
+from tests.test_tagging import MOTIVATIONS, TECHNIQUES  # its tags without works here are not scored
 
 
 def corpus(n=40):

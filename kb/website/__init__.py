@@ -85,14 +85,12 @@ def build(
             related = similarity.by_embeddings(exported["works"], embeddings)
     from kb.website import markup
 
-    cache = markup.MarkdownCache(render.read_manifest(out).get("markdown"))
-    markup.markdown_cache(cache)  # for the whole write: pages are derived as they are written
-    try:
-        pages = context.iter_pages(exported, config, results, related)
-        # cache.used fills as the pages are derived; the manifest is written after the last one
-        return render.write_site(pages, out, assets_dir(), figures, search=search, keep={"markdown": cache.used})
-    finally:
-        markup.markdown_cache(markup.MarkdownCache())
+    previous = render.read_manifest(out)
+    cache = markup.MarkdownCache(previous.get("markdown"))
+    pages = context.iter_pages(exported, config, results, related, markdown=cache)
+    # cache.used fills as the pages are derived, while they are written; the manifest is written after the last
+    keep = {"markdown": cache.used}
+    return render.write_site(pages, out, assets_dir(), figures, search=search, keep=keep, manifest=previous)
 
 
 def build_workspace(

@@ -18,7 +18,7 @@ from pathlib import Path
 from kb import export as citing
 from kb import similarity
 from kb.tree import Tree
-from kb.website.markup import markdown, paragraphs
+from kb.website.markup import MarkdownCache, paragraphs
 
 SCHOLAR = "https://scholar.google.com/citations?user={}"
 LESSWRONG_USER = "https://www.lesswrong.com/users/{}"
@@ -73,17 +73,23 @@ def pages(
 
 
 def iter_pages(
-    catalogue: dict, config: SiteConfig, results: list[dict] | None = None, related: dict[str, list[str]] | None = None
+    catalogue: dict,
+    config: SiteConfig,
+    results: list[dict] | None = None,
+    related: dict[str, list[str]] | None = None,
+    markdown: MarkdownCache | None = None,
 ) -> Iterator[Page]:
     """Every page of the site, one at a time: a renderer that writes them as they come holds only a batch of
-    contexts, whatever the size of the catalogue (the works themselves are held once, for all pages)."""
+    contexts, whatever the size of the catalogue (the works themselves are held once, for all pages).
+    `markdown` renders the summaries (a cache kept from the previous build; a fresh one by default)."""
+    render = (markdown or MarkdownCache()).render
     paths: list[str] = []  # for the sitemap, last
 
     def emit(page: Page) -> Page:
         paths.append(page.path)
         return page
 
-    works = {w["id"]: _work_view(w) for w in catalogue["works"]}
+    works = {w["id"]: _work_view(w, render) for w in catalogue["works"]}
     techniques = {t["slug"]: t for t in catalogue["techniques"]}
     taxonomy = Tree.of(catalogue["techniques"])
     children = taxonomy.children
@@ -317,7 +323,7 @@ def iter_pages(
     )
 
 
-def _work_view(w: dict) -> dict:
+def _work_view(w: dict, markdown: Callable[[str | None], str]) -> dict:
     view = dict(w)
     view["author_line"] = ", ".join(a["name"] for a in w["authors"][:6]) + (
         " et al." if w["more_authors"] or len(w["authors"]) > 6 else ""

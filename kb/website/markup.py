@@ -59,29 +59,22 @@ class MarkdownCache:
         self.known = dict(known or {})
         self.used: dict[str, str] = {}
 
-    def render(self, text: str) -> str:
+    def render(self, text: str | None) -> str:
+        """markdown(text), from the cache when an earlier build rendered the same text."""
+        if not text:
+            return ""
         key = hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
         html = self.used.get(key) or self.known.get(key)
         if html is None:
-            html = _render(text)
+            html = markdown(text)
         self.used[key] = html
         return html
 
 
-_CACHE = MarkdownCache()  # the one a build installs with `markdown_cache`; a fresh one outside builds
-
-
-def markdown_cache(cache: MarkdownCache) -> None:
-    global _CACHE
-    _CACHE = cache
-
-
 def markdown(text: str | None) -> str:
     """Markdown -> HTML, sanitised: only plain formatting tags; links only to http(s) and mailto."""
-    return _CACHE.render(text) if text else ""
-
-
-def _render(text: str) -> str:
+    if not text:
+        return ""
     html = _markdown().render(text)
     return nh3.clean(
         html,

@@ -118,21 +118,23 @@ def write_site(
     figures: dict[str, Path] | None = None,
     search: bool = True,
     keep: dict | None = None,
+    manifest: dict | None = None,
 ) -> Report:
     """Render pages into out/ (with assets/static and the result figures), reusing unchanged pages.
 
     Every build assembles a complete new site in a staging folder beside out/: unchanged pages are hard
-    links to the live ones (not re-rendered), changed pages are rendered, and Pagefind indexes the whole
-    staged site. Then one atomic directory exchange puts it in place of out/. A build that fails or is
-    killed at any point leaves out/ as the old site or the new one, never a mix; the staging folders a
-    killed build leaves behind are removed by the next build. `keep` goes into the manifest for the next build
-    (what it may reuse: rendered Markdown).
+    links to the live ones (not re-rendered), changed pages are rendered, and the search index's shards that
+    hold a changed page are indexed again (searchindex). Then one atomic directory exchange puts it in place of
+    out/. A build that fails or is killed at any point leaves out/ as the old site or the new one, never a mix;
+    the staging folders a killed build leaves behind are removed by the next build. `keep` goes into the manifest
+    for the next build (what it may reuse: rendered Markdown); `manifest` is the previous build's, when the
+    caller has read it already (read_manifest).
     """
     env = environment(assets / "templates")
     digest = _assets_digest(assets)
     out.parent.mkdir(parents=True, exist_ok=True)
     _clean_stale(out)
-    old = read_manifest(out)
+    old = read_manifest(out) if manifest is None else manifest
     incremental = old.get("assets") == digest and out.is_dir()
     stage = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.new-"))
     report = Report(out=out)
@@ -141,10 +143,9 @@ def write_site(
     searchable: list[str] = []
     try:
         # pages come in batches and each batch is let go once written: memory holds one batch's contexts
+        before = old.get("pages", {}) if incremental else None
         for batch in _batches(pages, BATCH_PAGES):
-            batch_prints, rendered = _render_pages(
-                batch, env, stage, out, old.get("pages", {}) if incremental else None
-            )
+            batch_prints, rendered = _render_pages(batch, env, stage, out, before)
             prints.update(batch_prints)
             report.rendered += rendered
             searchable += [p.path for p in batch if p.search]
@@ -221,14 +222,15 @@ def _render_pages(
             _link(out / page.path, stage / page.path)
         else:
             changed.append(i)
-    _render_parallel(pages, env, stage, changed)
+    _render_parallel(pages, env, stage, changed, prints)
     return prints, [pages[i].path for i in changed]
 
 
 def _render_parallel(
-    pages: list[Page], env: Environment, stage: Path, indices: Sequence[int]
+    pages: list[Page], env: Environment, stage: Path, indices: Sequence[int], known: dict[str, str] | None = None
 ) -> tuple[dict[str, str], set[str]]:
-    """Render pages[i] for i in indices, in forked workers when there are enough of them and cores to share.
+    """Render pages[i] for i in indices, in forked workers when there are enough of them and cores to share;
+    fingerprint them too, unless `known` has their fingerprints already.
 
     Pages are shared out interleaved, so each worker gets a mix of page kinds; workers inherit the contexts
     instead of receiving them pickled."""
@@ -238,8 +240,8 @@ def _render_parallel(
     in_main_thread = threading.current_thread() is threading.main_thread()
     forkable = "fork" in multiprocessing.get_all_start_methods() and in_main_thread
     if workers < 2 or len(indices) < PARALLEL_MIN_PAGES or not forkable:
-        return _render_share(pages, env, stage, indices)
-    _JOB = (pages, env, stage)
+        return _render_share(pages, env, stage, indices, known)
+    _JOB = (pages, env, stage, known)
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
             shares = pool.map(_render_worker, [indices[k::workers] for k in range(workers)])
@@ -254,18 +256,18 @@ def _render_parallel(
 
 
 def _render_worker(indices: Sequence[int]) -> tuple[dict[str, str], set[str]]:
-    pages, env, stage = _JOB
-    return _render_share(pages, env, stage, indices)
+    pages, env, stage, known = _JOB
+    return _render_share(pages, env, stage, indices, known)
 
 
 def _render_share(
-    pages: list[Page], env: Environment, stage: Path, indices: Sequence[int]
+    pages: list[Page], env: Environment, stage: Path, indices: Sequence[int], known: dict[str, str] | None = None
 ) -> tuple[dict[str, str], set[str]]:
     prints, rendered = {}, set()
     templates = {}  # name -> compiled template, looked up once per build rather than once per page
     for i in indices:
         page = pages[i]
-        prints[page.path] = _digest(fingerprint(page))
+        prints[page.path] = known[page.path] if known else _digest(fingerprint(page))
         template = templates.get(page.template) or templates.setdefault(page.template, env.get_template(page.template))
         _write(stage / page.path, template.render(**page.context, root=page.root))
         rendered.add(page.path)

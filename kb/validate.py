@@ -18,6 +18,7 @@ def check(ds: Dataset) -> list[Problem]:
         _taxonomy,
         _works,
         _one_line_text,
+        _prose_text,
         _shared_identifiers,
         _sorted_files,
         _summaries,
@@ -159,4 +160,20 @@ def _one_line_text(ds: Dataset) -> list[Problem]:
         Problem(*ds.place(kind, key), f"{kind} {key}: {field} {value!r} has markup or a control character")
         for kind, key, field, value in fields
         if _NOT_ONE_LINE.search(value)
+    ]
+
+
+# Prose (abstracts, summaries) keeps its line breaks and tabs; any other control character would reach a terminal.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _prose_text(ds: Dataset) -> list[Problem]:
+    fields = [(ds.place("work", w.id), f"work {w.id}: abstract", w.abstract or "") for w in ds.works]
+    for s in ds.summaries:
+        for name, value in (("body", s.body), ("xrisk", s.meta.xrisk), ("opinion", s.meta.opinion)):
+            fields.append((ds.place("summary", s.meta.work), f"summary of {s.meta.work}: {name}", value or ""))
+    return [
+        Problem(*place, f"{what} has a control character ({found.group()!r}): remove it")
+        for place, what, value in fields
+        if (found := _CONTROL.search(value))
     ]

@@ -13,6 +13,7 @@ NASTY = (
 
 
 def hostile(data):
+    """NASTY as the first work's abstract in data/ (which `kb validate` refuses)."""
     path = data / "works" / "papers.jsonl"
     lines = path.read_text().splitlines()
     work = json.loads(lines[0])
@@ -20,6 +21,18 @@ def hostile(data):
     lines[0] = json.dumps(work)
     path.write_text("\n".join(lines) + "\n")
     return work["id"]
+
+
+def hostile_catalogue(kb, data):
+    """NASTY as the first work's abstract in a catalogue that has it anyway (one built elsewhere, by an older
+    kb): what the CLI prints must be safe whatever the catalogue holds."""
+    import sqlite3
+
+    work_id = json.loads((data / "works" / "papers.jsonl").read_text().splitlines()[0])["id"]
+    assert kb("build").exit_code == 0
+    with sqlite3.connect(data.parent / "build" / "catalogue.sqlite") as conn:
+        assert conn.execute("UPDATE work SET abstract = ? WHERE id = ?", (NASTY, work_id)).rowcount == 1
+    return work_id
 
 
 def test_safe_text_keeps_the_words_and_drops_every_control_sequence():
@@ -32,11 +45,20 @@ def test_safe_text_keeps_the_words_and_drops_every_control_sequence():
 @pytest.mark.parametrize("terminal", [True, False], ids=["rich-on-a-terminal", "plain-into-a-pipe"])
 def test_show_search_and_list_never_print_a_control_character_nor_crash_on_markup(kb, data, monkeypatch, terminal):
     monkeypatch.setattr(output, "_terminal", lambda: terminal)
-    work_id = hostile(data)
+    work_id = hostile_catalogue(kb, data)
     for args in (("show", work_id), ("search", "probes"), ("list",), ("show", work_id, "--json")):
         result = kb(*args)
         assert result.exit_code == 0, (args, result.output)
         assert not [c for c in result.stdout if (ord(c) < 32 and c not in "\n\t") or 0x7F <= ord(c) <= 0x9F], args
+    assert "C:\\probes" in kb("show", work_id).stdout  # the hostile text was there, made safe
+
+
+def test_validate_refuses_control_characters_in_prose_and_names_the_place(kb, data):
+    hostile(data)
+    result = kb("validate")
+    assert result.exit_code == 1
+    assert "papers.jsonl:1:" in result.stderr + result.stdout and "control character ('\\x1b')" in result.output
+    assert not [c for c in result.output if (ord(c) < 32 and c not in "\n\t") or 0x7F <= ord(c) <= 0x9F]
 
 
 def test_an_impossible_date_in_a_front_matter_is_a_problem_with_its_line():

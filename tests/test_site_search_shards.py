@@ -1,11 +1,14 @@
-"""The search index in shards: every searchable page in exactly one shard, and a rebuild re-indexes only the
-shards whose pages changed (Pagefind has no incremental mode of its own)."""
+"""The search index: each searchable page's article handed to Pagefind as the pages are written, in shards; every
+searchable page in exactly one shard, and a rebuild re-indexes only the shards whose pages changed (Pagefind has
+no incremental mode of its own)."""
 
 import json
 
 import pytest
 
-from kb.website import searchindex
+from kb import catalogue
+from kb.website import context, render, searchindex
+from kb.workspace import Workspace
 from tests.test_site import build
 
 pytestmark = pytest.mark.skipif(not searchindex.available(), reason="Pagefind is not installed")
@@ -57,3 +60,43 @@ def test_a_rebuild_reindexes_only_the_shard_of_the_page_that_changed(data, tmp_p
     bundle = out / searchindex.bundle(again.search_shards[0])
     fragments = " ".join(p.read_bytes().hex() for p in (bundle / "fragment").iterdir())
     assert fragments  # the re-indexed shard is a complete bundle, not an empty one
+
+
+def test_the_pages_marked_searchable_are_as_many_as_the_index_is_sized_for(data, tmp_path):
+    with Workspace(data, tmp_path / "kb.sqlite").connect() as conn:
+        exported = catalogue.export(conn)
+    pages = context.pages(exported, context.SiteConfig())
+    assert context.searchable_count(exported) == sum(1 for p in pages if p.search)
+
+
+def test_pagefind_indexes_a_page_s_article_not_its_navigation_or_lists():
+    page = (
+        '<html lang="en"><body><nav>Home</nav><article data-pagefind-body><h1>Coup probes</h1></article>'
+        "<section>Related works: Sleeper agents</section></body></html>"
+    )
+    doc = searchindex.document(page)
+    assert "Coup probes" in doc and "Home" not in doc and "Sleeper agents" not in doc
+    assert searchindex.document("<p>no article</p>") == "<p>no article</p>"  # indexed whole
+
+
+@pytest.fixture
+def broken_pagefind(tmp_path, monkeypatch):
+    fake = tmp_path / "pagefind"
+    fake.write_text("#!/bin/sh\necho 'index: disk full' >&2\nexit 3\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(fake))
+
+
+def test_a_pagefind_failure_fails_the_build_with_what_pagefind_said_and_keeps_the_old_site(data, tmp_path, request):
+    out = tmp_path / "_site"
+    build(data, out, search=True)
+    before = sorted(p.relative_to(out) for p in out.rglob("*"))
+    summary = data / "summaries" / "coup-probes-2023.md"
+    summary.write_text(summary.read_text().replace("*linear* classifier", "*linear* monitor"))
+    request.getfixturevalue("broken_pagefind")
+    with pytest.raises(render.SiteBuildError, match=r"(?s)Pagefind failed.*shard 0.*disk full"):
+        build(data, out, search=True)
+    assert sorted(p.relative_to(out) for p in out.rglob("*")) == before
+    html = (out / "works" / "coup-probes-2023.html").read_text()
+    assert "<em>linear</em> classifier" in html and "<em>linear</em> monitor" not in html
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("._site.")] == []  # no staging left behind

@@ -90,7 +90,10 @@ def build(
     pages = context.iter_pages(exported, config, results, related, markdown=cache)
     # cache.used fills as the pages are derived, while they are written; the manifest is written after the last
     keep = {"markdown": cache.used}
-    return render.write_site(pages, out, assets_dir(), figures, search=search, keep=keep, manifest=previous)
+    searchable = context.searchable_count(exported)
+    return render.write_site(
+        pages, out, assets_dir(), figures, search=search, keep=keep, manifest=previous, searchable=searchable
+    )
 
 
 def build_workspace(

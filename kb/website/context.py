@@ -72,6 +72,11 @@ def pages(
     return list(iter_pages(catalogue, config, results, related))
 
 
+def searchable_count(catalogue: dict) -> int:
+    """How many of iter_pages' pages are marked `search`: a page for each work and each technique."""
+    return len(catalogue["works"]) + len(catalogue["techniques"])
+
+
 def iter_pages(
     catalogue: dict,
     config: SiteConfig,

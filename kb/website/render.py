@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FileSystemBytecodeCache, FileSystemLoader, StrictUndefined
 
 from kb import __version__
 from kb.website import searchindex
@@ -57,6 +57,7 @@ class Report:
 def environment(templates: Path) -> Environment:
     env = Environment(
         loader=FileSystemLoader(templates),
+        bytecode_cache=_bytecode_cache(),
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,
@@ -70,6 +71,21 @@ def environment(templates: Path) -> Environment:
     env.filters["plain"] = plain
     _cache_cards(env)
     return env
+
+
+def _bytecode_cache():
+    """Compiled templates kept across builds (Jinja's cache in the temporary folder, keyed by each template's
+    source): compiling them took 0.12 s of every build, as much as rendering 150 pages."""
+    try:
+        return FileSystemBytecodeCache()
+    except (OSError, RuntimeError):  # no private temporary folder to keep them in: compile every time
+        return None
+
+
+def _compile_all(env: Environment) -> None:
+    """Every template compiled (or loaded from the cache) once, before workers are forked: they inherit them."""
+    for name in env.list_templates():
+        env.get_template(name)
 
 
 def _cache_cards(env: Environment) -> None:
@@ -119,18 +135,22 @@ def write_site(
     search: bool = True,
     keep: dict | None = None,
     manifest: dict | None = None,
+    searchable: int = 0,
 ) -> Report:
     """Render pages into out/ (with assets/static and the result figures), reusing unchanged pages.
 
     Every build assembles a complete new site in a staging folder beside out/: unchanged pages are hard
     links to the live ones (not re-rendered), changed pages are rendered, and the search index's shards that
-    hold a changed page are indexed again (searchindex). Then one atomic directory exchange puts it in place of
+    hold a changed page are indexed again, while the pages are rendered (searchindex; `searchable`: how many
+    pages are marked `search`, which fixes the shards before they come). Then one atomic directory exchange puts
+    it in place of
     out/. A build that fails or is killed at any point leaves out/ as the old site or the new one, never a mix;
     the staging folders a killed build leaves behind are removed by the next build. `keep` goes into the manifest
     for the next build (what it may reuse: rendered Markdown); `manifest` is the previous build's, when the
     caller has read it already (read_manifest).
     """
     env = environment(assets / "templates")
+    _compile_all(env)
     digest = _assets_digest(assets)
     out.parent.mkdir(parents=True, exist_ok=True)
     _clean_stale(out)
@@ -140,30 +160,35 @@ def write_site(
     report = Report(out=out)
     keep = dict(keep or {})
     prints: dict[str, str] = {}
-    searchable: list[str] = []
+    indexer = None
     try:
+        if search and searchindex.available():
+            indexer = searchindex.Indexer(stage, out, searchable, old.get("search", {}) if incremental else {})
         # pages come in batches and each batch is let go once written: memory holds one batch's contexts
         before = old.get("pages", {}) if incremental else None
         for batch in _batches(pages, BATCH_PAGES):
-            batch_prints, rendered = _render_pages(batch, env, stage, out, before)
+            batch_prints, rendered = _render_pages(batch, env, stage, out, before, indexer)
             prints.update(batch_prints)
             report.rendered += rendered
-            searchable += [p.path for p in batch if p.search]
             report.pages += len(batch)
+            if indexer is not None:
+                indexer.flush()
         report.removed = sorted(set(old.get("pages", {})) - set(prints)) if incremental else []
         _copy_assets(assets, figures or {}, stage)
-        if search and searchindex.available():
-            previous = old.get("search", {}) if incremental else {}
-            try:
-                keep["search"], report.search_shards = searchindex.index(stage, out, prints, searchable, previous)
-            except searchindex.PagefindFailed as e:
-                raise SiteBuildError(str(e)) from None
-            report.search_indexed = bool(keep["search"])
+        if indexer is not None:
+            keep["search"], report.search_shards = indexer.finish()
+            report.search_indexed = True
         _write(stage / MANIFEST, json.dumps({**keep, "assets": digest, "pages": prints}, indent=0, sort_keys=True))
         _swap(stage, out)
+    except searchindex.PagefindFailed as e:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise SiteBuildError(str(e)) from None
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
+    finally:
+        if indexer is not None:
+            indexer.close()
     shutil.rmtree(stage, ignore_errors=True)  # after the exchange: the previous site
     return report
 
@@ -205,73 +230,108 @@ _JOB: tuple | None = None  # what forked workers render: set just before the for
 
 
 def _render_pages(
-    pages: list[Page], env: Environment, stage: Path, out: Path, old: dict[str, str] | None
+    pages: list[Page],
+    env: Environment,
+    stage: Path,
+    out: Path,
+    old: dict[str, str] | None,
+    indexer: searchindex.Indexer | None = None,
 ) -> tuple[dict[str, str], list[str]]:
     """Fingerprint every page and render those that changed (all when old is None) into stage/; an unchanged page
-    is the live one, hard-linked into the new site. Returns the fingerprints and the rendered paths, in order.
+    is the live one, hard-linked into the new site. The indexer (if any) gets every searchable page: rendered, or
+    kept. Returns the fingerprints and the rendered paths, in order.
 
     An incremental build fingerprints first, here, and forks workers only when many pages changed; a full build
     shares everything out at once (fingerprinting included)."""
     if old is None:
-        prints, rendered = _render_parallel(pages, env, stage, range(len(pages)))
+        prints, rendered = _render_parallel(pages, env, stage, range(len(pages)), indexer=indexer)
         return {p.path: prints[p.path] for p in pages}, [p.path for p in pages if p.path in rendered]
     prints = {p.path: _digest(fingerprint(p)) for p in pages}
     changed = []
     for i, page in enumerate(pages):
         if old.get(page.path) == prints[page.path] and (out / page.path).is_file():
             _link(out / page.path, stage / page.path)
+            if page.search and indexer is not None:
+                indexer.keep(page.path)
         else:
             changed.append(i)
-    _render_parallel(pages, env, stage, changed, prints)
+    _render_parallel(pages, env, stage, changed, prints, indexer)
     return prints, [pages[i].path for i in changed]
 
 
+# Pages a forked worker renders before it hands back their fingerprints and search documents: small enough that
+# the search index gets them while the other pages render, large enough that handing back costs little.
+CHUNK_PAGES = 64
+
+
 def _render_parallel(
-    pages: list[Page], env: Environment, stage: Path, indices: Sequence[int], known: dict[str, str] | None = None
+    pages: list[Page],
+    env: Environment,
+    stage: Path,
+    indices: Sequence[int],
+    known: dict[str, str] | None = None,
+    indexer: searchindex.Indexer | None = None,
 ) -> tuple[dict[str, str], set[str]]:
     """Render pages[i] for i in indices, in forked workers when there are enough of them and cores to share;
-    fingerprint them too, unless `known` has their fingerprints already.
+    fingerprint them too, unless `known` has their fingerprints already; hand the searchable ones to the indexer
+    as each chunk of pages is done.
 
-    Pages are shared out interleaved, so each worker gets a mix of page kinds; workers inherit the contexts
-    instead of receiving them pickled."""
+    Workers inherit the contexts instead of receiving them pickled, and take chunks as they become free."""
     global _JOB
     workers = min(os.cpu_count() or 1, 4)
     # forking from a thread other than the main one (`kb site serve --watch` rebuilds in one) can deadlock
     in_main_thread = threading.current_thread() is threading.main_thread()
     forkable = "fork" in multiprocessing.get_all_start_methods() and in_main_thread
-    if workers < 2 or len(indices) < PARALLEL_MIN_PAGES or not forkable:
-        return _render_share(pages, env, stage, indices, known)
-    _JOB = (pages, env, stage, known)
-    try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            shares = pool.map(_render_worker, [indices[k::workers] for k in range(workers)])
-    finally:
-        _JOB = None
     prints: dict[str, str] = {}
     rendered: set[str] = set()
-    for share_prints, share_rendered in shares:
-        prints.update(share_prints)
-        rendered.update(share_rendered)
+    search = indexer is not None
+    if workers < 2 or len(indices) < PARALLEL_MIN_PAGES or not forkable:
+        _take(_render_share(pages, env, stage, indices, known, search), prints, rendered, indexer)
+        return prints, rendered
+    _JOB = (pages, env, stage, known, search)
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            shares = [indices[i : i + CHUNK_PAGES] for i in range(0, len(indices), CHUNK_PAGES)]
+            for chunk in pool.imap_unordered(_render_worker, shares):
+                _take(chunk, prints, rendered, indexer)
+    finally:
+        _JOB = None
     return prints, rendered
 
 
-def _render_worker(indices: Sequence[int]) -> tuple[dict[str, str], set[str]]:
-    pages, env, stage, known = _JOB
-    return _render_share(pages, env, stage, indices, known)
+def _take(chunk: tuple, prints: dict[str, str], rendered: set[str], indexer: searchindex.Indexer | None) -> None:
+    chunk_prints, chunk_rendered, documents = chunk
+    prints.update(chunk_prints)
+    rendered.update(chunk_rendered)
+    for path, document in documents:
+        indexer.add(path, document)
+
+
+def _render_worker(indices: Sequence[int]) -> tuple[dict[str, str], set[str], list[tuple[str, str]]]:
+    pages, env, stage, known, search = _JOB
+    return _render_share(pages, env, stage, indices, known, search)
 
 
 def _render_share(
-    pages: list[Page], env: Environment, stage: Path, indices: Sequence[int], known: dict[str, str] | None = None
-) -> tuple[dict[str, str], set[str]]:
-    prints, rendered = {}, set()
+    pages: list[Page],
+    env: Environment,
+    stage: Path,
+    indices: Sequence[int],
+    known: dict[str, str] | None = None,
+    search: bool = False,
+) -> tuple[dict[str, str], set[str], list[tuple[str, str]]]:
+    prints, rendered, documents = {}, set(), []
     templates = {}  # name -> compiled template, looked up once per build rather than once per page
     for i in indices:
         page = pages[i]
         prints[page.path] = known[page.path] if known else _digest(fingerprint(page))
         template = templates.get(page.template) or templates.setdefault(page.template, env.get_template(page.template))
-        _write(stage / page.path, template.render(**page.context, root=page.root))
+        html = template.render(**page.context, root=page.root)
+        _write(stage / page.path, html)
         rendered.add(page.path)
-    return prints, rendered
+        if search and page.search:
+            documents.append((page.path, searchindex.document(html)))
+    return prints, rendered, documents
 
 
 def _copy_assets(assets: Path, figures: dict[str, Path], into: Path) -> None:

@@ -12,20 +12,9 @@ import dataclasses
 import re
 import unicodedata
 
+from importers.controls import strip_controls
 from importers.records import AuthorRecord, WorkRecord
 
-# Whole escape sequences first (CSI colours and cursor moves, OSC titles and hyperlinks ended by BEL or ST, DCS/SOS/
-# PM/APC strings, two-character escapes, their 8-bit forms), so that no parameter bytes are left behind as text.
-_ESCAPES = re.compile(
-    r"\x1b\[[0-?]*[ -/]*[@-~]?"
-    r"|\x1b\][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
-    r"|\x1b[PX^_][^\x1b\x9c]*(?:\x1b\\|\x9c)?"
-    r"|\x1b[ -/]*[0-~]?"
-    r"|\x9b[0-?]*[ -/]*[@-~]?"
-    r"|[\x9d\x90\x98\x9e\x9f][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)"  # 8-bit strings only when ended: else lone C1s
-)
-# What is left of C0 (but tab and newline), DEL, C1; and the invisible format characters that reorder or hide text.
-_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\u202a-\u202e\u2066-\u2069\ufeff]")
 _SPACES = re.compile(r"[^\S\n]+")
 _BLANK_LINES = re.compile(r"\n\s*\n\s*")
 
@@ -37,11 +26,6 @@ def _fix(text: str) -> str:
     # importer unescapes HTML where the field is HTML.
     text = ftfy.fix_text(text, uncurl_quotes=False, unescape_html=False, explain=False, normalization="NFC")
     return unicodedata.normalize("NFC", text)
-
-
-def strip_controls(text: str) -> str:
-    """`text` without escape sequences, control characters and invisible reordering characters (nothing else)."""
-    return _CONTROLS.sub("", _ESCAPES.sub("", text))
 
 
 def clean(text: str | None, *, one_line: bool = True) -> str:

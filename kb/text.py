@@ -1,12 +1,12 @@
 """Text from importers and contributors made safe to store and to print. The rule itself (which escape sequences
-and control characters go) is `importers.text.strip_controls`, shared with the importers' repair; the merge applies
+and control characters go) is `importers.controls.strip_controls`, shared with the importers' repair; the merge applies
 `safe` to every imported record, `kb.output` to everything it prints, and `kb validate` refuses what it would have
 to strip from one-line fields.
 """
 
 from __future__ import annotations
 
-from importers.text import strip_controls
+from importers.controls import strip_controls
 
 __all__ = ["safe"]
 

@@ -1,0 +1,25 @@
+"""Which escape sequences and control characters text loses before it is stored or printed: one rule, used by the
+importers' repair (importers.text) and by everything kb prints (kb.text). Only `re`: the CLI imports it at start-up.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Whole escape sequences first (CSI colours and cursor moves, OSC titles and hyperlinks ended by BEL or ST, DCS/SOS/
+# PM/APC strings, two-character escapes, their 8-bit forms), so that no parameter bytes are left behind as text.
+_ESCAPES = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]?"
+    r"|\x1b\][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
+    r"|\x1b[PX^_][^\x1b\x9c]*(?:\x1b\\|\x9c)?"
+    r"|\x1b[ -/]*[0-~]?"
+    r"|\x9b[0-?]*[ -/]*[@-~]?"
+    r"|[\x9d\x90\x98\x9e\x9f][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)"  # 8-bit strings only when ended: else lone C1s
+)
+# What is left of C0 (but tab and newline), DEL, C1; and the invisible format characters that reorder or hide text.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+def strip_controls(text: str) -> str:
+    """`text` without escape sequences, control characters and invisible reordering characters (nothing else)."""
+    return _CONTROLS.sub("", _ESCAPES.sub("", text))

@@ -83,17 +83,9 @@ def build(
             related = similarity.by_embeddings(exported["works"], embeddings, compute=embed)
         except MissingExtra:  # no model here: cached vectors only, shared techniques for the rest
             related = similarity.by_embeddings(exported["works"], embeddings)
-    from kb.website import markup
-
-    previous = render.read_manifest(out)
-    cache = markup.MarkdownCache(previous.get("markdown"))
-    pages = context.iter_pages(exported, config, results, related, markdown=cache)
-    # cache.used fills as the pages are derived, while they are written; the manifest is written after the last
-    keep = {"markdown": cache.used}
+    pages = context.iter_pages(exported, config, results, related)
     searchable = context.searchable_count(exported)
-    return render.write_site(
-        pages, out, assets_dir(), figures, search=search, keep=keep, manifest=previous, searchable=searchable
-    )
+    return render.write_site(pages, out, assets_dir(), figures, search=search, searchable=searchable)
 
 
 def build_workspace(

@@ -18,7 +18,7 @@ from pathlib import Path
 from kb import export as citing
 from kb import similarity
 from kb.tree import Tree
-from kb.website.markup import MarkdownCache, paragraphs
+from kb.website.markup import markdown, paragraphs
 
 SCHOLAR = "https://scholar.google.com/citations?user={}"
 LESSWRONG_USER = "https://www.lesswrong.com/users/{}"
@@ -82,19 +82,21 @@ def iter_pages(
     config: SiteConfig,
     results: list[dict] | None = None,
     related: dict[str, list[str]] | None = None,
-    markdown: MarkdownCache | None = None,
 ) -> Iterator[Page]:
     """Every page of the site, one at a time: a renderer that writes them as they come holds only a batch of
     contexts, whatever the size of the catalogue (the works themselves are held once, for all pages).
-    `markdown` renders the summaries (a cache kept from the previous build; a fresh one by default)."""
-    render = (markdown or MarkdownCache()).render
+
+    A work page's context (its view with the summary's Markdown rendered, its BibTeX, its metadata) is made only
+    when the page is rendered, in the worker that renders it; its `key` says what it is made from, so that an
+    incremental build knows which work pages changed without making any of them."""
     paths: list[str] = []  # for the sitemap, last
 
     def emit(page: Page) -> Page:
         paths.append(page.path)
         return page
 
-    works = {w["id"]: _work_view(w, render) for w in catalogue["works"]}
+    # the catalogue's works as exported; a work's view (what its own page shows) is made only with its page
+    works = {w["id"]: w for w in catalogue["works"]}
     techniques = {t["slug"]: t for t in catalogue["techniques"]}
     taxonomy = Tree.of(catalogue["techniques"])
     children = taxonomy.children
@@ -125,9 +127,8 @@ def iter_pages(
         """The short form of a work that lists show; one shared dict per work."""
         if work_id not in cards:
             w = works[work_id]
-            cards[work_id] = {
-                k: w[k] for k in ("id", "title", "year", "kind", "venue", "author_line", "more_authors")
-            } | {
+            cards[work_id] = {k: w[k] for k in ("id", "title", "year", "kind", "venue", "more_authors")} | {
+                "author_line": _author_line(w),
                 "techniques": [t["slug"] for t in w["techniques"]],
                 "has_summary": w["summary"] is not None,
                 "added": w["added"],
@@ -169,6 +170,7 @@ def iter_pages(
     ]
     tech_names = {s: t["name"] for s, t in techniques.items()}
     mot_names = {m["slug"]: m["name"] for m in catalogue["motivations"]}
+    lookups = _Lookups(works, techniques, taxonomy, tech_names, mot_names, entries)
     recent = sorted(works, key=lambda i: (works[i]["added"] or "", works[i]["year"] or 0, i), reverse=True)[:RECENT]
 
     yield emit(
@@ -282,39 +284,29 @@ def iter_pages(
 
     related = related if related is not None else similarity.by_techniques(catalogue["works"])
     for w in works.values():
-        discussion = [
-            card(r["id"])
-            for r in w["cited_by"]
-            if r["type"] in ("replies-to", "discusses") and works[r["id"]]["kind"] in ("comment", "post")
-        ]
+        referred = [card(r["id"]) for r in w["relations"]] + [card(r["id"]) for r in w["cited_by"]]
+        lineages = [(t["slug"], [tech_names[a] for a in taxonomy.lineage(t["slug"])]) for t in w["techniques"]]
         yield emit(
             Page(
                 f"works/{w['id']}.html",
                 "work.html",
-                {
-                    "site": site,
-                    "work": w,
-                    "technique_names": {t["slug"]: tech_names[t["slug"]] for t in w["techniques"]},
-                    "technique_filters": sorted(
-                        {tech_names[a] for t in w["techniques"] for a in taxonomy.lineage(t["slug"])}
-                    ),
-                    "motivation_names": {t["slug"]: mot_names[t["slug"]] for t in w["motivations"]},
-                    # shown, and so indexed by Pagefind: a search naming a technique by an alias finds the work
-                    "technique_aliases": sorted(
-                        {k for t in w["techniques"] for k in techniques[t["slug"]]["keywords"]}, key=str.lower
-                    ),
-                    # hand-made relations; the reference list ("cites") has its own section
-                    "relations": [dict(r, card=card(r["id"])) for r in w["relations"] if r["type"] != "cites"],
-                    "cited_by": [dict(r, card=card(r["id"])) for r in w["cited_by"] if r["type"] != "cites"],
-                    "cites": _sort_cards([card(r["id"]) for r in w["relations"] if r["type"] == "cites"]),
-                    "cited_in_catalogue": _sort_cards([card(r["id"]) for r in w["cited_by"] if r["type"] == "cites"]),
-                    "discussion": discussion,
-                    "related": [card(i) for i in related[w["id"]]],
-                    "bibtex": entries.entry("bibtex", w["id"]).rstrip(),
-                    "citation_meta": citing.highwire(w, config.base_url),
-                    "edit_url": _edit_url(config, w),
-                },
+                partial(_work_context, w, site, config, lookups, card, related[w["id"]]),
                 search=True,
+                # Everything the page is made from: the work as exported, the cards it lists, the names of its
+                # tags, its citation key and the site. Cheaper than the context (no view, BibTeX or metadata to
+                # make): a page whose key is unchanged is carried over without its context ever being made.
+                key=(
+                    w,
+                    site,
+                    config.base_url,
+                    config.repo_url,
+                    cite_keys[w["id"]],
+                    lineages,
+                    [techniques[t["slug"]]["keywords"] for t in w["techniques"]],
+                    [mot_names[t["slug"]] for t in w["motivations"]],
+                    referred,
+                    [card(i) for i in related[w["id"]]],
+                ),
             )
         )
 
@@ -328,11 +320,66 @@ def iter_pages(
     )
 
 
-def _work_view(w: dict, markdown: Callable[[str | None], str]) -> dict:
-    view = dict(w)
-    view["author_line"] = ", ".join(a["name"] for a in w["authors"][:6]) + (
+@dataclass(frozen=True)
+class _Lookups:
+    """What every work page looks things up in: the works, the technique tree and its names, the citation entries."""
+
+    works: dict[str, dict]
+    techniques: dict[str, dict]
+    taxonomy: Tree
+    tech_names: dict[str, str]
+    mot_names: dict[str, str]
+    entries: citing.Entries
+
+
+def _work_context(
+    w: dict,
+    site: dict,
+    config: SiteConfig,
+    look: _Lookups,
+    card: Callable[[str], dict],
+    related: list[str],
+) -> dict:
+    """A work page's context: made only when the page is rendered (its key changed, or a full build)."""
+    discussion = [
+        card(r["id"])
+        for r in w["cited_by"]
+        if r["type"] in ("replies-to", "discusses") and look.works[r["id"]]["kind"] in ("comment", "post")
+    ]
+    return {
+        "site": site,
+        "work": _work_view(w),
+        "technique_names": {t["slug"]: look.tech_names[t["slug"]] for t in w["techniques"]},
+        "technique_filters": sorted(
+            {look.tech_names[a] for t in w["techniques"] for a in look.taxonomy.lineage(t["slug"])}
+        ),
+        "motivation_names": {t["slug"]: look.mot_names[t["slug"]] for t in w["motivations"]},
+        # shown, and so indexed by Pagefind: a search naming a technique by an alias finds the work
+        "technique_aliases": sorted(
+            {k for t in w["techniques"] for k in look.techniques[t["slug"]]["keywords"]}, key=str.lower
+        ),
+        # hand-made relations; the reference list ("cites") has its own section
+        "relations": [dict(r, card=card(r["id"])) for r in w["relations"] if r["type"] != "cites"],
+        "cited_by": [dict(r, card=card(r["id"])) for r in w["cited_by"] if r["type"] != "cites"],
+        "cites": _sort_cards([card(r["id"]) for r in w["relations"] if r["type"] == "cites"]),
+        "cited_in_catalogue": _sort_cards([card(r["id"]) for r in w["cited_by"] if r["type"] == "cites"]),
+        "discussion": discussion,
+        "related": [card(i) for i in related],
+        "bibtex": look.entries.entry("bibtex", w["id"]).rstrip(),
+        "citation_meta": citing.highwire(w, config.base_url),
+        "edit_url": _edit_url(config, w),
+    }
+
+
+def _author_line(w: dict) -> str:
+    return ", ".join(a["name"] for a in w["authors"][:6]) + (
         " et al." if w["more_authors"] or len(w["authors"]) > 6 else ""
     )
+
+
+def _work_view(w: dict) -> dict:
+    view = dict(w)
+    view["author_line"] = _author_line(w)
     view["id_links"] = [
         {"scheme": s, "value": v, "url": ID_LINKS[s].format(v) if s in ID_LINKS else None}
         for s, v in sorted(w["ids"].items())

@@ -7,7 +7,6 @@ scheme decides whether they may be a link at all.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from functools import cache
 from urllib.parse import urlsplit
@@ -48,27 +47,6 @@ def _markdown():
 
     # raw HTML in a summary is shown as text, never passed through
     return MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table")
-
-
-class MarkdownCache:
-    """Rendered Markdown by the digest of its text, kept from one site build to the next (in the site's manifest):
-    an incremental build renders only the texts that changed. `used` is what this build asked for, so a cache
-    written back holds no text the catalogue has lost."""
-
-    def __init__(self, known: dict[str, str] | None = None):
-        self.known = dict(known or {})
-        self.used: dict[str, str] = {}
-
-    def render(self, text: str | None) -> str:
-        """markdown(text), from the cache when an earlier build rendered the same text."""
-        if not text:
-            return ""
-        key = hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
-        html = self.used.get(key) or self.known.get(key)
-        if html is None:
-            html = markdown(text)
-        self.used[key] = html
-        return html
 
 
 def markdown(text: str | None) -> str:

@@ -159,18 +159,18 @@ def iter_pages(
         {"slug": t["slug"], "name": t["name"], "depth": t["depth"], "count": len(works_under(t["slug"]))}
         for t in (techniques[s] for s in taxonomy.depth_first())
     ]
+    by_motivation: dict[str, list[dict]] = defaultdict(list)  # slug -> the works tagged with it, in catalogue order
+    for w in works.values():
+        for slug in dict.fromkeys(t["slug"] for t in w["motivations"]):
+            by_motivation[slug].append(w)
     motivations = [
-        {
-            "slug": m["slug"],
-            "name": m["name"],
-            "description": m["description"],
-            "count": sum(1 for w in works.values() if any(t["slug"] == m["slug"] for t in w["motivations"])),
-        }
+        {"slug": m["slug"], "name": m["name"], "description": m["description"], "count": len(by_motivation[m["slug"]])}
         for m in catalogue["motivations"]
     ]
     tech_names = {s: t["name"] for s, t in techniques.items()}
     mot_names = {m["slug"]: m["name"] for m in catalogue["motivations"]}
     lookups = _Lookups(works, techniques, taxonomy, tech_names, mot_names, entries)
+    lineage_names = {slug: [tech_names[a] for a in taxonomy.lineage(slug)] for slug in techniques}
     recent = sorted(works, key=lambda i: (works[i]["added"] or "", works[i]["year"] or 0, i), reverse=True)[:RECENT]
 
     yield emit(
@@ -226,7 +226,7 @@ def iter_pages(
         )
 
     for m in catalogue["motivations"]:
-        tagged = [w for w in works.values() if any(t["slug"] == m["slug"] for t in w["motivations"])]
+        tagged = by_motivation[m["slug"]]
         stated = [
             card(w["id"])
             for w in tagged
@@ -285,7 +285,7 @@ def iter_pages(
     related = related if related is not None else similarity.by_techniques(catalogue["works"])
     for w in works.values():
         referred = [card(r["id"]) for r in w["relations"]] + [card(r["id"]) for r in w["cited_by"]]
-        lineages = [(t["slug"], [tech_names[a] for a in taxonomy.lineage(t["slug"])]) for t in w["techniques"]]
+        lineages = [(t["slug"], lineage_names[t["slug"]]) for t in w["techniques"]]
         yield emit(
             Page(
                 f"works/{w['id']}.html",

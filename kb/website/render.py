@@ -248,13 +248,23 @@ def _render_pages(
         return {p.path: prints[p.path] for p in pages}, [p.path for p in pages if p.path in rendered]
     prints = {p.path: _digest(fingerprint(p)) for p in pages}
     changed = []
+    live, new = str(out), str(stage)  # plain strings: a Path per page and per link cost more than the link itself
+    made: set[str] = set()  # folders known to exist in stage/
     for i, page in enumerate(pages):
-        if old.get(page.path) == prints[page.path] and (out / page.path).is_file():
-            _link(out / page.path, stage / page.path)
-            if page.search and indexer is not None:
-                indexer.keep(page.path)
-        else:
+        if old.get(page.path) != prints[page.path]:
             changed.append(i)
+            continue
+        folder = os.path.dirname(page.path)
+        if folder not in made:
+            os.makedirs(os.path.join(new, folder), exist_ok=True)
+            made.add(folder)
+        try:
+            os.link(os.path.join(live, page.path), os.path.join(new, page.path))
+        except FileNotFoundError:  # gone from the live site (removed by hand): rendered again
+            changed.append(i)
+            continue
+        if page.search and indexer is not None:
+            indexer.keep(page.path)
     _render_parallel(pages, env, stage, changed, prints, indexer)
     return prints, [pages[i].path for i in changed]
 
@@ -351,11 +361,6 @@ def read_manifest(out: Path) -> dict:
 def _write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
-
-
-def _link(src: Path, dst: Path) -> None:
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    os.link(src, dst)
 
 
 def _swap(new: Path, out: Path) -> None:

@@ -133,32 +133,27 @@ def write_site(
     assets: Path,
     figures: dict[str, Path] | None = None,
     search: bool = True,
-    keep: dict | None = None,
-    manifest: dict | None = None,
     searchable: int = 0,
 ) -> Report:
     """Render pages into out/ (with assets/static and the result figures), reusing unchanged pages.
 
     Every build assembles a complete new site in a staging folder beside out/: unchanged pages are hard
     links to the live ones (not re-rendered), changed pages are rendered, and the search index's shards that
-    hold a changed page are indexed again, while the pages are rendered (searchindex; `searchable`: how many
-    pages are marked `search`, which fixes the shards before they come). Then one atomic directory exchange puts
-    it in place of
-    out/. A build that fails or is killed at any point leaves out/ as the old site or the new one, never a mix;
-    the staging folders a killed build leaves behind are removed by the next build. `keep` goes into the manifest
-    for the next build (what it may reuse: rendered Markdown); `manifest` is the previous build's, when the
-    caller has read it already (read_manifest).
+    hold a changed page are indexed again as the pages are written (searchindex; `searchable`: how many pages are
+    marked `search`, which fixes the shards before they come). Then one atomic directory exchange puts it in place
+    of out/. A build that fails or is killed at any point leaves out/ as the old site or the new one, never a mix;
+    the staging folders a killed build leaves behind are removed by the next build.
     """
     env = environment(assets / "templates")
     _compile_all(env)
     digest = _assets_digest(assets)
     out.parent.mkdir(parents=True, exist_ok=True)
     _clean_stale(out)
-    old = read_manifest(out) if manifest is None else manifest
+    old = read_manifest(out)
     incremental = old.get("assets") == digest and out.is_dir()
     stage = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.new-"))
     report = Report(out=out)
-    keep = dict(keep or {})
+    keep: dict = {}  # what the next build may reuse besides the pages: the search index's shards
     prints: dict[str, str] = {}
     indexer = None
     try:

@@ -4,6 +4,7 @@ import datetime as dt
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from kb import website
+from kb import catalogue, website
 from kb.website import context, render
 from kb.workspace import Workspace
 from tests.conftest import REPO
@@ -398,3 +399,25 @@ def test_a_rebuild_after_an_edit_gives_the_site_a_fresh_build_gives(edit, data, 
         str(p.relative_to(rebuilt)) for p in rebuilt.rglob("*") if p.is_file() and p.name != render.MANIFEST
     )
     assert [f for f in files if (fresh / f).read_bytes() != (rebuilt / f).read_bytes()] == []
+
+
+def test_an_editor_s_hidden_file_beside_the_templates_does_not_fail_the_build(data, tmp_path):
+    assets = tmp_path / "assets"
+    shutil.copytree(website.assets_dir(), assets)
+    (assets / "templates" / ".work.html.swp").write_bytes(b"\x00\xff\xfe vim swap")
+    with Workspace(data, data.parent / "kb.sqlite").connect() as conn:
+        pages = context.pages(catalogue.export(conn), context.SiteConfig(build_date=DATE))
+    report = render.write_site(pages, tmp_path / "_site", assets, search=False)
+    assert report.pages == len(pages)
+
+
+def test_upgrading_a_library_that_renders_the_pages_renders_every_page_again(data, tmp_path, monkeypatch):
+    out = tmp_path / "_site"
+    build(data, out)
+    assert build(data, out).rendered == []
+    from importlib import metadata
+
+    real = metadata.version
+    monkeypatch.setattr(metadata, "version", lambda name: "99.0" if name == "nh3" else real(name))
+    again = build(data, out)
+    assert len(again.rendered) == again.pages

@@ -3,6 +3,7 @@ searchable page in exactly one shard, and a rebuild re-indexes only the shards w
 no incremental mode of its own)."""
 
 import json
+import sys
 
 import pytest
 
@@ -100,3 +101,35 @@ def test_a_pagefind_failure_fails_the_build_with_what_pagefind_said_and_keeps_th
     html = (out / "works" / "coup-probes-2023.html").read_text()
     assert "<em>linear</em> classifier" in html and "<em>linear</em> monitor" not in html
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith("._site.")] == []  # no staging left behind
+
+
+FAKE_SERVICE = """
+import base64, json, sys
+# Pagefind's service protocol: base64 JSON messages, each ended by a comma; this one cannot write its bundle
+def answer(message_id, payload):
+    text = json.dumps({"message_id": message_id, "payload": payload})
+    sys.stdout.buffer.write(base64.b64encode(text.encode()) + b",")
+    sys.stdout.buffer.flush()
+pending = b""
+while chunk := sys.stdin.buffer.read1(65536):
+    *messages, pending = (pending + chunk).split(b",")
+    for raw in messages:
+        message = json.loads(base64.b64decode(raw))
+        kind = message["payload"]["type"]
+        if kind == "NewIndex":
+            answer(message["message_id"], {"type": "NewIndex", "index_id": 1})
+        elif kind == "AddFile":
+            answer(message["message_id"], {"type": "IndexedFile", "page_url": "/", "page_meta": {}})
+        else:
+            answer(message["message_id"], {"type": "Error", "message": "cannot write the bundle: no space left"})
+"""
+
+
+def test_pagefind_refusing_to_write_its_bundle_fails_the_build_instead_of_hanging(data, tmp_path, monkeypatch):
+    fake = tmp_path / "pagefind"
+    fake.write_text(f"#!{sys.executable}\n{FAKE_SERVICE}")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(fake))
+    with pytest.raises(render.SiteBuildError, match="no space left"):
+        build(data, tmp_path / "_site", search=True)
+    assert not (tmp_path / "_site").exists()

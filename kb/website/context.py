@@ -42,8 +42,9 @@ class Page:
     template: str
     made: dict | Callable[[], dict]  # the context, or what makes it when the page has to be rendered
     search: bool = False  # in the search index (its template marks the part Pagefind reads)
-    # What decides the context, when it is much cheaper than the context itself: a page whose key is unchanged
-    # is not rendered, and its context never made (a technique's citation files: ids, keys, the works' digests).
+    # What the context is made from, when that is much cheaper than the context itself: a page whose key is
+    # unchanged is not rendered, and its context never made (work pages; a technique's citation files). The code
+    # that makes contexts is not in the key: render's assets digest covers it.
     key: object = None
 
     @property
@@ -461,7 +462,8 @@ def _surname(name: str) -> str:
 
 
 def fingerprint(page: Page) -> bytes:
-    """What decides a page's HTML besides the templates: its template's name and its context, serialised.
+    """What decides a page's HTML besides the templates and the code: its template's name and its key, or else
+    its context, serialised.
 
     pickle, not JSON: three times faster, and as deterministic here (contexts are built in a fixed order from
     sorted data; no sets). Two equal contexts whose objects are shared differently pickle differently: that only

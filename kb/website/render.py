@@ -83,8 +83,9 @@ def _bytecode_cache():
 
 
 def _compile_all(env: Environment) -> None:
-    """Every template compiled (or loaded from the cache) once, before workers are forked: they inherit them."""
-    for name in env.list_templates():
+    """Every template compiled (or loaded from the cache) once, before workers are forked: they inherit them.
+    Hidden files are not templates: an editor's swap file or lock beside them must not fail a build."""
+    for name in env.list_templates(filter_func=lambda name: not os.path.basename(name).startswith(".")):
         env.get_template(name)
 
 
@@ -119,11 +120,29 @@ def _digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=10).hexdigest()
 
 
+# What turns the catalogue into pages besides the templates: a page's key says what data it is made from, not how
+# it is made, so a change to this code or to these libraries makes the next build a full one.
+_MAKERS = ("website/context.py", "website/markup.py", "website/render.py", "website/searchindex.py", "export.py")
+_LIBRARIES = ("jinja2", "markdown-it-py", "nh3", "pagefind")
+
+
 def _assets_digest(assets: Path) -> str:
+    """A digest of everything besides the catalogue that decides the pages: the templates and static files, the
+    code that makes contexts and search documents, and the libraries that render them."""
+    from importlib import metadata
+
     h = hashlib.sha256(__version__.encode())
-    for path in sorted(p for p in assets.rglob("*") if p.is_file()):
-        h.update(str(path.relative_to(assets)).encode())
+    package = Path(__file__).resolve().parent.parent
+    files = [(str(p.relative_to(assets)), p) for p in assets.rglob("*") if p.is_file()]
+    files += [(name, package / name) for name in _MAKERS]
+    for name, path in sorted(files):
+        h.update(name.encode())
         h.update(path.read_bytes())
+    for library in _LIBRARIES:
+        try:
+            h.update(f"{library} {metadata.version(library)}".encode())
+        except metadata.PackageNotFoundError:
+            h.update(f"{library} absent".encode())
     return h.hexdigest()[:20]
 
 
@@ -176,16 +195,22 @@ def write_site(
         _write(stage / MANIFEST, json.dumps({**keep, "assets": digest, "pages": prints}, indent=0, sort_keys=True))
         _swap(stage, out)
     except searchindex.PagefindFailed as e:
-        shutil.rmtree(stage, ignore_errors=True)
+        _abandon(stage, indexer)
         raise SiteBuildError(str(e)) from None
     except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
+        _abandon(stage, indexer)
         raise
-    finally:
-        if indexer is not None:
-            indexer.close()
+    if indexer is not None:
+        indexer.close()
     shutil.rmtree(stage, ignore_errors=True)  # after the exchange: the previous site
     return report
+
+
+def _abandon(stage: Path, indexer: searchindex.Indexer | None) -> None:
+    """A failed build's staging folder removed, once no Pagefind process can still be writing into it."""
+    if indexer is not None:
+        indexer.close()
+    shutil.rmtree(stage, ignore_errors=True)
 
 
 def _clean_stale(out: Path) -> None:
@@ -265,7 +290,7 @@ def _render_pages(
 
 
 # Pages a forked worker renders before it hands back their fingerprints and search documents: small enough that
-# the search index gets them while the other pages render, large enough that handing back costs little.
+# the workers share the pages evenly as they become free, large enough that handing back costs little.
 CHUNK_PAGES = 64
 
 

@@ -6,8 +6,8 @@ lists of related works, BibTeX), on one or two cores: it took longer than render
 searchable page's `<article data-pagefind-body>` (what Pagefind would index of it anyway) goes to a Pagefind
 process once its batch of pages is rendered, through Pagefind's service mode (`pagefind --service`: the protocol
 its Python and Node APIs speak; their Python client waits 0.1 s per answer, 100 s for 1,000 pages, so we speak it
-ourselves). Pagefind indexes a batch while the next one is derived and rendered, and writes its bundle at the
-end.
+ourselves). In a build of several batches Pagefind indexes one while the next is derived and rendered; it writes
+its bundles at the end.
 
 The searchable pages are dealt into shards by a hash of their path; each shard is an ordinary Pagefind bundle
 built by its own process. The search page loads the first shard (`pagefind/`) and merges the others
@@ -36,6 +36,7 @@ MAX_SHARDS = 8
 # What Pagefind indexes of a page; the templates mark it (and its filters and title) with data-pagefind-*.
 ARTICLE_START, ARTICLE_END = "<article data-pagefind-body", "</article>"
 LANGUAGE = "en"  # every page is English: Pagefind need not guess, and stems the words as English
+STARTUP_SECONDS = 60  # a Pagefind that has not made an index by then will not
 
 
 class PagefindFailed(RuntimeError):
@@ -133,9 +134,9 @@ class Indexer:
         for k in range(self.shards):
             if not self._dirty[k]:
                 continue
-            process = self._processes.get(k) or self._processes.setdefault(
-                k, _Pagefind(self._executable, self.stage / bundle(k), k)
-            )
+            if k not in self._processes:
+                self._processes[k] = _Pagefind(self._executable, self.stage / bundle(k), k)
+            process = self._processes[k]
             for path, doc in self._held[k]:
                 process.add(path, doc)
             for path in self._kept[k]:
@@ -176,46 +177,71 @@ class Indexer:
 class _Pagefind:
     """One `pagefind --service` process building one bundle. Requests are base64-encoded JSON messages, each
     followed by a comma, on its stdin; answers come the same way on its stdout, read by a thread so that neither
-    side blocks the other; `finish` asks for the bundle to be written and waits for it."""
+    side blocks the other; `write` asks for the bundle, `wait` waits for it.
+
+    The build forks its renderers while these reader threads run (a build of more than one batch): the children
+    never touch the pipes or the threads' state, and exit before the bundles are waited for."""
 
     def __init__(self, executable: Path, output: Path, shard: int):
         self.output, self.shard = output, shard
-        self._log = tempfile.TemporaryFile()  # what Pagefind prints besides its answers
-        self._process = subprocess.Popen(
-            [str(executable), "--service"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log
-        )
         self._sent = 0
         self._errors: list[str] = []
-        self._written = threading.Event()
-        self._wrote = False
-        self._index = threading.Event()
+        self._index = threading.Event()  # the index exists (or the process is gone)
         self._index_id: int | None = None
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-        self._send({"type": "NewIndex", "config": {"force_language": LANGUAGE}})
-        if not self._index.wait(timeout=60) or self._index_id is None:
-            self._fail("did not start an index")
+        self._writing = False
+        self._written = threading.Event()  # the bundle is written, or will never be
+        self._wrote = False
+        self._log = tempfile.TemporaryFile()  # what Pagefind prints besides its answers
+        try:
+            self._process = subprocess.Popen(
+                [str(executable), "--service"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log
+            )
+        except OSError as e:
+            self._log.close()
+            raise PagefindFailed(f"Pagefind could not be started ({executable}): {e}") from None
+        try:
+            self._reader = threading.Thread(target=self._read, daemon=True)
+            self._reader.start()
+            self._send({"type": "NewIndex", "config": {"force_language": LANGUAGE}})
+            if not self._index.wait(timeout=STARTUP_SECONDS) or self._index_id is None:
+                self._fail("did not start an index")
+        except BaseException:  # interrupted while it started: no process is left behind
+            self.kill()
+            raise
 
     def add(self, path: str, doc: str) -> None:
         self._send({"type": "AddFile", "index_id": self._index_id, "url": f"/{path}", "file_contents": doc})
 
     def write(self) -> None:
+        self._writing = True
         self._send({"type": "WriteFiles", "index_id": self._index_id, "output_path": str(self.output)})
 
     def wait(self) -> None:
-        self._written.wait()
+        while not self._written.wait(timeout=1):
+            if self._process.poll() is not None:  # gone without a word: the reader is about to say so
+                self._reader.join(timeout=5)
+                break
         if self._errors:
             self._fail("; ".join(self._errors[:3]))
         if not self._wrote:
             self._fail("stopped before writing its bundle")
         self._process.stdin.close()
         self._process.wait()
+        self._close()
 
     def kill(self) -> None:
         if self._process.poll() is None:
             self._process.kill()
             self._process.wait()
-        self._log.close()
+        self._close()
+
+    def _close(self) -> None:
+        self._reader.join(timeout=5)
+        for stream in (self._process.stdin, self._process.stdout, self._log):
+            try:
+                stream.close()
+            except OSError:  # stdin whose last bytes could not be flushed to a process that is gone
+                pass
 
     def _send(self, payload: dict) -> None:
         self._sent += 1
@@ -224,7 +250,7 @@ class _Pagefind:
             self._process.stdin.write(base64.b64encode(message) + b",")
             if payload["type"] != "AddFile":  # answers to the others are waited for: send them now
                 self._process.stdin.flush()
-        except (BrokenPipeError, OSError):
+        except OSError:  # a broken pipe: the process is gone
             self._fail("stopped")
 
     def _read(self) -> None:
@@ -234,9 +260,10 @@ class _Pagefind:
                 *answers, pending = (pending + chunk).split(b",")
                 for answer in answers:
                     self._answer(json.loads(base64.b64decode(answer)).get("payload") or {})
-        except (ValueError, AttributeError) as e:  # not an answer of the protocol: say so rather than hang
+        except (ValueError, AttributeError) as e:  # not an answer of the protocol: stop it rather than hang
             self._errors.append(f"unreadable answer ({e})")
-        finally:  # the process ended (or answered what cannot be read): whoever waits, waits no more
+            self._process.kill()  # what is sent to it next fails at once, instead of filling its pipe
+        finally:  # the process ended or was stopped: whoever waits, waits no more
             self._index.set()
             self._written.set()
 
@@ -250,8 +277,9 @@ class _Pagefind:
             self._written.set()
         elif kind == "Error":
             self._errors.append(str(payload.get("message", payload))[:500])
-            if self._index_id is None:
-                self._index.set()
+            self._index.set()
+            if self._writing:
+                self._written.set()
 
     def _fail(self, what: str) -> None:
         said = ""

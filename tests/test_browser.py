@@ -102,6 +102,13 @@ def test_search_filters_by_technique(page, shipped_site):
     assert 0 < filtered < unfiltered
 
 
+def test_search_does_not_find_every_work_by_who_tagged_it(page, shipped_site):
+    # every work page says who assigned each tag ("curated", "inferred by a summariser"): shown, not indexed
+    page.goto(shipped_site + "search.html?q=curated")
+    page.locator(".pagefind-ui__result").first.wait_for(timeout=10_000)
+    assert _result_count(page) < 10  # the few summaries that speak of curating data; not all 142 works
+
+
 def _result_count(page) -> int:
     # The UI lists results a page at a time, so counting the rendered ones stops at the page size once
     # the catalogue grows; its message ("12 results for pruning") gives the real total.

@@ -3,40 +3,65 @@
 from __future__ import annotations
 
 import heapq
+import itertools
 from collections import defaultdict
+from fractions import Fraction
 from pathlib import Path
 
 
 def by_techniques(work_list: list[dict], k: int = 8) -> dict[str, list[str]]:
     """Per work, the k works whose technique sets are most alike (Jaccard), then by id.
 
-    Works with the same set of techniques share one ranking, found through an inverted index, so
-    this stays fast with thousands of works over a few dozen techniques.
+    Works with the same set of techniques share one ranking. A set's best matches are found without scoring every
+    set that shares a technique with it (thousands, at 10,000 works): the Jaccard index of sets A and B depends only
+    on |A & B| and |B|, so each part S of A and each size m give one score, and the sets whose overlap with A is
+    exactly S, of size m, are read from an index in id order until k + 1 works are found.
     """
     works = {w["id"]: w for w in work_list}
-    groups: dict[frozenset, list[str]] = defaultdict(list)
+    groups: dict[frozenset, list[str]] = defaultdict(list)  # in the order of their first work's id
     for i in sorted(works):
         groups[frozenset(t["slug"] for t in works[i]["techniques"])].append(i)
-    holding: dict[str, list[frozenset]] = defaultdict(list)
+    holding: dict[tuple[frozenset, int], list[frozenset]] = defaultdict(list)  # (part, size) -> sets, in id order
     for tags in groups:
-        for slug in tags:
-            holding[slug].append(tags)
-    first = {tags: members[0] for tags, members in groups.items()}  # members are sorted by id
-    size = {tags: len(tags) for tags in groups}
+        for part in _parts(tags):
+            holding[(part, len(tags))].append(tags)
+    sizes = sorted({len(tags) for tags in groups})
     out: dict[str, list[str]] = {}
     for tags, members in groups.items():
-        shared: dict[frozenset, int] = defaultdict(int)
-        for slug in tags:
-            for other in holding[slug]:
-                shared[other] += 1
-        n = len(tags)
-        # Jaccard = |A & B| / |A | B|, with |A | B| = |A| + |B| - |A & B|: no set is built per comparison
-        ranked = heapq.nsmallest(k + 1, shared, key=lambda o: (-shared[o] / (n + size[o] - shared[o]), first[o]))
-        # every group has a member, so the best k + 1 groups hold enough works even after removing self
-        candidates = [i for o in ranked for i in groups[o]][: k + 1]
+        candidates = _best(tags, groups, holding, sizes, k + 1)
         for i in members:
             out[i] = [c for c in candidates if c != i][:k]
     return out
+
+
+def _parts(tags: frozenset) -> list[frozenset]:
+    """Every non-empty subset (works have a handful of techniques)."""
+    items = sorted(tags)
+    return [frozenset(c) for r in range(1, len(items) + 1) for c in itertools.combinations(items, r)]
+
+
+def _overlapping_exactly(part: frozenset, tags: frozenset, sets: list[frozenset]):
+    """The sets whose overlap with `tags` is `part` itself (each set is then met under one part only)."""
+    return (other for other in sets if not (other & tags) - part)
+
+
+def _best(tags, groups, holding, sizes, wanted: int) -> list[str]:
+    """The first `wanted` works of the sets ranked by Jaccard with `tags` (highest first, then by first id)."""
+    n = len(tags)
+    by_score: dict[Fraction, list[tuple[frozenset, list[frozenset]]]] = defaultdict(list)
+    for part in _parts(tags):
+        s = len(part)
+        for m in sizes:
+            if m >= s and (part, m) in holding:
+                by_score[Fraction(s, n + m - s)].append((part, holding[(part, m)]))
+    found: list[str] = []
+    for score in sorted(by_score, reverse=True):
+        lists = [_overlapping_exactly(part, tags, sets) for part, sets in by_score[score]]
+        for other in heapq.merge(*lists, key=lambda o: groups[o][0]):
+            found.extend(groups[other])
+            if len(found) >= wanted:
+                return found[:wanted]
+    return found
 
 
 def by_embeddings(work_list: list[dict], store_path: Path, k: int = 8, compute: bool = False) -> dict[str, list[str]]:

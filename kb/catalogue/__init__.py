@@ -355,13 +355,24 @@ def stats(conn: sqlite3.Connection) -> dict:
 # -- everything at once, for the site ------------------------------------------------------
 
 
+# Columns of `work` that only feed the full-text index (copies of other tables' text): not exported.
+_SEARCH_ONLY = ("author_names", "summary_text", "technique_names", "motivation_names")
+_EMPTY_JSON = {"[]": list, "{}": dict}
+
+
+def _json_value(text: str):
+    empty = _EMPTY_JSON.get(text)  # most works have no extra urls or categories: nothing to parse
+    return empty() if empty else json.loads(text)
+
+
 def export(conn: sqlite3.Connection) -> dict:
     """The whole catalogue as plain dicts, in a handful of queries (the site renders thousands of pages)."""
+    columns = [c[1] for c in conn.execute("PRAGMA table_info(work)") if c[1] not in _SEARCH_ONLY]
     works = {
         r["pk"]: dict(
             r,
-            urls=json.loads(r["urls"]),
-            categories=json.loads(r["categories"]),
+            urls=_json_value(r["urls"]),
+            categories=_json_value(r["categories"]),
             more_authors=bool(r["more_authors"]),
             withdrawn=bool(r["withdrawn"]),
             authors=[],
@@ -372,7 +383,7 @@ def export(conn: sqlite3.Connection) -> dict:
             cited_by=[],
             summary=None,
         )
-        for r in conn.execute("SELECT * FROM work ORDER BY id")
+        for r in conn.execute(f"SELECT {', '.join(columns)} FROM work ORDER BY id")
     }
     authors = {
         r["pk"]: dict(r, aliases=json.loads(r["aliases"])) for r in conn.execute("SELECT * FROM author ORDER BY id")
@@ -399,7 +410,7 @@ def export(conn: sqlite3.Connection) -> dict:
         s = dict(r, contributors=json.loads(r["contributors"]))
         works[s.pop("work_pk")]["summary"] = s
     for w in works.values():
-        del w["pk"], w["author_names"], w["summary_text"], w["technique_names"], w["motivation_names"]
+        del w["pk"]
     for a in authors.values():
         del a["pk"]
     return {

@@ -226,11 +226,18 @@ def resolve_id(conn: sqlite3.Connection, key: str) -> int:
     raise NotFound(f"no work {key!r} in the catalogue{hint}")
 
 
+# Columns of `work` that only feed the full-text index (copies of other tables' text): never read back.
+_SEARCH_ONLY = ("author_names", "summary_text", "technique_names", "motivation_names")
+
+
+def _work_columns(conn: sqlite3.Connection) -> str:
+    """The columns of `work` a reader gets, for a SELECT."""
+    return ", ".join(c[1] for c in conn.execute("PRAGMA table_info(work)") if c[1] not in _SEARCH_ONLY)
+
+
 def get_work(conn: sqlite3.Connection, key: str) -> dict:
     pk = resolve_id(conn, key)
-    work = dict(conn.execute("SELECT * FROM work WHERE pk = ?", (pk,)).fetchone())
-    for search_only in ("author_names", "summary_text", "technique_names", "motivation_names"):
-        work.pop(search_only)
+    work = dict(conn.execute(f"SELECT {_work_columns(conn)} FROM work WHERE pk = ?", (pk,)).fetchone())
     work["more_authors"] = bool(work["more_authors"])
     work["withdrawn"] = bool(work["withdrawn"])
     work["urls"] = json.loads(work["urls"])
@@ -355,8 +362,6 @@ def stats(conn: sqlite3.Connection) -> dict:
 # -- everything at once, for the site ------------------------------------------------------
 
 
-# Columns of `work` that only feed the full-text index (copies of other tables' text): not exported.
-_SEARCH_ONLY = ("author_names", "summary_text", "technique_names", "motivation_names")
 _EMPTY_JSON = {"[]": list, "{}": dict}
 
 
@@ -367,7 +372,6 @@ def _json_value(text: str):
 
 def export(conn: sqlite3.Connection) -> dict:
     """The whole catalogue as plain dicts, in a handful of queries (the site renders thousands of pages)."""
-    columns = [c[1] for c in conn.execute("PRAGMA table_info(work)") if c[1] not in _SEARCH_ONLY]
     works = {
         r["pk"]: dict(
             r,
@@ -383,7 +387,7 @@ def export(conn: sqlite3.Connection) -> dict:
             cited_by=[],
             summary=None,
         )
-        for r in conn.execute(f"SELECT {', '.join(columns)} FROM work ORDER BY id")
+        for r in conn.execute(f"SELECT {_work_columns(conn)} FROM work ORDER BY id")
     }
     authors = {
         r["pk"]: dict(r, aliases=json.loads(r["aliases"])) for r in conn.execute("SELECT * FROM author ORDER BY id")

@@ -170,8 +170,8 @@ def iter_pages(
     ]
     tech_names = {s: t["name"] for s, t in techniques.items()}
     mot_names = {m["slug"]: m["name"] for m in catalogue["motivations"]}
-    lookups = _Lookups(works, techniques, taxonomy, tech_names, mot_names, entries)
     lineage_names = {slug: [tech_names[a] for a in taxonomy.lineage(slug)] for slug in techniques}
+    lookups = _Lookups(works, techniques, lineage_names, tech_names, mot_names, entries)
     recent = sorted(works, key=lambda i: (works[i]["added"] or "", works[i]["year"] or 0, i), reverse=True)[:RECENT]
 
     yield emit(
@@ -323,11 +323,12 @@ def iter_pages(
 
 @dataclass(frozen=True)
 class _Lookups:
-    """What every work page looks things up in: the works, the technique tree and its names, the citation entries."""
+    """What every work page looks things up in: the works, the techniques, their names and their lineages' names (a
+    technique's and its ancestors'), the citation entries."""
 
     works: dict[str, dict]
     techniques: dict[str, dict]
-    taxonomy: Tree
+    lineage_names: dict[str, list[str]]
     tech_names: dict[str, str]
     mot_names: dict[str, str]
     entries: citing.Entries
@@ -351,9 +352,7 @@ def _work_context(
         "site": site,
         "work": _work_view(w),
         "technique_names": {t["slug"]: look.tech_names[t["slug"]] for t in w["techniques"]},
-        "technique_filters": sorted(
-            {look.tech_names[a] for t in w["techniques"] for a in look.taxonomy.lineage(t["slug"])}
-        ),
+        "technique_filters": sorted({name for t in w["techniques"] for name in look.lineage_names[t["slug"]]}),
         "motivation_names": {t["slug"]: look.mot_names[t["slug"]] for t in w["motivations"]},
         # shown, and so indexed by Pagefind: a search naming a technique by an alias finds the work
         "technique_aliases": sorted(

@@ -172,7 +172,6 @@ def write_site(
     incremental = old.get("assets") == digest and out.is_dir()
     stage = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.new-"))
     report = Report(out=out)
-    keep: dict = {}  # what the next build may reuse besides the pages: the search index's shards
     prints: dict[str, str] = {}
     indexer = None
     try:
@@ -189,10 +188,11 @@ def write_site(
                 indexer.flush()
         report.removed = sorted(set(old.get("pages", {})) - set(prints)) if incremental else []
         _copy_assets(assets, figures or {}, stage)
+        manifest = {"assets": digest, "pages": prints}  # what the next build may reuse
         if indexer is not None:
-            keep["search"], report.search_shards = indexer.finish()
+            manifest["search"], report.search_shards = indexer.finish()
             report.search_indexed = True
-        _write(stage / MANIFEST, json.dumps({**keep, "assets": digest, "pages": prints}, indent=0, sort_keys=True))
+        _write(stage / MANIFEST, json.dumps(manifest, indent=0, sort_keys=True))
         _swap(stage, out)
     except searchindex.PagefindFailed as e:
         _abandon(stage, indexer)

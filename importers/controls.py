@@ -16,8 +16,10 @@ _ESCAPES = re.compile(
     r"|\x9b[0-?]*[ -/]*[@-~]?"
     r"|[\x9d\x90\x98\x9e\x9f][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)"  # 8-bit strings only when ended: else lone C1s
 )
-# What is left of C0 (but tab and newline), DEL, C1; and the invisible format characters that reorder or hide text.
-_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\u202a-\u202e\u2066-\u2069\ufeff]")
+# C0 but tab and newline, DEL, C1: what a terminal may act on (kb validate refuses them in prose by this class).
+C0_C1 = r"\x00-\x08\x0b-\x1f\x7f-\x9f"
+# What is left of those, and the invisible format characters that reorder or hide text.
+_CONTROLS = re.compile(rf"[{C0_C1}\u200b\u202a-\u202e\u2066-\u2069\ufeff]")
 
 
 def strip_controls(text: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from importers.controls import C0_C1
 from kb.datadir import Dataset, Problem
 from kb.layout import works_file
 from kb.names import author_id
@@ -164,7 +165,7 @@ def _one_line_text(ds: Dataset) -> list[Problem]:
 
 
 # Prose (abstracts, summaries) keeps its line breaks and tabs; any other control character would reach a terminal.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL = re.compile(f"[{C0_C1}]")
 
 
 def _prose_text(ds: Dataset) -> list[Problem]:

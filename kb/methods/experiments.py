@@ -24,7 +24,7 @@ class Config:
     layer: int | None = None
     pooling: str = "mean"
     device: str = "cpu"
-    seeds: tuple[int, ...] | int | None = None  # seed values, or a count (seeds 0..N-1)
+    seeds: tuple[int, ...] | None = None  # seed values (registry.parse_seeds reads --seeds); None: the default
     results: Path = Path("results")
     _encoder: Encoder | None = field(default=None, init=False, repr=False, compare=False)
 
@@ -32,8 +32,6 @@ class Config:
     def seed_list(self) -> tuple[int, ...]:
         if self.seeds is None:
             return tuple(range(3 if self.quick else 10))
-        if isinstance(self.seeds, int):
-            return tuple(range(self.seeds))
         return tuple(self.seeds)
 
     @property

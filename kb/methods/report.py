@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from kb.methods import stats
+
 
 @dataclass
 class Claim:
@@ -34,7 +36,7 @@ class Result:
 
     def claim(self, text: str, verdict: str, evidence: str, setting: dict | None = None) -> None:
         """Record a verdict (see kb.methods.stats); with a setting, the evidence ends by naming it."""
-        if verdict not in ("reproduced", "not reproduced", "inconclusive"):
+        if verdict not in (stats.REPRODUCED, stats.NOT_REPRODUCED, stats.INCONCLUSIVE):
             raise ValueError(f"unknown verdict {verdict!r}")
         if setting:
             evidence += f" [{setting_label(setting)}]"

@@ -44,7 +44,7 @@ def full_run(quick: bool = False) -> None:
                 [
                     sys.executable,
                     "-c",
-                    "from kb.cli import main; main()",
+                    "from kb.launch import main; main()",
                     "methods",
                     "run",
                     "all",

@@ -12,8 +12,11 @@ from pathlib import Path
 
 import click
 
-from kb import output
-from kb.query import Query
+from kb import launch, output
+from kb.catalogue import SORTS
+from kb.query import WORK_KINDS, Query
+
+_KINDS = click.Choice(WORK_KINDS)
 
 
 class _Commands(click.Group):
@@ -21,16 +24,8 @@ class _Commands(click.Group):
     command at once: no traceback for a user's mistake."""
 
     def invoke(self, ctx: click.Context):
-        from kb.catalogue import BuildError
-        from kb.lock import DataLocked
-
-        try:
+        with launch.users_mistakes():
             return super().invoke(ctx)
-        except DataLocked as e:  # another writer held data/ past the timeout
-            _fail(str(e))
-        except BuildError as e:  # a reading command rebuilt a stale catalogue: data/'s problems, as validate says
-            output.problems(e.problems)
-            _fail(str(e))
 
 
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
@@ -51,13 +46,8 @@ def cli(ctx: click.Context, data: Path | None, db: Path | None) -> None:
     ctx.obj = Workspace.find(data, db)
 
 
-def _note(message: str) -> None:
-    print(f"note: {message}", file=sys.stderr)
-
-
-def _fail(message: str) -> None:
-    print(f"error: {message}", file=sys.stderr)
-    sys.exit(1)
+_note = launch.note
+_fail = launch.fail
 
 
 as_json = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts instead of a table.")
@@ -111,7 +101,7 @@ def filters(limit: int):
         click.option("--author", "-a", help="An author's name, or a whole part of it."),
         click.option("--since", type=int, help="From this year on."),
         click.option("--until", type=int, help="Up to this year."),
-        click.option("--kind", type=click.Choice(["paper", "post", "comment", "report"]), help="The kind of work."),
+        click.option("--kind", type=_KINDS, help="The kind of work."),
         click.option("--venue", help="Part of the venue's name."),
         click.option(
             "--limit",
@@ -123,7 +113,7 @@ def filters(limit: int):
         ),
         click.option(
             "--sort",
-            type=click.Choice(["year", "oldest", "title", "added", "citations"]),
+            type=click.Choice(list(SORTS)),
             help="Order: newest year first, oldest first, by title, most recently added to data/, or most cited"
             " (the global count; works without one last). Default: best match for a search, newest first for a list.",
         ),
@@ -138,25 +128,10 @@ def filters(limit: int):
     return decorate
 
 
-def _run_query(ws, as_json: bool, **query) -> None:
-    from kb import catalogue
-    from kb.query import QuerySyntaxError
-
-    with ws.connect() as conn:
-        try:
-            rows = catalogue.search(conn, Query(**query))
-        except catalogue.NotFound as e:
-            _fail(str(e))
-        except QuerySyntaxError as e:  # a usage error, as click reports a bad option: exit 2
-            print(f"error: cannot read the query {query.get('text')!r}: {e}", file=sys.stderr)
-            sys.exit(2)
-    output.works(rows, as_json, query=query.get("text"))
-
-
 @cli.command()
 @click.argument("text")
 @click.option("--semantic", is_flag=True, help="Rank by meaning (MiniLM embeddings) instead of words.")
-@filters(limit=20)
+@filters(limit=launch.SEARCH_LIMIT)
 @click.pass_obj
 def search(ws, text: str, semantic: bool, as_json: bool, **query) -> None:
     """Full-text search over titles, abstracts, summaries and authors, best match first.
@@ -176,7 +151,7 @@ def search(ws, text: str, semantic: bool, as_json: bool, **query) -> None:
             _note(f"{e}; falling back to full-text search")
         except catalogue.NotFound as e:
             _fail(str(e))
-    _run_query(ws, as_json, text=text, **query)
+    launch.search(ws, as_json, text=text, **query)
 
 
 @cli.command()
@@ -252,7 +227,7 @@ def tag_eval(ws, folds: int, rules_only: bool, added_since, works: tuple[str, ..
 @click.pass_obj
 def list_(ws, as_json: bool, **query) -> None:
     """List works, newest first (or most cited first), filtered."""
-    _run_query(ws, as_json, **query)
+    launch.search(ws, as_json, **query)
 
 
 @cli.command()
@@ -262,14 +237,7 @@ def list_(ws, as_json: bool, **query) -> None:
 @click.pass_obj
 def show(ws, work: str, provenance: bool, as_json: bool) -> None:
     """One work (by id, arXiv id or DOI): metadata, tags and who gave them, summary, relations."""
-    from kb import catalogue
-
-    with ws.connect() as conn:
-        try:
-            record = catalogue.get_work(conn, work)
-        except catalogue.NotFound as e:
-            _fail(str(e))
-    output.work(record, as_json, provenance)
+    launch.show(ws, work, provenance, as_json)
 
 
 @cli.command(name="export")
@@ -288,7 +256,7 @@ def show(ws, work: str, provenance: bool, as_json: bool) -> None:
 @click.option("--author", "-a", help="An author's name, or a whole part of it.")
 @click.option("--since", type=int, help="From this year on.")
 @click.option("--until", type=int, help="Up to this year.")
-@click.option("--kind", type=click.Choice(["paper", "post", "comment", "report"]), help="The kind of work.")
+@click.option("--kind", type=_KINDS, help="The kind of work.")
 @click.option("--venue", help="Part of the venue's name.")
 @click.pass_obj
 def export_(ws, text: str | None, fmt: str, output: Path | None, **query) -> None:
@@ -676,7 +644,3 @@ def methods_run(ws, experiment, quick, model_dir, layer, pooling, device, seeds,
             except ValueError as e:  # a setting the model cannot take, as a layer out of range
                 _fail(f"{name}: {e}")
         output.experiment_result(result, path)
-
-
-def main() -> None:
-    cli()

@@ -7,7 +7,7 @@ forms people paste for a work (arXiv, DOI, LessWrong, OpenAlex ids and URLs).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections import namedtuple
 
 _TOKEN = re.compile(r'(\w+):"([^"]*)"|"([^"]*)"|(\S+)')
 _OPERATORS = {"OR", "AND", "NOT"}
@@ -28,26 +28,25 @@ class QuerySyntaxError(ValueError):
     """The search text cannot be read; the message says what is wrong and where."""
 
 
-@dataclass(frozen=True)
-class Query:
-    text: str | None = None
-    technique: str | None = None
-    motivation: str | None = None
-    author: str | None = None
-    since: int | None = None
-    until: int | None = None
-    kind: str | None = None
-    venue: str | None = None
-    limit: int | None = 20  # None: every match
-    sort: str | None = None  # None: best match first (newest first without text)
+# The kinds of work a query can ask for (the records' kinds; here so that the CLI's readers need no pydantic).
+WORK_KINDS = ("paper", "post", "comment", "report")
+
+# Named tuples, not dataclasses: importing dataclasses imports inspect, about a fifth of a cold `kb show`.
+_QUERY_FIELDS = ("text", "technique", "motivation", "author", "since", "until", "kind", "venue", "limit", "sort")
 
 
-@dataclass(frozen=True)
-class Parsed:
+class Query(namedtuple("Query", _QUERY_FIELDS, defaults=(None,) * 8 + (20, None))):
+    """What to find: search text (None: every work), filters (slugs, an author's name, years, a kind, part of a
+    venue), at most `limit` works (None: every match; default 20), in `sort` order (None: best match first, newest
+    first without text)."""
+
+    __slots__ = ()
+
+
+class Parsed(namedtuple("Parsed", ("include", "exclude"))):
     """FTS5 expressions: works must match `include` (when set) and must not match `exclude` (when set)."""
 
-    include: str | None
-    exclude: str | None
+    __slots__ = ()
 
 
 _BRITISH = re.compile(r"(?<=\w{3})is(e|ed|es|ing|ation|ations|er|ers)\b")

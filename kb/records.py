@@ -12,11 +12,11 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from kb.names import SLUG_RE
+from kb.query import WORK_KINDS
 
 Slug = Annotated[str, Field(pattern=SLUG_RE.pattern)]
 HttpUrl = Annotated[str, Field(pattern=r"^https?://\S+$")]
 
-WORK_KINDS = ("paper", "post", "comment", "report")
 # "cites": the work's reference list names the target (from OpenAlex or arXiv/DOI matches), kept apart from
 # the hand-made relations so that a refresh can replace it whole.
 RELATION_TYPES = ("discusses", "replies-to", "critiques", "extends", "replicates", "cites")

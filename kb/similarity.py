@@ -139,9 +139,7 @@ def search_by_meaning(ws, text: str, query) -> list[dict]:
     """Works ranked by meaning among those the query's filters allow.
 
     Raises kb.embeddings.MissingExtra without the methods extra, kb.catalogue.NotFound for a bad filter."""
-    import dataclasses
-
     from kb import catalogue  # noqa: F401 (its NotFound is what a caller catches)
 
     with ws.connect() as conn:
-        return semantic_search(conn, ws.embeddings_path, text, dataclasses.replace(query, limit=None), query.limit)
+        return semantic_search(conn, ws.embeddings_path, text, query._replace(limit=None), query.limit)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import gc
 import sqlite3
 import sys
+from collections import namedtuple
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 from kb import catalogue
@@ -31,11 +31,14 @@ def _no_cyclic_gc():
             gc.enable()
 
 
-@dataclass(frozen=True)
-class Workspace:
-    data_dir: Path
-    db_path: Path
-    lock_timeout: float = 300.0  # seconds a writer waits for another (kb.lock); $KB_LOCK_TIMEOUT
+LOCK_TIMEOUT = 300.0  # seconds a writer waits for another (kb.lock), unless $KB_LOCK_TIMEOUT says
+
+
+class Workspace(namedtuple("Workspace", ("data_dir", "db_path", "lock_timeout"), defaults=(LOCK_TIMEOUT,))):
+    """data/ (a Path), the catalogue file (a Path) and the seconds a writer waits for another. A named tuple, not
+    a dataclass: every command makes one, and importing dataclasses costs a fifth of a cold `kb show`."""
+
+    __slots__ = ()
 
     @classmethod
     def find(cls, data_dir: Path | None = None, db_path: Path | None = None) -> Workspace:
@@ -45,7 +48,7 @@ class Workspace:
 
         data = Path(data_dir or os.environ.get("KB_DATA") or find_data_dir())
         db = Path(db_path or os.environ.get("KB_DB") or data.parent / "build" / "catalogue.sqlite")
-        timeout = float(os.environ.get("KB_LOCK_TIMEOUT") or cls.lock_timeout)
+        timeout = float(os.environ.get("KB_LOCK_TIMEOUT") or LOCK_TIMEOUT)
         return cls(data, db, timeout)
 
     # every path a command uses, beside data/ (its checkout's root) or beside the catalogue

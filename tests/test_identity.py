@@ -182,7 +182,7 @@ def _feed_file(folder: Path, name: str, n: int) -> None:
 
 
 def _kb(data: Path, *args: str, env: dict | None = None) -> subprocess.Popen:
-    code = "from kb.cli import main; main()"
+    code = "from kb.launch import main; main()"
     return subprocess.Popen(
         [sys.executable, "-c", code, "--data", str(data), "--db", str(data.parent / "kb.sqlite"), *args],
         stdout=subprocess.PIPE,

@@ -1,0 +1,225 @@
+"""The `kb` executable. `kb show` and `kb search`, the commands people type most, are read here without click
+when their arguments take the plain forms; everything else goes to click (kb.cli).
+
+Why: importing click costs about what starting Python does (it imports inspect, typing, uuid, datetime), and a
+cold `kb show` was three times a bare sqlite3 lookup. This reader declines whatever it does not understand
+whole — help, --version, an unknown or repeated option, a value click would convert or refuse, a mistake — and
+then click reads the same arguments and answers (or says what is wrong). Both run the same functions below;
+tests/test_launch.py holds the two readers to the same options and the same output.
+
+Also here, since both readers need them: the errors every command turns into one-line messages, and the bodies
+of the two reading commands.
+"""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+
+from kb import output
+
+
+def note(message: str) -> None:
+    print(f"note: {message}", file=sys.stderr)
+
+
+def fail(message: str) -> None:
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+@contextmanager
+def users_mistakes():
+    """The errors that are facts about the user's data or machine, as one-line messages: no traceback."""
+    from kb.catalogue import BuildError
+    from kb.lock import DataLocked
+
+    try:
+        yield
+    except DataLocked as e:  # another writer held data/ past the timeout
+        fail(str(e))
+    except BuildError as e:  # a reading command rebuilt a stale catalogue: data/'s problems, as validate says
+        output.problems(e.problems)
+        fail(str(e))
+
+
+def show(ws, work: str, provenance: bool, as_json: bool) -> None:
+    """`kb show`: one work by id, arXiv id, DOI or URL."""
+    from kb import catalogue
+
+    with ws.connect() as conn:
+        try:
+            record = catalogue.get_work(conn, work)
+        except catalogue.NotFound as e:
+            fail(str(e))
+    output.work(record, as_json, provenance)
+
+
+def search(ws, as_json: bool, **query) -> None:
+    """`kb search` by words and `kb list`: the works a Query finds."""
+    from kb import catalogue
+    from kb.query import Query, QuerySyntaxError
+
+    with ws.connect() as conn:
+        try:
+            rows = catalogue.search(conn, Query(**query))
+        except catalogue.NotFound as e:
+            fail(str(e))
+        except QuerySyntaxError as e:  # a usage error, as click reports a bad option: exit 2
+            print(f"error: cannot read the query {query.get('text')!r}: {e}", file=sys.stderr)
+            sys.exit(2)
+    output.works(rows, as_json, query=query.get("text"))
+
+
+# -- the plain forms -------------------------------------------------------------------------------------------
+
+
+class _Decline(Exception):
+    """Not a plain form: click reads these arguments."""
+
+
+def _text(value: str) -> str:
+    if not value or value.startswith("-"):  # click would take it; whether the user meant it is click's to say
+        raise _Decline
+    return value
+
+
+def _year(value: str) -> int:
+    if not (value.isascii() and value.isdigit()):  # click's int() also takes " 7", "+7", "1_0"
+        raise _Decline
+    return int(value)
+
+
+def _positive(value: str) -> int:
+    number = _year(value)
+    if number < 1:
+        raise _Decline
+    return number
+
+
+def _one_of(*choices: str):
+    def read(value: str) -> str:
+        if value not in choices:
+            raise _Decline
+        return value
+
+    return read
+
+
+FLAG = None  # an option that takes no value
+
+# option -> (parameter, how its value is read); what kb.cli declares for the same commands
+GLOBAL = {"--data": ("data", _text), "--db": ("db", _text)}
+SHOW = {"--provenance": ("provenance", FLAG), "--json": ("as_json", FLAG)}
+_SEARCH = {
+    "--technique": ("technique", _text),
+    "-t": ("technique", _text),
+    "--motivation": ("motivation", _text),
+    "-m": ("motivation", _text),
+    "--author": ("author", _text),
+    "-a": ("author", _text),
+    "--since": ("since", _year),
+    "--until": ("until", _year),
+    "--venue": ("venue", _text),
+    "--limit": ("limit", _positive),
+    "-n": ("limit", _positive),
+    "--json": ("as_json", FLAG),
+}
+SEARCH_LIMIT = 20  # `kb search`'s default --limit (kb.cli's too)
+LEFT_TO_CLICK = {"--semantic"}  # `kb search --semantic` loads a model: click's start-up is nothing beside it
+
+
+def search_options() -> dict:
+    """`kb search`'s options; the choices of --kind and --sort are kb.query's and kb.catalogue's (imported
+    here, not at start-up, so that `kb --help` does not pay for them)."""
+    from kb.catalogue import SORTS
+    from kb.query import WORK_KINDS
+
+    return {**_SEARCH, "--kind": ("kind", _one_of(*WORK_KINDS)), "--sort": ("sort", _one_of(*SORTS))}
+
+
+def _options(args: list[str], known: dict, params: dict, *, until_positional: bool) -> list[str]:
+    """Reads options from the front of `args` into `params` (each at most once); returns the positionals.
+    With `until_positional`, stops at the first positional and returns it with what follows."""
+    rest = []
+    seen = set()
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        i += 1
+        if not arg.startswith("-"):
+            if until_positional:
+                return args[i - 1 :]
+            rest.append(arg)
+            continue
+        name, equals, value = arg.partition("=") if arg.startswith("--") else (arg, "", "")
+        if name not in known:
+            raise _Decline
+        param, read = known[name]
+        if param in seen:  # click keeps the last; a repeat is more likely a mistake to show
+            raise _Decline
+        seen.add(param)
+        if read is FLAG:
+            if equals:
+                raise _Decline
+            params[param] = True
+            continue
+        if not equals:
+            if i == len(args):
+                raise _Decline
+            value = args[i]
+            i += 1
+        params[param] = read(value)
+    return rest
+
+
+def plain(args: list[str]):
+    """(command, its keyword arguments, data, db) when `args` is a plain `show` or `search`; else None."""
+    try:
+        where = {"data": None, "db": None}
+        rest = _options(args, GLOBAL, where, until_positional=True)
+        if not rest:
+            raise _Decline
+        command, rest = rest[0], rest[1:]
+        if command == "show":
+            params = {"provenance": False, "as_json": False}
+            positionals = _options(rest, SHOW, params, until_positional=False)
+            if len(positionals) != 1:
+                raise _Decline
+            return show, {"work": positionals[0], **params}, where["data"], where["db"]
+        if command == "search":
+            params = {"as_json": False, "limit": SEARCH_LIMIT}
+            positionals = _options(rest, search_options(), params, until_positional=False)
+            if len(positionals) != 1:
+                raise _Decline
+            return search, {"text": positionals[0], **params}, where["data"], where["db"]
+    except _Decline:
+        pass
+    return None
+
+
+def main(args: list[str] | None = None, quick: bool = True) -> None:
+    """`kb ARGS...`; `quick=False` sends every command to click."""
+    args = sys.argv[1:] if args is None else list(args)
+    call = plain(args) if quick else None
+    if call is None:
+        from kb.cli import cli
+
+        return cli.main(args=args)
+    command, params, data, db = call
+    from pathlib import Path
+
+    from kb.workspace import Workspace
+
+    try:
+        with users_mistakes():
+            command(Workspace.find(data and Path(data), db and Path(db)), **params)
+    except BrokenPipeError:  # `kb search x | head`: the reader left; say nothing more, as click does
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
+    except (KeyboardInterrupt, EOFError):
+        print("\nAborted!", file=sys.stderr)
+        sys.exit(1)
+    sys.exit(0)

@@ -234,7 +234,6 @@ def work(w: dict, as_json: bool, provenance: bool = False) -> None:
         return _json(w)
     if not _terminal():
         return _work_plain(w, provenance)
-    from rich.markdown import Markdown
     from rich.panel import Panel
 
     console = _console()
@@ -244,6 +243,8 @@ def work(w: dict, as_json: bool, provenance: bool = False) -> None:
     if w["abstract"]:
         console.print(Panel(_esc(w["abstract"]), title="abstract", title_align="left"))
     if w["summary"]:
+        from rich.markdown import Markdown  # with markdown-it: half of a cold `kb show` on a terminal
+
         for title, body in _summary_parts(w["summary"]):
             console.print(Panel(Markdown(body), title=_esc(title), title_align="left"))
     for title, rows in _relation_lines(w):

@@ -14,9 +14,10 @@ import click
 
 from kb import launch, output
 from kb.catalogue import SORTS
-from kb.query import WORK_KINDS, Query
+from kb.query import MOST, WORK_KINDS, YEARS, Query
 
 _KINDS = click.Choice(WORK_KINDS)
+_YEAR = click.IntRange(*YEARS)
 
 
 class _Commands(click.Group):
@@ -99,14 +100,14 @@ def filters(limit: int):
         click.option("--technique", "-t", help="A technique slug; its sub-techniques count too."),
         click.option("--motivation", "-m", help="An x-risk motivation slug."),
         click.option("--author", "-a", help="An author's name, or a whole part of it."),
-        click.option("--since", type=int, help="From this year on."),
-        click.option("--until", type=int, help="Up to this year."),
+        click.option("--since", type=_YEAR, help="From this year on."),
+        click.option("--until", type=_YEAR, help="Up to this year."),
         click.option("--kind", type=_KINDS, help="The kind of work."),
         click.option("--venue", help="Part of the venue's name."),
         click.option(
             "--limit",
             "-n",
-            type=click.IntRange(min=1),
+            type=click.IntRange(min=1, max=MOST),
             default=limit,
             show_default=True,
             help="At most this many works.",
@@ -254,8 +255,8 @@ def show(ws, work: str, provenance: bool, as_json: bool) -> None:
 @click.option("--technique", "-t", help="A technique slug; its sub-techniques count too.")
 @click.option("--motivation", "-m", help="An x-risk motivation slug.")
 @click.option("--author", "-a", help="An author's name, or a whole part of it.")
-@click.option("--since", type=int, help="From this year on.")
-@click.option("--until", type=int, help="Up to this year.")
+@click.option("--since", type=_YEAR, help="From this year on.")
+@click.option("--until", type=_YEAR, help="Up to this year.")
 @click.option("--kind", type=_KINDS, help="The kind of work.")
 @click.option("--venue", help="Part of the venue's name.")
 @click.pass_obj

@@ -13,6 +13,7 @@ of the two reading commands.
 
 from __future__ import annotations
 
+import os
 import sys
 from contextlib import contextmanager
 
@@ -84,17 +85,32 @@ def _text(value: str) -> str:
     return value
 
 
-def _year(value: str) -> int:
-    if not (value.isascii() and value.isdigit()):  # click's int() also takes " 7", "+7", "1_0"
+def _number(value: str, low: int, high: int) -> int:
+    # click's int() also takes " 7", "+7", "1_0" and other digits than ASCII's; it says what is wrong with the rest
+    if not (value.isascii() and value.isdigit()) or len(value) > len(str(high)):
         raise _Decline
-    return int(value)
+    number = int(value)
+    if not low <= number <= high:
+        raise _Decline
+    return number
+
+
+def _year(value: str) -> int:
+    from kb.query import YEARS
+
+    return _number(value, *YEARS)
 
 
 def _positive(value: str) -> int:
-    number = _year(value)
-    if number < 1:
+    from kb.query import MOST
+
+    return _number(value, 1, MOST)
+
+
+def _path(value: str) -> str:
+    if os.path.exists(value) and not os.access(value, os.R_OK):  # click.Path refuses what cannot be read
         raise _Decline
-    return number
+    return _text(value)
 
 
 def _one_of(*choices: str):
@@ -109,7 +125,7 @@ def _one_of(*choices: str):
 FLAG = None  # an option that takes no value
 
 # option -> (parameter, how its value is read); what kb.cli declares for the same commands
-GLOBAL = {"--data": ("data", _text), "--db": ("db", _text)}
+GLOBAL = {"--data": ("data", _path), "--db": ("db", _path)}
 SHOW = {"--provenance": ("provenance", FLAG), "--json": ("as_json", FLAG)}
 _SEARCH = {
     "--technique": ("technique", _text),
@@ -139,8 +155,8 @@ def search_options() -> dict:
 
 
 def _options(args: list[str], known: dict, params: dict, *, until_positional: bool) -> list[str]:
-    """Reads options from the front of `args` into `params` (each at most once); returns the positionals.
-    With `until_positional`, stops at the first positional and returns it with what follows."""
+    """Reads the options in `args` into `params` (each at most once); returns the positionals. With
+    `until_positional`, stops at the first positional and returns it with what follows."""
     rest = []
     seen = set()
     i = 0
@@ -198,26 +214,31 @@ def plain(args: list[str]):
     return None
 
 
+# click's shell completion runs when this is set (`_KB_COMPLETE=bash_source kb`): click's to answer
+COMPLETION = "_KB_COMPLETE"
+
+
 def main(args: list[str] | None = None, quick: bool = True) -> None:
     """`kb ARGS...`; `quick=False` sends every command to click."""
     args = sys.argv[1:] if args is None else list(args)
-    call = plain(args) if quick else None
+    call = plain(args) if quick and COMPLETION not in os.environ else None
     if call is None:
         from kb.cli import cli
 
-        return cli.main(args=args)
+        return cli.main(args=args, prog_name="kb")  # "Usage: kb ...", and $_KB_COMPLETE, however kb was started
     command, params, data, db = call
-    from pathlib import Path
-
-    from kb.workspace import Workspace
-
     try:
+        from pathlib import Path
+
+        from kb.workspace import Workspace
+
         with users_mistakes():
             command(Workspace.find(data and Path(data), db and Path(db)), **params)
     except BrokenPipeError:  # `kb search x | head`: the reader left; say nothing more, as click does
-        import os
-
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):  # stdout is not a file (a test captures it): nothing will flush to it
+            pass
         sys.exit(1)
     except (KeyboardInterrupt, EOFError):
         print("\nAborted!", file=sys.stderr)

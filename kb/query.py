@@ -28,6 +28,11 @@ class QuerySyntaxError(ValueError):
     """The search text cannot be read; the message says what is wrong and where."""
 
 
+# The years a filter takes, and the most works a query can ask for (SQLite's largest integer: a larger one cannot be
+# bound to the query, and was a traceback).
+YEARS = (0, 9999)
+MOST = 2**63 - 1
+
 # The kinds of work a query can ask for (the records' kinds; here so that the CLI's readers need no pydantic).
 WORK_KINDS = ("paper", "post", "comment", "report")
 

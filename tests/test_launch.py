@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import subprocess
 import sys
 
@@ -42,6 +43,8 @@ def outcome(args: list[str], quick: bool) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
+_CAPTURE = {"capture_output": True, "text": True, "cwd": REPO}
+
 PLAIN = [
     ["show", "coup-probes-2023"],
     ["show", "arXiv:2312.00000", "--json"],  # an identifier the catalogue does not hold: exit 1
@@ -75,6 +78,9 @@ NOT_PLAIN = [
     ["search", "probe", "--limit", "0"],
     ["search", "probe", "--limit", " 5"],  # click's int() would take it
     ["search", "probe", "--kind", "papers"],
+    ["search", "probe", "--since", "1" * 5000],  # past what int() converts: click says it is not an integer
+    ["search", "probe", "--until", "10000"],
+    ["search", "probe", "--limit", str(2**63)],  # past what SQLite binds
     ["search", "probe", "-n", "2", "-n", "3"],
     ["search", "probe", "--json=yes"],
     ["search", "probe", "extra"],
@@ -90,6 +96,33 @@ NOT_PLAIN = [
 @pytest.mark.parametrize("args", NOT_PLAIN, ids=" ".join)
 def test_anything_but_a_plain_form_goes_to_click(args):
     assert launch.plain(args) is None
+
+
+TOO_LARGE = [(option, "1" * 5000) for option in ("--since", "--until", "--limit", "-n")] + [
+    ("--since", "10000"),
+    ("--until", str(2**63)),
+    ("--limit", str(2**63)),
+]
+
+
+@pytest.mark.parametrize("option, value", TOO_LARGE, ids=lambda x: x[:20])
+def test_a_number_too_large_for_the_catalogue_is_a_usage_error_not_a_traceback(where, option, value):
+    args = [*where, "search", "probe", option, value]
+    quick = outcome(args, quick=True)
+    assert quick == outcome(args, quick=False)
+    assert quick[0] == 2 and "Invalid value" in quick[2]
+
+
+def test_a_catalogue_or_data_folder_that_cannot_be_read_is_click_s_to_refuse(where, monkeypatch):
+    monkeypatch.setattr(launch.os, "access", lambda path, mode: False)
+    assert launch.plain([*where, "show", "coup-probes-2023"]) is None
+
+
+def test_shell_completion_is_click_s_to_answer(where):
+    env = {**os.environ, launch.COMPLETION: "bash_source"}
+    code = "from kb.launch import main; main()"
+    run = subprocess.run([sys.executable, "-c", code, *where, "show", "coup-probes-2023"], env=env, **_CAPTURE)
+    assert "_kb_completion" in run.stdout and "coup-probes-2023" not in run.stdout  # the script, not the work
 
 
 def _options(command: click.Command) -> dict[str, click.Option]:
@@ -133,6 +166,7 @@ TOKENS = [
     *["--json", "--provenance", "-t", "--technique", "probing", "--technique=probing", "-m", "-a", "Kolter"],
     *["-n", "--limit", "--limit=2", "0", "1", "2", "-1", "+2", " 3", "--since", "2023", "--until", "--venue"],
     *["--kind", "paper", "posts", "--sort", "year", "citations", "--sort=title", "-h", "--db", "--bogus"],
+    *["10000", "9999", "9223372036854775807", "9223372036854775808", "007"],
 ]
 
 
@@ -155,7 +189,7 @@ print(json.dumps("click" in sys.modules), file=sys.stderr)
 
 
 def _imports_click(*args: str) -> bool:
-    run = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, cwd=REPO, check=True)
+    run = subprocess.run([sys.executable, "-c", PROBE, *args], check=True, **_CAPTURE)
     return json.loads(run.stderr.splitlines()[-1])
 
 

@@ -49,6 +49,43 @@ def test_every_searchable_page_is_in_exactly_one_shard(data, tmp_path, small_sha
     assert not (out / "pagefind" / "shard-1" / "shards.json").exists()
 
 
+COUNTING_WRAPPER = """
+import os, subprocess, sys
+from pathlib import Path
+# the real Pagefind, counted: each run marks itself alive, notes how many are, and unmarks itself when done
+alive = Path(ALIVE); mark = alive / str(os.getpid())
+mark.touch()
+with open(alive.parent / "counts", "a") as counts:
+    counts.write(f"{len(list(alive.iterdir()))}\\n")
+done = subprocess.run([REAL, *sys.argv[1:]])
+mark.unlink()
+sys.exit(done.returncode)
+"""
+
+
+def test_at_most_so_many_pagefind_processes_are_alive_at_once_and_every_page_is_indexed(
+    data, tmp_path, small_shards, monkeypatch
+):
+    # each Pagefind process holds its shard's pages in memory until it writes the bundle: their number is bounded
+    (tmp_path / "alive").mkdir()
+    wrapper = tmp_path / "pagefind"
+    where = f"ALIVE = {str(tmp_path / 'alive')!r}\nREAL = {str(searchindex.executable())!r}\n"
+    wrapper.write_text(f"#!{sys.executable}\n{where}{COUNTING_WRAPPER}")
+    wrapper.chmod(0o755)
+    monkeypatch.setattr(searchindex, "executable", lambda: wrapper)
+    monkeypatch.setattr(searchindex, "CONCURRENT", 2)
+    monkeypatch.setattr(render, "BATCH_PAGES", 3)  # pages in several batches: shards fed between them
+    out = tmp_path / "_site"
+    report = build(data, out, search=True)
+    counts = [int(n) for n in (tmp_path / "counts").read_text().split()]
+    assert len(counts) == len(report.search_shards) > 2  # more shards than may be indexed at once
+    assert max(counts) == 2
+    others = json.loads((out / "pagefind" / "shards.json").read_text())
+    bundles = [out / "pagefind"] + [out / "pagefind" / p for p in others]
+    assert sum(pages_in(b) for b in bundles) == len(searchable(out))
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("._site.")] == []  # nor a spool left behind
+
+
 def test_a_rebuild_reindexes_only_the_shard_of_the_page_that_changed(data, tmp_path, small_shards):
     out = tmp_path / "_site"
     build(data, out, search=True)

@@ -3,11 +3,10 @@ so that a rebuild re-indexes only what changed.
 
 Pagefind's CLI reads every page back from disk after the site is written and parses all of it (navigation,
 lists of related works, BibTeX), on one or two cores: it took longer than rendering the site. Here each
-searchable page's `<article data-pagefind-body>` (what Pagefind would index of it anyway) goes to a Pagefind
-process once its batch of pages is rendered, through Pagefind's service mode (`pagefind --service`: the protocol
-its Python and Node APIs speak; their Python client waits 0.1 s per answer, 100 s for 1,000 pages, so we speak it
-ourselves). In a build of several batches Pagefind indexes one while the next is derived and rendered; it writes
-its bundles at the end.
+searchable page's `<article data-pagefind-body>` (what Pagefind would index of it anyway) is cut out by the
+worker that rendered it and waits on disk until the pages are written; then it goes to a Pagefind process
+through Pagefind's service mode (`pagefind --service`: the protocol its Python and Node APIs speak; their Python
+client waits 0.1 s per answer, 100 s for 1,000 pages, so we speak it ourselves).
 
 The searchable pages are dealt into shards by a hash of their path; each shard is an ordinary Pagefind bundle
 built by its own process. The search page loads the first shard (`pagefind/`) and merges the others
@@ -22,10 +21,13 @@ import base64
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import tempfile
 import threading
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from pathlib import Path
+from typing import BinaryIO
 
 SEARCH_DIR = "pagefind"
 SHARDS_FILE = "shards.json"
@@ -37,6 +39,8 @@ MAX_SHARDS = 8
 ARTICLE_START, ARTICLE_END = "<article data-pagefind-body", "</article>"
 LANGUAGE = "en"  # every page is English: Pagefind need not guess, and stems the words as English
 STARTUP_SECONDS = 60  # a Pagefind that has not made an index by then will not
+# Pagefind processes at once: one a core, and one more so that no core waits while a process starts or writes.
+CONCURRENT = (os.cpu_count() or 1) + 1
 
 
 class PagefindFailed(RuntimeError):
@@ -87,17 +91,21 @@ def _digest(text: str) -> str:
 
 class Indexer:
     """The search index of one build: `add` each searchable page as it is rendered, `keep` each searchable page
-    carried over unchanged from the live site, `flush` after each batch of pages, then `finish`.
+    carried over unchanged from the live site, `flush` after each batch of pages, then `finish`; `close` in any case.
 
     stage: the new site being assembled; out: the live site (where unchanged pages and bundles are read);
     expected: how many searchable pages the build will have (it fixes the number of shards before the first page
     comes); old: what the previous build recorded (`finish`'s first return value), {} for none.
 
     A shard is indexed anew when the previous build did not index it (a full build) or when one of its pages'
-    documents differs from what the previous build indexed; its pages go to its Pagefind process at each `flush`,
-    which then indexes them while the next batch is derived and rendered. (Fed while the pages render, Pagefind
-    competes with the renderers for the cores: 14% more CPU time in all, measured.) The other shards' pages are
-    held until `finish` knows whether the shard changed at all (a page removed), else its bundle is kept."""
+    documents differs from what the previous build indexed (or a page left it); else its live bundle is kept.
+    The documents wait on disk, a file per shard beside the new site. A Pagefind process holds every page it is
+    given in memory until it writes its bundle (about 90 KB a page, measured: 929 MB for 10,000 pages), so at most
+    CONCURRENT processes are alive at once: at each `flush` the changed shards that have one (or get one, while
+    fewer are alive) are fed what was spooled for them, and index it while the next batch is rendered; `finish`
+    indexes the rest as processes end. (A process per shard, all fed through the whole build, held 2.9 GB at
+    30,000 works, all processes counted. Fed while the pages render rather than after each batch, Pagefind would
+    compete with the renderers for the cores: 14% more CPU time in all, measured.)"""
 
     def __init__(self, stage: Path, out: Path, expected: int, old: dict):
         self.stage, self.out = stage, out
@@ -108,18 +116,25 @@ class Indexer:
         self._docs: dict[str, str] = {}  # path -> digest of its document, for every searchable page
         self._members: list[list[str]] = [[] for _ in range(self.shards)]
         self._dirty = [not reusable] * self.shards
-        self._held: list[list[tuple[str, str]]] = [[] for _ in range(self.shards)]
         self._kept: list[list[str]] = [[] for _ in range(self.shards)]
-        self._processes: dict[int, _Pagefind] = {}
         self._executable = executable()
         if self._executable is None:
             raise PagefindFailed("Pagefind is not installed (pip install pagefind[bin])")
+        # a name the next build removes if this one is killed (render's staging folders: .NAME.index-*)
+        self._spool = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.index-"))
+        self._spooled: dict[int, BinaryIO] = {}  # shard -> its spool file, written as pages come
+        self._fed: dict[int, int] = {}  # shard -> how much of its spool file its process has been given (bytes)
+        self._processes: dict[int, _Pagefind] = {}  # the shards being indexed now
+        self._lock = threading.Lock()
+        self._closed = False
 
     def add(self, path: str, doc: str) -> None:
         """A searchable page rendered now, and its `document`."""
         k = self._member(path, _digest(doc))
         self._dirty[k] = self._dirty[k] or self._docs[path] != self._old_docs.get(path)
-        self._held[k].append((path, doc))
+        if k not in self._spooled:
+            self._spooled[k] = open(self._spool / f"{k}.jsonl", "wb")  # closed by finish or close
+        self._spooled[k].write(json.dumps([path, doc]).encode() + b"\n")
 
     def keep(self, path: str) -> None:
         """A searchable page carried over from the live site unchanged (its article is too)."""
@@ -130,18 +145,12 @@ class Indexer:
         self._kept[self._member(path, digest)].append(path)
 
     def flush(self) -> None:
-        """Hand the pages of every shard known to have changed to its Pagefind process."""
+        """After a batch of pages: each changed shard with a Pagefind process (or that can have one now) is given
+        what was spooled for it since."""
         for k in range(self.shards):
-            if not self._dirty[k]:
-                continue
-            if k not in self._processes:
-                self._processes[k] = _Pagefind(self._executable, self.stage / bundle(k), k)
-            process = self._processes[k]
-            for path, doc in self._held[k]:
-                process.add(path, doc)
-            for path in self._kept[k]:
-                process.add(path, document((self.out / path).read_text(encoding="utf-8")))
-            self._held[k], self._kept[k] = [], []
+            if self._dirty[k] and (k in self._processes or len(self._processes) < CONCURRENT):
+                if self._start(k) is not None:
+                    self._feed(k)
 
     def finish(self) -> tuple[dict, list[int]]:
         """Write every shard's bundle into stage/ (new ones, or the live ones where nothing changed).
@@ -150,22 +159,76 @@ class Indexer:
         for k in range(self.shards):
             unchanged = digests[k] == self._old_digests[k] and (self.out / bundle(k)).is_dir()
             self._dirty[k] = self._dirty[k] or not unchanged
-        self.flush()
-        for process in self._processes.values():  # every bundle written at once, then waited for
-            process.write()
-        for _, process in sorted(self._processes.items()):
-            process.wait()
+        for spooled in self._spooled.values():
+            spooled.close()
+        dirty = [k for k in range(self.shards) if self._dirty[k]]
+        # the shards being indexed already first: the pool starts a new process only as one of theirs ends
+        order = sorted(dirty, key=lambda k: k not in self._processes)
+        with ThreadPoolExecutor(max_workers=CONCURRENT, thread_name_prefix="pagefind") as pool:
+            futures = [pool.submit(self._index, k) for k in order]
+            try:
+                wait(futures, return_when=FIRST_EXCEPTION)
+                for future in futures:
+                    future.result()
+            except BaseException:  # the first failure stops the others: the build fails with what it said
+                for future in futures:
+                    future.cancel()
+                self.close()
+                raise
         for k in range(self.shards):  # Pagefind wrote the new ones into stage/ itself
-            if k not in self._processes:
+            if not self._dirty[k]:
                 _link_bundle(self.out / bundle(k), self.stage / bundle(k))
         others = [f"shard-{k}/" for k in range(1, self.shards) if self._members[k]]
         (self.stage / SEARCH_DIR / SHARDS_FILE).write_text(json.dumps(others) + "\n", encoding="utf-8")
-        return {"shards": self.shards, "digests": digests, "docs": self._docs}, sorted(self._processes)
+        return {"shards": self.shards, "digests": digests, "docs": self._docs}, dirty
+
+    def _index(self, k: int) -> None:
+        """Shard k's bundle, by its Pagefind process: what is left of its spool, then the pages carried over."""
+        process = self._start(k)
+        if process is None:
+            return
+        self._feed(k)
+        for path in self._kept[k]:
+            process.add(path, document((self.out / path).read_text(encoding="utf-8")))
+        process.write()
+        process.wait()
+        with self._lock:
+            del self._processes[k]
+
+    def _start(self, k: int) -> _Pagefind | None:
+        """Shard k's Pagefind process, started if it has none; None once the index is closed (a shard failed)."""
+        if k in self._processes:
+            return self._processes[k]
+        process = _Pagefind(self._executable, self.stage / bundle(k), k)
+        with self._lock:
+            if self._closed:
+                process.kill()
+                return None
+            self._processes[k] = process
+        return process
+
+    def _feed(self, k: int) -> None:
+        spooled = self._spooled.get(k)
+        if spooled is None:
+            return
+        if not spooled.closed:
+            spooled.flush()
+        with open(spooled.name, "rb") as lines:
+            lines.seek(self._fed.get(k, 0))
+            for line in lines:
+                self._processes[k].add(*json.loads(line))
+            self._fed[k] = lines.tell()
 
     def close(self) -> None:
-        """Stop every Pagefind process (after `finish`, or instead of it)."""
-        for process in self._processes.values():
+        """Stop every Pagefind process and remove the spooled documents (after `finish`, or instead of it)."""
+        with self._lock:
+            self._closed = True
+            processes = list(self._processes.values())
+        for process in processes:
             process.kill()
+        for spooled in self._spooled.values():
+            spooled.close()
+        shutil.rmtree(self._spool, ignore_errors=True)
 
     def _member(self, path: str, digest: str) -> int:
         k = shard_of(path, self.shards)

@@ -2,6 +2,7 @@
 searchable page in exactly one shard, and a rebuild re-indexes only the shards whose pages changed (Pagefind has
 no incremental mode of its own)."""
 
+import gzip
 import json
 import sys
 
@@ -21,8 +22,15 @@ def small_shards(monkeypatch):
 
 
 def pages_in(bundle) -> int:
+    """The pages a bundle holds, once it is checked to be whole: its entry, each language's metadata (gzip of
+    Pagefind's marked data) and a fragment per page."""
     entry = json.loads((bundle / "pagefind-entry.json").read_text())
-    return sum(language["page_count"] for language in entry["languages"].values())
+    for language in entry["languages"].values():
+        meta = bundle / f"pagefind.{language['hash']}.pf_meta"
+        assert gzip.decompress(meta.read_bytes()).startswith(b"pagefind_dcd")
+    pages = sum(language["page_count"] for language in entry["languages"].values())
+    assert len(list((bundle / "fragment").iterdir())) == pages
+    return pages
 
 
 def searchable(out) -> list[str]:
@@ -160,6 +168,20 @@ while chunk := sys.stdin.buffer.read1(65536):
         else:
             answer(message["message_id"], {"type": "Error", "message": "cannot write the bundle: no space left"})
 """
+
+
+def test_a_bundle_file_named_outside_its_folder_fails_the_build_and_is_not_written(data, tmp_path, monkeypatch):
+    fake = tmp_path / "pagefind"
+    escape = '{"type": "GetFiles", "files": [{"path": "../../escaped.txt", "content": "eA=="}]}'
+    service = FAKE_SERVICE.replace(
+        '{"type": "Error", "message": "cannot write the bundle: no space left"}', f"json.loads({escape!r})"
+    )
+    fake.write_text(f"#!{sys.executable}\n{service}")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(fake))
+    with pytest.raises(render.SiteBuildError, match="outside its bundle"):
+        build(data, tmp_path / "_site", search=True)
+    assert not list(tmp_path.rglob("escaped.txt"))
 
 
 def test_pagefind_refusing_to_write_its_bundle_fails_the_build_instead_of_hanging(data, tmp_path, monkeypatch):

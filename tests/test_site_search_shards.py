@@ -150,7 +150,9 @@ def test_a_pagefind_failure_fails_the_build_with_what_pagefind_said_and_keeps_th
 
 FAKE_SERVICE = """
 import base64, json, sys
-# Pagefind's service protocol: base64 JSON messages, each ended by a comma; this one cannot write its bundle
+ON_START
+# Pagefind's service protocol: base64 JSON messages, each ended by a comma; what it does when asked for the
+# bundle is filled in by the test (fake_pagefind)
 def answer(message_id, payload):
     text = json.dumps({"message_id": message_id, "payload": payload})
     sys.stdout.buffer.write(base64.b64encode(text.encode()) + b",")
@@ -165,30 +167,63 @@ while chunk := sys.stdin.buffer.read1(65536):
             answer(message["message_id"], {"type": "NewIndex", "index_id": 1})
         elif kind == "AddFile":
             answer(message["message_id"], {"type": "IndexedFile", "page_url": "/", "page_meta": {}})
-        else:
-            answer(message["message_id"], {"type": "Error", "message": "cannot write the bundle: no space left"})
+        else:  # asked for the bundle
+            BEFORE
+            answer(message["message_id"], BUNDLE_ANSWER)
 """
+REFUSAL = '{"type": "Error", "message": "cannot write the bundle: no space left"}'
 
 
-def test_a_bundle_file_named_outside_its_folder_fails_the_build_and_is_not_written(data, tmp_path, monkeypatch):
+def fake_pagefind(tmp_path, monkeypatch, bundle_answer: str, before: str = "", on_start: str = "") -> None:
+    """A fake Pagefind speaking the protocol, answering `bundle_answer` (a Python expression) when asked for the
+    bundle, after running `before`; it runs `on_start` when started."""
+    service = FAKE_SERVICE.replace("ON_START", on_start or "pass")
+    service = service.replace("BEFORE", before or "pass").replace("BUNDLE_ANSWER", bundle_answer)
     fake = tmp_path / "pagefind"
-    escape = '{"type": "GetFiles", "files": [{"path": "../../escaped.txt", "content": "eA=="}]}'
-    service = FAKE_SERVICE.replace(
-        '{"type": "Error", "message": "cannot write the bundle: no space left"}', f"json.loads({escape!r})"
-    )
     fake.write_text(f"#!{sys.executable}\n{service}")
     fake.chmod(0o755)
     monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(fake))
-    with pytest.raises(render.SiteBuildError, match="outside its bundle"):
+
+
+@pytest.mark.parametrize(
+    "file, says",
+    [
+        ({"path": "../../escaped.txt", "content": "eA=="}, "outside its bundle"),
+        ({"path": "", "content": "eA=="}, "outside its bundle"),
+        ({"path": "fragment/x.pf_fragment", "content": "not base64!"}, "cannot be read"),
+        ({"path": "fragment/x.pf_fragment"}, "cannot be read"),
+    ],
+)
+def test_a_bundle_file_pagefind_gives_wrong_fails_the_build_and_nothing_is_written(
+    data, tmp_path, monkeypatch, file, says
+):
+    fake_pagefind(tmp_path, monkeypatch, repr({"type": "GetFiles", "files": [file]}))
+    with pytest.raises(render.SiteBuildError, match=says):
         build(data, tmp_path / "_site", search=True)
     assert not list(tmp_path.rglob("escaped.txt"))
+    assert not (tmp_path / "_site").exists()
+
+
+def test_the_first_shard_that_fails_stops_the_others(data, tmp_path, small_shards, monkeypatch):
+    # the first Pagefind asked for its bundle fails; the other one alive would take long: it is stopped, not
+    # waited for, and no other shard's Pagefind is started
+    marker, started = tmp_path / "failed", tmp_path / "started"
+    before = (
+        f"import os, time; failing = not os.path.exists({str(marker)!r}); open({str(marker)!r}, 'a').close()\n"
+        "            time.sleep(0 if failing else 60)"
+    )
+    on_start = f"open({str(started)!r}, 'a').write('x')"
+    fake_pagefind(tmp_path, monkeypatch, '{"type": "Error", "message": "disk full"}', before, on_start)
+    monkeypatch.setattr(searchindex, "CONCURRENT", 2)
+    with pytest.raises(render.SiteBuildError, match="disk full"):
+        build(data, tmp_path / "_site", search=True)
+    with Workspace(data, tmp_path / "kb.sqlite").connect() as conn:
+        shards = searchindex.shard_count(context.searchable_count(catalogue.export(conn)))
+    assert len(started.read_text()) == 2 < shards  # the two alive at once, of more shards
 
 
 def test_pagefind_refusing_to_write_its_bundle_fails_the_build_instead_of_hanging(data, tmp_path, monkeypatch):
-    fake = tmp_path / "pagefind"
-    fake.write_text(f"#!{sys.executable}\n{FAKE_SERVICE}")
-    fake.chmod(0o755)
-    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(fake))
+    fake_pagefind(tmp_path, monkeypatch, REFUSAL)
     with pytest.raises(render.SiteBuildError, match="no space left"):
         build(data, tmp_path / "_site", search=True)
     assert not (tmp_path / "_site").exists()

@@ -25,7 +25,6 @@ import shutil
 import subprocess
 import tempfile
 import threading
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
@@ -125,6 +124,7 @@ class Indexer:
         self._spooled: dict[int, BinaryIO] = {}  # shard -> its spool file, written as pages come
         self._fed: dict[int, int] = {}  # shard -> how much of its spool file its process has been given (bytes)
         self._processes: dict[int, _Pagefind] = {}  # the shards being indexed now
+        self._queue: list[int] = []  # the changed shards `finish` has yet to give a process
         self._lock = threading.Lock()
         self._closed = False
 
@@ -162,25 +162,46 @@ class Indexer:
         for spooled in self._spooled.values():
             spooled.close()
         dirty = [k for k in range(self.shards) if self._dirty[k]]
-        # the shards being indexed already first: the pool starts a new process only as one of theirs ends
-        order = sorted(dirty, key=lambda k: k not in self._processes)
-        with ThreadPoolExecutor(max_workers=CONCURRENT, thread_name_prefix="pagefind") as pool:
-            futures = [pool.submit(self._index, k) for k in order]
-            try:
-                wait(futures, return_when=FIRST_EXCEPTION)
-                for future in futures:
-                    future.result()
-            except BaseException:  # the first failure stops the others: the build fails with what it said
-                for future in futures:
-                    future.cancel()
-                self.close()
-                raise
+        # the shards being indexed already first: a new process starts only as one of theirs ends
+        self._queue = sorted(dirty, key=lambda k: k not in self._processes)
+        failures: list[BaseException] = []
+        # daemon threads, not a ThreadPoolExecutor's: an interpreter leaving (Ctrl-C in `kb site serve`) does not
+        # wait for them to index the shards still queued
+        workers = [
+            threading.Thread(target=self._work, args=(failures,), daemon=True, name=f"pagefind-{i}")
+            for i in range(min(CONCURRENT, len(self._queue)))
+        ]
+        try:
+            for worker in workers:
+                worker.start()
+            for worker in workers:
+                worker.join()
+        except BaseException:  # interrupted while it waited: no process is left behind
+            self.close()
+            raise
+        if failures:  # the first: the others are the shards it stopped
+            raise failures[0]
         for k in range(self.shards):  # the new ones are in stage/ already (written from what Pagefind gave)
             if not self._dirty[k]:
                 _link_bundle(self.out / bundle(k), self.stage / bundle(k))
         others = [f"shard-{k}/" for k in range(1, self.shards) if self._members[k]]
         (self.stage / SEARCH_DIR / SHARDS_FILE).write_text(json.dumps(others) + "\n", encoding="utf-8")
         return {"shards": self.shards, "digests": digests, "docs": self._docs}, dirty
+
+    def _work(self, failures: list[BaseException]) -> None:
+        """One worker: the queued shards one after another, until none is left or one fails (which stops all)."""
+        while True:
+            with self._lock:
+                if self._closed or not self._queue:
+                    return
+                k = self._queue.pop(0)
+            try:
+                self._index(k)
+            except BaseException as e:
+                with self._lock:
+                    failures.append(e)
+                self.close()
+                return
 
     def _index(self, k: int) -> None:
         """Shard k's bundle, by its Pagefind process: what is left of its spool, then the pages carried over."""
@@ -300,14 +321,18 @@ class _Pagefind:
     def _write_files(self) -> None:
         made = set()
         for file in self._files:
-            relative = PurePosixPath(file["path"])
-            if relative.is_absolute() or ".." in relative.parts:
+            try:
+                relative = PurePosixPath(file["path"])
+                content = base64.b64decode(file["content"], validate=True)
+            except (KeyError, TypeError, ValueError) as e:  # binascii.Error is a ValueError
+                self._fail(f"gave a file that cannot be read ({type(e).__name__}: {e})")
+            if relative.is_absolute() or ".." in relative.parts or "\\" in str(relative) or not relative.parts:
                 self._fail(f"named a file outside its bundle: {file['path']!r}")
             target = self.output / relative
             if target.parent not in made:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 made.add(target.parent)
-            target.write_bytes(base64.b64decode(file["content"]))
+            target.write_bytes(content)
         self._files = None  # the bundle is on disk: its bytes need not stay in memory
 
     def kill(self) -> None:
@@ -335,12 +360,16 @@ class _Pagefind:
             self._fail("stopped")
 
     def _read(self) -> None:
-        pending = b""
+        pending: list[bytes] = []  # the start of an answer still coming (the bundle's files come as one answer)
         try:
             while chunk := self._process.stdout.read1(1 << 16):
-                *answers, pending = (pending + chunk).split(b",")
-                for answer in answers:
+                if b"," not in chunk:  # joined only once the answer is whole: appending to bytes is quadratic
+                    pending.append(chunk)
+                    continue
+                first, *answers, rest = chunk.split(b",")
+                for answer in [b"".join([*pending, first]), *answers]:
                     self._answer(json.loads(base64.b64decode(answer)).get("payload") or {})
+                pending = [rest]
         except (ValueError, AttributeError) as e:  # not an answer of the protocol: stop it rather than hang
             self._errors.append(f"unreadable answer ({e})")
             self._process.kill()  # what is sent to it next fails at once, instead of filling its pipe

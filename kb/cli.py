@@ -94,16 +94,33 @@ def format_(ws) -> None:
     print(f"formatted {len(ds.works)} works and {len(ds.authors)} authors")
 
 
+# What a query filters by: every listing and the export take these
+_FILTERS = (
+    click.option("--technique", "-t", help="A technique slug; its sub-techniques count too."),
+    click.option("--motivation", "-m", help="An x-risk motivation slug."),
+    click.option("--author", "-a", help="An author's name, or a whole part of it."),
+    click.option("--since", type=_YEAR, help="From this year on."),
+    click.option("--until", type=_YEAR, help="Up to this year."),
+    click.option("--kind", type=_KINDS, help="The kind of work."),
+    click.option("--venue", help="Part of the venue's name."),
+)
+
+
+def _options(*options):
+    """One decorator for several click options, in the order given."""
+
+    def decorate(f):
+        for option in reversed(options):
+            f = option(f)
+        return f
+
+    return decorate
+
+
 def filters(limit: int):
     """The options every listing shares."""
-    options = [
-        click.option("--technique", "-t", help="A technique slug; its sub-techniques count too."),
-        click.option("--motivation", "-m", help="An x-risk motivation slug."),
-        click.option("--author", "-a", help="An author's name, or a whole part of it."),
-        click.option("--since", type=_YEAR, help="From this year on."),
-        click.option("--until", type=_YEAR, help="Up to this year."),
-        click.option("--kind", type=_KINDS, help="The kind of work."),
-        click.option("--venue", help="Part of the venue's name."),
+    return _options(
+        *_FILTERS,
         click.option(
             "--limit",
             "-n",
@@ -119,14 +136,7 @@ def filters(limit: int):
             " (the global count; works without one last). Default: best match for a search, newest first for a list.",
         ),
         as_json,
-    ]
-
-    def decorate(f):
-        for option in reversed(options):
-            f = option(f)
-        return f
-
-    return decorate
+    )
 
 
 @cli.command()
@@ -252,13 +262,7 @@ def show(ws, work: str, provenance: bool, as_json: bool) -> None:
     help="BibTeX (Better BibTeX-style keys), CSL-JSON (Zotero, Pandoc) or RIS.",
 )
 @click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False), help="Write here, not to stdout.")
-@click.option("--technique", "-t", help="A technique slug; its sub-techniques count too.")
-@click.option("--motivation", "-m", help="An x-risk motivation slug.")
-@click.option("--author", "-a", help="An author's name, or a whole part of it.")
-@click.option("--since", type=_YEAR, help="From this year on.")
-@click.option("--until", type=_YEAR, help="Up to this year.")
-@click.option("--kind", type=_KINDS, help="The kind of work.")
-@click.option("--venue", help="Part of the venue's name.")
+@_options(*_FILTERS)
 @click.pass_obj
 def export_(ws, text: str | None, fmt: str, output: Path | None, **query) -> None:
     """Citations of the works matching TEXT and the filters (all works without them), for a reference manager.

@@ -124,23 +124,25 @@ def _one_of(*choices: str):
 
 FLAG = None  # an option that takes no value
 
-# option -> (parameter, how its value is read); what kb.cli declares for the same commands
-GLOBAL = {"--data": ("data", _path), "--db": ("db", _path)}
-SHOW = {"--provenance": ("provenance", FLAG), "--json": ("as_json", FLAG)}
-_SEARCH = {
-    "--technique": ("technique", _text),
-    "-t": ("technique", _text),
-    "--motivation": ("motivation", _text),
-    "-m": ("motivation", _text),
-    "--author": ("author", _text),
-    "-a": ("author", _text),
-    "--since": ("since", _year),
-    "--until": ("until", _year),
-    "--venue": ("venue", _text),
-    "--limit": ("limit", _positive),
-    "-n": ("limit", _positive),
-    "--json": ("as_json", FLAG),
-}
+
+def _table(*options: tuple[tuple[str, ...], str, object]) -> dict:
+    """option -> (parameter, how its value is read), from (the option's names, parameter, reader)."""
+    return {name: (param, read) for names, param, read in options for name in names}
+
+
+# what kb.cli declares for the same commands
+GLOBAL = _table((("--data",), "data", _path), (("--db",), "db", _path))
+SHOW = _table((("--provenance",), "provenance", FLAG), (("--json",), "as_json", FLAG))
+_SEARCH = _table(
+    (("--technique", "-t"), "technique", _text),
+    (("--motivation", "-m"), "motivation", _text),
+    (("--author", "-a"), "author", _text),
+    (("--since",), "since", _year),
+    (("--until",), "until", _year),
+    (("--venue",), "venue", _text),
+    (("--limit", "-n"), "limit", _positive),
+    (("--json",), "as_json", FLAG),
+)
 SEARCH_LIMIT = 20  # `kb search`'s default --limit (kb.cli's too)
 LEFT_TO_CLICK = {"--semantic"}  # `kb search --semantic` loads a model: click's start-up is nothing beside it
 
@@ -151,7 +153,7 @@ def search_options() -> dict:
     from kb.catalogue import SORTS
     from kb.query import WORK_KINDS
 
-    return {**_SEARCH, "--kind": ("kind", _one_of(*WORK_KINDS)), "--sort": ("sort", _one_of(*SORTS))}
+    return {**_SEARCH, **_table((("--kind",), "kind", _one_of(*WORK_KINDS)), (("--sort",), "sort", _one_of(*SORTS)))}
 
 
 def _options(args: list[str], known: dict, params: dict, *, until_positional: bool) -> list[str]:

@@ -195,19 +195,18 @@ def write_site(
         _write(stage / MANIFEST, json.dumps(manifest, indent=0, sort_keys=True))
         _swap(stage, out)
     except searchindex.PagefindFailed as e:
-        _abandon(stage, indexer)
+        _remove_stage(stage, indexer)
         raise SiteBuildError(str(e)) from None
     except BaseException:
-        _abandon(stage, indexer)
+        _remove_stage(stage, indexer)
         raise
-    if indexer is not None:
-        indexer.close()
-    shutil.rmtree(stage, ignore_errors=True)  # after the exchange: the previous site
+    _remove_stage(stage, indexer)  # after the exchange: the previous site
     return report
 
 
-def _abandon(stage: Path, indexer: searchindex.Indexer | None) -> None:
-    """A failed build's staging folder removed, once no Pagefind process can still be writing into it."""
+def _remove_stage(stage: Path, indexer: searchindex.Indexer | None) -> None:
+    """The staging folder removed (the unfinished site after a failure, the previous one after the exchange), once
+    no Pagefind process can still be writing into it."""
     if indexer is not None:
         indexer.close()
     shutil.rmtree(stage, ignore_errors=True)

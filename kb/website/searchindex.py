@@ -124,7 +124,6 @@ class Indexer:
         self._spooled: dict[int, BinaryIO] = {}  # shard -> its spool file, written as pages come
         self._fed: dict[int, int] = {}  # shard -> how much of its spool file its process has been given (bytes)
         self._processes: dict[int, _Pagefind] = {}  # the shards being indexed now
-        self._queue: list[int] = []  # the changed shards `finish` has yet to give a process
         self._lock = threading.Lock()
         self._closed = False
 
@@ -140,7 +139,7 @@ class Indexer:
         """A searchable page carried over from the live site unchanged (its article is too)."""
         digest = self._old_docs.get(path)
         if digest is None:  # the previous build did not index it: read it back to know what it holds
-            self.add(path, document((self.out / path).read_text(encoding="utf-8")))
+            self.add(path, self._live_document(path))
             return
         self._kept[self._member(path, digest)].append(path)
 
@@ -163,13 +162,13 @@ class Indexer:
             spooled.close()
         dirty = [k for k in range(self.shards) if self._dirty[k]]
         # the shards being indexed already first: a new process starts only as one of theirs ends
-        self._queue = sorted(dirty, key=lambda k: k not in self._processes)
+        queue = sorted(dirty, key=lambda k: k not in self._processes)
         failures: list[BaseException] = []
         # daemon threads, not a ThreadPoolExecutor's: an interpreter leaving (Ctrl-C in `kb site serve`) does not
         # wait for them to index the shards still queued
         workers = [
-            threading.Thread(target=self._work, args=(failures,), daemon=True, name=f"pagefind-{i}")
-            for i in range(min(CONCURRENT, len(self._queue)))
+            threading.Thread(target=self._work, args=(queue, failures), daemon=True, name=f"pagefind-{i}")
+            for i in range(min(CONCURRENT, len(queue)))
         ]
         try:
             for worker in workers:
@@ -188,13 +187,13 @@ class Indexer:
         (self.stage / SEARCH_DIR / SHARDS_FILE).write_text(json.dumps(others) + "\n", encoding="utf-8")
         return {"shards": self.shards, "digests": digests, "docs": self._docs}, dirty
 
-    def _work(self, failures: list[BaseException]) -> None:
+    def _work(self, queue: list[int], failures: list[BaseException]) -> None:
         """One worker: the queued shards one after another, until none is left or one fails (which stops all)."""
         while True:
             with self._lock:
-                if self._closed or not self._queue:
+                if self._closed or not queue:
                     return
-                k = self._queue.pop(0)
+                k = queue.pop(0)
             try:
                 self._index(k)
             except BaseException as e:
@@ -210,11 +209,14 @@ class Indexer:
             return
         self._feed(k)
         for path in self._kept[k]:
-            process.add(path, document((self.out / path).read_text(encoding="utf-8")))
+            process.add(path, self._live_document(path))
         process.write()
         process.wait()
         with self._lock:
             del self._processes[k]
+
+    def _live_document(self, path: str) -> str:
+        return document((self.out / path).read_text(encoding="utf-8"))
 
     def _start(self, k: int) -> _Pagefind | None:
         """Shard k's Pagefind process, started if it has none; None once the index is closed (a shard failed)."""

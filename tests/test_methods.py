@@ -161,6 +161,29 @@ def test_taylor_scores_match_a_finite_difference(net):
 # -- data and experiments -----------------------------------------------------------------------
 
 
+def test_the_coup_probe_sets_held_out_share_no_text_with_training():
+    for seed in range(3):
+        d = data.coup(n=300, seed=seed)
+        train = set(d.train_text)
+        assert len(train) == 600
+        for name in ("held_out", "shifted", "benign", "hard_negatives"):
+            texts = getattr(d, name)
+            assert len(set(texts)) == len(texts) and not train & set(texts), name
+    with pytest.raises(ValueError, match="too large"):
+        data.coup(n=5000)
+
+
+def test_intervals_are_shown_within_what_a_rate_can_be_and_say_when_seeds_agree_exactly():
+    from kb.methods import stats
+
+    near_one = stats.interval([0.99, 1.0, 1.0, 0.995])
+    assert near_one.high > 1 and near_one.plain(stats.RATE).endswith(", 1.0000]")
+    assert stats.interval([1.0] * 10).plain(stats.RATE) == "1.0000 in every seed"
+    assert stats.above([1.0] * 10, 0.8)[0] == stats.REPRODUCED
+    assert stats.interval([0.0389]).plain() == "0.0389" and stats.spread(1) == "one seed, so no interval"
+    assert stats.spread(10) == "mean, 95% CI over 10 seeds"
+
+
 def test_generated_statements_are_true_to_their_labels():
     s = data.comparisons(50)
     for text, label in zip(s.text, s.label):

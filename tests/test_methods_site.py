@@ -18,6 +18,7 @@ def test_a_technique_page_names_the_setting_and_what_a_sentence_embedding_model_
                 "experiment": "probes-vs-lat",
                 "title": "Probes versus LAT",
                 "techniques": ["lat"],
+                "works": ["lat-paper-2023", "not-in-this-catalogue-2020"],
                 "run": {
                     "finished": "2026-11-25T06:00:00",
                     "model": "all-MiniLM-L6-v2",
@@ -45,6 +46,9 @@ def test_a_technique_page_names_the_setting_and_what_a_sentence_embedding_model_
     assert "small sentence-embedding model" in html and "it is not a language model" in html
     assert "<code>kb methods run probes-vs-lat --model DIR --layer N --pooling last</code>" in html
     assert "not reproduced" in html and "[all-MiniLM-L6-v2, layer 4, mean pooling]" in html
+    # the works whose claims are re-tested are named and linked; one the catalogue lacks is left out
+    assert 'The works behind these claims: <a href="../works/lat-paper-2023.html">' in html
+    assert "not-in-this-catalogue" not in html
 
 
 def test_an_older_result_without_the_new_fields_still_renders(data, tmp_path):

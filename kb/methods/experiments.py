@@ -137,8 +137,8 @@ def mean_difference_is_regularised_lr(
     result.claim(
         EXPERIMENTS[result.experiment].claims["lr-tends-to-mean-difference"],
         stats.all_of([v_planted, v_real]),
-        f"cosine at C=1e-6: planted {ci_planted.plain()}, {encoder.name} {ci_real.plain()} (mean, 95% CI over "
-        f"{config.n_seeds} seeds; the claim needs the interval above {THRESHOLD_COSINE}); at C=100: planted "
+        f"cosine at C=1e-6: planted {ci_planted.plain()}, {encoder.name} {ci_real.plain()} "
+        f"({stats.spread(config.n_seeds)}; the claim needs the interval above {THRESHOLD_COSINE}); at C=100: planted "
         f"{planted[:, -1].mean():.3f}, {encoder.name} {real[:, -1].mean():.3f}",
         _setting(encoder),
     )
@@ -345,8 +345,12 @@ def probes_vs_lat(result: Result, config: Config, encoder: Encoder, folder: Path
     result.claim(
         claims["truth-linearly-readable"],
         stats.all_of(v for v, _ in parts.values()),
-        "LR AUROC (mean, 95% CI), in distribution and on the negated statements with the same probe: "
-        + "; ".join(f"{s}: IID {parts[s, 'iid'][1].plain()}, negated {parts[s, 'ood'][1].plain()}" for s in real)
+        f"LR AUROC ({stats.spread(config.n_seeds)}), in distribution and on the negated statements with the "
+        "same probe: "
+        + "; ".join(
+            f"{s}: IID {parts[s, 'iid'][1].plain(stats.RATE)}, negated {parts[s, 'ood'][1].plain(stats.RATE)}"
+            for s in real
+        )
         + f". Both must lie above {THRESHOLD_READABLE}: a probe that reads truth keeps reading it under negation;"
         " one far below chance there reads something negation reverses",
         where,
@@ -426,10 +430,11 @@ def coup_probes(result: Result, config: Config, encoder: Encoder, folder: Path, 
             )
     result.data = {
         "train": f"{n} theft-advice texts vs {n} benign how-to texts, from templates, drawn anew per seed",
-        "held_out": f"{n // 2} unseen theft-advice texts",
+        "held_out": f"{n // 2} theft-advice texts in the training format, none of them a training text",
         "shifted": f"{n // 2} in Q&A, numbered-steps and chat formats",
-        "benign": f"{n} how-to texts (sets the 1% threshold)",
+        "benign": f"{n} how-to texts, none of them a training text (sets the 1% threshold)",
         "hard_negatives": f"{n // 2} anti-theft advice texts",
+        "not_tested": f"on-policy examples: {encoder.name} generates no text, so off- and on-policy are not compared",
     }
     keys = ("tpr_held_out", "tpr_shifted", "fpr_hard_negatives")
     values = {(p, k): [r[k] for r in rows if r["probe"] == p] for p in ("LR", "mean difference") for k in keys}
@@ -443,6 +448,14 @@ def coup_probes(result: Result, config: Config, encoder: Encoder, folder: Path, 
     result.tables["coup"] = summary
     claims = EXPERIMENTS[result.experiment].claims
     where = _setting(encoder)
+    hard = stats.interval(values["LR", "fpr_hard_negatives"])
+    # what a catch rate means depends on what else the probe fires on: said beside each catch
+    caveat = (
+        f". The same probe fires on {hard.plain(stats.RATE)} of anti-theft texts"
+        + (": it separates texts about theft, not advice to steal" if hard.mean > 0.5 else "")
+        + f"; positives and negatives come from templates, and only off-policy (template) training is tested: "
+        f"{encoder.name} generates no text, so nothing here is on-policy"
+    )
     for claim, key, test, limit, what in (
         (claims["catches-held-out"], "tpr_held_out", stats.above, 0.8, "TPR at 1% FPR on held-out positives"),
         (claims["catches-other-formats"], "tpr_shifted", stats.above, 0.5, "TPR at 1% FPR on format-shifted positives"),
@@ -459,8 +472,9 @@ def coup_probes(result: Result, config: Config, encoder: Encoder, folder: Path, 
         result.claim(
             claim,
             verdict,
-            f"LR {what}: {ci.plain()} (mean, 95% CI over {config.n_seeds} seeds; the claim needs it "
-            f"{'above' if test is stats.above else 'below'} {limit}); mean difference {other.plain()}",
+            f"LR {what}: {ci.plain(stats.RATE)} ({stats.spread(config.n_seeds)}; the claim needs it "
+            f"{'above' if test is stats.above else 'below'} {limit}); mean difference {other.plain(stats.RATE)}"
+            + (caveat if key != "fpr_hard_negatives" else ""),
             where,
         )
 
@@ -564,7 +578,7 @@ def std_pruning(result: Result, config: Config, encoder, folder: Path, progress:
         claims["half-pruned-costs-little"],
         v,
         f"accuracy drop with the lowest-std half of the units pruned (mean replacement), per seed: {ci.plain()} "
-        f"(mean, 95% CI over {config.n_seeds} seeds; the claim needs it below 0.02); accuracy "
+        f"({stats.spread(config.n_seeds)}; the claim needs it below 0.02); accuracy "
         f"{base.mean():.3f} unpruned, {mean[('std', 'mean')][half]:.3f} half pruned; other criteria at half: "
         + ", ".join(f"{c} {mean[(c, 'mean')][half]:.3f}" for c in pruning.CRITERIA if c != "std"),
     )

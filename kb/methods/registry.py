@@ -91,7 +91,14 @@ EXPERIMENTS = {
         Experiment(
             "std-pruning",
             "Pruning the lowest-variance units with mean replacement barely changes the network",
-            ("network-trimming-2016", "pruning-cnns-resource-efficient-inference-2017"),
+            # the thread's post and comments make the claims; the papers are the usual criteria it is set against
+            (
+                "train-first-vs-prune-first-2022",
+                "donald-hobson-activation-std-comment",
+                "aogara-low-variance-pruning-question-comment",
+                "network-trimming-2016",
+                "pruning-cnns-resource-efficient-inference-2017",
+            ),
             ("activation-statistics-pruning", "magnitude-pruning", "gradient-based-pruning"),
             {
                 "half-pruned-costs-little": (

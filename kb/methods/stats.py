@@ -35,13 +35,28 @@ class Interval:
     def __str__(self) -> str:
         if self.n < 2:
             return f"{self.mean:+.4f} (one seed: no interval)"
+        if self.low == self.high:
+            return f"{self.mean:+.4f} in each of {self.n} seeds"
         return f"{self.mean:+.4f}, {self.level:.0%} CI [{self.low:+.4f}, {self.high:+.4f}] over {self.n} seeds"
 
-    def plain(self) -> str:
-        """For quantities that are not differences (AUROC, accuracy): no sign."""
+    def plain(self, within: tuple[float, float] | None = None) -> str:
+        """For quantities that are not differences (AUROC, accuracy): no sign. Bounds shown within the range the
+        quantity can take (a rate's t-interval may pass 1; the verdict is still decided on the interval itself).
+        The words around it say what it is (spread(n))."""
         if self.n < 2:
-            return f"{self.mean:.4f} (one seed: no interval)"
-        return f"{self.mean:.4f} [{self.low:.4f}, {self.high:.4f}]"
+            return f"{self.mean:.4f}"
+        if self.low == self.high:
+            return f"{self.mean:.4f} in every seed"
+        low, high = (max(self.low, within[0]), min(self.high, within[1])) if within else (self.low, self.high)
+        return f"{self.mean:.4f} [{low:.4f}, {high:.4f}]"
+
+
+RATE = (0.0, 1.0)  # what a rate, an accuracy or an AUROC can be
+
+
+def spread(n: int, level: float = LEVEL) -> str:
+    """What the numbers next to it are: a mean and its interval, or one seed's value."""
+    return f"mean, {level:.0%} CI over {n} seeds" if n >= 2 else "one seed, so no interval"
 
 
 def interval(values: Iterable[float], level: float = LEVEL) -> Interval:

@@ -17,14 +17,31 @@ def assets_dir() -> Path:
     return Path(kb.__file__).resolve().parent / "_site"
 
 
+def _read_result(path: Path) -> dict:
+    """One result.json, or a SiteBuildError that names it: a results file cut short or edited by hand is the
+    user's to mend (or to make again)."""
+    from kb.website.render import SiteBuildError
+
+    again = f"run `kb methods run {path.parent.name}` again, or remove {path.parent}"
+    try:
+        r = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise SiteBuildError(f"{path}:{e.lineno}: not valid JSON ({e.msg}): {again}") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise SiteBuildError(f"{path}: cannot be read ({e}): {again}") from None
+    if not isinstance(r, dict) or not isinstance(r.get("claims", []), list):
+        raise SiteBuildError(f"{path}:1: not a methods result (a JSON object with a list of claims): {again}")
+    return r
+
+
 def load_results(results_dir: Path | None) -> tuple[list[dict], dict[str, Path]]:
     """The methods' latest results (results/<experiment>/result.json) and the figures they name."""
     results, figures = [], {}
     if not results_dir or not results_dir.is_dir():
         return results, figures
     for path in sorted(results_dir.glob("*/result.json")):
-        r = json.loads(path.read_text())
         name = path.parent.name
+        r = _read_result(path)
         run = {"finished": "", "model": None, "quick": False, **r.get("run", {})}
         shown = []
         for f in r.get("figures", []):
@@ -43,6 +60,7 @@ def load_results(results_dir: Path | None) -> tuple[list[dict], dict[str, Path]]
                 "title": r.get("title", name),
                 "run": run,
                 "techniques": r.get("techniques", []),
+                "works": [w for w in r.get("works", []) if isinstance(w, str)],
                 "claims": claims,
                 "figures": shown,
             }

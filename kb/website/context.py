@@ -203,6 +203,11 @@ def iter_pages(
                     "by_year": _by_year([card(i) for i in ids]),
                     "most_cited": _most_cited([card(i) for i in ids]),
                     "results": sorted(results_by_technique[slug], key=lambda r: r["experiment"]),
+                    # the works each experiment re-tests, those the catalogue has
+                    "claims_from": {
+                        r["experiment"]: [card(i) for i in r.get("works", []) if i in works]
+                        for r in results_by_technique[slug]
+                    },
                 },
                 search=True,
             )

@@ -11,7 +11,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 
-from importers.http import Polite
+from importers.http import RESUME, Polite
 from importers.records import SourceError, WorkRecord
 from importers.text import repaired
 
@@ -60,17 +60,29 @@ def _by_query(http: Polite, base_url: str, query: str, limit: int | None) -> Ite
     start, seen = 0, set()
     while limit is None or start < limit:
         size = PAGE if limit is None else min(PAGE, limit - start)
-        total, records = _get(http, base_url, {"search_query": query, "start": start, "max_results": size})
+        params = {"search_query": query, "start": start, "max_results": size}
+        total, records = _get(http, base_url, params)
         if start == 0 and total == 0:
             raise SourceError(
                 "arxiv",
                 f"arXiv has no work matching the query {query!r} (its answer is empty)",
                 hint="check the query's syntax, e.g. 'ti:probe AND cat:cs.LG' or 'au:del_maestro'",
             )
+        if not records and start < total:
+            # arXiv answers an empty page now and then, for a while, well before the end. Not cached, so a re-run
+            # asks for this page again while the pages before it (same URLs: the same starts) come from the cache.
+            http.forget(base_url, params)
+            raise SourceError(
+                "arxiv",
+                f"arXiv answered an empty page at result {start} of {total} for the query {query!r}",
+                hint=f"arXiv does this now and then; {RESUME} (the pages already read come from the cache)",
+            )
         new = [r for r in records if r.ids["arxiv"] not in seen]  # pages of one query overlap when results move
         seen.update(r.ids["arxiv"] for r in new)
         yield from new
-        start += size
+        # arXiv may answer fewer entries than asked (60 of 100) before the end: the next page starts after the last
+        # entry received, not after the last one asked for, or the ones between are never read
+        start += len(records)
         if start >= total or not new:  # the end, or a page that repeats what was read: asking on would loop
             return
 

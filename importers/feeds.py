@@ -180,10 +180,19 @@ def _record(e, url: str, site: str, title: str) -> WorkRecord:
             venue=site,
             abstract=summary or None,
             url=_link(e.get("link"), url),
-            ids={"feed": e["id"]} if e.get("id") else {},
+            ids={"feed": _guid(e["id"], url)} if e.get("id") else {},
             links=_linked(e),
         )
     )
+
+
+# A guid that is a URI (a permalink, tag:, urn:uuid:) names its item everywhere; any other ("1", "post-42") only
+# within its feed, so it is kept with the feed's address: two blogs' item "1" are two works.
+_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:\S")
+
+
+def _guid(guid: str, feed: str) -> str:
+    return guid if _URI.match(guid) else f"{feed}#{guid}"
 
 
 def _link(link: str | None, base: str) -> str | None:

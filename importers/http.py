@@ -3,6 +3,7 @@ Retry-After, conditional GET, and a response cache so that a re-run within a day
 
 from __future__ import annotations
 
+import datetime as dt
 import email.utils
 import hashlib
 import json
@@ -63,7 +64,7 @@ class Polite:
 
     def request(self, method: str, url: str, *, json_body: dict | None = None, params: dict | None = None) -> bytes:
         """The body of a successful answer, from the cache when it is fresh or the server says 304."""
-        full = str(httpx.URL(url, params=params))
+        full = self._url(url, params)
         body = json.dumps(json_body, sort_keys=True).encode() if json_body is not None else None
         cached = self._cache_path(method, full, body)
         meta = _read_meta(cached)
@@ -84,16 +85,30 @@ class Polite:
                     content=body,
                     headers={**headers, **({"Content-Type": "application/json"} if body is not None else {})},
                 )
+            except httpx.UnsupportedProtocol as e:
+                # the URL asked was checked above, so a redirect led here (to file:, ftp:, ...): asking again
+                # would be sent the same way
+                where = _request_url(e) or full
+                raise SourceError(self.source, f"redirected to {where!r}, which is not an http(s) URL", full) from None
             except httpx.TransportError as e:
                 if attempt == self.retries:
                     raise SourceError(self.source, f"cannot reach {host}: {e}", full, hint=RESUME) from e
                 self.sleep(self.backoff**attempt)
                 continue
+            except httpx.TooManyRedirects:
+                raise SourceError(self.source, "too many redirects (a redirect loop?)", full) from None
+            except httpx.DecodingError as e:  # e.g. Content-Encoding: gzip on a body that is not gzip
+                raise SourceError(self.source, f"the answer cannot be decoded: {e}", full) from None
+            except httpx.InvalidURL as e:  # a redirect's Location that is not a URL
+                raise SourceError(self.source, f"an invalid URL on the way: {e}", full) from None
+            except httpx.HTTPError as e:  # any other: still one line that names the URL, never a traceback
+                raise SourceError(self.source, f"the request failed ({type(e).__name__}: {e})", full) from None
             if response.status_code == 304 and meta:
                 _write_meta(cached, meta | {"stored": time.time()})
                 return cached.read_bytes()
             if response.status_code in RETRY_STATUS and attempt < self.retries:
-                self.sleep(_retry_after(response) or self.backoff**attempt)
+                wait = _retry_after(response)  # 0 (a date already past) is an answer: ask again now, paced
+                self.sleep(self.backoff**attempt if wait is None else wait)
                 continue
             if response.status_code >= 400:
                 error = SourceError(self.source, f"HTTP {response.status_code} from {host}", full, hint=_hint(response))
@@ -113,6 +128,25 @@ class Polite:
             return response.content
         raise SourceError(self.source, "gave up after retries", full)
 
+    def _url(self, url: str, params: dict | None) -> str:
+        """The URL to ask, checked first: a URL that is not http(s) or not a URL at all is a mistake to fix, not a
+        network failure, so it is said as such (and without the advice to run again, which would fail the same)."""
+        try:
+            full = httpx.URL(url, params=params)
+        except (httpx.InvalidURL, TypeError) as e:
+            raise SourceError(self.source, f"{url!r} is not a valid URL: {e}") from None
+        if full.scheme not in ("http", "https") or not full.host:
+            raise SourceError(self.source, f"{url!r} is not an http(s) URL")
+        return str(full)
+
+    def forget(self, url: str, params: dict | None = None) -> None:
+        """Drop the cached answer to a GET, so that the next run asks again: for an answer that parsed but is known
+        to be a passing fault of the server (arXiv's empty pages), which the cache would otherwise serve for a day."""
+        cached = self._cache_path("GET", self._url(url, params), None)
+        if cached:
+            cached.unlink(missing_ok=True)
+            cached.with_suffix(".meta").unlink(missing_ok=True)
+
     def get(self, url: str, params: dict | None = None) -> bytes:
         return self.request("GET", url, params=params)
 
@@ -124,15 +158,28 @@ def _retry_after(response: httpx.Response) -> float | None:
     value = response.headers.get("retry-after")
     if not value:
         return None
-    if value.strip().isdigit():
+    value = value.strip()
+    if value.isascii() and value.isdigit():
         return float(value)
-    when = email.utils.parsedate_to_datetime(value)
-    return max(when.timestamp() - time.time(), 0.0) if when else None
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None  # a date we cannot read is no instruction: back off as if the header were absent
+    if when.tzinfo is None:  # "-0000": the date is UTC, with no zone said
+        when = when.replace(tzinfo=dt.UTC)
+    return max(when.timestamp() - time.time(), 0.0)  # a date in the past: ask again now
 
 
 # Only a passing failure (the network, a rate limit, a server error) is worth running again; the pages already read
 # are then served from the cache, so the re-run continues where this one stopped.
 RESUME = "what was fetched before the error is saved; run the same command again later to resume"
+
+
+def _request_url(e: httpx.RequestError) -> str | None:
+    try:
+        return str(e.request.url)
+    except RuntimeError:  # raised without a request
+        return None
 
 
 def _hint(response: httpx.Response) -> str | None:

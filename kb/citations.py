@@ -57,7 +57,7 @@ def replace_cites(merger, reference_lists: dict[str, tuple[str, list]]) -> None:
         work = merger.works[work_id]
         targets = []
         for link in links:
-            target = merger.by_id.get((link.scheme, link.value.lower()))
+            target = merger.lookup(link.scheme, link.value)
             if target and target != work_id and target not in targets:
                 targets.append(target)
         kept = [r for r in work.relations if r.type != CITES]

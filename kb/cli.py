@@ -72,7 +72,10 @@ def build(ws) -> None:
 @click.pass_obj
 def validate(ws) -> None:
     """Check all of data/; print each problem as path:line: message (exit 1 on any)."""
-    ds, problems = ws.check()
+    from kb import validate as rules
+
+    ds, _ = ws.check()
+    problems = rules.check_all(ds)
     output.problems(problems)
     if problems:
         sys.exit(1)
@@ -517,7 +520,11 @@ def sync(ws, sources_path) -> None:
     """Import every source listed in data/sources.toml, concurrently, with a progress bar."""
     from kb import importing
 
-    specs = importing.sources(sources_path or ws.data_dir / "sources.toml")
+    try:
+        specs = importing.sources(sources_path or ws.data_dir / "sources.toml")
+    except importing.SourcesProblems as e:  # checked before anything is fetched: each problem with its line
+        output.problems(e.problems)
+        _fail(str(e))
     if not specs:
         _fail("no sources: list them in data/sources.toml (see CONTRIBUTING.md)")
     with output.counter("sources", len(specs)) as done:

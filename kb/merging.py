@@ -3,8 +3,11 @@
 The identity rules, in the order they are tried (README's "Importing" section says the same):
 
 1. **The same identifier is the same work.** Any kind: DOI, arXiv, LessWrong/AF, Scholar, OpenAlex, a feed
-   item's guid (`feed`), or a canonical URL (the work's `url` or any of its `urls`; a cross-post keeps every
-   URL it was seen under, so the next import of either feed is recognised by identifier, not by title).
+   item's guid (`feed`, scoped to its feed unless it is a URL), or a canonical URL (the work's `url` or any of
+   its `urls`; a cross-post keeps every URL it was seen under, so the next import of either feed is recognised
+   by identifier, not by title). DOIs, arXiv and OpenAlex ids are compared without case, the others exactly.
+   A URL is no identity for a record whose own identifier of the same kind differs from the work's (two
+   comments on one post share the post's address but not their comment ids).
 2. **One source never merges two of its own records.** Two records with different identifiers of the same
    kind (two guids of one feed, two comment ids, two arXiv ids) are two works, whatever their titles; a
    record is never fuzzily matched to a work that the same source already delivered.
@@ -34,15 +37,21 @@ from urllib.parse import urlsplit
 from importers.records import linked_ids
 from kb import citations
 from kb.datadir import Dataset
-from kb.names import ascii_fold, author_id, normalise_name, work_id
+from kb.names import ascii_fold, author_id, identity, normalise_name, work_id
 from kb.records import Author, Provenance, Relation, Work
-from kb.text import safe
+from kb.text import has_markup, safe
 
 FILLABLE = ("year", "date", "venue", "abstract", "url")
 POST_DATE_SLACK = dt.timedelta(days=1)  # a feed and a forum may stamp one post in different time zones
 KIND_FAMILY = {"paper": "paper", "report": "paper", "post": "post", "comment": "post"}
 # dashes and hyphens that NFKC leaves alone; folded to "-" before words are split
 _DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"), "-")
+# Query parameters that follow a link around rather than name what it points to.
+_TRACKING = re.compile(r"utm(_.*)?$|fbclid$|gclid$|mc_[ce]id$", re.I)
+# Kinds of identifier that name one work wherever they come from: a different one is a different work.
+DISTINCT_IDS = ("arxiv", "lesswrong", "alignmentforum")
+# arXiv's own DOIs (DataCite, 10.48550/arXiv.ID) name the preprint: a publisher's DOI for it is no conflict.
+ARXIV_DOI = "10.48550/arxiv."
 
 
 def match_text(text: str) -> str:
@@ -56,10 +65,14 @@ def match_text(text: str) -> str:
 
 
 def canonical_url(url: str) -> str:
-    """A URL as an identifier: scheme, "www.", a trailing slash, the query and the fragment do not count."""
+    """A URL as an identifier: scheme, "www.", a trailing slash, the fragment and tracking parameters do not count;
+    the rest of the query does, in any order (a forum comment is `/posts/ID?commentId=C`)."""
     parts = urlsplit(url.strip())
     host = parts.netloc.lower().removeprefix("www.")
-    return f"{host}{parts.path.rstrip('/')}" if host else ""
+    if not host:
+        return ""
+    query = sorted(p for p in parts.query.split("&") if p and not _TRACKING.match(p.split("=", 1)[0]))
+    return f"{host}{parts.path.rstrip('/')}" + (f"?{'&'.join(query)}" if query else "")
 
 
 @dataclass
@@ -100,6 +113,12 @@ def _cleaned(record):
     return dataclasses.replace(record, **fields)
 
 
+def _one_line_fields(record):
+    yield "title", record.title
+    for a in record.authors:
+        yield "author", a
+
+
 @dataclass
 class _Link:
     type: str
@@ -121,7 +140,7 @@ class Merger:
 
     def _index(self, w: Work) -> None:
         for scheme, value in w.ids.items():
-            self.by_id[(scheme, value.lower())] = w.id
+            self.by_id[identity(scheme, value)] = w.id
         for url in _urls(w):
             if canonical_url(url):
                 self.by_id.setdefault(("url", canonical_url(url)), w.id)
@@ -129,13 +148,18 @@ class Merger:
         if w.id not in same:
             same.append(w.id)
 
+    def lookup(self, scheme: str, value: str) -> str | None:
+        """The work an identifier names, or None."""
+        return self.by_id.get(identity(scheme, value))
+
     def match(self, record) -> tuple[str | None, str | None]:
         """(work id, how it was recognised) by the identity rules above, or (None, None): a new work."""
         for scheme, value in record.ids.items():
-            if (scheme, value.lower()) in self.by_id:
-                return self.by_id[(scheme, value.lower())], f"{scheme} {value}"
-        if record.url and ("url", canonical_url(record.url)) in self.by_id:
-            return self.by_id[("url", canonical_url(record.url))], f"url {record.url}"
+            if identity(scheme, value) in self.by_id:
+                return self.by_id[identity(scheme, value)], f"{scheme} {value}"
+        found = self.by_id.get(("url", canonical_url(record.url))) if record.url else None
+        if found and not self._conflicting_id(self.works[found], record, DISTINCT_IDS):
+            return found, f"url {record.url}"
         for work_id_ in self.by_title.get(match_text(record.title), []):
             w = self.works[work_id_]
             why = self._fuzzy_veto(w, record)
@@ -150,7 +174,7 @@ class Merger:
             return "another kind of work"
         if record.source in _sources(w):
             return "the same source delivered both"
-        if any(w.ids.get(s) not in (None, v) for s, v in record.ids.items()):
+        if self._conflicting_id(w, record):
             return "a conflicting identifier"
         if w.year and record.year and abs(w.year - record.year) > 1:
             return "years apart"
@@ -167,15 +191,36 @@ class Merger:
                 return "no author in common"
         return None
 
+    @staticmethod
+    def _conflicting_id(w: Work, record, schemes=None) -> str | None:
+        """The kind of identifier (among schemes; all when None) the work and the record hold different values of,
+        or None."""
+        for scheme, value in record.ids.items():
+            theirs = w.ids.get(scheme)
+            if theirs is None or (schemes is not None and scheme not in schemes):
+                continue
+            if identity(scheme, theirs) == identity(scheme, value):
+                continue
+            if scheme == "doi" and ARXIV_DOI in (theirs.lower()[: len(ARXIV_DOI)], value.lower()[: len(ARXIV_DOI)]):
+                continue
+            return scheme
+        return None
+
     def add(self, record) -> str | None:
         """Merge one record; returns the id of the work it became or joined (None: it was unusable)."""
         from pydantic import ValidationError
 
         record = _cleaned(record)
+        marked = next((f for f, v in _one_line_fields(record) if has_markup(v)), None)
+        if marked:  # kb validate would refuse the work: this record is skipped, not the whole import
+            self.report.errors.append(f"{record.source}: skipped {record.title[:80]!r}: its {marked} looks like markup")
+            return None
         try:
             return self._add(record)
         except ValidationError as e:  # one bad record is reported and skipped; the rest go on
-            problems = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors())
+            problems = "; ".join(
+                ": ".join(x for x in (".".join(map(str, err["loc"])), err["msg"]) if x) for err in e.errors()
+            )
             self.report.errors.append(f"{record.source}: skipped {record.title[:80]!r}: {problems}")
             return None
 
@@ -199,9 +244,14 @@ class Merger:
             updates["urls"] = urls
             contributed.append("urls")
         for name in FILLABLE:
-            if getattr(work, name) in (None, "") and getattr(record, name, None) not in (None, ""):
-                updates[name] = getattr(record, name)
-                contributed.append(name)
+            value = getattr(record, name, None)
+            if getattr(work, name) not in (None, "") or value in (None, ""):
+                continue
+            year = updates.get("year", work.year)
+            if name == "date" and year and not str(value).startswith(str(year)):
+                continue  # another version's date (a preprint's, years one apart): no date beats a wrong one
+            updates[name] = value
+            contributed.append(name)
         if record.authors and (
             not work.authors
             or (work.more_authors and not record.more_authors and len(record.authors) > len(work.authors))
@@ -288,7 +338,7 @@ class Merger:
             if link.type == citations.CITES:
                 reference_lists.setdefault(source, (origin, []))[1].append(link)
                 continue
-            target = self.by_id.get((link.scheme, link.value.lower()))
+            target = self.lookup(link.scheme, link.value)
             if not target or target == source:
                 continue
             work = self.works[source]

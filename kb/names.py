@@ -42,3 +42,11 @@ def work_id(title: str, year: int | None, words: int = 4) -> str:
 
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+CASELESS_IDS = frozenset({"doi", "arxiv", "openalex"})  # a guid, a forum or Scholar id: case is part of it
+
+
+def identity(scheme: str, value: str) -> tuple[str, str]:
+    """The key an identifier is known by: case does not count where the scheme's registry ignores it."""
+    return (scheme, value.lower() if scheme in CASELESS_IDS else value)

@@ -161,9 +161,10 @@ _OPENALEX = re.compile(r"^(?:openalex:\s*|https?://(?:api\.)?openalex\.org/(?:wo
 
 
 def identifier_candidates(text: str) -> list[tuple[str, str]]:
-    """(scheme, value) pairs an identifier as pasted may stand for, values lower-cased as the catalogue
-    keeps them: 'arXiv:2310.01405', 'https://arxiv.org/abs/2310.01405v2', '2310.01405v2', 'doi:10.1/x',
-    'https://doi.org/10.1/x', a LessWrong or Alignment Forum post URL, 'W123' or an OpenAlex URL.
+    """(scheme, value) pairs an identifier as pasted may stand for, values as the catalogue keeps them (DOIs,
+    arXiv and OpenAlex ids lower-cased, forum ids as they are): 'arXiv:2310.01405',
+    'https://arxiv.org/abs/2310.01405v2', '2310.01405v2', 'doi:10.1/x', 'https://doi.org/10.1/x', a LessWrong
+    or Alignment Forum post URL, 'W123' or an OpenAlex URL.
     An empty list when the text is no identifier form."""
     s = text.strip()
     if m := _ARXIV.match(s) or _ARXIV_URL.match(s):
@@ -175,7 +176,7 @@ def identifier_candidates(text: str) -> list[tuple[str, str]]:
         return [("doi", doi)]
     if m := _FORUM.match(s):
         scheme = "alignmentforum" if m[1].lower() == "alignmentforum.org" else "lesswrong"
-        return [(scheme, m[2].lower()), ("lesswrong", m[2].lower())]
+        return [(scheme, m[2]), ("lesswrong", m[2])]
     if m := _OPENALEX.match(s):
         return [("openalex", m[1].lower())]
     return []

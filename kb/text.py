@@ -6,9 +6,19 @@ to strip from one-line fields.
 
 from __future__ import annotations
 
+import re
+
 from importers.controls import strip_controls
 
-__all__ = ["safe"]
+__all__ = ["has_markup", "safe"]
+
+# What would open a tag, a comment or a declaration if the text were read as HTML: "<" before a letter, "/", "!"
+# or "?". A "<" or ">" anywhere else is text to every HTML parser ("p < 0.05", "P(doom) > 10%", "a -> b").
+_MARKUP = re.compile(r"<[A-Za-z/!?]")
+
+
+def has_markup(text: str) -> bool:
+    return bool(_MARKUP.search(text))
 
 
 def safe(value):

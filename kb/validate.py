@@ -8,8 +8,9 @@ from collections import Counter
 from importers.controls import C0_C1
 from kb.datadir import Dataset, Problem
 from kb.layout import works_file
-from kb.names import author_id
+from kb.names import author_id, identity
 from kb.summaries import PLACEHOLDER
+from kb.text import has_markup
 
 
 def check(ds: Dataset) -> list[Problem]:
@@ -27,6 +28,12 @@ def check(ds: Dataset) -> list[Problem]:
     ):
         problems += rule(ds)
     return sorted(set(problems), key=lambda p: (p.path, p.line, p.message))
+
+
+def check_all(ds: Dataset) -> list[Problem]:
+    """`kb validate`: what check finds, and data/sources.toml's problems. The catalogue is not made from
+    sources.toml, so a mistake there stops `kb sync` and fails validation, but no build or reading command."""
+    return sorted(set(check(ds) + _sources(ds)), key=lambda p: (p.path, p.line, p.message))
 
 
 def _unique_ids(ds: Dataset) -> list[Problem]:
@@ -81,7 +88,7 @@ def _shared_identifiers(ds: Dataset) -> list[Problem]:
     out, owner = [], {}
     for w in ds.works:
         for scheme, value in w.ids.items():
-            key = (scheme, value.lower())
+            key = identity(scheme, value)
             if key in owner and owner[key] != w.id:
                 out.append(
                     Problem(*ds.place("work", w.id), f"work {w.id}: {scheme} {value} is also work {owner[key]!r}")
@@ -146,21 +153,31 @@ def _authors(ds: Dataset) -> list[Problem]:
     return out
 
 
+def _sources(ds: Dataset) -> list[Problem]:
+    """data/sources.toml, what `kb sync` imports: found by kb validate (and CI) rather than by the next sync."""
+    from kb.importing import read_sources
+
+    return read_sources(ds.root / "sources.toml")[1]
+
+
 # One-line fields are shown as they are in the terminal, in page titles, in search filters and in feeds: no
 # markup (a filter label is inserted as HTML by the search UI), no control characters (a terminal obeys them).
-_NOT_ONE_LINE = re.compile(r"[<>\x00-\x1f\x7f-\x9f]")
+# Taxonomy names are ours: no angle brackets at all. Titles and names come from the world ("p < 0.05"): no tag.
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_ANGLES = re.compile(r"[<>]")
 
 
 def _one_line_text(ds: Dataset) -> list[Problem]:
-    fields = [("technique", t.slug, "name", t.name) for t in ds.techniques]
-    fields += [("motivation", m.slug, "name", m.name) for m in ds.motivations]
-    fields += [("work", w.id, "title", w.title) for w in ds.works]
-    fields += [("work", w.id, "author", a) for w in ds.works for a in w.authors]
-    fields += [("author", a.id, "name", n) for a in ds.authors for n in (a.name, *a.aliases)]
+    ours = [("technique", t.slug, "name", t.name) for t in ds.techniques]
+    ours += [("motivation", m.slug, "name", m.name) for m in ds.motivations]
+    theirs = [("work", w.id, "title", w.title) for w in ds.works]
+    theirs += [("work", w.id, "author", a) for w in ds.works for a in w.authors]
+    theirs += [("author", a.id, "name", n) for a in ds.authors for n in (a.name, *a.aliases)]
     return [
         Problem(*ds.place(kind, key), f"{kind} {key}: {field} {value!r} has markup or a control character")
+        for fields, markup in ((ours, _ANGLES.search), (theirs, has_markup))
         for kind, key, field, value in fields
-        if _NOT_ONE_LINE.search(value)
+        if markup(value) or _CONTROLS.search(value)
     ]
 
 

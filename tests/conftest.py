@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -151,3 +155,15 @@ def kb(data, monkeypatch):
 def shipped_data(tmp_path) -> Path:
     """A copy of the repository's own data/, safe to modify."""
     return Path(shutil.copytree(REPO / "data", tmp_path / "data"))
+
+
+@contextmanager
+def serving(handler) -> Iterator[str]:
+    """A server on 127.0.0.1 answering with handler (a BaseHTTPRequestHandler class); yields its address."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

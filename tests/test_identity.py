@@ -205,7 +205,8 @@ def test_two_imports_at_once_both_land(data, tmp_path):
         httpd.shutdown()
     assert [r.returncode for r in runs] == [0, 0], outs
     guids = {w.ids.get("feed") for w in datadir.load(data).works}
-    assert {f"alpha-{i}" for i in range(40)} | {f"beta-{i}" for i in range(40)} <= guids
+    expected = {f"{url}/{name}.xml#{name}-{i}" for name in ("alpha", "beta") for i in range(40)}
+    assert expected <= guids
 
 
 def test_a_second_writer_waits_and_then_fails_clearly_after_its_timeout(data):
@@ -278,3 +279,90 @@ def test_the_labelled_real_pairs_merge_by_the_rules(monkeypatch):
         if pair.why.startswith("a JMIR paper and its preprint"):
             continue  # one source's two records: kept apart by rule 2, a known miss that bench/dedup.py counts
         assert dedup.decide(pair) == pair.same, (pair.why, pair.a.title, pair.b.title)
+
+
+def comment(cid: str, title: str, url: str | None = None, **kw) -> WorkRecord:
+    return WorkRecord(
+        source="lesswrong", kind="comment", title=title, year=2024, date="2024-02-01", authors=["Ada"],
+        ids={"lesswrong": cid}, url=url, **kw,
+    )  # fmt: skip
+
+
+def test_comments_on_one_post_share_its_address_but_stay_distinct_works(data):
+    post_url = "https://www.lesswrong.com/posts/P0000000000000001/on-probes"
+    comments = [
+        comment(f"C000000000000000{i}", f"Ada on “On probes” ({i})", f"{post_url}?commentId=C{i}") for i in "123"
+    ]
+    assert len(imported(data, *comments)) == 3
+    assert imported(data, *comments) == []  # and a second import recognises each by its id
+    # the same address without the comment's query is still not another comment's identity
+    stranger = comment("C0000000000000009", "Bob on “On probes”", f"{post_url}?commentId=C1&utm_source=rss")
+    assert len(imported(data, stranger)) == 1
+
+
+def test_tracking_parameters_and_the_fragment_are_not_part_of_an_address():
+    assert canonical_url("https://www.Blog.example/on-probes/?utm=x") == "blog.example/on-probes"
+    assert canonical_url("https://blog.example/p?b=2&a=1&utm_source=rss#top") == "blog.example/p?a=1&b=2"
+    assert canonical_url("https://lesswrong.com/posts/P/x?commentId=A") != canonical_url(
+        "https://lesswrong.com/posts/P/x?commentId=B"
+    )
+
+
+def test_two_blogs_items_with_the_same_plain_guid_are_two_works(data):
+    one = FEED.format(items=ITEM.format(title="Post one", guid="1", day=1))
+    other = FEED.format(items=ITEM.format(title="Another blog's post", guid="1", day=2))
+    a = parse(one.encode(), "https://a.example/rss")
+    b = parse(other.encode(), "https://b.example/rss")
+    assert len(imported(data, *a)) == 1
+    assert len(imported(data, *b)) == 1
+    assert imported(data, *a, *b) == []
+    permalink = FEED.format(items=ITEM.format(title="Shared", guid="https://a.example/shared", day=3))
+    assert parse(permalink.encode(), "https://b.example/rss")[0].ids == {"feed": "https://a.example/shared"}
+
+
+def test_guids_and_forum_ids_keep_their_case_and_dois_do_not(data):
+    assert (
+        len(imported(data, post("Upper", "https://a.example/p?id=AbC"), post("Lower", "https://a.example/p?id=abc")))
+        == 2
+    )
+    assert len(imported(data, comment("AbCdEfGhIjKlMnOpQ", "Ada on X"), comment("abcdefghijklmnopq", "Ada on Y"))) == 2
+    paper = WorkRecord(source="arxiv", kind="paper", title="A DOI", year=2024, authors=["Ada"], ids={"doi": "10.1/AB"})
+    again = WorkRecord(
+        source="openalex", kind="paper", title="Another", year=2024, authors=["Ada"], ids={"doi": "10.1/ab"}
+    )
+    assert len(imported(data, paper, again)) == 1
+
+
+def test_a_title_with_a_comparison_imports_and_one_with_a_tag_is_skipped_alone(data):
+    fine = post("When is p < 0.05 enough? P(doom) > 10% -> risk", "g1")
+    tagged = post("Eve", "g2", authors=["Eve <b>x</b>"])
+    plain = post("Plain post", "g3")
+    report = apply(ws(data), [Fetched("test", [fine, tagged, plain])])
+    assert len(report.added) == 2
+    assert report.errors == ["feed:https://lab.example/rss: skipped 'Eve': its author looks like markup"]
+    from kb import validate
+
+    assert validate.check(datadir.load(data)) == []
+    titles = {w.title for w in datadir.load(data).works}
+    assert "When is p < 0.05 enough? P(doom) > 10% -> risk" in titles
+
+
+def paper(source: str, year: int, **kw) -> WorkRecord:
+    return WorkRecord(
+        source=source, kind="paper", title="The geometry of a truth", year=year, authors=["Samuel Marks"], **kw
+    )
+
+
+def test_a_version_from_the_next_year_adds_its_ids_but_not_its_date(data):
+    (work,) = imported(data, paper("arxiv", 2023, ids={"arxiv": "2310.06824"}))
+    report = apply(ws(data), [Fetched("openalex", [paper("openalex", 2024, date="2024-10-02", ids={"doi": "10.1/c"})])])
+    assert report.errors == [] and report.updated == [work]
+    merged = {w.id: w for w in datadir.load(data).works}[work]
+    assert (merged.year, merged.date, merged.ids["doi"]) == (2023, None, "10.1/c")
+
+
+def test_arxivs_own_doi_does_not_keep_the_published_version_apart(data):
+    ids = {"arxiv": "2310.06824", "doi": "10.48550/arXiv.2310.06824"}
+    (work,) = imported(data, paper("arxiv", 2023, ids=ids))
+    assert imported(data, paper("openalex", 2024, ids={"doi": "10.9999/colm.2024.1"})) == []
+    assert imported(data, paper("scholar", 2023, ids={"arxiv": "2312.99999"})) != []  # another arXiv id: another work

@@ -1,8 +1,7 @@
 """Imports end to end: one work per real work, explainable merges, idempotent, transactional."""
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ from kb import datadir
 from kb.cli import cli
 from kb.importing import Fetched, apply
 from kb.workspace import Workspace
+from tests.conftest import serving
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -228,11 +228,8 @@ class Fake(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def server():
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Fake)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(Fake) as address:
+        yield address
 
 
 def kb(data, *args):

@@ -152,11 +152,11 @@ def test_every_form_of_an_identifier_people_paste_finds_the_work(kb, pasted):
         ("https://dx.doi.org/10.1145/ABC", [("doi", "10.1145/abc")]),
         (
             "https://www.lesswrong.com/posts/WCj7WgFSLmyKaMwPR/some-title",
-            [("lesswrong", "wcj7wgfslmykamwpr"), ("lesswrong", "wcj7wgfslmykamwpr")],
+            [("lesswrong", "WCj7WgFSLmyKaMwPR"), ("lesswrong", "WCj7WgFSLmyKaMwPR")],
         ),
         (
             "https://www.alignmentforum.org/posts/WCj7WgFSLmyKaMwPR",
-            [("alignmentforum", "wcj7wgfslmykamwpr"), ("lesswrong", "wcj7wgfslmykamwpr")],
+            [("alignmentforum", "WCj7WgFSLmyKaMwPR"), ("lesswrong", "WCj7WgFSLmyKaMwPR")],
         ),
         ("W2963403868", [("openalex", "w2963403868")]),
         ("https://openalex.org/W2963403868", [("openalex", "w2963403868")]),

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from kb.query import Query, identifier_candidates, parse
 
-SCHEMA_VERSION = 4  # bump with any change to schema.py: a catalogue of another version is rebuilt
+SCHEMA_VERSION = 5  # bump with any change to schema.py: a catalogue of another version is rebuilt
 
 
 class NotFound(LookupError):
@@ -217,7 +217,7 @@ def resolve_id(conn: sqlite3.Connection, key: str) -> int:
             row
             or conn.execute("SELECT work_pk FROM identifier WHERE scheme = ? AND value = ?", (scheme, value)).fetchone()
         )
-    row = row or conn.execute("SELECT work_pk FROM identifier WHERE value = ?", (key.lower(),)).fetchone()
+    row = row or conn.execute("SELECT work_pk FROM identifier WHERE value IN (?, ?)", (key, key.lower())).fetchone()
     row = row or conn.execute("SELECT pk FROM work WHERE url = ? OR url = ?", (key, key.rstrip("/"))).fetchone()
     if row:
         return row[0]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from kb.catalogue import BuildError, source_signature  # noqa: F401 (BuildError: re-exported)
 from kb.datadir import Dataset, Problem
-from kb.names import author_id
+from kb.names import author_id, identity
 from kb.records import TAG_SOURCES
 from kb.tree import Tree
 
@@ -147,7 +147,7 @@ def write_rows(conn: sqlite3.Connection, ds: Dataset) -> dict:
     )
     conn.executemany(
         "INSERT INTO identifier VALUES (?, ?, ?, ?)",
-        [(scheme, value.lower(), pk[w.id], value) for w in works for scheme, value in w.ids.items()],
+        [(*identity(scheme, value), pk[w.id], value) for w in works for scheme, value in w.ids.items()],
     )
     conn.executemany(
         "INSERT INTO work_technique VALUES (?, ?, ?, ?, ?)",

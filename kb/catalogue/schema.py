@@ -77,7 +77,7 @@ class WorkAuthor(SQLModel, table=True):
 class Identifier(SQLModel, table=True):
     __tablename__ = "identifier"
     scheme: str = Field(primary_key=True)
-    value: str = Field(primary_key=True)  # lower-cased: DOIs and arXiv ids compare case-blind
+    value: str = Field(primary_key=True)  # kb.names.identity's: DOIs and arXiv ids lower-cased
     work_pk: int = Field(foreign_key="work.pk", index=True)
     shown: str  # as written
 

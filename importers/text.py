@@ -12,7 +12,7 @@ import dataclasses
 import re
 import unicodedata
 
-from importers.controls import strip_controls
+from importers.controls import strip_controls, strip_escape_sequences
 from importers.records import AuthorRecord, WorkRecord
 
 _SPACES = re.compile(r"[^\S\n]+")
@@ -35,7 +35,9 @@ def clean(text: str | None, *, one_line: bool = True) -> str:
     if not text:
         return ""
     text = str(text).replace("\r\n", "\n").replace("\r", "\n")
-    # ftfy first: mojibake often holds C1 characters ("â€\x9d" is a UTF-8 ”) that it needs to repair the text
+    # ESC's sequences first, whole (ftfy would drop the ESC and leave the rest as text); then ftfy: mojibake often
+    # holds C1 characters ("â€\x9d" is a UTF-8 ”) that it needs to repair the text; then every control left
+    text = strip_escape_sequences(text)
     fixed = text if text.isascii() else _fix(text)
     fixed = strip_controls(fixed)
     if one_line:

@@ -11,11 +11,23 @@ import hashlib
 import sqlite3
 from pathlib import Path
 
-import numpy as np
+try:
+    import numpy as np
+except ImportError:  # the base install: anything that needs vectors raises MissingExtra (numpy_or_missing)
+    np = None
+
+EXTRA = "pip install -e '.[methods]' -c constraints.txt"
 
 
 class MissingExtra(RuntimeError):
     pass
+
+
+def numpy_or_missing():
+    """numpy, or MissingExtra saying how to install it: reading vectors needs it, and the base install lacks it."""
+    if np is None:
+        raise MissingExtra(f"embeddings need the methods extra: {EXTRA}")
+    return np
 
 
 def work_text(work: dict) -> str:
@@ -39,9 +51,7 @@ class Store:
 
                 self._model_dir = default_model_dir()
             except (ImportError, RuntimeError) as e:
-                raise MissingExtra(
-                    "embeddings need the methods extra: pip install -e '.[methods]' -c constraints.txt"
-                ) from e
+                raise MissingExtra(f"embeddings need the methods extra: {EXTRA}") from e
         return self._model_dir
 
     def _key(self, text: str) -> str:
@@ -89,9 +99,7 @@ class Store:
             try:
                 from kb.methods.models import Encoder
             except ImportError as e:
-                raise MissingExtra(
-                    "embeddings need the methods extra: pip install -e '.[methods]' -c constraints.txt"
-                ) from e
+                raise MissingExtra(f"embeddings need the methods extra: {EXTRA}") from e
             encoder = Encoder(Path(self.model_dir), cache=None, batch_size=self.batch_size)
             encoder.layer = encoder.n_layers  # the last layer, mean-pooled: the model's sentence embedding
             self._encoder = encoder

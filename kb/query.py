@@ -122,6 +122,8 @@ def parse(text: str, any_word: bool = False) -> Parsed:
             include.append(term)
     while include and include[-1] in _OPERATORS:
         include.pop()
+    if not include and not exclude and text.strip():  # "?" or "..." would otherwise list every work
+        raise QuerySyntaxError(f"nothing to search for in {text.strip()!r}: a query needs a word of letters or digits")
     return Parsed(_join(include, any_word), " OR ".join(exclude) or None)
 
 

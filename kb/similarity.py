@@ -66,12 +66,17 @@ def _best(tags, groups, holding, sizes, wanted: int) -> list[str]:
 
 def by_embeddings(work_list: list[dict], store_path: Path, k: int = 8, compute: bool = False) -> dict[str, list[str]]:
     """Per work, the k nearest works by cosine of their embeddings; works without a vector (none
-    computed yet and compute=False) fall back to shared techniques."""
-    import numpy as np
-
-    from kb.embeddings import Store, work_text
+    computed yet and compute=False) fall back to shared techniques. Raises MissingExtra without numpy when asked
+    to compute."""
+    from kb.embeddings import MissingExtra, Store, numpy_or_missing, work_text
 
     fallback = by_techniques(work_list, k)
+    try:
+        np = numpy_or_missing()
+    except MissingExtra:
+        if compute:
+            raise
+        return fallback
     if not compute and not store_path.exists():
         return fallback
     store = Store(store_path)
@@ -95,10 +100,10 @@ def by_embeddings(work_list: list[dict], store_path: Path, k: int = 8, compute: 
 
 def semantic_search(conn, store_path: Path, text: str, query, limit: int) -> list[dict]:
     """Works ranked by the cosine between their embedding and the query's, among those the filters allow."""
-    import numpy as np
-
     from kb import catalogue
-    from kb.embeddings import Store, work_text
+    from kb.embeddings import Store, numpy_or_missing, work_text
+
+    np = numpy_or_missing()
 
     allowed = {r["id"]: r for r in catalogue.search(conn, query)}
     works = [w for w in catalogue.export(conn)["works"] if w["id"] in allowed]

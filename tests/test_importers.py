@@ -633,6 +633,10 @@ def test_forum_control_characters_are_removed_at_import():
         ("  two\n\tlines  ", "two lines"),
         ("“quoted” &amp; kept", "“quoted” &amp; kept"),  # curly quotes and entities are the source's own
         ("right\u202eto left", "rightto left"),
+        ("left\u200e-to-right\u200f and arabic\u061c marks", "left-to-right and arabic marks"),
+        # ESC's sequences go whole even where ftfy repairs the text (it would take the ESC and leave the rest)
+        ("café \x1b]52;c;ZWNobyBoaQ==\x07 x", "café x"),
+        ("José \x1b]8;;http://evil\x1b\\click\x1b]8;;\x1b\\ y", "José click y"),
     ],
 )
 def test_one_line_text_is_repaired(raw, fixed):

@@ -3,7 +3,7 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kb.website.markup import markdown, paragraphs
+from kb.website.markup import markdown, paragraphs, plain
 
 
 def test_an_abstract_is_text_not_markdown_so_latex_and_numbers_survive():
@@ -26,3 +26,19 @@ def test_paragraphs_never_let_markup_through(text):
 def test_a_summary_is_markdown_and_links_only_to_the_web():
     html = markdown("**Bold** and [a link](https://example.org) and [bad](javascript:alert(1))")
     assert "<strong>Bold</strong>" in html and 'href="https://example.org"' in html and 'href="javascript' not in html
+
+
+def test_a_search_title_keeps_every_character_readable_and_none_that_makes_markup():
+    assert (
+        plain("The Internal State of an LLM Knows When It's Lying")
+        == "The Internal State of an LLM Knows When It’s Lying"
+    )
+    assert plain('What you can cram into a single $&!#* vector: "p < 0.05"') == (
+        "What you can cram into a single $＆!#* vector: ”p ‹ 0.05”"
+    )
+
+
+@settings(max_examples=300)
+@given(st.text())
+def test_a_search_title_never_holds_a_character_that_makes_markup(text):
+    assert not set("<>&\"'`") & set(plain(text)) and len(plain(text)) == len(text)

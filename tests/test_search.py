@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kb.query import fts_expression, identifier_candidates
+from kb.query import QuerySyntaxError, fts_expression, identifier_candidates
 
 
 def ids(result):
@@ -71,9 +71,15 @@ def test_results_carry_their_tags(kb):
     assert "«" in (row["snippet"] or "") or row["snippet"] is None
 
 
-@pytest.mark.parametrize("text", ["AND", "NOT", "(", "x OR", "-probe", "*", "NEAR(a b)", "'; DROP TABLE work"])
+@pytest.mark.parametrize("text", ["x OR", "-probe", "NEAR(a b)", "'; DROP TABLE work"])
 def test_no_input_is_an_fts_syntax_error(kb, text):
     assert kb("search", "--json", "--", text).exit_code == 0
+
+
+@pytest.mark.parametrize("text", ["AND", "NOT", "(", "*", "?", "..."])
+def test_a_query_with_no_word_is_a_usage_error_not_every_work(kb, text):
+    result = kb("search", "--json", "--", text)
+    assert result.exit_code == 2 and "nothing to search for" in result.stderr and result.stdout == ""
 
 
 @pytest.mark.parametrize(
@@ -83,6 +89,9 @@ def test_no_input_is_an_fts_syntax_error(kb, text):
         ('probe "', 'unbalanced quote: the " at character 7'),
         ("titel:probe", "unknown field 'titel:'; search fields are abstract, author, authors, motivation"),
         ("a:b", "unknown field 'a:'"),
+        ("?", "nothing to search for in '?': a query needs a word of letters or digits"),
+        ("' ...", "nothing to search for"),
+        ("OR -", "nothing to search for"),
     ],
 )
 def test_a_query_that_cannot_be_read_is_a_usage_error_saying_what_is_wrong(kb, text, message):
@@ -238,4 +247,5 @@ def test_fts_expression_quotes_words_and_keeps_operators():
     assert fts_expression('"linear probe" OR lat*') == '"linear probe" OR "lat"*'
     assert fts_expression("probe generalize") == '"probe" AND ("generalise" OR "generalize")'
     assert fts_expression("probe generalize", any_word=True) == '"probe" OR ("generalise" OR "generalize")'
-    assert fts_expression("?!") is None
+    with pytest.raises(QuerySyntaxError, match="nothing to search for"):
+        fts_expression("?!")

@@ -171,6 +171,17 @@ def test_without_the_methods_extra_everything_falls_back(data, kb, monkeypatch):
     assert "using the keyword rules alone" in kb("tag").stderr
 
 
+def test_without_numpy_semantic_search_and_similar_works_fall_back_too(data, kb, monkeypatch):
+    from kb import embeddings
+
+    monkeypatch.setattr(embeddings, "np", None)  # the base install: no numpy at all
+    result = kb("search", "--semantic", "probes", "--json")
+    assert result.exit_code == 0 and "falling back to full-text search" in result.stderr
+    assert "pip install -e '.[methods]'" in result.stderr and json.loads(result.stdout)
+    similar = kb("similar", "coup-probes-2023", "--json")
+    assert similar.exit_code == 0 and "ranking by shared techniques" in similar.stderr
+
+
 def test_the_site_ranks_related_works_by_embedding_when_asked(minilm, data, tmp_path):
     import datetime as dt
 

@@ -91,5 +91,9 @@ def plain(text) -> str:
 
     Pagefind reads these values as text and its UI inserts filter labels as HTML, so escaping alone is not
     enough: `&lt;img onerror=...&gt;` in the page is `<img onerror=...>` in the label. validate refuses such names
-    in data/; this keeps the site safe even from a catalogue built without it."""
-    return "".join(c for c in str(text) if c not in "<>&\"'`")
+    in data/; this keeps the site safe even from a catalogue built without it. Each such character becomes a
+    look-alike that is no markup, so a title still reads as itself ("It’s", "$＆!#*", "p ‹ 0.05")."""
+    return str(text).translate(_LOOK_ALIKES)
+
+
+_LOOK_ALIKES = str.maketrans({"<": "‹", ">": "›", "&": "＆", '"': "”", "'": "’", "`": "ˋ"})

@@ -1,8 +1,8 @@
 """A cold `kb show ID` and a selective `kb search` (a word few works contain), each against a bare `python -c`
 that opens the same catalogue with sqlite3 and runs the same lookup: alternated pairs, medians.
 
-Output into a pipe (scripts, `| less`) and onto a terminal (a pseudo-terminal here: rich's panels and tables)
-are timed apart, since only the terminal pays for rich.
+Output into a pipe (scripts, `| less`) and onto a terminal (a pseudo-terminal here: lines wrapped to its width,
+in colour) are timed apart, since only the terminal lays text out.
 
     python bench/startup.py [PAIRS]      (default 15; the shipped data/ and its catalogue)
 """

@@ -45,6 +45,9 @@ class Polite:
     backoff: float = 2.0
     cache_dir: Path | None = field(default_factory=lambda: cache_root() / "http")
     max_age: float = 24 * 3600
+    # A server may ask for an hour or a day (Retry-After: 86400): a command that sleeps that long looks hung, so a
+    # longer wait is an error that says when to run again, and what was read is kept in the cache.
+    max_retry_wait: float = 300.0
     sleep: callable = time.sleep
     _last: dict[str, float] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -108,6 +111,14 @@ class Polite:
                 return cached.read_bytes()
             if response.status_code in RETRY_STATUS and attempt < self.retries:
                 wait = _retry_after(response)  # 0 (a date already past) is an answer: ask again now, paced
+                if wait is not None and wait > self.max_retry_wait:
+                    raise SourceError(
+                        self.source,
+                        f"HTTP {response.status_code} from {host}, asking us to wait {wait:.0f} s "
+                        f"(more than the {self.max_retry_wait:.0f} s kb waits)",
+                        full,
+                        hint=f"what was fetched before is saved; run the same command again in {_duration(wait)}",
+                    )
                 self.sleep(self.backoff**attempt if wait is None else wait)
                 continue
             if response.status_code >= 400:
@@ -168,6 +179,11 @@ def _retry_after(response: httpx.Response) -> float | None:
     if when.tzinfo is None:  # "-0000": the date is UTC, with no zone said
         when = when.replace(tzinfo=dt.UTC)
     return max(when.timestamp() - time.time(), 0.0)  # a date in the past: ask again now
+
+
+def _duration(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    return f"{minutes} minutes" if minutes < 120 else f"{minutes / 60:.0f} hours"
 
 
 # Only a passing failure (the network, a rate limit, a server error) is worth running again; the pages already read

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from typing import NamedTuple
 
 FORMATS = ("bibtex", "csl-json", "ris")
 EXTENSIONS = {"bibtex": "bib", "csl-json": "json", "ris": "ris"}
@@ -41,19 +42,88 @@ def kind_of(w: dict) -> str:
 
 _PARTICLES = {"van", "von", "der", "den", "de", "del", "della", "di", "da", "du", "le", "la", "ter", "ten"}
 
+# Generational suffixes, BibTeX's "Jr" part. Only these: a lone "V" is too often an initial ('Karthik V') to read as
+# "the fifth", and a suffix is taken only as the last word after at least two others ('Robert L. Logan IV'), or after
+# a comma ('King, Jr.'), so that nobody called 'Ivan Iv' loses a name.
+_SUFFIX = re.compile(r"(Jr|Sr|JR|SR)\.?|II|III|IV")
 
-def split_name(name: str) -> tuple[str, str]:
-    """'Andy Zou' -> ('Zou', 'Andy'); 'Ludwig van Beethoven' -> ('van Beethoven', 'Ludwig'); 'Zou, Andy' as written."""
+# An author that is an organisation (OpenAlex gives 'Department of Health and Human Services') is kept whole: split
+# as a person it becomes 'Services, Department of Health and Human', and BibTeX cuts an author list at every 'and'.
+# The rule is meant to be conservative, as a person taken for an organisation only loses the sorting by family name
+# while the opposite garbles the name, yet long names are people as often as not: so no count of words decides
+# ('Pedro Henrique Martins Oliveira Santos' is one person). What decides is a sign no person's name carries:
+#   - the word 'and' or '&' (no person is called 'and', and BibTeX would split there);
+#   - a lower-case English function word ('Center for AI Safety', 'Ministry of Defence'); the particles of people's
+#     names (van, de, da, ...) are not among them;
+#   - a word that names a kind of organisation (below), in any case and with or without its full stop ('Inc.').
+_CORPORATE_JOINERS = {"and", "&"}
+_CORPORATE_FUNCTION_WORDS = {"of", "for", "the", "on", "at"}
+_CORPORATE_WORDS = set(
+    "department institute institution university universität université universidad college school academy"
+    " academies association society committee commission council consortium team group inc ltd llc gmbh corp"
+    " corporation company foundation laboratory laboratories lab labs project collaboration agency ministry"
+    " organisation organization initiative alliance federation".split()
+)
+
+
+class Name(NamedTuple):
+    """An author's name in the parts citation formats want. `literal` is an organisation's (or a one-word) name,
+    written as it is: then `family` is the whole name and `given` and `suffix` are empty."""
+
+    family: str
+    given: str = ""
+    suffix: str = ""
+    literal: bool = False
+
+
+def is_corporate(name: str) -> bool:
+    words = re.split(r"[\s,]+", name)  # 'Smith,and Jones' would still give BibTeX its 'and'
+    if any(w.lower() in _CORPORATE_JOINERS for w in words):
+        return True
+    if any(w in _CORPORATE_FUNCTION_WORDS for w in words):
+        return True
+    return any(w.strip(".,;:()").lower() in _CORPORATE_WORDS for w in words)
+
+
+def parse_name(name: str) -> Name:
+    """'Andy Zou' -> Zou, Andy; 'Ludwig van Beethoven' -> van Beethoven, Ludwig; 'Martin Luther King Jr.' -> King,
+    Martin Luther, Jr.; 'Zou, Andy', 'King, Martin Luther, Jr.' and 'King, Jr., Martin Luther' as written;
+    'Department of Health and Human Services' and 'OpenAI' literal."""
+    name = " ".join(name.split())
+    if is_corporate(name):
+        return Name(name, literal=True)
     if "," in name:
-        family, given = (p.strip() for p in name.split(",", 1))
-        return family, given
+        parts = [p.strip() for p in name.split(",")]
+        if len(parts) == 3 and _SUFFIX.fullmatch(parts[1]):  # BibTeX's own order: King, Jr., Martin Luther
+            return Name(parts[0], parts[2], parts[1])
+        if _SUFFIX.fullmatch(parts[-1]):
+            if len(parts) == 2:  # 'Martin Luther King, Jr.'
+                inner = parse_name(parts[0])
+                return Name(inner.family, inner.given, parts[-1])
+            return Name(parts[0], ", ".join(parts[1:-1]), parts[-1])
+        return Name(parts[0], ", ".join(parts[1:]))
     parts = name.split()
+    suffix = ""
+    if len(parts) >= 3 and _SUFFIX.fullmatch(parts[-1]):
+        suffix = parts.pop()
     if len(parts) == 1:
-        return parts[0], ""
+        return Name(parts[0], literal=True)
     start = len(parts) - 1
     while start > 1 and parts[start - 1].lower() in _PARTICLES:
         start -= 1
-    return " ".join(parts[start:]), " ".join(parts[:start])
+    return Name(" ".join(parts[start:]), " ".join(parts[:start]), suffix)
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """(family, given): 'Andy Zou' -> ('Zou', 'Andy'); an organisation's name is all family."""
+    parsed = parse_name(name)
+    return parsed.family, parsed.given
+
+
+def inverted_name(name: str) -> str:
+    """'Family, Given, Suffix', the order RIS and Highwire tags ask for; an organisation's name as it is."""
+    n = parse_name(name)
+    return n.family if n.literal else ", ".join(x for x in (n.family, n.given, n.suffix) if x)
 
 
 def _ascii(text: str) -> str:
@@ -67,11 +137,21 @@ _SKIP = set(
 )
 
 
+def _key_author(name: str) -> str:
+    n = parse_name(name)
+    if n.literal and len(n.family.split()) > 1:
+        # an organisation's last word says little ('Services', 'Team'): its initials, as JabRef keys institutions
+        words = [x for x in _ascii(n.family).split() if x.lower() not in _SKIP]
+        return "".join(x[:1] for x in words)
+    # the family name without its particles ('van Beethoven' -> beethoven) and never a suffix ('King Jr.' -> king)
+    return n.family.split()[-1] if n.family else ""
+
+
 def cite_key(w: dict) -> str:
     """Better BibTeX's default key, [auth:lower][shorttitle3_3][year]: the first author's family name,
     the first three words of the title that are not function words, capitalised, and the year."""
-    family = split_name(w["authors"][0]["name"])[0] if w["authors"] else ""
-    auth = re.sub(r"[^a-z]", "", _ascii(family.split()[-1] if family else "").lower())
+    family = _key_author(w["authors"][0]["name"]) if w["authors"] else ""
+    auth = re.sub(r"[^a-z]", "", _ascii(family).lower())
     # words split at spaces, their punctuation dropped ('Top-Down' is one word, TopDown)
     words = [re.sub(r"[^A-Za-z0-9]", "", x) for x in _ascii(w["title"]).split()]
     words = [x for x in words if x and x.lower() not in _SKIP][:3]
@@ -116,16 +196,68 @@ _LATEX = {
     "^": r"\textasciicircum{}",
 }
 _LATEX_RE = re.compile("|".join(re.escape(c) for c in _LATEX))
+# BibTeX counts braces in a value without regard to backslashes, so '\{' alone leaves the entry open (and '\}' alone
+# closes the field early, after which the rest of the title is read as more fields). A brace with its partner is
+# written \{ ... \}; one without is written as a command that prints it and holds no lone brace.
+_LONE_BRACE = {"{": r"\textbraceleft{}", "}": r"\textbraceright{}"}
+
+
+def _lone_braces(text: str) -> set[int]:
+    """The offsets of the braces in text that have no partner, as parentheses pair up."""
+    lone: set[int] = set()
+    opened: list[int] = []
+    for i, c in enumerate(text):
+        if c == "{":
+            opened.append(i)
+        elif c == "}":
+            if opened:
+                opened.pop()
+            else:
+                lone.add(i)
+    return lone | set(opened)
 
 
 def latex_escape(text: str) -> str:
-    """LaTeX's special characters escaped; other characters (é, ü, –) kept as UTF-8, which biblatex reads."""
-    return _LATEX_RE.sub(lambda m: _LATEX[m[0]], " ".join(text.split()))
+    """LaTeX's special characters escaped; other characters (é, ü, –) kept as UTF-8, which biblatex reads. The
+    result's braces balance, whatever the text's did."""
+    text = " ".join(text.split())
+    lone = _lone_braces(text)
+    return _LATEX_RE.sub(lambda m: _LONE_BRACE[m[0]] if m.start() in lone else _LATEX[m[0]], text)
+
+
+# A word with a capital after its first letter (LLMs, RepE, GPT-2) in escaped text: not the name of an escape's
+# command (\textbraceleft) and not the tail of a word joined by an escaped underscore ('x\_ABC' keeps its '\_').
+_CASED_WORD = re.compile(r"(?<!\\)(?<![^\W_])([^\W_]+[A-Z][^\W_]*|[A-Z]{2,}[^\W_]*)(?![^\W_])")
 
 
 def _protect_title(text: str) -> str:
-    # styles lower-case titles: words with a capital after the first letter (LLMs, RepE, GPT-2) keep theirs
-    return re.sub(r"\b(\w+[A-Z]\w*|[A-Z]{2,}\w*)\b", r"{\1}", latex_escape(text))
+    # styles lower-case titles: words with a capital after the first letter keep theirs
+    return _CASED_WORD.sub(r"{\1}", latex_escape(text))
+
+
+# Fields biblatex reads verbatim (no LaTeX in them): '\%' there would be a backslash in the link. URLs need their
+# '%', '#', '&', '_' and '~' as they are; only what cannot be in a URL and would break the entry is percent-encoded:
+# braces (BibTeX counts them), backslashes and white space. A DOI may hold any printable character, and the form
+# https://doi.org/ resolves is the percent-encoded one, so a DOI takes the same treatment.
+_VERBATIM = {"doi", "url", "eprint"}
+_URL_UNSAFE = re.compile(r"[{}\\\s]")
+
+
+def verbatim_escape(text: str) -> str:
+    return _URL_UNSAFE.sub(lambda m: "".join(f"%{b:02X}" for b in m[0].encode()), text.strip())
+
+
+def _bibtex_name(name: str) -> str:
+    n = parse_name(name)
+    if n.literal:
+        # braced, BibTeX takes the name as one last name: no 'and' splits it and no word of it is read as a first name
+        one_word = " " not in n.family and n.family.lower() != "and"
+        return latex_escape(n.family) if one_word else "{" + latex_escape(n.family) + "}"
+    # a comma inside a part would be read as the start of the next part
+    family, given, suffix = (f"{{{latex_escape(x)}}}" if "," in x else latex_escape(x) for x in n[:3])
+    if suffix:  # BibTeX's 'von Last, Jr, First'
+        return f"{family}, {suffix}, {given}"
+    return f"{family}, {given}" if given else family
 
 
 _BIBTEX_TYPE = {
@@ -137,27 +269,34 @@ _BIBTEX_TYPE = {
 }
 
 
+def _bibtex_value(field: str, value: str) -> str:
+    """Every field's text made safe in one place, so that no field (a DOI, a category) can go out unescaped."""
+    if field == "author":  # made of names escaped one by one
+        return value
+    if field == "title":
+        return _protect_title(value)
+    if field in _VERBATIM:
+        return verbatim_escape(value)
+    return latex_escape(value)
+
+
 def bibtex_entry(w: dict, key: str) -> str:
     kind = kind_of(w)
-    authors = [a["name"] for a in w["authors"]]
-    names = [", ".join(x for x in split_name(n) if x) for n in authors] + (["others"] if w["more_authors"] else [])
-    fields: list[tuple[str, str]] = [
-        ("title", _protect_title(w["title"])),
-        ("author", " and ".join(latex_escape(n) for n in names)),
-    ]
+    names = [_bibtex_name(a["name"]) for a in w["authors"]] + (["others"] if w["more_authors"] else [])
+    fields: list[tuple[str, str]] = [("title", w["title"]), ("author", " and ".join(names))]
     if w["year"]:
         fields.append(("year", str(w["year"])))
     if w.get("date"):
         fields.append(("date", w["date"]))
     venue = w.get("venue")
     if venue and kind == "conference":
-        fields.append(("booktitle", latex_escape(venue)))
+        fields.append(("booktitle", venue))
     elif venue and kind == "journal":
-        fields.append(("journal", latex_escape(venue)))
+        fields.append(("journal", venue))
     elif venue and kind == "report":
-        fields.append(("institution", latex_escape(venue)))
+        fields.append(("institution", venue))
     elif venue and kind == "web":
-        fields.append(("organization", latex_escape(venue)))
+        fields.append(("organization", venue))
     arxiv = w["ids"].get("arxiv")
     if arxiv:  # as arXiv asks: https://info.arxiv.org/help/faq/references.html
         fields += [("eprint", arxiv), ("archivePrefix", "arXiv")]
@@ -168,8 +307,8 @@ def bibtex_entry(w: dict, key: str) -> str:
     if w.get("url"):
         fields.append(("url", w["url"]))
     if w.get("abstract"):
-        fields.append(("abstract", latex_escape(w["abstract"])))
-    body = ",\n".join(f"  {name} = {{{value}}}" for name, value in fields)
+        fields.append(("abstract", w["abstract"]))
+    body = ",\n".join(f"  {name} = {{{_bibtex_value(name, value)}}}" for name, value in fields)
     return f"@{_BIBTEX_TYPE[kind]}{{{key},\n{body}\n}}\n"
 
 
@@ -195,12 +334,17 @@ def _date_parts(w: dict) -> dict | None:
     return {"date-parts": [[w["year"]]]} if w["year"] else None
 
 
+def _csl_name(name: str) -> dict:
+    n = parse_name(name)
+    if n.literal or not (n.given or n.suffix):
+        return {"literal": n.family}
+    return {"family": n.family, "given": n.given} | ({"suffix": n.suffix} if n.suffix else {})
+
+
 def csl_item(w: dict, key: str) -> dict:
     kind = kind_of(w)
     item: dict = {"id": key, "type": _CSL_TYPE[kind], "title": w["title"]}
-    item["author"] = [
-        {"family": f, "given": g} if g else {"literal": f} for f, g in (split_name(a["name"]) for a in w["authors"])
-    ]
+    item["author"] = [_csl_name(a["name"]) for a in w["authors"]]
     if issued := _date_parts(w):
         item["issued"] = issued
     venue = w.get("venue")
@@ -234,7 +378,7 @@ _RIS_TYPE = {"preprint": "UNPB", "conference": "CONF", "journal": "JOUR", "repor
 def ris_record(w: dict, key: str) -> str:
     kind = kind_of(w)
     lines = [("TY", _RIS_TYPE[kind]), ("ID", key), ("TI", w["title"])]
-    lines += [("AU", ", ".join(x for x in split_name(a["name"]) if x)) for a in w["authors"]]
+    lines += [("AU", inverted_name(a["name"])) for a in w["authors"]]
     if w["year"]:
         lines.append(("PY", str(w["year"])))
     if w.get("date"):
@@ -304,7 +448,7 @@ def highwire(w: dict, base_url: str | None = None) -> list[tuple[str, str]]:
     author, citation_publication_date, the venue, identifiers and the PDF where known."""
     kind = kind_of(w)
     tags = [("citation_title", w["title"])]
-    tags += [("citation_author", ", ".join(x for x in split_name(a["name"]) if x)) for a in w["authors"]]
+    tags += [("citation_author", inverted_name(a["name"])) for a in w["authors"]]
     date = w.get("date") or (str(w["year"]) if w["year"] else None)
     if date:
         tags.append(("citation_publication_date", date.replace("-", "/")))

@@ -1,6 +1,8 @@
-"""How results look: rich tables and trees for people, JSON for scripts.
+"""How results look: tables and trees for people, JSON for scripts.
 
-rich is imported inside the functions: `--json` output and error paths never pay for it.
+`kb show` and `kb search` (and `kb list`, `kb similar`) write their own wrapped, coloured lines (kb.terminal): a
+cold start of the commands typed most should not import rich. The other commands use rich, imported inside the
+functions: `--json` output and error paths never pay for it.
 """
 
 from __future__ import annotations
@@ -56,19 +58,12 @@ def works(rows: list[dict], as_json: bool, query: str | None = None) -> None:
     if as_json:
         return _json(rows)
     rows = safe(rows)
-    if not rows:  # plain print: a search that finds nothing should not pay for importing rich
+    if not rows:
         print("no works match" + (f" {safe(query)!r}" if query else ""))
         return
     if not _terminal():
         return _works_plain(rows, query)
-    console = _console()
-    if rows[0].get("any_word"):
-        console.print(f"[yellow]no work has every word of {_esc(query)!r}; showing works with any of them[/]")
-    if console.width < _WIDE:
-        _work_records(console, rows)
-    else:
-        _work_table(console, rows)
-    console.print(f"[dim]{len(rows)} work(s)[/]")
+    _works_on_a_terminal(rows, query)
 
 
 def _works_plain(rows: list[dict], query: str | None) -> None:
@@ -87,54 +82,48 @@ def _works_plain(rows: list[dict], query: str | None) -> None:
     sys.stdout.write("\n".join(lines) + "\n")
 
 
-_WIDE = 120  # below this a table squeezes titles into slivers: each work gets lines of its own instead
+def _works_on_a_terminal(rows: list[dict], query: str | None) -> None:
+    """A block per work, wrapped to the terminal: the id in colour, the title bold, the matched words marked."""
+    from kb import terminal
 
-
-def _snippet(r: dict) -> str:
-    # the catalogue marks matched words «so»
-    return _esc(r["snippet"]).replace("«", "[bold yellow]").replace("»", "[/]") if r.get("snippet") else ""
-
-
-def _work_records(console, rows: list[dict]) -> None:
-    """One work per block, wrapped to the terminal: id, year and tags, then title, authors, snippet."""
-    from rich.padding import Padding
-
+    style, cols = terminal.Styler(terminal.colour()), terminal.width()
+    lines = []
+    if rows[0].get("any_word"):
+        lines += [
+            style(line, "yellow")
+            for line in terminal.wrap(f"no work has every word of {query!r}; showing works with any of them", cols)
+        ]
     for r in rows:
-        tags = ", ".join(r["techniques"])
-        console.print(
-            f"[cyan]{_esc(r['id'])}[/] [dim]·[/] {r['year'] or ''}"
-            + (f" [dim]·[/] [green]{_esc(tags)}[/]" if tags else ""),
-            overflow="fold",
+        tags, year = ", ".join(r["techniques"]), str(r["year"] or "")
+        dot = style("·", "dim")
+        lines += _fit(
+            " · ".join(x for x in (r["id"], year, tags) if x),
+            " ".join(
+                x
+                for x in (style(r["id"], "cyan"), year and f"{dot} {year}", tags and f"{dot} " + style(tags, "green"))
+                if x
+            ),
+            cols,
+            "",
+            "    ",
         )
-        body = [f"[bold]{_esc(r['title'])}[/]", _esc(_authors(r["authors"], r["more_authors"]))]
+        lines += [style(line, "bold") for line in terminal.wrap(r["title"], cols, "  ")]
+        lines += terminal.wrap(_authors(r["authors"], r["more_authors"]), cols, "  ")
+        if r.get("citation_count") is not None:
+            lines.append(f"  cited {r['citation_count']} times")
         if r.get("snippet"):
-            body.append(f"[dim]{_snippet(r)}[/]")
-        console.print(Padding("\n".join(body), (0, 0, 0, 2), expand=False), overflow="fold")
+            lines += terminal.highlight(terminal.wrap(r["snippet"], cols, "  "), style)
+    lines.append(style(f"{len(rows)} work(s)", "dim"))
+    sys.stdout.write("\n".join(lines) + "\n")
 
 
-def _work_table(console, rows: list[dict]) -> None:
-    from rich.table import Table
+def _fit(plain: str, styled: str, cols: int, indent: str = "", hanging: str = "    ") -> list[str]:
+    """One line in its styles where it fits the terminal; else the plain text wrapped (styles cannot be cut)."""
+    if len(indent + plain) <= cols:
+        return [indent + styled]
+    from kb import terminal
 
-    table = Table(show_lines=False, expand=False)
-    table.add_column("id", style="cyan", no_wrap=True)
-    table.add_column("year")
-    table.add_column("title", style="bold", ratio=3)
-    table.add_column("authors", ratio=2)
-    table.add_column("techniques", style="green", ratio=1)
-    cited = any(r.get("citation_count") is not None for r in rows)
-    if cited:
-        table.add_column("cited", justify="right")
-    for r in rows:
-        title = _esc(r["title"]) + (f"\n[dim]{_snippet(r)}[/]" if r.get("snippet") else "")
-        table.add_row(
-            r["id"],
-            str(r["year"] or ""),
-            title,
-            _esc(_authors(r["authors"], r["more_authors"])),
-            ", ".join(r["techniques"]),
-            *([str(r["citation_count"] if r.get("citation_count") is not None else "")] if cited else []),
-        )
-    console.print(table)
+    return terminal.wrap(plain, cols, indent, hanging)
 
 
 def number(v: float) -> str:
@@ -157,13 +146,9 @@ def _tag_by(tag: dict) -> str:
     return tag["by"] if tag["confidence"] >= 1 else f"{tag['by']}, {tag['confidence']:.2f}"
 
 
-def _tag_line(tag: dict) -> str:
-    return f"[green]{tag['slug']}[/] [dim]({_tag_by(tag)})[/]"
-
-
 def _terminal() -> bool:
-    """Whether people read stdout here: rich's panels and colours then; plain lines for a pipe or a file (as git
-    and ls do), which also spares a redirected command importing rich."""
+    """Whether people read stdout here: lines wrapped to the terminal, in colour, then; plain lines for a pipe or a
+    file (as git and ls do)."""
     return sys.stdout.isatty()
 
 
@@ -234,27 +219,34 @@ def work(w: dict, as_json: bool, provenance: bool = False) -> None:
         return _json(w)
     if not _terminal():
         return _work_plain(w, provenance)
-    from rich.panel import Panel
+    _work_on_a_terminal(w, provenance)
 
-    console = _console()
-    head = [f"[bold]{_esc(w['title'])}[/]", *_work_facts(w, text=_esc, tag=_tag_line)]
-    console.print(Panel("\n".join(head), title=f"[cyan]{w['id']}[/]", title_align="left"))
-    console.print(_esc(citation_line(w)))
-    if w["abstract"]:
-        console.print(Panel(_esc(w["abstract"]), title="abstract", title_align="left"))
-    if w["summary"]:
-        from rich.markdown import Markdown  # with markdown-it: half of a cold `kb show` on a terminal
 
-        for title, body in _summary_parts(w["summary"]):
-            console.print(Panel(Markdown(body), title=_esc(title), title_align="left"))
+def _work_on_a_terminal(w: dict, provenance: bool) -> None:
+    """`kb show` for a person: the id and title, the facts under them, then each text under its heading, wrapped
+    to the terminal, the summary's Markdown laid out (kb.terminal)."""
+    from kb import terminal
+
+    style, cols = terminal.Styler(terminal.colour()), terminal.width()
+    lines = [style(w["id"], "cyan"), *(style(line, "bold") for line in terminal.wrap(w["title"], cols))]
+    plain = _work_facts(w)
+    styled = _work_facts(w, tag=lambda t: f"{style(t['slug'], 'green')} {style('(' + _tag_by(t) + ')', 'dim')}")
+    for fact, in_style in zip(plain, styled, strict=True):
+        lines += _fit(fact, in_style, cols, "  ")
+    lines += terminal.wrap(citation_line(w), cols, "  ", "    ")
+    sections = [("abstract", w["abstract"])] if w["abstract"] else []
+    for title, body in sections + (_summary_parts(w["summary"]) if w["summary"] else []):
+        lines += ["", *(style(line, "bold") for line in terminal.wrap(title, cols))]
+        lines += terminal.markdown(body, cols, style)
     for title, rows in _relation_lines(w):
-        console.print(f"[bold]{title}[/]")
+        lines += ["", style(title, "bold")]
         for kind, work_id, text in rows:
-            console.print(f"  {kind:<11} [cyan]{work_id}[/]  {_esc(text)}")
+            lines += _fit(f"{kind:<11} {work_id}  {text}", f"{kind:<11} {style(work_id, 'cyan')}  {text}", cols, "  ")
     if provenance:
-        console.print("[bold]provenance[/]")
+        lines += ["", style("provenance", "bold")]
         for line in _provenance_lines(w):
-            console.print(f"  {_esc(line)}")
+            lines += terminal.wrap(line, cols, "  ", "    ")
+    sys.stdout.write("\n".join(lines) + "\n")
 
 
 def _work_plain(w: dict, provenance: bool) -> None:

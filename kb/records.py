@@ -7,6 +7,7 @@ converted into. They hold no database state: the catalogue module maps them to t
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -16,6 +17,9 @@ from kb.query import WORK_KINDS
 
 Slug = Annotated[str, Field(pattern=SLUG_RE.pattern)]
 HttpUrl = Annotated[str, Field(pattern=r"^https?://\S+$")]
+ARXIV_ID = re.compile(r"\d{4}\.\d{4,5}|[a-z][a-z-]*(?:\.[A-Z]{2})?/\d{7}", re.I)
+# loose on purpose: registrants are 4+ digits today, but an odd DOI from a source must not stop an import
+DOI = re.compile(r"10\.[\d.]+/\S+")
 
 # "cites": the work's reference list names the target (from OpenAlex or arXiv/DOI matches), kept apart from
 # the hand-made relations so that a refresh can replace it whole.
@@ -97,6 +101,18 @@ class Work(Strict):
         if type(value) is list:
             return [{"slug": v} if type(v) is str else v for v in value]
         return value
+
+    @field_validator("ids")
+    @classmethod
+    def _identifiers_in_their_registrys_form(cls, ids: dict) -> dict:
+        # A version suffix would make the next import of the same preprint (always without it) another work.
+        arxiv = ids.get("arxiv")
+        if arxiv is not None and not ARXIV_ID.fullmatch(arxiv):
+            raise ValueError(f"arxiv {arxiv!r} is not an arXiv id without its version (2310.01405, hep-th/9901001)")
+        doi = ids.get("doi")
+        if doi is not None and not DOI.fullmatch(doi):
+            raise ValueError(f"doi {doi!r} is not a DOI (10.NNNN/suffix, without https://doi.org/)")
+        return ids
 
     @model_validator(mode="after")
     def _date_matches_year(self) -> Work:

@@ -15,6 +15,9 @@ from kb.text import has_markup
 
 def check(ds: Dataset) -> list[Problem]:
     problems = list(ds.problems)
+    if not ds.techniques and not ds.motivations and any(p.path.endswith("taxonomy.toml") for p in ds.problems):
+        # an unreadable taxonomy: every tag would be "unknown", hundreds of lines hiding the one that matters
+        return sorted(set(problems), key=lambda p: (p.path, p.line, p.message))
     for rule in (
         _unique_ids,
         _taxonomy,
@@ -186,12 +189,20 @@ _CONTROL = re.compile(f"[{C0_C1}]")
 
 
 def _prose_text(ds: Dataset) -> list[Problem]:
-    fields = [(ds.place("work", w.id), f"work {w.id}: abstract", w.abstract or "") for w in ds.works]
+    # (place, how many lines into the value count: a summary's body is text of its own file, a key's value is not)
+    fields = [(ds.place("work", w.id), False, f"work {w.id}: abstract", w.abstract or "") for w in ds.works]
     for s in ds.summaries:
         for name, value in (("body", s.body), ("xrisk", s.meta.xrisk), ("opinion", s.meta.opinion)):
-            fields.append((ds.place("summary", s.meta.work), f"summary of {s.meta.work}: {name}", value or ""))
+            path, line = ds.place("summary-key", f"{s.meta.work}:{name}")
+            if path == "?":
+                path, line = ds.place("summary", s.meta.work)
+            fields.append(((path, line), name == "body", f"summary of {s.meta.work}: {name}", value or ""))
     return [
-        Problem(*place, f"{what} has a control character ({found.group()!r}): remove it")
-        for place, what, value in fields
+        Problem(
+            place[0],
+            place[1] + (value.count("\n", 0, found.start()) if lines else 0),
+            f"{what} has a control character ({found.group()!r}): remove it",
+        )
+        for place, lines, what, value in fields
         if (found := _CONTROL.search(value))
     ]

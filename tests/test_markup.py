@@ -3,7 +3,7 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kb.website.markup import markdown, paragraphs, plain
+from kb.website.markup import markdown, paragraphs, plain, safe_url
 
 
 def test_an_abstract_is_text_not_markdown_so_latex_and_numbers_survive():
@@ -42,3 +42,9 @@ def test_a_search_title_keeps_every_character_readable_and_none_that_makes_marku
 @given(st.text())
 def test_a_search_title_never_holds_a_character_that_makes_markup(text):
     assert not set("<>&\"'`") & set(plain(text)) and len(plain(text)) == len(text)
+
+
+def test_a_url_with_quotes_or_angle_brackets_stays_a_link_with_them_encoded():
+    assert safe_url('https://x.example/a"b<c>') == "https://x.example/a%22b%3Cc%3E"
+    assert safe_url("https://x.example/it's") == "https://x.example/it%27s"
+    assert safe_url("javascript:alert(1)") is None and safe_url("https://x.example/a b") is None

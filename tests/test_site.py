@@ -124,7 +124,7 @@ def poison(data: Path) -> None:
         "abstract": f"Abstract {PAYLOAD} [x](javascript:window.__pwned=1)",
         "url": 'https://x.example/"onmouseover="window.__pwned=1',
         "urls": {"pdf": "https://ok.example/a.pdf"},
-        "ids": {"doi": f"10.1/{PAYLOAD}"},
+        "ids": {"doi": "10.1234/" + PAYLOAD.replace(" ", "/")},  # a DOI has no space; "<img/src=x/..." is a tag
         "techniques": ["probing"],
     }
     path = data / "works" / "posts.jsonl"

@@ -54,8 +54,13 @@ def test_feed_entries_are_dated_by_the_work_not_the_build(site, data, tmp_path):
     feed = ET.parse(site / "feed.xml").getroot()
     entries = {e.find(f"{ATOM}id").text.rsplit("/", 1)[-1]: e for e in feed.findall(f"{ATOM}entry")}
     old = entries["old-pruning-2016.html"]
-    assert old.find(f"{ATOM}published").text == "2016-01-01T00:00:00Z"
-    assert old.find(f"{ATOM}updated").text == "2016-01-01T00:00:00Z"
+    assert old.find(f"{ATOM}published") is None  # a year alone: no publication day is made up
+    assert old.find(f"{ATOM}updated").text == "2016-01-01T00:00:00Z"  # Atom needs one; it stays put
+    # a summary is in the feed whole and rendered, with its status; an abstract stays plain text
+    coup = entries["coup-probes-2023.html"]
+    content = coup.find(f"{ATOM}content")
+    assert content.get("type") == "html" and content.text.startswith("<p><em>Summary</em></p>")
+    assert "<em>linear</em>" in content.text and "**" not in content.text
     # a rebuild on another day changes nothing a feed reader sees
     from tests import test_site
 

@@ -77,6 +77,14 @@ def test_a_retry_after_in_the_past_means_ask_again_now():
     assert slept == [0.0]
 
 
+def test_a_retry_after_of_hours_is_an_error_saying_when_to_run_again_not_a_silent_wait():
+    http, slept = polite(lambda r: httpx.Response(429, headers={"Retry-After": "7200"}))
+    with pytest.raises(SourceError, match="asking us to wait 7200 s") as e:
+        http.get("https://api.example/x")
+    assert slept == [] and "run the same command again in 2 hours" in str(e.value)
+    assert "https://api.example/x" in str(e.value)
+
+
 @pytest.mark.parametrize("url", ["http://exa\x01mple.org/feed", "http://[::1/feed"])
 def test_an_invalid_url_is_a_clear_error_naming_it(url):
     http, _ = polite(never)

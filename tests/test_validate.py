@@ -124,3 +124,36 @@ def test_summary_checks_point_at_the_key(data):
 def test_summary_file_must_be_named_after_its_work(data):
     (data / "summaries" / "wrong-name.md").write_text("---\nwork: lat-paper-2023\ncontributors: [Me]\n---\nText\n")
     assert "data/summaries/wrong-name.md:2: file name must be lat-paper-2023.md, the id of its work" in problems(data)
+
+
+def test_a_control_character_in_a_summary_is_reported_on_its_own_line(data):
+    (data / "summaries" / "coup-probes-2023.md").write_text(
+        "---\nwork: coup-probes-2023\ncontributors: [Me]\nmotivations: [monitoring]\nmotivation_stated_by: authors\n"
+        'xrisk: "Why \\u0007 it matters"\n---\n\nFirst paragraph.\n\nSecond, with a \x1b[31mcolour.\n'
+    )
+    found = problems(data)
+    assert any(p.startswith("data/summaries/coup-probes-2023.md:11: summary of coup-probes-2023: body") for p in found)
+    assert any(p.startswith("data/summaries/coup-probes-2023.md:6: summary of coup-probes-2023: xrisk") for p in found)
+
+
+def test_an_arxiv_id_with_its_version_or_a_doi_url_is_refused(data):
+    append_work(
+        data, {"id": "zz-a-2016", "kind": "paper", "title": "A", "year": 2016, "ids": {"arxiv": "1605.08386v1"}}
+    )
+    append_work(
+        data, {"id": "zz-b-2016", "kind": "paper", "title": "B", "year": 2016, "ids": {"doi": "https://doi.org/10.1/x"}}
+    )
+    append_work(
+        data, {"id": "zz-c-2006", "kind": "paper", "title": "C", "year": 2006, "ids": {"arxiv": "astro-ph/0601001"}}
+    )
+    found = problems(data)
+    assert any(":4:" in p and "'1605.08386v1' is not an arXiv id without its version" in p for p in found)
+    assert any(":5:" in p and "is not a DOI" in p for p in found)
+    assert not any(":6:" in p for p in found)
+
+
+def test_an_unreadable_taxonomy_is_reported_alone_not_with_every_tag_it_makes_unknown(data):
+    taxonomy = data / "taxonomy.toml"
+    taxonomy.write_text(taxonomy.read_text() + "\n[[technique\n")
+    found = problems(data)
+    assert len(found) == 1 and found[0].startswith("data/taxonomy.toml:") and "not valid TOML" in found[0]

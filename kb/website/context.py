@@ -12,7 +12,7 @@ import pickle
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 
 from kb import export as citing
@@ -405,9 +405,10 @@ def _feed(site: dict, title: str, page: str, path: str, works: list[dict], confi
             "id": w["id"],
             "title": w["title"],
             "authors": [a["name"] for a in w["authors"]],
-            "published": _published(w),
+            "published": w["date"],  # a year alone is no date: Atom's published is left out, not made up
             "updated": _updated(w),
-            "summary": (w["summary"] or {}).get("body") or w["abstract"] or "",
+            "content": _feed_content(w["summary"]) if (w["summary"] or {}).get("body") else None,
+            "summary": w["abstract"] or "",
         }
         for w in newest
     ]
@@ -422,14 +423,25 @@ def _feed(site: dict, title: str, page: str, path: str, works: list[dict], confi
     }
 
 
-def _published(w: dict) -> str | None:
-    return w["date"] or (f"{w['year']}-01-01" if w["year"] else None)
-
-
 def _updated(w: dict) -> str | None:
-    """When the entry last changed: its summary's last edit, else when it entered data/, else its date."""
+    """When the entry last changed: its summary's last edit, else when it entered data/, else its date (Atom needs
+    one: the first of its year at worst)."""
     dates = [d[:10] for d in (w["added"], (w["summary"] or {}).get("updated")) if d]
-    return max(dates, default=None) or _published(w)
+    return max(dates, default=None) or w["date"] or (f"{w['year']}-01-01" if w["year"] else None)
+
+
+def _feed_content(summary: dict) -> str:
+    """A summary as a feed reader shows it: rendered and whole (a cut could drop its caveats), its status first."""
+    status = "Draft summary" if summary.get("status") == "draft" else "Summary"
+    parts = [f"<p><em>{status}</em></p>", _markdown_once(summary["body"])]
+    if summary.get("xrisk"):
+        parts += ["<p><em>Why it matters for catastrophic risk</em></p>", _markdown_once(summary["xrisk"])]
+    return "\n".join(parts)
+
+
+@lru_cache(maxsize=4096)
+def _markdown_once(text: str) -> str:
+    return markdown(text)  # one work is in many feeds (the site's, each technique's, each motivation's)
 
 
 def _edit_url(config: SiteConfig, w: dict) -> str | None:

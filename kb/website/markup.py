@@ -75,7 +75,9 @@ def paragraphs(text: str | None) -> str:
 
 
 def safe_url(url: str | None) -> str | None:
-    """The URL if it may be a link (http, https, mailto), else None: a `javascript:` URL is never a link."""
+    """The URL if it may be a link (http, https, mailto), else None: a `javascript:` URL is never a link. Quotes and
+    angle brackets in it are percent-encoded (what a browser sends for them anyway), so they end no attribute and
+    the link still leads where it said; whitespace inside makes it no URL."""
     if not url:
         return None
     url = url.strip()
@@ -83,7 +85,12 @@ def safe_url(url: str | None) -> str | None:
         scheme = urlsplit(url).scheme.lower()
     except ValueError:
         return None
-    return url if scheme in LINK_SCHEMES and not re.search(r"[\s<>\"']", url) else None
+    if scheme not in LINK_SCHEMES or re.search(r"\s", url):
+        return None
+    return url.translate(_URL_QUOTED)
+
+
+_URL_QUOTED = str.maketrans({c: f"%{ord(c):02X}" for c in "<>\"'`"})
 
 
 def plain(text) -> str:

@@ -5,6 +5,7 @@ Works come in as the catalogue's work dicts (`kb.catalogue.export(conn)["works"]
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import unicodedata
@@ -76,15 +77,21 @@ class Name(NamedTuple):
     literal: bool = False
 
 
+_WORD_BREAK = re.compile(r"[\s,]+")  # 'Smith,and Jones' would still give BibTeX its 'and'
+
+
 def is_corporate(name: str) -> bool:
-    words = re.split(r"[\s,]+", name)  # 'Smith,and Jones' would still give BibTeX its 'and'
-    if any(w.lower() in _CORPORATE_JOINERS for w in words):
+    words = _WORD_BREAK.split(name)
+    if not _CORPORATE_FUNCTION_WORDS.isdisjoint(words):
         return True
-    if any(w in _CORPORATE_FUNCTION_WORDS for w in words):
+    lower = {w.lower() for w in words}
+    if not _CORPORATE_JOINERS.isdisjoint(lower):
         return True
-    return any(w.strip(".,;:()").lower() in _CORPORATE_WORDS for w in words)
+    return not _CORPORATE_WORDS.isdisjoint(w.strip(".,;:()") for w in lower)
 
 
+# A site build asks for every work's first author, and authors recur across works: each name is parsed once.
+@functools.lru_cache(maxsize=1 << 16)
 def parse_name(name: str) -> Name:
     """'Andy Zou' -> Zou, Andy; 'Ludwig van Beethoven' -> van Beethoven, Ludwig; 'Martin Luther King Jr.' -> King,
     Martin Luther, Jr.; 'Zou, Andy', 'King, Martin Luther, Jr.' and 'King, Jr., Martin Luther' as written;
@@ -147,13 +154,16 @@ def _key_author(name: str) -> str:
     return n.family.split()[-1] if n.family else ""
 
 
+_NOT_LOWER, _NOT_ALNUM = re.compile(r"[^a-z]"), re.compile(r"[^A-Za-z0-9]")
+
+
 def cite_key(w: dict) -> str:
     """Better BibTeX's default key, [auth:lower][shorttitle3_3][year]: the first author's family name,
     the first three words of the title that are not function words, capitalised, and the year."""
     family = _key_author(w["authors"][0]["name"]) if w["authors"] else ""
-    auth = re.sub(r"[^a-z]", "", _ascii(family).lower())
+    auth = _NOT_LOWER.sub("", _ascii(family).lower())
     # words split at spaces, their punctuation dropped ('Top-Down' is one word, TopDown)
-    words = [re.sub(r"[^A-Za-z0-9]", "", x) for x in _ascii(w["title"]).split()]
+    words = [_NOT_ALNUM.sub("", x) for x in _ascii(w["title"]).split()]
     words = [x for x in words if x and x.lower() not in _SKIP][:3]
     short = "".join(x[:1].upper() + x[1:] for x in words)
     return f"{auth}{short}{w['year'] or ''}" or w["id"]

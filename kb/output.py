@@ -228,14 +228,16 @@ def _work_on_a_terminal(w: dict, provenance: bool) -> None:
     from kb import terminal
 
     style, cols = terminal.Styler(terminal.colour()), terminal.width()
-    lines = [style(w["id"], "cyan"), *(style(line, "bold") for line in terminal.wrap(w["title"], cols))]
+    lines = [style(line, "cyan") for line in terminal.wrap(w["id"], cols)]
+    lines += [style(line, "bold") for line in terminal.wrap(w["title"], cols)]
     plain = _work_facts(w)
     styled = _work_facts(w, tag=lambda t: f"{style(t['slug'], 'green')} {style('(' + _tag_by(t) + ')', 'dim')}")
     for fact, in_style in zip(plain, styled, strict=True):
         lines += _fit(fact, in_style, cols, "  ")
     lines += terminal.wrap(citation_line(w), cols, "  ", "    ")
-    sections = [("abstract", w["abstract"])] if w["abstract"] else []
-    for title, body in sections + (_summary_parts(w["summary"]) if w["summary"] else []):
+    if w["abstract"]:  # plain text, not Markdown: 'x**2' and '__init__' stay as they are
+        lines += ["", style("abstract", "bold"), *terminal.paragraphs(w["abstract"], cols)]
+    for title, body in _summary_parts(w["summary"]) if w["summary"] else []:
         lines += ["", *(style(line, "bold") for line in terminal.wrap(title, cols))]
         lines += terminal.markdown(body, cols, style)
     for title, rows in _relation_lines(w):

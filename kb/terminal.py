@@ -2,11 +2,12 @@
 
 `kb show` and `kb search` are typed more than anything else and their answer should come at once: rich's
 console, panels and Markdown took 50-85 ms to import, two to three times a bare sqlite3 lookup. These few
-functions give the same layout from the standard library's textwrap. Colour follows the usual conventions: only
-when stdout is a terminal, never with NO_COLOR set or TERM=dumb, always with FORCE_COLOR.
+functions give the same layout from the standard library. Colour follows the usual conventions (no-color.org):
+only when stdout is a terminal, never with NO_COLOR set to anything or TERM=dumb, always with FORCE_COLOR.
 
-Every text reaching here has been through kb.text.safe: its own control sequences are gone, so the only
-escapes written are these styles.
+Widths are counted in terminal cells, not characters: a CJK character takes two, a combining accent none, and a
+tab is expanded before it is counted. Every text reaching here has been through kb.text.safe: its own control
+sequences are gone, so the only escapes written are these styles.
 """
 
 from __future__ import annotations
@@ -14,16 +15,17 @@ from __future__ import annotations
 import os
 import re
 import sys
-import textwrap
 
 _CODES = {"bold": "1", "dim": "2", "cyan": "36", "green": "32", "yellow": "33", "match": "1;33"}
+_RESET = "\x1b[0m"
 _DEFAULT_WIDTH = 80
+_TAB = 4
 
 
 def colour() -> bool:
     if os.environ.get("FORCE_COLOR"):
         return True
-    if "NO_COLOR" in os.environ or os.environ.get("TERM") == "dumb":
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
         return False
     return sys.stdout.isatty()
 
@@ -31,13 +33,16 @@ def colour() -> bool:
 def width() -> int:
     """COLUMNS when set (as shutil and rich read it), else the terminal's, else 80."""
     try:
-        return max(int(os.environ["COLUMNS"]), 20)
+        columns = int(os.environ["COLUMNS"])
     except (KeyError, ValueError):
-        pass
+        columns = 0
+    if columns > 0:
+        return max(columns, 20)
     try:
-        return max(os.get_terminal_size(sys.stdout.fileno()).columns, 20)
+        columns = os.get_terminal_size(sys.stdout.fileno()).columns
     except (OSError, ValueError):
         return _DEFAULT_WIDTH
+    return max(columns, 20) if columns else _DEFAULT_WIDTH  # 0: a terminal that does not say its size
 
 
 class Styler:
@@ -49,90 +54,183 @@ class Styler:
     def __call__(self, text: str, name: str) -> str:
         if not self.enabled or not text:
             return text
-        return f"\x1b[{_CODES[name]}m{text}\x1b[0m"
+        return f"\x1b[{_CODES[name]}m{text}{_RESET}"
+
+    def opening(self, name: str) -> str:
+        return f"\x1b[{_CODES[name]}m" if self.enabled else ""
+
+    def closing(self) -> str:
+        return _RESET if self.enabled else ""
+
+
+def cells(text: str) -> int:
+    """How many terminal columns a text (without tabs) takes."""
+    if text.isascii():
+        return len(text)
+    import unicodedata  # only for text that needs it: a cold `kb show` of an ASCII work never loads it
+
+    n = 0
+    for ch in text:
+        if ch in _MARKS or unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Me", "Cf"):
+            continue
+        n += 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+    return n
+
+
+# private-use characters mark **strong** spans while a paragraph is wrapped, so that a span may cross lines; they
+# take no cell, since they become styles
+_BOLD_ON, _BOLD_OFF = "\ue000", "\ue001"
+_MARKS = _BOLD_ON + _BOLD_OFF
 
 
 def wrap(text: str, cols: int, indent: str = "", hanging: str | None = None) -> list[str]:
-    """A paragraph as lines of at most `cols` characters: words too long for a line (URLs) are cut."""
-    return textwrap.wrap(
-        " ".join(text.split()),
-        cols,
-        initial_indent=indent,
-        subsequent_indent=indent if hanging is None else hanging,
-        break_on_hyphens=False,
-    ) or [indent.rstrip()]
+    """A paragraph as lines of at most `cols` cells. A word longer than a line (a URL, a long id or path) is never
+    cut: it goes whole on a line of its own and the terminal folds it, so that it stays one thing to click or copy."""
+    hanging = indent if hanging is None else hanging
+    lines: list[str] = []
+    current, used, empty = indent, cells(indent), True
+    for word in text.expandtabs(_TAB).split():
+        size = cells(word)
+        if not empty and used + 1 + size <= cols:
+            current, used = f"{current} {word}", used + 1 + size
+            continue
+        if not empty:
+            lines.append(current)
+            current, used = hanging, cells(hanging)
+        empty = False
+        current, used = current + word, used + size
+    if empty:
+        return [indent.rstrip()]
+    lines.append(current)
+    return lines
 
 
-def highlight(lines: list[str], style: Styler, opening: str = "«", closing: str = "»") -> list[str]:
-    """The catalogue's «matched words» in the match style, also when a match was wrapped across two lines."""
+def _cut(text: str, first: int, rest: int) -> list[str]:
+    """Text in pieces of at most `first` cells, then `rest` cells (a wide character alone where nothing else fits)."""
+    pieces, piece, used, room = [], "", 0, max(first, 1)
+    for ch in text:
+        size = cells(ch)
+        if piece and used + size > room:
+            pieces.append(piece)
+            piece, used, room = "", 0, max(rest, 1)
+        piece, used = piece + ch, used + size
+    return pieces + [piece]
+
+
+def highlight(
+    lines: list[str], style: Styler, opening: str = "«", closing: str = "»", name: str = "match"
+) -> list[str]:
+    """The text between the markers in a style (the catalogue's «matched words»), the markers removed; a span
+    wrapped across lines is closed at each line's end and opened again on the next."""
     out, inside = [], False
     for line in lines:
-        parts, text = [], line
-        if inside:
-            parts.append("\x1b[" + _CODES["match"] + "m" if style.enabled else "")
+        text = line.lstrip(" ")
+        parts = [line[: len(line) - len(text)]] + ([style.opening(name)] if inside else [])
         for ch in text:
             if ch == opening:
                 inside = True
-                parts.append("\x1b[" + _CODES["match"] + "m" if style.enabled else "")
+                parts.append(style.opening(name))
             elif ch == closing:
                 inside = False
-                parts.append("\x1b[0m" if style.enabled else "")
+                parts.append(style.closing())
             else:
                 parts.append(ch)
-        if inside and style.enabled:
-            parts.append("\x1b[0m")
+        if inside:
+            parts.append(style.closing())
         out.append("".join(parts))
     return out
 
 
-_ITEM = re.compile(r"^(\s*)([-*+]|\d+[.)])\s+")
-_FENCE = re.compile(r"^\s*(```|~~~)")
-_HEADING = re.compile(r"^#{1,6}\s+")
+def paragraphs(text: str, cols: int, indent: str = "  ") -> list[str]:
+    """Plain text (an abstract: no Markdown) as wrapped paragraphs, a blank line between them."""
+    lines: list[str] = []
+    for block in re.split(r"\n\s*\n", text.strip()):
+        if lines:
+            lines.append("")
+        lines += wrap(block, cols, indent)
+    return lines
+
+
+_ITEM = re.compile(r"^( {0,3})([-*+]|\d{1,9}[.)])(\s+|$)")
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_HEADING = re.compile(r"^ {0,3}#{1,6}(\s+|$)")
+_SETEXT = re.compile(r"^ {0,3}(=+|-+)\s*$")
+_QUOTE = re.compile(r"^ {0,3}>\s?")
 _STRONG = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
 
 
 def markdown(body: str, cols: int, style: Styler, indent: str = "  ") -> list[str]:
-    """A summary's Markdown laid out for reading: paragraphs and list items re-wrapped, headings and **strong**
-    text bold, code and tables as written. The text stays the author's: no link or emphasis is rewritten."""
+    """A summary's Markdown laid out for reading: paragraphs, list items and quotes re-wrapped, headings and
+    **strong** text bold (in colour; as written without), code and tables kept line for line. Every word of the
+    author's text is shown; links and emphasis are left as written."""
     lines: list[str] = []
-    block: list[str] = []  # the lines of the paragraph or list item being read
-    lead = ""  # a list item's marker, as its first line's indent
+    block: list[str] = []  # the lines of the paragraph, list item or quote being read
+    first, hang = indent, indent  # where the block's first line starts, and its later lines
+    in_item = False  # after a list item: an indented paragraph belongs to it
+    fence = ""  # the fence that opened the code being read ("" outside code)
 
     def flush():
-        nonlocal block, lead
+        nonlocal block, first, hang
         if block:
-            text = " ".join(block)
-            first = indent + lead
-            if lead and len(first) <= cols // 2:
-                wrapped = wrap(text, cols, first, " " * len(first))
-            elif lead:  # a marker too wide to hang the item's words under (a long number): one paragraph
-                wrapped = wrap(lead + text, cols, indent)
-            else:
-                wrapped = wrap(text, cols, indent)
-            lines.extend(_strong(line, style) for line in wrapped)
-        block, lead = [], ""
+            text = " ".join(block).replace(_BOLD_ON, "").replace(_BOLD_OFF, "")
+            if style.enabled:
+                text = _STRONG.sub(lambda m: f"{_BOLD_ON}{m.group(2)}{_BOLD_OFF}", text)
+            wrapped = wrap(text, cols, first, hang)
+            lines.extend(highlight(wrapped, style, _BOLD_ON, _BOLD_OFF, "bold"))
+        block, first, hang = [], indent, indent
 
-    fenced = False
-    for raw in body.strip("\n").splitlines():
-        if _FENCE.match(raw):
+    def verbatim(raw: str):
+        for piece in _cut(indent + raw.rstrip().expandtabs(_TAB), cols, cols):
+            lines.append(style(piece, "dim"))
+
+    raws = body.strip("\n").splitlines()
+    table = _table_rows(raws)
+    for i, raw in enumerate(raws):
+        if fence:
+            verbatim(raw)
+            if raw.strip().startswith(fence) and not raw.strip().strip(fence[0]):
+                fence = ""
+            continue
+        if opened := _FENCE.match(raw):
             flush()
-            fenced = not fenced
-            lines.append(style(indent + raw.strip(), "dim"))
-        elif fenced or raw.lstrip().startswith("|") or raw.startswith("    ") and not block:
-            flush()  # code and tables keep their lines; one longer than the terminal is cut, not re-flowed
-            lines.extend(style(piece, "dim") for piece in _cut(indent + raw.rstrip(), cols))
+            fence = opened.group(1)
+            verbatim(raw.strip())
         elif not raw.strip():
             flush()
             if lines and lines[-1]:
                 lines.append("")
+        elif block and not in_item and _SETEXT.match(raw) and not _ITEM.match(raw):
+            text, block = " ".join(block), []  # the paragraph above was a heading ('Title' over '=====')
+            lines.extend(style(line, "bold") for line in wrap(text, cols, indent))
         elif _HEADING.match(raw):
             flush()
+            in_item = False
             lines.extend(style(line, "bold") for line in wrap(_HEADING.sub("", raw), cols, indent))
+        elif i in table or raw.lstrip().startswith("|"):
+            flush()  # a table keeps its lines: re-flowed, its columns would mean nothing
+            verbatim(raw)
+        elif quote := _QUOTE.match(raw):
+            if block and not first.endswith("> "):
+                flush()
+            first = hang = indent + "> "
+            block.append(raw[quote.end() :].strip())
         elif item := _ITEM.match(raw):
             flush()
-            lead = item.group(1) + item.group(2) + " "
-            block = [raw[item.end() :]]
+            in_item = True
+            marker = item.group(1) + item.group(2) + " "
+            if cells(indent + marker) <= cols // 2:
+                first, hang = indent + marker, " " * cells(indent + marker)
+                block = [raw[item.end() :].strip()]
+            else:  # a marker too wide to hang the item's words under: one paragraph
+                block = [raw.strip()]
+        elif raw.startswith("    ") and not block and not in_item:
+            verbatim(raw)  # indented code
+        elif not block and in_item and raw.startswith("  "):
+            first = hang = " " * (cells(indent) + 2)  # a later paragraph of a list item, under its words
+            block = [raw.strip()]
         else:
+            if not block:
+                in_item = False
             block.append(raw.strip())
     flush()
     while lines and not lines[-1]:
@@ -140,9 +238,17 @@ def markdown(body: str, cols: int, style: Styler, indent: str = "  ") -> list[st
     return lines
 
 
-def _strong(line: str, style: Styler) -> str:
-    return _STRONG.sub(lambda m: style(m.group(2), "bold"), line) if style.enabled else line
+_DELIMITER_ROW = re.compile(r"^ {0,3}\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)+\|?\s*$")
 
 
-def _cut(line: str, cols: int) -> list[str]:
-    return [line[i : i + cols] for i in range(0, len(line), cols)] or [""]
+def _table_rows(raws: list[str]) -> set[int]:
+    """The lines of tables (a header row, its '--|--' row, the rows up to a blank line), with or without outer '|'."""
+    rows: set[int] = set()
+    for i, raw in enumerate(raws):
+        if i and _DELIMITER_ROW.match(raw) and "|" in raws[i - 1]:
+            rows.update((i - 1, i))
+            j = i + 1
+            while j < len(raws) and raws[j].strip():
+                rows.add(j)
+                j += 1
+    return rows

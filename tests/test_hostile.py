@@ -42,9 +42,10 @@ def test_safe_text_keeps_the_words_and_drops_every_control_sequence():
     assert "Probes" in cleaned and "link" in cleaned and "red" in cleaned and "C:\\probes" in cleaned
 
 
-@pytest.mark.parametrize("terminal", [True, False], ids=["rich-on-a-terminal", "plain-into-a-pipe"])
+@pytest.mark.parametrize("terminal", [True, False], ids=["laid-out-for-a-terminal", "plain-into-a-pipe"])
 def test_show_search_and_list_never_print_a_control_character_nor_crash_on_markup(kb, data, monkeypatch, terminal):
     monkeypatch.setattr(output, "_terminal", lambda: terminal)
+    monkeypatch.delenv("FORCE_COLOR", raising=False)  # colour would split a fact by its codes
     work_id = hostile_catalogue(kb, data)
     for args in (("show", work_id), ("search", "probes"), ("list",), ("show", work_id, "--json")):
         result = kb(*args)

@@ -73,7 +73,9 @@ def _works_plain(rows: list[dict], query: str | None) -> None:
         lines.append(f"no work has every word of {query!r}; showing works with any of them")
     for r in rows:
         lines.append(" · ".join(x for x in (r["id"], str(r["year"] or ""), ", ".join(r["techniques"])) if x))
-        lines += [f"  {r['title']}", f"  {_authors(r['authors'], r['more_authors'])}"]
+        lines.append(f"  {r['title']}")
+        if r["authors"]:  # a blog's post may name none
+            lines.append(f"  {_authors(r['authors'], r['more_authors'])}")
         if r.get("citation_count") is not None:
             lines.append(f"  cited {r['citation_count']} times")
         if r.get("snippet"):
@@ -96,7 +98,7 @@ def _works_on_a_terminal(rows: list[dict], query: str | None) -> None:
     for r in rows:
         tags, year = ", ".join(r["techniques"]), str(r["year"] or "")
         dot = style("·", "dim")
-        lines += _fit(
+        lines += terminal.fit(
             " · ".join(x for x in (r["id"], year, tags) if x),
             " ".join(
                 x
@@ -108,22 +110,14 @@ def _works_on_a_terminal(rows: list[dict], query: str | None) -> None:
             "    ",
         )
         lines += [style(line, "bold") for line in terminal.wrap(r["title"], cols, "  ")]
-        lines += terminal.wrap(_authors(r["authors"], r["more_authors"]), cols, "  ")
+        if r["authors"]:
+            lines += terminal.wrap(_authors(r["authors"], r["more_authors"]), cols, "  ")
         if r.get("citation_count") is not None:
             lines.append(f"  cited {r['citation_count']} times")
         if r.get("snippet"):
             lines += terminal.highlight(terminal.wrap(r["snippet"], cols, "  "), style)
     lines.append(style(f"{len(rows)} work(s)", "dim"))
     sys.stdout.write("\n".join(lines) + "\n")
-
-
-def _fit(plain: str, styled: str, cols: int, indent: str = "", hanging: str = "    ") -> list[str]:
-    """One line in its styles where it fits the terminal; else the plain text wrapped (styles cannot be cut)."""
-    if len(indent + plain) <= cols:
-        return [indent + styled]
-    from kb import terminal
-
-    return terminal.wrap(plain, cols, indent, hanging)
 
 
 def number(v: float) -> str:
@@ -157,8 +151,8 @@ def _plain_tag(tag: dict) -> str:
 
 
 def _work_facts(w: dict, text=str, tag=_plain_tag) -> list[str]:
-    """What `kb show` says about a work under its title, a line each; `text` and `tag` format them (plain by
-    default, rich markup on a terminal)."""
+    """What `kb show` says about a work under its title, a line each (none for what it lacks, such as the authors
+    of a blog's post); `text` formats values and `tag` tags (plain by default, in colour on a terminal)."""
     facts = [
         text(_authors([a["name"] for a in w["authors"]], w["more_authors"], limit=12)),
         text(
@@ -167,6 +161,7 @@ def _work_facts(w: dict, text=str, tag=_plain_tag) -> list[str]:
             )
         ),
     ]
+    facts = [fact for fact in facts if fact]
     facts += [f"{k}: {text(v)}" for k, v in w["ids"].items()]
     facts += [text(u) for u in ([w["url"]] if w["url"] else []) + list(w["urls"].values())]
     if w.get("categories"):
@@ -233,7 +228,7 @@ def _work_on_a_terminal(w: dict, provenance: bool) -> None:
     plain = _work_facts(w)
     styled = _work_facts(w, tag=lambda t: f"{style(t['slug'], 'green')} {style('(' + _tag_by(t) + ')', 'dim')}")
     for fact, in_style in zip(plain, styled, strict=True):
-        lines += _fit(fact, in_style, cols, "  ")
+        lines += terminal.fit(fact, in_style, cols, "  ")
     lines += terminal.wrap(citation_line(w), cols, "  ", "    ")
     if w["abstract"]:  # plain text, not Markdown: 'x**2' and '__init__' stay as they are
         lines += ["", style("abstract", "bold"), *terminal.paragraphs(w["abstract"], cols)]
@@ -243,7 +238,9 @@ def _work_on_a_terminal(w: dict, provenance: bool) -> None:
     for title, rows in _relation_lines(w):
         lines += ["", style(title, "bold")]
         for kind, work_id, text in rows:
-            lines += _fit(f"{kind:<11} {work_id}  {text}", f"{kind:<11} {style(work_id, 'cyan')}  {text}", cols, "  ")
+            lines += terminal.fit(
+                f"{kind:<11} {work_id}  {text}", f"{kind:<11} {style(work_id, 'cyan')}  {text}", cols, "  "
+            )
     if provenance:
         lines += ["", style("provenance", "bold")]
         for line in _provenance_lines(w):

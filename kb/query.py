@@ -150,6 +150,7 @@ def fts_expression(text: str, any_word: bool = False) -> str | None:
 
 _ARXIV_NEW = r"\d{4}\.\d{4,5}"
 _ARXIV_OLD = r"[a-z][a-z.-]*/\d{7}"
+ARXIV_ID = re.compile(rf"{_ARXIV_NEW}|{_ARXIV_OLD}", re.I)  # as data/ stores it: no prefix, no version
 _ARXIV = re.compile(rf"^(?:arxiv:\s*)?({_ARXIV_NEW}|{_ARXIV_OLD})(?:v\d+)?$", re.I)
 _ARXIV_URL = re.compile(
     rf"^https?://(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/({_ARXIV_NEW}|{_ARXIV_OLD})(?:v\d+)?(?:\.pdf)?/?$", re.I

@@ -13,11 +13,10 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from kb.names import SLUG_RE
-from kb.query import WORK_KINDS
+from kb.query import ARXIV_ID, WORK_KINDS
 
 Slug = Annotated[str, Field(pattern=SLUG_RE.pattern)]
 HttpUrl = Annotated[str, Field(pattern=r"^https?://\S+$")]
-ARXIV_ID = re.compile(r"\d{4}\.\d{4,5}|[a-z][a-z-]*(?:\.[A-Z]{2})?/\d{7}", re.I)
 # loose on purpose: registrants are 4+ digits today, but an odd DOI from a source must not stop an import
 DOI = re.compile(r"10\.[\d.]+/\S+")
 

@@ -105,14 +105,22 @@ def wrap(text: str, cols: int, indent: str = "", hanging: str | None = None) -> 
     return lines
 
 
-def _cut(text: str, first: int, rest: int) -> list[str]:
-    """Text in pieces of at most `first` cells, then `rest` cells (a wide character alone where nothing else fits)."""
-    pieces, piece, used, room = [], "", 0, max(first, 1)
+def fit(plain: str, styled: str, cols: int, indent: str = "", hanging: str = "    ") -> list[str]:
+    """One line in its styles where the plain text fits the terminal; else the plain text wrapped (a style cannot be
+    cut at a line's end)."""
+    if cells(indent + plain) <= cols:
+        return [indent + styled]
+    return wrap(plain, cols, indent, hanging)
+
+
+def _cut(text: str, cols: int) -> list[str]:
+    """A line of code or a table in pieces of at most `cols` cells (a wide character alone where nothing else fits)."""
+    pieces, piece, used = [], "", 0
     for ch in text:
         size = cells(ch)
-        if piece and used + size > room:
+        if piece and used + size > cols:
             pieces.append(piece)
-            piece, used, room = "", 0, max(rest, 1)
+            piece, used = "", 0
         piece, used = piece + ch, used + size
     return pieces + [piece]
 
@@ -180,7 +188,7 @@ def markdown(body: str, cols: int, style: Styler, indent: str = "  ") -> list[st
         block, first, hang = [], indent, indent
 
     def verbatim(raw: str):
-        for piece in _cut(indent + raw.rstrip().expandtabs(_TAB), cols, cols):
+        for piece in _cut(indent + raw.rstrip().expandtabs(_TAB), cols):
             lines.append(style(piece, "dim"))
 
     raws = body.strip("\n").splitlines()

@@ -212,3 +212,20 @@ def test_every_word_a_pipe_gets_of_a_shipped_work_is_on_a_narrow_terminal_too(tm
             record = catalogue.get_work(conn, work_id)
             missing = words(record, False) - words(record, True)
             assert not missing, (work_id, missing)
+
+
+@pytest.mark.parametrize("on_a_terminal", [True, False])
+def test_a_work_without_authors_gets_no_empty_line(kb, data, monkeypatch, on_a_terminal):
+    from kb import output
+
+    monkeypatch.setattr(output, "_terminal", lambda: on_a_terminal)
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    with (data / "works" / "posts.jsonl").open("a") as f:
+        f.write(
+            '{"id": "project-vend-2025", "kind": "post", "title": "Project Vend", "year": 2025,'
+            ' "url": "https://red.anthropic.com/2025/project-vend/index.html"}\n'
+        )
+    for args in (("show", "project-vend-2025"), ("search", "vend")):
+        lines = kb(*args).stdout.splitlines()
+        assert "Project Vend" in " ".join(lines), args
+        assert not [line for line in lines[: lines.index("") if "" in lines else None] if not line.strip()], args

@@ -12,7 +12,7 @@ import pickle
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import lru_cache, partial
+from functools import partial
 from pathlib import Path
 
 from kb import export as citing
@@ -433,15 +433,10 @@ def _updated(w: dict) -> str | None:
 def _feed_content(summary: dict) -> str:
     """A summary as a feed reader shows it: rendered and whole (a cut could drop its caveats), its status first."""
     status = "Draft summary" if summary.get("status") == "draft" else "Summary"
-    parts = [f"<p><em>{status}</em></p>", _markdown_once(summary["body"])]
+    parts = [f"<p><em>{status}</em></p>", markdown(summary["body"])]
     if summary.get("xrisk"):
-        parts += ["<p><em>Why it matters for catastrophic risk</em></p>", _markdown_once(summary["xrisk"])]
+        parts += ["<p><em>Why it matters for catastrophic risk</em></p>", markdown(summary["xrisk"])]
     return "\n".join(parts)
-
-
-@lru_cache(maxsize=4096)
-def _markdown_once(text: str) -> str:
-    return markdown(text)  # one work is in many feeds (the site's, each technique's, each motivation's)
 
 
 def _edit_url(config: SiteConfig, w: dict) -> str | None:

@@ -8,7 +8,7 @@ scheme decides whether they may be a link at all.
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import cache, lru_cache
 from urllib.parse import urlsplit
 
 import nh3
@@ -49,6 +49,9 @@ def _markdown():
     return MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table")
 
 
+# One summary is rendered for its work's page and again for each feed that lists the work (the site's, each of its
+# techniques' and motivations'): the same text gives the same HTML, so it is rendered once.
+@lru_cache(maxsize=4096)
 def markdown(text: str | None) -> str:
     """Markdown -> HTML, sanitised: only plain formatting tags; links only to http(s) and mailto."""
     if not text:

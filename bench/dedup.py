@@ -123,8 +123,8 @@ def pairs() -> list[Pair]:
 
 
 def decide(pair: Pair) -> bool:
-    from kb.datadir import Dataset
-    from kb.merging import Merger
+    from kb.ingest.merging import Merger
+    from kb.store.datadir import Dataset
 
     merger = Merger(Dataset(root=Path(tempfile.gettempdir())))
     first = merger.add(pair.a)

@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from importers.records import WorkRecord  # noqa: E402
-from kb import importing  # noqa: E402
+from kb.ingest import imports  # noqa: E402
 from kb.workspace import Workspace  # noqa: E402
 
 
@@ -59,7 +59,7 @@ def throughput(n: int, root: Path) -> None:
     ws = Workspace(data, root / "bench.sqlite")
     ws.build()
     start = time.perf_counter()
-    report = importing.apply(ws, [importing.Fetched("bench", records)])
+    report = imports.apply(ws, [imports.Fetched("bench", records)])
     ours = time.perf_counter() - start
     floor_db = root / "floor.sqlite"
     floor_db.unlink(missing_ok=True)
@@ -84,7 +84,7 @@ def throughput(n: int, root: Path) -> None:
         f"ratio {ours / floor:.0f}x"
     )
     start = time.perf_counter()
-    again = importing.apply(ws, [importing.Fetched("bench", records)])
+    again = imports.apply(ws, [imports.Fetched("bench", records)])
     print(
         f"  the same import again: {len(again.skipped)} unchanged in {time.perf_counter() - start:.2f} s "
         "(nothing written)"
@@ -118,12 +118,12 @@ def sync(root: Path, feeds: int = 20, latency: float = 0.2) -> None:
     ws = Workspace(data, root / "sync.sqlite")
     ws.build()
     specs = [{"type": "feed", "url": f"http://127.0.0.1:{s.server_address[1]}/{i}.xml"} for i, s in enumerate(servers)]
-    importing.HTTP_OPTIONS.update(cache_dir=None)
+    imports.HTTP_OPTIONS.update(cache_dir=None)
     start = time.perf_counter()
-    fetched = [importing.fetch_source(spec) for spec in specs[:1]]
+    fetched = [imports.fetch_source(spec) for spec in specs[:1]]
     one = time.perf_counter() - start
     start = time.perf_counter()
-    report, fetched = importing.sync(ws, specs)
+    report, fetched = imports.sync(ws, specs)
     total = time.perf_counter() - start
     for s in servers:
         s.shutdown()

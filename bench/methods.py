@@ -44,7 +44,7 @@ def full_run(quick: bool = False) -> None:
                 [
                     sys.executable,
                     "-c",
-                    "from kb.launch import main; main()",
+                    "from kb.cli.launch import main; main()",
                     "methods",
                     "run",
                     "all",

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from search import BARE as SEARCH_FLOOR  # noqa: E402  (the same FTS5 query, with kb's bm25 weights)
 
 REPO = Path(__file__).resolve().parent.parent
-KB = [sys.executable, "-c", "from kb.launch import main; main()"]
+KB = [sys.executable, "-c", "from kb.cli.launch import main; main()"]
 CATALOGUE = REPO / "build" / "catalogue.sqlite"
 WORK = "geometry-of-truth-2023"
 RARE_WORD = "tomography"  # in a handful of abstracts of the shipped catalogue

@@ -24,7 +24,7 @@ from kb.embeddings import Store, work_text  # noqa: E402
 def works(n: int, techniques: list[dict], seed: int = 0) -> list[dict]:
     """The shipped catalogue's titles and summaries, shuffled into n works with a few random words
     each (so that every text differs); half keep their curated tags, half wait for suggestions."""
-    from kb.datadir import load
+    from kb.store.datadir import load
 
     rng = random.Random(seed)
     ds = load(REPO / "data")

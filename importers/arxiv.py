@@ -12,6 +12,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 
 from importers.http import RESUME, Polite
+from importers.identifiers import is_arxiv_id, strip_version
 from importers.records import SourceError, WorkRecord
 from importers.text import repaired
 
@@ -23,9 +24,6 @@ NS = {
     "arxiv": "http://arxiv.org/schemas/atom",
     "os": "http://a9.com/-/spec/opensearch/1.1/",
 }
-_VERSION = re.compile(r"v\d+$")
-# New-style ids (0704.0001 to 1412.9999 with 4 digits, 5 digits since 1501) and old-style archive/YYMMNNN ids.
-VALID_ID = re.compile(r"(?:\d{4}\.\d{4,5}|[a-z]+(?:-[a-z]+)*(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?")
 
 
 def label(spec: dict) -> str:
@@ -97,13 +95,13 @@ def by_ids(http: Polite, ids: list[str], base_url: str = BASE_URL) -> Iterator[W
 
 def _by_ids(http: Polite, base_url: str, ids: list[str]) -> Iterator[WorkRecord]:
     asked = list(dict.fromkeys(i.strip().removeprefix("arXiv:").removeprefix("arxiv:") for i in ids if i.strip()))
-    malformed = [i for i in asked if not VALID_ID.fullmatch(i)]
-    wanted = [i for i in asked if VALID_ID.fullmatch(i)]
+    malformed = [i for i in asked if not is_arxiv_id(i, versioned=True)]
+    wanted = [i for i in asked if is_arxiv_id(i, versioned=True)]
     found = set()
     for record in by_ids(http, wanted, base_url):
         found.add(record.ids["arxiv"])
         yield record
-    missing = [i for i in wanted if _VERSION.sub("", i) not in found]
+    missing = [i for i in wanted if strip_version(i) not in found]
     problems = []
     if missing:
         problems.append(f"{len(missing)} of {len(asked)} id(s) not found on arXiv: {', '.join(missing)}")
@@ -143,7 +141,7 @@ def parse(body: bytes) -> tuple[int, list[WorkRecord]]:
         raw_id = _text(entry, "a:id")
         if "/api/errors" in raw_id:
             raise SourceError("arxiv", f"arXiv reports an error: {_text(entry, 'a:summary')}", raw_id)
-        if "/abs/" not in raw_id or not VALID_ID.fullmatch(raw_id.rsplit("/abs/", 1)[-1]):
+        if "/abs/" not in raw_id or not is_arxiv_id(raw_id.rsplit("/abs/", 1)[-1], versioned=True):
             raise SourceError("arxiv", f"entry {n} has no arXiv id (its <id> is {raw_id[:100]!r})")
         records.append(_record(entry, raw_id))
     total = _text(root, "os:totalResults")
@@ -169,7 +167,7 @@ def _date(entry, field: str, arxiv_id: str) -> str | None:
 
 
 def _record(entry, raw_id: str) -> WorkRecord:
-    arxiv_id = _VERSION.sub("", raw_id.rsplit("/abs/", 1)[-1])
+    arxiv_id = strip_version(raw_id.rsplit("/abs/", 1)[-1])
     published = _date(entry, "a:published", arxiv_id)
     updated = _date(entry, "a:updated", arxiv_id)
     comment = _text(entry, "arxiv:comment")

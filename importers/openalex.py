@@ -6,10 +6,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import re
 from collections.abc import Iterable, Iterator
 
 from importers.http import Polite
+from importers.identifiers import ARXIV_DOI_PREFIX, arxiv_from_doi, strip_version
 from importers.records import Link, SourceError, WorkRecord
 from importers.text import repaired
 
@@ -22,7 +22,6 @@ FIELDS = (
     "abstract_inverted_index,cited_by_count,referenced_works"
 )
 # arXiv registers a DataCite DOI for every paper: OpenAlex finds an arXiv-only work by it.
-ARXIV_DOI = "10.48550/arxiv."
 KINDS = {"article": "paper", "preprint": "paper", "book-chapter": "paper", "report": "report", "dissertation": "report"}
 
 
@@ -97,7 +96,7 @@ def by_ids(
 
 def _lookup_value(scheme: str, value: str) -> str:
     if scheme == "arxiv":
-        return ARXIV_DOI + value.lower()
+        return ARXIV_DOI_PREFIX + value.lower()
     if scheme == "openalex":
         return value.rsplit("/", 1)[-1].upper()
     return value.lower().removeprefix("https://doi.org/")
@@ -158,14 +157,14 @@ def record(w: dict, as_of: str | None = None) -> WorkRecord:
     """One OpenAlex work. With as_of (the day it was read) its citation count is kept, dated."""
     ids = {"openalex": w["id"].rsplit("/", 1)[-1]}
     doi = (w.get("doi") or "").removeprefix("https://doi.org/")
-    if doi.lower().startswith(ARXIV_DOI):
-        ids["arxiv"] = doi[len(ARXIV_DOI) :]  # arXiv's own DOI names the arXiv id, not a publisher's version
+    if arxiv := arxiv_from_doi(doi):
+        ids["arxiv"] = arxiv  # arXiv's own DOI names the arXiv id, not a publisher's version
     elif doi:
         ids["doi"] = doi
     for loc in w.get("locations") or []:
         landing = (loc or {}).get("landing_page_url") or ""
         if "arxiv.org/abs/" in landing:
-            ids["arxiv"] = re.sub(r"v\d+$", "", landing.rsplit("/abs/", 1)[-1])
+            ids["arxiv"] = strip_version(landing.rsplit("/abs/", 1)[-1])
     source = ((w.get("primary_location") or {}).get("source") or {}).get("display_name")
     return WorkRecord(
         source="openalex",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from importers import identifiers
+
 
 class SourceError(Exception):
     """A source answered with something we cannot use. Says which source, where, and what to do."""
@@ -70,14 +72,6 @@ class AuthorRecord:
     affiliation: str | None = None
 
 
-_LINKED = (  # (scheme, pattern whose group 1 is the identifier)
-    ("arxiv", re.compile(r"arxiv\.org/(?:abs|pdf)/([0-9]{4}\.[0-9]{4,5}|[a-z\-]+(?:\.[A-Z]{2})?/[0-9]{7})", re.I)),
-    ("doi", re.compile(r"doi\.org/(10\.[0-9]{4,9}/[^\s\"'<>]+[^\s\"'<>.,;)])", re.I)),
-    ("lesswrong", re.compile(r"lesswrong\.com/posts/([A-Za-z0-9]{17})", re.I)),
-    ("alignmentforum", re.compile(r"alignmentforum\.org/posts/([A-Za-z0-9]{17})", re.I)),
-)
-
-
 def discussed(html: str | None) -> list[Link]:
     """The works an HTML text links to (arXiv, DOI, forum posts), as `discusses` links. Read from the hrefs before
     any flattening of the text, so a link whose text is "the paper" still counts."""
@@ -87,10 +81,4 @@ def discussed(html: str | None) -> list[Link]:
 
 def linked_ids(text: str | None) -> list[tuple[str, str]]:
     """(scheme, identifier) of each work a text links to (arXiv, DOI, forum posts), in order, no repeats."""
-    found: list[tuple[str, str]] = []
-    for scheme, pattern in _LINKED:
-        for m in pattern.finditer(text or ""):
-            key = (scheme, re.sub(r"v[0-9]+$", "", m.group(1)) if scheme == "arxiv" else m.group(1))
-            if key not in found:
-                found.append(key)
-    return found
+    return identifiers.linked(text)

@@ -24,14 +24,15 @@ _PUBLIC = {
     "search": "kb.catalogue",  # Query -> rows, best match first
     "get_work": "kb.catalogue",  # any identifier form -> one work with everything known about it
     "NotFound": "kb.catalogue",
-    "load": "kb.datadir",  # data/ -> Dataset (records and the place of each)
-    "Dataset": "kb.datadir",
-    "Problem": "kb.datadir",
-    "check": "kb.validate",  # Dataset -> every problem, as path:line: message
-    "Merger": "kb.merging",  # the identity rules: imported records -> works
-    "apply": "kb.importing",  # fetched records -> data/ and the catalogue, under the data/ lock
-    "fetch_source": "kb.importing",
-    "SOURCES": "kb.importing",
+    "load": "kb.store.datadir",  # data/ -> Dataset (records and the place of each)
+    "Dataset": "kb.store.datadir",
+    "Problem": "kb.store.problems",
+    "DataProblems": "kb.store.problems",
+    "check": "kb.store.validate",  # Dataset -> every problem, as path:line: message
+    "Merger": "kb.ingest.merging",  # the identity rules: imported records -> works
+    "apply": "kb.ingest.imports",  # fetched records -> data/ and the catalogue, under the data/ lock
+    "fetch_source": "kb.ingest.imports",
+    "SOURCES": "kb.store.sources",
     "Tree": "kb.tree",  # the technique tree
     "bibtex": "kb.export",  # works -> a .bib file (Better BibTeX-style keys); csl_json and ris likewise
     "csl_json": "kb.export",

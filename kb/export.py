@@ -121,12 +121,6 @@ def parse_name(name: str) -> Name:
     return Name(" ".join(parts[start:]), " ".join(parts[:start]), suffix)
 
 
-def split_name(name: str) -> tuple[str, str]:
-    """(family, given): 'Andy Zou' -> ('Zou', 'Andy'); an organisation's name is all family."""
-    parsed = parse_name(name)
-    return parsed.family, parsed.given
-
-
 def inverted_name(name: str) -> str:
     """'Family, Given, Suffix', the order RIS and Highwire tags ask for; an organisation's name as it is."""
     n = parse_name(name)

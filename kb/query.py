@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from collections import namedtuple
 
+from importers import identifiers
+
 _TOKEN = re.compile(r'(\w+):"([^"]*)"|"([^"]*)"|(\S+)')
 _OPERATORS = {"OR", "AND", "NOT"}
 
@@ -148,20 +150,6 @@ def fts_expression(text: str, any_word: bool = False) -> str | None:
 
 # -- identifiers people paste ---------------------------------------------------------------
 
-_ARXIV_NEW = r"\d{4}\.\d{4,5}"
-_ARXIV_OLD = r"[a-z][a-z.-]*/\d{7}"
-ARXIV_ID = re.compile(rf"{_ARXIV_NEW}|{_ARXIV_OLD}", re.I)  # as data/ stores it: no prefix, no version
-_ARXIV = re.compile(rf"^(?:arxiv:\s*)?({_ARXIV_NEW}|{_ARXIV_OLD})(?:v\d+)?$", re.I)
-_ARXIV_URL = re.compile(
-    rf"^https?://(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/({_ARXIV_NEW}|{_ARXIV_OLD})(?:v\d+)?(?:\.pdf)?/?$", re.I
-)
-_DOI = re.compile(r"^(?:doi:\s*|https?://(?:dx\.)?doi\.org/)?(10\.\d{4,9}/\S+)$", re.I)
-_ARXIV_DOI = re.compile(rf"^10\.48550/arxiv\.({_ARXIV_NEW}|{_ARXIV_OLD})$", re.I)
-_FORUM = re.compile(
-    r"^https?://(?:www\.)?(lesswrong\.com|alignmentforum\.org|greaterwrong\.com)/posts/(\w{17})\b", re.I
-)
-_OPENALEX = re.compile(r"^(?:openalex:\s*|https?://(?:api\.)?openalex\.org/(?:works/)?)?(W\d+)$", re.I)
-
 
 def identifier_candidates(text: str) -> list[tuple[str, str]]:
     """(scheme, value) pairs an identifier as pasted may stand for, values as the catalogue keeps them (DOIs,
@@ -169,17 +157,4 @@ def identifier_candidates(text: str) -> list[tuple[str, str]]:
     'https://arxiv.org/abs/2310.01405v2', '2310.01405v2', 'doi:10.1/x', 'https://doi.org/10.1/x', a LessWrong
     or Alignment Forum post URL, 'W123' or an OpenAlex URL.
     An empty list when the text is no identifier form."""
-    s = text.strip()
-    if m := _ARXIV.match(s) or _ARXIV_URL.match(s):
-        return [("arxiv", m[1].lower())]
-    if m := _DOI.match(s):
-        doi = m[1].rstrip(".").lower()
-        if a := _ARXIV_DOI.match(doi):
-            return [("arxiv", a[1].lower()), ("doi", doi)]
-        return [("doi", doi)]
-    if m := _FORUM.match(s):
-        scheme = "alignmentforum" if m[1].lower() == "alignmentforum.org" else "lesswrong"
-        return [(scheme, m[2]), ("lesswrong", m[2])]
-    if m := _OPENALEX.match(s):
-        return [("openalex", m[1].lower())]
-    return []
+    return identifiers.pasted(text)

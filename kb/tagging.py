@@ -351,7 +351,7 @@ def suggest(works: list[dict], techniques: list[dict], motivations: list[dict], 
 def retag(ds, suggestions: dict[str, list[Suggestion]]):
     """The dataset's works with each work's rule and model tags replaced by the new suggestions.
     Curated tags are never touched."""
-    from kb.records import Tag, Work
+    from kb.store.records import Tag, Work
 
     works, changed = [], []
     for w in ds.works:
@@ -406,22 +406,23 @@ def explain(ws, work: str, rules_only: bool = False, note=print) -> tuple[str, l
 def apply(ws, rules_only: bool = False, note=print) -> tuple[dict, list[str]]:
     """Tag every work that has no curated tags and write the suggestions into data/: (suggestions, changed ids).
 
-    Raises kb.importing.DataProblems when data/ does not load cleanly: nothing is written then."""
-    from kb import catalogue, datadir
-    from kb.importing import DataProblems
+    Raises kb.store.problems.DataProblems when data/ does not load cleanly: nothing is written then."""
+    import dataclasses
+
+    from kb import catalogue
 
     with ws.connect() as conn:
         exported = catalogue.export(conn)
     embed = None if rules_only else _embedder(ws, note)
     suggestions = suggest(exported["works"], exported["techniques"], exported["motivations"], embed)
-    with ws.lock():  # data/ is read again under the lock: an import may have landed while the taggers ran
-        ds, problems = ws.check()
-        if problems:
-            raise DataProblems(problems)
+    changed: list[str] = []
+
+    def retagged(ds):  # data/ as it is now, under the lock: an import may have landed while the taggers ran
+        nonlocal changed
         new_works, changed = retag(ds, suggestions)
-        if changed:
-            datadir.write_works(ds.root, new_works)
-            ws.build()
+        return dataclasses.replace(ds, works=new_works) if changed else None
+
+    ws.update(retagged)
     return suggestions, changed
 
 

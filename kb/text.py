@@ -1,6 +1,6 @@
 """Text from importers and contributors made safe to store and to print. The rule itself (which escape sequences
 and control characters go) is `importers.controls.strip_controls`, shared with the importers' repair; the merge applies
-`safe` to every imported record, `kb.output` to everything it prints, and `kb validate` refuses what it would have
+`safe` to every imported record, `kb.cli.output` to everything it prints, and `kb validate` refuses what it would have
 to strip from one-line fields.
 """
 

@@ -3,7 +3,7 @@ them, each read once here; and keeping the catalogue in step with data/.
 
 Settings: $KB_DATA (data/), $KB_DB (the catalogue), $KB_LOCK_TIMEOUT (seconds a writer waits for another).
 Importers read their own: $KB_CACHE (importers.http), $OPENALEX_API_KEY and $OPENALEX_MAILTO (importers.openalex),
-$KB_ARXIV_URL, $KB_LESSWRONG_URL, $KB_OPENALEX_URL (kb.importing).
+$KB_ARXIV_URL, $KB_LESSWRONG_URL, $KB_OPENALEX_URL (kb.ingest.imports).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def _no_cyclic_gc():
             gc.enable()
 
 
-LOCK_TIMEOUT = 300.0  # seconds a writer waits for another (kb.lock), unless $KB_LOCK_TIMEOUT says
+LOCK_TIMEOUT = 300.0  # seconds a writer waits for another (kb.store.lock), unless $KB_LOCK_TIMEOUT says
 
 
 class Workspace(namedtuple("Workspace", ("data_dir", "db_path", "lock_timeout"), defaults=(LOCK_TIMEOUT,))):
@@ -44,7 +44,7 @@ class Workspace(namedtuple("Workspace", ("data_dir", "db_path", "lock_timeout"),
     def find(cls, data_dir: Path | None = None, db_path: Path | None = None) -> Workspace:
         import os
 
-        from kb.layout import find_data_dir
+        from kb.store.layout import find_data_dir
 
         data = Path(data_dir or os.environ.get("KB_DATA") or find_data_dir())
         db = Path(db_path or os.environ.get("KB_DB") or data.parent / "build" / "catalogue.sqlite")
@@ -68,18 +68,45 @@ class Workspace(namedtuple("Workspace", ("data_dir", "db_path", "lock_timeout"),
         return self.db_path.parent / "embeddings.sqlite"
 
     def lock(self):
-        """Hold data/ for a read-merge-write: a second writer waits for this one (kb.lock)."""
-        from kb import lock
+        """Hold data/ for a read-merge-write: a second writer waits for this one (kb.store.lock)."""
+        from kb.store import lock
 
         return lock.locked(self.data_dir, self.lock_timeout)
 
     def check(self):
         """Load data/ and run every check: (dataset, problems)."""
-        from kb import datadir, validate
+        from kb.store import datadir, validate
 
         with _no_cyclic_gc():
             ds = datadir.load(self.data_dir)
             return ds, validate.check(ds)
+
+    def update(self, change, *, validate: bool = True):
+        """The one way to change data/: under the lock (a concurrent writer waits instead of being lost), load and
+        check data/, let `change(dataset)` make the new dataset (None: nothing to change), check the result as `kb
+        validate` does, write the files that changed in one journalled step and rebuild the catalogue. Returns the
+        new dataset, or None. Raises DataProblems, and writes nothing, when data/ or the result has problems.
+
+        `validate=False` (kb format) only refuses lines that do not load (the rewrite would drop them): it rewrites
+        data/ as it is, problems and all, and leaves the catalogue to be rebuilt when data/ is next read."""
+        from kb.store import datadir
+        from kb.store import validate as rules
+        from kb.store.problems import DataProblems
+
+        with self.lock():
+            ds, problems = self.check()
+            refused = problems if validate else ds.problems
+            if refused:
+                raise DataProblems(refused)
+            new = change(ds)
+            if new is None:
+                return None
+            if validate and (problems := rules.check(new)):
+                raise DataProblems(problems, "nothing was written")
+            datadir.write_dataset(ds.root, new.works, new.authors)
+            if validate:
+                self.build(checked=new)
+            return new
 
     def build(self, checked=None) -> dict:
         """Build the catalogue from data/; `checked` is a dataset already loaded and validated (an import's

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 import threading
@@ -13,7 +14,15 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from kb.cli import cli as app
+from kb.cli.commands import cli as app
+
+
+def needs(*modules: str):
+    """Skip when an optional module is missing, without importing it while tests are collected: torch alone takes
+    seconds, and `pytest -m "not slow"` should not pay for it."""
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    return pytest.mark.skipif(bool(missing), reason=f"needs {', '.join(missing)} (the methods extra)")
+
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"

@@ -143,8 +143,8 @@ def test_phone_width_and_dark_theme(browser, shipped_site):
 
 
 def test_no_injected_script_runs(page, data, tmp_path):
-    from kb import datadir
     from kb.catalogue.build import build as build_catalogue
+    from kb.store import datadir
 
     poison(data)
     taxonomy = data / "taxonomy.toml"  # technique and motivation names become Pagefind filter labels

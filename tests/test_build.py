@@ -4,7 +4,7 @@ import sqlite3
 
 import pytest
 
-from kb.catalogue.build import BuildError
+from kb.store.problems import DataProblems
 from kb.workspace import Workspace
 
 
@@ -39,7 +39,7 @@ def test_a_failed_build_keeps_the_previous_catalogue(data, tmp_path):
     before = dump(ws.db_path)
     path = data / "works" / "papers.jsonl"
     path.write_text(path.read_text() + "not json\n")
-    with pytest.raises(BuildError) as e:
+    with pytest.raises(DataProblems) as e:
         ws.build()
     assert "data/works/papers.jsonl:4" in str(e.value.problems[0])
     assert dump(ws.db_path) == before

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from kb import datadir, frontmatter
+from kb.store import datadir, frontmatter
 
 
 def test_show_by_id_arxiv_id_or_near_miss(kb):
@@ -109,7 +109,7 @@ def test_serving_on_a_busy_port_is_a_one_line_error_not_a_traceback(kb, tmp_path
 
 @pytest.mark.parametrize("terminal", [True, False], ids=["laid-out-for-a-terminal", "plain-into-a-pipe"])
 def test_show_gives_the_same_facts_on_a_terminal_and_into_a_pipe(kb, monkeypatch, terminal):
-    from kb import output
+    from kb.cli import output
 
     monkeypatch.setattr(output, "_terminal", lambda: terminal)
     monkeypatch.delenv("FORCE_COLOR", raising=False)  # colour would split a fact by its codes

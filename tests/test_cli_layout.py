@@ -2,7 +2,7 @@
 
 import pytest
 
-from kb.output import number
+from kb.cli.output import number
 
 
 @pytest.mark.parametrize(

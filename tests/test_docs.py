@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from kb.cli import cli
+from kb.cli.commands import cli
 
 REPO = Path(__file__).resolve().parent.parent
 README = (REPO / "README.md").read_text()
@@ -74,3 +74,44 @@ def test_the_readme_gives_exactly_the_two_setup_commands_on_its_first_screen():
     first_screen = "\n".join(README.splitlines()[:20])
     assert re.findall(r"^scripts/\w+", first_screen, re.M) == ["scripts/main", "scripts/test"]
     assert all((REPO / s).is_file() for s in ("scripts/main", "scripts/test"))
+
+
+# Which packages of kb each layer may import (besides the shared modules at kb/'s top and importers/): data flows
+# importers -> kb.ingest -> kb.store -> kb.catalogue -> kb.cli | kb.website, and a layer never imports one below it.
+LAYERS = {
+    "kb/store": {"kb.store"},
+    "kb/catalogue": {"kb.store", "kb.catalogue"},
+    "kb/ingest": {"kb.store", "kb.ingest", "kb.catalogue"},
+    "kb/website": {"kb.store", "kb.catalogue", "kb.website"},
+    "kb/methods": {"kb.methods"},
+}
+
+
+def _kb_imports(path: Path) -> set[str]:
+    import ast
+
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+        elif isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+    return {n for n in names if n == "kb" or n.startswith("kb.")}
+
+
+def test_each_layer_imports_only_the_layers_above_it():
+    wrong = []
+    for layer, allowed in LAYERS.items():
+        for path in (REPO / layer).rglob("*.py"):
+            for name in _kb_imports(path):
+                package = ".".join(name.split(".")[:2])
+                is_shared = (REPO / Path(*package.split("."))).with_suffix(".py").exists() or package == "kb"
+                if layer == "kb/methods" and package not in allowed:
+                    wrong.append(f"{path.relative_to(REPO)} imports {name}")
+                elif not is_shared and package not in allowed:
+                    wrong.append(f"{path.relative_to(REPO)} imports {name}")
+    assert wrong == []
+
+
+def test_the_importers_never_import_kb():
+    assert [str(p.relative_to(REPO)) for p in (REPO / "importers").glob("*.py") if _kb_imports(p)] == []

@@ -2,7 +2,7 @@
 
 import pytest
 
-from kb import datadir, frontmatter, validate
+from kb.store import datadir, frontmatter, validate
 from tests.conftest import SUMMARY
 
 BOM = "\ufeff"

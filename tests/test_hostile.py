@@ -4,8 +4,9 @@ import json
 
 import pytest
 
-from kb import frontmatter, output
-from kb.output import safe
+from kb.cli import output
+from kb.cli.output import safe
+from kb.store import frontmatter
 
 NASTY = (
     "Probes \x1b]0;pwned\x07 \x1b]8;;javascript:alert(1)\x1b\\link\x1b]8;;\x1b\\ \x1b[31mred\x9b2J C:\\probes [bold]x[/"
@@ -92,8 +93,8 @@ def test_a_work_with_a_bad_date_and_a_bad_id_reports_both(kb, data):
 
 def test_an_import_stores_no_control_character(data):
     from importers.records import WorkRecord
-    from kb import datadir
-    from kb.importing import Fetched, apply
+    from kb.ingest.imports import Fetched, apply
+    from kb.store import datadir
     from kb.workspace import Workspace
 
     record = WorkRecord(

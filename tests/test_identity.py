@@ -1,4 +1,4 @@
-"""The identity rules of kb.merging, each on the case that broke it: one work per real work."""
+"""The identity rules of kb.ingest.merging, each on the case that broke it: one work per real work."""
 
 from __future__ import annotations
 
@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 
 from importers.feeds import parse
 from importers.records import WorkRecord
-from kb import datadir, lock
-from kb.importing import Fetched, apply
-from kb.merging import canonical_url, match_text
+from kb.ingest.imports import Fetched, apply
+from kb.ingest.merging import canonical_url, match_text
+from kb.store import datadir, lock
 from kb.workspace import Workspace
 
 
@@ -182,7 +182,7 @@ def _feed_file(folder: Path, name: str, n: int) -> None:
 
 
 def _kb(data: Path, *args: str, env: dict | None = None) -> subprocess.Popen:
-    code = "from kb.launch import main; main()"
+    code = "from kb.cli.launch import main; main()"
     return subprocess.Popen(
         [sys.executable, "-c", code, "--data", str(data), "--db", str(data.parent / "kb.sqlite"), *args],
         stdout=subprocess.PIPE,
@@ -340,7 +340,7 @@ def test_a_title_with_a_comparison_imports_and_one_with_a_tag_is_skipped_alone(d
     report = apply(ws(data), [Fetched("test", [fine, tagged, plain])])
     assert len(report.added) == 2
     assert report.errors == ["feed:https://lab.example/rss: skipped 'Eve': its author looks like markup"]
-    from kb import validate
+    from kb.store import validate
 
     assert validate.check(datadir.load(data)) == []
     titles = {w.title for w in datadir.load(data).works}

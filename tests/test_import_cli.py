@@ -39,7 +39,7 @@ class Answers(BaseHTTPRequestHandler):
 @pytest.fixture
 def server(monkeypatch, tmp_path):
     monkeypatch.setenv("KB_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr("kb.importing.HTTP_OPTIONS", {"default_interval": 0, "retries": 0})
+    monkeypatch.setattr("kb.ingest.imports.HTTP_OPTIONS", {"default_interval": 0, "retries": 0})
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Answers)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"

@@ -85,7 +85,7 @@ def test_retry_after_is_honoured_on_429():
 
 
 def test_a_500_mid_paging_keeps_the_pages_already_read():
-    from kb.importing import collect
+    from kb.ingest.imports import collect
 
     def handler(request):
         if request.url.params["start"] == "0":
@@ -356,7 +356,7 @@ def recorded_arxiv(asked: list | None = None):
 
 
 def arxiv_import(handler, **spec):
-    from kb.importing import collect
+    from kb.ingest.imports import collect
 
     http, _ = polite(handler, retries=0)
     return collect("arxiv", lambda: arxiv.fetch(http, {"base_url": "https://export.arxiv.org/api/query", **spec}))
@@ -667,7 +667,7 @@ def test_every_source_has_the_same_entry_shape():
     import importlib
     import inspect
 
-    from kb.importing import SOURCES
+    from kb.store.sources import SOURCES
 
     for kind, source in SOURCES.items():
         module = importlib.import_module(f"importers.{source.module}")
@@ -676,14 +676,14 @@ def test_every_source_has_the_same_entry_shape():
 
 
 def test_an_unknown_source_type_or_a_missing_key_is_a_clear_error():
-    from kb.importing import fetch_source
+    from kb.ingest.imports import fetch_source
 
     assert "unknown source type 'gopher'" in fetch_source({"type": "gopher"}).error
     assert "a feed source needs 'url'" in fetch_source({"type": "feed"}).error
 
 
 def test_fetch_source_gives_sync_and_import_the_same_defaults_and_environment(monkeypatch):
-    from kb import importing
+    from kb.ingest import imports
 
     seen = []
 
@@ -692,19 +692,17 @@ def test_fetch_source_gives_sync_and_import_the_same_defaults_and_environment(mo
         return httpx.Response(200, content=(FIXTURES / "arxiv_ids.xml").read_bytes())
 
     monkeypatch.setenv("KB_ARXIV_URL", "https://mirror.example/api/query")
-    monkeypatch.setattr(importing, "HTTP_OPTIONS", {"default_interval": 0, "cache_dir": None})
-    fetched = importing.fetch_source(
-        {"type": "arxiv", "ids": ["2310.01405", "2401.99999"]}, httpx.MockTransport(handler)
-    )
+    monkeypatch.setattr(imports, "HTTP_OPTIONS", {"default_interval": 0, "cache_dir": None})
+    fetched = imports.fetch_source({"type": "arxiv", "ids": ["2310.01405", "2401.99999"]}, httpx.MockTransport(handler))
     assert fetched.name == "arxiv" and len(fetched.records) == 2 and fetched.error is None
     assert seen[0].startswith("https://mirror.example/api/query?")
 
 
 def test_notices_reach_the_fetched_batch_and_records_are_kept():
-    from kb import importing
+    from kb.ingest import imports
 
     body = rss(link="javascript:void(0)").encode()
-    fetched = importing.collect(
+    fetched = imports.collect(
         "feed x",
         lambda: feeds.fetch(polite(lambda r: httpx.Response(200, content=body))[0], {"url": "https://f.example/x"}),
     )

@@ -1,4 +1,4 @@
-"""`kb show` and `kb search` in their plain forms are read without click (kb.launch); anything else goes to click.
+"""`kb show` and `kb search` in their plain forms are read without click (kb.cli.launch); anything else goes to click.
 The two readers must agree: the same options, and the same output, errors and exit status for any arguments."""
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kb import launch
-from kb.cli import cli
+from kb.cli import launch
+from kb.cli.commands import cli
 from kb.workspace import Workspace
 from tests.conftest import REPO, write_data
 
@@ -120,7 +120,7 @@ def test_a_catalogue_or_data_folder_that_cannot_be_read_is_click_s_to_refuse(whe
 
 def test_shell_completion_is_click_s_to_answer(where):
     env = {**os.environ, launch.COMPLETION: "bash_source"}
-    code = "from kb.launch import main; main()"
+    code = "from kb.cli.launch import main; main()"
     run = subprocess.run([sys.executable, "-c", code, *where, "show", "coup-probes-2023"], env=env, **_CAPTURE)
     assert "_kb_completion" in run.stdout and "coup-probes-2023" not in run.stdout  # the script, not the work
 
@@ -179,7 +179,7 @@ def test_for_any_arguments_the_quick_reader_and_click_give_the_same_answer(where
 
 PROBE = """
 import json, sys
-from kb.launch import main
+from kb.cli.launch import main
 try:
     main(sys.argv[1:])
 except SystemExit:

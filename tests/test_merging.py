@@ -8,9 +8,9 @@ import pytest
 from click.testing import CliRunner
 
 from importers.records import Link, WorkRecord
-from kb import datadir
-from kb.cli import cli
-from kb.importing import Fetched, apply
+from kb.cli.commands import cli
+from kb.ingest.imports import Fetched, apply
+from kb.store import datadir
 from kb.workspace import Workspace
 from tests.conftest import serving
 
@@ -20,7 +20,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 @pytest.fixture(autouse=True)
 def private_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("KB_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr("kb.importing.HTTP_OPTIONS", {"default_interval": 0, "retries": 0})
+    monkeypatch.setattr("kb.ingest.imports.HTTP_OPTIONS", {"default_interval": 0, "retries": 0})
 
 
 def ws(data: Path) -> Workspace:
@@ -164,7 +164,7 @@ def test_a_bad_record_is_skipped_with_a_clear_error_and_the_rest_land(data):
 def test_broken_data_stops_an_import_before_anything_is_written(data):
     (data / "works" / "papers.jsonl").write_text((data / "works" / "papers.jsonl").read_text() + "{broken\n")
     before = {p: p.read_bytes() for p in data.rglob("*") if p.is_file()}
-    from kb.importing import DataProblems
+    from kb.store.problems import DataProblems
 
     with pytest.raises(DataProblems):
         apply(ws(data), [Fetched("arxiv", [record(title="X", year=2024)])])

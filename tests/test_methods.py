@@ -5,8 +5,10 @@ import json
 import numpy as np
 import pytest
 
-pytest.importorskip("sklearn")
-pytest.importorskip("torch")
+pytest.importorskip("sklearn")  # kb.methods.probes needs it to import
+from tests.conftest import needs  # noqa: E402
+
+pytestmark = needs("torch")
 
 from kb.methods import data, pruning  # noqa: E402
 from kb.methods.models import MLP, digits, train_mlp  # noqa: E402
@@ -200,7 +202,7 @@ def test_generated_statements_are_true_to_their_labels():
 def test_every_technique_implementation_exists_and_cites_catalogue_works():
     import importlib
 
-    from kb import datadir
+    from kb.store import datadir
 
     ds = datadir.load(REPO / "data")
     ids = {w.id for w in ds.works}
@@ -221,8 +223,8 @@ def test_every_technique_implementation_exists_and_cites_catalogue_works():
 
 
 def test_experiments_name_real_works_and_techniques():
-    from kb import datadir
     from kb.methods.registry import EXPERIMENTS
+    from kb.store import datadir
 
     ds = datadir.load(REPO / "data")
     works, techniques = {w.id for w in ds.works}, {t.slug for t in ds.techniques}

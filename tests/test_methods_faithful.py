@@ -10,8 +10,10 @@ on its own, sigmoid(w.x + b), informative + consistent loss, full-batch AdamW, r
 import numpy as np
 import pytest
 
-pytest.importorskip("sklearn")
-pytest.importorskip("torch")
+pytest.importorskip("sklearn")  # kb.methods.probes needs it to import
+from tests.conftest import needs  # noqa: E402
+
+pytestmark = needs("torch")
 
 from kb.methods import data, pruning  # noqa: E402
 from kb.methods.probes import CCSProbe, LATProbe, MeanDifferenceProbe  # noqa: E402

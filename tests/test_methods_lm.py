@@ -4,16 +4,18 @@ import json
 
 import pytest
 
-pytest.importorskip("torch")
-pytest.importorskip("sklearn")
-transformers = pytest.importorskip("transformers")
-tokenizers = pytest.importorskip("tokenizers")
+from tests.conftest import needs
+
+pytestmark = [needs("torch", "sklearn", "transformers", "tokenizers"), pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
 def tiny_lm(tmp_path_factory):
     """A 2-layer GPT-2 with random weights and a word-level tokenizer trained on the experiments' own sentences:
     nothing is downloaded."""
+    import tokenizers
+    import transformers
+
     from kb.methods import data
 
     folder = tmp_path_factory.mktemp("models") / "tiny-gpt2"

@@ -9,8 +9,8 @@ import sqlite3
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kb import frontmatter
 from kb.query import QuerySyntaxError, fts_expression
+from kb.store import frontmatter
 
 EXAMPLES = int(os.environ.get("KB_FUZZ_EXAMPLES", "300"))
 fuzz = settings(max_examples=EXAMPLES, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -24,11 +24,12 @@ from hypothesis import strategies as st
 from importers import openalex
 from importers.http import Polite, client
 from importers.records import Link, WorkRecord
-from kb import citations, datadir
-from kb.cli import cli
-from kb.datadir import Dataset
-from kb.merging import Merger
-from kb.records import RELATION_TYPES, Citations, Relation, Work
+from kb.cli.commands import cli
+from kb.ingest import merge_extras
+from kb.ingest.merging import Merger
+from kb.store import datadir
+from kb.store.datadir import Dataset
+from kb.store.records import RELATION_TYPES, Citations, Relation, Work
 from tests.conftest import SHARED
 
 REAL = SHARED / "reference-responses"
@@ -38,7 +39,7 @@ TODAY = dt.date.today()
 @pytest.fixture(autouse=True)
 def private_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("KB_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr("kb.importing.HTTP_OPTIONS", {"default_interval": 0, "retries": 0})
+    monkeypatch.setattr("kb.ingest.imports.HTTP_OPTIONS", {"default_interval": 0, "retries": 0})
 
 
 # -- a fake arXiv + OpenAlex ---------------------------------------------------------------------
@@ -278,7 +279,7 @@ def test_arxiv_ids_go_in_one_request_and_fill_the_abstract_and_categories(data, 
 
 def test_refreshing_the_shipped_catalogue_asks_in_batches_not_work_by_work(shipped_data, api):
     """arXiv ids 100 to a request; OpenAlex by DOI, then by arXiv DOI, 50 to a request: a handful of requests."""
-    from kb.refresh import ARXIV_BATCH
+    from kb.ingest.refresh import ARXIV_BATCH
 
     works = datadir.load(shipped_data).works
     with_arxiv = [w for w in works if "arxiv" in w.ids]
@@ -356,16 +357,18 @@ def _record(count, as_of, source="openalex", categories=()) -> WorkRecord:
 
 def test_a_newer_count_of_the_same_source_replaces_and_another_source_only_fills_a_gap():
     old = Citations(count=10, as_of=dt.date(2026, 1, 1), source="openalex")
-    newer, _ = citations.extra_updates(_work(citations=old), _record(12, "2026-02-01"))
+    newer, _ = merge_extras.extra_updates(_work(citations=old), _record(12, "2026-02-01"))
     assert newer["citations"] == Citations(count=12, as_of=dt.date(2026, 2, 1), source="openalex")
-    same_count, _ = citations.extra_updates(_work(citations=old), _record(10, "2026-02-01"))
-    older, _ = citations.extra_updates(_work(citations=old), _record(9, "2025-12-01"))
-    other, _ = citations.extra_updates(_work(citations=old), _record(500, "2026-02-01", source="scholar"))
+    same_count, _ = merge_extras.extra_updates(_work(citations=old), _record(10, "2026-02-01"))
+    older, _ = merge_extras.extra_updates(_work(citations=old), _record(9, "2025-12-01"))
+    other, _ = merge_extras.extra_updates(_work(citations=old), _record(500, "2026-02-01", source="scholar"))
     assert same_count == older == other == {}  # a repeat reading is not a change; sources are not compared
-    gap, fields = citations.extra_updates(_work(), _record(500, "2026-02-01", source="scholar", categories=["cs.LG"]))
+    gap, fields = merge_extras.extra_updates(
+        _work(), _record(500, "2026-02-01", source="scholar", categories=["cs.LG"])
+    )
     assert gap["citations"].source == "scholar" and gap["categories"] == ["cs.LG"]
     assert fields == ["categories", "citations"]
-    kept, _ = citations.extra_updates(_work(categories=["cs.CL"]), _record(None, None, categories=["cs.LG"]))
+    kept, _ = merge_extras.extra_updates(_work(categories=["cs.CL"]), _record(None, None, categories=["cs.LG"]))
     assert kept == {}  # categories already there stay
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from importers.records import AuthorRecord, Notice, SourceError, WorkRecord
-from kb.importing import collect
+from kb.ingest.imports import collect
 from tests.conftest import SHARED
 
 FIXTURES = Path(__file__).parent / "fixtures"

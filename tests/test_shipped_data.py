@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from kb import datadir, validate
+from kb.store import datadir, validate
 from tests.conftest import REPO, SHARED
 
 CENTRAL = [
@@ -58,7 +58,7 @@ def test_identifiers_are_well_formed(shipped):
 def test_the_readme_query_finds_the_off_policy_paper(tmp_path):
     from click.testing import CliRunner
 
-    from kb.cli import cli as app
+    from kb.cli.commands import cli as app
 
     result = CliRunner().invoke(
         app,

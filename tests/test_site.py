@@ -140,15 +140,15 @@ def poison(data: Path) -> None:
 
 def unchecked_build(data: Path, out: Path):
     """The site from a catalogue built WITHOUT validation: the templates must be safe on their own."""
-    from kb import datadir
     from kb.catalogue.build import build as build_catalogue
+    from kb.store import datadir
 
     build_catalogue(datadir.load(data), data.parent / "kb.sqlite", [])
     return build(data, out)
 
 
 def test_validate_refuses_markup_and_control_characters_in_one_line_fields(data):
-    from kb import datadir, validate
+    from kb.store import datadir, validate
 
     poison(data)
     problems = [str(p) for p in validate.check(datadir.load(data))]

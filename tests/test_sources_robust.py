@@ -16,7 +16,8 @@ import pytest
 from importers import arxiv
 from importers.http import RESUME, Polite, client
 from importers.records import SourceError
-from kb import importing
+from kb.ingest import imports
+from kb.store import sources as sourcefile
 from kb.workspace import Workspace
 from tests.conftest import REPO, SHARED, serving
 
@@ -28,7 +29,7 @@ ARXIV = "https://export.arxiv.org/api/query"
 @pytest.fixture(autouse=True)
 def private_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("KB_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(importing, "HTTP_OPTIONS", {"default_interval": 0, "retries": 0, "sleep": lambda s: None})
+    monkeypatch.setattr(imports, "HTTP_OPTIONS", {"default_interval": 0, "retries": 0, "sleep": lambda s: None})
 
 
 def polite(handler, **kw) -> tuple[Polite, list[float]]:
@@ -176,7 +177,7 @@ def test_an_unexpected_exception_in_one_source_is_its_error_and_the_others_are_m
         {"type": "feed", "url": "https://lab.example/feed.xml"},
         {"type": "feed", "url": "https://broken.example/feed.xml"},
     ]
-    report, fetched = importing.sync(
+    report, fetched = imports.sync(
         Workspace(data, data.parent / "kb.sqlite"), specs, transport=httpx.MockTransport(handler)
     )
     assert len(report.added) == 2 and len(fetched[0].records) == 2 and fetched[0].error is None
@@ -192,7 +193,7 @@ def test_an_unexpected_exception_keeps_the_records_delivered_before_it():
         yield from arxiv.parse((FIXTURES / "arxiv_ids.xml").read_bytes())[1]
         raise OSError(28, "No space left on device")
 
-    fetched = importing.collect("arxiv", fetch)
+    fetched = imports.collect("arxiv", fetch)
     assert len(fetched.records) == 2 and "OSError" in fetched.error and "No space left" in fetched.error
 
 
@@ -305,7 +306,7 @@ def test_kb_sync_with_another_sources_file_checks_that_one(kb, tmp_path):
 
 
 def test_the_shipped_sources_and_every_kind_of_source_are_valid(kb, data):
-    assert importing.read_sources(REPO / "data" / "sources.toml")[1] == []
+    assert sourcefile.read_sources(REPO / "data" / "sources.toml")[1] == []
     (data / "sources.toml").write_text(
         """
 [[source]]
@@ -343,7 +344,7 @@ author = "David Bau"
 key = "k"
 """
     )
-    specs, problems = importing.read_sources(data / "sources.toml")
+    specs, problems = sourcefile.read_sources(data / "sources.toml")
     assert problems == [] and len(specs) == 7
     result = kb("validate")
     assert result.exit_code == 0, result.stderr
@@ -424,7 +425,7 @@ def test_an_empty_arxiv_page_before_the_end_is_an_error_and_a_rerun_resumes_from
     monkeypatch.setattr(arxiv, "PAGE", 10)
     spec = {"query": "testing", "limit": 20, "base_url": ARXIV}
     http, _ = polite(handler, cache_dir=tmp_path / "http")
-    fetched = importing.collect("arxiv", lambda: arxiv.fetch(http, spec))
+    fetched = imports.collect("arxiv", lambda: arxiv.fetch(http, spec))
     assert len(fetched.records) == 10 and asked == [0, 10]
     assert "arXiv answered an empty page at result 10 of 214881" in fetched.error
     assert fetched.error.endswith(f"{RESUME} (the pages already read come from the cache)")
@@ -432,7 +433,7 @@ def test_an_empty_arxiv_page_before_the_end_is_an_error_and_a_rerun_resumes_from
     answers[10] = second  # arXiv is itself again
     asked.clear()
     http, _ = polite(handler, cache_dir=tmp_path / "http")
-    again = importing.collect("arxiv", lambda: arxiv.fetch(http, spec))
+    again = imports.collect("arxiv", lambda: arxiv.fetch(http, spec))
     assert again.error is None and len(again.records) == 20
     assert asked == [10]  # the first page came from the cache, and the empty one was not kept there
 

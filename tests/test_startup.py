@@ -9,7 +9,7 @@ from tests.conftest import REPO
 PROBE = """
 import sys, json
 from click.testing import CliRunner
-from kb.cli import cli as app
+from kb.cli.commands import cli as app
 result = CliRunner().invoke(app, sys.argv[1:])
 assert result.exit_code == 0, result.output
 HEAVY = ("sqlmodel", "sqlalchemy", "pydantic", "torch", "sklearn", "scholarly", "transformers")

@@ -95,7 +95,7 @@ def test_evaluation_never_scores_a_work_the_model_trained_on():
 
 
 def test_suggestions_never_replace_curated_tags(data):
-    from kb import datadir
+    from kb.store import datadir
 
     ds = datadir.load(data)
     suggestion = tagging.Suggestion("technique", "pruning", 0.9, "rule", "title: ...")

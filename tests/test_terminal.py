@@ -1,4 +1,4 @@
-"""What `kb show` and `kb search` write for a person at a terminal (kb.terminal): wrapped to its width, coloured
+"""What `kb show` and `kb search` write for a person at a terminal (kb.cli.terminal): wrapped to its width, coloured
 only where colour is wanted, a summary's Markdown laid out, and no import of rich on the way."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from kb import terminal
+from kb.cli import terminal
 from kb.workspace import Workspace
 from tests.conftest import REPO, write_data
 
@@ -147,7 +147,7 @@ def test_show_and_search_on_a_terminal_are_coloured_and_never_import_rich(tmp_pa
     db = tmp_path / "kb.sqlite"
     Workspace(data, db).build()
     probe = (
-        "import sys\nfrom kb.launch import main\ntry:\n    main()\nexcept SystemExit:\n    pass\n"
+        "import sys\nfrom kb.cli.launch import main\ntry:\n    main()\nexcept SystemExit:\n    pass\n"
         "print('rich' in sys.modules, file=sys.stderr)"
     )
     env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")} | {
@@ -191,7 +191,8 @@ def test_the_width_is_columns_else_the_terminal_s_else_80(monkeypatch, columns, 
 
 
 def test_every_word_a_pipe_gets_of_a_shipped_work_is_on_a_narrow_terminal_too(tmp_path, monkeypatch):
-    from kb import catalogue, output
+    from kb import catalogue
+    from kb.cli import output
 
     ws = Workspace(REPO / "data", tmp_path / "kb.sqlite")
     ws.build()
@@ -216,7 +217,7 @@ def test_every_word_a_pipe_gets_of_a_shipped_work_is_on_a_narrow_terminal_too(tm
 
 @pytest.mark.parametrize("on_a_terminal", [True, False])
 def test_a_work_without_authors_gets_no_empty_line(kb, data, monkeypatch, on_a_terminal):
-    from kb import output
+    from kb.cli import output
 
     monkeypatch.setattr(output, "_terminal", lambda: on_a_terminal)
     monkeypatch.delenv("FORCE_COLOR", raising=False)

@@ -2,7 +2,7 @@
 
 import json
 
-from kb import datadir, validate
+from kb.store import datadir, validate
 
 
 def problems(data):

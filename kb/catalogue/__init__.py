@@ -20,18 +20,10 @@ class NotFound(LookupError):
     pass
 
 
-class BuildError(Exception):
-    """data/ has problems: the catalogue was not rebuilt (defined here, light, so the CLI can catch it cheaply)."""
-
-    def __init__(self, problems: list):
-        super().__init__(f"data/ has {len(problems)} problem(s); the previous catalogue is kept")
-        self.problems = problems
-
-
 def source_signature(data_dir: Path) -> list:
     """What the catalogue was built from: kb's version and each data/ file's size and mtime."""
     from kb import __version__
-    from kb.layout import source_files
+    from kb.store.layout import source_files
 
     return [__version__, SCHEMA_VERSION] + [
         [str(p.relative_to(data_dir)), st.st_size, st.st_mtime_ns] for p in source_files(data_dir) for st in [p.stat()]

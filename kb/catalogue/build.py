@@ -12,17 +12,18 @@ import sqlite3
 import tempfile
 from pathlib import Path
 
-from kb.catalogue import BuildError, source_signature  # noqa: F401 (BuildError: re-exported)
-from kb.datadir import Dataset, Problem
+from kb.catalogue import source_signature
 from kb.names import author_id, identity
-from kb.records import TAG_SOURCES
+from kb.store.datadir import Dataset
+from kb.store.problems import DataProblems, Problem
+from kb.store.records import TAG_SOURCES
 from kb.tree import Tree
 
 
 def build(ds: Dataset, db_path: Path, problems: list[Problem] | None = None) -> dict:
     """Build the catalogue at db_path from a loaded, checked dataset. Returns counts."""
     if problems:
-        raise BuildError(problems)
+        raise DataProblems(problems, "the previous catalogue is kept")
     db_path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=db_path.parent, prefix=f".{db_path.name}.", suffix=".tmp")
     os.close(fd)

@@ -87,7 +87,6 @@ def build(
         base_url=base_url if base_url.endswith("/") else base_url + "/",
         repo_url=repo_url,
         build_date=build_date or dt.date.today(),
-        results_dir=results_dir,
     )
     from kb import similarity
 

@@ -13,10 +13,8 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
 
-from kb import export as citing
-from kb import similarity
+from kb import export, similarity
 from kb.tree import Tree
 from kb.website.markup import markdown, paragraphs
 
@@ -63,7 +61,6 @@ class SiteConfig:
     base_url: str = "http://127.0.0.1:8000/"
     repo_url: str | None = None  # where "edit this summary" points; a local path is shown without it
     build_date: dt.date = dt.date(2026, 1, 1)
-    results_dir: Path | None = None
 
 
 def pages(
@@ -111,14 +108,14 @@ def iter_pages(
         for slug in r.get("techniques", []):
             results_by_technique[slug].append(r)
 
-    cite_keys = citing.cite_keys(list(works.values()))  # over the whole catalogue, so keys are unique site-wide
-    entries = citing.Entries(works, cite_keys)
+    cite_keys = export.cite_keys(list(works.values()))  # over the whole catalogue, so keys are unique site-wide
+    entries = export.Entries(works, cite_keys)
     digests: dict[str, bytes] = {}
 
     def digest(work_id: str) -> bytes:
         """What a work's citation entries are made from, hashed."""
         if work_id not in digests:
-            cited = [works[work_id].get(f) for f in citing.CITED_FIELDS]
+            cited = [works[work_id].get(f) for f in export.CITED_FIELDS]
             digests[work_id] = hashlib.blake2b(pickle.dumps(cited, protocol=5), digest_size=12).digest()
         return digests[work_id]
 
@@ -212,7 +209,7 @@ def iter_pages(
                 search=True,
             )
         )
-        for fmt, ext in citing.EXTENSIONS.items():  # the technique's works for a reference manager
+        for fmt, ext in export.EXTENSIONS.items():  # the technique's works for a reference manager
             key = (fmt, [(i, cite_keys[i], digest(i)) for i in ids])
             text = partial(entries.text, fmt, ids)
             yield emit(Page(f"techniques/{slug}.{ext}", "raw.txt", lambda text=text: {"text": text()}, key=key))
@@ -336,7 +333,7 @@ class _Lookups:
     lineage_names: dict[str, list[str]]
     tech_names: dict[str, str]
     mot_names: dict[str, str]
-    entries: citing.Entries
+    entries: export.Entries
 
 
 def _work_context(
@@ -371,7 +368,7 @@ def _work_context(
         "discussion": discussion,
         "related": [card(i) for i in related],
         "bibtex": look.entries.entry("bibtex", w["id"]).rstrip(),
-        "citation_meta": citing.highwire(w, config.base_url),
+        "citation_meta": export.highwire(w, config.base_url),
         "edit_url": _edit_url(config, w),
     }
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import click
 
-from kb import launch, output
 from kb.catalogue import SORTS
+from kb.cli import common, output
 from kb.query import MOST, WORK_KINDS, YEARS, Query
 
 _KINDS = click.Choice(WORK_KINDS)
@@ -25,7 +25,7 @@ class _Commands(click.Group):
     command at once: no traceback for a user's mistake."""
 
     def invoke(self, ctx: click.Context):
-        with launch.users_mistakes():
+        with common.users_mistakes():
             return super().invoke(ctx)
 
 
@@ -47,8 +47,8 @@ def cli(ctx: click.Context, data: Path | None, db: Path | None) -> None:
     ctx.obj = Workspace.find(data, db)
 
 
-_note = launch.note
-_fail = launch.fail
+_note = common.note
+_fail = common.fail
 
 
 as_json = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts instead of a table.")
@@ -58,11 +58,11 @@ as_json = click.option("--json", "as_json", is_flag=True, help="Print JSON for s
 @click.pass_obj
 def build(ws) -> None:
     """Build the catalogue from data/ (atomically: on a problem the previous one is kept)."""
-    from kb.catalogue.build import BuildError
+    from kb.store.problems import DataProblems
 
     try:
         counts = ws.build()
-    except BuildError as e:
+    except DataProblems as e:
         output.problems(e.problems)
         _fail(str(e))
     output.built(counts, ws.db_path)
@@ -72,7 +72,7 @@ def build(ws) -> None:
 @click.pass_obj
 def validate(ws) -> None:
     """Check all of data/; print each problem as path:line: message (exit 1 on any)."""
-    from kb import validate as rules
+    from kb.store import validate as rules
 
     ds, _ = ws.check()
     problems = rules.check_all(ds)
@@ -86,14 +86,13 @@ def validate(ws) -> None:
 @click.pass_obj
 def format_(ws) -> None:
     """Rewrite data/works and data/authors.jsonl in canonical form (sorted by id)."""
-    from kb import datadir
+    from kb.store.problems import DataProblems
 
-    with ws.lock():
-        ds, _ = ws.check()
-        if ds.problems:  # a record that did not load would be dropped by the rewrite
-            output.problems(ds.problems)
-            _fail("fix these first: formatting would lose the lines that do not load")
-        datadir.format_all(ds)
+    try:
+        ds = ws.update(lambda ds: ds, validate=False)  # written back in canonical form
+    except DataProblems as e:  # a record that did not load would be dropped by the rewrite
+        output.problems(e.problems)
+        _fail("fix these first: formatting would lose the lines that do not load")
     print(f"formatted {len(ds.works)} works and {len(ds.authors)} authors")
 
 
@@ -145,7 +144,7 @@ def filters(limit: int):
 @cli.command()
 @click.argument("text")
 @click.option("--semantic", is_flag=True, help="Rank by meaning (MiniLM embeddings) instead of words.")
-@filters(limit=launch.SEARCH_LIMIT)
+@filters(limit=common.SEARCH_LIMIT)
 @click.pass_obj
 def search(ws, text: str, semantic: bool, as_json: bool, **query) -> None:
     """Full-text search over titles, abstracts, summaries and authors, best match first.
@@ -165,7 +164,7 @@ def search(ws, text: str, semantic: bool, as_json: bool, **query) -> None:
             _note(f"{e}; falling back to full-text search")
         except catalogue.NotFound as e:
             _fail(str(e))
-    launch.search(ws, as_json, text=text, **query)
+    common.search(ws, as_json, text=text, **query)
 
 
 @cli.command()
@@ -198,7 +197,7 @@ def tag(ctx, explain: str | None, rules_only: bool) -> None:
         return
     ws = ctx.obj
     from kb import catalogue, tagging
-    from kb.importing import DataProblems
+    from kb.store.problems import DataProblems
 
     try:
         if explain:
@@ -241,7 +240,7 @@ def tag_eval(ws, folds: int, rules_only: bool, added_since, works: tuple[str, ..
 @click.pass_obj
 def list_(ws, as_json: bool, **query) -> None:
     """List works, newest first (or most cited first), filtered."""
-    launch.search(ws, as_json, **query)
+    common.search(ws, as_json, **query)
 
 
 @cli.command()
@@ -251,7 +250,7 @@ def list_(ws, as_json: bool, **query) -> None:
 @click.pass_obj
 def show(ws, work: str, provenance: bool, as_json: bool) -> None:
     """One work (by id, arXiv id or DOI): metadata, tags and who gave them, summary, relations."""
-    launch.show(ws, work, provenance, as_json)
+    common.show(ws, work, provenance, as_json)
 
 
 @cli.command(name="export")
@@ -335,7 +334,7 @@ def summary() -> None:
 @click.pass_obj
 def summary_new(ws, work: str) -> None:
     """Scaffold data/summaries/WORK.md for you to fill in, then run `kb validate`."""
-    from kb import datadir, summaries
+    from kb.store import datadir, summaries
 
     try:
         path = summaries.scaffold(datadir.load(ws.data_dir), work)
@@ -426,7 +425,8 @@ def import_() -> None:
 
 
 def _import(ws, spec: dict) -> None:
-    from kb.importing import DataProblems, run
+    from kb.ingest.imports import run
+    from kb.store.problems import DataProblems
 
     try:
         report, fetched = run(ws, spec)
@@ -518,19 +518,21 @@ def import_openalex(ws, author, author_id, limit, base_url, key) -> None:
 @click.pass_obj
 def sync(ws, sources_path) -> None:
     """Import every source listed in data/sources.toml, concurrently, with a progress bar."""
-    from kb import importing
+    from kb.ingest import imports
+    from kb.store.problems import DataProblems
+    from kb.store.sources import SourcesProblems, sources
 
     try:
-        specs = importing.sources(sources_path or ws.data_dir / "sources.toml")
-    except importing.SourcesProblems as e:  # checked before anything is fetched: each problem with its line
+        specs = sources(sources_path or ws.data_dir / "sources.toml")
+    except SourcesProblems as e:  # checked before anything is fetched: each problem with its line
         output.problems(e.problems)
         _fail(str(e))
     if not specs:
         _fail("no sources: list them in data/sources.toml (see CONTRIBUTING.md)")
     with output.counter("sources", len(specs)) as done:
         try:
-            report, fetched = importing.sync(ws, specs, on_done=lambda f: done(f.name))
-        except importing.DataProblems as e:
+            report, fetched = imports.sync(ws, specs, on_done=lambda f: done(f.name))
+        except DataProblems as e:
             output.problems(e.problems)
             _fail(str(e))
     output.import_report(report, fetched)
@@ -553,14 +555,14 @@ def sync(ws, sources_path) -> None:
 def refresh(ws, works, sources, key, mailto) -> None:
     """Re-read works (default: all with an arXiv id, DOI or OpenAlex id) from arXiv and OpenAlex; fill abstracts,
     categories, dated citation counts and references (cites relations). Curated values are never overwritten."""
-    from kb import importing
-    from kb.refresh import SOURCES, UnknownWork, refresh
+    from kb.ingest.refresh import REFRESHERS, UnknownWork, refresh
+    from kb.store.problems import DataProblems
 
     try:
-        result = refresh(ws, works, sources or SOURCES, key=key, mailto=mailto)
+        result = refresh(ws, works, sources or REFRESHERS, key=key, mailto=mailto)
     except UnknownWork as e:
         _fail(str(e))
-    except importing.DataProblems as e:
+    except DataProblems as e:
         output.problems(e.problems)
         _fail(str(e))
     output.refreshed(result)

@@ -18,19 +18,10 @@ from pathlib import Path
 
 from pydantic import TypeAdapter, ValidationError
 
-from kb import frontmatter
-from kb.layout import find_data_dir, source_files, works_file  # noqa: F401 (re-exported)
-from kb.records import WORK_KINDS, Author, Motivation, Summary, SummaryMeta, Technique, Work
-
-
-@dataclass(frozen=True)
-class Problem:
-    path: str
-    line: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.message}"
+from kb.store import frontmatter
+from kb.store.layout import find_data_dir, source_files, works_file  # noqa: F401 (re-exported)
+from kb.store.problems import Problem
+from kb.store.records import WORK_KINDS, Author, Motivation, Summary, SummaryMeta, Technique, Work
 
 
 @dataclass
@@ -50,7 +41,7 @@ class Dataset:
 
 
 def load(root: Path) -> Dataset:
-    from kb import lock
+    from kb.store import lock
 
     lock.recover(root)  # a writer killed mid-way: finish its renames first, so we read all of one state
     ds = Dataset(root=root)
@@ -222,7 +213,7 @@ def works_files(root: Path, works: list[Work]) -> dict[Path, str]:
 
 def write_dataset(root: Path, works: list[Work], authors: list[Author] | None = None) -> None:
     """Write the works (and authors) files that changed, all at once: a killed write leaves before or after."""
-    from kb import lock
+    from kb.store import lock
 
     files = works_files(root, works)
     if authors:
@@ -230,12 +221,3 @@ def write_dataset(root: Path, works: list[Work], authors: list[Author] | None = 
     changed = {p: text for p, text in files.items() if not p.exists() or p.read_text(encoding="utf-8") != text}
     if changed:
         lock.write_files(root, changed)
-
-
-def write_works(root: Path, works: list[Work]) -> None:
-    write_dataset(root, works)
-
-
-def format_all(ds: Dataset) -> None:
-    """Rewrite works and authors in canonical form (sorted, defaults dropped)."""
-    write_dataset(ds.root, ds.works, ds.authors)

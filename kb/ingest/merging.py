@@ -35,10 +35,10 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from importers.records import linked_ids
-from kb import citations
-from kb.datadir import Dataset
+from kb.ingest import merge_extras
 from kb.names import ascii_fold, author_id, identity, normalise_name, work_id
-from kb.records import Author, Provenance, Relation, Work
+from kb.store.datadir import Dataset
+from kb.store.records import Author, Provenance, Relation, Work
 from kb.text import has_markup, safe
 
 FILLABLE = ("year", "date", "venue", "abstract", "url")
@@ -261,7 +261,9 @@ class Merger:
         if record.withdrawn and not work.withdrawn:
             updates["withdrawn"] = True
             contributed.append("withdrawn")
-        extra, fields = citations.extra_updates(work, record)  # categories, dated citation count (kb.citations)
+        extra, fields = merge_extras.extra_updates(
+            work, record
+        )  # categories, dated citation count (kb.ingest.merge_extras)
         updates.update(extra)
         contributed += fields
         self._remember_links(found, record)
@@ -293,7 +295,7 @@ class Merger:
             "withdrawn": record.withdrawn,
             "ids": dict(record.ids),
             **{k: getattr(record, k) for k in FILLABLE if getattr(record, k, None) not in (None, "")},
-            **citations.new_fields(record),
+            **merge_extras.new_fields(record),
             "provenance": [{"source": record.source, "fetched_at": self.today.isoformat()}],
         }
         if data.get("date") and data.get("year") and not str(data["date"]).startswith(str(data["year"])):
@@ -335,7 +337,7 @@ class Merger:
         """Relations name their target by an identifier; they are added once every record is in."""
         reference_lists: dict[str, tuple[str, list]] = {}  # a record's "cites" links replace the work's whole
         for source, link, origin in self._pending_links:
-            if link.type == citations.CITES:
+            if link.type == merge_extras.CITES:
                 reference_lists.setdefault(source, (origin, []))[1].append(link)
                 continue
             target = self.lookup(link.scheme, link.value)
@@ -347,7 +349,7 @@ class Merger:
                 self.works[source] = self._validated(work, {"relations": [*work.relations, relation]})
                 if source not in self.report.added and source not in self.report.updated:
                     self.report.updated.append(source)
-        citations.replace_cites(self, reference_lists)
+        merge_extras.replace_cites(self, reference_lists)
         self._pending_links.clear()
 
     def author(self, name: str, **facts) -> None:

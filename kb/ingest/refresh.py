@@ -2,9 +2,9 @@
 
 Every work with an arXiv id, a DOI or an OpenAlex id is asked for in batches (arXiv: 100 ids a request at its
 pace of one request every 3 s; OpenAlex: 50 ids a request, only the fields used). What comes back goes through
-the same merge as an import (kb.importing.apply): curated values are never overwritten; abstracts, categories
+the same merge as an import (kb.ingest.imports.apply): curated values are never overwritten; abstracts, categories
 and identifiers fill gaps; a citation count is kept with the day it was read; OpenAlex's reference list
-replaces the work's "cites" relations (kb.citations); each work's provenance says what the refresh gave.
+replaces the work's "cites" relations (kb.ingest.merge_extras); each work's provenance says what the refresh gave.
 
 Resumable: the batches are asked in a stable order, a failure keeps every record read before it, and a re-run
 finds the pages already read in the HTTP cache. Idempotent: a second run on the same day changes nothing.
@@ -13,17 +13,18 @@ finds the pages already read in the HTTP cache. Idempotent: a second run on the 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from kb.importing import DataProblems, Fetched, apply, base_url, collect
-from kb.merging import Report
-from kb.records import Work
+from importers.identifiers import strip_version
+from kb.ingest.imports import Fetched, apply, collect
+from kb.ingest.merging import Report
+from kb.store.problems import DataProblems
+from kb.store.records import Work
+from kb.store.sources import base_url
 
-SOURCES = ("arxiv", "openalex")
+REFRESHERS = ("arxiv", "openalex")  # the sources a refresh asks, in order
 ARXIV_BATCH = 100  # ids a request: the API's page; one request every 3 s keeps 1,000 works under a minute
-_VERSION = re.compile(r"v\d+$")
 
 
 class UnknownWork(LookupError):
@@ -72,7 +73,7 @@ def _norm(value: str) -> str:
     value = value.strip().lower()
     for prefix in ("https://doi.org/", "doi:", "arxiv:", "https://arxiv.org/abs/", "https://openalex.org/"):
         value = value.removeprefix(prefix)
-    return _VERSION.sub("", value) if re.match(r"^\d{4}\.\d{4,5}v\d+$", value) else value
+    return strip_version(value)
 
 
 def _lookups(w: Work) -> dict[str, str]:
@@ -82,7 +83,7 @@ def _lookups(w: Work) -> dict[str, str]:
 def refresh(
     ws,
     keys: Iterable[str] = (),
-    sources: Iterable[str] = SOURCES,
+    sources: Iterable[str] = REFRESHERS,
     *,
     urls: dict[str, str | None] | None = None,
     key: str | None = None,
@@ -114,20 +115,20 @@ def refresh(
 
 def _arxiv(works: list[Work], url: str | None, transport) -> Fetched:
     from importers import arxiv
-    from kb.importing import _polite
+    from kb.ingest.imports import polite
 
-    polite = _polite("arxiv", transport)
+    http = polite("arxiv", transport)
     root = base_url("arxiv", url) or arxiv.BASE_URL
     ids = sorted({w.ids["arxiv"] for w in works})
 
-    return collect("arxiv", lambda: arxiv.by_ids(polite, ids, root))  # by_ids asks a page of ids at a time
+    return collect("arxiv", lambda: arxiv.by_ids(http, ids, root))  # by_ids asks a page of ids at a time
 
 
 def _openalex(works: list[Work], url, key, mailto, today, transport) -> Fetched:
     from importers import openalex
-    from kb.importing import _polite
+    from kb.ingest.imports import polite
 
-    polite = _polite("openalex", transport)
+    http = polite("openalex", transport)
     root = base_url("openalex", url) or openalex.BASE_URL
     # one lookup per work, by the most precise identifier it has
     by_scheme: dict[str, list[str]] = {"openalex": [], "doi": [], "arxiv": []}
@@ -139,7 +140,7 @@ def _openalex(works: list[Work], url, key, mailto, today, transport) -> Fetched:
     def fetch() -> Iterator:
         for scheme, values in by_scheme.items():
             if values:
-                yield from openalex.by_ids(polite, scheme, values, root, key, mailto, today)
+                yield from openalex.by_ids(http, scheme, values, root, key, mailto, today)
 
     return collect("openalex", fetch)
 

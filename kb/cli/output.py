@@ -1,6 +1,6 @@
 """How results look: tables and trees for people, JSON for scripts.
 
-`kb show` and `kb search` (and `kb list`, `kb similar`) write their own wrapped, coloured lines (kb.terminal): a
+`kb show` and `kb search` (and `kb list`, `kb similar`) write their own wrapped, coloured lines (kb.cli.terminal): a
 cold start of the commands typed most should not import rich. The other commands use rich, imported inside the
 functions: `--json` output and error paths never pay for it.
 """
@@ -86,7 +86,7 @@ def _works_plain(rows: list[dict], query: str | None) -> None:
 
 def _works_on_a_terminal(rows: list[dict], query: str | None) -> None:
     """A block per work, wrapped to the terminal: the id in colour, the title bold, the matched words marked."""
-    from kb import terminal
+    from kb.cli import terminal
 
     style, cols = terminal.Styler(terminal.colour()), terminal.width()
     lines = []
@@ -219,8 +219,8 @@ def work(w: dict, as_json: bool, provenance: bool = False) -> None:
 
 def _work_on_a_terminal(w: dict, provenance: bool) -> None:
     """`kb show` for a person: the id and title, the facts under them, then each text under its heading, wrapped
-    to the terminal, the summary's Markdown laid out (kb.terminal)."""
-    from kb import terminal
+    to the terminal, the summary's Markdown laid out (kb.cli.terminal)."""
+    from kb.cli import terminal
 
     style, cols = terminal.Styler(terminal.colour()), terminal.width()
     lines = [style(line, "cyan") for line in terminal.wrap(w["id"], cols)]

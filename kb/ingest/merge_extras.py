@@ -1,7 +1,7 @@
 """The merge rules for what a refresh brings beyond the bibliographic record: arXiv categories, a dated
 citation count and the reference list ("cites" relations).
 
-Kept apart from the general merge rules (kb.merging calls these three functions) because they differ from them:
+Kept apart from the general merge rules (kb.ingest.merging calls these three functions) because they differ from them:
 - categories fill an empty list, like any missing value;
 - a citation count is a dated reading: a newer reading from the same source with another count replaces the
   stored one; a count from another source only fills a gap (counts of different sources are not comparable);
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from kb.records import Citations, Provenance, Relation
+from kb.store.records import Citations, Provenance, Relation
 
 CITES = "cites"
 

@@ -6,10 +6,11 @@ import re
 from collections import Counter
 
 from importers.controls import C0_C1
-from kb.datadir import Dataset, Problem
-from kb.layout import works_file
 from kb.names import author_id, identity
-from kb.summaries import PLACEHOLDER
+from kb.store.datadir import Dataset
+from kb.store.layout import works_file
+from kb.store.problems import Problem
+from kb.store.summaries import PLACEHOLDER
 from kb.text import has_markup
 
 
@@ -158,7 +159,7 @@ def _authors(ds: Dataset) -> list[Problem]:
 
 def _sources(ds: Dataset) -> list[Problem]:
     """data/sources.toml, what `kb sync` imports: found by kb validate (and CI) rather than by the next sync."""
-    from kb.importing import read_sources
+    from kb.store.sources import read_sources
 
     return read_sources(ds.root / "sources.toml")[1]
 

@@ -7,18 +7,16 @@ converted into. They hold no database state: the catalogue module maps them to t
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from importers.identifiers import ARXIV_ID, DOI
 from kb.names import SLUG_RE
-from kb.query import ARXIV_ID, WORK_KINDS
+from kb.query import WORK_KINDS
 
 Slug = Annotated[str, Field(pattern=SLUG_RE.pattern)]
 HttpUrl = Annotated[str, Field(pattern=r"^https?://\S+$")]
-# loose on purpose: registrants are 4+ digits today, but an odd DOI from a source must not stop an import
-DOI = re.compile(r"10\.[\d.]+/\S+")
 
 # "cites": the work's reference list names the target (from OpenAlex or arXiv/DOI matches), kept apart from
 # the hand-made relations so that a refresh can replace it whole.

@@ -1,76 +1,21 @@
 """The `kb` executable. `kb show` and `kb search`, the commands people type most, are read here without click
-when their arguments take the plain forms; everything else goes to click (kb.cli).
+when their arguments take the plain forms; everything else goes to click (kb.cli.commands).
 
 Why: importing click costs about what starting Python does (it imports inspect, typing, uuid, datetime), and a
 cold `kb show` was three times a bare sqlite3 lookup. This reader declines whatever it does not understand
 whole — help, --version, an unknown or repeated option, a value click would convert or refuse, a mistake — and
-then click reads the same arguments and answers (or says what is wrong). Both run the same functions below;
+then click reads the same arguments and answers (or says what is wrong). Both run the same functions (kb.cli.common);
 tests/test_launch.py holds the two readers to the same options and the same output.
 
-Also here, since both readers need them: the errors every command turns into one-line messages, and the bodies
-of the two reading commands.
+What both readers run is in kb.cli.common.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from contextlib import contextmanager
 
-from kb import output
-
-
-def note(message: str) -> None:
-    print(f"note: {message}", file=sys.stderr)
-
-
-def fail(message: str) -> None:
-    print(f"error: {message}", file=sys.stderr)
-    sys.exit(1)
-
-
-@contextmanager
-def users_mistakes():
-    """The errors that are facts about the user's data or machine, as one-line messages: no traceback."""
-    from kb.catalogue import BuildError
-    from kb.lock import DataLocked
-
-    try:
-        yield
-    except DataLocked as e:  # another writer held data/ past the timeout
-        fail(str(e))
-    except BuildError as e:  # a reading command rebuilt a stale catalogue: data/'s problems, as validate says
-        output.problems(e.problems)
-        fail(str(e))
-
-
-def show(ws, work: str, provenance: bool, as_json: bool) -> None:
-    """`kb show`: one work by id, arXiv id, DOI or URL."""
-    from kb import catalogue
-
-    with ws.connect() as conn:
-        try:
-            record = catalogue.get_work(conn, work)
-        except catalogue.NotFound as e:
-            fail(str(e))
-    output.work(record, as_json, provenance)
-
-
-def search(ws, as_json: bool, **query) -> None:
-    """`kb search` by words and `kb list`: the works a Query finds."""
-    from kb import catalogue
-    from kb.query import Query, QuerySyntaxError
-
-    with ws.connect() as conn:
-        try:
-            rows = catalogue.search(conn, Query(**query))
-        except catalogue.NotFound as e:
-            fail(str(e))
-        except QuerySyntaxError as e:  # a usage error, as click reports a bad option: exit 2
-            print(f"error: cannot read the query {query.get('text')!r}: {e}", file=sys.stderr)
-            sys.exit(2)
-    output.works(rows, as_json, query=query.get("text"))
-
+from kb.cli.common import SEARCH_LIMIT, search, show, users_mistakes
 
 # -- the plain forms -------------------------------------------------------------------------------------------
 
@@ -130,7 +75,7 @@ def _table(*options: tuple[tuple[str, ...], str, object]) -> dict:
     return {name: (param, read) for names, param, read in options for name in names}
 
 
-# what kb.cli declares for the same commands
+# what kb.cli.commands declares for the same commands
 GLOBAL = _table((("--data",), "data", _path), (("--db",), "db", _path))
 SHOW = _table((("--provenance",), "provenance", FLAG), (("--json",), "as_json", FLAG))
 _SEARCH = _table(
@@ -143,7 +88,6 @@ _SEARCH = _table(
     (("--limit", "-n"), "limit", _positive),
     (("--json",), "as_json", FLAG),
 )
-SEARCH_LIMIT = 20  # `kb search`'s default --limit (kb.cli's too)
 LEFT_TO_CLICK = {"--semantic"}  # `kb search --semantic` loads a model: click's start-up is nothing beside it
 
 
@@ -225,7 +169,7 @@ def main(args: list[str] | None = None, quick: bool = True) -> None:
     args = sys.argv[1:] if args is None else list(args)
     call = plain(args) if quick and COMPLETION not in os.environ else None
     if call is None:
-        from kb.cli import cli
+        from kb.cli.commands import cli
 
         return cli.main(args=args, prog_name="kb")  # "Usage: kb ...", and $_KB_COMPLETE, however kb was started
     command, params, data, db = call

@@ -6,9 +6,9 @@ import datetime as dt
 import subprocess
 from pathlib import Path
 
-from kb import frontmatter
-from kb.datadir import Dataset
-from kb.layout import summary_file
+from kb.store import frontmatter
+from kb.store.datadir import Dataset
+from kb.store.layout import summary_file
 
 PLACEHOLDER = "TODO"
 

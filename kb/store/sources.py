@@ -1,30 +1,17 @@
-"""Running imports: fetch from a source, merge into data/, rebuild the catalogue, report.
-
-Transactional: records are merged in memory and the result is checked before anything is written; a
-source that fails part-way keeps the complete records it delivered (a re-run fetches the rest, with the
-pages already read served from the HTTP cache). `kb sync` fetches every source of data/sources.toml
-concurrently; one source's failure does not stop the others.
+"""data/sources.toml: which sources `kb sync` fetches. Its schema (one table of source types, what each entry's keys
+must be) and the reader that checks a file against it, each problem with its line. A leaf of the store: `kb sync`
+runs what it reads (kb.ingest.imports) and `kb validate` checks it, and neither reaches into the other.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 import tomllib
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kb.merging import Merger, Report
-from kb.workspace import Workspace
-
-
-class DataProblems(Exception):
-    def __init__(self, problems):
-        super().__init__(f"data/ has {len(problems)} problem(s): fix them (kb validate) before importing")
-        self.problems = problems
+from kb.store.problems import DataProblems, Problem
 
 
 class SourcesProblems(DataProblems):
@@ -34,65 +21,6 @@ class SourcesProblems(DataProblems):
         # not DataProblems' message: data/'s works are fine, and kb sync (not an import) is what waits on the fix
         Exception.__init__(self, f"{path} has {len(problems)} problem(s): fix them before syncing")
         self.problems = problems
-
-
-@dataclass
-class Fetched:
-    name: str
-    records: list = field(default_factory=list)
-    authors: list = field(default_factory=list)
-    error: str | None = None
-    notices: list = field(default_factory=list)  # warnings that did not stop the source (a link dropped, ...)
-
-
-def collect(name: str, fetch: Callable[[], Iterable]) -> Fetched:
-    """Run one source's fetch to the end or to its first error, keeping every complete record."""
-    from importers.records import AuthorRecord, Notice, SourceError
-
-    out = Fetched(name)
-    try:
-        for item in fetch():
-            if isinstance(item, AuthorRecord):
-                out.authors.append(item)
-            elif isinstance(item, Notice):
-                out.notices.append(str(item))
-            else:
-                out.records.append(item)
-    except SourceError as e:
-        out.error = str(e)
-    except Exception as e:  # a fault in one source (a bug, a full disk) stops that source alone: kb sync still
-        # merges the others, and this one keeps the records it delivered before the fault
-        out.error = f"{name}: stopped by an unexpected error ({type(e).__name__}: {e})"
-    return out
-
-
-def apply(ws: Workspace, batches: list[Fetched]) -> Report:
-    """Merge fetched records into data/ and rebuild the catalogue; nothing is written if checks fail."""
-    from kb import datadir, validate
-
-    with ws.lock():  # read, merge and write as one step: a concurrent import waits instead of being lost
-        ds, problems = ws.check()
-        if problems:
-            raise DataProblems(problems)
-        merger = Merger(ds)
-        for batch in batches:
-            for record in batch.records:
-                merger.add(record)
-            for a in batch.authors:  # an AuthorRecord's fields are Author's facts: pass them all, by name
-                facts = dataclasses.asdict(a)
-                merger.author(facts.pop("name"), **facts)
-            if batch.error:
-                merger.report.errors.append(batch.error)
-        merger.resolve_links()
-        report = merger.report
-        new = merger.dataset(ds)
-        if report.changed or new.authors != ds.authors:
-            problems = validate.check(new)
-            if problems:
-                raise DataProblems(problems)
-            datadir.write_dataset(ds.root, new.works, new.authors)
-            ws.build(checked=new)
-        return report
 
 
 # -- the sources: one table, one entry shape -------------------------------------------------------
@@ -150,47 +78,6 @@ def base_url(source: str, given: str | None) -> str | None:
     return given or (os.environ.get(var) if var else None) or None
 
 
-HTTP_OPTIONS: dict = {}  # overrides of importers.http.Polite's pacing and retries (tests set them)
-
-
-def _polite(source: str, transport=None):
-    from importers import http
-
-    return http.Polite(http.client(transport), source, **HTTP_OPTIONS)
-
-
-def fetch_source(spec: dict, transport=None) -> Fetched:
-    """Fetch one source, described by a spec (see SOURCES), to its end or its first error."""
-    import importlib
-
-    kind = spec.get("type")
-    source = SOURCES.get(kind)
-    if source is None:
-        known = ", ".join(SOURCES)
-        return Fetched(str(spec), error=f"unknown source type {kind!r} in sources.toml (known: {known})")
-    given = {k: v for k, v in spec.items() if v is not None}
-    from_env = {k: os.environ[var] for k, var in source.env.items() if k not in given and os.environ.get(var)}
-    spec = {**source.defaults, **from_env, **given}
-    try:
-        module = importlib.import_module(f"importers.{source.module}")
-        name = module.label(spec)
-        polite = _polite(name, transport)
-    except KeyError as e:
-        return Fetched(str(spec), error=f"a {kind} source needs {e.args[0]!r} (see data/sources.toml)")
-    except Exception as e:  # as in collect(): this source fails, kb sync goes on with the others
-        return Fetched(str(spec), error=f"{kind} source {spec}: {type(e).__name__}: {e}")
-    return collect(name, lambda: module.fetch(polite, spec))
-
-
-def run(ws: Workspace, spec: dict, transport=None) -> tuple[Report, Fetched]:
-    """`kb import <type> ...`: one source fetched, then merged into data/."""
-    fetched = fetch_source(spec, transport)
-    return apply(ws, [fetched]), fetched
-
-
-# -- kb sync ---------------------------------------------------------------------------------------
-
-
 def sources(path: Path) -> list[dict]:
     """The [[source]] tables of a sources file (none if it does not exist); SourcesProblems if any is unusable."""
     specs, problems = read_sources(path)
@@ -203,8 +90,6 @@ def read_sources(path: Path) -> tuple[list[dict], list]:
     """(the sources, the problems with them): each problem names the file and, where it can, the line. Checked
     here, before anything is fetched, since a value of the wrong type would otherwise surface as a traceback deep
     inside an importer, and a misspelt key would be silently ignored."""
-    from kb.datadir import Problem
-
     if not path.exists():
         return [], []
     where = str(path)
@@ -303,24 +188,3 @@ class _Lines:
         end = self.headers[n + 1] if n + 1 < len(self.headers) else len(self.lines) + 1
         pattern = re.compile(rf"\s*[\"']?{re.escape(key)}[\"']?\s*=")
         return next((i for i in range(start + 1, end) if pattern.match(self.lines[i - 1])), start)
-
-
-def sync(
-    ws: Workspace,
-    specs: list[dict],
-    on_done: Callable[[Fetched], None] = lambda f: None,
-    workers: int = 16,
-    transport=None,
-) -> tuple[Report, list[Fetched]]:
-    """Fetch every source at once (each host keeps its own pace), then merge them in order."""
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(fetch_source, spec, transport) for spec in specs]
-        fetched = []
-        for spec, f in zip(specs, futures):
-            try:
-                fetched.append(f.result())
-            except Exception as e:  # fetch_source() turns every error into its Fetched; should one escape, it is
-                # still this source's alone, and the others' records are merged
-                fetched.append(Fetched(str(spec), error=f"{spec}: {type(e).__name__}: {e}"))
-            on_done(fetched[-1])
-    return apply(ws, fetched), fetched

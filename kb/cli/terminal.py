@@ -171,79 +171,97 @@ def markdown(body: str, cols: int, style: Styler, indent: str = "  ") -> list[st
     """A summary's Markdown laid out for reading: paragraphs, list items and quotes re-wrapped, headings and
     **strong** text bold (in colour; as written without), code and tables kept line for line. Every word of the
     author's text is shown; links and emphasis are left as written."""
-    lines: list[str] = []
-    block: list[str] = []  # the lines of the paragraph, list item or quote being read
-    first, hang = indent, indent  # where the block's first line starts, and its later lines
-    in_item = False  # after a list item: an indented paragraph belongs to it
-    fence = ""  # the fence that opened the code being read ("" outside code)
-
-    def flush():
-        nonlocal block, first, hang
-        if block:
-            text = " ".join(block).replace(_BOLD_ON, "").replace(_BOLD_OFF, "")
-            if style.enabled:
-                text = _STRONG.sub(lambda m: f"{_BOLD_ON}{m.group(2)}{_BOLD_OFF}", text)
-            wrapped = wrap(text, cols, first, hang)
-            lines.extend(highlight(wrapped, style, _BOLD_ON, _BOLD_OFF, "bold"))
-        block, first, hang = [], indent, indent
-
-    def verbatim(raw: str):
-        for piece in _cut(indent + raw.rstrip().expandtabs(_TAB), cols):
-            lines.append(style(piece, "dim"))
-
+    layout = _Layout(cols, style, indent)
     raws = body.strip("\n").splitlines()
     table = _table_rows(raws)
     for i, raw in enumerate(raws):
-        if fence:
-            verbatim(raw)
-            if raw.strip().startswith(fence) and not raw.strip().strip(fence[0]):
-                fence = ""
-            continue
-        if opened := _FENCE.match(raw):
-            flush()
-            fence = opened.group(1)
-            verbatim(raw.strip())
-        elif not raw.strip():
-            flush()
-            if lines and lines[-1]:
-                lines.append("")
-        elif block and not in_item and _SETEXT.match(raw) and not _ITEM.match(raw):
-            text, block = " ".join(block), []  # the paragraph above was a heading ('Title' over '=====')
-            lines.extend(style(line, "bold") for line in wrap(text, cols, indent))
-        elif _HEADING.match(raw):
-            flush()
-            in_item = False
-            lines.extend(style(line, "bold") for line in wrap(_HEADING.sub("", raw), cols, indent))
-        elif i in table or raw.lstrip().startswith("|"):
-            flush()  # a table keeps its lines: re-flowed, its columns would mean nothing
-            verbatim(raw)
-        elif quote := _QUOTE.match(raw):
-            if block and not first.endswith("> "):
-                flush()
-            first = hang = indent + "> "
-            block.append(raw[quote.end() :].strip())
-        elif item := _ITEM.match(raw):
-            flush()
-            in_item = True
-            marker = item.group(1) + item.group(2) + " "
-            if cells(indent + marker) <= cols // 2:
-                first, hang = indent + marker, " " * cells(indent + marker)
-                block = [raw[item.end() :].strip()]
-            else:  # a marker too wide to hang the item's words under: one paragraph
-                block = [raw.strip()]
-        elif raw.startswith("    ") and not block and not in_item:
-            verbatim(raw)  # indented code
-        elif not block and in_item and raw.startswith("  "):
-            first = hang = " " * (cells(indent) + 2)  # a later paragraph of a list item, under its words
-            block = [raw.strip()]
-        else:
-            if not block:
-                in_item = False
-            block.append(raw.strip())
-    flush()
+        layout.read(raw, in_table=i in table)
+    layout.flush()
+    lines = layout.lines
     while lines and not lines[-1]:
         lines.pop()
     return lines
+
+
+class _Layout:
+    """The lines laid out so far and the block being read (a paragraph, list item or quote), one Markdown line at
+    a time."""
+
+    def __init__(self, cols: int, style: Styler, indent: str):
+        self.cols, self.style, self.indent = cols, style, indent
+        self.lines: list[str] = []
+        self.block: list[str] = []  # the lines of the paragraph, list item or quote being read
+        self.first = self.hang = indent  # where the block's first line starts, and its later lines
+        self.in_item = False  # after a list item: an indented paragraph belongs to it
+        self.fence = ""  # the fence that opened the code being read ("" outside code)
+
+    def flush(self) -> None:
+        if self.block:
+            text = " ".join(self.block).replace(_BOLD_ON, "").replace(_BOLD_OFF, "")
+            if self.style.enabled:
+                text = _STRONG.sub(lambda m: f"{_BOLD_ON}{m.group(2)}{_BOLD_OFF}", text)
+            wrapped = wrap(text, self.cols, self.first, self.hang)
+            self.lines.extend(highlight(wrapped, self.style, _BOLD_ON, _BOLD_OFF, "bold"))
+        self.block, self.first, self.hang = [], self.indent, self.indent
+
+    def verbatim(self, raw: str) -> None:
+        for piece in _cut(self.indent + raw.rstrip().expandtabs(_TAB), self.cols):
+            self.lines.append(self.style(piece, "dim"))
+
+    def heading(self, text: str) -> None:
+        self.lines.extend(self.style(line, "bold") for line in wrap(text, self.cols, self.indent))
+
+    def read(self, raw: str, in_table: bool) -> None:
+        if self.fence:
+            self.verbatim(raw)
+            if raw.strip().startswith(self.fence) and not raw.strip().strip(self.fence[0]):
+                self.fence = ""
+        elif opened := _FENCE.match(raw):
+            self.flush()
+            self.fence = opened.group(1)
+            self.verbatim(raw.strip())
+        elif not raw.strip():
+            self.flush()
+            if self.lines and self.lines[-1]:
+                self.lines.append("")
+        elif self.block and not self.in_item and _SETEXT.match(raw) and not _ITEM.match(raw):
+            text, self.block = " ".join(self.block), []  # the paragraph above was a heading ('Title' over '=====')
+            self.heading(text)
+        elif _HEADING.match(raw):
+            self.flush()
+            self.in_item = False
+            self.heading(_HEADING.sub("", raw))
+        elif in_table or raw.lstrip().startswith("|"):
+            self.flush()  # a table keeps its lines: re-flowed, its columns would mean nothing
+            self.verbatim(raw)
+        else:
+            self.text(raw)
+
+    def text(self, raw: str) -> None:
+        """A line of prose: a quote, a list item, indented code, or more of the block."""
+        if quote := _QUOTE.match(raw):
+            if self.block and not self.first.endswith("> "):
+                self.flush()
+            self.first = self.hang = self.indent + "> "
+            self.block.append(raw[quote.end() :].strip())
+        elif item := _ITEM.match(raw):
+            self.flush()
+            self.in_item = True
+            marker = item.group(1) + item.group(2) + " "
+            if cells(self.indent + marker) <= self.cols // 2:
+                self.first, self.hang = self.indent + marker, " " * cells(self.indent + marker)
+                self.block = [raw[item.end() :].strip()]
+            else:  # a marker too wide to hang the item's words under: one paragraph
+                self.block = [raw.strip()]
+        elif raw.startswith("    ") and not self.block and not self.in_item:
+            self.verbatim(raw)  # indented code
+        elif not self.block and self.in_item and raw.startswith("  "):
+            self.first = self.hang = " " * (cells(self.indent) + 2)  # a later paragraph of a list item, under its words
+            self.block = [raw.strip()]
+        else:
+            if not self.block:
+                self.in_item = False
+            self.block.append(raw.strip())
 
 
 _DELIMITER_ROW = re.compile(r"^ {0,3}\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)+\|?\s*$")

@@ -30,6 +30,12 @@ class Notice:
 
 
 @dataclass
+class Skipped(Notice):
+    """One item of a source that could not be read (a library entry without a title, a syntax error in it): it
+    fails alone, the items around it are imported, and the import reports it as an error with its place."""
+
+
+@dataclass
 class Link:
     """A relation to another work, named by an identifier the importer knows (e.g. a LessWrong post id)."""
 
@@ -59,6 +65,7 @@ class WorkRecord:
     affiliations: dict[str, list[str]] = field(default_factory=dict)  # author name -> affiliations
     citation_count: int | None = None
     citations_as_of: str | None = None  # ISO date the count was read
+    library: bool = False  # from a researcher's library file, which lists each work once (kb.merging, rule 2)
 
 
 @dataclass
@@ -73,8 +80,9 @@ class AuthorRecord:
 _LINKED = (  # (scheme, pattern whose group 1 is the identifier)
     ("arxiv", re.compile(r"arxiv\.org/(?:abs|pdf)/([0-9]{4}\.[0-9]{4,5}|[a-z\-]+(?:\.[A-Z]{2})?/[0-9]{7})", re.I)),
     ("doi", re.compile(r"doi\.org/(10\.[0-9]{4,9}/[^\s\"'<>]+[^\s\"'<>.,;)])", re.I)),
-    ("lesswrong", re.compile(r"lesswrong\.com/posts/([A-Za-z0-9]{17})", re.I)),
-    ("alignmentforum", re.compile(r"alignmentforum\.org/posts/([A-Za-z0-9]{17})", re.I)),
+    # a post's address, or its address inside a sequence (/s/SEQUENCE/p/POST), which libraries often keep
+    ("lesswrong", re.compile(r"lesswrong\.com/(?:posts|s/[A-Za-z0-9]+/p)/([A-Za-z0-9]{17})", re.I)),
+    ("alignmentforum", re.compile(r"alignmentforum\.org/(?:posts|s/[A-Za-z0-9]+/p)/([A-Za-z0-9]{17})", re.I)),
 )
 
 

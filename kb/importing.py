@@ -43,17 +43,20 @@ class Fetched:
     authors: list = field(default_factory=list)
     error: str | None = None
     notices: list = field(default_factory=list)  # warnings that did not stop the source (a link dropped, ...)
+    skipped: list = field(default_factory=list)  # items that failed alone (a library entry without a title)
 
 
 def collect(name: str, fetch: Callable[[], Iterable]) -> Fetched:
     """Run one source's fetch to the end or to its first error, keeping every complete record."""
-    from importers.records import AuthorRecord, Notice, SourceError
+    from importers.records import AuthorRecord, Notice, Skipped, SourceError
 
     out = Fetched(name)
     try:
         for item in fetch():
             if isinstance(item, AuthorRecord):
                 out.authors.append(item)
+            elif isinstance(item, Skipped):
+                out.skipped.append(str(item))
             elif isinstance(item, Notice):
                 out.notices.append(str(item))
             else:
@@ -81,6 +84,7 @@ def apply(ws: Workspace, batches: list[Fetched]) -> Report:
             for a in batch.authors:  # an AuthorRecord's fields are Author's facts: pass them all, by name
                 facts = dataclasses.asdict(a)
                 merger.author(facts.pop("name"), **facts)
+            merger.report.errors.extend(batch.skipped)  # each failed alone; the import reports them as errors
             if batch.error:
                 merger.report.errors.append(batch.error)
         merger.resolve_links()
@@ -134,6 +138,10 @@ SOURCES: dict[str, Source] = {
         "lesswrong", {"limit": 200, "site": "alignmentforum"}, {"base_url": "KB_LESSWRONG_URL"}, _FORUM, ("user", "tag")
     ),
     "scholar": Source("scholar", keys={"id": str, "fill": bool, "resume_dir": str}, needs=("id",)),
+    # a researcher's library, read from a file (importers/library.py): the same identity rules as any source
+    "bibtex": Source("bibtex", keys={"path": str}, needs=("path",)),
+    "csl-json": Source("csljson", keys={"path": str}, needs=("path",)),
+    "ris": Source("ris", keys={"path": str}, needs=("path",)),
     "openalex": Source(
         "openalex",
         {"limit": 500},

@@ -14,6 +14,7 @@ from importers.records import Notice, Skipped, SourceError, WorkRecord
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SURVEY = FIXTURES / "library_survey_excerpt.bib"  # a real survey's references.bib, 9 entries verbatim
+ZOTERO = FIXTURES / "library_zotero_excerpt.bib"  # a real Zotero export (a review's bibliography), 5 entries verbatim
 
 
 def read(module, path: Path) -> tuple[list[WorkRecord], list[Skipped], list[Notice]]:
@@ -56,6 +57,22 @@ def test_every_entry_of_a_real_survey_bibliography_becomes_a_record_with_its_ide
     survey = next(r for r in records if r.title.startswith("Toward Transparent AI"))
     assert survey.authors[0] == "Tilman Räuker"
     assert all(r.abstract is None for r in records)  # a library's abstract is nobody's checked words: not imported
+
+
+def test_a_real_zotero_export_gives_forum_posts_preprints_and_proceedings_their_identifiers():
+    records, skipped, notices = read(bibtex, ZOTERO)
+    assert skipped == [] and notices == []
+    scrubbing, circuits, whisper, elk, voita = records
+    # Zotero files a forum post as a journal article of "AI Alignment Forum": its address makes it the post
+    assert scrubbing.kind == "post" and scrubbing.ids == {"alignmentforum": "JvZhhzycHu2Yd57RN"}
+    assert scrubbing.authors[:3] == ["Lawrence Chan", "Adrià Garriga-Alonso", "Nicholas Goldowsky-Dill"]
+    assert "ryan_greenblatt" in scrubbing.authors and "Buck" in scrubbing.authors  # names as the library has them
+    # journal CoRR + eprint + archivePrefix: an arXiv preprint, whose arXiv DOI is not kept beside its id
+    assert circuits.ids == {"arxiv": "2307.09458"} and circuits.venue == "arXiv" and circuits.kind == "paper"
+    assert whisper.kind == "post" and whisper.ids == {"lesswrong": "thePw6qdyabD8XR4y"} and whisper.venue == "LessWrong"
+    assert elk.ids == {} and elk.url.startswith("https://docs.google.com/document/d/1WwsnJQstPq91")
+    assert voita.ids == {"doi": "10.18653/v1/D19-1448"} and voita.venue.startswith("Proceedings of the 2019 Conference")
+    assert voita.authors == ["Elena Voita", "Rico Sennrich", "Ivan Titov"]
 
 
 def test_importing_a_real_bibliography_merges_with_the_catalogue_and_twice_changes_nothing(kb, data, tmp_path):

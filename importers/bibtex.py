@@ -190,7 +190,7 @@ def _entry(line: int, key: str | None, kind: str, fields: dict[str, str]) -> Ent
     return Entry(
         line=line,
         key=key,
-        kind=_KINDS.get(kind, f"skip: @{kind} is no kind of work the catalogue holds"),
+        kind=_KINDS.get(kind, f"omit: @{kind} is no kind of work the catalogue holds"),
         title=text.get("title"),
         authors=authors,
         more_authors=more,

@@ -140,7 +140,7 @@ def _entry(line: int, item: dict) -> Entry:
     return Entry(
         line=line,
         key=_text(item.get("id")),
-        kind=_KINDS.get(kind, f"skip: type {kind!r} is no kind of work the catalogue holds"),
+        kind=_KINDS.get(kind, f"omit: type {kind!r} is no kind of work the catalogue holds"),
         title=_text(item.get("title")),
         authors=[a for a in authors if a.lower() not in ("others", "et al.", "et al")],
         more_authors=more,

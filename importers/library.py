@@ -16,11 +16,13 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from importers.records import Notice, Skipped, SourceError, WorkRecord, linked_ids
 from importers.text import repaired
 
 YEARS = range(1900, 2101)  # what data/ accepts (kb.records.Work.year)
+CODE_HOSTS = ("github.com", "gitlab.com")  # an entry whose only address is a repository there is software
 # "arXiv:2310.01405", "arXiv preprint arXiv:2310.01405v2", "arXiv 2310.01405", "arxiv.org/abs/..." in free text
 _ARXIV_IN_TEXT = re.compile(r"arxiv(?:\.org/(?:abs|pdf))?[:/\s]\s*([^\s,;()\[\]]+)", re.I)
 _ARXIV_DOI = re.compile(r"^10\.48550/arxiv\.(.+)$", re.I)  # arXiv's own DataCite DOI names the preprint
@@ -37,7 +39,9 @@ class Entry:
 
     line: int
     key: str | None  # the citation key (BibTeX), id (CSL-JSON) or ID (RIS)
-    kind: str  # "paper", "report", "web" (a web page or blog post: a post unless it names a paper), or "skip: why"
+    # "paper", "report", "web" (a web page or blog post: a post unless it names a paper); "skip: why" for an entry
+    # that cannot be read (an error), "omit: why" for one that is no work of the catalogue (software: a notice)
+    kind: str
     title: str | None
     authors: list[str] = field(default_factory=list)
     more_authors: bool = False  # "and others", "et al."
@@ -71,8 +75,12 @@ def records(entries: Iterable[Entry | Notice], source: str, where: str, path: st
             continue
         place = f"{path} line {entry.line}"
         name = f"entry {entry.key!r}" if entry.key else "entry"
-        if entry.kind.startswith("skip"):
+        if entry.kind.startswith("skip: "):
             yield Skipped(where, f"{name} skipped: {entry.kind.removeprefix('skip: ')}", place)
+            continue
+        if entry.kind.startswith("omit: ") or (repository := _code_repository(entry)):
+            why = entry.kind.removeprefix("omit: ") if entry.kind.startswith("omit: ") else repository
+            yield Notice(where, f"{name} left out: {why}", place)
             continue
         if not entry.title or not entry.title.strip():
             yield Skipped(where, f"{name} skipped: it has no title", place)
@@ -81,6 +89,18 @@ def records(entries: Iterable[Entry | Notice], source: str, where: str, path: st
         for notice in notices:
             yield Notice(where, f"{name}: {notice}", place)
         yield repaired(record)
+
+
+def _code_repository(entry: Entry) -> str | None:
+    """Why an entry is a piece of software rather than a work (Zotero exports a program as @misc with its
+    repository's address), or None. An entry with an arXiv id or a DOI is a paper, wherever its address points."""
+    if entry.arxiv or entry.doi or any(_ARXIV_IN_TEXT.search(h or "") for h in entry.hints):
+        return None
+    for url in entry.urls:
+        host = urlsplit(url.strip()).netloc.lower().removeprefix("www.")
+        if host in CODE_HOSTS:
+            return f"its address is a code repository ({host}), no kind of work the catalogue holds"
+    return None
 
 
 def _record(entry: Entry, source: str) -> tuple[WorkRecord, list[str]]:

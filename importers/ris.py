@@ -100,7 +100,7 @@ def _entry(line: int, tags: list[tuple[str, str]]) -> Entry:
     year, date = _date(_first(tags, "DA", "PY", "Y1"))
     if year is None or (date is None and _first(tags, "PY", "Y1")):
         year = _date(_first(tags, "PY", "Y1"))[0] or year
-    kind = _KINDS.get(ty, f"skip: TY {ty or '(empty)'} is no kind of work the catalogue holds")
+    kind = _KINDS.get(ty, f"omit: TY {ty or '(empty)'} is no kind of work the catalogue holds")
     if ty == "RPRT" and "preprint" in (_first(tags, "M3") or "").lower():
         kind = "paper"  # a preprint written as a report (Zotero reads no preprint type): kb's own export does so
     venue = _first(tags, *_VENUE_TAGS)

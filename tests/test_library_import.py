@@ -120,6 +120,24 @@ def test_a_broken_entry_fails_alone_and_names_its_line(kb, data, tmp_path):
     assert {"2312.06681", "2310.06824"} <= added
 
 
+def test_software_is_left_out_with_a_notice_not_an_error(kb, data, tmp_path):
+    library = tmp_path / "refs.bib"
+    library.write_text(
+        "@software{tl, title={TransformerLens}, author={Nanda, Neel}, year={2022}}\n"
+        # as the review's Zotero export has it: a program filed as @misc with its repository's address
+        "@misc{sae, title = {Sparse Autoencoder Library}, author = {Cooney, Alan}, year = {2024},"
+        " url = {https://github.com/ai-safety-foundation/sparse_autoencoder}, howpublished = {ai-safety-foundation}}\n"
+        "@misc{paper, title={Steering Llama 2 via Contrastive Activation Addition}, author={Rimsky, Nina},"
+        " url={https://github.com/nrimsky/CAA}, eprint={2312.06681}, archivePrefix={arXiv}}\n"
+    )
+    result = kb("import", "bibtex", str(library))
+    assert result.exit_code == 0, result.output
+    out = " ".join(result.output.split())
+    assert "entry 'tl' left out: @software is no kind of work the catalogue holds" in out
+    assert "entry 'sae' left out: its address is a code repository (github.com)" in out
+    assert "added 1," in out and "failed" not in out  # a paper whose code is on GitHub is still the paper
+
+
 def test_a_missing_file_is_one_clear_error(kb, tmp_path):
     result = kb("import", "ris", str(tmp_path / "nowhere.ris"))
     assert result.exit_code == 1
@@ -174,7 +192,7 @@ def test_string_macros_and_concatenation_are_expanded():
 @given(st.text(alphabet='@{}()=,"#%\\ \nabtitlemisc0123', max_size=200))
 def test_any_text_gives_entries_or_failed_entries_never_an_exception(text):
     for entry in bibtex.entries(text):
-        assert entry.kind in ("paper", "report", "web") or entry.kind.startswith("skip")
+        assert entry.kind in ("paper", "report", "web") or entry.kind.startswith(("skip: ", "omit: "))
     for entry in ris.entries(text.replace("@", "TY  - "), "ris"):
         assert isinstance(entry, Notice) or entry.line >= 1
 

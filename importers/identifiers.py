@@ -50,8 +50,9 @@ _PASTED_OPENALEX = re.compile(
 _LINKED = (  # (scheme, pattern whose group 1 is the identifier)
     ("arxiv", re.compile(rf"arxiv\.org/(?:abs|pdf|html)/({_ARXIV_BARE})(?:{VERSION})?", re.I)),
     ("doi", re.compile(rf"doi\.org/({_DOI_STRICT}[^\s\"'<>]+[^\s\"'<>.,;)])", re.I)),
-    ("lesswrong", re.compile(rf"lesswrong\.com/posts/({FORUM_POST_ID})", re.I)),
-    ("alignmentforum", re.compile(rf"alignmentforum\.org/posts/({FORUM_POST_ID})", re.I)),
+    # a post's address, or its address inside a sequence (/s/SEQUENCE/p/POST), which libraries often keep
+    ("lesswrong", re.compile(rf"lesswrong\.com/(?:posts|s/[A-Za-z0-9]+/p)/({FORUM_POST_ID})", re.I)),
+    ("alignmentforum", re.compile(rf"alignmentforum\.org/(?:posts|s/[A-Za-z0-9]+/p)/({FORUM_POST_ID})", re.I)),
 )
 
 

@@ -32,6 +32,12 @@ class Notice:
 
 
 @dataclass
+class Skipped(Notice):
+    """One item of a source that could not be read (a library entry without a title, a syntax error in it): it
+    fails alone, the items around it are imported, and the import reports it as an error with its place."""
+
+
+@dataclass
 class Link:
     """A relation to another work, named by an identifier the importer knows (e.g. a LessWrong post id)."""
 
@@ -61,6 +67,7 @@ class WorkRecord:
     affiliations: dict[str, list[str]] = field(default_factory=dict)  # author name -> affiliations
     citation_count: int | None = None
     citations_as_of: str | None = None  # ISO date the count was read
+    library: bool = False  # from a researcher's library file, which lists each work once (kb.ingest.merging, rule 2)
 
 
 @dataclass

@@ -264,6 +264,10 @@ def _bibtex_name(name: str) -> str:
     return f"{family}, {given}" if given else family
 
 
+# Entry types as Zotero's BibTeX importer reads them (zotero/translators, BibTeX.js, bibtex2zoteroTypeMap): article ->
+# journal article, inproceedings -> conference paper, techreport -> report, online -> web page. It has no type for a
+# preprint: @misc (a "document", as Zotero exports its own preprints) with the repository as publisher, and
+# howpublished for the BibTeX styles (plain, plainnat) that print neither eprint nor publisher for @misc.
 _BIBTEX_TYPE = {
     "preprint": "misc",
     "conference": "inproceedings",
@@ -300,10 +304,14 @@ def bibtex_entry(w: dict, key: str) -> str:
     elif venue and kind == "report":
         fields.append(("institution", venue))
     elif venue and kind == "web":
-        fields.append(("organization", venue))
+        fields.append(("organization", venue))  # Zotero: the publisher of the web page
     arxiv = w["ids"].get("arxiv")
-    if arxiv:  # as arXiv asks: https://info.arxiv.org/help/faq/references.html
-        fields += [("eprint", arxiv), ("archivePrefix", "arXiv")]
+    if arxiv and kind == "preprint":
+        fields += [("publisher", "arXiv"), ("howpublished", f"arXiv preprint arXiv:{arxiv}")]
+    if arxiv:
+        # eprinttype is what BibLaTeX and Zotero read (Zotero keeps "arXiv: ID" in Extra from eprinttype + eprint
+        # only); archivePrefix and primaryClass are arXiv's own form (https://info.arxiv.org/help/faq/references.html)
+        fields += [("eprint", arxiv), ("eprinttype", "arxiv"), ("archivePrefix", "arXiv")]
         if w.get("categories"):
             fields.append(("primaryClass", w["categories"][0]))
     if w["ids"].get("doi"):
@@ -357,9 +365,12 @@ def csl_item(w: dict, key: str) -> dict:
     if venue and kind == "report":
         item["publisher"] = venue
     if arxiv := w["ids"].get("arxiv"):
-        item["number"] = f"arXiv:{arxiv}"
+        if kind in ("preprint", "report"):  # Zotero: a preprint's archive ID, a report's number (CSL number)
+            item["number"] = f"arXiv:{arxiv}"
+        else:  # a paper type without a number field: Zotero keeps CSL's note as Extra, as its own "arXiv: ID" line
+            item["note"] = f"arXiv: {arxiv}"
         if kind == "preprint":
-            item["publisher"] = "arXiv"
+            item["publisher"] = "arXiv"  # Zotero: the preprint's repository
     if doi := w["ids"].get("doi"):
         item["DOI"] = doi
     if w.get("url"):
@@ -376,7 +387,13 @@ def csl_json(works: list[dict], keys: dict[str, str] | None = None) -> str:
 
 # -- RIS ----------------------------------------------------------------------------------
 
-_RIS_TYPE = {"preprint": "UNPB", "conference": "CONF", "journal": "JOUR", "report": "RPRT", "web": "BLOG"}
+# RIS types and tags as Zotero's RIS importer maps them (zotero/translators, RIS.js: importTypeMap, fieldMap). It has no
+# type for a preprint (TY UNPB is unknown to it and becomes a journal article): RPRT, a report whose institution (PB)
+# is the repository, whose number (SN) is the arXiv id and whose type (M3) says preprint; EndNote reads RPRT too.
+# A journal's name goes in T2 (JO is read as the journal's abbreviation), a conference's in T2 (conference name), a
+# blog's in T2 (blog title). M1 is read as the issue of a journal article, so the arXiv id goes in DB/AN (archive,
+# loc. in archive), which Zotero keeps for papers, reports and preprints alike.
+_RIS_TYPE = {"preprint": "RPRT", "conference": "CONF", "journal": "JOUR", "report": "RPRT", "web": "BLOG"}
 
 
 def ris_record(w: dict, key: str) -> str:
@@ -387,12 +404,19 @@ def ris_record(w: dict, key: str) -> str:
         lines.append(("PY", str(w["year"])))
     if w.get("date"):
         lines.append(("DA", w["date"].replace("-", "/")))
-    if w.get("venue"):
-        lines.append(("T2" if kind == "conference" else "JO" if kind == "journal" else "PB", w["venue"]))
+    venue = w.get("venue")
+    arxiv = w["ids"].get("arxiv")
+    if kind == "preprint":
+        server = venue or ("arXiv" if arxiv else None)
+        lines += [("M3", "Preprint")] + ([("PB", server)] if server else [])
+        if arxiv:
+            lines.append(("SN", f"arXiv:{arxiv}"))
+    elif venue:
+        lines.append(("PB" if kind == "report" else "T2", venue))
     if doi := w["ids"].get("doi"):
         lines.append(("DO", doi))
-    if arxiv := w["ids"].get("arxiv"):
-        lines.append(("M1", f"arXiv:{arxiv}"))
+    if arxiv:
+        lines += [("DB", "arXiv"), ("AN", f"arXiv:{arxiv}")]
     if w.get("url"):
         lines.append(("UR", w["url"]))
     if w.get("abstract"):
@@ -470,9 +494,17 @@ def highwire(w: dict, base_url: str | None = None) -> list[tuple[str, str]]:
         tags.append(("citation_doi", doi))
     if w.get("abstract"):
         tags.append(("citation_abstract", " ".join(w["abstract"].split())))
-    if base_url:
+    if base_url and not is_local(base_url):  # a preview's address would be saved into libraries as the work's page
         tags.append(("citation_abstract_html_url", f"{base_url}works/{w['id']}.html"))
     return tags
+
+
+def is_local(url: str) -> bool:
+    """Whether an address is this machine's (a preview), never a page anyone else can open."""
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(url).hostname or "").lower()
+    return host in ("localhost", "::1", "0.0.0.0") or host.endswith(".localhost") or host.startswith("127.")
 
 
 def render(works: list[dict], fmt: str) -> str:

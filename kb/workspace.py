@@ -4,6 +4,7 @@ them, each read once here; and keeping the catalogue in step with data/.
 Settings: $KB_DATA (data/), $KB_DB (the catalogue), $KB_LOCK_TIMEOUT (seconds a writer waits for another).
 Importers read their own: $KB_CACHE (importers.http), $OPENALEX_API_KEY and $OPENALEX_MAILTO (importers.openalex),
 $KB_ARXIV_URL, $KB_LESSWRONG_URL, $KB_OPENALEX_URL (kb.ingest.imports).
+The site's public address: $KB_SITE_URL (`kb site build --base-url`).
 """
 
 from __future__ import annotations

@@ -83,7 +83,7 @@ def test_format_sorts_and_refuses_to_lose_lines(kb, data):
 def test_writing_back_is_lossless(data):
     ds = datadir.load(data)
     before = {p: p.read_text() for p in (data / "works").glob("*.jsonl")}
-    datadir.write_works(data, ds.works)
+    datadir.write_dataset(data, ds.works)
     assert {p: p.read_text() for p in (data / "works").glob("*.jsonl")} == before
     assert datadir.load(data).works == ds.works
 

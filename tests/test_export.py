@@ -127,10 +127,10 @@ def test_ris_parses_back_field_by_field():
     records = _parse_ris(render(works, "ris"))
     assert len(records) == 2
     pre, journal = records
-    assert pre["TY"] == ["UNPB"] and pre["AU"] == ["Zou, Andy", "Kolter, J. Zico"]
+    assert pre["TY"] == ["RPRT"] and pre["M3"] == ["Preprint"] and pre["AU"] == ["Zou, Andy", "Kolter, J. Zico"]
     assert pre["TI"] == [work()["title"]] and pre["PY"] == ["2023"] and pre["UR"] == [work()["url"]]
-    assert pre["AB"] == [work()["abstract"]]
-    assert journal["TY"] == ["JOUR"] and journal["DO"] == ["10.1007/x"] and journal["JO"] == ["Philosophical Studies"]
+    assert pre["AB"] == [work()["abstract"]] and pre["SN"] == ["arXiv:2310.01405"] and pre["PB"] == ["arXiv"]
+    assert journal["TY"] == ["JOUR"] and journal["DO"] == ["10.1007/x"] and journal["T2"] == ["Philosophical Studies"]
 
 
 @pytest.mark.parametrize("fmt", ["bibtex", "csl-json", "ris"])

@@ -24,10 +24,10 @@ DATE = dt.date(2026, 11, 24)
 GOLDEN = Path(__file__).parent / "golden"
 
 
-def build(data: Path, out: Path, search: bool = False, **kw):
+def build(data: Path, out: Path, search: bool = False, base_url: str = "https://kb.example/", **kw):
     ws = Workspace(data, data.parent / "kb.sqlite")
     with ws.connect() as conn:
-        return website.build(conn, out, base_url="https://kb.example/", build_date=DATE, search=search, **kw)
+        return website.build(conn, out, base_url=base_url, build_date=DATE, search=search, **kw)
 
 
 @pytest.fixture

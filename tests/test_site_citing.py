@@ -93,3 +93,40 @@ def test_motivation_pages_and_the_home_page_offer_sort_orders_too(site):
         for part in ("stated", "inferred"):
             cards = page.split(f'id="{part}-h"')[-1].split("</section>")[0].count('<li class="card"')
             assert (f'data-sort-target="{part}-list"' in page) == (cards > 1), (path.name, part)
+
+
+def test_every_work_page_offers_the_work_in_every_citation_format(site):
+    for page in (site / "works").glob("*.html"):
+        work_id = page.stem
+        html = page.read_text()
+        for ext in ("bib", "json", "ris"):
+            assert f'href="{work_id}.{ext}" download' in html, (work_id, ext)
+            assert (site / "works" / f"{work_id}.{ext}").stat().st_size > 0
+        parser = BibTexParser(ignore_nonstandard_types=False)  # @online, for posts
+        (entry,) = bibtexparser.loads((site / "works" / f"{work_id}.bib").read_text(), parser).entries
+        (item,) = json.loads((site / "works" / f"{work_id}.json").read_text())
+        assert item["id"] == entry["ID"]  # one key for the work everywhere
+        assert (site / "works" / f"{work_id}.ris").read_text().count("ER  - ") == 1
+
+
+def test_the_page_address_for_reference_managers_is_the_public_one_never_a_preview(data, site, tmp_path):
+    coup = (site / "works" / "coup-probes-2023.html").read_text()
+    address = "https://kb.example/works/coup-probes-2023.html"
+    assert f'<meta name="citation_abstract_html_url" content="{address}">' in coup
+    from tests import test_site
+
+    preview = tmp_path / "preview"
+    test_site.build(data, preview, base_url="http://127.0.0.1:8000/")
+    page = (preview / "works" / "coup-probes-2023.html").read_text()
+    assert "citation_abstract_html_url" not in page and 'name="citation_title"' in page
+
+
+def test_site_build_without_a_public_address_says_it_made_a_preview(kb, data, tmp_path, monkeypatch):
+    monkeypatch.delenv("KB_SITE_URL", raising=False)
+    result = kb("site", "build", "--out", str(tmp_path / "a"), "--date", "2026-01-01")
+    assert result.exit_code == 0 and "no --base-url and no $KB_SITE_URL: a local preview" in result.stderr
+    monkeypatch.setenv("KB_SITE_URL", "https://kb.example/")
+    result = kb("site", "build", "--out", str(tmp_path / "b"), "--date", "2026-01-01")
+    assert result.exit_code == 0 and "local preview" not in result.stderr
+    page = (tmp_path / "b" / "works" / "coup-probes-2023.html").read_text()
+    assert 'content="https://kb.example/works/coup-probes-2023.html"' in page

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from kb.query import Query, identifier_candidates, parse
 
-SCHEMA_VERSION = 5  # bump with any change to schema.py: a catalogue of another version is rebuilt
+SCHEMA_VERSION = 6  # bump with any change to schema.py: a catalogue of another version is rebuilt
 
 
 class NotFound(LookupError):
@@ -220,11 +220,13 @@ def resolve_id(conn: sqlite3.Connection, key: str) -> int:
 
 # Columns of `work` that only feed the full-text index (copies of other tables' text): never read back.
 _SEARCH_ONLY = ("author_names", "summary_text", "technique_names", "motivation_names")
+# ... and those that only serve Datasette's facets (kb.catalogue.schema.Work): readers get the tags themselves.
+_BROWSE_ONLY = ("technique_slugs", "motivation_slugs")
 
 
 def _work_columns(conn: sqlite3.Connection) -> str:
     """The columns of `work` a reader gets, for a SELECT."""
-    return ", ".join(c[1] for c in conn.execute("PRAGMA table_info(work)") if c[1] not in _SEARCH_ONLY)
+    return ", ".join(c[1] for c in conn.execute("PRAGMA table_info(work)") if c[1] not in _SEARCH_ONLY + _BROWSE_ONLY)
 
 
 def get_work(conn: sqlite3.Connection, key: str) -> dict:

@@ -74,6 +74,7 @@ def write_rows(conn: sqlite3.Connection, ds: Dataset) -> dict:
     motivation_tags = _motivations(works, summaries)
     technique_text = _technique_text(ds, works)
     motivation_text = _motivation_text(ds, motivation_tags)
+    technique_slugs = _technique_slugs(ds, works)
 
     conn.executemany(
         "INSERT INTO technique VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -108,7 +109,7 @@ def write_rows(conn: sqlite3.Connection, ds: Dataset) -> dict:
     conn.executemany("INSERT INTO author_name VALUES (?, ?)", [(name, author_pk[key]) for name, key in alias.items()])
 
     conn.executemany(
-        "INSERT INTO work VALUES (" + ", ".join("?" * 21) + ")",
+        "INSERT INTO work VALUES (" + ", ".join("?" * 23) + ")",
         [
             (
                 pk[w.id],
@@ -128,6 +129,8 @@ def write_rows(conn: sqlite3.Connection, ds: Dataset) -> dict:
                 _summary_text(summaries.get(w.id)),
                 technique_text.get(w.id, ""),
                 motivation_text.get(w.id, ""),
+                json.dumps(technique_slugs.get(w.id, [])),
+                json.dumps(list(motivation_tags.get(w.id, {}))),
                 json.dumps(w.categories),
                 *(
                     (w.citations.count, w.citations.as_of.isoformat(), w.citations.source)
@@ -226,6 +229,18 @@ def _motivations(works, summaries) -> dict[str, dict[str, tuple]]:
                 tags[slug] = (s.meta.motivation_stated_by, 1.0, s.path)
         if tags:
             out[w.id] = tags
+    return out
+
+
+def _technique_slugs(ds: Dataset, works) -> dict[str, list[str]]:
+    """Per work, its techniques' slugs and their ancestors', each once, in the taxonomy's order."""
+    tree = Tree.of(ds.techniques)
+    order = {t.slug: n for n, t in enumerate(ds.techniques)}
+    out = {}
+    for w in works:
+        slugs = {a for t in w.techniques if t.slug in order for a in tree.lineage(t.slug)}
+        if slugs:
+            out[w.id] = sorted(slugs, key=order.__getitem__)
     return out
 
 

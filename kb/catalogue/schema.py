@@ -41,6 +41,11 @@ class Work(SQLModel, table=True):
     summary_text: str = ""
     technique_names: str = ""
     motivation_names: str = ""
+    # for browsing in Datasette only (facets and filters over JSON arrays, datasette/metadata.json): the slugs of the
+    # work's techniques with their ancestors (a facet on "probing" counts the works of its sub-techniques, as kb
+    # list -t does), and of its motivations
+    technique_slugs: str = "[]"
+    motivation_slugs: str = "[]"
     categories: str = "[]"  # JSON list of arXiv categories, the primary one first
     citation_count: int | None = Field(default=None, index=True)  # the global count, as one source gave it ...
     citations_as_of: str | None = None  # ... on this day
@@ -114,7 +119,7 @@ class Motivation(SQLModel, table=True):
 class WorkTechnique(SQLModel, table=True):
     __tablename__ = "work_technique"
     work_pk: int = Field(primary_key=True, foreign_key="work.pk")
-    technique: str = Field(primary_key=True, index=True)
+    technique: str = Field(primary_key=True, index=True, foreign_key="technique.slug")
     by: str
     confidence: float
     evidence: str | None = None
@@ -123,7 +128,7 @@ class WorkTechnique(SQLModel, table=True):
 class WorkMotivation(SQLModel, table=True):
     __tablename__ = "work_motivation"
     work_pk: int = Field(primary_key=True, foreign_key="work.pk")
-    motivation: str = Field(primary_key=True, index=True)
+    motivation: str = Field(primary_key=True, index=True, foreign_key="motivation.slug")
     by: str
     confidence: float
     evidence: str | None = None

@@ -351,6 +351,7 @@ def site() -> None:
 repo_url_opt = click.option(
     "--repo-url", envvar="KB_REPO_URL", help="The repository's web address, for 'edit this summary' links."
 )
+PREVIEW_URL = "http://127.0.0.1:8000/"  # kb site serve's address, and a build's when no public one is given
 site_out = click.option("--out", type=click.Path(path_type=Path), help="Output folder (default: _site beside data/).")
 
 
@@ -382,9 +383,9 @@ def _site_build(
 @site_out
 @click.option(
     "--base-url",
-    default="http://127.0.0.1:8000/",
-    show_default=True,
-    help="Where the site will be served (feeds and sitemap).",
+    envvar="KB_SITE_URL",
+    help="The site's public address (default $KB_SITE_URL): feeds, the sitemap and citation metadata link to it."
+    f" Without one the site is a local preview at {PREVIEW_URL}, and its pages give reference managers no address.",
 )
 @repo_url_opt
 @click.option(
@@ -396,7 +397,13 @@ def _site_build(
 @click.pass_obj
 def site_build(ws, out, base_url, repo_url, date, embed) -> None:
     """Render the catalogue into static HTML with search, feeds and a sitemap."""
-    _site_build(ws, out, base_url, repo_url, date, embed=embed)
+    if not base_url:
+        print(
+            f"note: no --base-url and no $KB_SITE_URL: a local preview at {PREVIEW_URL} (feeds and the sitemap point"
+            " there, work pages give reference managers no address); give the public address to publish it",
+            file=sys.stderr,
+        )
+    _site_build(ws, out, base_url or PREVIEW_URL, repo_url, date, embed=embed)
 
 
 @site.command("serve")
@@ -421,7 +428,7 @@ def site_serve(ws, out, port, watch, repo_url) -> None:
 
 @cli.group(name="import")
 def import_() -> None:
-    """Import works from Google Scholar, OpenAlex, arXiv, feeds, LessWrong and the Alignment Forum."""
+    """Import works from Google Scholar, OpenAlex, arXiv, feeds, LessWrong, the Alignment Forum, or a library file."""
 
 
 def _import(ws, spec: dict) -> None:
@@ -511,6 +518,30 @@ def import_openalex(ws, author, author_id, limit, base_url, key) -> None:
         _fail("give --author or --id")
     spec = {"author": author, "author_id": author_id, "limit": limit, "key": key}
     _import(ws, {"type": "openalex", **spec, "base_url": base_url})
+
+
+@import_.command("bibtex")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_obj
+def import_bibtex(ws, path) -> None:
+    """A BibTeX or BibLaTeX file (Zotero, Better BibTeX, JabRef, Google Scholar, DBLP)."""
+    _import(ws, {"type": "bibtex", "path": str(path)})
+
+
+@import_.command("csl-json")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_obj
+def import_csl_json(ws, path) -> None:
+    """A CSL-JSON file (Zotero's CSL JSON export, Better CSL JSON, pandoc)."""
+    _import(ws, {"type": "csl-json", "path": str(path)})
+
+
+@import_.command("ris")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_obj
+def import_ris(ws, path) -> None:
+    """A RIS file (Zotero, EndNote, Mendeley, a publisher's citation export)."""
+    _import(ws, {"type": "ris", "path": str(path)})
 
 
 @cli.command()

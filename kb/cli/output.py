@@ -397,9 +397,10 @@ def import_report(report, fetched=None, per_source: bool = True) -> None:
             console.print(f"  {state} {_esc(f.name)}: {len(f.records)} record(s)")
         for notice in f.notices:
             console.print(f"[yellow]warning:[/] {_esc(notice)}", soft_wrap=True)
+    failed = sum(len(f.skipped) for f in fetched or [])  # items that failed alone (their errors follow)
     console.print(
         f"added {len(report.added)}, updated {len(report.updated)}, merged as duplicates {len(report.merged)},"
-        f" unchanged {len(report.skipped)}"
+        f" unchanged {len(report.skipped)}" + (f", failed {failed}" if failed else "")
     )
     for work_id in report.added[:50]:
         console.print(f"  [green]+[/] {work_id}")

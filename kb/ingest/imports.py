@@ -26,17 +26,20 @@ class Fetched:
     authors: list = field(default_factory=list)
     error: str | None = None
     notices: list = field(default_factory=list)  # warnings that did not stop the source (a link dropped, ...)
+    skipped: list = field(default_factory=list)  # items that failed alone (a library entry without a title)
 
 
 def collect(name: str, fetch: Callable[[], Iterable]) -> Fetched:
     """Run one source's fetch to the end or to its first error, keeping every complete record."""
-    from importers.records import AuthorRecord, Notice, SourceError
+    from importers.records import AuthorRecord, Notice, Skipped, SourceError
 
     out = Fetched(name)
     try:
         for item in fetch():
             if isinstance(item, AuthorRecord):
                 out.authors.append(item)
+            elif isinstance(item, Skipped):
+                out.skipped.append(str(item))
             elif isinstance(item, Notice):
                 out.notices.append(str(item))
             else:
@@ -62,6 +65,7 @@ def apply(ws: Workspace, batches: list[Fetched]) -> Report:
             for a in batch.authors:  # an AuthorRecord's fields are Author's facts: pass them all, by name
                 facts = dataclasses.asdict(a)
                 merger.author(facts.pop("name"), **facts)
+            merger.report.errors.extend(batch.skipped)  # each failed alone; the import reports them as errors
             if batch.error:
                 merger.report.errors.append(batch.error)
         merger.resolve_links()

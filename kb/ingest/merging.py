@@ -10,7 +10,9 @@ The identity rules, in the order they are tried (README's "Importing" section sa
    comments on one post share the post's address but not their comment ids).
 2. **One source never merges two of its own records.** Two records with different identifiers of the same
    kind (two guids of one feed, two comment ids, two arXiv ids) are two works, whatever their titles; a
-   record is never fuzzily matched to a work that the same source already delivered.
+   record is never fuzzily matched to a work that the same source already delivered. A researcher's library file
+   (BibTeX, CSL-JSON, RIS) is the exception: it lists each work once, so two of its entries with one title, or an
+   entry imported again, are matched by rule 3 like any other record.
 3. **Titles match only across sources, and only exactly.** The titles must be equal after `match_text`
    (Unicode NFKC, superscripts and dashes folded, case, accents and punctuation dropped): titles one letter,
    number or word apart ("Series A"/"Series B", "Part 1"/"Part 2", "donating"/"donating another") are
@@ -172,7 +174,7 @@ class Merger:
         """Why an equal title is not enough to make the record this work (None: it is the same work)."""
         if KIND_FAMILY.get(w.kind) != KIND_FAMILY.get(record.kind):
             return "another kind of work"
-        if record.source in _sources(w):
+        if record.source in _sources(w) and not getattr(record, "library", False):
             return "the same source delivered both"
         if self._conflicting_id(w, record):
             return "a conflicting identifier"

@@ -62,6 +62,10 @@ SOURCES: dict[str, Source] = {
         "lesswrong", {"limit": 200, "site": "alignmentforum"}, {"base_url": "KB_LESSWRONG_URL"}, _FORUM, ("user", "tag")
     ),
     "scholar": Source("scholar", keys={"id": str, "fill": bool, "resume_dir": str}, needs=("id",)),
+    # a researcher's library, read from a file (importers/library.py): the same identity rules as any source
+    "bibtex": Source("bibtex", keys={"path": str}, needs=("path",)),
+    "csl-json": Source("csljson", keys={"path": str}, needs=("path",)),
+    "ris": Source("ris", keys={"path": str}, needs=("path",)),
     "openalex": Source(
         "openalex",
         {"limit": 500},

@@ -312,6 +312,10 @@ def iter_pages(
                 ),
             )
         )
+        for fmt, ext in export.EXTENSIONS.items():  # the work alone, in every format its page offers
+            text = partial(entries.text, fmt, [w["id"]])
+            key = (fmt, w["id"], cite_keys[w["id"]], digest(w["id"]))
+            yield emit(Page(f"works/{w['id']}.{ext}", "raw.txt", lambda text=text: {"text": text()}, key=key))
 
     yield emit(
         Page("feed.xml", "feed.xml", _feed(site, config.title, "index.html", "feed.xml", list(works.values()), config))
@@ -368,6 +372,7 @@ def _work_context(
         "discussion": discussion,
         "related": [card(i) for i in related],
         "bibtex": look.entries.entry("bibtex", w["id"]).rstrip(),
+        "citation_files": {fmt: f"{w['id']}.{ext}" for fmt, ext in export.EXTENSIONS.items()},
         "citation_meta": export.highwire(w, config.base_url),
         "edit_url": _edit_url(config, w),
     }

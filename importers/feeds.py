@@ -32,7 +32,11 @@ def label(spec: dict) -> str:
 def fetch(http: Polite, spec: dict) -> Iterator[WorkRecord | Notice]:
     """spec: url."""
     url = spec["url"]
-    records, notices = parse_all(http.get(url), url)
+    try:
+        records, notices = parse_all(http.get(url), url)
+    except SourceError:
+        http.forget(url)  # an answer that is no feed (an error page served with 200) is not kept for the next run
+        raise
     yield from notices
     yield from records
 

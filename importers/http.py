@@ -203,10 +203,12 @@ class Polite:
             raise SourceError(self.source, f"{url!r} is not an http(s) URL")
         return str(full)
 
-    def forget(self, url: str, params: dict | None = None) -> None:
-        """Drop the cached answer to a GET, so that the next run asks again: for an answer that parsed but is known
-        to be a passing fault of the server (arXiv's empty pages), which the cache would otherwise serve for a day."""
-        cached = self._cache_path("GET", self._url(url, params), None)
+    def forget(self, url: str, params: dict | None = None, json_body: dict | None = None) -> None:
+        """Drop the cached answer to a request (a GET, or the POST of json_body), so that the next run asks again: for
+        an answer that cannot be used or is known to be a passing fault of the server (arXiv's empty pages, an HTML
+        error page served with 200), which the cache would otherwise serve for a day."""
+        body = json.dumps(json_body, sort_keys=True).encode() if json_body is not None else None
+        cached = self._cache_path("GET" if body is None else "POST", self._url(url, params), body)
         if cached:
             cached.unlink(missing_ok=True)
             cached.with_suffix(".meta").unlink(missing_ok=True)

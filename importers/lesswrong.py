@@ -73,14 +73,22 @@ class Client:
         self.url = (base_url or SITES[site]).rstrip("/") + "/graphql"
 
     def query(self, text: str, variables: dict | None = None) -> dict:
+        asked = {"query": text, "variables": variables or {}}
         try:
-            body = self.http.post_json(self.url, {"query": text, "variables": variables or {}})
+            body = self.http.post_json(self.url, asked)
         except SourceError as e:
             # GraphQL servers explain a refused query in the body, whatever the status (400 for an invalid query)
             messages = _errors(e.body)
             if messages:
                 raise SourceError(self.site, f"GraphQL error: {messages} (HTTP {e.status})", self.url) from None
             raise
+        try:
+            return self._data(body)
+        except SourceError:
+            self.http.forget(self.url, json_body=asked)  # an unusable answer is not kept for the next run
+            raise
+
+    def _data(self, body: bytes) -> dict:
         try:
             answer = json.loads(body)
         except ValueError:

@@ -199,3 +199,82 @@ def test_retries_are_told_to_the_progress_and_a_pipe_hears_nothing(capsys):
     assert told == ["blog.example: asking again (attempt 2)"]
     importing.terminal_progress("blog.example: asking again (attempt 2)")  # stderr is captured: not a terminal
     assert capsys.readouterr().err == ""
+
+
+# -- arXiv: an empty page is the end only where the totals say so; nothing wrong is cached ---------------------------
+
+ARXIV = "https://export.arxiv.org/api/query"
+
+
+def arxiv_page(start: int, count: int, total: int) -> bytes:
+    entries = "".join(
+        f"<entry><id>http://arxiv.org/abs/2401.{n:05d}v1</id><title>Paper {n}</title>"
+        f"<published>2024-01-02T00:00:00Z</published><author><name>A. Author</name></author></entry>"
+        for n in range(start, start + count)
+    )
+    return (
+        '<feed xmlns="http://www.w3.org/2005/Atom" xmlns:os="http://a9.com/-/spec/opensearch/1.1/">'
+        f"<os:totalResults>{total}</os:totalResults>{entries}</feed>"
+    ).encode()
+
+
+def test_an_empty_page_saying_zero_results_mid_query_is_an_error_not_the_end_and_is_not_cached(tmp_path, monkeypatch):
+    from importers import arxiv
+
+    monkeypatch.setattr(arxiv, "PAGE", 10)
+    answers = {0: arxiv_page(0, 10, 60), 10: arxiv_page(10, 10, 60), 20: arxiv_page(20, 0, 0)}
+    asked = []
+
+    def handler(request):
+        start = int(request.url.params["start"])
+        asked.append(start)
+        return httpx.Response(200, content=answers.get(start) or arxiv_page(start, 10, 60))
+
+    spec = {"query": "testing", "limit": 60, "base_url": ARXIV}
+    fetched = importing.collect("arxiv", lambda: arxiv.fetch(polite(handler, cache_dir=tmp_path), spec))
+    assert len(fetched.records) == 20 and "empty page at result 20 of 60" in fetched.error
+    del answers[20]  # arXiv is itself again: the re-run reads the rest, the pages before from the cache
+    asked.clear()
+    again = importing.collect("arxiv", lambda: arxiv.fetch(polite(handler, cache_dir=tmp_path), spec))
+    assert again.error is None and len(again.records) == 60 and asked == [20, 30, 40, 50]
+
+
+def test_an_empty_page_where_the_totals_seen_end_the_query_is_its_end(monkeypatch):
+    from importers import arxiv
+
+    monkeypatch.setattr(arxiv, "PAGE", 10)
+    # results shrank while paging: the second page says 15 in all and holds 5; the third would be past the end
+    answers = {0: arxiv_page(0, 10, 20), 10: arxiv_page(10, 5, 15)}
+    http = polite(lambda r: httpx.Response(200, content=answers.get(int(r.url.params["start"]), arxiv_page(0, 0, 0))))
+    fetched = importing.collect("arxiv", lambda: arxiv.fetch(http, {"query": "q", "limit": 60, "base_url": ARXIV}))
+    assert fetched.error is None and len(fetched.records) == 15
+
+
+@pytest.mark.parametrize(
+    "source, answer",
+    [
+        ("arxiv", b"<html><body>Rate exceeded</body></html>"),
+        ("feed", b"<!doctype html><html><body>Just a moment...</body></html>"),
+        ("openalex", b"<html>Bad gateway</html>"),
+        ("lesswrong", b'{"errors": [{"message": "timeout"}]}'),
+    ],
+)
+def test_an_answer_that_cannot_be_used_is_not_cached_for_the_next_run(tmp_path, source, answer):
+    from importers import arxiv, lesswrong, openalex
+
+    asked = []
+
+    def handler(request):
+        asked.append(str(request.url))
+        return httpx.Response(200, content=answer)
+
+    run = {
+        "arxiv": lambda http: list(arxiv.fetch(http, {"ids": ["2401.00001"], "base_url": ARXIV})),
+        "feed": lambda http: list(feeds.fetch(http, {"url": FEED})),
+        "openalex": lambda http: list(openalex.fetch(http, {"author_id": "A1", "limit": 5})),
+        "lesswrong": lambda http: list(lesswrong.fetch(http, {"user": "someone", "site": "lesswrong"})),
+    }[source]
+    for _ in range(2):
+        with pytest.raises(SourceError):
+            run(polite(handler, cache_dir=tmp_path))
+    assert len(asked) == 2  # asked again: the first answer was not served from the cache

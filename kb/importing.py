@@ -75,9 +75,10 @@ def apply(ws: Workspace, batches: list[Fetched]) -> Report:
         if problems:
             raise DataProblems(problems)
         merger = Merger(ds)
+        # every source's records together, in the merger's canonical order: the outcome is the same whichever
+        # source answered first
+        merger.add_all([record for batch in batches for record in batch.records])
         for batch in batches:
-            for record in batch.records:
-                merger.add(record)
             for a in batch.authors:  # an AuthorRecord's fields are Author's facts: pass them all, by name
                 facts = dataclasses.asdict(a)
                 merger.author(facts.pop("name"), **facts)

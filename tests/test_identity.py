@@ -120,11 +120,14 @@ def test_a_blog_post_announcing_a_paper_discusses_it_and_stays_its_own_work(data
 
 
 def test_a_cross_post_keeps_every_url_and_is_recognised_by_either_next_time(data):
-    lw = post("On probes", None, "2024-05-01", feed="lesswrong", url="https://www.lesswrong.com/posts/x/on-probes")
-    blog = post("On probes", "guid-9", "2024-05-01", url="https://blog.example/on-probes/")
+    title, by = "On probes trained off-policy", ["Ada Lovelace"]
+    lw = post(
+        title, None, "2024-05-01", feed="lesswrong", url="https://www.lesswrong.com/posts/x/on-probes", authors=by
+    )
+    blog = post(title, "guid-9", "2024-05-01", url="https://blog.example/on-probes/", authors=by)
     (work,) = imported(data, lw, blog)
     merged = {w.id: w for w in datadir.load(data).works}[work]
-    assert set(merged.urls.values()) == {"https://blog.example/on-probes/"}
+    assert {merged.url, *merged.urls.values()} == {lw.url, "https://blog.example/on-probes/"}
     renamed = post("On probes (updated title)", None, "2024-05-01", url="http://blog.example/on-probes")
     assert imported(data, renamed) == []  # the same URL, so the same work, whatever the title became
     assert canonical_url("https://www.Blog.example/on-probes/?utm=x") == "blog.example/on-probes"

@@ -54,7 +54,7 @@ from kb.names import ascii_fold, author_id, identity, normalise_name, work_id
 from kb.records import Author, Provenance, Relation, Work
 from kb.text import has_markup, safe
 
-FILLABLE = ("year", "date", "venue", "abstract", "url")
+FILLABLE = ("year", "date", "venue", "volume", "pages", "abstract", "url")
 # What a source may change in a work it gave, when the source itself changes it (a corrected title in a feed).
 EDITABLE = ("title", "authors", "abstract")
 POST_DATE_SLACK = dt.timedelta(days=1)  # a feed and a forum may stamp one post in different time zones

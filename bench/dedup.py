@@ -248,14 +248,18 @@ def write(pairs: list[Pair]) -> None:
             f.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
 
 
+def _record(row: dict) -> WorkRecord:
+    from importers.records import Link
+
+    return WorkRecord(**{**row, "links": [Link(**link) for link in row.get("links", [])]})
+
+
 def pairs() -> list[Pair]:
     """The labelled set as committed."""
     out = []
     for line in PAIRS.read_text().splitlines():
         row = json.loads(line)
-        out.append(
-            Pair(WorkRecord(**row["a"]), WorkRecord(**row["b"]), row["same"], row["why"], row["category"], row["split"])
-        )
+        out.append(Pair(_record(row["a"]), _record(row["b"]), row["same"], row["why"], row["category"], row["split"]))
     return out
 
 

@@ -23,7 +23,7 @@ from importers.text import clean, repaired
 FALLBACK = 'the same author\'s works can come from OpenAlex instead: kb import openalex --author "{name}"'
 # Blocked before the profile gave its owner's name: a Scholar id is no name OpenAlex knows.
 FALLBACK_UNNAMED = (
-    "the same author's works can come from OpenAlex instead: kb import openalex --author \"<their name>\""
+    'the same author\'s works can come from OpenAlex instead: kb import openalex --author "<their name>"'
     " (the name on the profile page https://scholar.google.com/citations?user={id}), or --id with their"
     " OpenAlex author id (https://openalex.org/authors?search=<their name>)"
 )

@@ -95,13 +95,17 @@ VERSIONED_SOURCES = ("openalex",)
 ARXIV_DOI = "10.48550/arxiv."
 
 
+# A version's label that some sources append to the title (JMIR's preprint records in OpenAlex): not the title's.
+_MARKER = re.compile(r"\s*\((?:preprint|pre-print|accepted manuscript)\)\s*$", re.I)
+
+
 def match_text(text: str) -> str:
     """The one normalisation of text for matching, used alike for stored titles and incoming records.
 
     NFKC folds compatibility forms ("²" -> "2", full-width letters, ligatures), dashes of every kind become
     word breaks, accents go, case goes, and what is left is words of letters and digits joined by spaces.
     """
-    text = unicodedata.normalize("NFKC", text).translate(_DASHES)
+    text = _MARKER.sub("", unicodedata.normalize("NFKC", text).translate(_DASHES))
     return " ".join(re.findall(r"[a-z0-9]+", ascii_fold(text).lower()))
 
 

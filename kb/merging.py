@@ -121,6 +121,10 @@ def canonical_url(url: str) -> str:
     return f"{host}{parts.path.rstrip('/')}" + (f"?{'&'.join(query)}" if query else "")
 
 
+def _with_fragment(url: str) -> str:
+    return f"{canonical_url(url)}#{urlsplit(url.strip()).fragment}"
+
+
 @dataclass
 class Report:
     added: list[str] = field(default_factory=list)
@@ -266,6 +270,8 @@ class Merger:
         for url in _urls(w):
             if canonical_url(url):
                 self.by_id.setdefault(("url", canonical_url(url)), w.id)
+            if urlsplit(url).fragment:  # a changelog's entry: its page and its #fragment name it
+                self.by_id.setdefault(("url#", _with_fragment(url)), w.id)
         same = self.by_title.setdefault(match_text(w.title), [])
         if w.id not in same:
             same.append(w.id)
@@ -282,7 +288,8 @@ class Merger:
         for scheme, value in record.ids.items():
             if identity(scheme, value) in self.by_id:
                 return self.by_id[identity(scheme, value)], f"same identifier: {scheme} {value}"
-        found = self.by_id.get(("url", canonical_url(record.url))) if record.url else None
+        found = self.by_id.get(("url#", _with_fragment(record.url))) if record.url else None
+        found = found or (self.by_id.get(("url", canonical_url(record.url))) if record.url else None)
         if found and not self._url_veto(self.works[found], record):
             return found, f"same address: {record.url}"
         candidates = [self.works[i] for i in self.by_title.get(match_text(record.title), [])]

@@ -81,6 +81,16 @@ def test_changelog_items_that_differ_only_by_fragment_and_guid_are_distinct_work
     assert first[0] == first[1]
 
 
+def test_a_changelog_without_guids_gives_one_work_per_fragment_and_a_second_import_changes_nothing(data):
+    items = [
+        feed_item(LAB, f"Version 2.{n}", f"2025-02-0{n}", url=f"https://x.example/changelog#version-2-{n}")
+        for n in range(1, 7)
+    ]
+    assert len(apply(ws(data), [Fetched("feed", items)]).added) == 6
+    again = apply(ws(data), [Fetched("feed", items)])
+    assert again.added == [] and again.updated == [] and len(again.skipped) == 6
+
+
 def test_two_fragments_of_one_page_from_two_feeds_stay_apart():
     a = feed_item(LAB, "Changes in January", "2025-01-31", url="https://x.example/changes#january")
     b = feed_item(BLOG, "Changes in February", "2025-02-28", url="https://x.example/changes#february")

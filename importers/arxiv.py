@@ -51,28 +51,35 @@ def _get(http: Polite, base_url: str, params: dict) -> tuple[int, list[WorkRecor
         if e.body and b"/api/errors" in e.body:
             parse(e.body)
         raise
-    return parse(body)
+    try:
+        return parse(body)
+    except SourceError:
+        http.forget(base_url, params)  # an answer we cannot use is not kept: the next run asks again
+        raise
 
 
 def _by_query(http: Polite, base_url: str, query: str, limit: int | None) -> Iterator[WorkRecord]:
-    start, seen = 0, set()
+    start, seen, known = 0, set(), 0  # known: the total given by the last page that held entries
     while limit is None or start < limit:
         size = PAGE if limit is None else min(PAGE, limit - start)
         params = {"search_query": query, "start": start, "max_results": size}
         total, records = _get(http, base_url, params)
-        if start == 0 and total == 0:
+        if not records and start == 0 and total == 0:
+            http.forget(base_url, params)  # maybe one of arXiv's passing empty answers: a re-run asks again
             raise SourceError(
                 "arxiv",
                 f"arXiv has no work matching the query {query!r} (its answer is empty)",
                 hint="check the query's syntax, e.g. 'ti:probe AND cat:cs.LG' or 'au:del_maestro'",
             )
-        if not records and start < total:
-            # arXiv answers an empty page now and then, for a while, well before the end. Not cached, so a re-run
-            # asks for this page again while the pages before it (same URLs: the same starts) come from the cache.
+        known = total if records else known
+        if not records and start < known:
+            # arXiv answers an empty page now and then, for a while, well before the end, and says 0 results on it
+            # as often as the true total: only the totals of the pages that held entries tell the end. Not cached, so a
+            # re-run asks for this page again while the pages before it (the same starts) come from the cache.
             http.forget(base_url, params)
             raise SourceError(
                 "arxiv",
-                f"arXiv answered an empty page at result {start} of {total} for the query {query!r}",
+                f"arXiv answered an empty page at result {start} of {known} for the query {query!r}",
                 hint=f"arXiv does this now and then; {RESUME} (the pages already read come from the cache)",
             )
         new = [r for r in records if r.ids["arxiv"] not in seen]  # pages of one query overlap when results move
@@ -81,7 +88,7 @@ def _by_query(http: Polite, base_url: str, query: str, limit: int | None) -> Ite
         # arXiv may answer fewer entries than asked (60 of 100) before the end: the next page starts after the last
         # entry received, not after the last one asked for, or the ones between are never read
         start += len(records)
-        if start >= total or not new:  # the end, or a page that repeats what was read: asking on would loop
+        if start >= known or not new:  # the end, or a page that repeats what was read: asking on would loop
             return
 
 

@@ -13,7 +13,7 @@ import codecs
 import datetime as dt
 import re
 from collections.abc import Iterator
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 from importers.http import Polite
 from importers.records import Link, Notice, SourceError, WorkRecord, discussed
@@ -32,7 +32,11 @@ def label(spec: dict) -> str:
 def fetch(http: Polite, spec: dict) -> Iterator[WorkRecord | Notice]:
     """spec: url."""
     url = spec["url"]
-    records, notices = parse_all(http.get(url), url)
+    try:
+        records, notices = parse_all(http.get(url), url)
+    except SourceError:
+        http.forget(url)  # an answer that is no feed (an error page served with 200) is not kept for the next run
+        raise
     yield from notices
     yield from records
 
@@ -85,7 +89,7 @@ def parse_all(body: bytes, url: str) -> tuple[list[WorkRecord], list[Notice]]:
         notices.append(Notice(where, f"bytes invalid in {encoding} read as windows-1252", _lines(lines)))
     records = []
     for n, e in enumerate(feed.entries):
-        title = clean(_plain(e.get("title") or ""))  # an Atom title may be HTML: its words only
+        title = clean(_plain(_str(e.get("title"))))  # an Atom title may be HTML: its words only
         name = f"item {n + 1} “{title[:80]}”" if title else f"item {n + 1}"
         if n in bad_items:
             notices.append(
@@ -93,12 +97,23 @@ def parse_all(body: bytes, url: str) -> tuple[list[WorkRecord], list[Notice]]:
             )
         if not title:
             continue
-        record = _record(e, url, site, title)
-        link = e.get("link")
-        if link and not record.url:
+        try:
+            record = _record(e, url, site, title)
+        except Exception as error:  # feedparser's entries hold what hostile XML made of them: one item that cannot
+            # be read is that item's problem, said with its place; the feed's other items are kept
+            line = f"line {text.count(chr(10), 0, starts[n]) + 1}" if n < len(starts) else None
+            notices.append(Notice(where, f"{name}: skipped, it cannot be read ({type(error).__name__}: {error})", line))
+            continue
+        link = _str(e.get("link"))
+        if link and not record.url and link != _str(e.get("id")):  # feedparser gives an Atom id as the link
             notices.append(Notice(where, f"{name}: its link {clean(link)[:100]!r} is not http(s): dropped, work kept"))
         records.append(record)
     return records, notices
+
+
+def _str(value) -> str:
+    """A text field of an entry, or "" where feedparser left None or something else (an empty Atom element)."""
+    return value if isinstance(value, str) else ""
 
 
 def _lines(lines: list[int]) -> str:
@@ -126,6 +141,9 @@ def _decode(body: bytes, where: str) -> tuple[str, str, list[tuple[int, int]], l
     except (LookupError, ValueError):  # 'aTF-8', 'utf-\x85': a typo in the declaration, not a reason to give up
         codec = codecs.lookup("utf-8")
         notices.append(Notice(where, f"the feed declares an unknown encoding {clean(declared)[:40]!r}: read as UTF-8"))
+    if not _charset(codec.name):  # 'idna', 'rot13', 'unicode_escape': Python codecs, not a feed's charset
+        notices.append(Notice(where, f"the feed declares {clean(declared)[:40]!r}, not a text encoding: read as UTF-8"))
+        codec = codecs.lookup("utf-8")
     if codec.name.startswith(("utf-16", "utf-32")) and not body.startswith(tuple(b for b, _ in _BOMS + _BOMS16)):
         codec = codecs.lookup("utf-8")  # a declaration that contradicts the ASCII-readable bytes it is written in
     try:
@@ -154,6 +172,17 @@ def _decode(body: bytes, where: str) -> tuple[str, str, list[tuple[int, int]], l
     return "".join(parts), codec.name, bad, notices
 
 
+def _charset(name: str) -> bool:
+    """Whether a codec reads a document's bytes as a charset does: ASCII as itself (the markup is ASCII), any byte
+    with errors="replace" (how bytes invalid in it are read)."""
+    sample = b"<?xml version='1.0'?>\n<rss a=\"1\">&amp; x-y.z/0_9 C:\\u0041\\n</rss>"
+    try:
+        same = sample.decode(name, "replace") == sample.decode("ascii")
+        return same and isinstance(b"\xff\xfe".decode(name, "replace"), str)
+    except Exception:  # a codec refusing its own sample ('idna' refuses errors="replace"; 'hex' wants hex) is none
+        return False
+
+
 def _date(e) -> str | None:
     when = e.get("published_parsed") or e.get("updated_parsed")
     try:
@@ -168,7 +197,7 @@ def _record(e, url: str, site: str, title: str) -> WorkRecord:
     authors = [a["name"] for a in e.get("authors", []) if isinstance(a, dict) and a.get("name")]
     if len(authors) <= 1 and e.get("author"):
         authors = [_name(e.author)]  # feedparser mangles RSS's 'email (Name)'; the raw field is reliable
-    summary = _plain(e.get("summary", ""))
+    summary = _plain(_str(e.get("summary")))
     return repaired(
         WorkRecord(
             source=f"feed:{url}",
@@ -200,15 +229,25 @@ def _link(link: str | None, base: str) -> str | None:
     if not link:
         return None
     try:
-        full = urljoin(base, link.strip())
-        return full if urlsplit(full).scheme in ("http", "https") and urlsplit(full).netloc else None
+        # a space or another character a URL cannot hold ('/a b', '/é') is percent-encoded, as a browser does: the
+        # link is the item's address still, and a stored URL holds no space
+        parts = urlsplit(urljoin(base, link.strip()))
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            return None
+        return urlunsplit(parts._replace(**{k: quote(getattr(parts, k), safe=_URL_SAFE) for k in _ESCAPED}))
     except ValueError:  # a link urllib cannot split ('http://[x') is no link
         return None
 
 
+_URL_SAFE = "!#$%&'()*+,/:;=?@[]~"  # RFC 3986's reserved characters and '%' (an escape already made) stay as they are
+_ESCAPED = ("path", "query", "fragment")  # the host is left alone: a name in another script is no path
+
+
 def _linked(entry) -> list[Link]:
     """The works an item's HTML (summary and content) links to: it discusses them."""
-    return discussed(" ".join([entry.get("summary", "")] + [c.get("value", "") for c in entry.get("content", [])]))
+    contents = entry.get("content") if isinstance(entry.get("content"), list) else []
+    texts = [_str(entry.get("summary"))] + [_str(c.get("value")) for c in contents if isinstance(c, dict)]
+    return discussed(" ".join(texts))
 
 
 def _name(author: str) -> str:

@@ -27,6 +27,15 @@ def cache_root() -> Path:
 
 
 RETRY_STATUS = {429, 500, 502, 503, 504}
+# The largest answer kb reads, counted both as bytes received and as bytes after decompression: the largest real
+# answers a source gives (a 100-entry arXiv page, a 200-work OpenAlex page, a blog's full-text feed) are a few MB, so
+# anything past this is a mistake or an attack (a gzip bomb), refused while it streams, never held whole.
+MAX_BYTES = 32 * 1024 * 1024
+# One request, every retry and wait included, ends within this many seconds: a server that accepts the connection
+# and never answers (or drips a byte a minute) would otherwise hold the command for retries x read timeout.
+TOTAL_TIMEOUT = 120.0
+# How often a terminal hears that a slow request is still going.
+PROGRESS_EVERY = 2.0
 
 
 def client(transport: httpx.BaseTransport | None = None, timeout: float = 30.0) -> httpx.Client:
@@ -49,6 +58,10 @@ class Polite:
     # longer wait is an error that says when to run again, and what was read is kept in the cache.
     max_retry_wait: float = 300.0
     sleep: callable = time.sleep
+    max_bytes: int = MAX_BYTES
+    total_timeout: float = TOTAL_TIMEOUT
+    progress: callable = None  # progress(text): told what a slow request is doing (kb import sets it on a terminal)
+    clock: callable = time.monotonic
     _last: dict[str, float] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -79,21 +92,31 @@ class Polite:
         if meta and meta.get("last_modified"):
             headers["If-Modified-Since"] = meta["last_modified"]
         host = urlsplit(full).netloc
+        deadline = None
         for attempt in range(self.retries + 1):
             self._pace(host)
+            deadline = deadline or self.clock() + self.total_timeout  # pacing is ours: it does not count
+            if attempt and self.progress:
+                self.progress(f"{host}: asking again (attempt {attempt + 1})")
             try:
-                response = self.http.request(
+                response, content = self._send(
                     method,
                     full,
-                    content=body,
-                    headers={**headers, **({"Content-Type": "application/json"} if body is not None else {})},
+                    body,
+                    {**headers, **({"Content-Type": "application/json"} if body is not None else {})},
+                    deadline,
                 )
+            except _Refused as e:
+                raise SourceError(self.source, str(e), full) from None
             except httpx.UnsupportedProtocol as e:
                 # the URL asked was checked above, so a redirect led here (to file:, ftp:, ...): asking again
                 # would be sent the same way
                 where = _request_url(e) or full
                 raise SourceError(self.source, f"redirected to {where!r}, which is not an http(s) URL", full) from None
             except httpx.TransportError as e:
+                if self.clock() + self.backoff**attempt >= deadline:
+                    said = f"no answer from {host} within {self.total_timeout:.0f} s ({e})"
+                    raise SourceError(self.source, said, full, hint=RESUME) from e
                 if attempt == self.retries:
                     raise SourceError(self.source, f"cannot reach {host}: {e}", full, hint=RESUME) from e
                 self.sleep(self.backoff**attempt)
@@ -119,15 +142,17 @@ class Polite:
                         full,
                         hint=f"what was fetched before is saved; run the same command again in {_duration(wait)}",
                     )
-                self.sleep(self.backoff**attempt if wait is None else wait)
-                continue
+                pause = self.backoff**attempt if wait is None else wait
+                if self.clock() + pause < deadline:  # else the answer in hand is the failure said below
+                    self.sleep(pause)
+                    continue
             if response.status_code >= 400:
                 error = SourceError(self.source, f"HTTP {response.status_code} from {host}", full, hint=_hint(response))
-                error.status, error.body = response.status_code, response.content
+                error.status, error.body = response.status_code, content
                 raise error
             if cached:
                 cached.parent.mkdir(parents=True, exist_ok=True)
-                cached.write_bytes(response.content)
+                cached.write_bytes(content)
                 _write_meta(
                     cached,
                     {
@@ -136,8 +161,36 @@ class Polite:
                         "last_modified": response.headers.get("last-modified"),
                     },
                 )
-            return response.content
+            return content
         raise SourceError(self.source, "gave up after retries", full)
+
+    def _send(self, method: str, url: str, body: bytes | None, headers: dict, deadline: float):
+        """(response, its body) of one request, read in pieces: refused once more than max_bytes are received or
+        decompressed (a gzip bomb is stopped within one received piece, never inflated whole) or the deadline passes;
+        a terminal is told how a long answer goes."""
+        left = deadline - self.clock()
+        if left <= 0:
+            raise httpx.ReadTimeout(f"no answer within {self.total_timeout:.0f} s")
+        timeout = httpx.Timeout(min(left, self.http.timeout.read or left))
+        host, limit = urlsplit(url).netloc, _size(self.max_bytes)
+        with self.http.stream(method, url, content=body, headers=headers, timeout=timeout) as response:
+            length = response.headers.get("content-length", "")
+            if length.isascii() and length.isdigit() and int(length) > self.max_bytes:
+                raise _Refused(f"the answer is {_size(int(length))}, more than the {limit} kb reads")
+            chunks, size, started = [], 0, self.clock()
+            told = started
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > self.max_bytes or response.num_bytes_downloaded > self.max_bytes:
+                    unpacked = " once decompressed" if size > response.num_bytes_downloaded else ""
+                    raise _Refused(f"the answer is more than the {limit} kb reads{unpacked}: refused while reading")
+                if self.clock() > deadline:
+                    raise _Refused(f"the answer took more than {self.total_timeout:.0f} s: stopped")
+                chunks.append(chunk)
+                if self.progress and self.clock() - told >= PROGRESS_EVERY:
+                    told = self.clock()
+                    self.progress(f"{host}: {size / 1e6:.1f} MB in {told - started:.0f} s")
+            return response, b"".join(chunks)
 
     def _url(self, url: str, params: dict | None) -> str:
         """The URL to ask, checked first: a URL that is not http(s) or not a URL at all is a mistake to fix, not a
@@ -150,10 +203,12 @@ class Polite:
             raise SourceError(self.source, f"{url!r} is not an http(s) URL")
         return str(full)
 
-    def forget(self, url: str, params: dict | None = None) -> None:
-        """Drop the cached answer to a GET, so that the next run asks again: for an answer that parsed but is known
-        to be a passing fault of the server (arXiv's empty pages), which the cache would otherwise serve for a day."""
-        cached = self._cache_path("GET", self._url(url, params), None)
+    def forget(self, url: str, params: dict | None = None, json_body: dict | None = None) -> None:
+        """Drop the cached answer to a request (a GET, or the POST of json_body), so that the next run asks again: for
+        an answer that cannot be used or is known to be a passing fault of the server (arXiv's empty pages, an HTML
+        error page served with 200), which the cache would otherwise serve for a day."""
+        body = json.dumps(json_body, sort_keys=True).encode() if json_body is not None else None
+        cached = self._cache_path("GET" if body is None else "POST", self._url(url, params), body)
         if cached:
             cached.unlink(missing_ok=True)
             cached.with_suffix(".meta").unlink(missing_ok=True)
@@ -163,6 +218,10 @@ class Polite:
 
     def post_json(self, url: str, body: dict) -> bytes:
         return self.request("POST", url, json_body=body)
+
+
+class _Refused(Exception):
+    """An answer kb will not read further (too large, too slow): said as it is, never retried."""
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -179,6 +238,10 @@ def _retry_after(response: httpx.Response) -> float | None:
     if when.tzinfo is None:  # "-0000": the date is UTC, with no zone said
         when = when.replace(tzinfo=dt.UTC)
     return max(when.timestamp() - time.time(), 0.0)  # a date in the past: ask again now
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**20:.0f} MiB" if n >= 2**20 else f"{n / 1024:.0f} KiB"
 
 
 def _duration(seconds: float) -> str:

@@ -19,10 +19,10 @@ PAGE = 50
 SNIPPET = 60  # characters of a comment's text in its title
 USER = "_id slug username displayName"
 POST = f"_id slug title pageUrl postedAt af htmlBody user {{ {USER} }}"
-COMMENT = (
-    f"_id postId parentCommentId postedAt af htmlBody user {{ {USER} }} post {{ {POST} }}"
-    f" parentComment {{ _id postId postedAt af htmlBody user {{ {USER} }} }}"
-)
+PARENT = f"_id postId parentCommentId postedAt af htmlBody user {{ {USER} }}"  # a comment and whom it answers
+COMMENT = f"{PARENT} post {{ {POST} }} parentComment {{ {PARENT} }}"
+# A thread is read up to this many comments above a user's comment: deeper threads are rarer than a loop in bad data.
+MAX_ANCESTORS = 100
 
 
 def label(spec: dict) -> str:
@@ -47,6 +47,7 @@ def fetch(http: Polite, spec: dict) -> Iterator[WorkRecord]:
 # replaces the deprecated `input`; each view of a collection is a field of its selector (PostSelector.userPosts...).
 USER_BY_SLUG = f"query($slug: String!) {{ GetUserBySlug(slug: $slug) {{ {USER} }} }}"
 USER_BY_ID = f"query($id: String) {{ user(selector: {{_id: $id}}) {{ result {{ {USER} }} }} }}"
+COMMENT_BY_ID = f"query($id: String) {{ comment(selector: {{_id: $id}}) {{ result {{ {PARENT} }} }} }}"
 TAG_BY_SLUG = (
     "query($slug: String) { tags(selector: {tagBySlug: {slug: $slug}}, limit: 1) { results { _id name slug } } }"
 )
@@ -73,14 +74,22 @@ class Client:
         self.url = (base_url or SITES[site]).rstrip("/") + "/graphql"
 
     def query(self, text: str, variables: dict | None = None) -> dict:
+        asked = {"query": text, "variables": variables or {}}
         try:
-            body = self.http.post_json(self.url, {"query": text, "variables": variables or {}})
+            body = self.http.post_json(self.url, asked)
         except SourceError as e:
             # GraphQL servers explain a refused query in the body, whatever the status (400 for an invalid query)
             messages = _errors(e.body)
             if messages:
                 raise SourceError(self.site, f"GraphQL error: {messages} (HTTP {e.status})", self.url) from None
             raise
+        try:
+            return self._data(body)
+        except SourceError:
+            self.http.forget(self.url, json_body=asked)  # an unusable answer is not kept for the next run
+            raise
+
+    def _data(self, body: bytes) -> dict:
         try:
             answer = json.loads(body)
         except ValueError:
@@ -140,15 +149,41 @@ class Client:
             yield post_record(p, self.site)
 
     def comments_by_user(self, user: str, limit: int | None = None) -> Iterator[WorkRecord]:
-        """The user's comments, each preceded by the post and the parent comment it answers."""
+        """The user's comments, each preceded by the post and the parent comment it answers; then the comments above
+        those parents in their threads, asked one by one, so that every comment replies to its true parent at any
+        depth (a reply's parent comes with it; the parent's own parent would otherwise be missing)."""
+        delivered: set[str] = set()
+        above: dict[str, dict] = {}  # a parent comment not delivered -> the post its thread is under
         for c in self._paged("profileComments", {"userId": self.user_id(user)}, limit):
             if not isinstance(c, dict):
                 raise SourceError(self.site, f"a comment that is not an object: {str(c)[:100]}", self.url)
-            if c.get("post"):
-                yield post_record(c["post"], self.site)
-            if isinstance(c.get("parentComment"), dict):
-                yield comment_record({**c["parentComment"], "post": c.get("post")}, self.site)
-            yield comment_record(c, self.site)
+            post = c.get("post") if isinstance(c.get("post"), dict) else None
+            if post:
+                yield post_record(post, self.site)
+            thread = [{**c["parentComment"], "post": post}] if isinstance(c.get("parentComment"), dict) else []
+            for comment in [*thread, c]:
+                record = comment_record(comment, self.site)
+                delivered.add(comment["_id"])
+                parent = _str(comment.get("parentCommentId"))
+                if parent:
+                    above.setdefault(parent, post)
+                yield record
+        yield from self._ancestors(above, delivered)
+
+    def _ancestors(self, above: dict[str, dict], delivered: set[str]) -> Iterator[WorkRecord]:
+        """The comments named as parents but not delivered, and theirs, up to MAX_ANCESTORS of them."""
+        asked = 0
+        while asked < MAX_ANCESTORS and (wanted := [c for c in above if c not in delivered]):
+            for comment_id in wanted[: MAX_ANCESTORS - asked]:
+                asked += 1
+                delivered.add(comment_id)
+                found = (self.query(COMMENT_BY_ID, {"id": comment_id}).get("comment") or {}).get("result")
+                if not isinstance(found, dict):
+                    continue  # deleted: the reply keeps its relation to the post it discusses
+                post = above[comment_id]
+                yield comment_record({**found, "post": post}, self.site)
+                if parent := _str(found.get("parentCommentId")):
+                    above.setdefault(parent, post)
 
 
 def _errors(body: bytes | None) -> str | None:

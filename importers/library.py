@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from importers import identifiers
 from importers.records import Notice, Skipped, SourceError, WorkRecord, linked_ids
 from importers.text import repaired
 
@@ -25,10 +26,8 @@ YEARS = range(1900, 2101)  # what data/ accepts (kb.store.records.Work.year)
 CODE_HOSTS = ("github.com", "gitlab.com")  # an entry whose only address is a repository there is software
 # "arXiv:2310.01405", "arXiv preprint arXiv:2310.01405v2", "arXiv 2310.01405", "arxiv.org/abs/..." in free text
 _ARXIV_IN_TEXT = re.compile(r"arxiv(?:\.org/(?:abs|pdf))?[:/\s]\s*([^\s,;()\[\]]+)", re.I)
-_ARXIV_DOI = re.compile(r"^10\.48550/arxiv\.(.+)$", re.I)  # arXiv's own DataCite DOI names the preprint
 _DOI = re.compile(r"^10\.[0-9]{4,9}/\S+$")
 _DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", re.I)
-_VERSION = re.compile(r"v[0-9]+$")
 # A venue that only says "this is on arXiv" (DBLP calls arXiv CoRR): the venue is arXiv.
 _PREPRINT_VENUE = re.compile(r"^\s*(?:arxiv\b|corr\b|arxiv\.org)", re.I)
 
@@ -109,7 +108,7 @@ def _record(entry: Entry, source: str) -> tuple[WorkRecord, list[str]]:
     found = dict(linked_ids(" ".join(urls)))  # the first of each kind (linked_ids keeps their order)
     arxiv = _arxiv(entry, found, notices)
     doi = _doi(entry.doi, notices) if entry.doi else found.get("doi")
-    if doi and arxiv and _ARXIV_DOI.match(doi):
+    if doi and arxiv and identifiers.arxiv_from_doi(doi):
         doi = None  # arXiv's own DOI says no more than the arXiv id, and would hold the place of a publisher's
     ids = {"arxiv": arxiv, "doi": doi}
     ids |= {scheme: found.get(scheme) for scheme in ("lesswrong", "alignmentforum")}
@@ -143,9 +142,8 @@ def _record(entry: Entry, source: str) -> tuple[WorkRecord, list[str]]:
 
 def arxiv_id(text: str) -> str | None:
     """The arXiv id a value is ('2310.01405', 'arXiv:2310.01405v2'), without its version; None if it is none."""
-    value = _VERSION.sub("", re.sub(r"^arxiv:\s*", "", text.strip(), flags=re.I))
-    found = linked_ids("arxiv.org/abs/" + value)  # importers.records' one pattern for arXiv ids
-    return found[0][1] if found and found[0][1].lower() == value.lower() else None
+    value = re.sub(r"^arxiv:\s*", "", text.strip(), flags=re.I)
+    return identifiers.strip_version(value) if identifiers.is_arxiv_id(value, versioned=True) else None
 
 
 def _arxiv(entry: Entry, found: dict, notices: list[str]) -> str | None:
@@ -154,9 +152,8 @@ def _arxiv(entry: Entry, found: dict, notices: list[str]) -> str | None:
         if value:
             return value
         notices.append(f"eprint {entry.arxiv[:60]!r} is not an arXiv id: left out")
-    doi = _ARXIV_DOI.match(_DOI_PREFIX.sub("", entry.doi.strip())) if entry.doi else None
-    if doi and arxiv_id(doi[1]):
-        return arxiv_id(doi[1])
+    if entry.doi and (value := identifiers.arxiv_from_doi(_DOI_PREFIX.sub("", entry.doi.strip()))):
+        return value
     if found.get("arxiv"):
         return found["arxiv"]
     for text in entry.hints:

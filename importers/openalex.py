@@ -39,6 +39,15 @@ def fetch(http: Polite, spec: dict) -> Iterator[WorkRecord]:
     yield from works(http, author, root, key, spec.get("limit"))
 
 
+def get_json(http: Polite, url: str, params: dict, where: str) -> dict:
+    """The JSON object OpenAlex answers; an answer that is not one is not kept in the cache for the next run."""
+    try:
+        return _json(http.get(url, params=params), where)
+    except SourceError:
+        http.forget(url, params)
+        raise
+
+
 def _json(body: bytes, where: str) -> dict:
     try:
         data = json.loads(body)
@@ -85,7 +94,7 @@ def by_ids(
             **auth_params(key, mailto),
         }
         where = f"works by {scheme} {batch[0]}{' ...' if len(batch) > 1 else ''}"
-        data = _json(http.get(f"{base_url}/works", params=params), where)
+        data = get_json(http, f"{base_url}/works", params, where)
         results = data.get("results")
         if not isinstance(results, list):
             raise SourceError("openalex", "expected a list of results", where)
@@ -103,7 +112,7 @@ def _lookup_value(scheme: str, value: str) -> str:
 
 
 def author_id(http: Polite, name: str, base_url: str = BASE_URL, key: str | None = None) -> str:
-    data = _json(http.get(f"{base_url}/authors", params={"search": name, **auth_params(key)}), "authors")
+    data = get_json(http, f"{base_url}/authors", {"search": name, **auth_params(key)}, "authors")
     results = data.get("results") or []
     if not results:
         raise SourceError("openalex", f"no author named {name!r}")
@@ -126,7 +135,7 @@ def works(
             "cursor": cursor,
             **auth_params(key),
         }
-        data = _json(http.get(f"{base_url}/works", params=params), f"works of {author}")
+        data = get_json(http, f"{base_url}/works", params, f"works of {author}")
         results = data.get("results")
         if not isinstance(results, list):
             raise SourceError("openalex", "expected a list of results", f"works of {author}")

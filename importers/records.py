@@ -54,7 +54,9 @@ class WorkRecord:
     authors: list[str] = field(default_factory=list)
     year: int | None = None
     date: str | None = None  # ISO date
-    venue: str | None = None
+    venue: str | None = None  # the venue's name alone: its volume and pages go below
+    volume: str | None = None  # "126", or "521 (7553)" with its issue
+    pages: str | None = None  # "287-296"
     abstract: str | None = None
     url: str | None = None
     ids: dict[str, str] = field(default_factory=dict)

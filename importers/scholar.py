@@ -21,6 +21,14 @@ from importers.records import AuthorRecord, Notice, SourceError, WorkRecord
 from importers.text import clean, repaired
 
 FALLBACK = 'the same author\'s works can come from OpenAlex instead: kb import openalex --author "{name}"'
+# Blocked before the profile gave its owner's name: a Scholar id is no name OpenAlex knows.
+FALLBACK_UNNAMED = (
+    'the same author\'s works can come from OpenAlex instead: kb import openalex --author "<their name>"'
+    " (the name on the profile page https://scholar.google.com/citations?user={id}), or --id with their"
+    " OpenAlex author id (https://openalex.org/authors?search=<their name>)"
+)
+MAX_LOOKUPS = 200  # OpenAlex questions for the full author lists of one profile's cut lists (one request each)
+OPENALEX = "https://api.openalex.org"
 PAGE = 100  # publications per profile page (Google's largest)
 MAX_PAGES = 50  # 5,000 publications: more than any real profile; a profile that seems longer is a loop
 PROFILE = "/citations?hl=en&user={id}&pagesize={size}&cstart={start}"
@@ -40,9 +48,67 @@ def label(spec: dict) -> str:
 
 
 def fetch(http, spec: dict) -> Iterator[WorkRecord | AuthorRecord | Notice]:
-    """spec: id (the profile's user=... id), fill (read each publication's page too), resume_dir.
-    `http` is unused: scholarly has its own client (and its own pacing and proxies)."""
-    return profile(spec["id"], fill=bool(spec.get("fill")), resume_dir=spec.get("resume_dir"))
+    """spec: id (the profile's user=... id), fill (read each publication's page too), resume_dir, openalex_url.
+    Google's pages come through scholarly's own client (with our User-Agent); `http` asks OpenAlex for the full
+    author list of each publication whose list the profile cut short ("A Zou, L Phan, ..."), when there is one."""
+    items = profile(spec["id"], fill=bool(spec.get("fill")), resume_dir=spec.get("resume_dir"))
+    if http is None:
+        return items
+    return _completed(http, items, spec.get("openalex_url") or OPENALEX)
+
+
+def _completed(http, items, base_url: str) -> Iterator[WorkRecord | AuthorRecord | Notice]:
+    """The items, each publication with a cut author list completed from the OpenAlex work of the same title and a
+    year at most one apart (a Notice names the match); one that has no such match is left as it is."""
+    import dataclasses
+
+    from importers import openalex
+
+    asked = 0
+    for item in items:
+        if isinstance(item, WorkRecord) and item.more_authors and item.title and asked < MAX_LOOKUPS:
+            asked += 1
+            found = _openalex_match(http, openalex, base_url, item)
+            if found:
+                yield dataclasses.replace(item, authors=found.authors, more_authors=False)
+                shown = found.ids.get("openalex", "?")
+                yield Notice("scholar", f"authors of “{item.title[:80]}” from OpenAlex {shown}"
+                             f" (the same title, {found.year})")  # fmt: skip
+                continue
+        yield item
+
+
+def _openalex_match(http, openalex, base_url: str, item: WorkRecord):
+    """The OpenAlex record of the same title (letters and digits compared) and a year at most one apart, or None.
+    A failure to ask is no reason to lose the profile: the list stays as the profile gave it."""
+    years = f",publication_year:{item.year - 1}-{item.year + 1}" if item.year else ""
+    params = {"filter": f"title.search:{_words(item.title)}{years}", "per-page": 5, "select": openalex.FIELDS}
+    try:
+        data = openalex.get_json(http, f"{base_url}/works", params, f"title {item.title[:60]!r}")
+    except SourceError:
+        return None
+    for w in data.get("results") or []:
+        if not isinstance(w, dict) or not w.get("display_name"):
+            continue
+        record = openalex.record(w)
+        close = not item.year or not record.year or abs(record.year - item.year) <= 1
+        if _words(record.title) == _words(item.title) and close and len(record.authors) >= len(item.authors):
+            return record
+    return None
+
+
+def _words(title: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9]+", clean(title).lower()))
+
+
+def _honest_user_agent() -> None:
+    """scholarly sends a random browser's User-Agent by default: ours says who we are, every session."""
+    from scholarly import _proxy_generator
+
+    from importers.http import USER_AGENT
+
+    _proxy_generator.FAKE_USERAGENT = False
+    _proxy_generator.DEFAULT_USER_AGENT = USER_AGENT
 
 
 def resume_path(scholar_id: str, resume_dir: Path | None = None) -> Path:
@@ -108,7 +174,10 @@ def profile(
     path = resume_path(scholar_id, resume_dir)
     state = _load(path, scholar_id)
     resumed = bool(state.get("publications") or state.get("filled"))
+    _honest_user_agent()
     nav = Navigator()
+    nav._new_session(premium=True)  # sessions made before our User-Agent was set are replaced
+    nav._new_session(premium=False)
     notices: list[Notice] = []
     stage = "the profile"
     try:
@@ -140,7 +209,7 @@ def profile(
                 if pub.get("author_pub_id") in known or not pub.get("bib", {}).get("title"):
                     continue
                 known.add(pub["author_pub_id"])
-                state["publications"].append(_listed(pub, today))
+                state["publications"].append(_listed(pub, today, row))
                 new += 1
             more = soup.find("button", id="gsc_bpf_more")
             # The last page has its "Show more" disabled; a page that brings nothing new is Google repeating one.
@@ -192,12 +261,17 @@ def _save(path: Path, state: dict) -> None:
     tmp.replace(path)  # a kill mid-write leaves the previous resume file whole
 
 
-def _listed(pub: dict, today: str) -> dict:
+def _listed(pub: dict, today: str, row=None) -> dict:
     bib = pub.get("bib", {})
     year = str(bib.get("pub_year") or "")
+    gray = row.find_all("div", class_="gs_gray") if row is not None else []
+    names = [n.strip() for n in gray[0].get_text().split(",")] if gray else []
+    cut = bool(names) and names[-1] in ("...", "…")  # the profile lists the first few, then "..."
     return {
         "id": pub["author_pub_id"],
         "title": bib["title"],
+        "authors": [n for n in names if n and n not in ("...", "…")],
+        "authors_cut": cut,
         "year": int(year) if year.isdigit() and 1000 <= int(year) <= 9999 else None,
         "citation": bib.get("citation") or None,
         "cited_by": pub.get("num_citations") if isinstance(pub.get("num_citations"), int) else None,
@@ -229,15 +303,20 @@ def _delivered(scholar_id: str, state: dict, notices: list[Notice]) -> Iterator:
 
 def _record(pub: dict, owner: str, extra: dict) -> WorkRecord:
     url = extra.get("url") or None
+    listed = pub.get("authors") or []
+    authors = extra.get("authors") or listed or [owner]
+    venue, volume, pages = split_venue(pub.get("citation"))
     return repaired(
         WorkRecord(
             source="scholar",
             kind="paper",
             title=pub["title"],
-            authors=extra.get("authors") or [owner],
-            more_authors=not extra.get("authors"),
+            authors=authors,
+            more_authors=not extra.get("authors") and (not listed or bool(pub.get("authors_cut"))),
             year=pub["year"] or extra.get("year"),
-            venue=extra.get("venue") or pub.get("citation"),
+            venue=extra.get("venue") or venue,
+            volume=volume,
+            pages=pages,
             abstract=extra.get("abstract"),
             url=url if url and url.startswith(("https://", "http://")) else None,
             ids={"scholar": pub["id"]},
@@ -247,8 +326,28 @@ def _record(pub: dict, owner: str, extra: dict) -> WorkRecord:
     )
 
 
+_PAGES = re.compile(r"[A-Za-z]?\d+(?:\s*[-–]\s*[A-Za-z]?\d+)?")
+_VOLUME = re.compile(r"\s(\d+)(?:\s*\(([^)]*)\))?$")
+
+
+def split_venue(citation: str | None) -> tuple[str | None, str | None, str | None]:
+    """A profile's venue line, "International Journal of Heat and Mass Transfer 126, 287-296, 2018", as (name,
+    volume, pages): ("International Journal of Heat and Mass Transfer", "126", "287-296"). The year goes (the record
+    has it); an issue stays with its volume ("521 (7553)"); a line of another shape is its own name."""
+    text = " ".join((citation or "").split())
+    text = re.sub(r",\s*(?:1[5-9]|20)\d\d$", "", text)  # the trailing year
+    pages = None
+    head, _, last = text.rpartition(",")
+    if head and _PAGES.fullmatch(last.strip()):
+        text, pages = head.strip(), re.sub(r"\s*[-–]\s*", "-", last.strip())
+    volume = None
+    if found := _VOLUME.search(text):
+        volume = found.group(1) + (f" ({found.group(2)})" if found.group(2) else "")
+        text = text[: found.start()].strip()
+    return (text.rstrip(",").strip() or None), volume, pages
+
+
 def _stopped(scholar_id: str, state: dict, stage: str, e: Exception, fill: bool, path: Path) -> SourceError:
-    name = (state.get("owner") or {}).get("name") or scholar_id
     listed, filled = len(state["publications"]), len(state["filled"])
     text = f"{type(e).__name__} {e}".lower()
     if isinstance(e, Blocked) or any(w in text for w in ("maxtries", "captcha", "403", "forbidden", "dosexception")):
@@ -260,11 +359,12 @@ def _stopped(scholar_id: str, state: dict, stage: str, e: Exception, fill: bool,
         kept += " were kept and written"
     else:
         kept = "nothing was recorded"
+    named = (state.get("owner") or {}).get("name")
     return SourceError(
         "scholar",
         f"stopped at {stage} of profile {scholar_id}: {why} ({type(e).__name__}: {str(e)[:200]})",
         hint=f"{kept}; run the same command later to resume from {stage} (resume file {path}). "
-        + FALLBACK.format(name=name),
+        + (FALLBACK.format(name=named) if named else FALLBACK_UNNAMED.format(id=scholar_id)),
     )
 
 

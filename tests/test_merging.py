@@ -58,7 +58,7 @@ def test_a_shared_identifier_merges_and_curated_values_win(data):
     assert w.title == "Coup probes catch catastrophes"  # the curated title stays
     assert w.abstract == "Probes trained off-policy detect takeover attempts."  # curated, not overwritten
     assert w.ids == {"arxiv": "2311.00001", "doi": "10.1/x"}
-    assert w.provenance[-1].matched_by == "arxiv 2311.00001" and w.provenance[-1].fields == ["ids.doi"]
+    assert w.provenance[-1].matched_by == "same identifier: arxiv 2311.00001" and w.provenance[-1].fields == ["ids.doi"]
 
 
 def test_title_year_and_an_author_in_common_find_the_same_work_across_sources(data):

@@ -113,7 +113,10 @@ def test_scholar_profile_gives_the_person_and_every_publication(google):
         "Notes on the Analytical Engine",
     ]
     assert works[0].year == 2023 and works[0].ids == {"scholar": f"{ID}:u5HHmVD_uO8C"}
-    assert works[0].more_authors  # the profile lists its owner; the rest needs --fill
+    # the profile's own lists: the first one cut short ("A Zou, L Phan, ..."), the second whole
+    assert works[0].authors == ["A Zou", "L Phan"] and works[0].more_authors
+    assert works[1].authors == ["A Lovelace"] and not works[1].more_authors
+    assert (works[1].venue, works[1].volume, works[1].pages) == ("Scientific Memoirs", "3", None)
     assert not resume_file().exists()  # complete: nothing to resume
 
 
@@ -171,7 +174,7 @@ def test_a_block_during_fill_keeps_every_publication_and_resumes_at_the_one_it_s
     repe, notes = first.records
     assert repe.authors == ["Andy Zou", "Long Phan", "Sarah Chen", "Ada Lovelace"] and not repe.more_authors
     assert repe.abstract.startswith("We identify and characterize") and repe.url == "https://arxiv.org/abs/2310.01405"
-    assert notes.title == "Notes on the Analytical Engine" and notes.authors == ["Ada Lovelace"] and notes.more_authors
+    assert notes.title == "Notes on the Analytical Engine" and notes.authors == ["A Lovelace"]  # the profile's list
 
     google.asked.clear()
     google["citation_for_view=FIXTUREid01AAAAJ:d1gkVwhDpl0C"] = PUBLICATION.replace(
@@ -249,3 +252,99 @@ def test_a_profile_listing_a_paper_about_captchas_is_not_a_block(google):
     )
     fetched = run()
     assert fetched.error is None and [w.title for w in fetched.records][0].startswith("CAPTCHA")
+
+
+# -- issue 24: full author lists, the venue split, an honest User-Agent, a block's advice --------------------------
+
+
+@pytest.mark.parametrize(
+    "line, split",
+    [
+        (
+            "International Journal of Heat and Mass Transfer 126, 287-296, 2018",
+            ("International Journal of Heat and Mass Transfer", "126", "287-296"),
+        ),
+        ("Nature 521 (7553), 436-444, 2015", ("Nature", "521 (7553)", "436-444")),
+        ("arXiv preprint arXiv:2310.01405, 2023", ("arXiv preprint arXiv:2310.01405", None, None)),
+        (
+            "Advances in Neural Information Processing Systems 36, 2024",
+            ("Advances in Neural Information Processing Systems", "36", None),
+        ),
+        (
+            "Proceedings of the IEEE conference on computer vision and pattern recognition, 770-778, 2016",
+            ("Proceedings of the IEEE conference on computer vision and pattern recognition", None, "770-778"),
+        ),
+        ("Physical Review E 98, 012345, 2018", ("Physical Review E", "98", "012345")),
+        (None, (None, None, None)),
+    ],
+)
+def test_a_profiles_venue_line_is_split_into_name_volume_and_pages(line, split):
+    from importers import scholar
+
+    assert scholar.split_venue(line) == split
+
+
+def test_scholar_requests_carry_our_user_agent_not_a_random_browsers(google):
+    from scholarly._navigator import Navigator
+
+    from importers.http import USER_AGENT
+
+    google[f"user={ID}"] = PROFILE
+    run()
+    nav = Navigator()
+    assert nav._session1.headers["User-Agent"] == USER_AGENT == nav._session2.headers["User-Agent"]
+
+
+def test_a_block_on_the_first_page_suggests_an_openalex_import_that_can_work(google):
+    google[f"user={ID}"] = CAPTCHA
+    fetched = run()
+    assert f'--author "{ID}"' not in fetched.error  # a Scholar id is no name OpenAlex knows
+    assert 'kb import openalex --author "<their name>"' in fetched.error
+    assert f"https://scholar.google.com/citations?user={ID}" in fetched.error
+
+
+def test_a_cut_author_list_is_completed_from_the_openalex_work_of_the_same_title_and_year(google):
+    import httpx
+
+    from importers import scholar
+    from importers.http import Polite, client
+
+    google[f"user={ID}"] = PROFILE
+    asked = []
+
+    def openalex(request):
+        asked.append(request.url.params["filter"])
+        work = {
+            "id": "https://openalex.org/W4387",
+            "display_name": "Representation Engineering: A Top-Down Approach to AI Transparency",
+            "publication_year": 2023,
+            "authorships": [{"author": {"display_name": n}} for n in ("Andy Zou", "Long Phan", "Sarah Chen")],
+        }
+        return httpx.Response(200, json={"results": [work]})
+
+    http = Polite(client(httpx.MockTransport(openalex)), "scholar", cache_dir=None, sleep=lambda s: None)
+    items = list(scholar.fetch(http, {"id": ID}))
+    works = [i for i in items if isinstance(i, WorkRecord)]
+    assert works[0].authors == ["Andy Zou", "Long Phan", "Sarah Chen"] and not works[0].more_authors
+    assert works[1].authors == ["A Lovelace"]  # whole on the profile: not asked
+    assert asked == ["title.search:representation engineering a top down approach to ai transparency,"
+                     "publication_year:2022-2024"]  # fmt: skip
+    notes = [str(i) for i in items if isinstance(i, Notice)]
+    assert any("from OpenAlex W4387 (the same title, 2023)" in n for n in notes)
+
+
+def test_an_openalex_work_of_another_title_leaves_the_cut_list_as_it_was(google):
+    import httpx
+
+    from importers import scholar
+    from importers.http import Polite, client
+
+    google[f"user={ID}"] = PROFILE
+    other = {"id": "https://openalex.org/W1", "display_name": "Representation Engineering Revisited",
+             "publication_year": 2023, "authorships": [{"author": {"display_name": "Someone Else"}}]}  # fmt: skip
+    http = Polite(
+        client(httpx.MockTransport(lambda r: httpx.Response(200, json={"results": [other]}))),
+        "scholar", cache_dir=None, sleep=lambda s: None,
+    )  # fmt: skip
+    works = [i for i in scholar.fetch(http, {"id": ID}) if isinstance(i, WorkRecord)]
+    assert works[0].authors == ["A Zou", "L Phan"] and works[0].more_authors

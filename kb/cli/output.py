@@ -404,6 +404,15 @@ def import_report(report, fetched=None, per_source: bool = True) -> None:
     )
     for work_id in report.added[:50]:
         console.print(f"  [green]+[/] {work_id}")
+    edited = getattr(report, "edited", {})
+    if edited:  # a source changed what it said (a corrected title): the work follows, and the report says so
+        counts = {}
+        for fields in edited.values():
+            for name in fields:
+                counts[name] = counts.get(name, 0) + 1
+        console.print(f"updated {len(edited)} at the source: " + ", ".join(f"{k} {n}" for k, n in counts.items()))
+        for work_id, fields in list(edited.items())[:50]:
+            console.print(f"  [yellow]~[/] {work_id}: {', '.join(fields)}")
     for work_id, how in report.merged[:50]:
         console.print(f"  [cyan]=[/] {work_id} [dim](recognised by {_esc(how)})[/]")
     for error in report.errors:

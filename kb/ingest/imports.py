@@ -59,9 +59,10 @@ def apply(ws: Workspace, batches: list[Fetched]) -> Report:
     def merge(ds):
         nonlocal report
         merger = Merger(ds)
+        # every source's records together, in the merger's canonical order: the outcome is the same whichever
+        # source answered first
+        merger.add_all([record for batch in batches for record in batch.records])
         for batch in batches:
-            for record in batch.records:
-                merger.add(record)
             for a in batch.authors:  # an AuthorRecord's fields are Author's facts: pass them all, by name
                 facts = dataclasses.asdict(a)
                 merger.author(facts.pop("name"), **facts)
@@ -80,13 +81,21 @@ def apply(ws: Workspace, batches: list[Fetched]) -> Report:
 HTTP_OPTIONS: dict = {}  # overrides of importers.http.Polite's pacing and retries (tests set them)
 
 
-def polite(source: str, transport=None):
+def polite(source: str, transport=None, progress=None):
     from importers import http
 
-    return http.Polite(http.client(transport), source, **HTTP_OPTIONS)
+    return http.Polite(http.client(transport), source, **{"progress": progress, **HTTP_OPTIONS})
 
 
-def fetch_source(spec: dict, transport=None) -> Fetched:
+def terminal_progress(text: str) -> None:
+    """How a slow request goes, on stderr when it is a terminal (a pipe or a log gets only the report)."""
+    import sys
+
+    if sys.stderr.isatty():
+        print(f"  {text}", file=sys.stderr, flush=True)
+
+
+def fetch_source(spec: dict, transport=None, progress=None) -> Fetched:
     """Fetch one source, described by a spec (see SOURCES), to its end or its first error."""
     import importlib
 
@@ -101,7 +110,7 @@ def fetch_source(spec: dict, transport=None) -> Fetched:
     try:
         module = importlib.import_module(f"importers.{source.module}")
         name = module.label(spec)
-        http = polite(name, transport)
+        http = polite(name, transport, progress)
     except KeyError as e:
         return Fetched(str(spec), error=f"a {kind} source needs {e.args[0]!r} (see data/sources.toml)")
     except Exception as e:  # as in collect(): this source fails, kb sync goes on with the others
@@ -111,7 +120,7 @@ def fetch_source(spec: dict, transport=None) -> Fetched:
 
 def run(ws: Workspace, spec: dict, transport=None) -> tuple[Report, Fetched]:
     """`kb import <type> ...`: one source fetched, then merged into data/."""
-    fetched = fetch_source(spec, transport)
+    fetched = fetch_source(spec, transport, terminal_progress)  # kb sync has its own counter: one source's lines only
     return apply(ws, [fetched]), fetched
 
 

@@ -1,27 +1,40 @@
 """Imported records -> data/: one work per real work, every identifier kept, each merge explained.
 
-The identity rules, in the order they are tried (README's "Importing" section says the same):
+The identity rules, in the order they are tried (README's "Importing" section says the same); `kb show ID
+--provenance` names the rule that merged each record ("same identifier", "same address", "same title, ...",
+"renamed paper"):
 
 1. **The same identifier is the same work.** Any kind: DOI, arXiv, LessWrong/AF, Scholar, OpenAlex, a feed
    item's guid (`feed`, scoped to its feed unless it is a URL), or a canonical URL (the work's `url` or any of
-   its `urls`; a cross-post keeps every URL it was seen under, so the next import of either feed is recognised
-   by identifier, not by title). DOIs, arXiv and OpenAlex ids are compared without case, the others exactly.
-   A URL is no identity for a record whose own identifier of the same kind differs from the work's (two
-   comments on one post share the post's address but not their comment ids).
-2. **One source never merges two of its own records.** Two records with different identifiers of the same
-   kind (two guids of one feed, two comment ids, two arXiv ids) are two works, whatever their titles; a
-   record is never fuzzily matched to a work that the same source already delivered. A researcher's library file
-   (BibTeX, CSL-JSON, RIS) is the exception: it lists each work once, so two of its entries with one title, or an
-   entry imported again, are matched by rule 3 like any other record.
-3. **Titles match only across sources, and only exactly.** The titles must be equal after `match_text`
-   (Unicode NFKC, superscripts and dashes folded, case, accents and punctuation dropped): titles one letter,
-   number or word apart ("Series A"/"Series B", "Part 1"/"Part 2", "donating"/"donating another") are
-   different works. Besides the title: the same kind family (papers and reports; posts and comments: a blog
-   post announcing a paper is never the paper), years at most one apart, no conflicting identifier of the
-   same kind, dates that agree for posts, and an author in common for papers (any author, so a Scholar
-   profile's record that lists only the profile's owner still matches the full author list).
-4. **A post that links a work is not that work.** Links to an arXiv id, a DOI or a forum post in a post's
-   text become `discusses` relations once every record is in.
+   its `urls`; a cross-post keeps every URL it was seen under). DOIs, arXiv and OpenAlex ids are compared
+   without case, the others exactly. A URL is no identity for a record whose arXiv or forum id differs from the
+   work's (two comments on one post), whose guid differs from the work's guid of the same feed, or whose
+   #fragment differs from the work's (a changelog's entries on one page).
+2. **One source never merges two of its own records**, whatever their titles: two guids of one feed, two
+   comment ids, two arXiv ids are two works. OpenAlex alone lists a paper's versions (preprint, published) as
+   records of its own, so two OpenAlex papers may be one by rule 3; and a researcher's library file (BibTeX,
+   CSL-JSON, RIS) lists each work once, so two of its entries with one title, or an entry imported again, are
+   matched by rule 3 like any other record.
+3. **Equal titles, and evidence besides.** Titles equal after `match_text` (NFKC, dashes, case, accents,
+   punctuation), across sources; the same kind family (a blog post announcing a paper is never the paper),
+   years at most one apart, no conflicting arXiv/forum id or publisher DOI (a preprint server's DOI beside a
+   publisher's is two versions, OpenAlex and Scholar ids are many per work). Then:
+   - papers: one person in common (the same surname and agreeing given names: "G Hopper" is "Grace Hopper",
+     "J Smith" is not "A Smith");
+   - posts: the same text (one cut short allowed) within POST_WINDOW_TEXT, else an author in common within
+     POST_WINDOW_AUTHOR, else, with no authors or no text to compare, the same day; authors on both sides with
+     none in common keep them apart unless the texts are the same;
+   - a generic title (under three words, or only words such as "Introduction", "Reply", "Editorial") needs a
+     person with the same given name, the same year for papers, and never merges posts on the day alone.
+4. **A renamed paper** (its arXiv v1 title elsewhere): the same authors in the same order (two at least), the
+   same numbers in the title and half its words, a year apart at most.
+5. **A post is not the work it is about.** Links to an arXiv id, a DOI or a forum post in a post's text become
+   `discusses` relations; a post without authors titled exactly as a paper of the catalogue (a group's
+   publications feed) `discusses` that paper.
+
+One import merges its records in a canonical order (the earliest first; `Merger.add_all`), so its outcome does not
+depend on the order sources answered. A source's own record of a work it made corrects its title, authors and
+abstract when the source changed them (never a curated work's, never a value another source gave).
 
 Curated values win; an import only fills what is missing, adds identifiers and relations, and records in
 the work's provenance what it contributed and how it was recognised (`kb show ID --provenance`). Importing
@@ -43,8 +56,31 @@ from kb.store.datadir import Dataset
 from kb.store.records import Author, Provenance, Relation, Work
 from kb.text import has_markup, safe
 
-FILLABLE = ("year", "date", "venue", "abstract", "url")
+FILLABLE = ("year", "date", "venue", "volume", "pages", "abstract", "url")
+# What a source may change in a work it gave, when the source itself changes it (a corrected title in a feed).
+EDITABLE = ("title", "authors", "abstract")
 POST_DATE_SLACK = dt.timedelta(days=1)  # a feed and a forum may stamp one post in different time zones
+# How far apart two copies of one post may be dated, by the evidence besides their equal titles. Chosen, not yet
+# measured: the labelled real pairs hold no cross-post (BENCHMARKS.md); the issue reports forum copies of lab posts
+# two or three days later and blog cross-posts weeks later.
+POST_WINDOW_AUTHOR = dt.timedelta(days=7)  # an author in common: a lab's post and its forum copy days later
+POST_WINDOW_TEXT = dt.timedelta(days=120)  # the same text: a blog post cross-posted to a forum weeks later
+# Two texts are the same when this share of the shorter one's word runs (SHINGLE words each, from its first
+# TEXT_WORDS words) occur in the other: a feed's summary is the post's opening, often cut short.
+SHINGLE, TEXT_WORDS, SAME_TEXT = 5, 80, 0.6
+# A title this short, or made only of these words, names many works: equal titles then need more than a surname.
+GENERIC_WORDS = 3
+GENERIC_VOCABULARY = frozenset(
+    "a an the and of on to in for with introduction editorial preface foreword discussion reply response comment"
+    " comments conclusion conclusions review book erratum corrigendum correction abstract abstracts untitled index"
+    " contents letter note notes update updates news overview summary report announcement".split()
+)
+# DOIs of preprint servers: a paper's preprint record and its published record carry two DOIs of one work.
+PREPRINT_DOI = re.compile(
+    r"10\.48550/arxiv\.|10\.2139/ssrn\.|10\.1101/|10\.21203/rs\.|10\.20944/preprints|"
+    r"10\.2196/preprints\.|10\.36227/techrxiv\.|10\.31219/osf\.io|10\.26434/chemrxiv",
+    re.I,
+)
 KIND_FAMILY = {"paper": "paper", "report": "paper", "post": "post", "comment": "post"}
 # dashes and hyphens that NFKC leaves alone; folded to "-" before words are split
 _DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"), "-")
@@ -52,8 +88,18 @@ _DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe
 _TRACKING = re.compile(r"utm(_.*)?$|fbclid$|gclid$|mc_[ce]id$", re.I)
 # Kinds of identifier that name one work wherever they come from: a different one is a different work.
 DISTINCT_IDS = ("arxiv", "lesswrong", "alignmentforum")
+# Kinds a work may rightly hold two values of, so a different value is no evidence of another work: OpenAlex keeps a
+# paper's preprint and its published version as two records (two W ids); Scholar lists one paper under two entries.
+MANY_IDS = ("openalex", "scholar", "s2")
+# Sources that list a paper's versions as records of their own (OpenAlex: the preprint and the published paper), so
+# that two of their records may be one work; any other source's two records with two identifiers are two works.
+VERSIONED_SOURCES = ("openalex",)
 # arXiv's own DOIs (DataCite, 10.48550/arXiv.ID) name the preprint: a publisher's DOI for it is no conflict.
 ARXIV_DOI = "10.48550/arxiv."
+
+
+# A version's label that some sources append to the title (JMIR's preprint records in OpenAlex): not the title's.
+_MARKER = re.compile(r"\s*\((?:preprint|pre-print|accepted manuscript)\)\s*$", re.I)
 
 
 def match_text(text: str) -> str:
@@ -62,7 +108,7 @@ def match_text(text: str) -> str:
     NFKC folds compatibility forms ("²" -> "2", full-width letters, ligatures), dashes of every kind become
     word breaks, accents go, case goes, and what is left is words of letters and digits joined by spaces.
     """
-    text = unicodedata.normalize("NFKC", text).translate(_DASHES)
+    text = _MARKER.sub("", unicodedata.normalize("NFKC", text).translate(_DASHES))
     return " ".join(re.findall(r"[a-z0-9]+", ascii_fold(text).lower()))
 
 
@@ -77,12 +123,17 @@ def canonical_url(url: str) -> str:
     return f"{host}{parts.path.rstrip('/')}" + (f"?{'&'.join(query)}" if query else "")
 
 
+def _with_fragment(url: str) -> str:
+    return f"{canonical_url(url)}#{urlsplit(url.strip()).fragment}"
+
+
 @dataclass
 class Report:
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     merged: list[tuple[str, str]] = field(default_factory=list)  # (work id, how it was recognised)
     skipped: list[str] = field(default_factory=list)  # already there, nothing new
+    edited: dict[str, list[str]] = field(default_factory=dict)  # work id -> fields its source changed (title, ...)
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -101,6 +152,83 @@ def _sources(w: Work) -> set[str]:
 
 def _urls(w: Work) -> list[str]:
     return [u for u in (w.url, *w.urls.values()) if u]
+
+
+def _arrival_key(record) -> tuple:
+    when = str(record.date or (f"{record.year}-99" if record.year else "9999"))
+    return (when, record.source, sorted((record.ids or {}).items()), record.title, record.url or "")
+
+
+RENAMED_OVERLAP = 0.5  # the share of a renamed paper's title words (of both titles' words) that must stay
+
+
+def _generic(title: str) -> bool:
+    """A title many works share ("Introduction", "On probes", "Reply to comments")."""
+    words = match_text(title).split()
+    return len(words) < GENERIC_WORDS or all(w in GENERIC_VOCABULARY or w.isdigit() for w in words)
+
+
+def _given(name: str) -> list[str]:
+    return normalise_name(name).split()[:-1]
+
+
+def _same_person(a: str, b: str, strict: bool = False) -> bool:
+    """One person under two spellings: the same surname, and given names that agree ("G Hopper" is "Grace Hopper";
+    "J Smith" is not "A Smith"). strict: both must give a given name, and full ones must be equal."""
+    if _surname(a) != _surname(b) or not _surname(a):
+        return False
+    mine, theirs = _given(a), _given(b)
+    if not mine or not theirs:
+        return not strict
+    first, other = mine[0], theirs[0]
+    if first[0] != other[0]:
+        return False
+    if len(first) > 1 and len(other) > 1:
+        return first == other or (not strict and (first.startswith(other) or other.startswith(first)))
+    return not strict or len(mine) + len(theirs) > 2  # an initial alone matches only outside generic titles
+
+
+def _people_in_common(ours: list[str], theirs: list[str], strict: bool = False) -> bool:
+    return any(_same_person(a, b, strict) for a in ours for b in theirs)
+
+
+def _shingles(words: list[str]) -> set[tuple[str, ...]]:
+    return {tuple(words[n : n + SHINGLE]) for n in range(max(len(words) - SHINGLE + 1, 1))}
+
+
+def same_text(a: str | None, b: str | None) -> bool:
+    """Whether two texts are one text, perhaps one cut short: most of the shorter one's opening runs of words occur
+    in the other."""
+    one, two = match_text(a or "").split(), match_text(b or "").split()
+    if len(one) > len(two):
+        one, two = two, one
+    if len(one) < SHINGLE * 2:  # a few words ("Read more", a date) are no text to compare
+        return False
+    mine = _shingles(one[:TEXT_WORDS])
+    return len(mine & _shingles(two)) >= SAME_TEXT * len(mine)
+
+
+def _post_evidence(w: Work, record, generic: bool) -> tuple[str | None, str]:
+    """Posts of equal titles are one post by the strongest evidence they give, each within its window of dates:
+    the same text (weeks), an author in common (days), else nothing against it (the same day, not for a generic
+    title). Authors on both sides with none in common keep them apart unless the texts are the same."""
+    if not (w.date and record.date):
+        same_year = bool(w.year and record.year and w.year == record.year) and not generic
+        if same_year and not (w.date or record.date):
+            return None, "year, no dates to compare"
+        if same_year and w.authors and record.authors and _people_in_common(w.authors, record.authors, strict=True):
+            return None, "an author in common, the same year (one date unknown)"  # a library entry of a forum post
+        return "no dates to compare", ""
+    gap = abs(w.date - dt.date.fromisoformat(str(record.date)[:10]))
+    if same_text(w.abstract, record.abstract) and gap <= POST_WINDOW_TEXT:
+        return None, f"the same text, {gap.days} day(s) apart"
+    if w.authors and record.authors:
+        if not _people_in_common(w.authors, record.authors, strict=generic):
+            return "no author in common", ""
+        return (None, f"an author in common, {gap.days} day(s) apart") if gap <= POST_WINDOW_AUTHOR else ("dates", "")
+    if generic or gap > POST_DATE_SLACK:
+        return "not enough evidence besides the title", ""
+    return None, "the same day"
 
 
 def _cleaned(record):
@@ -135,6 +263,7 @@ class Merger:
         self.authors: dict[str, Author] = {a.id: a for a in ds.authors}
         self.by_id: dict[tuple[str, str], str] = {}
         self.by_title: dict[str, list[str]] = {}  # match_text(title) -> work ids
+        self.by_first_author: dict[str, set[str]] = {}  # first author's surname -> papers (renamed versions)
         for w in ds.works:
             self._index(w)
         self.report = Report()
@@ -146,67 +275,124 @@ class Merger:
         for url in _urls(w):
             if canonical_url(url):
                 self.by_id.setdefault(("url", canonical_url(url)), w.id)
+            if urlsplit(url).fragment:  # a changelog's entry: its page and its #fragment name it
+                self.by_id.setdefault(("url#", _with_fragment(url)), w.id)
         same = self.by_title.setdefault(match_text(w.title), [])
         if w.id not in same:
             same.append(w.id)
+        if w.authors and KIND_FAMILY.get(w.kind) == "paper":
+            self.by_first_author.setdefault(_surname(w.authors[0]), set()).add(w.id)
 
     def lookup(self, scheme: str, value: str) -> str | None:
         """The work an identifier names, or None."""
         return self.by_id.get(identity(scheme, value))
 
     def match(self, record) -> tuple[str | None, str | None]:
-        """(work id, how it was recognised) by the identity rules above, or (None, None): a new work."""
+        """(work id, which rule recognised it and on what) by the identity rules above, or (None, None): a new work.
+        The rule's name leads what is said, so `kb show --provenance` tells how each record was merged."""
         for scheme, value in record.ids.items():
             if identity(scheme, value) in self.by_id:
-                return self.by_id[identity(scheme, value)], f"{scheme} {value}"
-        found = self.by_id.get(("url", canonical_url(record.url))) if record.url else None
-        if found and not self._conflicting_id(self.works[found], record, DISTINCT_IDS):
-            return found, f"url {record.url}"
-        for work_id_ in self.by_title.get(match_text(record.title), []):
-            w = self.works[work_id_]
-            why = self._fuzzy_veto(w, record)
+                return self.by_id[identity(scheme, value)], f"same identifier: {scheme} {value}"
+        found = self.by_id.get(("url#", _with_fragment(record.url))) if record.url else None
+        found = found or (self.by_id.get(("url", canonical_url(record.url))) if record.url else None)
+        if found and not self._url_veto(self.works[found], record):
+            return found, f"same address: {record.url}"
+        candidates = [self.works[i] for i in self.by_title.get(match_text(record.title), [])]
+        for w in sorted(candidates, key=lambda w: w.id):  # by id, not by arrival: the same answer in any order
+            why, evidence = self._title_evidence(w, record)
             if why is None:
-                evidence = "date" if KIND_FAMILY.get(w.kind) == "post" else "an author in common"
-                return w.id, f"title, year and {evidence} ({w.title!r})"
+                return w.id, f"same title, {evidence} ({w.title!r})"
+        for w in self._renamed_candidates(record):
+            return w.id, f"renamed paper, the same authors in order ({w.title!r})"
         return None, None
 
-    def _fuzzy_veto(self, w: Work, record) -> str | None:
-        """Why an equal title is not enough to make the record this work (None: it is the same work)."""
-        if KIND_FAMILY.get(w.kind) != KIND_FAMILY.get(record.kind):
-            return "another kind of work"
-        if record.source in _sources(w) and not getattr(record, "library", False):
-            return "the same source delivered both"
-        if self._conflicting_id(w, record):
-            return "a conflicting identifier"
+    def _url_veto(self, w: Work, record) -> bool:
+        """Whether a shared address is no identity here: another arXiv or forum id (two comments on one post), two
+        guids of one feed, or two #fragments of one page (a changelog's entries)."""
+        if self._conflicting_id(w, record, DISTINCT_IDS):
+            return True
+        if record.source in _sources(w) and self._conflicting_id(w, record, ("feed",)):
+            return True
+        mine = urlsplit(record.url).fragment
+        theirs = {urlsplit(u).fragment for u in _urls(w) if canonical_url(u) == canonical_url(record.url)}
+        return bool(mine and theirs and mine not in theirs and theirs != {""})
+
+    def _title_evidence(self, w: Work, record) -> tuple[str | None, str]:
+        """(why an equal title is not enough, None when it is; the evidence that made it enough)."""
+        family = KIND_FAMILY.get(w.kind)
+        if family != KIND_FAMILY.get(record.kind):
+            return "another kind of work", ""
+        versions = family == "paper" and record.source in VERSIONED_SOURCES
+        if record.source in _sources(w) and not versions and not getattr(record, "library", False):
+            return "the same source delivered both", ""
+        if self._conflicting_id(w, record, tuple(s for s in record.ids if s not in MANY_IDS and s != "feed")):
+            return "a conflicting identifier", ""
         if w.year and record.year and abs(w.year - record.year) > 1:
-            return "years apart"
-        if KIND_FAMILY.get(w.kind) == "post":
-            if w.date and record.date:
-                if abs(w.date - dt.date.fromisoformat(str(record.date)[:10])) > POST_DATE_SLACK:
-                    return "dates disagree"
-            elif not (w.year and record.year and w.year == record.year):
-                return "no dates to compare"
-            return None
+            return "years apart", ""
+        generic = _generic(record.title)
+        if family == "post":
+            return _post_evidence(w, record, generic)
         if w.authors and record.authors:
-            theirs = {_surname(a) for a in record.authors}
-            if not theirs & {_surname(a) for a in w.authors}:
-                return "no author in common"
-        return None
+            if not _people_in_common(w.authors, record.authors, strict=generic):
+                return "no author in common", ""
+            if generic and not (w.year and record.year == w.year):
+                return "a generic title in different years", ""
+            return None, "year and an author in common"
+        return ("a generic title and no authors to compare", "") if generic else (None, "year, no authors to compare")
+
+    def _renamed_candidates(self, record) -> list[Work]:
+        """Papers of another source whose title changed between versions (arXiv v1's title on another site): the
+        same authors in the same order (at least two), the same numbers in the title, most of its words, a year
+        apart at most, and no conflicting identifier."""
+        if KIND_FAMILY.get(record.kind) != "paper" or len(record.authors) < 2 or record.more_authors:
+            return []
+        words = set(match_text(record.title).split())
+        out = []
+        for work_id_ in sorted(self.by_first_author.get(_surname(record.authors[0]), ())):
+            w = self.works[work_id_]
+            theirs = set(match_text(w.title).split())
+            if (
+                KIND_FAMILY.get(w.kind) != "paper"
+                or record.source in _sources(w)
+                or w.more_authors
+                or len(w.authors) != len(record.authors)
+                or not all(_same_person(a, b) for a, b in zip(w.authors, record.authors, strict=True))
+                or {t for t in words if t.isdigit()} != {t for t in theirs if t.isdigit()}
+                or len(words & theirs) < RENAMED_OVERLAP * len(words | theirs)
+                or (w.year and record.year and abs(w.year - record.year) > 1)
+                or self._conflicting_id(w, record, tuple(s for s in record.ids if s not in MANY_IDS))
+            ):
+                continue
+            out.append(w)
+        return out
 
     @staticmethod
     def _conflicting_id(w: Work, record, schemes=None) -> str | None:
         """The kind of identifier (among schemes; all when None) the work and the record hold different values of,
-        or None."""
+        or None. A preprint server's DOI beside a publisher's is no conflict: they name two versions of one paper."""
         for scheme, value in record.ids.items():
             theirs = w.ids.get(scheme)
             if theirs is None or (schemes is not None and scheme not in schemes):
                 continue
             if identity(scheme, theirs) == identity(scheme, value):
                 continue
-            if scheme == "doi" and ARXIV_DOI in (theirs.lower()[: len(ARXIV_DOI)], value.lower()[: len(ARXIV_DOI)]):
+            if scheme == "doi" and (PREPRINT_DOI.match(theirs) or PREPRINT_DOI.match(value)):
                 continue
             return scheme
         return None
+
+    def add_all(self, records) -> list[str | None]:
+        """Merge records in a canonical order (the earliest first: an original before its cross-posts, a preprint
+        before its published version; then by source, identifiers and title), so that one import's outcome does
+        not depend on the order its sources or their answers came in. Returns the work of each record, in the
+        order given."""
+        order = sorted(range(len(records)), key=lambda n: _arrival_key(records[n]))
+        out: list[str | None] = [None] * len(records)
+        for n in order:
+            out[n] = self.add(records[n])
+        given = {work: n for n, work in reversed(list(enumerate(out)))}  # the report lists them as they were given
+        self.report.added.sort(key=lambda work: given.get(work, len(out)))
+        return out
 
     def add(self, record) -> str | None:
         """Merge one record; returns the id of the work it became or joined (None: it was unusable)."""
@@ -268,8 +454,17 @@ class Merger:
         )  # categories, dated citation count (kb.ingest.merge_extras)
         updates.update(extra)
         contributed += fields
+        if how.startswith(("same identifier", "same address")):  # the source's own record of the work, not a
+            # look-alike found by its title, may correct what the source gave (_edits checks that it gave it)
+            edits = self._edits(work, record)
+            updates.update(edits)
+            changed = [name for name in EDITABLE if name in edits]
+            contributed += [name for name in changed if name not in contributed]
+            if changed:
+                self.report.edited[found] = list(dict.fromkeys([*self.report.edited.get(found, []), *changed]))
         self._remember_links(found, record)
-        if not contributed:
+        first_time = record.source not in _sources(work)  # each source's first merge says by which rule
+        if not contributed and not first_time:
             self.report.skipped.append(found)
             return found
         provenance = [
@@ -277,6 +472,8 @@ class Merger:
             Provenance(source=record.source, fetched_at=self.today, fields=contributed, matched_by=how),
         ]
         self.works[found] = self._validated(work, {**updates, "provenance": provenance})
+        if "title" in updates:
+            self.by_title[match_text(work.title)].remove(found)
         self._index(self.works[found])
         self.report.merged.append((found, how))
         if found not in self.report.added and found not in self.report.updated:
@@ -308,6 +505,26 @@ class Merger:
         self.report.added.append(new_id)
         self._remember_links(new_id, record)
         return new_id
+
+    @staticmethod
+    def _edits(work: Work, record) -> dict:
+        """The title, authors and abstract the source now gives differently, where this source is the one that gave
+        the work's value (it made the work, or its provenance lists the field as this source's last): a curated
+        work, or a value another source or a person gave, is never changed."""
+        made = work.provenance[0] if work.provenance else None  # an import made the work: no fields, no match
+        if made is None or made.fields or made.matched_by or any(p.source == "curated" for p in work.provenance):
+            return {}  # written by hand: no source's edit changes it
+        edits = {}
+        for name in EDITABLE:
+            value = list(record.authors) if name == "authors" else getattr(record, name, None)
+            if value in (None, "", []) or value == getattr(work, name):
+                continue
+            owners = [made.source] + [p.source for p in work.provenance[1:] if name in p.fields]
+            if owners[-1] == record.source:
+                edits[name] = value
+        if "authors" in edits:
+            edits["more_authors"] = record.more_authors
+        return edits
 
     @staticmethod
     def _more_urls(work: Work, record) -> dict[str, str]:
@@ -353,6 +570,33 @@ class Merger:
                     self.report.updated.append(source)
         merge_extras.replace_cites(self, reference_lists)
         self._pending_links.clear()
+        self._posts_titled_as_papers()
+
+    def _posts_titled_as_papers(self) -> None:
+        """Rule 5: a post without authors under the exact title of a paper of the catalogue (a group's publications
+        feed listing its papers) is about that paper: it `discusses` it, and stays its own work (its kind differs).
+        Looked at for the works this run touched, on either side, so the order they came in does not matter."""
+        touched = set(self.report.added) | set(self.report.updated)
+        for work_id_ in sorted(touched):
+            w = self.works[work_id_]
+            if _generic(w.title):
+                continue
+            same = [self.works[i] for i in self.by_title.get(match_text(w.title), []) if i != w.id]
+            if w.kind == "post" and not w.authors:
+                pairs = [(w, other) for other in same if KIND_FAMILY.get(other.kind) == "paper"]
+            elif KIND_FAMILY.get(w.kind) == "paper":
+                pairs = [(other, w) for other in same if other.kind == "post" and not other.authors]
+            else:
+                continue
+            for post_, paper in pairs:
+                if post_.year and paper.year and abs(post_.year - paper.year) > 1:
+                    continue
+                relation = Relation(type="discusses", target=paper.id)
+                if relation not in self.works[post_.id].relations:
+                    current = self.works[post_.id]
+                    self.works[post_.id] = self._validated(current, {"relations": [*current.relations, relation]})
+                    if post_.id not in self.report.added and post_.id not in self.report.updated:
+                        self.report.updated.append(post_.id)
 
     def author(self, name: str, **facts) -> None:
         """Record facts about an author (a Scholar id, a LessWrong name) in data/authors.jsonl."""

@@ -80,6 +80,8 @@ class Work(Strict):
     year: Annotated[int, Field(ge=1900, le=2100)] | None = None
     date: dt.date | None = None
     venue: str | None = None
+    volume: str | None = None  # of the venue, with its issue: "521 (7553)"
+    pages: str | None = None
     abstract: str | None = None
     url: HttpUrl | None = None
     urls: dict[str, HttpUrl] = Field(default_factory=dict)

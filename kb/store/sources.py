@@ -61,7 +61,12 @@ SOURCES: dict[str, Source] = {
     "alignmentforum": Source(
         "lesswrong", {"limit": 200, "site": "alignmentforum"}, {"base_url": "KB_LESSWRONG_URL"}, _FORUM, ("user", "tag")
     ),
-    "scholar": Source("scholar", keys={"id": str, "fill": bool, "resume_dir": str}, needs=("id",)),
+    "scholar": Source(
+        "scholar",
+        env={"openalex_url": "KB_OPENALEX_URL"},
+        keys={"id": str, "fill": bool, "resume_dir": str, "openalex_url": str},
+        needs=("id",),
+    ),
     # a researcher's library, read from a file (importers/library.py): the same identity rules as any source
     "bibtex": Source("bibtex", keys={"path": str}, needs=("path",)),
     "csl-json": Source("csljson", keys={"path": str}, needs=("path",)),

@@ -1,0 +1,331 @@
+"""Identity on the world's data (issue 24): a changelog's #fragment items stay apart, cross-posts between feeds and
+between a feed and the forum merge on strong evidence and stay apart otherwise, a publications feed's copy of a
+catalogued paper discusses it, generic titles never merge on a surname, and the outcome does not depend on the
+order records arrive in. Also: forum threads to the true parent at any depth, and edits at the source."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import shutil
+from pathlib import Path
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from importers import lesswrong
+from importers.http import Polite, client
+from importers.records import WorkRecord
+from kb.ingest.imports import Fetched, apply
+from kb.ingest.merging import Merger, same_text
+from kb.store import datadir
+from kb.store.datadir import Dataset
+from kb.workspace import Workspace
+from tests.conftest import SHARED
+
+LAB = "feed:https://lab.example/news/rss"
+BLOG = "feed:https://lab.example/blog/rss"
+TEXT = (
+    "We trained linear probes on the activations of a language model to catch the moment it starts to act on a"
+    " hidden goal, and found that probes trained on synthetic examples generalise to the real thing."
+)
+
+
+def feed_item(source, title, date, guid=None, url=None, authors=(), abstract=None, ids=None) -> WorkRecord:
+    return WorkRecord(
+        source=source, kind="post", title=title, year=int(date[:4]), date=date, authors=list(authors),
+        abstract=abstract, url=url, ids=ids or ({"feed": guid} if guid else {}),
+    )  # fmt: skip
+
+
+def paper(source, title, year, authors, **kw) -> WorkRecord:
+    return WorkRecord(source=source, kind="paper", title=title, year=year, authors=list(authors), **kw)
+
+
+def merged(*records) -> list[str]:
+    """The work each record became, merged one by one in this order into an empty catalogue (as separate imports)."""
+    merger = Merger(Dataset(root=Path("/nonexistent")))
+    out = [merger.add(r) for r in records]
+    merger.resolve_links()
+    return out
+
+
+def imported_at_once(*records) -> list[str]:
+    """The work each record became, merged as one import (kb import, kb sync) does."""
+    merger = Merger(Dataset(root=Path("/nonexistent")))
+    out = merger.add_all(list(records))
+    merger.resolve_links()
+    return out
+
+
+def ws(data: Path) -> Workspace:
+    return Workspace(data, data.parent / "kb.sqlite")
+
+
+# -- fragments, cross-posts, generic titles --------------------------------------------------------------------------
+
+
+def test_changelog_items_that_differ_only_by_fragment_and_guid_are_distinct_works():
+    items = [
+        feed_item(
+            LAB, f"Release 1.{n}", "2025-01-0" + str(n), guid=f"changelog-{n}", url=f"https://x.example/log#v1-{n}"
+        )
+        for n in range(1, 6)
+    ]
+    assert len(set(merged(*items))) == 5
+    # the same item again is the same work, by its guid
+    first = merged(items[0], dataclasses.replace(items[0], title="Release 1.1 (fixed)"))
+    assert first[0] == first[1]
+
+
+def test_a_changelog_without_guids_gives_one_work_per_fragment_and_a_second_import_changes_nothing(data):
+    items = [
+        feed_item(LAB, f"Version 2.{n}", f"2025-02-0{n}", url=f"https://x.example/changelog#version-2-{n}")
+        for n in range(1, 7)
+    ]
+    assert len(apply(ws(data), [Fetched("feed", items)]).added) == 6
+    again = apply(ws(data), [Fetched("feed", items)])
+    assert again.added == [] and again.updated == [] and len(again.skipped) == 6
+
+
+def test_two_fragments_of_one_page_from_two_feeds_stay_apart():
+    a = feed_item(LAB, "Changes in January", "2025-01-31", url="https://x.example/changes#january")
+    b = feed_item(BLOG, "Changes in February", "2025-02-28", url="https://x.example/changes#february")
+    assert len(set(merged(a, b))) == 2
+
+
+def test_the_same_post_on_a_news_feed_and_a_product_blog_merges():
+    news = feed_item(LAB, "Introducing probes that catch coups", "2025-03-04", guid="https://lab.example/news/coups",
+                     url="https://lab.example/news/coups", abstract=TEXT)  # fmt: skip
+    blog = feed_item(BLOG, "Introducing Probes That Catch Coups", "2025-03-04", guid="https://lab.example/blog/coups",
+                     url="https://lab.example/blog/coups", abstract=TEXT[:150])  # fmt: skip
+    a, b = merged(news, blog)
+    assert a == b
+
+
+def test_a_blog_post_and_its_forum_cross_post_weeks_later_merge_on_the_same_text():
+    blog = feed_item(LAB, "Catching coups with probes", "2025-03-04", url="https://lab.example/coups", abstract=TEXT)
+    forum = feed_item("alignmentforum", "Catching coups with probes", "2025-04-01", authors=["Fabien Roger"],
+                      abstract="Cross-posted from our blog. " + TEXT, ids={"alignmentforum": "a" * 17})  # fmt: skip
+    assert len(set(merged(blog, forum))) == 1 and len(set(merged(forum, blog))) == 1
+
+
+def test_equal_titles_with_neither_text_nor_author_in_common_weeks_apart_stay_apart():
+    blog = feed_item(LAB, "Catching coups with probes", "2025-03-04", url="https://lab.example/coups", abstract=TEXT)
+    forum = feed_item("alignmentforum", "Catching coups with probes", "2025-04-01", authors=["Someone Else"],
+                      abstract="I disagree with the post of this name, for three reasons that I give below in turn.",
+                      ids={"alignmentforum": "b" * 17})  # fmt: skip
+    assert len(set(merged(blog, forum))) == 2
+
+
+def test_a_lab_post_and_the_forum_post_by_its_author_days_later_merge():
+    lab = feed_item(LAB, "Alignment faking in large language models", "2024-12-18", authors=["Ryan Greenblatt"])
+    forum = feed_item("lesswrong", "Alignment Faking in Large Language Models", "2024-12-20",
+                      authors=["ryan_greenblatt", "Ryan Greenblatt"], ids={"lesswrong": "c" * 17})  # fmt: skip
+    assert len(set(merged(lab, forum))) == 1
+
+
+def test_generic_titles_never_merge_on_a_shared_surname_alone():
+    one = paper("openalex", "Introduction", 2019, ["J. Smith"], ids={"openalex": "W1"})
+    two = paper("crossref", "Introduction", 2019, ["A. Smith", "B. Jones"], ids={"doi": "10.1/two"})
+    assert len(set(merged(one, two))) == 2
+    three = paper("openalex", "Deep learning for protein folding", 2019, ["J. Smith"], ids={"openalex": "W3"})
+    four = paper("crossref", "Deep learning for protein folding", 2019, ["A. Smith"], ids={"doi": "10.1/four"})
+    assert len(set(merged(three, four))) == 2  # another person of the same surname
+
+
+def test_openalex_preprint_and_published_records_merge_whatever_the_order():
+    arxiv = paper("arxiv", "Probing for deception", 2023, ["Ada Lovelace", "Grace Hopper"], ids={"arxiv": "2301.00001"})
+    pre = paper("openalex", "Probing for deception", 2023, ["A. Lovelace", "G. Hopper"],
+                ids={"openalex": "W10", "arxiv": "2301.00001"})  # fmt: skip
+    pub = paper("openalex", "Probing for Deception", 2024, ["Ada Lovelace", "Grace Hopper"],
+                ids={"openalex": "W11", "doi": "10.1000/pub.1"}, venue="Journal of Probes")  # fmt: skip
+    for order in ([arxiv, pre, pub], [arxiv, pub, pre], [pub, pre, arxiv], [pre, pub, arxiv]):
+        assert len(set(merged(*order))) == 1, [r.ids for r in order]
+
+
+def test_a_paper_under_its_arxiv_v1_title_elsewhere_merges_by_the_same_authors_in_order():
+    v2 = paper("arxiv", "Coup probes: catching catastrophes with probes trained off-policy", 2023,
+               ["Fabien Roger", "Ada Lovelace"], ids={"arxiv": "2311.00001"})  # fmt: skip
+    v1 = paper("semanticscholar", "Coup probes: catching catastrophes with off-policy probes", 2023,
+               ["F. Roger", "A. Lovelace"], ids={"s2": "abc"})  # fmt: skip
+    assert len(set(merged(v2, v1))) == 1
+    sequel = paper("semanticscholar", "Coup probes 2: catching catastrophes with probes trained off-policy", 2024,
+                   ["Fabien Roger", "Ada Lovelace"], ids={"s2": "def"})  # fmt: skip
+    assert len(set(merged(v2, sequel))) == 2  # another number: another work
+
+
+def test_a_publications_feed_copy_of_a_catalogued_paper_discusses_it_in_either_order(data, tmp_path):
+    title = "Representation engineering: a top-down approach to AI transparency"
+    the_paper = paper("arxiv", title, 2023, ["Andy Zou", "Dan Hendrycks"], ids={"arxiv": "2310.01405"})
+    the_post = feed_item(LAB, title, "2023-10-03", guid="https://lab.example/pubs/repe")
+    for order in ([the_paper, the_post], [the_post, the_paper]):
+        copy = shutil.copytree(data, tmp_path / str(order[0].kind) / "data")
+        apply(ws(copy), [Fetched("test", list(order))])
+        works = {w.kind: w for w in datadir.load(copy).works if w.title == title}
+        assert [(r.type, r.target) for r in works["post"].relations] == [("discusses", works["paper"].id)]
+
+
+def test_provenance_says_which_rule_merged_each_record():
+    arxiv = paper("arxiv", "Probing for deception", 2023, ["Ada Lovelace", "Grace Hopper"], ids={"arxiv": "2301.00001"})
+    scholar = paper("scholar", "PROBING FOR DECEPTION", 2023, ["G Hopper"], more_authors=True, ids={"scholar": "x:1"})
+    oa = paper("openalex", "Probing for deception", 2023, [], ids={"openalex": "W1", "arxiv": "2301.00001"})
+    merger = Merger(Dataset(root=Path("/nonexistent")))
+    work = {merger.add(r) for r in (arxiv, scholar, oa)}.pop()
+    said = [p.matched_by for p in merger.works[work].provenance]
+    assert said[0] is None  # it made the work
+    assert said[1].startswith("same title, year and an author in common")
+    assert said[2] == "same identifier: arxiv 2301.00001"
+
+
+def test_texts_one_cut_short_are_the_same_and_other_texts_are_not():
+    assert same_text(TEXT, TEXT[:140] + "…") and same_text("Cross-posted from the blog. " + TEXT, TEXT)
+    assert not same_text(TEXT, "We trained linear probes on the activations of a vision model to find dogs.")
+    assert not same_text("Read more", "Read more")  # too short to be evidence
+
+
+# -- the outcome does not depend on arrival order --------------------------------------------------------------------
+
+SCENE = [
+    paper("arxiv", "Probing for deception", 2023, ["Ada Lovelace", "Grace Hopper"], ids={"arxiv": "2301.00001"}),
+    paper("openalex", "Probing for deception", 2023, ["A. Lovelace", "G. Hopper"],
+          ids={"openalex": "W10", "arxiv": "2301.00001"}),
+    paper("openalex", "Probing for Deception", 2024, ["Ada Lovelace", "Grace Hopper"],
+          ids={"openalex": "W11", "doi": "10.1000/pub.1"}),
+    paper("scholar", "PROBING FOR DECEPTION", 2024, ["G Hopper"], more_authors=True, ids={"scholar": "x:1"}),
+    paper("openalex", "Introduction", 2019, ["J. Smith"], ids={"openalex": "W1"}),
+    paper("crossref", "Introduction", 2019, ["A. Smith"], ids={"doi": "10.1/two"}),
+    feed_item(LAB, "Catching coups with probes", "2025-03-04", url="https://lab.example/coups", abstract=TEXT),
+    feed_item("alignmentforum", "Catching coups with probes", "2025-04-01", authors=["Fabien Roger"],
+              abstract=TEXT, ids={"alignmentforum": "a" * 17}),
+    feed_item(BLOG, "Catching coups with probes", "2025-03-05", authors=["Fabien Roger"]),
+    feed_item(LAB, "Release 1.1", "2025-01-01", guid="c-1", url="https://x.example/log#v1-1"),
+    feed_item(LAB, "Release 1.2", "2025-01-02", guid="c-2", url="https://x.example/log#v1-2"),
+    feed_item(BLOG, "Probing for deception", "2023-02-01", guid="https://lab.example/pubs/1"),
+]  # fmt: skip
+EXPECTED = [{0, 1, 2, 3}, {4}, {5}, {6, 7, 8}, {9}, {10}, {11}]
+
+
+def partition(order: list[int], merge=imported_at_once) -> list[set[int]]:
+    works = merge(*[SCENE[i] for i in order])
+    groups: dict[str, set[int]] = {}
+    for i, work in zip(order, works, strict=True):
+        groups.setdefault(work, set()).add(i)
+    return sorted(groups.values(), key=min)
+
+
+def test_the_scene_merges_as_labelled():
+    assert partition(list(range(len(SCENE)))) == EXPECTED
+
+
+@settings(max_examples=200, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(st.permutations(range(len(SCENE))))
+def test_any_arrival_order_gives_the_same_works(order):
+    assert partition(list(order)) == EXPECTED
+
+
+@settings(max_examples=100, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(st.permutations(range(4)))
+def test_a_papers_versions_imported_one_by_one_in_any_order_are_one_work(order):
+    # arXiv, OpenAlex's preprint record, OpenAlex's published record, a Scholar profile's entry: separate imports
+    assert partition(list(order), merge=merged) == [{0, 1, 2, 3}]
+
+
+# -- forum threads and edits at the source ---------------------------------------------------------------------------
+
+USER = {"_id": "uid00000000000001", "slug": "fabien-roger", "username": "Fabien Roger", "displayName": "Fabien Roger"}
+POST = {"_id": "post0000000000001", "slug": "p", "title": "Coup probes", "postedAt": "2023-11-08T10:00:00Z",
+        "af": False, "htmlBody": "<p>x</p>", "user": USER,
+        "pageUrl": "https://www.lesswrong.com/posts/post0000000000001/p"}  # fmt: skip
+
+
+def comment(cid: str, parent: str | None, day: int, **kw) -> dict:
+    return {"_id": cid, "postId": POST["_id"], "parentCommentId": parent, "postedAt": f"2023-11-{day:02d}T00:00:00Z",
+            "af": False, "htmlBody": f"<p>Comment {cid}</p>", "user": USER, **kw}  # fmt: skip
+
+
+def forum(sent: list) -> Polite:
+    top, middle = comment("cmt000000000000c1", None, 9), comment("cmt000000000000c2", "cmt000000000000c1", 10)
+    deep = comment("cmt000000000000c3", "cmt000000000000c2", 11, post=POST, parentComment=middle)
+    by_id = {c["_id"]: c for c in (top, middle)}
+
+    def handler(request):
+        body = json.loads(request.content)
+        sent.append(body)
+        query, variables = body["query"], body["variables"]
+        if "GetUserBySlug" in query:
+            return httpx.Response(200, json={"data": {"GetUserBySlug": USER}})
+        if "comment(" in query:
+            return httpx.Response(200, json={"data": {"comment": {"result": by_id.get(variables["id"])}}})
+        results = [deep] if variables["offset"] == 0 else []
+        return httpx.Response(200, json={"data": {"comments": {"results": results}}})
+
+    return Polite(client(httpx.MockTransport(handler)), "test", cache_dir=None, sleep=lambda s: None)
+
+
+def test_a_reply_to_a_reply_is_threaded_to_its_parent_comment_at_any_depth(data):
+    sent = []
+    records = list(lesswrong.Client(forum(sent)).comments_by_user("fabien-roger"))
+    apply(ws(data), [Fetched("lesswrong", records)])
+    works = {w.ids.get("lesswrong"): w for w in datadir.load(data).works}
+    by_pk = {w.id: k for k, w in works.items()}
+
+    def replies_to(cid):
+        return [by_pk[r.target] for r in works[cid].relations if r.type == "replies-to"]
+
+    assert replies_to("cmt000000000000c3") == ["cmt000000000000c2"]
+    assert replies_to("cmt000000000000c2") == ["cmt000000000000c1"]  # asked for by id: it was not delivered
+    assert replies_to("cmt000000000000c1") == [POST["_id"]]
+    assert [b["variables"] for b in sent if "comment(" in b["query"]] == [{"id": "cmt000000000000c1"}]
+
+
+SCHEMA = SHARED / "reference-responses" / "lesswrong" / "forummagnum_schema.gql"
+
+
+def test_the_query_for_a_comment_by_id_is_valid_against_the_real_schema():
+    if not SCHEMA.exists():
+        pytest.skip("no ../shared reference responses")
+    graphql = pytest.importorskip("graphql")
+    from graphql.validation import NoDeprecatedCustomRule
+
+    schema = graphql.build_schema(SCHEMA.read_text(), assume_valid_sdl=True)
+    document = graphql.parse(lesswrong.COMMENT_BY_ID)
+    assert graphql.validate(schema, document, [*graphql.specified_rules, NoDeprecatedCustomRule]) == []
+
+
+def test_a_title_corrected_at_the_source_updates_the_work_and_the_report_says_so(data):
+    first = feed_item(LAB, "Probes that catch copus", "2025-03-04", guid="https://lab.example/p1", abstract=TEXT)
+    (work,) = apply(ws(data), [Fetched("feed", [first])]).added
+    fixed = dataclasses.replace(first, title="Probes that catch coups", authors=["Fabien Roger"])
+    report = apply(ws(data), [Fetched("feed", [fixed])])
+    assert report.edited == {work: ["title", "authors"]} and report.updated == [work]
+    stored = {w.id: w for w in datadir.load(data).works}[work]
+    assert stored.title == "Probes that catch coups" and stored.authors == ["Fabien Roger"]
+    assert apply(ws(data), [Fetched("feed", [fixed])]).edited == {}  # once
+
+
+def test_an_edit_at_the_source_never_changes_a_curated_work_or_another_sources_value(tmp_path):
+    curated = feed_item(LAB, "Probes that catch coups", "2025-03-04", guid="https://lab.example/p1")
+    merger = Merger(Dataset(root=tmp_path))
+    work = merger.add(curated)
+    merger.works[work] = merger.works[work].model_copy(update={"provenance": [
+        merger.works[work].provenance[0].model_copy(update={"source": "curated"})]})  # fmt: skip
+    merger.add(dataclasses.replace(curated, title="Probes that catch coups!"))
+    assert merger.works[work].title == "Probes that catch coups" and merger.report.edited == {}
+
+    merger = Merger(Dataset(root=tmp_path))
+    work = merger.add(paper("arxiv", "Probing for deception", 2023, ["Ada Lovelace"], ids={"arxiv": "2301.00001"}))
+    merger.add(paper("openalex", "Probing for Deception!", 2023, ["Ada Lovelace"], ids={"arxiv": "2301.00001"}))
+    assert merger.works[work].title == "Probing for deception"  # OpenAlex did not make it: arXiv's title stays
+
+
+def test_the_import_report_prints_what_the_source_changed(capsys):
+    from kb.cli import output
+    from kb.ingest.merging import Report
+
+    output.import_report(Report(updated=["w"], edited={"w": ["title"]}))
+    out = capsys.readouterr().out
+    assert "updated 1 at the source: title 1" in out and re.search(r"~\s+w: title", out)

@@ -89,6 +89,7 @@ def test_importing_a_real_bibliography_merges_with_the_catalogue_and_twice_chang
     assert "added 9, updated 2, merged as duplicates 2, unchanged 0" in first.output
     after = works(data)
     assert len(after) == len(before) + 9
+
     def without_provenance(work):
         return {k: v for k, v in work.items() if k != "provenance"}
 

@@ -14,7 +14,7 @@ import click
 
 from kb import launch, output
 from kb.catalogue import SORTS
-from kb.query import MOST, WORK_KINDS, YEARS, Query
+from kb.query import MOST, RELATIONS, WORK_KINDS, YEARS, Query
 
 _KINDS = click.Choice(WORK_KINDS)
 _YEAR = click.IntRange(*YEARS)
@@ -106,6 +106,12 @@ _FILTERS = (
     click.option("--until", type=_YEAR, help="Up to this year."),
     click.option("--kind", type=_KINDS, help="The kind of work."),
     click.option("--venue", help="Part of the venue's name."),
+    click.option(
+        "--relation",
+        type=click.Choice(RELATIONS),
+        help="Only works holding this relation (critiques, replicates, extends, ...) to another work; with a search,"
+        " the work itself or the work it relates to matches.",
+    ),
 )
 
 

@@ -74,6 +74,8 @@ def _works_plain(rows: list[dict], query: str | None) -> None:
     for r in rows:
         lines.append(" · ".join(x for x in (r["id"], str(r["year"] or ""), ", ".join(r["techniques"])) if x))
         lines.append(f"  {r['title']}")
+        if r.get("via"):  # found through a relation: which, to what
+            lines.append(f"  {r['via']}")
         if r["authors"]:  # a blog's post may name none
             lines.append(f"  {_authors(r['authors'], r['more_authors'])}")
         if r.get("citation_count") is not None:
@@ -110,6 +112,8 @@ def _works_on_a_terminal(rows: list[dict], query: str | None) -> None:
             "    ",
         )
         lines += [style(line, "bold") for line in terminal.wrap(r["title"], cols, "  ")]
+        if r.get("via"):
+            lines += [style(line, "yellow") for line in terminal.wrap(r["via"], cols, "  ")]
         if r["authors"]:
             lines += terminal.wrap(_authors(r["authors"], r["more_authors"]), cols, "  ")
         if r.get("citation_count") is not None:

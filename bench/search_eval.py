@@ -101,6 +101,24 @@ def table(questions: list[dict], scores: dict, splits) -> list[str]:
     return lines
 
 
+def differences(questions: list[dict], scores: dict, splits, base: str = "keyword") -> list[str]:
+    """Each method's nDCG@10 minus the base method's, question by question: the mean and its 95% interval (a method
+    wins only where the interval lies above zero)."""
+    lines = []
+    for name in scores:
+        if name == base or base not in scores:
+            continue
+        for split in splits:
+            qs = [q for q in questions if q["split"] == split]
+            if qs:
+                diff = [scores[name][q["n"]][0] - scores[base][q["n"]][0] for q in qs]
+                low, high = interval(diff)
+                lines.append(
+                    f"{name} - {base:<9} {split:<9} nDCG@10 {sum(diff) / len(diff):+.3f} [{low:+.3f}, {high:+.3f}]"
+                )
+    return lines
+
+
 def per_question(questions: list[dict], scores: dict) -> list[str]:
     lines = []
     for q in questions:
@@ -127,6 +145,7 @@ def main(argv: list[str] | None = None) -> None:
     scores = evaluate(questions, methods)
     splits = [args.split] if args.split else SPLITS
     print("\n".join(table(questions, scores, splits)))
+    print("\n".join(differences(questions, scores, splits)))
     if args.per_question:
         print("\n".join(per_question(questions, scores)))
 

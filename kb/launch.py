@@ -144,7 +144,10 @@ _SEARCH = _table(
     (("--json",), "as_json", FLAG),
 )
 SEARCH_LIMIT = 20  # `kb search`'s default --limit (kb.cli's too)
-LEFT_TO_CLICK = {"--semantic"}  # `kb search --semantic` loads a model: click's start-up is nothing beside it
+LEFT_TO_CLICK = {
+    "--semantic",
+    "--hybrid",
+}  # `kb search --semantic` loads a model: click's start-up is nothing beside it
 
 
 def search_options() -> dict:

@@ -140,8 +140,10 @@ def hybrid_search(conn, store_path: Path, text: str, query, limit: int) -> list[
     words = catalogue.search(conn, query._replace(text=text, limit=None, sort=None))
     meaning = semantic_search(conn, store_path, text, query._replace(text=None, limit=None, sort=None), None)
     by_id = {r["id"]: r for r in meaning} | {r["id"]: r for r in words}
-    fused = fuse([[r["id"] for r in words], [r["id"] for r in meaning]])
-    return [by_id[i] for i in fused[:limit]]
+    # works found through a relation the query asks for ("critiques of CCS") answer it: they stay first, in order
+    related = [r["id"] for r in words if r.get("via")]
+    fused = fuse([[r["id"] for r in words if not r.get("via")], [r["id"] for r in meaning if r["id"] not in related]])
+    return [by_id[i] for i in (related + fused)[:limit]]
 
 
 # -- the workflows behind `kb similar` and `kb search --semantic` ---------------------------------------

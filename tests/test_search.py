@@ -322,3 +322,13 @@ def test_a_question_for_related_works_always_keeps_a_subject_word(text):
     if asked:
         subject, types = asked
         assert any(w.lower() not in STOP_WORDS for w in subject.split()) and types
+
+
+def test_works_with_every_word_come_first_then_works_with_some_of_them_said_so(kb):
+    rows = json.loads(kb("search", "probes takeover", "--json").stdout)
+    assert [(r["id"], r["any_word"]) for r in rows][:1] == [("coup-probes-2023", False)]
+    assert len(rows) > 1 and all(r["any_word"] for r in rows[1:])
+    lines = kb("search", "probes takeover").stdout.splitlines()
+    assert lines[0].startswith("coup-probes-2023")
+    assert "works with some of the words of 'probes takeover':" in lines
+    assert ids(kb("search", "probes takeover", "-n", "1", "--json")) == ["coup-probes-2023"]

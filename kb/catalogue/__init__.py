@@ -170,18 +170,20 @@ def _search(conn: sqlite3.Connection, q: Query, relations: tuple[str, ...] = ())
     if not parsed.include:
         sql = f"SELECT {_LIST_COLUMNS} FROM work w {_where(where)} ORDER BY {order} LIMIT ?"
         return _with_tags(conn, [dict(r) for r in conn.execute(sql, [*args, limit])])
-    for any_word in (False, True):
-        sql = (
-            f"SELECT {_LIST_COLUMNS}, bm25(work_fts, {_WEIGHTS}) AS score,"
-            " snippet(work_fts, 2, '«', '»', '…', 12) AS summary_snippet,"
-            " snippet(work_fts, 1, '«', '»', '…', 12) AS abstract_snippet"
-            f" FROM work_fts JOIN work w ON w.pk = work_fts.rowid"
-            f" {_where(['work_fts MATCH ?', *where])} ORDER BY {'score, w.id' if not q.sort else order} LIMIT ?"
-        )
-        rows = [dict(r, any_word=any_word) for r in conn.execute(sql, [parse(q.text, any_word).include, *args, limit])]
-        if rows:
-            return _with_tags(conn, rows)
-    return []
+    sql = (
+        f"SELECT {_LIST_COLUMNS}, bm25(work_fts, {_WEIGHTS}) AS score,"
+        " snippet(work_fts, 2, '«', '»', '…', 12) AS summary_snippet,"
+        " snippet(work_fts, 1, '«', '»', '…', 12) AS abstract_snippet"
+        f" FROM work_fts JOIN work w ON w.pk = work_fts.rowid"
+        f" {_where(['work_fts MATCH ?', *where])} ORDER BY {'score, w.id' if not q.sort else order} LIMIT ?"
+    )
+    rows = [dict(r, any_word=False) for r in conn.execute(sql, [parsed.include, *args, limit])]
+    some = parse(q.text, any_word=True).include
+    if some != parsed.include and (limit < 0 or len(rows) < limit):  # then the works with some of the words
+        seen = {r["pk"] for r in rows}
+        more = [dict(r, any_word=True) for r in conn.execute(sql, [some, *args, -1]) if r["pk"] not in seen]
+        rows += more[: None if limit < 0 else limit - len(rows)]
+    return _with_tags(conn, rows)
 
 
 def _related(conn, q: Query, parsed, relations: tuple[str, ...], where: list[str], args: list) -> list[dict]:

@@ -248,3 +248,97 @@ def test_a_search_over_an_index_in_shards_finds_what_one_index_finds(page, shipp
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+# -- every kind of page on a phone; search as you type; results before filters (issue 27) -------------------------
+
+PAGE_KINDS = [
+    "index.html",
+    "search.html?q=probe",
+    "techniques/index.html",
+    "techniques/probing.html",
+    "works/coup-probes-2023.html",
+    "motivations/index.html",
+    "motivations/deception.html",
+    "authors/index.html",
+    "authors/neel-nanda.html",
+    "methods.html",
+    "404.html",
+]
+
+
+PAGEFIND_BOX = "input.pagefind-ui__search-input"
+
+
+@pytest.fixture
+def phone(browser):
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    yield context.new_page()
+    context.close()
+
+
+def test_every_kind_of_page_has_one_search_box_a_favicon_and_no_console_error(phone, shipped_site):
+    problems = []
+    phone.on("console", lambda m: problems.append((phone.url, m.text)) if m.type == "error" else None)
+    phone.on("pageerror", lambda e: problems.append((phone.url, str(e))))
+    for path in PAGE_KINDS:
+        phone.goto(shipped_site + path)
+        if path.startswith("search.html"):
+            phone.locator(".pagefind-ui__result").first.wait_for(timeout=10_000)
+        phone.wait_for_load_state("networkidle")
+        boxes = [b for b in phone.locator(f"input[type=search], {PAGEFIND_BOX}").all() if b.is_visible()]
+        assert len(boxes) == 1, path
+        icon = phone.locator("link[rel=icon]").get_attribute("href")
+        assert phone.request.get(phone.url.rsplit("/", 1)[0] + "/" + icon).ok, path
+    assert problems == []
+
+
+def test_on_a_phone_search_results_come_before_the_filters(phone, shipped_site):
+    phone.goto(shipped_site + "search.html?q=pruning")
+    first = phone.locator(".pagefind-ui__result").first
+    first.wait_for(timeout=10_000)
+    filters = phone.locator(".pagefind-ui__filter-panel")
+    filters.wait_for(timeout=10_000)
+    assert first.bounding_box()["y"] < filters.bounding_box()["y"]
+    assert first.bounding_box()["y"] < 844  # the first result on the first screen
+    shot(phone, "search-phone")
+
+
+def test_pagefind_s_box_uses_the_site_s_font(page, shipped_site):
+    page.goto(shipped_site + "search.html")
+    box = page.locator(".pagefind-ui__search-input")
+    box.wait_for(timeout=10_000)
+    body = page.evaluate("getComputedStyle(document.body).fontFamily")
+    assert box.evaluate("e => getComputedStyle(e).fontFamily") == body
+
+
+def test_the_header_box_answers_as_you_type(page, shipped_site):
+    page.goto(shipped_site + "techniques/index.html")
+    page.locator("#q-top").press_sequentially("geometry of truth", delay=30)  # no Enter
+    hit = page.locator(".quick-results a", has_text="The Geometry of Truth")
+    hit.first.wait_for(timeout=10_000)
+    assert page.url.endswith("techniques/index.html")
+    assert (
+        page.locator(".quick-results a.all-results")
+        .get_attribute("href")
+        .endswith("search.html?q=geometry%20of%20truth")
+    )
+    hit.first.click()
+    page.wait_for_url("**/works/geometry-of-truth-2023.html")
+
+
+def test_a_technique_page_filters_its_works_by_kind_and_by_stated_motivation(page, shipped_site):
+    page.goto(shipped_site + "techniques/probing.html")
+    total = page.locator("#works-list li.card").count()
+    page.select_option("select[data-filter-key=kind]", "comment")
+    shown = page.locator("#works-list li.card:visible")
+    assert 0 < shown.count() < total
+    assert set(shown.evaluate_all("cards => cards.map(c => c.dataset.kind)")) == {"comment"}
+    assert page.locator(".filter-count").inner_text() == f"{shown.count()} of {total} works"
+    page.select_option("select[data-filter-key=kind]", "")
+    page.select_option("select[data-filter-key=motivation]", "stated")
+    stated = page.locator("#works-list li.card:visible")
+    assert 0 < stated.count() < total
+    assert set(stated.evaluate_all("cards => cards.map(c => c.dataset.motivation)")) == {"stated"}
+    page.select_option("select[data-sort-target=works-list]", "title")  # sorting keeps the filter
+    assert page.locator("#works-list li.card:visible").count() == stated.count()

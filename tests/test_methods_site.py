@@ -121,6 +121,7 @@ def test_the_methods_page_lists_every_experiment_with_its_verdicts_and_is_in_the
     for name in ("probes-vs-lat", "coup-probes"):
         assert f'id="{name}"' in html and f'href="#{name}"' in html
     assert html.count("<strong>reproduced</strong>") == 2 and "<strong>not reproduced</strong>" in html
+    assert "<strong>2 reproduced</strong>" in html and "<strong>1 not reproduced</strong>" in html  # the index
     assert html.count("the note") == 1 and 'href="works/lat-paper-2023.html"' in html
     assert 'href="methods.html">Methods</a>' in (out / "index.html").read_text()
     assert 'href="../methods.html">Methods</a>' in (out / "works" / "coup-probes-2023.html").read_text()

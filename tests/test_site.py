@@ -156,7 +156,13 @@ def test_validate_refuses_markup_and_control_characters_in_one_line_fields(data)
     assert any("evil-2024: author" in p for p in problems)
 
 
-SORTING = ("static/sort.js", "../static/sort.js", "../static/filter.js")
+SORTING = (
+    "static/sort.js",
+    "../static/sort.js",
+    "../static/filter.js",
+    "static/quick-search.js",
+    "../static/quick-search.js",
+)
 
 
 def test_injected_markup_is_inert(data, tmp_path):

@@ -200,6 +200,7 @@ def iter_pages(
                     dict(
                         r,
                         works=[card(i) for i in dict.fromkeys(r.get("works", [])) if i in works],
+                        verdicts=_experiment_brief(r)["verdicts"],
                         technique_links=[
                             {"slug": t, "name": tech_names[t]} for t in r["techniques"] if t in tech_names
                         ],

@@ -342,3 +342,73 @@ def test_a_technique_page_filters_its_works_by_kind_and_by_stated_motivation(pag
     assert set(stated.evaluate_all("cards => cards.map(c => c.dataset.motivation)")) == {"stated"}
     page.select_option("select[data-sort-target=works-list]", "title")  # sorting keeps the filter
     assert page.locator("#works-list li.card:visible").count() == stated.count()
+
+
+# -- figures (issue 27): legible on a phone, drawn for both schemes, full size on click, alt text with the result ---
+
+LEGIBLE_PX = 9  # the smallest legend text, in CSS pixels as shown, that a reader can read on a phone
+
+
+def _figure_site(data: Path, tmp_path: Path):
+    """A result whose figure is a bar chart with eight labelled series (the shape of the probes-vs-LAT figure),
+    drawn by kb.methods.report.figure."""
+    pytest.importorskip("matplotlib")
+    import numpy as np
+
+    from kb.methods.report import Result, figure
+
+    folder = tmp_path / "results" / "probes-vs-lat"
+    result = Result("probes-vs-lat", "Probes versus LAT", ["lat"], ["lat-paper-2023"])
+
+    def draw(ax):
+        for i, name in enumerate(["logistic regression", "mean difference", "LAT", "CCS"] * 2):
+            ax.bar(np.arange(3) + i * 0.1, [0.9, 0.7, 0.6], 0.1, label=f"{name} {i}", color=f"C{i}")
+        ax.set_ylabel("AUROC")
+        ax.legend()
+
+    figure(result, folder, "auroc", "AUROC per method", draw)
+    claim = {
+        "text": "LAT is worse than a probe in distribution",
+        "verdict": "reproduced",
+        "evidence": "0.1 [0.05, 0.2]",
+    }
+    record = {"experiment": result.experiment, "title": result.title, "techniques": ["lat"], "works": result.works}
+    (folder / "result.json").write_text(json.dumps(record | {"claims": [claim], "figures": result.figures, "run": {}}))
+    out = tmp_path / "_site"
+    with Workspace(data, tmp_path / "kb.sqlite").connect() as conn:
+        website.build(
+            conn, out, base_url="http://127.0.0.1/", build_date=dt.date(2026, 11, 24), results_dir=folder.parent
+        )
+    from kb.website import serve as serving
+
+    httpd = serving.server(out, port=0)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd, f"http://127.0.0.1:{httpd.server_address[1]}/"
+
+
+def test_a_figure_s_legend_is_legible_on_a_phone_in_either_scheme_and_opens_full_size(browser, data, tmp_path):
+    httpd, base = _figure_site(data, tmp_path)
+    try:
+        context = browser.new_context(viewport={"width": 390, "height": 844}, color_scheme="dark")
+        pg = context.new_page()
+        pg.goto(base + "techniques/lat.html")
+        img = pg.locator("figure img").first
+        img.scroll_into_view_if_needed()
+        pg.wait_for_function("() => document.querySelector('figure img').complete")
+        shown_width = img.evaluate("e => e.getBoundingClientRect().width")
+        svg = pg.request.get(base + img.get_attribute("src").removeprefix("../")).text()
+        view_width = float(re.search(r'viewBox="0 0 ([\d.]+) ', svg)[1])
+        legend = svg[svg.index('<g id="legend_1">') :]
+        sizes = [float(s) for s in re.findall(r"font-size: ([\d.]+)px", legend[: legend.index("</g>\n </g>")])]
+        assert len(sizes) == 8  # one text per series
+        assert min(sizes) * shown_width / view_width >= LEGIBLE_PX
+        # drawn for both schemes: no white box behind it, and its own style sheet turns its ink light in the dark
+        assert img.evaluate("e => getComputedStyle(e).backgroundColor") == "rgba(0, 0, 0, 0)"
+        assert "prefers-color-scheme: dark" in svg and 'fill="#ffffff"' not in svg
+        assert "Reproduced: LAT is worse than a probe in distribution" in img.get_attribute("alt")
+        img.click()
+        pg.wait_for_url("**/results/probes-vs-lat/auroc.svg")
+        context.close()
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

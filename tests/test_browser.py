@@ -329,6 +329,7 @@ def test_the_header_box_answers_as_you_type(page, shipped_site):
 
 def test_a_technique_page_filters_its_works_by_kind_and_by_stated_motivation(page, shipped_site):
     page.goto(shipped_site + "techniques/probing.html")
+    assert page.locator("#works-list li.card").first.bounding_box()["y"] < 900  # the works on the first screen
     total = page.locator("#works-list li.card").count()
     page.select_option("select[data-filter-key=kind]", "comment")
     shown = page.locator("#works-list li.card:visible")

@@ -39,21 +39,64 @@ MOST = 2**63 - 1
 WORK_KINDS = ("paper", "post", "comment", "report")
 
 # Named tuples, not dataclasses: importing dataclasses imports inspect, about a fifth of a cold `kb show`.
-_QUERY_FIELDS = ("text", "technique", "motivation", "author", "since", "until", "kind", "venue", "limit", "sort")
+# The relations between works a query can ask for (the records' types, as WORK_KINDS).
+RELATIONS = ("discusses", "replies-to", "critiques", "extends", "replicates", "cites")
+
+_QUERY_FIELDS = (
+    "text", "technique", "motivation", "author", "since", "until", "kind", "venue", "limit", "sort", "relation",
+)  # fmt: skip
 
 
-class Query(namedtuple("Query", _QUERY_FIELDS, defaults=(None,) * 8 + (20, None))):
+class Query(namedtuple("Query", _QUERY_FIELDS, defaults=(None,) * 8 + (20, None, None))):
     """What to find: search text (None: every work), filters (slugs, an author's name, years, a kind, part of a
-    venue), at most `limit` works (None: every match; default 20), in `sort` order (None: best match first, newest
+    venue, a relation type: works holding such a relation, whose own text or whose relation's target matches the
+    text), at most `limit` works (None: every match; default 20), in `sort` order (None: best match first, newest
     first without text)."""
 
     __slots__ = ()
 
 
-class Parsed(namedtuple("Parsed", ("include", "exclude"))):
-    """FTS5 expressions: works must match `include` (when set) and must not match `exclude` (when set)."""
+class Parsed(namedtuple("Parsed", ("include", "exclude", "relation"), defaults=(None,))):
+    """FTS5 expressions: works must match `include` (when set) and must not match `exclude` (when set); `relation`:
+    a relation type written as `relation:TYPE`, a filter."""
 
     __slots__ = ()
+
+
+# Words that carry no subject in a question ("which papers compare linear probes and LAT?"): dropped from an
+# unquoted query, unless every word is one of them. Upper-case AND, OR and NOT stay operators.
+STOP_WORDS = frozenset(
+    """a an the and or of in on for to with by from at as into about than then is are was were be been being
+    do does did can could should would will may might must has have had how what which who whom whose why when
+    where that this these those there here it its any some all each other such we i me my you your they them
+    their our us find show list give tell look looking papers paper works work articles article posts post
+    studies study research researchers literature anything something someone whether if so also""".split()
+)
+
+# Questions that ask for works related to a subject: the phrase, and the relation types it asks for, in order.
+# A failed replication is written down as a critique, so asking for replications asks for both.
+_ASKS_RELATION = (
+    (r"(?:critiques?|criticisms?|critics|critiqu\w*|criticis\w*|criticiz\w*|rebuttals?|objections?)", ("critiques",)),
+    (r"(?:(?:failed|fails?|failure|attempts?) to )?(?:replicat\w*|reproduc\w*)", ("replicates", "critiques")),
+    (r"(?:extensions?|extend\w*|builds? (?:up)?on|built (?:up)?on|building (?:up)?on|follow[- ]?ups?)", ("extends",)),
+    (r"(?:responses?|replies|reply|replying|answers?)(?= to\b)", ("replies-to",)),
+)
+_ASKS = [(re.compile(rf"(?<![\w:\"]){phrase}(?![\w:\"])", re.I), types) for phrase, types in _ASKS_RELATION]
+
+
+def asks_relation(text: str) -> tuple[str, tuple[str, ...]] | None:
+    """A question for works related to a subject ("critiques of CCS", "CCS failed to replicate", "work that builds
+    on sleeper agents"): (the subject's words, the relation types asked for), or None. Only plain words: a query
+    with quotes, fields or upper-case operators is read as written."""
+    if '"' in text or ":" in text or any(w in _OPERATORS for w in text.split()):
+        return None
+    for pattern, types in _ASKS:
+        m = pattern.search(text)
+        if m:
+            rest = (text[: m.start()] + " " + text[m.end() :]).strip()
+            if re.search(r"\w", " ".join(w for w in re.findall(r"\w+", rest) if w.lower() not in STOP_WORDS)):
+                return rest, types
+    return None
 
 
 _BRITISH = re.compile(r"(?<=\w{3})is(e|ed|es|ing|ation|ations|er|ers)\b")
@@ -95,8 +138,15 @@ def parse(text: str, any_word: bool = False) -> Parsed:
     _check_quotes(text)
     include: list[str] = []
     exclude: list[str] = []
+    relation = None
     negate = False
-    for field, field_phrase, phrase, word in _TOKEN.findall(text):
+    tokens = _TOKEN.findall(text)
+    # stop words go only when some other word is left: a query of nothing but them is searched as typed
+    plain = [w for f, _, p, w in tokens if w and not f and w not in _OPERATORS and ":" not in w]
+    meaningful = [w for w in plain if _words(w) and not _is_stop(w)]
+    for field, field_phrase, phrase, word in tokens:
+        if word and not negate and meaningful and word in plain and _is_stop(word):
+            continue
         if word in _OPERATORS:
             if word == "NOT":
                 negate = True
@@ -106,8 +156,11 @@ def parse(text: str, any_word: bool = False) -> Parsed:
         column = None
         if field or (word and re.match(r"^[A-Za-z]\w*:\S", word) and not re.match(r"^https?:", word, re.I)):
             name, _, rest = (field, None, field_phrase) if field else word.partition(":")
+            if name.lower() == "relation":
+                relation = _relation(rest)
+                continue
             if name.lower() not in FIELDS:
-                known = ", ".join(sorted(FIELDS))
+                known = ", ".join(sorted([*FIELDS, "relation"]))
                 raise QuerySyntaxError(f"unknown field {name + ':'!r}; search fields are {known}")
             column = FIELDS[name.lower()]
             term = _term(rest, bool(field), column)
@@ -124,9 +177,25 @@ def parse(text: str, any_word: bool = False) -> Parsed:
             include.append(term)
     while include and include[-1] in _OPERATORS:
         include.pop()
-    if not include and not exclude and text.strip():  # "?" or "..." would otherwise list every work
+    if not include and not exclude and not relation and text.strip():  # "?" or "..." would list every work
         raise QuerySyntaxError(f"nothing to search for in {text.strip()!r}: a query needs a word of letters or digits")
-    return Parsed(_join(include, any_word), " OR ".join(exclude) or None)
+    return Parsed(_join(include, any_word), " OR ".join(exclude) or None, relation)
+
+
+def _words(raw: str) -> list[str]:
+    return re.findall(r"\w+", raw)
+
+
+def _is_stop(raw: str) -> bool:
+    words = _words(raw)
+    return bool(words) and all(w.lower() in STOP_WORDS for w in words)
+
+
+def _relation(value: str) -> str:
+    value = value.strip().lower()
+    if value not in RELATIONS:
+        raise QuerySyntaxError(f"unknown relation {value!r}; relations are {', '.join(RELATIONS)}")
+    return value
 
 
 def _join(parts: list[str], any_word: bool) -> str | None:

@@ -113,8 +113,37 @@ def semantic_search(conn, store_path: Path, text: str, query, limit: int) -> lis
     X = store.embed([work_text(w) for w in works])
     q = store.embed([text])[0]
     scores = X @ q
-    order = np.argsort(-scores, kind="stable")[:limit]
+    order = np.argsort(-scores, kind="stable")[:limit]  # None: every allowed work
     return [dict(allowed[works[i]["id"]], score=round(float(scores[i]), 4)) for i in order]
+
+
+# Reciprocal rank fusion's constant (Cormack, Clarke and Buettcher 2009): a work's fused score is the sum over the
+# rankings of 1 / (RRF_K + rank), so a work high in one ranking and absent from the other still counts, and no
+# score scale has to be matched between bm25 and a cosine.
+RRF_K = 60
+
+
+def fuse(rankings: list[list[str]], k: int = RRF_K) -> list[str]:
+    """Ids ranked by reciprocal rank fusion of several rankings (ties by first appearance)."""
+    scores: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, key in enumerate(ranking, start=1):
+            scores[key] = scores.get(key, 0.0) + 1.0 / (k + rank)
+    return sorted(scores, key=lambda key: -scores[key])
+
+
+def hybrid_search(conn, store_path: Path, text: str, query, limit: int) -> list[dict]:
+    """Works ranked by reciprocal rank fusion of full-text (bm25) and meaning (embeddings), among those the
+    filters allow."""
+    from kb import catalogue
+
+    words = catalogue.search(conn, query._replace(text=text, limit=None, sort=None))
+    meaning = semantic_search(conn, store_path, text, query._replace(text=None, limit=None, sort=None), None)
+    by_id = {r["id"]: r for r in meaning} | {r["id"]: r for r in words}
+    # works found through a relation the query asks for ("critiques of CCS") answer it: they stay first, in order
+    related = [r["id"] for r in words if r.get("via")]
+    fused = fuse([[r["id"] for r in words if not r.get("via")], [r["id"] for r in meaning if r["id"] not in related]])
+    return [by_id[i] for i in (related + fused)[:limit]]
 
 
 # -- the workflows behind `kb similar` and `kb search --semantic` ---------------------------------------
@@ -148,3 +177,11 @@ def search_by_meaning(ws, text: str, query) -> list[dict]:
 
     with ws.connect() as conn:
         return semantic_search(conn, ws.embeddings_path, text, query._replace(limit=None), query.limit)
+
+
+def search_hybrid(ws, text: str, query) -> list[dict]:
+    """Works ranked by words and meaning together (reciprocal rank fusion), among those the query's filters allow.
+
+    Raises kb.embeddings.MissingExtra without the methods extra, kb.catalogue.NotFound for a bad filter."""
+    with ws.connect() as conn:
+        return hybrid_search(conn, ws.embeddings_path, text, query, query.limit)

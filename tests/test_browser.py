@@ -248,3 +248,168 @@ def test_a_search_over_an_index_in_shards_finds_what_one_index_finds(page, shipp
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+# -- every kind of page on a phone; search as you type; results before filters (issue 27) -------------------------
+
+PAGE_KINDS = [
+    "index.html",
+    "search.html?q=probe",
+    "techniques/index.html",
+    "techniques/probing.html",
+    "works/coup-probes-2023.html",
+    "motivations/index.html",
+    "motivations/deception.html",
+    "authors/index.html",
+    "authors/neel-nanda.html",
+    "methods.html",
+    "404.html",
+]
+
+
+PAGEFIND_BOX = "input.pagefind-ui__search-input"
+
+
+@pytest.fixture
+def phone(browser):
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    yield context.new_page()
+    context.close()
+
+
+def test_every_kind_of_page_has_one_search_box_a_favicon_and_no_console_error(phone, shipped_site):
+    problems = []
+    phone.on("console", lambda m: problems.append((phone.url, m.text)) if m.type == "error" else None)
+    phone.on("pageerror", lambda e: problems.append((phone.url, str(e))))
+    for path in PAGE_KINDS:
+        phone.goto(shipped_site + path)
+        if path.startswith("search.html"):
+            phone.locator(".pagefind-ui__result").first.wait_for(timeout=10_000)
+        phone.wait_for_load_state("networkidle")
+        boxes = [b for b in phone.locator(f"input[type=search], {PAGEFIND_BOX}").all() if b.is_visible()]
+        assert len(boxes) == 1, path
+        icon = phone.locator("link[rel=icon]").get_attribute("href")
+        assert phone.request.get(phone.url.rsplit("/", 1)[0] + "/" + icon).ok, path
+    assert problems == []
+
+
+def test_on_a_phone_search_results_come_before_the_filters(phone, shipped_site):
+    phone.goto(shipped_site + "search.html?q=pruning")
+    first = phone.locator(".pagefind-ui__result").first
+    first.wait_for(timeout=10_000)
+    filters = phone.locator(".pagefind-ui__filter-panel")
+    filters.wait_for(timeout=10_000)
+    assert first.bounding_box()["y"] < filters.bounding_box()["y"]
+    assert first.bounding_box()["y"] < 844  # the first result on the first screen
+    shot(phone, "search-phone")
+
+
+def test_pagefind_s_box_uses_the_site_s_font(page, shipped_site):
+    page.goto(shipped_site + "search.html")
+    box = page.locator(".pagefind-ui__search-input")
+    box.wait_for(timeout=10_000)
+    body = page.evaluate("getComputedStyle(document.body).fontFamily")
+    assert box.evaluate("e => getComputedStyle(e).fontFamily") == body
+
+
+def test_the_header_box_answers_as_you_type(page, shipped_site):
+    page.goto(shipped_site + "techniques/index.html")
+    page.locator("#q-top").press_sequentially("geometry of truth", delay=30)  # no Enter
+    hit = page.locator(".quick-results a", has_text="The Geometry of Truth")
+    hit.first.wait_for(timeout=10_000)
+    assert page.url.endswith("techniques/index.html")
+    assert (
+        page.locator(".quick-results a.all-results")
+        .get_attribute("href")
+        .endswith("search.html?q=geometry%20of%20truth")
+    )
+    hit.first.click()
+    page.wait_for_url("**/works/geometry-of-truth-2023.html")
+
+
+def test_a_technique_page_filters_its_works_by_kind_and_by_stated_motivation(page, shipped_site):
+    page.goto(shipped_site + "techniques/probing.html")
+    assert page.locator("#works-list li.card").first.bounding_box()["y"] < 900  # the works on the first screen
+    total = page.locator("#works-list li.card").count()
+    page.select_option("select[data-filter-key=kind]", "comment")
+    shown = page.locator("#works-list li.card:visible")
+    assert 0 < shown.count() < total
+    assert set(shown.evaluate_all("cards => cards.map(c => c.dataset.kind)")) == {"comment"}
+    assert page.locator(".filter-count").inner_text() == f"{shown.count()} of {total} works"
+    page.select_option("select[data-filter-key=kind]", "")
+    page.select_option("select[data-filter-key=motivation]", "stated")
+    stated = page.locator("#works-list li.card:visible")
+    assert 0 < stated.count() < total
+    assert set(stated.evaluate_all("cards => cards.map(c => c.dataset.motivation)")) == {"stated"}
+    page.select_option("select[data-sort-target=works-list]", "title")  # sorting keeps the filter
+    assert page.locator("#works-list li.card:visible").count() == stated.count()
+
+
+# -- figures (issue 27): legible on a phone, drawn for both schemes, full size on click, alt text with the result ---
+
+LEGIBLE_PX = 9  # the smallest legend text, in CSS pixels as shown, that a reader can read on a phone
+
+
+def _figure_site(data: Path, tmp_path: Path):
+    """A result whose figure is a bar chart with eight labelled series (the shape of the probes-vs-LAT figure),
+    drawn by kb.methods.report.figure."""
+    pytest.importorskip("matplotlib")
+    import numpy as np
+
+    from kb.methods.report import Result, figure
+
+    folder = tmp_path / "results" / "probes-vs-lat"
+    result = Result("probes-vs-lat", "Probes versus LAT", ["lat"], ["lat-paper-2023"])
+
+    def draw(ax):
+        for i, name in enumerate(["logistic regression", "mean difference", "LAT", "CCS"] * 2):
+            ax.bar(np.arange(3) + i * 0.1, [0.9, 0.7, 0.6], 0.1, label=f"{name} {i}", color=f"C{i}")
+        ax.set_ylabel("AUROC")
+        ax.legend()
+
+    figure(result, folder, "auroc", "AUROC per method", draw)
+    claim = {
+        "text": "LAT is worse than a probe in distribution",
+        "verdict": "reproduced",
+        "evidence": "0.1 [0.05, 0.2]",
+    }
+    record = {"experiment": result.experiment, "title": result.title, "techniques": ["lat"], "works": result.works}
+    (folder / "result.json").write_text(json.dumps(record | {"claims": [claim], "figures": result.figures, "run": {}}))
+    out = tmp_path / "_site"
+    with Workspace(data, tmp_path / "kb.sqlite").connect() as conn:
+        website.build(
+            conn, out, base_url="http://127.0.0.1/", build_date=dt.date(2026, 11, 24), results_dir=folder.parent
+        )
+    from kb.website import serve as serving
+
+    httpd = serving.server(out, port=0)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd, f"http://127.0.0.1:{httpd.server_address[1]}/"
+
+
+def test_a_figure_s_legend_is_legible_on_a_phone_in_either_scheme_and_opens_full_size(browser, data, tmp_path):
+    httpd, base = _figure_site(data, tmp_path)
+    try:
+        context = browser.new_context(viewport={"width": 390, "height": 844}, color_scheme="dark")
+        pg = context.new_page()
+        pg.goto(base + "techniques/lat.html")
+        img = pg.locator("figure img").first
+        img.scroll_into_view_if_needed()
+        pg.wait_for_function("() => document.querySelector('figure img').complete")
+        shown_width = img.evaluate("e => e.getBoundingClientRect().width")
+        svg = pg.request.get(base + img.get_attribute("src").removeprefix("../")).text()
+        view_width = float(re.search(r'viewBox="0 0 ([\d.]+) ', svg)[1])
+        legend = svg[svg.index('<g id="legend_1">') :]
+        sizes = [float(s) for s in re.findall(r"font-size: ([\d.]+)px", legend[: legend.index("</g>\n </g>")])]
+        assert len(sizes) == 8  # one text per series
+        assert min(sizes) * shown_width / view_width >= LEGIBLE_PX
+        # drawn for both schemes: no white box behind it, and its own style sheet turns its ink light in the dark
+        assert img.evaluate("e => getComputedStyle(e).backgroundColor") == "rgba(0, 0, 0, 0)"
+        assert "prefers-color-scheme: dark" in svg and 'fill="#ffffff"' not in svg
+        assert "Reproduced: LAT is worse than a probe in distribution" in img.get_attribute("alt")
+        img.click()
+        pg.wait_for_url("**/results/probes-vs-lat/auroc.svg")
+        context.close()
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

@@ -124,3 +124,34 @@ def test_the_t_interval_contains_the_mean_and_narrows_with_more_of_the_same_data
     doubled = stats.interval(values * 2)
     assert doubled.high - doubled.low <= ci.high - ci.low + 1e-12
     assert np.isclose(doubled.mean, ci.mean)
+
+
+# -- output into a pipe or a file ---------------------------------------------------------------------------------
+
+
+def test_methods_list_into_a_pipe_writes_each_claim_on_one_whole_line(kb, monkeypatch):
+    from kb.methods.registry import EXPERIMENTS
+
+    monkeypatch.setenv("COLUMNS", "80")  # a terminal's width must not wrap what goes to a file
+    lines = kb("methods", "list").stdout.splitlines()
+    for e in EXPERIMENTS.values():
+        for name, text in e.claims.items():
+            assert f"  - {text} ({name})" in lines
+        assert f"  works: {', '.join(e.works)}" in lines
+
+
+def test_a_result_into_a_pipe_is_plain_unwrapped_lines_and_no_progress_bar(capsys, monkeypatch, tmp_path):
+    from types import SimpleNamespace
+
+    from kb.cli import output
+
+    monkeypatch.setenv("COLUMNS", "40")
+    text, evidence = " ".join(["a claim"] * 20), " ".join(["an interval [0.1, 0.9]"] * 6)
+    claim = SimpleNamespace(verdict="inconclusive", text=text, evidence=evidence)
+    result = SimpleNamespace(title="A title", run={"seconds": 1, "model": "m"}, claims=[claim], tables={}, figures=[])
+    with output.progress("an experiment") as step:
+        step("seed 0")
+        output.experiment_result(result, tmp_path / "result.json")
+    out, err = capsys.readouterr()
+    assert f"  INCONCLUSIVE {text}" in out.splitlines() and f"    {evidence}" in out.splitlines()
+    assert "\x1b" not in out and err == ""

@@ -143,6 +143,9 @@ def test_a_query_naming_a_technique_finds_the_works_tagged_with_it_and_its_narro
         "https://doi.org/10.48550/arXiv.2311.00001",
         "doi:10.48550/arxiv.2311.00001",
         " 2311.00001 ",
+        "arxiv.org/abs/2311.00001",
+        "www.arxiv.org/abs/2311.00001v2",
+        "doi.org/10.48550/arXiv.2311.00001",
     ],
 )
 def test_every_form_of_an_identifier_people_paste_finds_the_work(kb, pasted):
@@ -169,6 +172,9 @@ def test_every_form_of_an_identifier_people_paste_finds_the_work(kb, pasted):
         ),
         ("W2963403868", [("openalex", "w2963403868")]),
         ("https://openalex.org/W2963403868", [("openalex", "w2963403868")]),
+        ("openalex.org/W2963403868", [("openalex", "w2963403868")]),
+        ("doi.org/10.1145/ABC", [("doi", "10.1145/abc")]),
+        ("lesswrong.com/posts/WCj7WgFSLmyKaMwPR/x", [("lesswrong", "WCj7WgFSLmyKaMwPR")] * 2),
         ("hep-th/9901001v2", [("arxiv", "hep-th/9901001")]),
         ("probing", []),
         ("https://example.com/paper", []),
@@ -249,3 +255,80 @@ def test_fts_expression_quotes_words_and_keeps_operators():
     assert fts_expression("probe generalize", any_word=True) == '"probe" OR ("generalise" OR "generalize")'
     with pytest.raises(QuerySyntaxError, match="nothing to search for"):
         fts_expression("?!")
+
+
+def test_a_question_s_stop_words_are_not_required_words():
+    expected = '"compare" AND "linear" AND "probes" AND "LAT"'
+    assert fts_expression("which papers compare linear probes and LAT?") == expected
+    assert fts_expression("the") == '"the"'  # nothing but stop words: searched as typed
+    assert fts_expression('"the probe" AND title:of') == '"the probe" AND title : "of"'  # quoted and fielded stay
+
+
+def test_a_question_in_a_sentence_finds_what_its_words_find(kb):
+    assert ids(kb("search", "which works are about trimming neurons?", "--json")) == ["old-pruning-2016"]
+    assert ids(kb("search", "trimming neurons", "--json")) == ["old-pruning-2016"]
+
+
+def _with_critique(data):
+    """old-pruning-2016 critiques coup-probes-2023 (and lat-paper-2023 discusses it, from the fixture)."""
+    path = data / "works" / "papers.jsonl"
+    works = [json.loads(line) for line in path.read_text().splitlines()]
+    for w in works:
+        if w["id"] == "old-pruning-2016":
+            w["relations"] = [{"type": "critiques", "target": "coup-probes-2023"}]
+    path.write_text("".join(json.dumps(w) + "\n" for w in works))
+
+
+def test_a_relation_filter_finds_the_works_holding_it_by_their_own_words_or_their_target_s(kb, data):
+    _with_critique(data)
+    rows = json.loads(kb("search", "coup", "--relation", "critiques", "--json").stdout)
+    assert [(r["id"], r["via"]) for r in rows] == [("old-pruning-2016", "critiques coup-probes-2023")]
+    assert ids(kb("search", "trimming", "--relation", "critiques", "--json")) == ["old-pruning-2016"]
+    assert ids(kb("search", "tomography", "--relation", "critiques", "--json")) == []
+    assert ids(kb("search", "coup relation:discusses", "--json")) == ["lat-paper-2023"]
+    assert ids(kb("list", "--relation", "critiques", "--json")) == ["old-pruning-2016"]
+    assert ids(kb("search", "relation:discusses", "--json")) == ["lat-paper-2023"]
+    assert "critiques coup-probes-2023" in kb("search", "coup", "--relation", "critiques").stdout
+
+
+def test_an_unknown_relation_is_a_usage_error_naming_the_relations(kb):
+    result = kb("search", "probe relation:refutes")
+    assert result.exit_code == 2
+    assert "unknown relation 'refutes'" in result.stderr and "critiques" in result.stderr
+    assert kb("search", "probe", "--relation", "refutes").exit_code == 2
+
+
+@pytest.mark.parametrize("question", ["critiques of coup probes", "coup probes failed to replicate"])
+def test_a_question_for_related_works_lists_them_first_then_the_works_on_its_subject(kb, data, question):
+    _with_critique(data)
+    rows = json.loads(kb("search", question, "--json").stdout)
+    assert [r["id"] for r in rows][:2] == ["old-pruning-2016", "coup-probes-2023"]
+    assert rows[0]["via"] == "critiques coup-probes-2023" and "via" not in rows[1]
+
+
+def test_a_question_for_related_works_with_none_lists_the_works_on_its_subject(kb):
+    assert ids(kb("search", "extensions of trimming neurons", "--json")) == ["old-pruning-2016"]
+
+
+_QUESTION_PARTS = [*'abc :"', "critiques of ", "replicate", " the ", "OR ", "failed to "]
+
+
+@given(st.lists(st.sampled_from(_QUESTION_PARTS), max_size=12).map("".join))
+@settings(max_examples=300, deadline=None, derandomize=True)
+def test_a_question_for_related_works_always_keeps_a_subject_word(text):
+    from kb.query import STOP_WORDS, asks_relation
+
+    asked = asks_relation(text)
+    if asked:
+        subject, types = asked
+        assert any(w.lower() not in STOP_WORDS for w in subject.split()) and types
+
+
+def test_works_with_every_word_come_first_then_works_with_some_of_them_said_so(kb):
+    rows = json.loads(kb("search", "probes takeover", "--json").stdout)
+    assert [(r["id"], r["any_word"]) for r in rows][:1] == [("coup-probes-2023", False)]
+    assert len(rows) > 1 and all(r["any_word"] for r in rows[1:])
+    lines = kb("search", "probes takeover").stdout.splitlines()
+    assert lines[0].startswith("coup-probes-2023")
+    assert "works with some of the words of 'probes takeover':" in lines
+    assert ids(kb("search", "probes takeover", "-n", "1", "--json")) == ["coup-probes-2023"]

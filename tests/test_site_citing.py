@@ -79,7 +79,8 @@ def test_listing_pages_offer_sort_orders_over_cards_that_carry_their_keys(site):
     assert 'data-sort-target="works-list"' in page and 'id="works-list"' in page
     assert '<option value="title">' in page and '<option value="added">' in page
     assert '<option value="citations">' not in page  # no work in the fixture has a citation count
-    assert 'data-title="Coup probes catch catastrophes" data-year="2023"' in page
+    card = 'data-title="Coup probes catch catastrophes" data-kind="paper" data-motivation="stated" data-year="2023"'
+    assert card in page
     assert (site / "static" / "sort.js").is_file()
 
 

@@ -4,6 +4,8 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kb import tagging
 from kb.tagging import RuleTagger
@@ -156,6 +158,40 @@ def test_semantic_search_and_similar_works(minilm, data, kb, tmp_path):
     assert (data.parent / "build" / "embeddings.sqlite").exists()  # beside the catalogue, reused next time
 
 
+def test_reciprocal_rank_fusion_ranks_what_both_rank_high_first_and_keeps_what_one_finds():
+    from kb.similarity import fuse
+
+    assert fuse([["a", "b"], ["b", "c"]]) == ["b", "a", "c"]
+    assert fuse([["x"], []]) == ["x"]
+
+
+@given(st.lists(st.lists(st.sampled_from("abcdef"), unique=True), min_size=1, max_size=3))
+@settings(max_examples=200, deadline=None, derandomize=True)
+def test_fusion_holds_every_work_once_and_a_work_first_everywhere_first(rankings):
+    from kb.similarity import fuse
+
+    fused = fuse(rankings)
+    assert sorted(fused) == sorted({x for r in rankings for x in r})
+    firsts = {r[0] for r in rankings if r}
+    if len(firsts) == 1 and all(rankings):
+        assert fused[0] in firsts
+
+
+def test_hybrid_search_keeps_the_works_a_question_asks_for_by_relation_first(minilm, data, kb):
+    path = data / "works" / "papers.jsonl"
+    works = [json.loads(line) for line in path.read_text().splitlines()]
+    for w in works:
+        if w["id"] == "old-pruning-2016":
+            w["relations"] = [{"type": "critiques", "target": "coup-probes-2023"}]
+    path.write_text("".join(json.dumps(w) + "\n" for w in works))
+    rows = json.loads(kb("search", "--hybrid", "critiques of coup probes", "--json").stdout)
+    assert rows[0]["id"] == "old-pruning-2016" and rows[0]["via"] == "critiques coup-probes-2023"
+    assert {r["id"] for r in rows} == {w["id"] for w in works} | {"probe-post-2024"}  # every work, ranked
+    assert [r["id"] for r in json.loads(kb("search", "--hybrid", "trimming", "--json", "-n", "1").stdout)] == [
+        "old-pruning-2016"
+    ]
+
+
 def test_without_the_methods_extra_everything_falls_back(data, kb, monkeypatch):
     from kb.embeddings import MissingExtra, Store
 
@@ -166,6 +202,8 @@ def test_without_the_methods_extra_everything_falls_back(data, kb, monkeypatch):
     result = kb("search", "--semantic", "probes", "--json")
     assert result.exit_code == 0 and "falling back to full-text search" in result.stderr
     assert json.loads(result.stdout)
+    hybrid = kb("search", "--hybrid", "probes", "--json")
+    assert "falling back to full-text search" in hybrid.stderr and json.loads(hybrid.stdout)
     similar = kb("similar", "coup-probes-2023", "--json")
     assert "ranking by shared techniques" in similar.stderr and json.loads(similar.stdout)[0]["id"] == "probe-post-2024"
     assert "using the keyword rules alone" in kb("tag").stderr

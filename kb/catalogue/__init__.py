@@ -11,7 +11,7 @@ import re
 import sqlite3
 from pathlib import Path
 
-from kb.query import Query, identifier_candidates, parse
+from kb.query import Query, asks_relation, identifier_candidates, parse
 
 SCHEMA_VERSION = 6  # bump with any change to schema.py: a catalogue of another version is rebuilt
 
@@ -115,15 +115,14 @@ def search(conn: sqlite3.Connection, q: Query) -> list[dict]:
     """Works matching the query, best first (bm25, titles weighted highest), else newest first.
 
     A text that is an identifier as pasted (an arXiv id or URL, a DOI, ...) finds that work. If every
-    word cannot match together, falls back to any word, and marks the results so. A text that cannot
-    be read raises QuerySyntaxError.
+    word cannot match together, falls back to any word, and marks the results so. A question for related
+    works ("critiques of CCS", "CCS failed to replicate") lists the works holding such a relation to a work that
+    matches first (each marked with `via`: the relation and its target), then the works that match. A text
+    that cannot be read raises QuerySyntaxError.
     """
     check_query(conn, q)
-    where, args = _filters(q)
-    order = SORTS.get(q.sort or "", SORTS["year"])
     if q.sort and q.sort not in SORTS:
         raise NotFound(f"unknown sort {q.sort!r}; sorts are {', '.join(SORTS)}")
-    limit = -1 if q.limit is None else q.limit  # SQLite: a negative LIMIT is no limit
     if q.text and (
         identifier_candidates(q.text) or conn.execute("SELECT 1 FROM work WHERE id = ?", (q.text.strip(),)).fetchone()
     ):
@@ -131,27 +130,88 @@ def search(conn: sqlite3.Connection, q: Query) -> list[dict]:
             pk = resolve_id(conn, q.text)
         except NotFound:
             return []
+        where, args = _filters(q)
         sql = f"SELECT {_LIST_COLUMNS} FROM work w {_where(['w.pk = ?', *where])}"
         return _with_tags(conn, [dict(r) for r in conn.execute(sql, [pk, *args])])
+    asked = None if (q.relation or not q.text) else asks_relation(q.text)
+    if asked:
+        subject, types = asked
+        related = _search(conn, q._replace(text=subject), types)
+        seen = {r["id"] for r in related}
+        rest = [r for r in _search(conn, q._replace(text=subject, limit=None)) if r["id"] not in seen]
+        return (related + rest)[: None if q.limit is None else q.limit]
+    return _search(conn, q, (q.relation,) if q.relation else ())
+
+
+def _search(conn: sqlite3.Connection, q: Query, relations: tuple[str, ...] = ()) -> list[dict]:
+    """`search` for a text that is no identifier; `relations`: only works holding one of these relations."""
+    where, args = _filters(q)
+    order = SORTS.get(q.sort or "", SORTS["year"])
+    limit = -1 if q.limit is None else q.limit  # SQLite: a negative LIMIT is no limit
     parsed = parse(q.text or "")
+    relations = relations or ((parsed.relation,) if parsed.relation else ())
     if parsed.exclude:
         where.append("w.pk NOT IN (SELECT rowid FROM work_fts WHERE work_fts MATCH ?)")
         args.append(parsed.exclude)
+    if relations and parsed.include:
+        return _related(conn, q, parsed, relations, where, args)
+    if relations:
+        marks = ",".join("?" * len(relations))
+        where.append(f"w.pk IN (SELECT source_pk FROM relation WHERE type IN ({marks}))")
+        args.extend(relations)
     if not parsed.include:
         sql = f"SELECT {_LIST_COLUMNS} FROM work w {_where(where)} ORDER BY {order} LIMIT ?"
         return _with_tags(conn, [dict(r) for r in conn.execute(sql, [*args, limit])])
+    sql = (
+        f"SELECT {_LIST_COLUMNS}, bm25(work_fts, {_WEIGHTS}) AS score,"
+        " snippet(work_fts, 2, '«', '»', '…', 12) AS summary_snippet,"
+        " snippet(work_fts, 1, '«', '»', '…', 12) AS abstract_snippet"
+        f" FROM work_fts JOIN work w ON w.pk = work_fts.rowid"
+        f" {_where(['work_fts MATCH ?', *where])} ORDER BY {'score, w.id' if not q.sort else order} LIMIT ?"
+    )
+    rows = [dict(r, any_word=False) for r in conn.execute(sql, [parsed.include, *args, limit])]
+    some = parse(q.text, any_word=True).include
+    if some != parsed.include and (limit < 0 or len(rows) < limit):  # then the works with some of the words
+        seen = {r["pk"] for r in rows}
+        more = [dict(r, any_word=True) for r in conn.execute(sql, [some, *args, -1]) if r["pk"] not in seen]
+        rows += more[: None if limit < 0 else limit - len(rows)]
+    return _with_tags(conn, rows)
+
+
+def _related(conn, q: Query, parsed, relations: tuple[str, ...], where: list[str], args: list) -> list[dict]:
+    """Works holding one of `relations` whose own text or whose relation's target matches the query, in the order
+    of the better-ranked of the two (bm25), each with `via`: the relation and target that brought it."""
+    ranked: list[int] = []
     for any_word in (False, True):
-        sql = (
-            f"SELECT {_LIST_COLUMNS}, bm25(work_fts, {_WEIGHTS}) AS score,"
-            " snippet(work_fts, 2, '«', '»', '…', 12) AS summary_snippet,"
-            " snippet(work_fts, 1, '«', '»', '…', 12) AS abstract_snippet"
-            f" FROM work_fts JOIN work w ON w.pk = work_fts.rowid"
-            f" {_where(['work_fts MATCH ?', *where])} ORDER BY {'score, w.id' if not q.sort else order} LIMIT ?"
-        )
-        rows = [dict(r, any_word=any_word) for r in conn.execute(sql, [parse(q.text, any_word).include, *args, limit])]
-        if rows:
-            return _with_tags(conn, rows)
-    return []
+        expr = parse(q.text, any_word).include
+        ranked = [r[0] for r in conn.execute(_RANKED, (expr,))]
+        if ranked:
+            break
+    marks = ",".join("?" * len(relations))
+    links: dict[int, list[tuple[int, str, int]]] = {}
+    for source, kind, target in conn.execute(
+        f"SELECT source_pk, type, target_pk FROM relation WHERE type IN ({marks}) ORDER BY type, target_pk", relations
+    ):
+        links.setdefault(source, []).append((source, kind, target))
+        links.setdefault(target, []).append((source, kind, target))
+    order: dict[int, tuple[str, int]] = {}  # source pk -> (relation type, target pk), best first
+    for pk in ranked:
+        for source, kind, target in links.get(pk, ()):
+            order.setdefault(source, (kind, target))
+    if not order:
+        return []
+    marks = ",".join("?" * len(order))
+    sql = f"SELECT {_LIST_COLUMNS} FROM work w {_where([f'w.pk IN ({marks})', *where])}"
+    rows = [dict(r) for r in conn.execute(sql + (f" ORDER BY {SORTS[q.sort]}" if q.sort else ""), [*order, *args])]
+    if not q.sort:
+        position = {pk: i for i, pk in enumerate(order)}
+        rows.sort(key=lambda r: position[r["pk"]])
+    targets = dict(conn.execute(f"SELECT pk, id FROM work WHERE pk IN ({marks})", [t for _, t in order.values()]))
+    rows = [dict(r, via=f"{order[r['pk']][0]} {targets[order[r['pk']][1]]}") for r in rows]
+    return _with_tags(conn, rows[: None if q.limit is None else q.limit])
+
+
+_RANKED = f"SELECT rowid FROM work_fts WHERE work_fts MATCH ? ORDER BY bm25(work_fts, {_WEIGHTS}), rowid"
 
 
 _LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")

@@ -14,7 +14,7 @@ import click
 
 from kb.catalogue import SORTS
 from kb.cli import common, output
-from kb.query import MOST, WORK_KINDS, YEARS, Query
+from kb.query import MOST, RELATIONS, WORK_KINDS, YEARS, Query
 
 _KINDS = click.Choice(WORK_KINDS)
 _YEAR = click.IntRange(*YEARS)
@@ -105,6 +105,12 @@ _FILTERS = (
     click.option("--until", type=_YEAR, help="Up to this year."),
     click.option("--kind", type=_KINDS, help="The kind of work."),
     click.option("--venue", help="Part of the venue's name."),
+    click.option(
+        "--relation",
+        type=click.Choice(RELATIONS),
+        help="Only works holding this relation (critiques, replicates, extends, ...) to another work; with a search,"
+        " the work itself or the work it relates to matches.",
+    ),
 )
 
 
@@ -144,22 +150,32 @@ def filters(limit: int):
 @cli.command()
 @click.argument("text")
 @click.option("--semantic", is_flag=True, help="Rank by meaning (MiniLM embeddings) instead of words.")
+@click.option(
+    "--hybrid",
+    is_flag=True,
+    help="Rank by words and meaning together (reciprocal rank fusion; bench/search_eval.py compares the three).",
+)
 @filters(limit=common.SEARCH_LIMIT)
 @click.pass_obj
-def search(ws, text: str, semantic: bool, as_json: bool, **query) -> None:
+def search(ws, text: str, semantic: bool, hybrid: bool, as_json: bool, **query) -> None:
     """Full-text search over titles, abstracts, summaries and authors, best match first.
 
     TEXT takes words (all must match), "a phrase", prefix*, OR, NOT, and fields title:, author:,
     abstract:, summary:, technique:, motivation: (e.g. title:probe, author:"Neel Nanda"). Technique
     names and their aliases are searched too. An identifier (arXiv id or URL, DOI, LessWrong or
-    OpenAlex URL) finds that work. With --semantic it is a description in plain words, matched by meaning.
+    OpenAlex URL, with or without https://) finds that work. Stop words of a question ("which papers compare
+    probes and LAT?") are not required; relation:critiques (or --relation) keeps the works that critique a work
+    (also replicates, extends, discusses, replies-to, cites), and a question for related works ("critiques of
+    CCS", "CCS failed to replicate") lists them first. With --semantic it is a description in plain words,
+    matched by meaning; --hybrid fuses both rankings.
     """
-    if semantic:
+    if semantic or hybrid:
         from kb import catalogue, similarity
         from kb.embeddings import MissingExtra
 
+        rank = similarity.search_by_meaning if semantic else similarity.search_hybrid
         try:
-            return output.works(similarity.search_by_meaning(ws, text, Query(**query)), as_json, query=text)
+            return output.works(rank(ws, text, Query(**query)), as_json, query=text)
         except MissingExtra as e:
             _note(f"{e}; falling back to full-text search")
         except catalogue.NotFound as e:

@@ -88,16 +88,23 @@ _SEARCH = _table(
     (("--limit", "-n"), "limit", _positive),
     (("--json",), "as_json", FLAG),
 )
-LEFT_TO_CLICK = {"--semantic"}  # `kb search --semantic` loads a model: click's start-up is nothing beside it
+LEFT_TO_CLICK = {"--semantic", "--hybrid"}  # they load a model: click's start-up is nothing beside it
 
 
 def search_options() -> dict:
     """`kb search`'s options; the choices of --kind and --sort are kb.query's and kb.catalogue's (imported
     here, not at start-up, so that `kb --help` does not pay for them)."""
     from kb.catalogue import SORTS
-    from kb.query import WORK_KINDS
+    from kb.query import RELATIONS, WORK_KINDS
 
-    return {**_SEARCH, **_table((("--kind",), "kind", _one_of(*WORK_KINDS)), (("--sort",), "sort", _one_of(*SORTS)))}
+    return {
+        **_SEARCH,
+        **_table(
+            (("--kind",), "kind", _one_of(*WORK_KINDS)),
+            (("--sort",), "sort", _one_of(*SORTS)),
+            (("--relation",), "relation", _one_of(*RELATIONS)),
+        ),
+    }
 
 
 def _options(args: list[str], known: dict, params: dict, *, until_positional: bool) -> list[str]:

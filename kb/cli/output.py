@@ -13,11 +13,18 @@ import sys
 
 from kb.text import safe
 
+# Into a pipe or a file a line is never wrapped (a reader greps it, as kb show's plain lines): rich lays out a table
+# within this width, and writes each printed line whole.
+_UNWRAPPED = 10_000
+
 
 def _console(stderr: bool = False):
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False)
+    stream = sys.stderr if stderr else sys.stdout
+    if stream.isatty():
+        return Console(stderr=stderr, highlight=False)
+    return Console(stderr=stderr, highlight=False, soft_wrap=True, width=_UNWRAPPED, no_color=True)
 
 
 def _json(value) -> None:
@@ -71,9 +78,13 @@ def _works_plain(rows: list[dict], query: str | None) -> None:
     lines = []
     if rows[0].get("any_word"):
         lines.append(f"no work has every word of {query!r}; showing works with any of them")
-    for r in rows:
+    for i, r in enumerate(rows):
+        if _some_words_from(rows, i):
+            lines.append(f"works with some of the words of {query!r}:")
         lines.append(" · ".join(x for x in (r["id"], str(r["year"] or ""), ", ".join(r["techniques"])) if x))
         lines.append(f"  {r['title']}")
+        if r.get("via"):  # found through a relation: which, to what
+            lines.append(f"  {r['via']}")
         if r["authors"]:  # a blog's post may name none
             lines.append(f"  {_authors(r['authors'], r['more_authors'])}")
         if r.get("citation_count") is not None:
@@ -82,6 +93,11 @@ def _works_plain(rows: list[dict], query: str | None) -> None:
             lines.append("  " + r["snippet"].replace("«", "").replace("»", ""))
     lines.append(f"{len(rows)} work(s)")
     sys.stdout.write("\n".join(lines) + "\n")
+
+
+def _some_words_from(rows: list[dict], i: int) -> bool:
+    """Whether row i is the first of the works with only some of the words, after works with every word."""
+    return i > 0 and bool(rows[i].get("any_word")) and not rows[i - 1].get("any_word") and not rows[0].get("any_word")
 
 
 def _works_on_a_terminal(rows: list[dict], query: str | None) -> None:
@@ -95,7 +111,11 @@ def _works_on_a_terminal(rows: list[dict], query: str | None) -> None:
             style(line, "yellow")
             for line in terminal.wrap(f"no work has every word of {query!r}; showing works with any of them", cols)
         ]
-    for r in rows:
+    for i, r in enumerate(rows):
+        if _some_words_from(rows, i):
+            lines += [
+                style(line, "yellow") for line in terminal.wrap(f"works with some of the words of {query!r}:", cols)
+            ]
         tags, year = ", ".join(r["techniques"]), str(r["year"] or "")
         dot = style("·", "dim")
         lines += terminal.fit(
@@ -110,6 +130,8 @@ def _works_on_a_terminal(rows: list[dict], query: str | None) -> None:
             "    ",
         )
         lines += [style(line, "bold") for line in terminal.wrap(r["title"], cols, "  ")]
+        if r.get("via"):
+            lines += [style(line, "yellow") for line in terminal.wrap(r["via"], cols, "  ")]
         if r["authors"]:
             lines += terminal.wrap(_authors(r["authors"], r["more_authors"]), cols, "  ")
         if r.get("citation_count") is not None:
@@ -356,6 +378,7 @@ class progress:
             TimeElapsedColumn(),
             console=_console(stderr=True),
             transient=True,
+            disable=not sys.stderr.isatty(),  # a bar is for a person watching; a log gets the lines alone
         )
         self._name = name
 
@@ -444,6 +467,7 @@ class counter:
             TextColumn("{task.description}"),
             console=_console(stderr=True),
             transient=True,
+            disable=not sys.stderr.isatty(),  # a bar is for a person watching; a log gets the lines alone
         )
         self._total = total
 

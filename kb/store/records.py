@@ -13,14 +13,14 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from importers.identifiers import ARXIV_ID, DOI
 from kb.names import SLUG_RE
-from kb.query import WORK_KINDS
+from kb.query import RELATIONS, WORK_KINDS
 
 Slug = Annotated[str, Field(pattern=SLUG_RE.pattern)]
 HttpUrl = Annotated[str, Field(pattern=r"^https?://\S+$")]
 
 # "cites": the work's reference list names the target (from OpenAlex or arXiv/DOI matches), kept apart from
 # the hand-made relations so that a refresh can replace it whole.
-RELATION_TYPES = ("discusses", "replies-to", "critiques", "extends", "replicates", "cites")
+RELATION_TYPES = RELATIONS
 # Who assigned a tag, most trusted first: the authors say so in the text; a summary's author or a curator
 # judged it (a summary is the more considered judgement);
 # or an automatic tagger suggested it.

@@ -54,6 +54,10 @@ def load_results(results_dir: Path | None) -> tuple[list[dict], dict[str, Path]]
             {"text": c.get("text", ""), "verdict": c.get("verdict", "inconclusive"), "evidence": c.get("evidence")}
             for c in r.get("claims", [])
         ]
+        for f in shown:  # a figure's alt text states the result it shows: the claims' verdicts, after what it plots
+            f["alt"] = " ".join(
+                [f["caption"].rstrip(".") + ".", *(f"{c['verdict'].capitalize()}: {c['text']}" for c in claims)]
+            )
         results.append(
             {
                 "experiment": r.get("experiment", name),

@@ -107,6 +107,11 @@ def iter_pages(
     for r in results or []:
         for slug in r.get("techniques", []):
             results_by_technique[slug].append(r)
+    experiments = sorted(results or [], key=lambda r: r["experiment"])
+    tested_in = defaultdict(list)  # work id -> the experiments that re-test its claims, with their verdicts
+    for r in experiments:
+        for work_id in dict.fromkeys(r.get("works", [])):
+            tested_in[work_id].append(_experiment_brief(r))
 
     cite_keys = export.cite_keys(list(works.values()))  # over the whole catalogue, so keys are unique site-wide
     entries = export.Entries(works, cite_keys)
@@ -127,10 +132,11 @@ def iter_pages(
             w = works[work_id]
             cards[work_id] = {k: w[k] for k in ("id", "title", "year", "kind", "venue", "more_authors")} | {
                 "author_line": _author_line(w),
-                "techniques": [t["slug"] for t in w["techniques"]],
+                "techniques": [{"slug": t["slug"], "name": techniques[t["slug"]]["name"]} for t in w["techniques"]],
                 "has_summary": w["summary"] is not None,
                 "added": w["added"],
                 "citations": w.get("citation_count"),
+                "motivation_status": motivation_status(w),
             }
         return cards[work_id]
 
@@ -168,7 +174,7 @@ def iter_pages(
     tech_names = {s: t["name"] for s, t in techniques.items()}
     mot_names = {m["slug"]: m["name"] for m in catalogue["motivations"]}
     lineage_names = {slug: [tech_names[a] for a in taxonomy.lineage(slug)] for slug in techniques}
-    lookups = _Lookups(works, techniques, lineage_names, tech_names, mot_names, entries)
+    lookups = _Lookups(works, techniques, lineage_names, tech_names, mot_names, entries, dict(tested_in))
     recent = sorted(works, key=lambda i: (works[i]["added"] or "", works[i]["year"] or 0, i), reverse=True)[:RECENT]
 
     yield emit(
@@ -181,6 +187,27 @@ def iter_pages(
     yield emit(Page("search.html", "search.html", {"site": site}))
     yield emit(Page("404.html", "404.html", {"site": site}))
     yield emit(Page("techniques/index.html", "techniques.html", {"site": site, "tree": tree}))
+    yield emit(
+        Page(
+            "methods.html",
+            "methods.html",
+            {
+                "site": site,
+                "experiments": [
+                    dict(
+                        r,
+                        works=[card(i) for i in dict.fromkeys(r.get("works", [])) if i in works],
+                        verdicts=_experiment_brief(r)["verdicts"],
+                        technique_links=[
+                            {"slug": t, "name": tech_names[t]} for t in r["techniques"] if t in tech_names
+                        ],
+                    )
+                    for r in experiments
+                ],
+                "caveats": _caveats(experiments),
+            },
+        )
+    )
     yield emit(Page("motivations/index.html", "motivations.html", {"site": site, "motivations": motivations}))
 
     for slug, t in techniques.items():
@@ -198,6 +225,9 @@ def iter_pages(
                         {"slug": c, "name": tech_names[c], "count": len(works_under(c))} for c in children.get(slug, [])
                     ],
                     "by_year": _by_year([card(i) for i in ids]),
+                    "kinds": sorted({works[i]["kind"] for i in ids}),
+                    "statuses": [x for x in MOTIVATION_STATUSES if any(card(i)["motivation_status"] == x for i in ids)],
+                    "caveats": _caveats(results_by_technique[slug]),
                     "most_cited": _most_cited([card(i) for i in ids]),
                     "results": sorted(results_by_technique[slug], key=lambda r: r["experiment"]),
                     # the works each experiment re-tests, those the catalogue has
@@ -309,6 +339,7 @@ def iter_pages(
                     [mot_names[t["slug"]] for t in w["motivations"]],
                     referred,
                     [card(i) for i in related[w["id"]]],
+                    tested_in.get(w["id"], []),
                 ),
             )
         )
@@ -338,6 +369,7 @@ class _Lookups:
     tech_names: dict[str, str]
     mot_names: dict[str, str]
     entries: export.Entries
+    tested_in: dict[str, list[dict]]  # work id -> the experiments that re-test its claims
 
 
 def _work_context(
@@ -360,7 +392,9 @@ def _work_context(
         "technique_names": {t["slug"]: look.tech_names[t["slug"]] for t in w["techniques"]},
         "technique_filters": sorted({name for t in w["techniques"] for name in look.lineage_names[t["slug"]]}),
         "motivation_names": {t["slug"]: look.mot_names[t["slug"]] for t in w["motivations"]},
-        # shown, and so indexed by Pagefind: a search naming a technique by an alias finds the work
+        "experiments": look.tested_in.get(w["id"], []),
+        # not shown (the page names techniques by their names), but indexed by Pagefind: a search naming a
+        # technique by an alias finds the work
         "technique_aliases": sorted(
             {k for t in w["techniques"] for k in look.techniques[t["slug"]]["keywords"]}, key=str.lower
         ),
@@ -376,6 +410,32 @@ def _work_context(
         "citation_meta": export.highwire(w, config.base_url),
         "edit_url": _edit_url(config, w),
     }
+
+
+# Whether a work's authors state an x-risk motivation: the filter of a technique page's works, in this order.
+MOTIVATION_STATUSES = ("stated", "inferred", "none stated")
+
+
+def motivation_status(w: dict) -> str:
+    """'stated' when the authors state a motivation (a tag by the authors, or with status stated or partly-stated),
+    'inferred' when a reader or a tagger assigned one, 'none stated' otherwise."""
+    tags = [t for t in w["motivations"] if t["slug"] != "none-stated"]
+    if any(t["by"] == "authors" or t.get("status") in ("stated", "partly-stated") for t in tags):
+        return "stated"
+    return "inferred" if tags else "none stated"
+
+
+def _experiment_brief(r: dict) -> dict:
+    """An experiment as a work page names it: its name, title and how many claims got each verdict."""
+    counts: dict[str, int] = {}
+    for c in r["claims"]:
+        counts[c["verdict"]] = counts.get(c["verdict"], 0) + 1
+    return {"experiment": r["experiment"], "title": r["title"], "verdicts": sorted(counts.items())}
+
+
+def _caveats(results: list[dict]) -> list[str]:
+    """The notes on the demo models that results carry, each once (several experiments share one model)."""
+    return list(dict.fromkeys(r["run"]["model_note"] for r in results if r["run"].get("model_note")))
 
 
 def _author_line(w: dict) -> str:

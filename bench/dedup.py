@@ -31,6 +31,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 PAIRS = Path(__file__).resolve().parent / "dedup_pairs.jsonl"
+COLLECTED = PAIRS.with_name("dedup_pairs_collected.jsonl")  # by hand from public pages: source_urls say which
 HELD_OUT = 0.4
 sys.path.insert(0, str(REPO))
 
@@ -255,11 +256,15 @@ def _record(row: dict) -> WorkRecord:
 
 
 def pairs() -> list[Pair]:
-    """The labelled set as committed."""
+    """The labelled set as committed: the pairs built from ../shared's answers, then the pairs collected by hand from
+    public pages for the categories those answers lack (split "sealed": collected after the rules were written,
+    never tuned on)."""
     out = []
-    for line in PAIRS.read_text().splitlines():
-        row = json.loads(line)
-        out.append(Pair(_record(row["a"]), _record(row["b"]), row["same"], row["why"], row["category"], row["split"]))
+    for path in (PAIRS, COLLECTED):
+        for line in path.read_text().splitlines():
+            row = json.loads(line)
+            a, b = _record(row["a"]), _record(row["b"])
+            out.append(Pair(a, b, row["same"], row["why"], row["category"], row["split"]))
     return out
 
 
@@ -326,6 +331,7 @@ def main() -> None:
     report("tuning split", [p for p in labelled if p.split == "tune"])
     if "--held-out" in sys.argv:
         report("held-out split (not tuned on)", [p for p in labelled if p.split == "held-out"])
+        report("sealed: collected by hand after the rules, never tuned on", [p for p in labelled if p.split == "sealed"])
 
 
 if __name__ == "__main__":

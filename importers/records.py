@@ -1,9 +1,12 @@
-"""The plain records every importer returns, and the one error type they raise."""
+"""The plain records every importer returns, the one error type they raise, and the contract every importer
+module keeps (Importer)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from importers import identifiers
 
@@ -91,3 +94,24 @@ def discussed(html: str | None) -> list[Link]:
 def linked_ids(text: str | None) -> list[tuple[str, str]]:
     """(scheme, identifier) of each work a text links to (arXiv, DOI, forum posts), in order, no repeats."""
     return identifiers.linked(text)
+
+
+@runtime_checkable
+class Importer(Protocol):
+    """What every importers.<module> is: a module with these two functions (a module satisfies a Protocol).
+
+    A spec is one [[source]] table of data/sources.toml (its "type" names the entry of kb's SOURCES table); `kb
+    import <source>` builds the same dict from its options, so both commands go through one fetch."""
+
+    def label(self, spec: dict) -> str:
+        """The name its records and errors go by ("feed https://...")."""
+        ...
+
+    def fetch(self, http: Polite, spec: dict) -> Iterator[WorkRecord | AuthorRecord | Notice]:
+        """WorkRecords, the AuthorRecords of profile owners and Notices (a Skipped item among them), as they are
+        read; a SourceError when it must stop early (the records already yielded are kept)."""
+        ...
+
+
+if TYPE_CHECKING:  # the annotation only: importers.http imports this module
+    from importers.http import Polite

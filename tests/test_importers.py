@@ -732,3 +732,14 @@ def test_a_repeating_answer_stops_every_pager(monkeypatch):
     answer = {"results": [work], "meta": {"next_cursor": "same"}}
     http, _ = polite(lambda r: httpx.Response(200, json=answer))
     assert len(list(openalex.works(http, "A1", "https://api.openalex.org"))) == 2  # "*", then "same" once
+
+
+def test_every_source_of_the_table_is_a_module_that_keeps_the_importer_contract():
+    import importlib
+
+    from importers.records import Importer
+    from kb.store.sources import SOURCES
+
+    modules = {name: importlib.import_module(f"importers.{source.module}") for name, source in SOURCES.items()}
+    assert [name for name, module in modules.items() if not isinstance(module, Importer)] == []
+    assert not isinstance(importlib.import_module("importers.text"), Importer)  # a helper module is no source

@@ -98,6 +98,9 @@ def terminal_progress(text: str) -> None:
 def fetch_source(spec: dict, transport=None, progress=None) -> Fetched:
     """Fetch one source, described by a spec (see SOURCES), to its end or its first error."""
     import importlib
+    from typing import cast
+
+    from importers.records import Importer
 
     kind = spec.get("type")
     source = SOURCES.get(kind)
@@ -108,7 +111,7 @@ def fetch_source(spec: dict, transport=None, progress=None) -> Fetched:
     from_env = {k: os.environ[var] for k, var in source.env.items() if k not in given and os.environ.get(var)}
     spec = {**source.defaults, **from_env, **given}
     try:
-        module = importlib.import_module(f"importers.{source.module}")
+        module = cast(Importer, importlib.import_module(f"importers.{source.module}"))
         name = module.label(spec)
         http = polite(name, transport, progress)
     except KeyError as e:

@@ -25,12 +25,7 @@ class SourcesProblems(DataProblems):
 
 # -- the sources: one table, one entry shape -------------------------------------------------------
 #
-# Every importers.<module> exposes the same two functions:
-#   label(spec) -> str                       the name its records and errors go by ("feed https://...")
-#   fetch(http, spec) -> Iterable[...]       WorkRecords, the AuthorRecords of profile owners, and Notices,
-#                                            ending with a SourceError when it stops early
-# A spec is one [[source]] table of data/sources.toml (its "type" names the entry below); `kb import <source>`
-# builds the same dict from its options, so both commands go through fetch_source().
+# Every entry names a module of importers/ that keeps the importers.records.Importer contract (label, fetch).
 
 
 @dataclass(frozen=True)

@@ -40,9 +40,10 @@ def label(spec: dict) -> str:
 
 
 def fetch(http, spec: dict) -> Iterator[WorkRecord | AuthorRecord | Notice]:
-    """spec: id (the profile's user=... id), fill (read each publication's page too), resume_dir.
-    `http` is unused: scholarly has its own client (and its own pacing and proxies)."""
-    return profile(spec["id"], fill=bool(spec.get("fill")), resume_dir=spec.get("resume_dir"))
+    """spec: id (the profile's user=... id), fill (read each publication's page too). The resume file always lives
+    under the cache folder: a spec comes from data/sources.toml, which anyone's pull request may change, so it
+    never names a path. `http` is unused: scholarly has its own client (and its own pacing and proxies)."""
+    return profile(spec["id"], fill=bool(spec.get("fill")))
 
 
 def resume_path(scholar_id: str, resume_dir: Path | None = None) -> Path:

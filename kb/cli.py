@@ -25,7 +25,7 @@ class _Commands(click.Group):
     command at once: no traceback for a user's mistake."""
 
     def invoke(self, ctx: click.Context):
-        with launch.users_mistakes():
+        with launch.users_mistakes(lambda: ctx.obj):
             return super().invoke(ctx)
 
 
@@ -365,16 +365,21 @@ def _site_build(
     embed: bool = False,
 ):
     from kb import website
-    from kb.website.render import SiteBuildError
+    from kb.website.render import OutRefused, SiteBuildError
 
     try:
         report = website.build_workspace(
             ws, out, base_url=base_url, repo_url=repo_url, date=date, search=search, embed=embed
         )
+    except OutRefused as e:  # a usage error: the --out given (or the default) is not a site's folder
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
     except SiteBuildError as e:
         _fail(f"{e}\nthe previous site is kept")
     except ValueError as e:  # a --date that is not YYYY-MM-DD
         _fail(str(e))
+    except OSError as e:  # a full disk: the build stopped before its exchange
+        _fail(f"{launch.os_error(e)}; the previous site is kept")
     output.site_built(report)
     return report
 

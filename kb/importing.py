@@ -133,7 +133,7 @@ SOURCES: dict[str, Source] = {
     "alignmentforum": Source(
         "lesswrong", {"limit": 200, "site": "alignmentforum"}, {"base_url": "KB_LESSWRONG_URL"}, _FORUM, ("user", "tag")
     ),
-    "scholar": Source("scholar", keys={"id": str, "fill": bool, "resume_dir": str}, needs=("id",)),
+    "scholar": Source("scholar", keys={"id": str, "fill": bool}, needs=("id",)),
     "openalex": Source(
         "openalex",
         {"limit": 500},

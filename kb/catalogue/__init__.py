@@ -28,6 +28,11 @@ class BuildError(Exception):
         self.problems = problems
 
 
+class Unreadable(RuntimeError):
+    """The catalogue file cannot be used (a folder in its place, a corrupted file): said in one line, never a
+    traceback; the catalogue holds nothing data/ does not, so `kb build` makes it again."""
+
+
 def source_signature(data_dir: Path) -> list:
     """What the catalogue was built from: kb's version and each data/ file's size and mtime."""
     from kb import __version__
@@ -51,6 +56,8 @@ def is_stale(db_path: Path, data_dir: Path) -> bool:
 
 
 def connect(db_path: Path) -> sqlite3.Connection:
+    if db_path.is_dir():
+        raise Unreadable(f"{db_path} is a folder, not a catalogue file: give --db (or $KB_DB) a file's path")
     if not db_path.exists():
         raise FileNotFoundError(f"no catalogue at {db_path}: run `kb build`")
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)

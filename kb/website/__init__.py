@@ -79,6 +79,7 @@ def build(
     search: bool = True,
     embeddings: Path | None = None,
     embed: bool = False,
+    protected: tuple[Path, ...] = (),
 ):
     from kb import catalogue
     from kb.website import context, render
@@ -103,7 +104,9 @@ def build(
             related = similarity.by_embeddings(exported["works"], embeddings)
     pages = context.iter_pages(exported, config, results, related)
     searchable = context.searchable_count(exported)
-    return render.write_site(pages, out, assets_dir(), figures, search=search, searchable=searchable)
+    return render.write_site(
+        pages, out, assets_dir(), figures, search=search, searchable=searchable, protected=protected
+    )
 
 
 def build_workspace(
@@ -116,7 +119,11 @@ def build_workspace(
     search: bool = True,
     embed: bool = False,
 ):
-    """`kb site build`: the workspace's catalogue, results and embeddings -> the site (default ws.site_dir)."""
+    """`kb site build`: the workspace's catalogue, results and embeddings -> the site (default ws.site_dir), which
+    may never be data/ nor hold it; checked before the catalogue is read."""
+    from kb.website import render
+
+    render.check_out(out or ws.site_dir, (ws.data_dir,))
     with ws.connect() as conn:
         return build(
             conn,
@@ -128,4 +135,5 @@ def build_workspace(
             embed=embed,
             build_date=dt.date.fromisoformat(date) if date else None,
             search=search,
+            protected=(ws.data_dir,),
         )

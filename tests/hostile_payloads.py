@@ -170,3 +170,23 @@ def write_hostile_data(root: Path, taxonomy: str) -> Path:
         (data / "works" / f"{kind}s.jsonl").write_text("".join(json.dumps(w) + "\n" for w in chosen))
     (data / "authors.jsonl").write_text("".join(json.dumps(a) + "\n" for a in authors))
     return data
+
+
+def write_hostile_results(root: Path, technique: str = "probing") -> Path:
+    """results/ under root: one methods result on `technique`'s page with a payload in every field it shows."""
+    folder = root / "results" / "hostile"
+    folder.mkdir(parents=True)
+    (folder / "figure.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>')
+    run = {key: PAYLOADS[i] for i, key in enumerate(("model", "pooling", "model_note", "rerun", "finished"))}
+    claims = [{"text": p, "verdict": "inconclusive", "evidence": PAYLOADS[-1 - i]} for i, p in enumerate(PAYLOADS[:12])]
+    result = {
+        "experiment": "hostile",
+        "title": f"Result {PAYLOADS[5]}",
+        "techniques": [technique],
+        "works": ["hostile-00-2024"],
+        "run": {**run, "layer": 4, "seed_values": [0, 1]},
+        "claims": claims,
+        "figures": [{"path": "figure.svg", "caption": PAYLOADS[6]}],
+    }
+    (folder / "result.json").write_text(json.dumps(result))
+    return root / "results"

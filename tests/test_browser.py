@@ -268,8 +268,9 @@ def test_no_payload_of_the_corpus_runs_on_any_page_nor_in_search_with_filters(br
     its links hovered; the search page asked words that find the hostile works, every filter unfolded and ticked."""
     from kb import datadir
     from kb.catalogue.build import build as build_catalogue
+    from kb.website import serve as serving
     from tests.conftest import TAXONOMY
-    from tests.hostile_payloads import PAYLOADS, write_hostile_data
+    from tests.hostile_payloads import PAYLOADS, write_hostile_data, write_hostile_results
 
     assert len(PAYLOADS) >= 60
     data = write_hostile_data(tmp_path, TAXONOMY)
@@ -277,7 +278,12 @@ def test_no_payload_of_the_corpus_runs_on_any_page_nor_in_search_with_filters(br
     assert ds.problems == [] and len(ds.works) == len(PAYLOADS) and len(ds.summaries) == len(PAYLOADS)
     build_catalogue(ds, tmp_path / "kb.sqlite", [])  # without kb validate, which refuses most of it
     out = tmp_path / "_site"
-    httpd, base = serve(data, out)
+    with Workspace(data, tmp_path / "kb.sqlite").connect() as conn:
+        website.build(conn, out, base_url="http://127.0.0.1/", search=True, results_dir=write_hostile_results(tmp_path))
+    assert "Result " in (out / "techniques" / "probing.html").read_text()  # the hostile result is on its page
+    httpd = serving.server(out, port=0)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{httpd.server_address[1]}/"
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     pg = context.new_page()
     fired: list[str] = []

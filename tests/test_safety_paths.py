@@ -229,3 +229,18 @@ def test_listing_by_a_non_latin_author_finds_only_their_works(kb, data):
     path.write_text("".join(line + "\n" for line in sorted(lines, key=lambda line: json.loads(line)["id"])))
     found = {a: [w["id"] for w in json.loads(kb("list", "--author", a, "--json").stdout)] for a in ("张伟", "Петров")}
     assert found == {"张伟": ["zhang-2024"], "Петров": ["petrov-2024"]}
+
+
+def test_a_result_figure_outside_its_folder_is_never_copied_into_the_site(tmp_path):
+    from kb.website import load_results
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not for the site")
+    folder = tmp_path / "results" / "probes-vs-lat"
+    folder.mkdir(parents=True)
+    (folder / "ok.svg").write_text("<svg/>")
+    figures = [{"path": "../../secret.txt"}, {"path": str(secret)}, {"path": "ok.svg"}, {"path": 3}, "x"]
+    (folder / "result.json").write_text(json.dumps({"experiment": "probes-vs-lat", "figures": figures}))
+    results, copied = load_results(tmp_path / "results")
+    assert copied == {"results/probes-vs-lat/ok.svg": folder / "ok.svg"}
+    assert [f["src"] for f in results[0]["figures"]] == ["results/probes-vs-lat/ok.svg"]

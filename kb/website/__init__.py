@@ -45,8 +45,11 @@ def load_results(results_dir: Path | None) -> tuple[list[dict], dict[str, Path]]
         run = {"finished": "", "model": None, "quick": False, **r.get("run", {})}
         shown = []
         for f in r.get("figures", []):
+            if not isinstance(f, dict) or not isinstance(f.get("path"), str):
+                continue
             source = path.parent / f["path"]
-            if source.is_file():
+            # a figure's path is the result file's word: only a file inside its own folder is copied into the site
+            if source.resolve().is_relative_to(path.parent.resolve()) and source.is_file():
                 rel = f"results/{name}/{Path(f['path']).name}"
                 figures[rel] = source
                 shown.append({"src": rel, "caption": f.get("caption", "")})

@@ -264,8 +264,9 @@ def _run_nothing(pg, where: str, fired: list) -> None:
 
 
 def test_no_payload_of_the_corpus_runs_on_any_page_nor_in_search_with_filters(browser, tmp_path):
-    """Every payload of tests/hostile_payloads.py in every field the site renders; every page of the site opened,
-    its links hovered; the search page asked words that find the hostile works, every filter unfolded and ticked."""
+    """Every payload of tests/hostile_payloads.py in every field the site renders (and a methods result); every
+    page of the site opened, every element sent the events a handler waits for; the search page asked words that
+    find the hostile works, every filter unfolded and ticked."""
     from kb import datadir
     from kb.catalogue.build import build as build_catalogue
     from kb.website import serve as serving

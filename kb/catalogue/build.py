@@ -13,7 +13,7 @@ import sqlite3
 import tempfile
 from pathlib import Path
 
-from kb.catalogue import BuildError, Unreadable, source_signature  # noqa: F401 (BuildError: re-exported)
+from kb.catalogue import BuildError, check_path, source_signature  # noqa: F401 (BuildError: re-exported)
 from kb.datadir import Dataset, Problem
 from kb.names import author_id, identity
 from kb.records import TAG_SOURCES
@@ -24,8 +24,7 @@ def build(ds: Dataset, db_path: Path, problems: list[Problem] | None = None) -> 
     """Build the catalogue at db_path from a loaded, checked dataset. Returns counts."""
     if problems:
         raise BuildError(problems)
-    if db_path.is_dir():
-        raise Unreadable(f"{db_path} is a folder, not a catalogue file: give --db (or $KB_DB) a file's path")
+    check_path(db_path)
     db_path.parent.mkdir(parents=True, exist_ok=True)
     _sweep(db_path)
     fd, tmp = tempfile.mkstemp(dir=db_path.parent, prefix=f".{db_path.name}.", suffix=TEMP_SUFFIX)

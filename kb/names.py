@@ -45,15 +45,13 @@ def author_id(name: str) -> str:
     still matches as a whole word (`kb list --author Петров`); a name of no word at all is a hash of itself."""
     import hashlib
 
-    def key(word: str) -> str:
-        if word.isascii():
-            return word
-        return "x" + hashlib.sha256(word.encode()).hexdigest()[:_HASHED]
+    def hashed(text: str) -> str:
+        return "x" + hashlib.sha256(text.encode()).hexdigest()[:_HASHED]
 
     words = _unicode_words(name)
     if not words and name.strip():
-        return key(" ".join(name.split()))
-    return "-".join(key(w) for w in words)
+        return hashed(" ".join(name.split()))
+    return "-".join(w if w.isascii() else hashed(w) for w in words)
 
 
 def work_id(title: str, year: int | None, words: int = 4) -> str:

@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kb.website import render
 from tests.conftest import REPO
@@ -244,3 +246,14 @@ def test_a_result_figure_outside_its_folder_is_never_copied_into_the_site(tmp_pa
     results, copied = load_results(tmp_path / "results")
     assert copied == {"results/probes-vs-lat/ok.svg": folder / "ok.svg"}
     assert [f["src"] for f in results[0]["figures"]] == ["results/probes-vs-lat/ok.svg"]
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(st.text(max_size=20), st.text(max_size=20))
+def test_any_name_gets_a_slug_id_and_names_of_different_words_get_different_ids(a, b):
+    from kb.names import SLUG_RE, author_id, normalise_name
+
+    for name in (a, b):
+        assert SLUG_RE.fullmatch(author_id(name)) or (author_id(name) == "" and not name.strip()), repr(name)
+    if normalise_name(a) and normalise_name(b) and normalise_name(a) != normalise_name(b):
+        assert author_id(a) != author_id(b), (a, b)

@@ -130,8 +130,10 @@ def _clean_value(value):
         return safe(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return _cleaned(value)
-    if isinstance(value, dict):
-        return {_clean_value(k): _clean_value(v) for k, v in value.items()}
+    if isinstance(value, dict):  # keys are schemes or author names (affiliations): one line, as the names are
+        return {
+            " ".join(_clean_value(k).split()) if isinstance(k, str) else k: _clean_value(v) for k, v in value.items()
+        }
     if isinstance(value, list | tuple):
         return type(value)(_clean_value(v) for v in value)
     return value

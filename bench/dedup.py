@@ -331,7 +331,9 @@ def main() -> None:
     report("tuning split", [p for p in labelled if p.split == "tune"])
     if "--held-out" in sys.argv:
         report("held-out split (not tuned on)", [p for p in labelled if p.split == "held-out"])
-        report("sealed: collected by hand after the rules, never tuned on", [p for p in labelled if p.split == "sealed"])
+        report(
+            "sealed: collected by hand after the rules, never tuned on", [p for p in labelled if p.split == "sealed"]
+        )
 
 
 if __name__ == "__main__":

@@ -23,8 +23,11 @@ _ESCAPES = re.compile(
 _SEVEN_BIT_ESCAPES = re.compile(_SEVEN_BIT)
 # C0 but tab and newline, DEL, C1: what a terminal may act on (kb validate refuses them in prose by this class).
 C0_C1 = r"\x00-\x08\x0b-\x1f\x7f-\x9f"
-# What is left of those, and the invisible format characters that reorder or hide text.
-_CONTROLS = re.compile(rf"[{C0_C1}\u061c\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+# The invisible format characters that reorder or hide text: bidi marks, embeddings, overrides and isolates, zero-width
+# space, joiners' cousins (word joiner, invisible operators) and the byte-order mark.
+INVISIBLE = r"\u061c\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
+# What is left of the escape sequences' controls, and those.
+_CONTROLS = re.compile(rf"[{C0_C1}{INVISIBLE}]")
 
 
 def strip_controls(text: str) -> str:

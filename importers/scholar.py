@@ -48,10 +48,12 @@ def label(spec: dict) -> str:
 
 
 def fetch(http, spec: dict) -> Iterator[WorkRecord | AuthorRecord | Notice]:
-    """spec: id (the profile's user=... id), fill (read each publication's page too), resume_dir, openalex_url.
-    Google's pages come through scholarly's own client (with our User-Agent); `http` asks OpenAlex for the full
-    author list of each publication whose list the profile cut short ("A Zou, L Phan, ..."), when there is one."""
-    items = profile(spec["id"], fill=bool(spec.get("fill")), resume_dir=spec.get("resume_dir"))
+    """spec: id (the profile's user=... id), fill (read each publication's page too), openalex_url. The resume file
+    always lives under the cache folder: a spec comes from data/sources.toml, which anyone's pull request may change,
+    so it never names a path. Google's pages come through scholarly's own client (with our User-Agent); `http` asks
+    OpenAlex for the full author list of each publication whose list the profile cut short ("A Zou, L Phan, ..."),
+    when there is one."""
+    items = profile(spec["id"], fill=bool(spec.get("fill")))
     if http is None:
         return items
     return _completed(http, items, spec.get("openalex_url") or OPENALEX)

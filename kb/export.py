@@ -508,5 +508,8 @@ def is_local(url: str) -> bool:
 
 
 def render(works: list[dict], fmt: str) -> str:
-    """The works in one of FORMATS."""
-    return {"bibtex": bibtex, "csl-json": csl_json, "ris": ris}[fmt](works)
+    """The works in one of FORMATS, without a control or bidi character in any field (kb.text.safe): an export is
+    printed to terminals and read by other programs, and a catalogue may hold what an older kb stored."""
+    from kb.text import safe
+
+    return {"bibtex": bibtex, "csl-json": csl_json, "ris": ris}[fmt](safe(works))

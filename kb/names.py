@@ -21,14 +21,37 @@ def slugify(text: str) -> str:
 
 @lru_cache(maxsize=1 << 16)  # a catalogue meets the same few thousand names over and over
 def normalise_name(name: str) -> str:
-    """'Alex Turner (TurnTrout)' -> 'alex turner'; 'J. Zico Kolter' -> 'j zico kolter'."""
-    name = re.sub(r"\(.*?\)", " ", name)
-    return " ".join(re.findall(r"[a-z0-9]+", ascii_fold(name).lower()))
+    """'Alex Turner (TurnTrout)' -> 'alex turner'; 'J. Zico Kolter' -> 'j zico kolter'; 'Иван Петров' -> 'иван
+    петров' (words of every script count: a name in Cyrillic or Han is not empty)."""
+    return " ".join(_unicode_words(name))
+
+
+# Latin letters that NFKD does not split into a base letter and marks, as they are written in ASCII
+_LATIN = str.maketrans({"ß": "ss", "ø": "o", "ł": "l", "æ": "ae", "œ": "oe", "đ": "d", "þ": "th", "ð": "d", "ı": "i"})
+_HASHED = 10  # hex digits of a word's hash: distinct words of a catalogue never share one in practice
+
+
+def _unicode_words(name: str) -> list[str]:
+    """The words of a name in any script: accents dropped, case folded ('Räuker' -> 'rauker', 'Иван' -> 'иван')."""
+    name = re.sub(r"\(.*?\)", " ", unicodedata.normalize("NFKD", name))
+    bare = "".join(c for c in name if not unicodedata.combining(c)).casefold().translate(_LATIN)
+    return re.findall(r"[^\W_]+", bare)
 
 
 @lru_cache(maxsize=1 << 16)
 def author_id(name: str) -> str:
-    return normalise_name(name).replace(" ", "-")
+    """A name's key and its page's name: 'J. Zico Kolter' -> 'j-zico-kolter'. A word in another script than Latin
+    ('张伟', 'Иван') is a stable hash of it (x + hex), so that distinct names keep distinct ids and a part of a name
+    still matches as a whole word (`kb list --author Петров`); a name of no word at all is a hash of itself."""
+    import hashlib
+
+    def hashed(text: str) -> str:
+        return "x" + hashlib.sha256(text.encode()).hexdigest()[:_HASHED]
+
+    words = _unicode_words(name)
+    if not words and name.strip():
+        return hashed(" ".join(name.split()))
+    return "-".join(w if w.isascii() else hashed(w) for w in words)
 
 
 def work_id(title: str, year: int | None, words: int = 4) -> str:

@@ -35,6 +35,22 @@ def _no_cyclic_gc():
 LOCK_TIMEOUT = 300.0  # seconds a writer waits for another (kb.store.lock), unless $KB_LOCK_TIMEOUT says
 
 
+class SettingError(ValueError):
+    """An environment variable kb reads holds a value it cannot use: a usage error."""
+
+
+def _seconds(name: str, value: str | None, default: float) -> float:
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):  # also refuses nan
+        raise SettingError(f"${name} must be a number of seconds (0 or more), not {value!r}")
+    return seconds
+
+
 class Workspace(namedtuple("Workspace", ("data_dir", "db_path", "lock_timeout"), defaults=(LOCK_TIMEOUT,))):
     """data/ (a Path), the catalogue file (a Path) and the seconds a writer waits for another. A named tuple, not
     a dataclass: every command makes one, and importing dataclasses costs a fifth of a cold `kb show`."""
@@ -49,8 +65,7 @@ class Workspace(namedtuple("Workspace", ("data_dir", "db_path", "lock_timeout"),
 
         data = Path(data_dir or os.environ.get("KB_DATA") or find_data_dir())
         db = Path(db_path or os.environ.get("KB_DB") or data.parent / "build" / "catalogue.sqlite")
-        timeout = float(os.environ.get("KB_LOCK_TIMEOUT") or LOCK_TIMEOUT)
-        return cls(data, db, timeout)
+        return cls(data, db, _seconds("KB_LOCK_TIMEOUT", os.environ.get("KB_LOCK_TIMEOUT"), LOCK_TIMEOUT))
 
     # every path a command uses, beside data/ (its checkout's root) or beside the catalogue
     @property

@@ -413,3 +413,76 @@ def test_a_figure_s_legend_is_legible_on_a_phone_in_either_scheme_and_opens_full
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+# Every element is sent the events an injected handler would wait for (a real hover reaches only what is on top)
+_PROVOKE = """() => { for (const e of document.querySelectorAll('body *')) {
+    for (const kind of ['mouseover', 'mouseenter', 'pointerover', 'focus', 'focusin'])
+        e.dispatchEvent(new Event(kind, {bubbles: kind !== 'mouseenter' && kind !== 'focus'}));
+} }"""
+
+
+def _run_nothing(pg, where: str, fired: list) -> None:
+    pg.evaluate(_PROVOKE)
+    assert pg.evaluate("window.__pwned") is None and fired == [], where
+    assert pg.locator("[href^='javascript:' i], [src^='javascript:' i], [href^='data:' i]").count() == 0, where
+
+
+def test_no_payload_of_the_corpus_runs_on_any_page_nor_in_search_with_filters(browser, tmp_path):
+    """Every payload of tests/hostile_payloads.py in every field the site renders (and a methods result); every
+    page of the site opened, every element sent the events a handler waits for; the search page asked words that
+    find the hostile works, every filter unfolded and ticked."""
+    from kb.catalogue.build import build as build_catalogue
+    from kb.store import datadir
+    from kb.website import serve as serving
+    from tests.conftest import TAXONOMY
+    from tests.hostile_payloads import PAYLOADS, write_hostile_data, write_hostile_results
+
+    assert len(PAYLOADS) >= 60
+    data = write_hostile_data(tmp_path, TAXONOMY)
+    ds = datadir.load(data)
+    assert ds.problems == [] and len(ds.works) == len(PAYLOADS) and len(ds.summaries) == len(PAYLOADS)
+    build_catalogue(ds, tmp_path / "kb.sqlite", [])  # without kb validate, which refuses most of it
+    out = tmp_path / "_site"
+    with Workspace(data, tmp_path / "kb.sqlite").connect() as conn:
+        website.build(conn, out, base_url="http://127.0.0.1/", search=True, results_dir=write_hostile_results(tmp_path))
+    assert "Result " in (out / "techniques" / "probing.html").read_text()  # the hostile result is on its page
+    httpd = serving.server(out, port=0)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{httpd.server_address[1]}/"
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    pg = context.new_page()
+    fired: list[str] = []
+    pg.on("dialog", lambda d: (fired.append(d.message), d.dismiss()))
+    try:
+        pages = sorted(str(p.relative_to(out)) for p in out.rglob("*.html") if "pagefind" not in p.parts)
+        kinds = {p.split("/")[0] for p in pages}
+        assert {"works", "authors", "techniques", "motivations", "index.html", "search.html", "404.html"} <= kinds
+        for path in pages:
+            pg.goto(base + path)
+            pg.wait_for_timeout(50)
+            _run_nothing(pg, path, fired)
+        searches, found = 0, {}
+        for query in ("Hostile", "Mallory", "Abstract", "Body", "Why", "Opinion", "script", "onerror", "javascript"):
+            pg.goto(base + f"search.html?q={query}")
+            pg.locator(".pagefind-ui__message").first.wait_for(timeout=10_000)
+            message = pg.locator(".pagefind-ui__message").inner_text()
+            found[query] = 0 if message.startswith("No results") else _result_count(pg)
+            _run_nothing(pg, f"search {query}", fired)
+            if not found[query]:
+                continue
+            for group in pg.locator("details.pagefind-ui__filter-block > summary").all():
+                group.click()
+            boxes = [b for b in pg.locator("input[type=checkbox]").all() if b.is_visible()]
+            assert boxes, query  # filters for technique, motivation, year and kind
+            for box in boxes:
+                box.click()
+                pg.wait_for_timeout(100)
+                _run_nothing(pg, f"search {query}", fired)
+                searches += 1
+        assert found["Hostile"] >= len(PAYLOADS) // 2 and found["Body"] > 0, found  # the hostile works were found
+        print(f"{len(PAYLOADS)} payloads, {len(pages)} pages, {searches} filtered searches {found}: nothing ran")
+    finally:
+        context.close()
+        httpd.shutdown()
+        httpd.server_close()

@@ -254,5 +254,7 @@ def test_any_text_in_any_field_makes_one_balanced_entry_that_parses_back(
     fields = re.findall(r"^  (\w+) = \{(.*)\},?$", body, flags=re.M)
     assert len(fields) == body.count("\n") - 1 and all(balanced(value) for _, value in fields), text
     entry = the_entry(w)
-    assert entry["ID"] == cite_key(w)
+    from kb.text import safe
+
+    assert entry["ID"] == cite_key(safe(w))  # an export drops control characters first (kb.export.render)
     assert bibtex_names(entry["author"])[-1] == "Zou, Andy"  # no name or brace ran into the next

@@ -110,3 +110,118 @@ def test_an_import_stores_no_control_character(data):
     work = {w.id: w for w in datadir.load(data).works}[added]
     assert (work.title, work.authors) == ("Probes at scale", ["Eve"])
     assert not [c for c in work.abstract if ord(c) < 32 or 0x7F <= ord(c) <= 0x9F]
+
+
+# -- every stored field and every output stream --------------------------------------------------------------
+
+ESC_DOI = "10.1234/probe\x1b]52;c;cHduZWQ=\x07\u202e"  # an OpenAlex answer's DOI carrying a clipboard write
+INVISIBLE = "\u202e\u200b\u2066"  # a right-to-left override, a zero-width space, an isolate
+
+
+def test_an_import_cleans_ids_urls_links_and_every_other_field(data):
+    from importers.records import Link, WorkRecord
+    from kb.ingest.imports import Fetched, apply
+    from kb.store import datadir
+    from kb.workspace import Workspace
+
+    record = WorkRecord(
+        source="openalex",
+        kind="paper",
+        title="Clean \u202eme",
+        authors=["Ada\u200b Lovelace"],
+        year=2025,
+        venue="Venue\x1b[2J\x07",
+        url="https://x.example/p\x1b[31m",
+        ids={"doi": ESC_DOI, "openalex": "W1\x00"},
+        links=[Link("discusses", "arxiv", "2311.00001\x1b[0m")],
+        categories=["cs.LG\x9b"],
+        affiliations={"Ada\u200b Lovelace": ["Lab\x1b]0;x\x07"]},
+    )
+    (added,) = apply(Workspace(data, data.parent / "kb.sqlite"), [Fetched("test", [record])]).added
+    line = next(ln for ln in (data / "works" / "papers.jsonl").read_text().splitlines() if added in ln)
+    stored = json.loads(line)
+    assert stored["ids"] == {"doi": "10.1234/probe", "openalex": "w1"} or stored["ids"]["doi"] == "10.1234/probe"
+    assert (stored["title"], stored["authors"], stored["venue"]) == ("Clean me", ["Ada Lovelace"], "Venue")
+    assert stored["url"] == "https://x.example/p"
+    text = json.dumps(stored, ensure_ascii=False)
+    assert not [c for c in text if ord(c) < 32 or 0x7F <= ord(c) <= 0x9F or c in INVISIBLE], text
+    assert {"type": "discusses", "target": "coup-probes-2023"} in stored.get("relations", [])  # the link still joins
+    assert datadir.load(data).problems == []
+
+
+def test_validate_refuses_a_control_character_in_an_id_a_url_or_a_venue(kb, data):
+    path = data / "works" / "papers.jsonl"
+    lines = path.read_text().splitlines()
+    work = json.loads(lines[0])
+    work["ids"] = {"doi": ESC_DOI}
+    work["venue"] = "NeurIPS\u202e"
+    work["url"] = "https://x.example/\x1b[2J"
+    lines[0] = json.dumps(work)
+    path.write_text("\n".join(lines) + "\n")
+    result = kb("validate")
+    assert result.exit_code == 1
+    for field in ("ids.doi", "venue", "url"):
+        assert f": {field} " in result.stderr, (field, result.stderr)
+
+
+def _hostile_fields(data, **fields):
+    """A catalogue whose first work holds these values as they are (built elsewhere, by an older kb)."""
+    import sqlite3
+
+    from kb.catalogue.build import build
+    from kb.store import datadir
+
+    build(datadir.load(data), data.parent / "build" / "catalogue.sqlite")
+    work_id = json.loads((data / "works" / "papers.jsonl").read_text().splitlines()[0])["id"]
+    with sqlite3.connect(data.parent / "build" / "catalogue.sqlite") as conn:
+        for column, value in fields.items():
+            assert conn.execute(f"UPDATE work SET {column} = ? WHERE id = ?", (value, work_id)).rowcount == 1
+    return work_id
+
+
+def _raw_controls(text: str) -> list[str]:
+    return [c for c in text if (ord(c) < 32 and c not in "\n\t") or 0x7F <= ord(c) <= 0x9F or c in INVISIBLE]
+
+
+@pytest.mark.parametrize("fmt", ["bibtex", "csl-json", "ris"])
+def test_export_prints_no_control_sequence_from_venue_url_or_doi(kb, data, fmt):
+    work_id = _hostile_fields(
+        data, venue="Venue\x1b]52;c;cHduZWQ=\x07\x1b[2J\x00", url="https://x.example/\x07p", title=f"T{INVISIBLE}"
+    )
+    import sqlite3
+
+    with sqlite3.connect(data.parent / "build" / "catalogue.sqlite") as conn:  # the DOI as an older kb stored it
+        conn.execute(
+            "INSERT INTO identifier (scheme, value, work_pk, shown) SELECT 'doi', ?, pk, ? FROM work WHERE id = ?",
+            (ESC_DOI.lower(), ESC_DOI, work_id),
+        )
+    result = kb("export", "--format", fmt)
+    assert result.exit_code == 0, result.output
+    assert _raw_controls(result.stdout) == [], fmt
+    assert "10.1234/probe" in result.stdout and "Venue" in result.stdout
+
+
+def test_json_output_escapes_bidi_and_zero_width_characters_and_keeps_the_value(kb, data):
+    work_id = _hostile_fields(data, title=f"Safe{INVISIBLE} title\x85")
+    result = kb("show", work_id, "--json")
+    assert _raw_controls(result.stdout) == []
+    assert "\\u202e" in result.stdout and "\\u0085" in result.stdout
+    assert json.loads(result.stdout)["title"] == f"Safe{INVISIBLE} title\x85"  # escaped, not lost: a script reads it
+
+
+def test_emoji_shortcodes_in_names_print_as_written(kb, data):
+    taxonomy = data / "taxonomy.toml"
+    taxonomy.write_text(
+        taxonomy.read_text()
+        .replace('name = "Linear probing"', 'name = "Linear :warning: probing"')
+        .replace('description = "Probes."', 'description = "Probes."\nkeywords = ["linear classifier"]')
+    )
+    papers = data / "works" / "papers.jsonl"
+    papers.write_text(
+        papers.read_text().replace("off-policy detect", "off-policy :warning: as a linear classifier detect")
+    )
+    result = kb("techniques")
+    assert result.exit_code == 0 and ":warning:" in result.stdout and "\u26a0" not in result.stdout
+    explained = kb("tag", "--explain", "coup-probes-2023", "--rules-only")
+    assert explained.exit_code == 0, explained.output
+    assert ":warning:" in explained.stdout and "\u26a0" not in explained.stdout

@@ -59,15 +59,15 @@ def test_missing_arxiv_ids_are_named_with_exit_1_and_the_found_one_imported(kb, 
     monkeypatch.setattr(Answers, "answer", staticmethod(lambda *a: (200, pair["body"].encode())))
     result = kb("import", "arxiv", "0808.05394", "1707.08567", "--base-url", server + "/api/query")
     assert result.exit_code == 1
-    assert "added 1" in result.stdout and "not found on arXiv: 0808.05394" in result.stdout
-    assert "resume" not in result.stdout  # running again changes nothing: no advice to
+    assert "added 1" in result.stdout and "not found on arXiv: 0808.05394" in result.stderr  # results / errors
+    assert "resume" not in result.output  # running again changes nothing: no advice to
 
 
 def test_an_empty_arxiv_answer_is_said_with_exit_1(kb, server, monkeypatch):
     empty = recorded("id_0000.0000")
     monkeypatch.setattr(Answers, "answer", staticmethod(lambda *a: (200, empty["body"].encode())))
     result = kb("import", "arxiv", "--query", "ti:zzzzzz", "--base-url", server + "/api/query")
-    assert result.exit_code == 1 and "no work matching the query 'ti:zzzzzz'" in result.stdout
+    assert result.exit_code == 1 and "no work matching the query 'ti:zzzzzz'" in result.stderr
 
 
 def test_a_feed_item_with_a_javascript_link_is_kept_with_a_warning(kb, server, monkeypatch):
@@ -78,8 +78,8 @@ def test_a_feed_item_with_a_javascript_link_is_kept_with_a_warning(kb, server, m
     monkeypatch.setattr(Answers, "answer", staticmethod(lambda *a: (200, body)))
     result = kb("import", "feed", server + "/feed.xml")
     assert result.exit_code == 0, result.output
-    assert "added 2" in result.stdout and "warning:" in result.stdout and "not http(s)" in result.stdout
-    assert "resume" not in result.stdout
+    assert "added 2" in result.stdout and "warning:" in result.stderr and "not http(s)" in result.stderr
+    assert "resume" not in result.output
     shown = json.loads(kb("search", "deception", "--json").stdout)
     assert shown and shown[0]["title"] == "Probing for deception & what we found"
 
@@ -90,7 +90,7 @@ def test_a_graphql_error_in_an_http_400_is_shown_without_resume_advice(kb, serve
     monkeypatch.setattr(Answers, "answer", staticmethod(lambda *a: (400, answer)))
     result = kb("import", "lesswrong", "--user", "someone", "--base-url", server)
     assert result.exit_code == 1
-    assert f"GraphQL error: {message} (HTTP 400)" in result.stdout and "resume" not in result.stdout
+    assert f"GraphQL error: {message} (HTTP 400)" in result.stderr and "resume" not in result.output
 
 
 def test_a_scholar_block_writes_what_was_read_and_the_next_run_resumes(kb, monkeypatch, tmp_path):
@@ -107,8 +107,8 @@ def test_a_scholar_block_writes_what_was_read_and_the_next_run_resumes(kb, monke
     )
     first = kb("import", "scholar", ID)
     assert first.exit_code == 1 and "added 100" in first.stdout
-    assert "Google answered 403 Forbidden" in first.stdout and "resume from profile page 2" in first.stdout
+    assert "Google answered 403 Forbidden" in first.stderr and "resume from profile page 2" in first.stderr
     pages[100] = page([row(n) for n in range(100, 110)], more=False, first=False)
     second = kb("import", "scholar", ID)
     assert second.exit_code == 0, second.output
-    assert "added 10" in second.stdout and "resumed where the previous import stopped" in second.stdout
+    assert "added 10" in second.stdout and "resumed where the previous import stopped" in second.stderr

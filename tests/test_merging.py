@@ -257,7 +257,7 @@ def test_end_to_end_feed_with_an_html_answer(data, server):
     }
     assert "added 1" in kb(data, "import", "feed", server + "/feed.xml").stdout
     bad = kb(data, "import", "feed", server + "/captcha")
-    assert bad.exit_code == 1 and "the answer is an HTML page" in bad.stdout
+    assert bad.exit_code == 1 and "the answer is an HTML page" in bad.stderr
 
 
 def test_end_to_end_lesswrong(data, server):
@@ -313,7 +313,7 @@ def test_end_to_end_sync_keeps_going_past_a_failing_source(data, server):
     )
     result = kb(data, "sync")
     assert result.exit_code == 1
-    assert "added 2" in result.stdout and "HTTP 500" in result.stdout
+    assert "added 2" in result.stdout and "HTTP 500" in result.stderr
     assert any(w.title == "Probing for deception & what we found" for w in works(data).values())
 
 

@@ -158,8 +158,8 @@ def test_a_passing_failure_keeps_the_resume_advice(failure):
 def test_kb_import_of_a_non_http_feed_says_what_is_wrong_and_not_to_resume(kb):
     result = kb("import", "feed", "ftp://x/feed")
     assert result.exit_code == 1
-    assert "'ftp://x/feed' is not an http(s) URL" in result.stdout
-    assert "resume" not in result.stdout and "cannot reach" not in result.stdout
+    assert "'ftp://x/feed' is not an http(s) URL" in result.stderr  # errors on stderr, results on stdout
+    assert "resume" not in result.output and "cannot reach" not in result.output
 
 
 # -- 2. kb sync: one source's failure never costs the others their records ------------------------------------------
@@ -240,8 +240,8 @@ def test_kb_sync_with_a_real_feed_and_a_feed_that_redirects_to_itself_keeps_the_
     result = kb("sync")  # the fixture lets exceptions through: a traceback would fail the test here
     assert result.exit_code == 1
     assert re.search(r"added [1-9]", result.stdout), result.stdout
-    assert f"too many redirects (a redirect loop?) (at {server}/loop.xml)" in result.stdout
-    assert "resume" not in result.stdout
+    assert f"too many redirects (a redirect loop?) (at {server}/loop.xml)" in result.stderr
+    assert "resume" not in result.output
 
 
 # -- 4. data/sources.toml is checked: kb sync refuses it in one message, kb validate lists its problems --------------
@@ -442,5 +442,5 @@ def test_kb_import_arxiv_says_so_with_exit_1_when_arxiv_answers_an_empty_page_ea
     monkeypatch.setattr(_Answers, "feed", atom(0, 100, 214881))  # the first page; every later one is empty
     result = kb("import", "arxiv", "--query", "testing", "--limit", "250", "--base-url", server + "/api")
     assert result.exit_code == 1
-    assert "added 100" in result.stdout and "empty page at result 100 of 214881" in result.stdout
-    assert "resume" in result.stdout
+    assert "added 100" in result.stdout and "empty page at result 100 of 214881" in result.stderr
+    assert "resume" in result.stderr

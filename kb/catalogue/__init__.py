@@ -20,6 +20,11 @@ class NotFound(LookupError):
     pass
 
 
+class Unreadable(RuntimeError):
+    """The catalogue file cannot be used (a folder in its place, a corrupted file): said in one line, never a
+    traceback; the catalogue holds nothing data/ does not, so `kb build` makes it again."""
+
+
 def source_signature(data_dir: Path) -> list:
     """What the catalogue was built from: kb's version and each data/ file's size and mtime."""
     from kb import __version__
@@ -34,15 +39,22 @@ def is_stale(db_path: Path, data_dir: Path) -> bool:
     """True when data/ changed (a file edited, added or removed) since the catalogue was built."""
     if not db_path.exists():
         return True
+    check_path(db_path)
     try:
         with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as conn:
             row = conn.execute("SELECT value FROM meta WHERE key = 'signature'").fetchone()
-    except sqlite3.DatabaseError:
+        return row is None or json.loads(row[0]) != source_signature(data_dir)
+    except (sqlite3.DatabaseError, ValueError):  # damaged (its text not UTF-8, its JSON cut): built again
         return True
-    return row is None or json.loads(row[0]) != source_signature(data_dir)
+
+
+def check_path(db_path: Path) -> None:
+    if db_path.is_dir():
+        raise Unreadable(f"{db_path} is a folder, not a catalogue file: give --db (or $KB_DB) a file's path")
 
 
 def connect(db_path: Path) -> sqlite3.Connection:
+    check_path(db_path)
     if not db_path.exists():
         raise FileNotFoundError(f"no catalogue at {db_path}: run `kb build`")
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)

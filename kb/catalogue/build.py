@@ -6,13 +6,14 @@ Rows are written with executemany on one connection: the ORM's per-object overhe
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import sqlite3
 import tempfile
 from pathlib import Path
 
-from kb.catalogue import source_signature
+from kb.catalogue import check_path, source_signature
 from kb.names import author_id, identity
 from kb.store.datadir import Dataset
 from kb.store.problems import DataProblems, Problem
@@ -24,9 +25,11 @@ def build(ds: Dataset, db_path: Path, problems: list[Problem] | None = None) -> 
     """Build the catalogue at db_path from a loaded, checked dataset. Returns counts."""
     if problems:
         raise DataProblems(problems, "the previous catalogue is kept")
+    check_path(db_path)
     db_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=db_path.parent, prefix=f".{db_path.name}.", suffix=".tmp")
-    os.close(fd)
+    _sweep(db_path)
+    fd, tmp = tempfile.mkstemp(dir=db_path.parent, prefix=f".{db_path.name}.", suffix=TEMP_SUFFIX)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # held while this build lives: _sweep leaves a locked file alone
     try:
         _create_schema(tmp)
         conn = sqlite3.connect(tmp)
@@ -44,9 +47,38 @@ def build(ds: Dataset, db_path: Path, problems: list[Problem] | None = None) -> 
         conn.close()
         os.replace(tmp, db_path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        for leftover in (tmp, tmp + JOURNAL_SUFFIX):
+            Path(leftover).unlink(missing_ok=True)
         raise
+    finally:
+        os.close(fd)
     return counts
+
+
+TEMP_SUFFIX = ".tmp"  # a catalogue being built: .<name>.<random>.tmp beside the catalogue
+JOURNAL_SUFFIX = "-journal"  # SQLite's rollback journal beside it, while the schema is made
+
+
+def _sweep(db_path: Path) -> None:
+    """Remove the temporary catalogues (and their journals) of builds that were killed: a file no live build
+    holds a lock on. A build running beside this one (two readers rebuilding at once) keeps its own."""
+    prefix = f".{db_path.name}."
+    for path in db_path.parent.glob(f"{prefix}*{TEMP_SUFFIX}"):
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            continue  # a live build's
+        finally:
+            os.close(fd)  # lock released: unlinked below while no build can hold it (a new one makes a new name)
+        for leftover in (path, Path(f"{path}{JOURNAL_SUFFIX}")):
+            leftover.unlink(missing_ok=True)
+    for journal in db_path.parent.glob(f"{prefix}*{TEMP_SUFFIX}{JOURNAL_SUFFIX}"):
+        if not Path(str(journal).removesuffix(JOURNAL_SUFFIX)).exists():
+            journal.unlink(missing_ok=True)
 
 
 def _create_schema(path: str) -> None:

@@ -25,7 +25,7 @@ class _Commands(click.Group):
     command at once: no traceback for a user's mistake."""
 
     def invoke(self, ctx: click.Context):
-        with common.users_mistakes():
+        with common.users_mistakes(lambda: ctx.obj):
             return super().invoke(ctx)
 
 
@@ -381,16 +381,21 @@ def _site_build(
     embed: bool = False,
 ):
     from kb import website
-    from kb.website.render import SiteBuildError
+    from kb.website.render import OutRefused, SiteBuildError
 
     try:
         report = website.build_workspace(
             ws, out, base_url=base_url, repo_url=repo_url, date=date, search=search, embed=embed
         )
+    except OutRefused as e:  # a usage error: the --out given (or the default) is not a site's folder
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
     except SiteBuildError as e:
         _fail(f"{e}\nthe previous site is kept")
     except ValueError as e:  # a --date that is not YYYY-MM-DD
         _fail(str(e))
+    except OSError as e:  # a full disk: the build stopped before its exchange
+        _fail(f"{common.os_error(e)}; the previous site is kept")
     output.site_built(report)
     return report
 
@@ -413,13 +418,13 @@ def _site_build(
 @click.pass_obj
 def site_build(ws, out, base_url, repo_url, date, embed) -> None:
     """Render the catalogue into static HTML with search, feeds and a sitemap."""
-    if not base_url:
+    _site_build(ws, out, base_url or PREVIEW_URL, repo_url, date, embed=embed)
+    if not base_url:  # said once the site is built: a refused --out is its own one line
         print(
             f"note: no --base-url and no $KB_SITE_URL: a local preview at {PREVIEW_URL} (feeds and the sitemap point"
             " there, work pages give reference managers no address); give the public address to publish it",
             file=sys.stderr,
         )
-    _site_build(ws, out, base_url or PREVIEW_URL, repo_url, date, embed=embed)
 
 
 @site.command("serve")

@@ -20,11 +20,21 @@ def fail(message: str) -> None:
     sys.exit(1)
 
 
+def usage(message: str) -> None:
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
 @contextmanager
-def users_mistakes():
-    """The errors that are facts about the user's data or machine, as one-line messages: no traceback."""
+def users_mistakes(workspace=lambda: None):
+    """The errors that are facts about the user's data or machine, as one-line messages: no traceback.
+    `workspace()` gives the command's Workspace once made (None before), to name the catalogue it reads."""
+    import sqlite3
+
+    from kb.catalogue import Unreadable
     from kb.store.lock import DataLocked
     from kb.store.problems import DataProblems
+    from kb.workspace import SettingError
 
     try:
         yield
@@ -33,6 +43,26 @@ def users_mistakes():
     except DataProblems as e:  # a reading command rebuilt a stale catalogue: data/'s problems, as validate says
         output.problems(e.problems)
         fail(str(e))
+    except SettingError as e:  # $KB_LOCK_TIMEOUT=abc: as a bad option is, a usage error
+        usage(str(e))
+    except Unreadable as e:
+        fail(str(e))
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as e:
+        # a catalogue damaged after it was built (its header intact): a page that is not SQLite's, or text that is
+        # not UTF-8 (data/'s own files are read with their problems named, so what is left is the catalogue's)
+        where = getattr(workspace(), "db_path", None) or "the catalogue"
+        reason = f"text that is not UTF-8 at byte {e.start}" if isinstance(e, UnicodeDecodeError) else str(e)
+        fail(f"{where} cannot be read ({reason}): delete it or run `kb build` to make it again from data/")
+    except BrokenPipeError:  # the reader of stdout left: the caller's (and click's) to end quietly
+        raise
+    except OSError as e:  # a full disk, a folder where a file should be, a missing folder, a symlink loop
+        fail(os_error(e))
+
+
+def os_error(e: OSError) -> str:
+    """'path: No space left on device' (both paths of a rename), or the error's own words."""
+    paths = [str(p) for p in (e.filename, e.filename2) if p is not None]
+    return f"{' -> '.join(paths)}: {e.strerror}" if paths and e.strerror else str(e)
 
 
 def show(ws, work: str, provenance: bool, as_json: bool) -> None:

@@ -185,8 +185,10 @@ def main(args: list[str] | None = None, quick: bool = True) -> None:
 
         from kb.workspace import Workspace
 
-        with users_mistakes():
-            command(Workspace.find(data and Path(data), db and Path(db)), **params)
+        made = []
+        with users_mistakes(lambda: made[0] if made else None):
+            made.append(Workspace.find(data and Path(data), db and Path(db)))
+            command(made[0], **params)
     except BrokenPipeError:  # `kb search x | head`: the reader left; say nothing more, as click does
         try:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

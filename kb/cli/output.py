@@ -11,26 +11,31 @@ import json
 import re
 import sys
 
+from importers.controls import C0_C1, INVISIBLE
 from kb.text import safe
 
 # Into a pipe or a file a line is never wrapped (a reader greps it, as kb show's plain lines): rich lays out a table
 # within this width, and writes each printed line whole.
 _UNWRAPPED = 10_000
+# What a JSON string may not carry raw (json.dumps escapes C0 itself): escaped as \uXXXX by _json
+_INVISIBLE = re.compile(f"[{C0_C1}{INVISIBLE}]")
 
 
 def _console(stderr: bool = False):
     from rich.console import Console
 
+    # emoji off: a ":warning:" in a name is printed as written, not turned into a picture
     stream = sys.stderr if stderr else sys.stdout
     if stream.isatty():
-        return Console(stderr=stderr, highlight=False)
-    return Console(stderr=stderr, highlight=False, soft_wrap=True, width=_UNWRAPPED, no_color=True)
+        return Console(stderr=stderr, highlight=False, emoji=False)
+    return Console(stderr=stderr, highlight=False, emoji=False, soft_wrap=True, width=_UNWRAPPED, no_color=True)
 
 
 def _json(value) -> None:
-    # JSON escapes C0 controls itself; C1 controls it would print raw, so they are escaped too (still valid JSON)
+    # JSON escapes C0 controls itself; C1 controls, bidi overrides and zero-width characters it would print raw, so
+    # they are escaped too, as \\uXXXX: still valid JSON, the value unchanged for a script, nothing for a terminal
     text = json.dumps(value, ensure_ascii=False, indent=2)
-    sys.stdout.write(re.sub(r"[\x7f-\x9f]", lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")
+    sys.stdout.write(_INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")
 
 
 def _authors(names: list[str], more: bool, limit: int = 3) -> str:
@@ -229,11 +234,11 @@ def _provenance_lines(w: dict) -> list[str]:
 
 
 def work(w: dict, as_json: bool, provenance: bool = False) -> None:
-    w = safe(w)
     if not provenance:
         w = {k: v for k, v in w.items() if k != "provenance"}
-    if as_json:
+    if as_json:  # as every --json: the values whole, their invisible characters escaped (_json)
         return _json(w)
+    w = safe(w)
     if not _terminal():
         return _work_plain(w, provenance)
     _work_on_a_terminal(w, provenance)
@@ -413,13 +418,13 @@ def experiment_result(result, path) -> None:
 
 
 def import_report(report, fetched=None, per_source: bool = True) -> None:
-    console = _console()
+    console, messages = _console(), _console(stderr=True)  # results on stdout, warnings and errors on stderr
     for f in fetched or []:
         if per_source:
             state = "[red]failed[/]" if f.error else "[green]ok[/]"
             console.print(f"  {state} {_esc(f.name)}: {len(f.records)} record(s)")
         for notice in f.notices:
-            console.print(f"[yellow]warning:[/] {_esc(notice)}", soft_wrap=True)
+            messages.print(f"[yellow]warning:[/] {_esc(notice)}", soft_wrap=True)
     failed = sum(len(f.skipped) for f in fetched or [])  # items that failed alone (their errors follow)
     console.print(
         f"added {len(report.added)}, updated {len(report.updated)}, merged as duplicates {len(report.merged)},"
@@ -440,7 +445,7 @@ def import_report(report, fetched=None, per_source: bool = True) -> None:
         console.print(f"  [cyan]=[/] {work_id} [dim](recognised by {_esc(how)})[/]")
     for error in report.errors:
         # the error's own hint says whether running again resumes (it does after a block or a network failure)
-        console.print(f"[red]error:[/] {_esc(error)}", soft_wrap=True)
+        messages.print(f"[red]error:[/] {_esc(error)}", soft_wrap=True)
 
 
 def refreshed(result) -> None:

@@ -231,16 +231,42 @@ def _post_evidence(w: Work, record, generic: bool) -> tuple[str | None, str]:
     return None, "the same day"
 
 
+# Fields shown on one line: whitespace runs (a newline, a tab) become one space as well
+_ONE_LINE = frozenset({"title", "venue", "authors"})
+
+
 def _cleaned(record):
-    """The record with control characters and escape sequences gone from its text: nothing hostile is stored."""
+    """The record with control characters, escape sequences and invisible reordering characters gone from every
+    string it holds (title to ids, URLs, links and affiliations): nothing hostile is stored."""
     import dataclasses
 
     if not dataclasses.is_dataclass(record):
         return record
-    fields = {"title": " ".join(safe(record.title).split()), "abstract": safe(record.abstract)}
-    fields["authors"] = [" ".join(safe(a).split()) for a in record.authors]
-    fields["venue"] = " ".join(safe(record.venue).split()) if record.venue else record.venue
+    fields = {}
+    for f in dataclasses.fields(record):
+        value = _clean_value(getattr(record, f.name))
+        if f.name in _ONE_LINE:
+            value = (
+                [" ".join(v.split()) for v in value] if isinstance(value, list) else value and " ".join(value.split())
+            )
+        fields[f.name] = value
     return dataclasses.replace(record, **fields)
+
+
+def _clean_value(value):
+    import dataclasses
+
+    if isinstance(value, str):
+        return safe(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _cleaned(value)
+    if isinstance(value, dict):  # keys are schemes or author names (affiliations): one line, as the names are
+        return {
+            " ".join(_clean_value(k).split()) if isinstance(k, str) else k: _clean_value(v) for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return type(value)(_clean_value(v) for v in value)
+    return value
 
 
 def _one_line_fields(record):
@@ -600,7 +626,8 @@ class Merger:
 
     def author(self, name: str, **facts) -> None:
         """Record facts about an author (a Scholar id, a LessWrong name) in data/authors.jsonl."""
-        facts = {k: v for k, v in facts.items() if v}
+        name = " ".join(safe(name).split())
+        facts = {k: safe(v) for k, v in facts.items() if v}
         if not facts:
             return
         key = next(

@@ -45,11 +45,11 @@ def load(root: Path) -> Dataset:
 
     lock.recover(root)  # a writer killed mid-way: finish its renames first, so we read all of one state
     ds = Dataset(root=root)
-    if not (root / "taxonomy.toml").is_file():
+    if not (root / "taxonomy.toml").exists():
         ds.problems.append(Problem(str(root / "taxonomy.toml"), 0, "missing: data/ needs a taxonomy"))
         return ds
     _load_taxonomy(ds, root / "taxonomy.toml")
-    if (root / "authors.jsonl").is_file():
+    if (root / "authors.jsonl").exists():
         ds.authors = _load_jsonl(ds, root / "authors.jsonl", Author, "author")
     for path in sorted((root / "works").glob("*.jsonl")):
         ds.works += _load_jsonl(ds, path, Work, "work")
@@ -80,11 +80,26 @@ def _list_of(model) -> TypeAdapter:
     return TypeAdapter(list[model])
 
 
+def _read(ds: Dataset, path: Path) -> str | None:
+    """A data file's text, or None with a problem naming the file (and line): bytes that are not UTF-8, a folder
+    where a file should be, a symlink loop, a file that cannot be read are facts about data/, not crashes."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        line = e.object[: e.start].count(b"\n") + 1
+        ds.problems.append(
+            Problem(_rel(ds, path), line, f"not UTF-8 text: byte {e.object[e.start]:#x} at offset {e.start}")
+        )
+    except OSError as e:
+        ds.problems.append(Problem(_rel(ds, path), 0, f"cannot read: {e.strerror or e}"))
+    return None
+
+
 def _load_jsonl(ds: Dataset, path: Path, model, kind: str) -> list:
-    rel = _rel(ds, path)
-    numbered = [
-        (n, line) for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1) if line.strip()
-    ]
+    rel, text = _rel(ds, path), _read(ds, path)
+    if text is None:
+        return []
+    numbered = [(n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
     try:
         # the whole file in one call to pydantic's parser; a file with a problem is re-read line by line
         parsed = _list_of(model).validate_json("[" + ",".join(line for _, line in numbered) + "]")
@@ -133,7 +148,9 @@ def _toml_lines(text: str, table: str) -> dict[str, int]:
 
 
 def _load_taxonomy(ds: Dataset, path: Path) -> None:
-    rel, text = _rel(ds, path), path.read_text(encoding="utf-8")
+    rel, text = _rel(ds, path), _read(ds, path)
+    if text is None:
+        return
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
@@ -156,15 +173,13 @@ def _load_taxonomy(ds: Dataset, path: Path) -> None:
 
 
 def _load_summary(ds: Dataset, path: Path) -> Summary | None:
-    rel = _rel(ds, path)
+    rel, text = _rel(ds, path), _read(ds, path)
+    if text is None:
+        return None
     try:
-        doc = frontmatter.parse(path.read_text(encoding="utf-8"))
+        doc = frontmatter.parse(text)
     except frontmatter.FrontMatterError as e:
         ds.problems.append(Problem(rel, e.line, str(e)))
-        return None
-    except UnicodeDecodeError as e:
-        line = path.read_bytes()[: e.start].count(b"\n") + 1
-        ds.problems.append(Problem(rel, line, f"not UTF-8 text: byte {e.object[e.start]:#x} at offset {e.start}"))
         return None
     try:
         meta = SummaryMeta.model_validate(doc.meta)

@@ -50,7 +50,9 @@ def parse(text: str) -> Document:
         line = mark.line + 2 if mark else 1
         problem = getattr(e, "problem", None) or str(e)
         raise FrontMatterError(line, f"front matter is not valid YAML: {problem}") from None
-    except (ValueError, TypeError, OverflowError) as e:  # a value YAML reads but Python cannot hold: 2026-13-45
+    # a value YAML reads but Python cannot hold: 2026-13-45; '!!timestamp tomorrow' (PyYAML's constructor fails on
+    # what its own pattern does not match with an AttributeError); '!!binary' that is not base64; nesting too deep
+    except (ValueError, TypeError, OverflowError, AttributeError, RecursionError) as e:
         raise FrontMatterError(*_bad_value(node, e)) from None
     finally:
         loader.dispose()

@@ -10,6 +10,10 @@ def works_file(kind: str) -> str:
 
 
 def summary_file(work_id: str) -> str:
+    from kb.names import SLUG_RE
+
+    if not SLUG_RE.fullmatch(work_id):  # a work id becomes a file name: "../x" would leave data/
+        raise ValueError(f"{work_id!r} is not a work id (lower-case words and hyphens)")
     return f"summaries/{work_id}.md"
 
 

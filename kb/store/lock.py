@@ -74,11 +74,13 @@ def write_files(data_dir: Path, files: dict[Path, str]) -> None:
     import tempfile  # only writers need it: every command imports this module
 
     renames = []
+    tmp = None
     try:
         for target, text in files.items():
             target.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}{TEMP_MARK}")
             renames.append((tmp, str(target)))
+            os.fchmod(fd, _mode(target))  # mkstemp makes 0600: the file keeps the mode it had
             with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
                 f.write(text)
                 f.flush()
@@ -89,12 +91,22 @@ def write_files(data_dir: Path, files: dict[Path, str]) -> None:
             json.dump(renames, f)
             f.flush()
             os.fsync(f.fileno())
-    except BaseException:
-        for tmp, _ in renames:
-            Path(tmp).unlink(missing_ok=True)
+    except BaseException:  # a full disk, say: nothing was renamed, so data/ is as it was
+        for written in {tmp, *(t for t, _ in renames)} - {None}:
+            Path(written).unlink(missing_ok=True)
         raise
     os.replace(tmp, _journal_path(data_dir))  # the commit point
     _finish(data_dir)
+
+
+def _mode(target: Path) -> int:
+    """The permission bits `target` has, or those a new file gets under the process's umask."""
+    try:
+        return target.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def recover(data_dir: Path) -> None:

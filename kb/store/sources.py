@@ -59,7 +59,7 @@ SOURCES: dict[str, Source] = {
     "scholar": Source(
         "scholar",
         env={"openalex_url": "KB_OPENALEX_URL"},
-        keys={"id": str, "fill": bool, "resume_dir": str, "openalex_url": str},
+        keys={"id": str, "fill": bool, "openalex_url": str},
         needs=("id",),
     ),
     # a researcher's library, read from a file (importers/library.py): the same identity rules as any source

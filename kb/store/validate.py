@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from importers.controls import C0_C1
+from importers.controls import C0_C1, INVISIBLE
 from kb.names import author_id, identity
 from kb.store.datadir import Dataset
 from kb.store.layout import works_file
@@ -167,7 +167,9 @@ def _sources(ds: Dataset) -> list[Problem]:
 # One-line fields are shown as they are in the terminal, in page titles, in search filters and in feeds: no
 # markup (a filter label is inserted as HTML by the search UI), no control characters (a terminal obeys them).
 # Taxonomy names are ours: no angle brackets at all. Titles and names come from the world ("p < 0.05"): no tag.
-_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Identifiers, URLs and venues are one-line too, and end up in exports, links and terminals: no control characters,
+# nor the invisible characters that reorder or hide text (an id with a bidi override shows as another id).
+_CONTROLS = re.compile(rf"[\x00-\x1f\x7f-\x9f{INVISIBLE}]")
 _ANGLES = re.compile(r"[<>]")
 
 
@@ -177,12 +179,23 @@ def _one_line_text(ds: Dataset) -> list[Problem]:
     theirs = [("work", w.id, "title", w.title) for w in ds.works]
     theirs += [("work", w.id, "author", a) for w in ds.works for a in w.authors]
     theirs += [("author", a.id, "name", n) for a in ds.authors for n in (a.name, *a.aliases)]
+    plain = [("work", w.id, f"ids.{k}", v) for w in ds.works for k, v in w.ids.items()]
+    plain += [("work", w.id, "url", u) for w in ds.works for u in _urls(w)]
+    plain += [("work", w.id, "venue", w.venue) for w in ds.works if w.venue]
+    plain += [
+        ("author", a.id, k, getattr(a, k)) for a in ds.authors for k in ("homepage", "affiliation") if getattr(a, k)
+    ]
+    nothing = lambda value: False  # noqa: E731 -- identifiers and URLs: only control characters count
     return [
         Problem(*ds.place(kind, key), f"{kind} {key}: {field} {value!r} has markup or a control character")
-        for fields, markup in ((ours, _ANGLES.search), (theirs, has_markup))
+        for fields, markup in ((ours, _ANGLES.search), (theirs, has_markup), (plain, nothing))
         for kind, key, field, value in fields
-        if markup(value) or _CONTROLS.search(value)
+        if isinstance(value, str) and (markup(value) or _CONTROLS.search(value))
     ]
+
+
+def _urls(w) -> list[str]:
+    return [u for u in (w.url, *(w.urls or {}).values()) if u]
 
 
 # Prose (abstracts, summaries) keeps its line breaks and tabs; any other control character would reach a terminal.

@@ -45,8 +45,11 @@ def load_results(results_dir: Path | None) -> tuple[list[dict], dict[str, Path]]
         run = {"finished": "", "model": None, "quick": False, **r.get("run", {})}
         shown = []
         for f in r.get("figures", []):
+            if not isinstance(f, dict) or not isinstance(f.get("path"), str):
+                continue
             source = path.parent / f["path"]
-            if source.is_file():
+            # a figure's path is the result file's word: only a file inside its own folder is copied into the site
+            if source.resolve().is_relative_to(path.parent.resolve()) and source.is_file():
                 rel = f"results/{name}/{Path(f['path']).name}"
                 figures[rel] = source
                 shown.append({"src": rel, "caption": f.get("caption", "")})
@@ -83,6 +86,7 @@ def build(
     search: bool = True,
     embeddings: Path | None = None,
     embed: bool = False,
+    protected: tuple[Path, ...] = (),
 ):
     from kb import catalogue
     from kb.website import context, render
@@ -106,7 +110,9 @@ def build(
             related = similarity.by_embeddings(exported["works"], embeddings)
     pages = context.iter_pages(exported, config, results, related)
     searchable = context.searchable_count(exported)
-    return render.write_site(pages, out, assets_dir(), figures, search=search, searchable=searchable)
+    return render.write_site(
+        pages, out, assets_dir(), figures, search=search, searchable=searchable, protected=protected
+    )
 
 
 def build_workspace(
@@ -119,7 +125,11 @@ def build_workspace(
     search: bool = True,
     embed: bool = False,
 ):
-    """`kb site build`: the workspace's catalogue, results and embeddings -> the site (default ws.site_dir)."""
+    """`kb site build`: the workspace's catalogue, results and embeddings -> the site (default ws.site_dir), which
+    may never be data/ nor hold it; checked before the catalogue is read."""
+    from kb.website import render
+
+    render.check_out(out or ws.site_dir, (ws.data_dir,))
     with ws.connect() as conn:
         return build(
             conn,
@@ -131,4 +141,5 @@ def build_workspace(
             embed=embed,
             build_date=dt.date.fromisoformat(date) if date else None,
             search=search,
+            protected=(ws.data_dir,),
         )

@@ -12,6 +12,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -38,6 +39,10 @@ _RENAME_EXCHANGE = 2
 
 class SiteBuildError(RuntimeError):
     pass
+
+
+class OutRefused(SiteBuildError):
+    """The output folder is one a build must not replace (check_out)."""
 
 
 @dataclass
@@ -153,6 +158,7 @@ def write_site(
     figures: dict[str, Path] | None = None,
     search: bool = True,
     searchable: int = 0,
+    protected: Sequence[Path] = (),
 ) -> Report:
     """Render pages into out/ (with assets/static and the result figures), reusing unchanged pages.
 
@@ -161,8 +167,10 @@ def write_site(
     hold a changed page are indexed again as the pages are written (searchindex; `searchable`: how many pages are
     marked `search`, which fixes the shards before they come). Then one atomic directory exchange puts it in place
     of out/. A build that fails or is killed at any point leaves out/ as the old site or the new one, never a mix;
-    the staging folders a killed build leaves behind are removed by the next build.
+    the staging folders a killed build leaves behind are removed by the next build. out/ must be a site a build
+    made, an empty folder or nothing (check_out); `protected` are folders (data/) it may not be, hold or be inside.
     """
+    check_out(out, protected)
     env = environment(assets / "templates")
     _compile_all(env)
     digest = _assets_digest(assets)
@@ -179,7 +187,7 @@ def write_site(
             indexer = searchindex.Indexer(stage, out, searchable, old.get("search", {}) if incremental else {})
         # pages come in batches and each batch is let go once written: memory holds one batch's contexts
         before = old.get("pages", {}) if incremental else None
-        for batch in _batches(pages, BATCH_PAGES):
+        for batch in _batches(_confined(pages), BATCH_PAGES):
             batch_prints, rendered = _render_pages(batch, env, stage, out, before, indexer)
             prints.update(batch_prints)
             report.rendered += rendered
@@ -202,6 +210,30 @@ def write_site(
         raise
     _remove_stage(stage, indexer)  # after the exchange: the previous site
     return report
+
+
+def check_out(out: Path, protected: Sequence[Path] = ()) -> None:
+    """Refuse an out/ whose replacing would destroy what a build did not make: a file, a folder that is not a
+    site (no manifest, which every build writes last), or data/, a folder holding it or one inside it."""
+    where = out.resolve()
+    for folder in protected:
+        guarded = folder.resolve()
+        if where == guarded or guarded.is_relative_to(where) or where.is_relative_to(guarded):
+            raise OutRefused(f"{out} is {folder}, holds it or lies inside it: choose another output folder")
+    if where.exists() and not where.is_dir():
+        raise OutRefused(f"{out} is a file, not a site folder: choose another output folder")
+    if where.is_dir() and any(where.iterdir()) and not isinstance(_manifest_of(where), dict):
+        raise OutRefused(
+            f"{out} is a folder that kb site build did not make (no {MANIFEST}): it would be replaced, so "
+            "choose an empty or new folder"
+        )
+
+
+def _manifest_of(out: Path):
+    try:
+        return json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 def _remove_stage(stage: Path, indexer: searchindex.Indexer | None) -> None:
@@ -230,6 +262,21 @@ def _clean_stale(out: Path) -> None:
 # Pages rendered per batch: large enough that forking workers for it pays, small enough that its contexts are a
 # small part of memory (the catalogue's works are held once for the whole build).
 BATCH_PAGES = 5000
+
+
+# A page's path is made of ids and slugs from the catalogue, which may have been built without `kb validate`: each
+# part must be a plain name (no "..", no separator, no leading dot) before it becomes a file.
+_PAGE_PATH = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*(?:/[A-Za-z0-9_][A-Za-z0-9_.-]*)*")
+
+
+def _confined(pages: Iterable[Page]) -> Iterator[Page]:
+    for page in pages:
+        if not _PAGE_PATH.fullmatch(page.path) or ".." in page.path:
+            raise SiteBuildError(
+                f"a page would be written at {page.path!r}, outside the site: an id or slug in the "
+                "catalogue is not a plain name (kb validate names it)"
+            )
+        yield page
 
 
 def _batches(pages: Iterable[Page], size: int) -> Iterator[list[Page]]:

@@ -289,9 +289,12 @@ def test_the_labelled_set_is_large_real_and_split_and_every_pair_has_its_reason(
     spec.loader.exec_module(dedup)
     pairs = dedup.pairs()
     assert len(pairs) >= 150 and all(p.why and p.category for p in pairs)
-    held = sum(p.split == "held-out" for p in pairs) / len(pairs)
+    built = [p for p in pairs if p.origin == "built"]
+    held = sum(p.split == "held-out" for p in built) / len(built)
     assert 0.3 <= held <= 0.5
-    assert {p.split for p in pairs} == {"tune", "held-out"} and {p.same for p in pairs} == {True, False}
+    assert {p.split for p in pairs} == {"tune", "held-out", "sealed"} and {p.same for p in pairs} == {True, False}
+    sealed = {p.category for p in pairs if p.split == "sealed"}
+    assert len(sealed) >= 6 and all(c.startswith("sealed: ") for c in sealed)  # the hard kinds, never tuned on
 
 
 def comment(cid: str, title: str, url: str | None = None, **kw) -> WorkRecord:

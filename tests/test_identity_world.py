@@ -20,7 +20,7 @@ from importers import lesswrong
 from importers.http import Polite, client
 from importers.records import WorkRecord
 from kb.ingest.imports import Fetched, apply
-from kb.ingest.merging import Merger, same_text
+from kb.ingest.merging import Merger, match_text, same_text
 from kb.store import datadir
 from kb.store.datadir import Dataset
 from kb.workspace import Workspace
@@ -187,6 +187,128 @@ def test_texts_one_cut_short_are_the_same_and_other_texts_are_not():
     assert not same_text("Read more", "Read more")  # too short to be evidence
 
 
+NEWSLETTER = (
+    "Welcome to the newsletter of the probes lab. We discuss developments in interpretability and in probes. No"
+    " technical background required. This week: a state bill on model audits, and probes that find sleeper agents."
+)
+
+
+def undated(record: WorkRecord) -> WorkRecord:
+    return dataclasses.replace(record, date=None, year=None)
+
+
+def test_a_cross_post_that_opens_with_a_note_merges_when_one_date_is_unknown_and_not_without_text():
+    blog = undated(feed_item(LAB, "Catching coups with probes", "2025-03-04", url="https://lab.example/coups",
+                             abstract=TEXT + " We then list what failed."))  # fmt: skip
+    note = "This is a link post for https://lab.example/coups and https://lab.example/coups-paper. "
+    forum = feed_item("lesswrong", "Catching Coups with Probes", "2025-04-01", authors=["Fabien Roger"],
+                      abstract=note + TEXT[:120], ids={"lesswrong": "d" * 17})  # fmt: skip
+    assert len(set(merged(blog, forum))) == 1 and len(set(merged(forum, blog))) == 1
+    silent = dataclasses.replace(forum, abstract=None)  # a title alone, one date unknown: no evidence
+    assert len(set(merged(blog, silent))) == 2
+    other = dataclasses.replace(forum, abstract="Why I think probes will not catch coups, in three parts below.")
+    assert len(set(merged(blog, other))) == 2
+
+
+def test_a_generic_title_with_a_boilerplate_opening_and_no_date_stays_apart():
+    one = undated(feed_item(LAB, "Weekly update", "2025-03-04", url="https://lab.example/w1", abstract=NEWSLETTER))
+    two = undated(feed_item(BLOG, "Weekly update", "2025-03-11", url="https://lab.example/w2", abstract=NEWSLETTER))
+    assert len(set(merged(one, two))) == 2
+
+
+def test_a_title_cut_short_or_extended_merges_on_the_same_text_and_a_reply_or_another_issue_does_not():
+    issue = feed_item(LAB, "Probes Newsletter #40: model audits", "2024-08-20", url="https://news.example/40",
+                      abstract=NEWSLETTER)  # fmt: skip
+    copy = feed_item("feed:https://forum.example", "Probes Newsletter #40: model audits plus sleeper agents, an",
+                     "2024-08-21", url="https://forum.example/posts/40", abstract=NEWSLETTER)  # fmt: skip
+    assert len(set(merged(issue, copy))) == 1 and len(set(merged(copy, issue))) == 1
+    inserted = dataclasses.replace(copy, title="Probes Newsletter #40: new model audits")
+    assert len(set(merged(issue, inserted))) == 1  # a word inserted
+    reply = dataclasses.replace(copy, title="Reply to Probes Newsletter #40: model audits")
+    another = dataclasses.replace(copy, title="Probes Newsletter #41: model audits and more")
+    part_two = dataclasses.replace(copy, title="Probes Newsletter #40: model audits, part II")
+    no_text = dataclasses.replace(copy, abstract="A different text about something else that happened this week.")
+    for record in (reply, another, part_two, no_text):
+        assert len(set(merged(issue, record))) == 2, record.title
+
+
+def test_a_collection_page_and_one_of_its_fragment_entries_are_two_works_in_either_order():
+    page = feed_item(LAB, "Updates - July 2025", "2025-07-01", url="https://x.example/2025/july/index.html")
+    entry = feed_item(BLOG, "Revisiting probes", "2025-07-01", url="https://x.example/2025/july/index.html#probes")
+    assert len(set(merged(page, entry))) == 2 and len(set(merged(entry, page))) == 2
+    more = feed_item(BLOG, "Updates — July 2025", "2025-07-01", url="https://x.example/2025/july/index.html#more")
+    assert len(set(merged(page, more))) == 1  # the page itself, linked at a place in it
+
+
+def test_an_arxiv_doi_is_the_arxiv_id_in_either_order():
+    arxiv = paper("arxiv", "Technical report: models deceive under pressure", 2023, ["J Scheurer"],
+                  ids={"arxiv": "2311.07590"})  # fmt: skip
+    scholar = paper("scholar", "Models deceive under pressure", 2024, [], ids={"doi": "10.48550/arXiv.2311.07590"})
+    assert len(set(merged(arxiv, scholar))) == 1 and len(set(merged(scholar, arxiv))) == 1
+
+
+ROBUSTNESS = paper("arxiv", "Objective robustness in deep reinforcement learning", 2021,
+                   ["Jack Koch", "Lauro Langosco", "Jacob Pfau", "James Le", "Lee Sharkey"],
+                   ids={"arxiv": "2105.14111"})  # fmt: skip
+MISGENERALISATION = paper(
+    "scholar",
+    "Goal misgeneralization in deep reinforcement learning",
+    2022,
+    ["Lauro Langosco Di Langosco", "Jack Koch", "Lee D Sharkey", "Jacob Pfau", "David Krueger"],
+)
+
+
+def test_a_renamed_paper_merges_by_most_of_its_authors_and_another_paper_of_the_team_does_not():
+    assert len(set(merged(ROBUSTNESS, MISGENERALISATION))) == 1
+    assert len(set(merged(MISGENERALISATION, ROBUSTNESS))) == 1
+    fewer = dataclasses.replace(MISGENERALISATION, authors=["Jack Koch", "Lee Sharkey", "Ada Lovelace", "Bo Li"])
+    assert len(set(merged(ROBUSTNESS, fewer))) == 2  # two of four in common
+    unlike = dataclasses.replace(MISGENERALISATION, title="Reward hacking in the wild")
+    assert len(set(merged(ROBUSTNESS, unlike))) == 2  # the same people, another title
+    later = dataclasses.replace(MISGENERALISATION, year=2024)
+    assert len(set(merged(ROBUSTNESS, later))) == 2  # three years apart
+
+
+def test_a_renamed_paper_merges_by_its_first_author_and_abstract():
+    abstract = "A growing body of work uses probing to investigate the working of neural models, often black boxes."
+    v1 = paper("arxiv", "When probes forget: amnesic probing of linguistic properties", 2020, ["Yanai Elazar"],
+               abstract=abstract, ids={"arxiv": "2006.00995"})  # fmt: skip
+    published = paper(
+        "openalex",
+        "Amnesic probing: behavioral explanation",
+        2021,
+        ["Yanai Elazar", "Shauli Ravfogel"],
+        abstract=abstract,
+        ids={"doi": "10.1162/tacl_a_00359"},
+    )
+    assert len(set(merged(v1, published))) == 1 and len(set(merged(published, v1))) == 1
+    other_author = dataclasses.replace(published, authors=["Shauli Ravfogel", "Yanai Elazar"])
+    assert len(set(merged(v1, other_author))) == 2
+    other_text = dataclasses.replace(published, abstract="We propose amnesic counterfactuals for probing models.")
+    assert len(set(merged(v1, other_text))) == 2
+
+
+def test_a_forums_linkpost_label_is_not_part_of_the_title():
+    assert match_text("[Linkpost] Catching coups") == match_text("Link post: catching coups") == "catching coups"
+    assert match_text("Linkposts considered harmful") == "linkposts considered harmful"  # a word, not a label
+    blog = feed_item(LAB, "Catching coups with probes", "2025-03-04", url="https://lab.example/coups", abstract=TEXT)
+    forum = feed_item("lesswrong", "[Linkpost] Catching coups with probes", "2025-03-06", abstract=TEXT,
+                      ids={"lesswrong": "f" * 17})  # fmt: skip
+    assert len(set(merged(blog, forum))) == 1
+
+
+def test_openalexs_preprint_and_published_records_under_two_titles_merge_in_any_order():
+    authors = ["Jack Koch", "Lauro Langosco", "Jacob Pfau", "Lee Sharkey"]
+    arxiv = paper("arxiv", "Objective robustness in deep reinforcement learning", 2021, authors,
+                  ids={"arxiv": "2105.14111"})  # fmt: skip
+    preprint = paper("openalex", "Objective robustness in deep reinforcement learning", 2021, authors,
+                     ids={"openalex": "W1", "doi": "10.48550/arxiv.2105.14111"})  # fmt: skip
+    published = paper("openalex", "Goal misgeneralization in deep reinforcement learning", 2022, authors,
+                      ids={"openalex": "W2", "doi": "10.5555/icml.2022.1"})  # fmt: skip
+    for order in ([arxiv, preprint, published], [published, preprint, arxiv], [preprint, published, arxiv]):
+        assert len(set(merged(*order))) == 1, [r.title for r in order]
+
+
 # -- the outcome does not depend on arrival order --------------------------------------------------------------------
 
 SCENE = [
@@ -205,8 +327,15 @@ SCENE = [
     feed_item(LAB, "Release 1.1", "2025-01-01", guid="c-1", url="https://x.example/log#v1-1"),
     feed_item(LAB, "Release 1.2", "2025-01-02", guid="c-2", url="https://x.example/log#v1-2"),
     feed_item(BLOG, "Probing for deception", "2023-02-01", guid="https://lab.example/pubs/1"),
+    feed_item(LAB, "Probes Newsletter #40: model audits", "2024-08-20", abstract=NEWSLETTER),
+    feed_item("lesswrong", "Probes Newsletter #40: model audits plus sleeper agents", "2024-08-21",
+              abstract=NEWSLETTER, ids={"lesswrong": "e" * 17}),
+    ROBUSTNESS,
+    MISGENERALISATION,
+    feed_item(LAB, "Updates - July 2025", "2025-07-01", url="https://x.example/july"),
+    feed_item(BLOG, "Revisiting probes", "2025-07-01", url="https://x.example/july#probes"),
 ]  # fmt: skip
-EXPECTED = [{0, 1, 2, 3}, {4}, {5}, {6, 7, 8}, {9}, {10}, {11}]
+EXPECTED = [{0, 1, 2, 3}, {4}, {5}, {6, 7, 8}, {9}, {10}, {11}, {12, 13}, {14, 15}, {16}, {17}]
 
 
 def partition(order: list[int], merge=imported_at_once) -> list[set[int]]:

@@ -2,32 +2,41 @@
 
 The identity rules, in the order they are tried (README's "Importing" section says the same); `kb show ID
 --provenance` names the rule that merged each record ("same identifier", "same address", "same title, ...",
-"renamed paper"):
+"same title cut short or extended", "renamed paper"). Evidence beyond the title is required, and missing dates or
+authors are absence of evidence, never evidence against; "the same text" is `same_text`: most of the shorter text's
+opening runs of words in the other, or one sentence (SAME_RUN words) in common near the opening of both.
 
 1. **The same identifier is the same work.** Any kind: DOI, arXiv, LessWrong/AF, Scholar, OpenAlex, a feed
    item's guid (`feed`, scoped to its feed unless it is a URL), or a canonical URL (the work's `url` or any of
    its `urls`; a cross-post keeps every URL it was seen under). DOIs, arXiv and OpenAlex ids are compared
-   without case, the others exactly. A URL is no identity for a record whose arXiv or forum id differs from the
-   work's (two comments on one post), whose guid differs from the work's guid of the same feed, or whose
-   #fragment differs from the work's (a changelog's entries on one page).
+   without case, the others exactly; an arXiv DOI (10.48550/arXiv.ID) is also that arXiv id. A URL is no identity
+   for a record whose arXiv or forum id differs from the work's (two comments on one post), whose guid differs
+   from the work's guid of the same feed, or whose #fragment differs from the work's (a changelog's entries on one
+   page); a page and one of its #entries (one side without a fragment) are one only under one title.
 2. **One source never merges two of its own records**, whatever their titles: two guids of one feed, two
    comment ids, two arXiv ids are two works. OpenAlex alone lists a paper's versions (preprint, published) as
    records of its own, so two OpenAlex papers may be one by rule 3; and a researcher's library file (BibTeX,
    CSL-JSON, RIS) lists each work once, so two of its entries with one title, or an entry imported again, are
    matched by rule 3 like any other record.
-3. **Equal titles, and evidence besides.** Titles equal after `match_text` (NFKC, dashes, case, accents,
-   punctuation), across sources; the same kind family (a blog post announcing a paper is never the paper),
-   years at most one apart, no conflicting arXiv/forum id or publisher DOI (a preprint server's DOI beside a
+3. **Equal titles, and evidence besides.** Titles equal after `match_text` (NFKC, dashes, case, accents, punctuation, a
+   forum's "[Linkpost]" label), across sources; the same kind family (a blog post announcing a paper is never the
+   paper), years at most one apart, no conflicting arXiv/forum id or publisher DOI (a preprint server's DOI beside a
    publisher's is two versions, OpenAlex and Scholar ids are many per work). Then:
    - papers: one person in common (the same surname and agreeing given names: "G Hopper" is "Grace Hopper",
      "J Smith" is not "A Smith");
-   - posts: the same text (one cut short allowed) within POST_WINDOW_TEXT, else an author in common within
-     POST_WINDOW_AUTHOR, else, with no authors or no text to compare, the same day; authors on both sides with
-     none in common keep them apart unless the texts are the same;
+   - posts: the same text within POST_WINDOW_TEXT (or with a date unknown, the title not generic), else an
+     author in common within POST_WINDOW_AUTHOR, else, with no authors or no text to compare, the same day;
+     authors on both sides with none in common keep them apart unless the texts are the same;
    - a generic title (under three words, or only words such as "Introduction", "Reply", "Editorial") needs a
      person with the same given name, the same year for papers, and never merges posts on the day alone.
-4. **A renamed paper** (its arXiv v1 title elsewhere): the same authors in the same order (two at least), the
-   same numbers in the title and half its words, a year apart at most.
+   - posts whose titles are one cut short or extended (the longer opens with the shorter's first word and keeps
+     its words in order, NEAR_TITLE_WORDS at least, not generic; the same numbers): the same text, within
+     POST_WINDOW_TEXT where both are dated. A title with words put before it ("Reply to ...") is another post.
+4. **A renamed paper** (its arXiv v1 title elsewhere): another source's paper (or OpenAlex's other version) with the
+   same numbers in the title (digits, "II"), a year apart at most, no conflicting identifier, and one of: the same
+   authors in the same order (two at least) and half the title's words; the same first author, the same abstract and a
+   title word in common; RENAMED_PEOPLE people in common, all but one of the shorter author list, and a third of the
+   title's words.
 5. **A post is not the work it is about.** Links to an arXiv id, a DOI or a forum post in a post's text become
    `discusses` relations; a post without authors titled exactly as a paper of the catalogue (a group's
    publications feed) `discusses` that paper.
@@ -49,6 +58,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from importers.identifiers import arxiv_from_doi
 from importers.records import linked_ids
 from kb.ingest import merge_extras
 from kb.names import ascii_fold, author_id, identity, normalise_name, work_id
@@ -68,6 +78,12 @@ POST_WINDOW_TEXT = dt.timedelta(days=120)  # the same text: a blog post cross-po
 # Two texts are the same when this share of the shorter one's word runs (SHINGLE words each, from its first
 # TEXT_WORDS words) occur in the other: a feed's summary is the post's opening, often cut short.
 SHINGLE, TEXT_WORDS, SAME_TEXT = 5, 80, 0.6
+# Or when a run of SAME_RUN words (a sentence) starts within the first OPENING words of both: a cross-post opens with
+# a note ("Cross-posted from ...", a link line with two addresses, a podcast line) and may skip a list the original has.
+SAME_RUN, OPENING = 12, 50
+# A post's title cut short or given a subtitle elsewhere ("... #40: California AI Legislation Plus, NVIDIA ..."): the
+# shorter title's words all in the longer one, at least this many of them, and the same text.
+NEAR_TITLE_WORDS = 4
 # A title this short, or made only of these words, names many works: equal titles then need more than a surname.
 GENERIC_WORDS = 3
 GENERIC_VOCABULARY = frozenset(
@@ -100,6 +116,9 @@ ARXIV_DOI = "10.48550/arxiv."
 
 # A version's label that some sources append to the title (JMIR's preprint records in OpenAlex): not the title's.
 _MARKER = re.compile(r"\s*\((?:preprint|pre-print|accepted manuscript)\)\s*$", re.I)
+# A forum's label for a copy of a post published elsewhere ("[Linkpost] ...", "Crosspost: ..."): not the title's.
+_COPY = r"(?:link\W?post|cross\W?post(?:ed)?)"
+_COPY_MARKER = re.compile(rf"^\s*(?:[\[(]\s*{_COPY}\s*[\])]|{_COPY}\s*[:\-\u2013\u2014])\s*", re.I)
 
 
 def match_text(text: str) -> str:
@@ -108,7 +127,7 @@ def match_text(text: str) -> str:
     NFKC folds compatibility forms ("²" -> "2", full-width letters, ligatures), dashes of every kind become
     word breaks, accents go, case goes, and what is left is words of letters and digits joined by spaces.
     """
-    text = _MARKER.sub("", unicodedata.normalize("NFKC", text).translate(_DASHES))
+    text = _COPY_MARKER.sub("", _MARKER.sub("", unicodedata.normalize("NFKC", text).translate(_DASHES)), count=1)
     return " ".join(re.findall(r"[a-z0-9]+", ascii_fold(text).lower()))
 
 
@@ -154,12 +173,22 @@ def _urls(w: Work) -> list[str]:
     return [u for u in (w.url, *w.urls.values()) if u]
 
 
+def _id_keys(scheme: str, value: str) -> list[tuple[str, str]]:
+    """The keys an identifier is known by: an arXiv DOI (10.48550/arXiv.ID) also names the arXiv id."""
+    keys = [identity(scheme, value)]
+    arxiv = arxiv_from_doi(value) if scheme == "doi" else None
+    return keys + [identity("arxiv", arxiv)] if arxiv else keys
+
+
 def _arrival_key(record) -> tuple:
     when = str(record.date or (f"{record.year}-99" if record.year else "9999"))
     return (when, record.source, sorted((record.ids or {}).items()), record.title, record.url or "")
 
 
 RENAMED_OVERLAP = 0.5  # the share of a renamed paper's title words (of both titles' words) that must stay
+# A paper renamed and re-authored between versions (a student added, two names swapped): at least RENAMED_PEOPLE
+# people in common, all but one of the shorter author list, and this share of the title's words.
+RENAMED_PEOPLE, RENAMED_OVERLAP_PEOPLE = 3, 1 / 3
 
 
 def _generic(title: str) -> bool:
@@ -205,7 +234,34 @@ def same_text(a: str | None, b: str | None) -> bool:
     if len(one) < SHINGLE * 2:  # a few words ("Read more", a date) are no text to compare
         return False
     mine = _shingles(one[:TEXT_WORDS])
-    return len(mine & _shingles(two)) >= SAME_TEXT * len(mine)
+    return len(mine & _shingles(two)) >= SAME_TEXT * len(mine) or _same_opening(one, two)
+
+
+def _same_opening(one: list[str], two: list[str]) -> bool:
+    """A sentence's worth of words (SAME_RUN) in common, starting near the opening (OPENING) of both texts."""
+    runs = {tuple(two[n : n + SAME_RUN]) for n in range(min(OPENING, len(two) - SAME_RUN + 1))}
+    return any(tuple(one[n : n + SAME_RUN]) in runs for n in range(min(OPENING, len(one) - SAME_RUN + 1)))
+
+
+# Roman numerals that number a part or a sequel ("Part II"); "i" and "v" are left out, being words too.
+_ROMAN = frozenset("ii iii iv vi vii viii ix".split())
+
+
+def _numbers(words) -> set[str]:
+    return {t for t in words if t.isdigit() or t in _ROMAN}
+
+
+def _extends(longer: list[str], shorter: list[str]) -> bool:
+    """Whether a title is another cut short or given words (a subtitle, a word inserted): it opens the same way and
+    keeps the other's words in order. A title prefixed ("Reply to ...", "Thoughts on ...") is another post."""
+    if not shorter or not longer or longer[0] != shorter[0]:
+        return False
+    rest = iter(longer)
+    return all(word in rest for word in shorter)
+
+
+def _title_overlap(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a | b else 0.0
 
 
 def _post_evidence(w: Work, record, generic: bool) -> tuple[str | None, str]:
@@ -213,6 +269,8 @@ def _post_evidence(w: Work, record, generic: bool) -> tuple[str | None, str]:
     the same text (weeks), an author in common (days), else nothing against it (the same day, not for a generic
     title). Authors on both sides with none in common keep them apart unless the texts are the same."""
     if not (w.date and record.date):
+        if not generic and same_text(w.abstract, record.abstract):  # a missing date is no evidence against it
+            return None, "the same text (a date unknown)"
         same_year = bool(w.year and record.year and w.year == record.year) and not generic
         if same_year and not (w.date or record.date):
             return None, "year, no dates to compare"
@@ -229,6 +287,25 @@ def _post_evidence(w: Work, record, generic: bool) -> tuple[str | None, str]:
     if generic or gap > POST_DATE_SLACK:
         return "not enough evidence besides the title", ""
     return None, "the same day"
+
+
+def _renamed_evidence(w: Work, record, titles: tuple[set[str], set[str]]) -> str | None:
+    """What makes a paper under another title (titles: the words of the work's and of the record's) the same paper
+    (Merger._renamed_candidates), or None."""
+    overlap = _title_overlap(*titles)
+    a_title_word = bool((titles[0] & titles[1]) - GENERIC_VOCABULARY)
+    ours, theirs = list(w.authors), list(record.authors)
+    complete = not (w.more_authors or record.more_authors)
+    in_order = len(ours) == len(theirs) >= 2 and all(_same_person(a, b) for a, b in zip(ours, theirs, strict=True))
+    if complete and in_order and overlap >= RENAMED_OVERLAP:
+        return "the same authors in order"
+    if ours and a_title_word and _same_person(ours[0], theirs[0]) and same_text(w.abstract, record.abstract):
+        return "the same first author and the same abstract"
+    shorter, longer = sorted((ours, theirs), key=len)
+    people = sum(any(_same_person(a, b) for b in longer) for a in shorter)
+    if people >= RENAMED_PEOPLE and people >= len(shorter) - 1 and overlap >= RENAMED_OVERLAP_PEOPLE:
+        return f"{people} authors in common"
+    return None
 
 
 # Fields shown on one line: whitespace runs (a newline, a tab) become one space as well
@@ -289,7 +366,9 @@ class Merger:
         self.authors: dict[str, Author] = {a.id: a for a in ds.authors}
         self.by_id: dict[tuple[str, str], str] = {}
         self.by_title: dict[str, list[str]] = {}  # match_text(title) -> work ids
-        self.by_first_author: dict[str, set[str]] = {}  # first author's surname -> papers (renamed versions)
+        self.by_author: dict[str, set[str]] = {}  # an author's surname -> papers (renamed versions)
+        self.by_title_start: dict[str, set[str]] = {}  # a post title's first word -> posts (titles cut short)
+        self._words: dict[tuple[str, str], tuple[list[str], set[str]]] = {}  # (work, title) -> its words
         for w in ds.works:
             self._index(w)
         self.report = Report()
@@ -297,7 +376,10 @@ class Merger:
 
     def _index(self, w: Work) -> None:
         for scheme, value in w.ids.items():
-            self.by_id[identity(scheme, value)] = w.id
+            first, *aliases = _id_keys(scheme, value)
+            self.by_id[first] = w.id
+            for key in aliases:
+                self.by_id.setdefault(key, w.id)
         for url in _urls(w):
             if canonical_url(url):
                 self.by_id.setdefault(("url", canonical_url(url)), w.id)
@@ -306,8 +388,11 @@ class Merger:
         same = self.by_title.setdefault(match_text(w.title), [])
         if w.id not in same:
             same.append(w.id)
-        if w.authors and KIND_FAMILY.get(w.kind) == "paper":
-            self.by_first_author.setdefault(_surname(w.authors[0]), set()).add(w.id)
+        if KIND_FAMILY.get(w.kind) == "paper":
+            for name in w.authors:
+                self.by_author.setdefault(_surname(name), set()).add(w.id)
+        if w.kind == "post" and match_text(w.title):
+            self.by_title_start.setdefault(match_text(w.title).split()[0], set()).add(w.id)
 
     def lookup(self, scheme: str, value: str) -> str | None:
         """The work an identifier names, or None."""
@@ -317,8 +402,9 @@ class Merger:
         """(work id, which rule recognised it and on what) by the identity rules above, or (None, None): a new work.
         The rule's name leads what is said, so `kb show --provenance` tells how each record was merged."""
         for scheme, value in record.ids.items():
-            if identity(scheme, value) in self.by_id:
-                return self.by_id[identity(scheme, value)], f"same identifier: {scheme} {value}"
+            key = next((k for k in _id_keys(scheme, value) if k in self.by_id), None)
+            if key:
+                return self.by_id[key], f"same identifier: {scheme} {value}"
         found = self.by_id.get(("url#", _with_fragment(record.url))) if record.url else None
         found = found or (self.by_id.get(("url", canonical_url(record.url))) if record.url else None)
         if found and not self._url_veto(self.works[found], record):
@@ -328,8 +414,10 @@ class Merger:
             why, evidence = self._title_evidence(w, record)
             if why is None:
                 return w.id, f"same title, {evidence} ({w.title!r})"
-        for w in self._renamed_candidates(record):
-            return w.id, f"renamed paper, the same authors in order ({w.title!r})"
+        for w in self._near_title_candidates(record):
+            return w.id, f"same title cut short or extended, the same text ({w.title!r})"
+        for w, evidence in self._renamed_candidates(record):
+            return w.id, f"renamed paper, {evidence} ({w.title!r})"
         return None, None
 
     def _url_veto(self, w: Work, record) -> bool:
@@ -341,20 +429,33 @@ class Merger:
             return True
         mine = urlsplit(record.url).fragment
         theirs = {urlsplit(u).fragment for u in _urls(w) if canonical_url(u) == canonical_url(record.url)}
-        return bool(mine and theirs and mine not in theirs and theirs != {""})
+        if not theirs or mine in theirs:
+            return False
+        if mine and theirs - {""}:
+            return True
+        # a page and one of its #entries (a collection page and its changelog items): one only under one title
+        return match_text(w.title) != match_text(record.title)
+
+    def _against(self, w: Work, record) -> str | None:
+        """What keeps a work and a record of alike titles apart whatever else they share, or None."""
+        family = KIND_FAMILY.get(w.kind)
+        if family != KIND_FAMILY.get(record.kind):
+            return "another kind of work"
+        versions = family == "paper" and record.source in VERSIONED_SOURCES
+        if record.source in _sources(w) and not versions and not getattr(record, "library", False):
+            return "the same source delivered both"
+        if self._conflicting_id(w, record, tuple(s for s in record.ids if s not in MANY_IDS and s != "feed")):
+            return "a conflicting identifier"
+        if w.year and record.year and abs(w.year - record.year) > 1:
+            return "years apart"
+        return None
 
     def _title_evidence(self, w: Work, record) -> tuple[str | None, str]:
         """(why an equal title is not enough, None when it is; the evidence that made it enough)."""
+        against = self._against(w, record)
+        if against:
+            return against, ""
         family = KIND_FAMILY.get(w.kind)
-        if family != KIND_FAMILY.get(record.kind):
-            return "another kind of work", ""
-        versions = family == "paper" and record.source in VERSIONED_SOURCES
-        if record.source in _sources(w) and not versions and not getattr(record, "library", False):
-            return "the same source delivered both", ""
-        if self._conflicting_id(w, record, tuple(s for s in record.ids if s not in MANY_IDS and s != "feed")):
-            return "a conflicting identifier", ""
-        if w.year and record.year and abs(w.year - record.year) > 1:
-            return "years apart", ""
         generic = _generic(record.title)
         if family == "post":
             return _post_evidence(w, record, generic)
@@ -366,30 +467,75 @@ class Merger:
             return None, "year and an author in common"
         return ("a generic title and no authors to compare", "") if generic else (None, "year, no authors to compare")
 
-    def _renamed_candidates(self, record) -> list[Work]:
-        """Papers of another source whose title changed between versions (arXiv v1's title on another site): the
-        same authors in the same order (at least two), the same numbers in the title, most of its words, a year
-        apart at most, and no conflicting identifier."""
-        if KIND_FAMILY.get(record.kind) != "paper" or len(record.authors) < 2 or record.more_authors:
+    def _title_words(self, w: Work) -> tuple[list[str], set[str]]:
+        """A work's title words, in order and as a set (computed once per title)."""
+        key = (w.id, w.title)
+        if key not in self._words:
+            words = match_text(w.title).split()
+            self._words[key] = (words, set(words))
+        return self._words[key]
+
+    def _near_title_candidates(self, record) -> list[Work]:
+        """Posts of another source whose title is the record's cut short or given a subtitle (all the shorter title's
+        words, at least NEAR_TITLE_WORDS and not generic, in the longer; the same numbers) and that have the same
+        text, dated within POST_WINDOW_TEXT where both are dated: a forum copy of a newsletter issue, a page's
+        title on two sites."""
+        words = match_text(record.title).split()
+        if record.kind != "post" or len(words) < NEAR_TITLE_WORDS:
+            return []
+        out = []
+        for work_id_ in sorted(self.by_title_start.get(words[0], ())):
+            w = self.works[work_id_]
+            theirs = self._title_words(w)[0]
+            shorter, longer = sorted((words, theirs), key=len)
+            if (
+                theirs == words
+                or not _extends(longer, shorter)
+                or len(shorter) < NEAR_TITLE_WORDS
+                or _generic(" ".join(shorter))
+                or _numbers(words) != _numbers(theirs)
+                or self._against(w, record)
+                or not same_text(w.abstract, record.abstract)
+            ):
+                continue
+            if w.date and record.date and abs(w.date - dt.date.fromisoformat(str(record.date)[:10])) > POST_WINDOW_TEXT:
+                continue
+            out.append(w)
+        return out
+
+    def _renamed_candidates(self, record) -> list[tuple[Work, str]]:
+        """Papers of another source (or OpenAlex's other version) whose title changed between versions (arXiv v1's
+        title on another site), a year
+        apart at most, with the same numbers in the title and no conflicting identifier, by the first of:
+        the same authors in the same order (at least two) and half the title's words; the same first author and
+        the same abstract; RENAMED_PEOPLE people in common, all but one of the shorter author list, and a third
+        of the title's words."""
+        if KIND_FAMILY.get(record.kind) != "paper" or not record.authors:
             return []
         words = set(match_text(record.title).split())
+        hits: dict[str, int] = {}  # work -> surnames of the record's authors it shares
+        for name in {_surname(name) for name in record.authors}:
+            for work_id_ in self.by_author.get(name, ()):
+                hits[work_id_] = hits.get(work_id_, 0) + 1
+        first = self.by_author.get(_surname(record.authors[0]), set())
         out = []
-        for work_id_ in sorted(self.by_first_author.get(_surname(record.authors[0]), ())):
+        for work_id_ in sorted(hits):
+            if hits[work_id_] < 2 and work_id_ not in first:  # neither the first author nor several in common
+                continue
             w = self.works[work_id_]
-            theirs = set(match_text(w.title).split())
+            theirs = self._title_words(w)[1]
             if (
-                KIND_FAMILY.get(w.kind) != "paper"
-                or record.source in _sources(w)
-                or w.more_authors
-                or len(w.authors) != len(record.authors)
-                or not all(_same_person(a, b) for a, b in zip(w.authors, record.authors, strict=True))
-                or {t for t in words if t.isdigit()} != {t for t in theirs if t.isdigit()}
-                or len(words & theirs) < RENAMED_OVERLAP * len(words | theirs)
+                not (words & theirs) - GENERIC_VOCABULARY
+                or KIND_FAMILY.get(w.kind) != "paper"
+                or (record.source in _sources(w) and record.source not in VERSIONED_SOURCES)
+                or _numbers(words) != _numbers(theirs)
                 or (w.year and record.year and abs(w.year - record.year) > 1)
                 or self._conflicting_id(w, record, tuple(s for s in record.ids if s not in MANY_IDS))
             ):
                 continue
-            out.append(w)
+            evidence = _renamed_evidence(w, record, (theirs, words))
+            if evidence:
+                out.append((w, evidence))
         return out
 
     @staticmethod

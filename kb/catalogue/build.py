@@ -15,7 +15,7 @@ from pathlib import Path
 from kb.catalogue import BuildError, source_signature  # noqa: F401 (BuildError: re-exported)
 from kb.datadir import Dataset, Problem
 from kb.names import author_id, identity
-from kb.records import TAG_SOURCES
+from kb.query import CURATED
 from kb.tree import Tree
 
 
@@ -61,18 +61,13 @@ def _create_schema(path: str) -> None:
     engine.dispose()
 
 
-def _rank(source: str) -> int:
-    return TAG_SOURCES.index(source)  # authors first: what the text says beats what others judge
-
-
 def write_rows(conn: sqlite3.Connection, ds: Dataset) -> dict:
     works = sorted(ds.works, key=lambda w: w.id)
     pk = {w.id: n for n, w in enumerate(works, start=1)}
     authors = _authors(ds, works)
     summaries = {s.meta.work: s for s in ds.summaries}
-    motivation_tags = _motivations(works, summaries)
     technique_text = _technique_text(ds, works)
-    motivation_text = _motivation_text(ds, motivation_tags)
+    motivation_text = _motivation_text(ds, works)
 
     conn.executemany(
         "INSERT INTO technique VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -107,7 +102,7 @@ def write_rows(conn: sqlite3.Connection, ds: Dataset) -> dict:
     conn.executemany("INSERT INTO author_name VALUES (?, ?)", [(name, author_pk[key]) for name, key in alias.items()])
 
     conn.executemany(
-        "INSERT INTO work VALUES (" + ", ".join("?" * 21) + ")",
+        "INSERT INTO work VALUES (" + ", ".join("?" * 24) + ")",
         [
             (
                 pk[w.id],
@@ -133,6 +128,9 @@ def write_rows(conn: sqlite3.Connection, ds: Dataset) -> dict:
                     if w.citations
                     else (None,) * 3
                 ),
+                w.abstract_source,
+                w.curator_note,
+                w.motivation_status,
             )
             for w in works
         ],
@@ -154,8 +152,12 @@ def write_rows(conn: sqlite3.Connection, ds: Dataset) -> dict:
         [(pk[w.id], t.slug, t.by, t.confidence, t.evidence) for w in works for t in w.techniques],
     )
     conn.executemany(
-        "INSERT INTO work_motivation VALUES (?, ?, ?, ?, ?)",
-        [(pk[w], slug, *tag) for w, tags in motivation_tags.items() for slug, tag in tags.items()],
+        "INSERT INTO work_motivation VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (pk[w.id], t.slug, t.by, t.confidence, t.status, t.quote, t.where, t.reasoning)
+            for w in works
+            for t in w.motivations
+        ],
     )
     conn.executemany(
         "INSERT INTO relation VALUES (?, ?, ?)", [(pk[w.id], r.type, pk[r.target]) for w in works for r in w.relations]
@@ -214,20 +216,6 @@ def _authors(ds: Dataset, works) -> dict[str, dict]:
     return out
 
 
-def _motivations(works, summaries) -> dict[str, dict[str, tuple]]:
-    """Per work, slug -> (by, confidence, evidence): the best-placed source of each motivation wins."""
-    out: dict[str, dict[str, tuple]] = {}
-    for w in works:
-        tags = {t.slug: (t.by, t.confidence, t.evidence) for t in w.motivations}
-        s = summaries.get(w.id)
-        for slug in s.meta.motivations if s else ():
-            if slug not in tags or _rank(s.meta.motivation_stated_by) <= _rank(tags[slug][0]):
-                tags[slug] = (s.meta.motivation_stated_by, 1.0, s.path)
-        if tags:
-            out[w.id] = tags
-    return out
-
-
 def _technique_text(ds: Dataset, works) -> dict[str, str]:
     """Per work, the names and keywords of its techniques, then the names of their ancestors: a query
     naming a technique ('mass-mean probing', an alias such as 'mean-difference') finds the works tagged
@@ -235,7 +223,7 @@ def _technique_text(ds: Dataset, works) -> dict[str, str]:
     by_slug = {t.slug: t for t in ds.techniques}
     out = {}
     for w in works:
-        own = [by_slug[t.slug] for t in w.techniques if t.slug in by_slug]
+        own = [by_slug[t.slug] for t in w.techniques if t.slug in by_slug and t.by in CURATED]
         ancestors: list[str] = []
         for t in own:
             node = by_slug.get(t.parent) if t.parent else None
@@ -247,9 +235,13 @@ def _technique_text(ds: Dataset, works) -> dict[str, str]:
     return out
 
 
-def _motivation_text(ds: Dataset, tags: dict[str, dict]) -> dict[str, str]:
+def _motivation_text(ds: Dataset, works) -> dict[str, str]:
+    """Per work, the names of its curated motivations (a suggestion is no reason for a search to find it)."""
     by_slug = {m.slug: m for m in ds.motivations}
-    return {work: "\n".join(by_slug[slug].name for slug in slugs if slug in by_slug) for work, slugs in tags.items()}
+    return {
+        w.id: "\n".join(by_slug[t.slug].name for t in w.motivations if t.slug in by_slug and t.by in CURATED)
+        for w in works
+    }
 
 
 def _summary_text(s) -> str:

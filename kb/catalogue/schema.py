@@ -45,6 +45,10 @@ class Work(SQLModel, table=True):
     citation_count: int | None = Field(default=None, index=True)  # the global count, as one source gave it ...
     citations_as_of: str | None = None  # ... on this day
     citations_source: str | None = None
+    abstract_source: str | None = None  # which version the abstract is (arXiv v1, the venue's)
+    curator_note: str | None = None  # a curator's description, never an abstract
+    # derived from the curated motivations (kb.records.motivation_status): stated, partly-stated, inferred, none-stated
+    motivation_status: str = Field(default="none-stated", index=True)
 
 
 class Author(SQLModel, table=True):
@@ -126,7 +130,10 @@ class WorkMotivation(SQLModel, table=True):
     motivation: str = Field(primary_key=True, index=True)
     by: str
     confidence: float
-    evidence: str | None = None
+    status: str  # stated, partly-stated, inferred
+    quote: str | None = None  # the authors' words (stated, partly-stated) ...
+    location: str | None = None  # ... and where they stand: abstract, post, "section: X", "paragraph N"
+    reasoning: str | None = None  # why a reader infers it (inferred)
 
 
 class Relation(SQLModel, table=True):

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from kb import export as citing
 from kb import similarity
+from kb.query import CURATED, MOTIVATION_STATUSES, STATUS_WORDS
 from kb.tree import Tree
 from kb.website.markup import markdown, paragraphs
 
@@ -102,10 +103,11 @@ def iter_pages(
     taxonomy = Tree.of(catalogue["techniques"])
     children = taxonomy.children
     subtree = {slug: taxonomy.subtree(slug) for slug in techniques}
-    by_technique = defaultdict(set)
+    by_technique = defaultdict(set)  # curated tags only: a suggestion lists no work under a technique
     for w in works.values():
         for t in w["techniques"]:
-            by_technique[t["slug"]].add(w["id"])
+            if t["by"] in CURATED:
+                by_technique[t["slug"]].add(w["id"])
     results_by_technique = defaultdict(list)
     for r in results or []:
         for slug in r.get("techniques", []):
@@ -130,7 +132,9 @@ def iter_pages(
             w = works[work_id]
             cards[work_id] = {k: w[k] for k in ("id", "title", "year", "kind", "venue", "more_authors")} | {
                 "author_line": _author_line(w),
-                "techniques": [t["slug"] for t in w["techniques"]],
+                "techniques": [t["slug"] for t in w["techniques"] if t["by"] in CURATED],
+                "suggested": [t["slug"] for t in w["techniques"] + w["motivations"] if t["by"] not in CURATED],
+                "motivation_status": w["motivation_status"],
                 "has_summary": w["summary"] is not None,
                 "added": w["added"],
                 "citations": w.get("citation_count"),
@@ -160,12 +164,20 @@ def iter_pages(
         {"slug": t["slug"], "name": t["name"], "depth": t["depth"], "count": len(works_under(t["slug"]))}
         for t in (techniques[s] for s in taxonomy.depth_first())
     ]
-    by_motivation: dict[str, list[dict]] = defaultdict(list)  # slug -> the works tagged with it, in catalogue order
+    # slug -> (work, its tag) for each work a person tagged with it, in catalogue order; suggestions apart
+    by_motivation: dict[str, list[tuple[dict, dict]]] = defaultdict(list)
+    suggested_motivation: dict[str, list[tuple[dict, dict]]] = defaultdict(list)
     for w in works.values():
-        for slug in dict.fromkeys(t["slug"] for t in w["motivations"]):
-            by_motivation[slug].append(w)
+        for t in w["motivations"]:
+            (by_motivation if t["by"] in CURATED else suggested_motivation)[t["slug"]].append((w, t))
     motivations = [
-        {"slug": m["slug"], "name": m["name"], "description": m["description"], "count": len(by_motivation[m["slug"]])}
+        {
+            "slug": m["slug"],
+            "name": m["name"],
+            "description": m["description"],
+            "count": len(by_motivation[m["slug"]]),
+            "stated": sum(t["status"] == "stated" for _, t in by_motivation[m["slug"]]),
+        }
         for m in catalogue["motivations"]
     ]
     tech_names = {s: t["name"] for s, t in techniques.items()}
@@ -232,19 +244,23 @@ def iter_pages(
         )
 
     for m in catalogue["motivations"]:
-        tagged = by_motivation[m["slug"]]
-        stated = [
-            card(w["id"])
-            for w in tagged
-            if any(t["slug"] == m["slug"] and t["by"] == "authors" for t in w["motivations"])
-        ]
-        stated_ids = {c["id"] for c in stated}
-        inferred = [card(w["id"]) for w in tagged if w["id"] not in stated_ids]
+        # each card with the tag's evidence: the authors' quote, or who infers it and why
+        groups = {status: [] for status in MOTIVATION_STATUSES}
+        for w, t in by_motivation[m["slug"]]:
+            groups[t["status"]].append(dict(card(w["id"]), tag=t))
+        suggested = [dict(card(w["id"]), tag=t) for w, t in suggested_motivation[m["slug"]]]
         yield emit(
             Page(
                 f"motivations/{m['slug']}.html",
                 "motivation.html",
-                {"site": site, "motivation": m, "stated": _sort_cards(stated), "inferred": _sort_cards(inferred)},
+                {
+                    "site": site,
+                    "motivation": m,
+                    "stated": _sort_cards(groups["stated"]),
+                    "partly": _sort_cards(groups["partly-stated"]),
+                    "inferred": _sort_cards(groups["inferred"]),
+                    "suggested": _sort_cards(suggested),
+                },
             )
         )
 
@@ -357,11 +373,19 @@ def _work_context(
         "site": site,
         "work": _work_view(w),
         "technique_names": {t["slug"]: look.tech_names[t["slug"]] for t in w["techniques"]},
-        "technique_filters": sorted({name for t in w["techniques"] for name in look.lineage_names[t["slug"]]}),
+        # the search filters take curated tags only; a suggestion is shown apart, marked, and filters nothing
+        "technique_filters": sorted(
+            {name for t in w["techniques"] if t["by"] in CURATED for name in look.lineage_names[t["slug"]]}
+        ),
         "motivation_names": {t["slug"]: look.mot_names[t["slug"]] for t in w["motivations"]},
+        "curated_techniques": [t for t in w["techniques"] if t["by"] in CURATED],
+        "suggested_techniques": [t for t in w["techniques"] if t["by"] not in CURATED],
+        "curated_motivations": [t for t in w["motivations"] if t["by"] in CURATED],
+        "suggested_motivations": [t for t in w["motivations"] if t["by"] not in CURATED],
         # shown, and so indexed by Pagefind: a search naming a technique by an alias finds the work
         "technique_aliases": sorted(
-            {k for t in w["techniques"] for k in look.techniques[t["slug"]]["keywords"]}, key=str.lower
+            {k for t in w["techniques"] if t["by"] in CURATED for k in look.techniques[t["slug"]]["keywords"]},
+            key=str.lower,
         ),
         # hand-made relations; the reference list ("cites") has its own section
         "relations": [dict(r, card=card(r["id"])) for r in w["relations"] if r["type"] != "cites"],
@@ -370,6 +394,7 @@ def _work_context(
         "cited_in_catalogue": _sort_cards([card(r["id"]) for r in w["cited_by"] if r["type"] == "cites"]),
         "discussion": discussion,
         "related": [card(i) for i in related],
+        "status_words": STATUS_WORDS,
         "bibtex": look.entries.entry("bibtex", w["id"]).rstrip(),
         "citation_meta": citing.highwire(w, config.base_url),
         "edit_url": _edit_url(config, w),

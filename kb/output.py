@@ -581,7 +581,7 @@ def _evidence_eval(console, e: dict) -> None:
     console.print(
         f"  stated motivations ({e['motivation_works']} works with the authors' abstract; positive: stated or"
         f" partly stated): {st['proposed']} proposed, {st['positives']} positives, precision {fmt(st['precision'])},"
-        f" recall {fmt(st['recall'])} (precision against stated alone {fmt(st['precision_strict'])})",
+        f" recall {fmt(st['recall'])} (with the level agreeing too {fmt(st['precision_strict'])})",
         soft_wrap=True,
     )
     rows = ", ".join(f"{r['tag']} {r['f1']:.2f} (n={r['positives']})" for r in e["techniques"])

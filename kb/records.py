@@ -88,8 +88,6 @@ class MotivationTag(Strict):
                 )
             if self.reasoning:
                 raise ValueError(f"motivation {self.slug!r} is {self.status}: its evidence is the quote, not reasoning")
-            if self.by in SUGGESTED and self.status == "partly-stated":
-                raise ValueError(f"motivation {self.slug!r}: an automatic tagger proposes stated or inferred only")
         return self
 
 

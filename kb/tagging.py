@@ -373,17 +373,27 @@ def retag(ds, suggestions: dict[str, list[Suggestion]]):
         ]
         kept = [t for t in w.motivations if t.by in CURATED]
         have = {t.slug for t in kept}
-        stated = {p.slug: p.evidence for p in evidence.propose(w.abstract or "") if p.kind == "motivation"}
+        stated = {p.slug: p for p in evidence.propose(w.abstract or "") if p.kind == "motivation"}
+        inferred = {s.slug: s for s in new if s.kind == "motivation"}
         fields["motivations"] = kept + [
             MotivationTag(
-                slug=s.slug, status="stated", by="rule", confidence=s.confidence, quote=stated[s.slug], where="abstract"
+                slug=slug,
+                status=stated[slug].status,
+                by="rule",
+                confidence=STATED_CONFIDENCE,
+                quote=stated[slug].evidence,
+                where="abstract",
             )
-            if s.slug in stated
+            if slug in stated
             else MotivationTag(
-                slug=s.slug, status="inferred", by=s.by, confidence=s.confidence, reasoning=s.evidence[:500]
+                slug=slug,
+                status="inferred",
+                by=inferred[slug].by,
+                confidence=inferred[slug].confidence,
+                reasoning=inferred[slug].evidence[:500],
             )
-            for s in new
-            if s.kind == "motivation" and s.slug not in have
+            for slug in sorted(set(stated) | set(inferred), key=[m.slug for m in ds.motivations].index)
+            if slug not in have
         ]
         updated = Work.model_validate({**w.model_dump(), **fields})
         if updated != w:
@@ -477,14 +487,16 @@ def evaluate_catalogue(
 
 # -- the evidence-first tagger ---------------------------------------------------------------------------------
 #
-# It proposes what it can show: a technique with the phrase of the text that names it, a motivation as "stated"
-# only with the sentence of the text that states it (a sentence that names both catastrophic stakes and the
-# motivation, CONTRIBUTING.md's standard). The evidence is always a piece of the text it was given, never a
-# paraphrase: what `kb tag` writes as a quote is then checked by `kb validate` against the stored abstract.
+# It proposes what it can show: a technique with the phrase of the text that names it; a motivation as "stated"
+# only with the sentence of the text that states it (one naming both catastrophic stakes and the motivation,
+# CONTRIBUTING.md's standard), as "partly-stated" with one naming a safety concern and the motivation. The evidence
+# is always a piece of the text it was given, never a paraphrase: what `kb tag` writes as a quote is then checked
+# by `kb validate` against the stored abstract.
 #
-# The words below were written from that standard before the tagger was measured; the measurement (`kb tag eval`)
-# keeps a third of the curated works sealed: see held_out().
+# The words below were first written from that standard, then revised on the tuning part of the split only
+# (held_out() keeps a third of the curated works sealed, never read while they were written).
 
+# A sentence states a motivation when it names catastrophic stakes (CONTRIBUTING.md's "stated") ...
 STAKES = (
     "catastroph",
     "existential",
@@ -500,6 +512,8 @@ STAKES = (
     "misalignment",
     "deceptive alignment",
     "deceptively aligned",
+    "deceptive strateg",
+    "strategically deceptive",
     "alignment faking",
     "scheming",
     "sabotage",
@@ -517,12 +531,50 @@ STAKES = (
     "shut down",
     "shutdown",
 )
-MOTIVATION_CUES = {
-    "monitoring": ("monitor", "detect", "catch", "flag", "oversight", "oversee"),
-    "deception": ("decept", "deceiv", "lie", "lying", "honest", "dishonest", "latent knowledge", "sleeper"),
-    "control": ("steer", "control", "prevent", "refus", "unlearn", "mitigat", "safeguard"),
-    "auditing": ("audit", "interpretab", "transparen", "understand", "mechanis", "inspect"),
+# ... and partly states it when it names a safety concern without those stakes (misuse, harm, honesty, trust).
+CONCERNS = (
+    "safety",
+    "safe",
+    "harm",
+    "misuse",
+    "malicious",
+    "jailbreak",
+    "attack",
+    "adversarial",
+    "alignment",
+    "honest",
+    "truthful",
+    "falsehood",
+    "lie",
+    "lying",
+    "deceiv",
+    "decept",
+    "governance",
+    "assurance",
+    "undesir",
+    "concerning",
+    "failure mode",
+    "high-stakes",
+    "high-impact",
+)
+MOTIVATION_CUES = {  # most specific first: a sentence naming several is about the first
     "risk-analysis": ("risk", "threat", "agenda", "priorit", "hazard"),
+    "deception": (
+        "decept",
+        "deceiv",
+        "lie",
+        "lying",
+        "honest",
+        "dishonest",
+        "truth",
+        "falsehood",
+        "false statement",
+        "latent knowledge",
+        "sleeper",
+    ),
+    "monitoring": ("monitor", "detect", "catch", "flag", "oversight", "oversee"),
+    "control": ("steer", "control", "prevent", "refus", "unlearn", "mitigat", "safeguard"),
+    "auditing": ("audit", "interpretab", "transparen", "inspect", "assurance"),
 }
 
 
@@ -532,13 +584,14 @@ def _stems(words) -> re.Pattern:
 
 
 _STAKES = _stems(STAKES)
+_CONCERNS = _stems(CONCERNS)
 
 
 @dataclass
 class Proposal:
     kind: str  # "technique" or "motivation"
     slug: str
-    status: str | None  # "stated" for a motivation; None for a technique
+    status: str | None  # "stated" or "partly-stated" for a motivation; None for a technique
     evidence: str  # the piece of the input that shows it: a phrase (technique) or a sentence (motivation)
 
 
@@ -559,19 +612,28 @@ class EvidenceTagger:
             found = next((m for p in patterns for m in [p.search(text)] if m), None)
             if found:
                 out.append(Proposal("technique", slug, None, found.group(0)))
-        stating = [s for s in sentences(text) if _STAKES.search(s)]
-        for slug, cue in self.cues.items():
-            sentence = next((s for s in stating if cue.search(s)), None)
-            if sentence is not None:
-                out.append(Proposal("motivation", slug, "stated", sentence))
-        return out
+        found: dict[str, Proposal] = {}
+        for status, says in (("stated", _STAKES), ("partly-stated", _CONCERNS)):
+            for sentence in sentences(text):
+                if not says.search(sentence):
+                    continue
+                # a sentence is about one motivation: the most specific it names (MOTIVATION_CUES' order)
+                slug = next((slug for slug, cue in self.cues.items() if cue.search(sentence)), None)
+                if slug is not None and slug not in found:  # the first, stronger sentence stands
+                    found[slug] = Proposal("motivation", slug, status, sentence)
+        return out + list(found.values())
 
 
 def tagger_text(work: dict) -> str:
-    """What the evidence-first tagger reads: the title and the authors' own abstract (never a curator's note)."""
+    """What the evidence-first tagger reads for techniques: the title and the authors' own abstract (never a
+    curator's note). For motivations it reads the abstract alone: a quote's place is the abstract, and a title's
+    few words ('AI Control: ...') name a subject, not a reason."""
     return "\n".join(x for x in (work["title"], work.get("abstract") or "") if x)
 
 
+# How far a quoted "stated" or "partly-stated" suggestion is to be trusted: the evidence-first tagger's precision on
+# the held-out part of its split (kb tag eval), as measured when its words were frozen.
+STATED_CONFIDENCE = 0.5
 HELD_OUT_EVERY = 3  # one curated work in three is sealed: never looked at while the tagger's words were written
 
 
@@ -586,7 +648,8 @@ def evaluate_evidence(works: list[dict], techniques: list[dict], motivations: li
     """The evidence-first tagger against the curated labels on one part of the split ("held-out" or "tuning").
 
     Motivations: works with the authors' abstract; a label is positive when the curated status is stated or
-    partly-stated (the authors' words say it); precision is also given against "stated" alone. Techniques: works
+    partly-stated (the authors' words say it), and a proposal (stated or partly-stated) is right when it is
+    positive; precision_strict also asks the level to agree. Techniques: works
     with curated techniques, labels and proposals both counted with their ancestors; macro F1 over techniques with
     at least 3 positives in the part."""
     tagger = EvidenceTagger(techniques, motivations)
@@ -596,9 +659,10 @@ def evaluate_evidence(works: list[dict], techniques: list[dict], motivations: li
     for w in with_text:
         said = {t["slug"]: t["status"] for t in w["motivations"] if t["by"] in CURATED}
         positive = {s for s, status in said.items() if status in ("stated", "partly-stated")}
-        proposed = {p.slug for p in tagger.propose(tagger_text(w)) if p.kind == "motivation"}
+        levels = {p.slug: p.status for p in tagger.propose(w["abstract"]) if p.kind == "motivation"}
+        proposed = set(levels)
         tp, fp, fn = tp + len(proposed & positive), fp + len(proposed - positive), fn + len(positive - proposed)
-        strict_tp += sum(said.get(s) == "stated" for s in proposed)
+        strict_tp += sum(said.get(s) == level for s, level in levels.items())
     pool = [w for w in chosen if curated(w, "technique")]
     up = ancestry(techniques)
     Y = label_matrix(pool, "technique", techniques, motivations)
@@ -620,7 +684,7 @@ def evaluate_evidence(works: list[dict], techniques: list[dict], motivations: li
             "positives": tp + fn,
             "precision": round(tp / (tp + fp), 3) if tp + fp else None,
             "recall": round(tp / (tp + fn), 3) if tp + fn else None,
-            "precision_strict": round(strict_tp / (tp + fp), 3) if tp + fp else None,
+            "precision_strict": round(strict_tp / (tp + fp), 3) if tp + fp else None,  # the level agrees too
         },
         "technique_works": len(pool),
         "techniques": rows,

@@ -254,14 +254,24 @@ def test_pages_show_the_quote_and_keep_suggestions_out_of_the_filters(suggested,
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from kb.tagging import MOTIVATION_CUES, STAKES, EvidenceTagger  # noqa: E402
+from kb.tagging import CONCERNS, MOTIVATION_CUES, STAKES, EvidenceTagger, sentences  # noqa: E402
 
 TAXONOMY = (
     [{"slug": "probing", "name": "Linear probing", "keywords": ["linear probe", "probing"]}],
     [{"slug": slug, "name": slug} for slug in MOTIVATION_CUES],
 )
 # words the rules look for, among ordinary ones, so that generated texts often come close to a statement
-WORDS = [*STAKES, *(w for cues in MOTIVATION_CUES.values() for w in cues), "the", "model", "we", "probe", "AI", "."]
+WORDS = [
+    *STAKES,
+    *CONCERNS,
+    *(w for cues in MOTIVATION_CUES.values() for w in cues),
+    "the",
+    "model",
+    "we",
+    "probe",
+    "AI",
+    ".",
+]
 
 
 @settings(max_examples=300, deadline=None, derandomize=True)
@@ -277,17 +287,49 @@ def test_the_tagger_never_says_stated_without_a_sentence_of_its_input(text, join
     for p in EvidenceTagger(*TAXONOMY).propose(text):
         assert p.evidence and p.evidence in text
         if p.kind == "motivation":
-            assert p.status == "stated"
+            assert p.status in ("stated", "partly-stated")
             assert p.evidence == p.evidence.strip()
+            assert p.evidence in sentences(text)  # a whole sentence of the input, not a piece of one
 
 
-def test_the_tagger_states_a_motivation_only_with_catastrophic_stakes_in_the_sentence():
+def test_the_tagger_says_stated_only_with_catastrophic_stakes_in_the_sentence():
     tagger = EvidenceTagger(*TAXONOMY)
     misuse = "We defend against jailbreaks. Our probes detect harmful outputs."
-    assert [p for p in tagger.propose(misuse) if p.kind == "motivation"] == []
+    assert [(p.slug, p.status, p.evidence) for p in tagger.propose(misuse) if p.kind == "motivation"] == [
+        ("monitoring", "partly-stated", "Our probes detect harmful outputs.")
+    ]
+    assert [p for p in tagger.propose("Our probes detect edges in images.") if p.kind == "motivation"] == []
     text = "We train linear probes. They could detect a catastrophic action before it takes effect."
     found = {(p.kind, p.slug): p for p in tagger.propose(text)}
+    assert found[("motivation", "monitoring")].status == "stated"
     assert found[("motivation", "monitoring")].evidence == (
         "They could detect a catastrophic action before it takes effect."
     )
     assert found[("technique", "probing")].evidence == "linear probes"
+
+
+def test_kb_tag_quotes_the_abstracts_sentence_and_the_suggestion_stays_out_of_filters(data, kb):
+    sentence = "Our probes could detect a catastrophic takeover attempt."
+    work = {
+        "id": "zz-untagged-2024",
+        "kind": "paper",
+        "title": "Untagged",
+        "year": 2024,
+        "abstract": f"We read activations. {sentence} Nothing else.",
+        "abstract_source": "arXiv v1",
+    }
+    path = data / "works" / "papers.jsonl"
+    path.write_text(path.read_text() + json.dumps(work) + "\n")
+    assert kb("tag", "--rules-only").exit_code == 0
+    tag = next(t for t in json.loads(kb("show", "zz-untagged-2024", "--json").stdout)["motivations"])
+    assert (tag["slug"], tag["status"], tag["by"], tag["where"], tag["quote"]) == (
+        "monitoring",
+        "stated",
+        "rule",
+        "abstract",
+        sentence,
+    )
+    assert kb("validate").exit_code == 0  # the quote stands in the abstract, as validate checks
+    ids = lambda *args: [r["id"] for r in json.loads(kb("list", *args, "--json").stdout)]  # noqa: E731
+    assert "zz-untagged-2024" not in ids("--stated") + ids("-m", "monitoring")
+    assert "zz-untagged-2024" in ids("--stated", "--include-suggested")

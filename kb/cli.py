@@ -106,7 +106,13 @@ _FILTERS = (
     click.option("--until", type=_YEAR, help="Up to this year."),
     click.option("--kind", type=_KINDS, help="The kind of work."),
     click.option("--venue", help="Part of the venue's name."),
-    click.option("--stated", is_flag=True, default=None, help="Only works whose authors state the motivation."),
+    click.option(
+        "--stated",
+        is_flag=True,
+        default=None,
+        help="Only works whose authors state the motivation (in their words, with catastrophic stakes; partly"
+        " stated does not count).",
+    ),
     click.option("--include-suggested", is_flag=True, default=None, help="Tag filters take automatic suggestions too."),
 )
 

@@ -103,11 +103,11 @@ def iter_pages(
     taxonomy = Tree.of(catalogue["techniques"])
     children = taxonomy.children
     subtree = {slug: taxonomy.subtree(slug) for slug in techniques}
-    by_technique = defaultdict(set)  # curated tags only: a suggestion lists no work under a technique
+    by_technique = defaultdict(set)  # curated tags only: a suggestion lists no work under a technique ...
+    suggested_for = defaultdict(set)  # ... but on its page apart, marked
     for w in works.values():
         for t in w["techniques"]:
-            if t["by"] in CURATED:
-                by_technique[t["slug"]].add(w["id"])
+            (by_technique if t["by"] in CURATED else suggested_for)[t["slug"]].add(w["id"])
     results_by_technique = defaultdict(list)
     for r in results or []:
         for slug in r.get("techniques", []):
@@ -215,6 +215,7 @@ def iter_pages(
                     "by_year": _by_year([card(i) for i in ids]),
                     "most_cited": _most_cited([card(i) for i in ids]),
                     "results": sorted(results_by_technique[slug], key=lambda r: r["experiment"]),
+                    "suggested": _sort_cards([card(i) for i in sorted(suggested_for[slug] - set(ids))]),
                     # the works each experiment re-tests, those the catalogue has
                     "claims_from": {
                         r["experiment"]: [card(i) for i in r.get("works", []) if i in works]

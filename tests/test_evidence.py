@@ -147,6 +147,8 @@ def test_a_curator_note_is_shown_as_the_curators_and_never_exported_as_an_abstra
         assert "mostly zero" not in out, fmt
         assert field in out, fmt  # the authors' abstracts of the other works are exported
     assert "abstract (arXiv v1):" in kb("show", "coup-probes-2023").stdout
+    # a note is searched as a summary is: what a curator wrote still finds the work
+    assert [r["id"] for r in json.loads(kb("search", "mostly zero", "--json").stdout)] == ["old-pruning-2016"]
 
 
 def test_stats_and_motivations_count_by_status(data, kb):

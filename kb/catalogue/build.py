@@ -119,7 +119,7 @@ def write_rows(conn: sqlite3.Connection, ds: Dataset) -> dict:
                 json.dumps(w.urls) if w.urls else "{}",
                 min((str(p.fetched_at)[:10] for p in w.provenance), default=None),
                 w.withdrawn,
-                _summary_text(summaries.get(w.id)),
+                _summary_text(summaries.get(w.id), w.curator_note),
                 technique_text.get(w.id, ""),
                 motivation_text.get(w.id, ""),
                 json.dumps(w.categories),
@@ -244,10 +244,10 @@ def _motivation_text(ds: Dataset, works) -> dict[str, str]:
     }
 
 
-def _summary_text(s) -> str:
-    if s is None:
-        return ""
-    return "\n".join(x for x in (s.body, s.meta.xrisk, s.meta.opinion) if x)
+def _summary_text(s, note: str | None) -> str:
+    """The text people wrote about the work (a summary's, a curator's note), searched as a summary is."""
+    texts = (s.body, s.meta.xrisk, s.meta.opinion) if s is not None else ()
+    return "\n".join(x for x in (*texts, note) if x)
 
 
 def _depth(ds: Dataset, slug: str) -> int:

@@ -36,8 +36,8 @@ class Work(SQLModel, table=True):
     urls: str = "{}"  # JSON object
     added: str | None = None  # when it first entered the catalogue (earliest provenance)
     withdrawn: bool = False
-    # text for full-text search only: the summary's prose, and the names and keywords of the work's
-    # techniques (with their ancestors' names) and motivations, so a query naming a technique finds its works
+    # text for full-text search only: the summary's prose (and a curator's note), and the names and keywords of the
+    # work's techniques (with their ancestors' names) and motivations, so a query naming a technique finds its works
     summary_text: str = ""
     technique_names: str = ""
     motivation_names: str = ""

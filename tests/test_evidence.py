@@ -123,17 +123,24 @@ def test_show_gives_each_motivation_with_its_quote_or_reasoning(data, kb):
 
 
 def test_a_draft_summary_changes_nothing_a_reader_sees_as_reviewed(data, kb):
-    before = json.loads(kb("show", "lat-paper-2023", "--json").stdout)
     rewrite_work(
-        data, "lat-paper-2023", motivations=[{"slug": "monitoring", "status": "inferred", "reasoning": "Probes."}]
+        data,
+        "lat-paper-2023",
+        motivations=[{"slug": "monitoring", "status": "inferred", "reasoning": "Probes."}],
+        provenance=[{"source": "curated", "fetched_at": "2026-12-07"}],
     )
-    before = json.loads(kb("show", "lat-paper-2023", "--json").stdout)
+    before = json.loads(kb("show", "lat-paper-2023", "--json", "--provenance").stdout)
     (data / "summaries" / "lat-paper-2023.md").write_text(
         "---\nwork: lat-paper-2023\nstatus: draft\ncontributors: [Me]\nmotivations: [monitoring]\n"
         "motivation_stated_by: authors\nxrisk: The authors say so.\n---\n\nText.\n"
     )
-    after = json.loads(kb("show", "lat-paper-2023", "--json").stdout)
+    after = json.loads(kb("show", "lat-paper-2023", "--json", "--provenance").stdout)
     assert after["motivations"] == before["motivations"]
+    assert (
+        after["provenance"]
+        == before["provenance"]
+        == [{"source": "curated", "fetched_at": "2026-12-07", "fields": [], "matched_by": None}]
+    )
     assert after["motivation_status"] == before["motivation_status"] == "inferred"
     assert "stated by the authors" not in kb("show", "lat-paper-2023").stdout
 

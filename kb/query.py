@@ -37,21 +37,38 @@ MOST = 2**63 - 1
 
 # The kinds of work a query can ask for (the records' kinds; here so that the CLI's readers need no pydantic).
 WORK_KINDS = ("paper", "post", "comment", "report")
+# Who may give a tag (kb.store.records' Tag.by): a person's tag is curated, what filters use; an automatic tagger's is a
+# suggestion, shown apart and marked, filtered on only when asked. "authors" is the old form of a stated motivation.
+CURATED = ("authors", "summariser", "curator")
+SUGGESTED = ("rule", "model")
+# How a motivation stands in the work: the authors' own words state it (with catastrophic stakes), gesture at it
+# without them, or a reader infers it; a work's own status is the strongest of its curated motivations' statuses,
+# or "none-stated" (kb.store.records.motivation_status).
+MOTIVATION_STATUSES = ("stated", "partly-stated", "inferred")
+WORK_STATUSES = (*MOTIVATION_STATUSES, "none-stated")
+STATUS_WORDS = {  # a work's status in words: kb show, its page, the search filter's values
+    "stated": "stated by the authors",
+    "partly-stated": "partly stated by the authors",
+    "inferred": "inferred by readers; the authors state none",
+    "none-stated": "none stated by the authors",
+}
 
-# Named tuples, not dataclasses: importing dataclasses imports inspect, about a fifth of a cold `kb show`.
 # The relations between works a query can ask for (the records' types, as WORK_KINDS).
 RELATIONS = ("discusses", "replies-to", "critiques", "extends", "replicates", "cites")
 
+# Named tuples, not dataclasses: importing dataclasses imports inspect, about a fifth of a cold `kb show`.
 _QUERY_FIELDS = (
     "text", "technique", "motivation", "author", "since", "until", "kind", "venue", "limit", "sort", "relation",
+    "stated", "include_suggested",
 )  # fmt: skip
 
 
-class Query(namedtuple("Query", _QUERY_FIELDS, defaults=(None,) * 8 + (20, None, None))):
+class Query(namedtuple("Query", _QUERY_FIELDS, defaults=(None,) * 8 + (20, None, None, None, None))):
     """What to find: search text (None: every work), filters (slugs, an author's name, years, a kind, part of a
     venue, a relation type: works holding such a relation, whose own text or whose relation's target matches the
     text), at most `limit` works (None: every match; default 20), in `sort` order (None: best match first, newest
-    first without text)."""
+    first without text); `stated`: only works whose authors state a motivation (the one asked for, if one is);
+    `include_suggested`: the tag filters take automatic taggers' suggestions too (curated tags only by default)."""
 
     __slots__ = ()
 

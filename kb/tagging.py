@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-CURATED = ("authors", "summariser", "curator")
+from kb.query import CURATED
+
 THRESHOLD = 0.5
 
 
@@ -75,9 +76,9 @@ class RuleTagger:
                     stated = field in ("title", "abstract")
             if score:
                 confidence = min(0.95, 1 - math.exp(-1.2 * score))
-                if kind == "motivation":
+                if kind == "motivation":  # a keyword is no statement: only the evidence-first tagger says stated
                     evidence = (
-                        "stated in the work's own text — " if stated else "inferred from a summary — "
+                        "keywords in the work's own text — " if stated else "keywords in a summary — "
                     ) + evidence
                 out.append(Suggestion(kind, slug, round(confidence, 3), "rule", evidence))
         return out
@@ -350,9 +351,12 @@ def suggest(works: list[dict], techniques: list[dict], motivations: list[dict], 
 
 def retag(ds, suggestions: dict[str, list[Suggestion]]):
     """The dataset's works with each work's rule and model tags replaced by the new suggestions.
-    Curated tags are never touched."""
-    from kb.store.records import Tag, Work
+    Curated tags are never touched. A suggested motivation is inferred (its reasoning: what the tagger saw), unless
+    the evidence-first tagger finds the sentence of the abstract that states it: then it is stated, with that
+    sentence as its quote."""
+    from kb.store.records import MotivationTag, Tag, Work
 
+    evidence = EvidenceTagger([t.model_dump() for t in ds.techniques], [m.model_dump() for m in ds.motivations])
     works, changed = [], []
     for w in ds.works:
         new = suggestions.get(w.id)
@@ -360,14 +364,37 @@ def retag(ds, suggestions: dict[str, list[Suggestion]]):
             works.append(w)
             continue
         fields = {}
-        for kind in ("technique", "motivation"):
-            kept = [t for t in getattr(w, f"{kind}s") if t.by in CURATED]
-            have = {t.slug for t in kept}
-            fields[f"{kind}s"] = kept + [
-                Tag(slug=s.slug, by=s.by, confidence=s.confidence, evidence=s.evidence[:500])
-                for s in new
-                if s.kind == kind and s.slug not in have
-            ]
+        kept = [t for t in w.techniques if t.by in CURATED]
+        have = {t.slug for t in kept}
+        fields["techniques"] = kept + [
+            Tag(slug=s.slug, by=s.by, confidence=s.confidence, evidence=s.evidence[:500])
+            for s in new
+            if s.kind == "technique" and s.slug not in have
+        ]
+        kept = [t for t in w.motivations if t.by in CURATED]
+        have = {t.slug for t in kept}
+        stated = {p.slug: p for p in evidence.propose(w.abstract or "") if p.kind == "motivation"}
+        inferred = {s.slug: s for s in new if s.kind == "motivation"}
+        fields["motivations"] = kept + [
+            MotivationTag(
+                slug=slug,
+                status=stated[slug].status,
+                by="rule",
+                confidence=STATED_CONFIDENCE,
+                quote=stated[slug].evidence,
+                where="abstract",
+            )
+            if slug in stated
+            else MotivationTag(
+                slug=slug,
+                status="inferred",
+                by=inferred[slug].by,
+                confidence=inferred[slug].confidence,
+                reasoning=inferred[slug].evidence[:500],
+            )
+            for slug in sorted(set(stated) | set(inferred), key=[m.slug for m in ds.motivations].index)
+            if slug not in have
+        ]
         updated = Work.model_validate({**w.model_dump(), **fields})
         if updated != w:
             changed.append(w.id)
@@ -433,19 +460,234 @@ def evaluate_catalogue(
     note=print,
     added_since: str | None = None,
     only: tuple[str, ...] = (),
+    part: str = "held-out",
 ) -> dict:
     """`kb tag eval`: the taggers measured against the catalogue's curated labels, cross-validated.
 
     With added_since (a date, YYYY-MM-DD) or only (work ids), measured instead on those works alone, held
-    out: the works added to data/ on or after that day, which the taxonomy's keywords were not written for."""
+    out: the works added to data/ on or after that day, which the taxonomy's keywords were not written for. The
+    evidence-first tagger comes first, measured on `part` of its split (held-out by default; "tuning" is a training
+    score)."""
     from kb import catalogue
 
     with ws.connect() as conn:
         exported = catalogue.export(conn)
         held_out = {catalogue.get_work(conn, w)["id"] for w in only}
+    first = {
+        "evidence-first": evaluate_evidence(exported["works"], exported["techniques"], exported["motivations"], part)
+    }
     embed = None if rules_only else _embedder(ws, note)
     if added_since is None and not held_out:
-        return evaluate(exported["works"], exported["techniques"], exported["motivations"], embed, folds=folds)
+        return first | evaluate(exported["works"], exported["techniques"], exported["motivations"], embed, folds=folds)
     if added_since is not None:
         held_out |= {w["id"] for w in exported["works"] if w["added"] and w["added"][:10] >= added_since}
-    return evaluate_held_out(exported["works"], exported["techniques"], exported["motivations"], embed, held_out)
+    return first | evaluate_held_out(
+        exported["works"], exported["techniques"], exported["motivations"], embed, held_out
+    )
+
+
+# -- the evidence-first tagger ---------------------------------------------------------------------------------
+#
+# It proposes what it can show: a technique with the phrase of the text that names it; a motivation as "stated"
+# only with the sentence of the text that states it (one naming both catastrophic stakes and the motivation,
+# CONTRIBUTING.md's standard), as "partly-stated" with one naming a safety concern and the motivation. The evidence
+# is always a piece of the text it was given, never a paraphrase: what `kb tag` writes as a quote is then checked
+# by `kb validate` against the stored abstract.
+#
+# The words below were first written from that standard, then revised on the tuning part of the split only
+# (held_out() keeps a third of the curated works sealed, never read while they were written).
+
+# A sentence states a motivation when it names catastrophic stakes (CONTRIBUTING.md's "stated") ...
+STAKES = (
+    "catastroph",
+    "existential",
+    "x-risk",
+    "extinction",
+    "takeover",
+    "take over",
+    "seize power",
+    "power-seeking",
+    "loss of control",
+    "lose control",
+    "misaligned",
+    "misalignment",
+    "deceptive alignment",
+    "deceptively aligned",
+    "deceptive strateg",
+    "strategically deceptive",
+    "alignment faking",
+    "scheming",
+    "sabotage",
+    "bioweapon",
+    "biological weapon",
+    "chemical weapon",
+    "weapons of mass destruction",
+    "superhuman",
+    "superintelligen",
+    "advanced AI",
+    "powerful AI",
+    "AI safety",
+    "hidden objective",
+    "hidden goal",
+    "shut down",
+    "shutdown",
+)
+# ... and partly states it when it names a safety concern without those stakes (misuse, harm, honesty, trust).
+CONCERNS = (
+    "safety",
+    "safe",
+    "harm",
+    "misuse",
+    "malicious",
+    "jailbreak",
+    "attack",
+    "adversarial",
+    "alignment",
+    "honest",
+    "truthful",
+    "falsehood",
+    "lie",
+    "lying",
+    "deceiv",
+    "decept",
+    "governance",
+    "assurance",
+    "undesir",
+    "concerning",
+    "failure mode",
+    "high-stakes",
+    "high-impact",
+)
+MOTIVATION_CUES = {  # most specific first: a sentence naming several is about the first
+    "risk-analysis": ("risk", "threat", "agenda", "priorit", "hazard"),
+    "deception": (
+        "decept",
+        "deceiv",
+        "lie",
+        "lying",
+        "honest",
+        "dishonest",
+        "truth",
+        "falsehood",
+        "false statement",
+        "latent knowledge",
+        "sleeper",
+    ),
+    "monitoring": ("monitor", "detect", "catch", "flag", "oversight", "oversee"),
+    "control": ("steer", "control", "prevent", "refus", "unlearn", "mitigat", "safeguard"),
+    "auditing": ("audit", "interpretab", "transparen", "inspect", "assurance"),
+}
+
+
+def _stems(words) -> re.Pattern:
+    """Any of the words at the start of a word (a stem: 'decept' finds 'deceptive'), ignoring case."""
+    return re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(w) for w in words) + ")", re.IGNORECASE)
+
+
+_STAKES = _stems(STAKES)
+_CONCERNS = _stems(CONCERNS)
+
+
+@dataclass
+class Proposal:
+    kind: str  # "technique" or "motivation"
+    slug: str
+    status: str | None  # "stated" or "partly-stated" for a motivation; None for a technique
+    evidence: str  # the piece of the input that shows it: a phrase (technique) or a sentence (motivation)
+
+
+class EvidenceTagger:
+    """Techniques by the phrases that name them, motivations stated by the sentences that state them."""
+
+    def __init__(self, techniques: list[dict], motivations: list[dict]):
+        self.techniques = [
+            (t["slug"], [_pattern(k) for k in sorted({t["name"], *t.get("keywords", [])})]) for t in techniques
+        ]
+        known = {m["slug"] for m in motivations}
+        self.cues = {slug: _stems(words) for slug, words in MOTIVATION_CUES.items() if slug in known}
+
+    def propose(self, text: str) -> list[Proposal]:
+        """What the text shows; every evidence string is a substring of `text`."""
+        out = []
+        for slug, patterns in self.techniques:
+            found = next((m for p in patterns for m in [p.search(text)] if m), None)
+            if found:
+                out.append(Proposal("technique", slug, None, found.group(0)))
+        found: dict[str, Proposal] = {}
+        for status, says in (("stated", _STAKES), ("partly-stated", _CONCERNS)):
+            for sentence in sentences(text):
+                if not says.search(sentence):
+                    continue
+                # a sentence is about one motivation: the most specific it names (MOTIVATION_CUES' order)
+                slug = next((slug for slug, cue in self.cues.items() if cue.search(sentence)), None)
+                if slug is not None and slug not in found:  # the first, stronger sentence stands
+                    found[slug] = Proposal("motivation", slug, status, sentence)
+        return out + list(found.values())
+
+
+def tagger_text(work: dict) -> str:
+    """What the evidence-first tagger reads for techniques: the title and the authors' own abstract (never a
+    curator's note). For motivations it reads the abstract alone: a quote's place is the abstract, and a title's
+    few words ('AI Control: ...') name a subject, not a reason."""
+    return "\n".join(x for x in (work["title"], work.get("abstract") or "") if x)
+
+
+# How far a quoted "stated" or "partly-stated" suggestion is to be trusted: the evidence-first tagger's precision on
+# the held-out part of its split when its words were frozen (kb tag eval --rules-only, 2026-12-07: 15 of 22).
+STATED_CONFIDENCE = 0.68
+HELD_OUT_EVERY = 3  # one curated work in three is sealed: never looked at while the tagger's words were written
+
+
+def held_out(work_id: str) -> bool:
+    """The sealed part of the split, by a hash of the id: stable as works are added, blind to their content."""
+    import hashlib
+
+    return int.from_bytes(hashlib.blake2b(work_id.encode(), digest_size=8).digest(), "big") % HELD_OUT_EVERY == 0
+
+
+def evaluate_evidence(works: list[dict], techniques: list[dict], motivations: list[dict], part: str) -> dict:
+    """The evidence-first tagger against the curated labels on one part of the split ("held-out" or "tuning").
+
+    Motivations: works with the authors' abstract; a label is positive when the curated status is stated or
+    partly-stated (the authors' words say it), and a proposal (stated or partly-stated) is right when it is
+    positive; precision_strict also asks the level to agree. Techniques: works
+    with curated techniques, labels and proposals both counted with their ancestors; macro F1 over techniques with
+    at least 3 positives in the part."""
+    tagger = EvidenceTagger(techniques, motivations)
+    chosen = [w for w in works if held_out(w["id"]) == (part == "held-out")]
+    with_text = [w for w in chosen if w.get("abstract") and w.get("abstract_source")]
+    tp = fp = fn = strict_tp = 0
+    for w in with_text:
+        said = {t["slug"]: t["status"] for t in w["motivations"] if t["by"] in CURATED}
+        positive = {s for s, status in said.items() if status in ("stated", "partly-stated")}
+        levels = {p.slug: p.status for p in tagger.propose(w["abstract"]) if p.kind == "motivation"}
+        proposed = set(levels)
+        tp, fp, fn = tp + len(proposed & positive), fp + len(proposed - positive), fn + len(positive - proposed)
+        strict_tp += sum(said.get(s) == level for s, level in levels.items())
+    pool = [w for w in chosen if curated(w, "technique")]
+    up = ancestry(techniques)
+    Y = label_matrix(pool, "technique", techniques, motivations)
+    found = [expand({p.slug: 1.0 for p in tagger.propose(tagger_text(w)) if p.kind == "technique"}, up) for w in pool]
+    rows = []
+    for slug, y in Y.items():
+        if y.sum() >= 3:
+            pred = np.array([int(f.get(slug, 0.0) >= THRESHOLD) for f in found], dtype=int)
+            p, r, f1 = prf(y, pred)
+            rows.append(
+                {"tag": slug, "positives": int(y.sum()), "p": round(p, 3), "r": round(r, 3), "f1": round(f1, 3)}
+            )
+    return {
+        "part": part,
+        "split": f"works whose id hashes (blake2b) to 0 mod {HELD_OUT_EVERY} are held out",
+        "motivation_works": len(with_text),
+        "stated": {
+            "proposed": tp + fp,
+            "positives": tp + fn,
+            "precision": round(tp / (tp + fp), 3) if tp + fp else None,
+            "recall": round(tp / (tp + fn), 3) if tp + fn else None,
+            "precision_strict": round(strict_tp / (tp + fp), 3) if tp + fp else None,  # the level agrees too
+        },
+        "technique_works": len(pool),
+        "techniques": rows,
+        "technique_macro_f1": round(float(np.mean([r["f1"] for r in rows])), 3) if rows else None,
+    }

@@ -60,11 +60,6 @@ description = "Pruning."
 slug = "monitoring"
 name = "Monitoring"
 description = "Catching."
-
-[[motivation]]
-slug = "none-stated"
-name = "None stated"
-description = "None."
 """
 
 WORKS = {
@@ -76,9 +71,17 @@ WORKS = {
             "authors": ["Fabien Roger"],
             "year": 2023,
             "abstract": "Probes trained off-policy detect takeover attempts.",
+            "abstract_source": "arXiv v1",
             "ids": {"arxiv": "2311.00001"},
             "techniques": ["probing"],
-            "motivations": ["monitoring"],
+            "motivations": [
+                {
+                    "slug": "monitoring",
+                    "status": "stated",
+                    "quote": "Probes trained off-policy detect takeover attempts.",
+                    "where": "abstract",
+                }
+            ],
         },
         {
             "id": "lat-paper-2023",
@@ -87,6 +90,7 @@ WORKS = {
             "authors": ["Andy Zou", "J. Zico Kolter"],
             "year": 2023,
             "abstract": "We study generalization of probe directions found by PCA.",
+            "abstract_source": "arXiv v2",
             "techniques": ["lat"],
             "relations": [{"type": "discusses", "target": "coup-probes-2023"}],
         },
@@ -98,7 +102,6 @@ WORKS = {
             "year": 2016,
             "venue": "arXiv",
             "techniques": ["pruning"],
-            "motivations": ["none-stated"],
         },
     ],
     "posts": [

@@ -46,14 +46,16 @@ def test_a_failed_build_keeps_the_previous_catalogue(data, tmp_path):
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".kb")] == []  # no temp file left
 
 
-def test_summary_motivation_outranks_the_curated_tag(data, tmp_path):
+def test_a_summary_never_changes_a_works_motivation_tags(data, tmp_path):
     ws = Workspace(data, tmp_path / "kb.sqlite")
     ws.build()
     with sqlite3.connect(ws.db_path) as conn:
         row = conn.execute(
-            "SELECT by, evidence FROM work_motivation JOIN work ON pk = work_pk WHERE id = 'coup-probes-2023'"
+            "SELECT by, status, quote, location FROM work_motivation JOIN work ON pk = work_pk"
+            " WHERE id = 'coup-probes-2023'"
         ).fetchone()
-    assert row == ("authors", "data/summaries/coup-probes-2023.md")
+    # the work's own tag, as data/works has it: the summary (motivation_stated_by: authors) adds nothing
+    assert row == ("curator", "stated", "Probes trained off-policy detect takeover attempts.", "abstract")
 
 
 def test_reading_commands_rebuild_when_data_changes(data, kb):

@@ -10,7 +10,7 @@ from kb.store import datadir, frontmatter
 def test_show_by_id_arxiv_id_or_near_miss(kb):
     record = json.loads(kb("show", "2311.00001", "--json").stdout)
     assert record["id"] == "coup-probes-2023"
-    assert record["summary"]["motivation_stated_by"] == "authors"
+    assert "motivation_stated_by" not in record["summary"]  # superseded by the tags' statuses
     assert record["cited_by"] == [
         {"type": "discusses", "id": "lat-paper-2023", "title": "Reading vectors with tomography", "year": 2023}
     ]
@@ -21,9 +21,9 @@ def test_show_by_id_arxiv_id_or_near_miss(kb):
 def test_show_prints_the_summary_and_who_said_what(kb):
     out = kb("show", "coup-probes-2023", "--provenance").stdout
     assert "Coup probes catch catastrophes" in out
-    assert "monitoring (authors)" in out
-    assert "stated by the authors" in out
-    assert "data/summaries/coup-probes-2023.md" in out
+    assert "x-risk motivation: stated by the authors" in out
+    assert "monitoring: stated (abstract)" in out
+    assert "tag monitoring:" not in out  # a motivation's evidence is its quote above, not a provenance line
 
 
 def test_techniques_counts_each_subtree(kb):
@@ -116,7 +116,12 @@ def test_show_gives_the_same_facts_on_a_terminal_and_into_a_pipe(kb, monkeypatch
     shown = " ".join(kb("show", "coup-probes-2023", "--provenance").stdout.split())
     for fact in ("Coup probes", "Fabien Roger", "arxiv: 2311.00001", "probing (curator)", "lat-paper-2023"):
         assert fact in shown
-    for heading in ("summary (", "why it matters for catastrophic risk (stated by the authors)", "provenance"):
+    for heading in (
+        "summary (",
+        "why it matters for catastrophic risk (reviewed summary)",
+        "x-risk motivations",
+        "provenance",
+    ):
         assert heading in shown
     found = " ".join(kb("search", "probes").stdout.split())
     assert "coup-probes-2023" in found and "work(s)" in found

@@ -40,7 +40,8 @@ def test_works_are_faceted_by_technique_counting_sub_techniques_and_by_motivatio
         "lat": 1,
         "pruning": 1,
     }
-    assert facets["motivation_slugs"] == {"monitoring": 1, "none-stated": 1}
+    assert facets["motivation_slugs"] == {"monitoring": 1}
+    assert facets["motivation_status"] == {"stated": 1, "none-stated": 3}  # whether the authors state one
     status, rows = browse("/catalogue/work.json?technique_slugs__arraycontains=representation-reading&_shape=array")
     assert {r["id"] for r in rows} == {"coup-probes-2023", "lat-paper-2023", "probe-post-2024"}
 
@@ -57,7 +58,7 @@ def test_tag_tables_link_to_the_technique_and_motivation_they_name(browse):
     probing = next(r for r in rows if r["technique"]["value"] == "probing")
     assert probing["technique"]["label"] == "Linear probing" and probing["work_pk"]["label"]
     status, rows = browse("/catalogue/work_motivation.json?_labels=on&_shape=array")
-    assert {r["motivation"]["label"] for r in rows} == {"Monitoring", "None stated"}
+    assert {r["motivation"]["label"] for r in rows} == {"Monitoring"}
 
 
 def test_search_lists_the_most_relevant_works_first_where_the_table_search_does_not(browse, kb):

@@ -100,7 +100,7 @@ def test_a_technique_page_opens_with_its_works_and_says_a_model_s_caveat_once(da
     assert 'data-filter-key="kind"' in probing and '<option value="post">post</option>' in probing
     assert 'data-filter-key="motivation"' in probing
     assert 'data-kind="post"' in probing and 'data-motivation="stated"' in probing
-    assert 'data-motivation="none stated"' in probing
+    assert 'data-motivation="none-stated"' in probing
 
 
 def test_a_work_page_names_techniques_not_aliases_and_links_the_experiments_testing_its_claims(data, tmp_path):

@@ -122,6 +122,11 @@ def poison(data: Path) -> None:
         "year": 2024,
         "venue": PAYLOAD,
         "abstract": f"Abstract {PAYLOAD} [x](javascript:window.__pwned=1)",
+        "abstract_source": f"arXiv {PAYLOAD}",
+        "curator_note": f"Note {PAYLOAD}",
+        "motivations": [
+            {"slug": "monitoring", "status": "stated", "quote": f"Abstract {PAYLOAD}", "where": "abstract"},
+        ],
         "url": 'https://x.example/"onmouseover="window.__pwned=1',
         "urls": {"pdf": "https://ok.example/a.pdf"},
         "ids": {"doi": "10.1234/" + PAYLOAD.replace(" ", "/")},  # a DOI has no space; "<img/src=x/..." is a tag

@@ -45,14 +45,15 @@ def test_acronyms_match_as_written():
     assert "lat" in {s.slug for s in RuleTagger(TECHNIQUES, MOTIVATIONS).suggest("Reading with LAT")}
 
 
-def test_a_motivation_is_stated_only_when_the_work_itself_says_it():
+def test_a_keyword_rule_says_where_it_found_a_motivations_words_and_never_calls_them_stated():
     rules = RuleTagger(TECHNIQUES, MOTIVATIONS)
-    stated = next(s for s in rules.suggest("Probes", "Our goal is to detect deception.") if s.slug == "deception")
-    inferred = next(
+    own = next(s for s in rules.suggest("Probes", "Our goal is to detect deception.") if s.slug == "deception")
+    summary = next(
         s for s in rules.suggest("Probes", "", "A summariser thinks this is about deception.") if s.slug == "deception"
     )
-    assert stated.evidence.startswith("stated in the work's own text")
-    assert inferred.evidence.startswith("inferred from a summary")
+    assert own.evidence.startswith("keywords in the work's own text")
+    assert summary.evidence.startswith("keywords in a summary")
+    assert "stated" not in own.evidence + summary.evidence  # only the evidence-first tagger says stated
 
 
 def test_calibrated_probe_gives_probabilities_that_follow_the_evidence():
@@ -120,7 +121,9 @@ def test_kb_tag_writes_rule_suggestions_and_the_site_marks_them(data, kb):
     assert result.exit_code == 0, result.output
     shown = json.loads(kb("show", "zz-untagged-2024", "--json").stdout)
     assert [(t["slug"], t["by"]) for t in shown["techniques"]] == [("probing", "rule")]
-    assert shown["motivations"][0]["evidence"].startswith("stated in the work's own text")
+    motivation = shown["motivations"][0]  # a title naming monitoring states no catastrophic stakes
+    assert (motivation["status"], motivation["by"]) == ("inferred", "rule")
+    assert motivation["reasoning"].startswith("keywords in the work's own text")
     before = path.read_text()
     kb("tag", "--rules-only")
     assert path.read_text() == before  # idempotent
@@ -144,6 +147,7 @@ def test_semantic_search_and_similar_works(minilm, data, kb, tmp_path):
                 "kind": "paper",
                 "title": "Detecting when a language model lies",
                 "abstract": "We read truthfulness from hidden activations to catch deception.",
+                "abstract_source": "arXiv v1",
                 "year": 2024,
             }
         )

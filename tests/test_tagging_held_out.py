@@ -71,7 +71,7 @@ def new_work(i: int, title: str) -> str:
         "title": title,
         "year": 2030,
         "techniques": ["probing"],
-        "motivations": ["monitoring"],
+        "motivations": [{"slug": "monitoring", "status": "inferred", "reasoning": "Probes used as monitors."}],
         "provenance": [{"source": "curated", "fetched_at": "2030-01-02"}],
     }
     return json.dumps(record) + "\n"

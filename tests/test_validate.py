@@ -52,7 +52,7 @@ def test_unknown_slugs_and_dangling_relations(data):
             "kind": "paper",
             "title": "C",
             "techniques": ["probes"],
-            "motivations": ["doom"],
+            "motivations": [{"slug": "doom", "status": "inferred", "reasoning": "Doom."}],
             "relations": [{"type": "extends", "target": "nowhere-1999"}],
         },
     )

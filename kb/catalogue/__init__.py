@@ -11,9 +11,9 @@ import re
 import sqlite3
 from pathlib import Path
 
-from kb.query import Query, asks_relation, identifier_candidates, parse
+from kb.query import CURATED, Query, asks_relation, identifier_candidates, parse
 
-SCHEMA_VERSION = 6  # bump with any change to schema.py: a catalogue of another version is rebuilt
+SCHEMA_VERSION = 7  # bump with any change to schema.py: a catalogue of another version is rebuilt
 
 
 class NotFound(LookupError):
@@ -64,20 +64,28 @@ def connect(db_path: Path) -> sqlite3.Connection:
 
 # -- finding works ------------------------------------------------------------------------
 
-_LIST_COLUMNS = "w.pk, w.id, w.title, w.year, w.kind, w.venue, w.url, w.author_names, w.more_authors, w.citation_count"
+_LIST_COLUMNS = (
+    "w.pk, w.id, w.title, w.year, w.kind, w.venue, w.url, w.author_names, w.more_authors, w.citation_count,"
+    " w.motivation_status"
+)
+# A tag a person gave (kb.query.CURATED); an automatic tagger's is a suggestion, which filters skip unless asked.
+_CURATED_SQL = "by IN (" + ", ".join(f"'{by}'" for by in CURATED) + ")"
 
 
 def _filters(q: Query) -> tuple[list[str], list]:
     where, args = [], []
+    curated = "" if q.include_suggested else f" AND {_CURATED_SQL}"
     if q.technique:
         where.append(
             "w.pk IN (SELECT wt.work_pk FROM work_technique wt JOIN technique_closure c"
-            " ON c.descendant = wt.technique WHERE c.ancestor = ?)"
+            f" ON c.descendant = wt.technique WHERE c.ancestor = ?{curated})"
         )
         args.append(q.technique)
-    if q.motivation:
-        where.append("w.pk IN (SELECT work_pk FROM work_motivation WHERE motivation = ?)")
-        args.append(q.motivation)
+    if q.motivation or q.stated:
+        # --stated: the authors' own words state it (a suggestion's 'stated' too, with --include-suggested)
+        clauses = [c for c, on in (("motivation = ?", q.motivation), ("status = 'stated'", q.stated)) if on]
+        where.append(f"w.pk IN (SELECT work_pk FROM work_motivation WHERE {' AND '.join(clauses)}{curated})")
+        args += [q.motivation] if q.motivation else []
     if q.author:
         from kb.names import author_id
 
@@ -242,7 +250,8 @@ def _where(clauses: list[str]) -> str:
 def _with_tags(conn: sqlite3.Connection, rows: list[dict]) -> list[dict]:
     pks = [r["pk"] for r in rows]
     marks = ",".join("?" * len(pks))
-    tags: dict[int, dict[str, list]] = {pk: {"techniques": [], "motivations": []} for pk in pks}
+    keys = ("techniques", "motivations", "suggested_techniques", "suggested_motivations")
+    tags: dict[int, dict[str, list]] = {pk: {key: [] for key in keys} for pk in pks}
     ids: dict[int, dict[str, str]] = {pk: {} for pk in pks}
     for pk, scheme, shown in conn.execute(
         f"SELECT work_pk, scheme, shown FROM identifier WHERE work_pk IN ({marks}) ORDER BY scheme", pks
@@ -252,10 +261,10 @@ def _with_tags(conn: sqlite3.Connection, rows: list[dict]) -> list[dict]:
         ("work_technique", "techniques", "technique"),
         ("work_motivation", "motivations", "motivation"),
     ):
-        for pk, slug in conn.execute(
-            f"SELECT work_pk, {col} FROM {table} WHERE work_pk IN ({marks}) ORDER BY {col}", pks
+        for pk, slug, curated in conn.execute(
+            f"SELECT work_pk, {col}, {_CURATED_SQL} FROM {table} WHERE work_pk IN ({marks}) ORDER BY {col}", pks
         ):
-            tags[pk][key].append(slug)
+            tags[pk][key if curated else f"suggested_{key}"].append(slug)  # a suggestion is kept apart, marked
     for r in rows:
         if "summary_snippet" in r:  # the title is shown anyway: a snippet is worth showing from the text
             snippets = (r.pop("summary_snippet"), r.pop("abstract_snippet"))
@@ -326,7 +335,8 @@ def get_work(conn: sqlite3.Connection, key: str) -> dict:
     )
     work["motivations"] = _rows(
         conn,
-        "SELECT m.slug, m.name, wm.by, wm.confidence, wm.evidence FROM work_motivation wm"
+        "SELECT m.slug, m.name, wm.by, wm.confidence, wm.status, wm.quote, wm.location AS 'where', wm.reasoning"
+        " FROM work_motivation wm"
         " JOIN motivation m ON m.slug = wm.motivation WHERE wm.work_pk = ? ORDER BY m.position",
         pk,
     )
@@ -356,6 +366,7 @@ def get_work(conn: sqlite3.Connection, key: str) -> dict:
     if summary:
         summary = dict(summary)
         summary.pop("work_pk")
+        summary.pop("motivation_stated_by")  # superseded by the work's motivation statuses: never shown
         summary["contributors"] = json.loads(summary["contributors"])
     work["summary"] = summary
     work.pop("pk")
@@ -380,11 +391,12 @@ def technique_tree(conn: sqlite3.Connection) -> list[dict]:
     """Techniques in depth-first order, each with its own works and those of its whole subtree."""
     rows = _rows(
         conn,
-        """
+        f"""
         SELECT t.slug, t.name, t.parent, t.depth, t.position, t.description, t.implementation,
-               (SELECT count(*) FROM work_technique wt WHERE wt.technique = t.slug) AS direct,
+               (SELECT count(*) FROM work_technique wt WHERE wt.technique = t.slug AND wt.{_CURATED_SQL}) AS direct,
                (SELECT count(DISTINCT wt.work_pk) FROM technique_closure c
-                  JOIN work_technique wt ON wt.technique = c.descendant WHERE c.ancestor = t.slug) AS total
+                  JOIN work_technique wt ON wt.technique = c.descendant WHERE c.ancestor = t.slug
+                  AND wt.{_CURATED_SQL}) AS total
         FROM technique t ORDER BY t.position""",
     )
     from kb.tree import Tree
@@ -396,10 +408,17 @@ def technique_tree(conn: sqlite3.Connection) -> list[dict]:
 def motivations(conn: sqlite3.Connection) -> list[dict]:
     return _rows(
         conn,
-        """
+        f"""
         SELECT m.slug, m.name, m.description,
-               (SELECT count(*) FROM work_motivation wm WHERE wm.motivation = m.slug) AS works,
-               (SELECT count(*) FROM work_motivation wm WHERE wm.motivation = m.slug AND wm.by = 'authors') AS stated
+               (SELECT count(*) FROM work_motivation wm WHERE wm.motivation = m.slug AND wm.{_CURATED_SQL}) AS works,
+               (SELECT count(*) FROM work_motivation wm WHERE wm.motivation = m.slug AND wm.{_CURATED_SQL}
+                  AND wm.status = 'stated') AS stated,
+               (SELECT count(*) FROM work_motivation wm WHERE wm.motivation = m.slug AND wm.{_CURATED_SQL}
+                  AND wm.status = 'partly-stated') AS partly_stated,
+               (SELECT count(*) FROM work_motivation wm WHERE wm.motivation = m.slug AND wm.{_CURATED_SQL}
+                  AND wm.status = 'inferred') AS inferred,
+               (SELECT count(*) FROM work_motivation wm WHERE wm.motivation = m.slug
+                  AND NOT wm.{_CURATED_SQL}) AS suggested
         FROM motivation m ORDER BY m.position""",
     )
 
@@ -420,7 +439,18 @@ def stats(conn: sqlite3.Connection) -> dict:
         ),
         "relations": one("SELECT count(*) FROM relation"),
         "without_technique": one("SELECT count(*) FROM work WHERE pk NOT IN (SELECT work_pk FROM work_technique)"),
-        "without_motivation": one("SELECT count(*) FROM work WHERE pk NOT IN (SELECT work_pk FROM work_motivation)"),
+        "without_motivation": one(
+            f"SELECT count(*) FROM work WHERE pk NOT IN (SELECT work_pk FROM work_motivation WHERE {_CURATED_SQL})"
+        ),
+        # each work once, by its strongest curated motivation (kb.store.records.motivation_status)
+        "by_motivation_status": pairs(
+            "SELECT motivation_status, count(*) FROM work GROUP BY motivation_status"
+            " ORDER BY CASE motivation_status WHEN 'stated' THEN 0 WHEN 'partly-stated' THEN 1"
+            " WHEN 'inferred' THEN 2 ELSE 3 END"
+        ),
+        "motivations_by_status": pairs(
+            f"SELECT status, count(*) FROM work_motivation WHERE {_CURATED_SQL} GROUP BY status ORDER BY status"
+        ),
         "without_summary": one("SELECT count(*) FROM work WHERE pk NOT IN (SELECT work_pk FROM summary)"),
     }
 
@@ -463,21 +493,24 @@ def export(conn: sqlite3.Connection) -> dict:
         works[r["work_pk"]]["authors"].append({"id": a["id"], "name": a["name"]})
     for r in conn.execute("SELECT work_pk, scheme, shown FROM identifier ORDER BY scheme"):
         works[r["work_pk"]]["ids"][r["scheme"]] = r["shown"]
-    for table, key, col in (
-        ("work_technique", "techniques", "technique"),
-        ("work_motivation", "motivations", "motivation"),
+    for r in conn.execute(
+        "SELECT x.work_pk, x.technique AS slug, x.by, x.confidence, x.evidence FROM work_technique x"
+        " JOIN technique t ON t.slug = x.technique ORDER BY t.position"
     ):
-        for r in conn.execute(
-            f"SELECT x.work_pk, x.{col} AS slug, x.by, x.confidence, x.evidence FROM {table} x"
-            f" JOIN {col} t ON t.slug = x.{col} ORDER BY t.position"
-        ):
-            works[r["work_pk"]][key].append({k: r[k] for k in ("slug", "by", "confidence", "evidence")})
+        works[r["work_pk"]]["techniques"].append({k: r[k] for k in ("slug", "by", "confidence", "evidence")})
+    for r in conn.execute(
+        "SELECT x.work_pk, x.motivation AS slug, x.by, x.confidence, x.status, x.quote, x.location AS 'where',"
+        " x.reasoning FROM work_motivation x JOIN motivation t ON t.slug = x.motivation ORDER BY t.position"
+    ):
+        works[r["work_pk"]]["motivations"].append(dict(r))
+        del works[r["work_pk"]]["motivations"][-1]["work_pk"]
     for r in conn.execute("SELECT source_pk, type, target_pk FROM relation ORDER BY type"):
         source, target = works[r["source_pk"]], works[r["target_pk"]]
         source["relations"].append({"type": r["type"], "id": target["id"]})
         target["cited_by"].append({"type": r["type"], "id": source["id"]})
     for r in conn.execute("SELECT * FROM summary"):
         s = dict(r, contributors=json.loads(r["contributors"]))
+        del s["motivation_stated_by"]  # superseded by the work's motivation statuses: never shown
         works[s.pop("work_pk")]["summary"] = s
     for w in works.values():
         del w["pk"]

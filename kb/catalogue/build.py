@@ -15,9 +15,9 @@ from pathlib import Path
 
 from kb.catalogue import check_path, source_signature
 from kb.names import author_id, identity
+from kb.query import CURATED
 from kb.store.datadir import Dataset
 from kb.store.problems import DataProblems, Problem
-from kb.store.records import TAG_SOURCES
 from kb.tree import Tree
 
 
@@ -94,18 +94,13 @@ def _create_schema(path: str) -> None:
     engine.dispose()
 
 
-def _rank(source: str) -> int:
-    return TAG_SOURCES.index(source)  # authors first: what the text says beats what others judge
-
-
 def write_rows(conn: sqlite3.Connection, ds: Dataset) -> dict:
     works = sorted(ds.works, key=lambda w: w.id)
     pk = {w.id: n for n, w in enumerate(works, start=1)}
     authors = _authors(ds, works)
     summaries = {s.meta.work: s for s in ds.summaries}
-    motivation_tags = _motivations(works, summaries)
     technique_text = _technique_text(ds, works)
-    motivation_text = _motivation_text(ds, motivation_tags)
+    motivation_text = _motivation_text(ds, works)
     technique_slugs = _technique_slugs(ds, works)
 
     conn.executemany(
@@ -141,7 +136,7 @@ def write_rows(conn: sqlite3.Connection, ds: Dataset) -> dict:
     conn.executemany("INSERT INTO author_name VALUES (?, ?)", [(name, author_pk[key]) for name, key in alias.items()])
 
     conn.executemany(
-        "INSERT INTO work VALUES (" + ", ".join("?" * 23) + ")",
+        "INSERT INTO work VALUES (" + ", ".join("?" * 26) + ")",
         [
             (
                 pk[w.id],
@@ -158,17 +153,20 @@ def write_rows(conn: sqlite3.Connection, ds: Dataset) -> dict:
                 json.dumps(w.urls) if w.urls else "{}",
                 min((str(p.fetched_at)[:10] for p in w.provenance), default=None),
                 w.withdrawn,
-                _summary_text(summaries.get(w.id)),
+                _summary_text(summaries.get(w.id), w.curator_note),
                 technique_text.get(w.id, ""),
                 motivation_text.get(w.id, ""),
                 json.dumps(technique_slugs.get(w.id, [])),
-                json.dumps(list(motivation_tags.get(w.id, {}))),
+                json.dumps([t.slug for t in w.motivations if t.by in CURATED]),
                 json.dumps(w.categories),
                 *(
                     (w.citations.count, w.citations.as_of.isoformat(), w.citations.source)
                     if w.citations
                     else (None,) * 3
                 ),
+                w.abstract_source,
+                w.curator_note,
+                w.motivation_status,
             )
             for w in works
         ],
@@ -190,8 +188,12 @@ def write_rows(conn: sqlite3.Connection, ds: Dataset) -> dict:
         [(pk[w.id], t.slug, t.by, t.confidence, t.evidence) for w in works for t in w.techniques],
     )
     conn.executemany(
-        "INSERT INTO work_motivation VALUES (?, ?, ?, ?, ?)",
-        [(pk[w], slug, *tag) for w, tags in motivation_tags.items() for slug, tag in tags.items()],
+        "INSERT INTO work_motivation VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (pk[w.id], t.slug, t.by, t.confidence, t.status, t.quote, t.where, t.reasoning)
+            for w in works
+            for t in w.motivations
+        ],
     )
     conn.executemany(
         "INSERT INTO relation VALUES (?, ?, ?)", [(pk[w.id], r.type, pk[r.target]) for w in works for r in w.relations]
@@ -250,20 +252,6 @@ def _authors(ds: Dataset, works) -> dict[str, dict]:
     return out
 
 
-def _motivations(works, summaries) -> dict[str, dict[str, tuple]]:
-    """Per work, slug -> (by, confidence, evidence): the best-placed source of each motivation wins."""
-    out: dict[str, dict[str, tuple]] = {}
-    for w in works:
-        tags = {t.slug: (t.by, t.confidence, t.evidence) for t in w.motivations}
-        s = summaries.get(w.id)
-        for slug in s.meta.motivations if s else ():
-            if slug not in tags or _rank(s.meta.motivation_stated_by) <= _rank(tags[slug][0]):
-                tags[slug] = (s.meta.motivation_stated_by, 1.0, s.path)
-        if tags:
-            out[w.id] = tags
-    return out
-
-
 def _technique_slugs(ds: Dataset, works) -> dict[str, list[str]]:
     """Per work, its techniques' slugs and their ancestors', each once, in the taxonomy's order."""
     tree = Tree.of(ds.techniques)
@@ -283,7 +271,7 @@ def _technique_text(ds: Dataset, works) -> dict[str, str]:
     by_slug = {t.slug: t for t in ds.techniques}
     out = {}
     for w in works:
-        own = [by_slug[t.slug] for t in w.techniques if t.slug in by_slug]
+        own = [by_slug[t.slug] for t in w.techniques if t.slug in by_slug and t.by in CURATED]
         ancestors: list[str] = []
         for t in own:
             node = by_slug.get(t.parent) if t.parent else None
@@ -295,15 +283,19 @@ def _technique_text(ds: Dataset, works) -> dict[str, str]:
     return out
 
 
-def _motivation_text(ds: Dataset, tags: dict[str, dict]) -> dict[str, str]:
+def _motivation_text(ds: Dataset, works) -> dict[str, str]:
+    """Per work, the names of its curated motivations (a suggestion is no reason for a search to find it)."""
     by_slug = {m.slug: m for m in ds.motivations}
-    return {work: "\n".join(by_slug[slug].name for slug in slugs if slug in by_slug) for work, slugs in tags.items()}
+    return {
+        w.id: "\n".join(by_slug[t.slug].name for t in w.motivations if t.slug in by_slug and t.by in CURATED)
+        for w in works
+    }
 
 
-def _summary_text(s) -> str:
-    if s is None:
-        return ""
-    return "\n".join(x for x in (s.body, s.meta.xrisk, s.meta.opinion) if x)
+def _summary_text(s, note: str | None) -> str:
+    """The text people wrote about the work (a summary's, a curator's note), searched as a summary is."""
+    texts = (s.body, s.meta.xrisk, s.meta.opinion) if s is not None else ()
+    return "\n".join(x for x in (*texts, note) if x)
 
 
 def _depth(ds: Dataset, slug: str) -> int:

@@ -36,8 +36,8 @@ class Work(SQLModel, table=True):
     urls: str = "{}"  # JSON object
     added: str | None = None  # when it first entered the catalogue (earliest provenance)
     withdrawn: bool = False
-    # text for full-text search only: the summary's prose, and the names and keywords of the work's
-    # techniques (with their ancestors' names) and motivations, so a query naming a technique finds its works
+    # text for full-text search only: the summary's prose (and a curator's note), and the names and keywords of the
+    # work's techniques (with their ancestors' names) and motivations, so a query naming a technique finds its works
     summary_text: str = ""
     technique_names: str = ""
     motivation_names: str = ""
@@ -50,6 +50,10 @@ class Work(SQLModel, table=True):
     citation_count: int | None = Field(default=None, index=True)  # the global count, as one source gave it ...
     citations_as_of: str | None = None  # ... on this day
     citations_source: str | None = None
+    abstract_source: str | None = None  # which version the abstract is (arXiv v1, the venue's)
+    curator_note: str | None = None  # a curator's description, never an abstract
+    # derived from the curated motivations (kb.store.records.motivation_status): stated ... none-stated
+    motivation_status: str = Field(default="none-stated", index=True)
 
 
 class Author(SQLModel, table=True):
@@ -131,7 +135,10 @@ class WorkMotivation(SQLModel, table=True):
     motivation: str = Field(primary_key=True, index=True, foreign_key="motivation.slug")
     by: str
     confidence: float
-    evidence: str | None = None
+    status: str  # stated, partly-stated, inferred
+    quote: str | None = None  # the authors' words (stated, partly-stated) ...
+    location: str | None = None  # ... and where they stand: abstract, post, "section: X", "paragraph N"
+    reasoning: str | None = None  # why a reader infers it (inferred)
 
 
 class Relation(SQLModel, table=True):

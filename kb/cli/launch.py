@@ -85,6 +85,8 @@ _SEARCH = _table(
     (("--since",), "since", _year),
     (("--until",), "until", _year),
     (("--venue",), "venue", _text),
+    (("--stated",), "stated", FLAG),
+    (("--include-suggested",), "include_suggested", FLAG),
     (("--limit", "-n"), "limit", _positive),
     (("--json",), "as_json", FLAG),
 )

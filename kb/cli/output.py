@@ -86,7 +86,7 @@ def _works_plain(rows: list[dict], query: str | None) -> None:
     for i, r in enumerate(rows):
         if _some_words_from(rows, i):
             lines.append(f"works with some of the words of {query!r}:")
-        lines.append(" · ".join(x for x in (r["id"], str(r["year"] or ""), ", ".join(r["techniques"])) if x))
+        lines.append(" · ".join(x for x in (r["id"], str(r["year"] or ""), *_row_tags(r)) if x))
         lines.append(f"  {r['title']}")
         if r.get("via"):  # found through a relation: which, to what
             lines.append(f"  {r['via']}")
@@ -121,13 +121,18 @@ def _works_on_a_terminal(rows: list[dict], query: str | None) -> None:
             lines += [
                 style(line, "yellow") for line in terminal.wrap(f"works with some of the words of {query!r}:", cols)
             ]
-        tags, year = ", ".join(r["techniques"]), str(r["year"] or "")
+        (tags, *marked), year = _row_tags(r), str(r["year"] or "")
         dot = style("·", "dim")
         lines += terminal.fit(
-            " · ".join(x for x in (r["id"], year, tags) if x),
+            " · ".join(x for x in (r["id"], year, tags, *marked) if x),
             " ".join(
                 x
-                for x in (style(r["id"], "cyan"), year and f"{dot} {year}", tags and f"{dot} " + style(tags, "green"))
+                for x in (
+                    style(r["id"], "cyan"),
+                    year and f"{dot} {year}",
+                    tags and f"{dot} " + style(tags, "green"),
+                    *(f"{dot} " + style(m, "yellow") for m in marked if m),
+                )
                 if x
             ),
             cols,
@@ -145,6 +150,17 @@ def _works_on_a_terminal(rows: list[dict], query: str | None) -> None:
             lines += terminal.highlight(terminal.wrap(r["snippet"], cols, "  "), style)
     lines.append(style(f"{len(rows)} work(s)", "dim"))
     sys.stdout.write("\n".join(lines) + "\n")
+
+
+def _row_tags(r: dict) -> tuple[str, str, str]:
+    """A list row's curated techniques; its suggested tags, marked as such; whether its authors state a motivation."""
+    suggested = [*r.get("suggested_techniques", ()), *r.get("suggested_motivations", ())]
+    status = r.get("motivation_status")
+    return (
+        ", ".join(r["techniques"]),
+        "suggested: " + ", ".join(suggested) if suggested else "",
+        f"motivation {status}" if status in ("stated", "partly-stated") else "",
+    )
 
 
 def number(v: float) -> str:
@@ -193,18 +209,40 @@ def _work_facts(w: dict, text=str, tag=_plain_tag) -> list[str]:
     facts += [text(u) for u in ([w["url"]] if w["url"] else []) + list(w["urls"].values())]
     if w.get("categories"):
         facts.append("categories: " + text(", ".join(w["categories"])))
-    if w["techniques"]:
-        facts.append("techniques: " + ", ".join(tag(t) for t in w["techniques"]))
-    if w["motivations"]:
-        facts.append("x-risk motivation: " + ", ".join(tag(t) for t in w["motivations"]))
+    curated, suggested = _split(w["techniques"])
+    if curated:
+        facts.append("techniques: " + ", ".join(tag(t) for t in curated))
+    if suggested:
+        facts.append("suggested techniques (not curated): " + ", ".join(tag(t) for t in suggested))
+    from kb.query import STATUS_WORDS
+
+    facts.append(f"x-risk motivation: {STATUS_WORDS[w['motivation_status']]}")
     return facts
 
 
+def _split(tags: list[dict]) -> tuple[list[dict], list[dict]]:
+    """(curated, suggested): an automatic tagger's tags are shown apart, never as a person's."""
+    from kb.query import SUGGESTED
+
+    return [t for t in tags if t["by"] not in SUGGESTED], [t for t in tags if t["by"] in SUGGESTED]
+
+
+def motivation_lines(w: dict) -> list[str]:
+    """Each motivation with its evidence: the authors' words and where they stand, or who infers it and why."""
+    curated, suggested = _split(w["motivations"])
+    lines = []
+    for t, mark in [(t, "") for t in curated] + [(t, "suggested, ") for t in suggested]:
+        if t["status"] == "inferred":
+            lines.append(f"{t['slug']}: inferred ({mark}{_tag_by(t)}): {t['reasoning']}")
+        else:
+            lines.append(f"{t['slug']}: {t['status']} ({mark}{t['where']}): \u201c{t['quote']}\u201d")
+    return lines
+
+
 def _summary_parts(s: dict) -> list[tuple[str, str]]:
-    said = {"authors": "stated by the authors", "summariser": "inferred by the summariser"}
     parts = [(f"summary ({s['status']}, by {', '.join(s['contributors'])})", s["body"])]
     if s["xrisk"]:
-        parts.append((f"why it matters for catastrophic risk ({said.get(s['motivation_stated_by'], '')})", s["xrisk"]))
+        parts.append((f"why it matters for catastrophic risk ({s['status']} summary)", s["xrisk"]))
     if s["opinion"]:
         parts.append(("opinion", s["opinion"]))
     return parts
@@ -229,7 +267,7 @@ def _provenance_lines(w: dict) -> list[str]:
         fields = f" fields: {', '.join(p['fields'])}" if p["fields"] else ""
         matched = f" (recognised by {p['matched_by']})" if p.get("matched_by") else ""
         lines.append(f"{p['source']}, {p['fetched_at']}{matched}{fields}")
-    lines += [f"tag {t['slug']}: {t['evidence']}" for t in w["techniques"] + w["motivations"] if t["evidence"]]
+    lines += [f"tag {t['slug']}: {t['evidence']}" for t in w["techniques"] if t["evidence"]]
     return lines
 
 
@@ -257,8 +295,12 @@ def _work_on_a_terminal(w: dict, provenance: bool) -> None:
     for fact, in_style in zip(plain, styled, strict=True):
         lines += terminal.fit(fact, in_style, cols, "  ")
     lines += terminal.wrap(citation_line(w), cols, "  ", "    ")
-    if w["abstract"]:  # plain text, not Markdown: 'x**2' and '__init__' stay as they are
-        lines += ["", style("abstract", "bold"), *terminal.paragraphs(w["abstract"], cols)]
+    if w["motivations"]:
+        lines += ["", style("x-risk motivations", "bold")]
+        for line in motivation_lines(w):
+            lines += terminal.wrap(line, cols, "  ", "    ")
+    for title, text in _texts(w):  # plain text, not Markdown: 'x**2' and '__init__' stay as they are
+        lines += ["", style(title, "bold"), *terminal.paragraphs(text, cols)]
     for title, body in _summary_parts(w["summary"]) if w["summary"] else []:
         lines += ["", *(style(line, "bold") for line in terminal.wrap(title, cols))]
         lines += terminal.markdown(body, cols, style)
@@ -275,6 +317,9 @@ def _work_on_a_terminal(w: dict, provenance: bool) -> None:
     sys.stdout.write("\n".join(lines) + "\n")
 
 
+PLAIN_WIDTH = 80  # kb show's wrapped lines into a pipe: a terminal's default width
+
+
 def _work_plain(w: dict, provenance: bool) -> None:
     """`kb show` into a pipe or a file: the same facts as plain lines, Markdown as written."""
     import textwrap
@@ -282,9 +327,18 @@ def _work_plain(w: dict, provenance: bool) -> None:
     lines = [f"{w['id']}: {w['title']}"]
     lines += [f"  {fact}" for fact in _work_facts(w)]
     lines.append(f"  {citation_line(w)}")
-    sections = ([("abstract", w["abstract"])] if w["abstract"] else []) + (
-        _summary_parts(w["summary"]) if w["summary"] else []
-    )
+    if w["motivations"]:
+        lines += ["", "x-risk motivations:"]
+        for line in motivation_lines(w):  # a quote runs long: kept to 80 columns, as a summary's lines are
+            lines += textwrap.wrap(
+                line,
+                PLAIN_WIDTH,
+                initial_indent="  ",
+                subsequent_indent="    ",
+                break_on_hyphens=False,  # a word stays whole: 'mechanistic-interpretability', a URL
+                break_long_words=False,
+            )
+    sections = _texts(w) + (_summary_parts(w["summary"]) if w["summary"] else [])
     for title, body in sections:
         lines += ["", f"{title}:", textwrap.indent(body.strip(), "  ")]
     for title, rows in _relation_lines(w):
@@ -292,6 +346,16 @@ def _work_plain(w: dict, provenance: bool) -> None:
     if provenance:
         lines += ["", "provenance:"] + [f"  {line}" for line in _provenance_lines(w)]
     sys.stdout.write("\n".join(lines) + "\n")
+
+
+def _texts(w: dict) -> list[tuple[str, str]]:
+    """The abstract, named with its version, and a curator's note, named as the curator's: never one for the other."""
+    out = []
+    if w["abstract"]:
+        out.append((f"abstract ({w['abstract_source']})" if w.get("abstract_source") else "abstract", w["abstract"]))
+    if w.get("curator_note"):
+        out.append(("curator's note (not the authors' abstract)", w["curator_note"]))
+    return out
 
 
 def citation_line(w: dict) -> str:
@@ -325,10 +389,13 @@ def motivations(rows: list[dict], as_json: bool) -> None:
     from rich.table import Table
 
     table = Table()
-    for name in ("slug", "name", "works", "stated by the authors"):
-        table.add_column(name)
+    # curated works, then how many of them the authors state it for, partly state it, or a reader infers it;
+    # an automatic tagger's suggestions apart
+    for name in ("slug", "works", "stated", "partly", "inferred", "suggested", "name"):
+        table.add_column(name, justify="left" if name in ("slug", "name") else "right", no_wrap=name == "slug")
     for r in rows:
-        table.add_row(f"[green]{r['slug']}[/]", _esc(r["name"]), str(r["works"]), str(r["stated"]))
+        counts = (r["works"], r["stated"], r["partly_stated"], r["inferred"], r["suggested"])
+        table.add_row(f"[green]{r['slug']}[/]", *map(str, counts), _esc(r["name"]))
     _console().print(table)
 
 
@@ -337,7 +404,15 @@ def stats(s: dict, as_json: bool) -> None:
         return _json(s)
     console = _console()
     console.print(f"[bold]{s['works']}[/] works by [bold]{s['authors']}[/] authors, {s['relations']} relations")
-    for key in ("by_kind", "summaries", "identifiers", "tags_by_source", "by_year"):
+    for key in (
+        "by_kind",
+        "summaries",
+        "identifiers",
+        "tags_by_source",
+        "by_motivation_status",
+        "motivations_by_status",
+        "by_year",
+    ):
         console.print(f"{key.replace('_', ' ')}: " + ", ".join(f"{k} {v}" for k, v in s[key].items()))
     console.print(
         f"to do: {s['without_summary']} without a summary, {s['without_technique']} without a technique,"
@@ -514,6 +589,10 @@ def tag_eval(result: dict, as_json: bool) -> None:
     from rich.table import Table
 
     console = _console()
+    result = dict(result)
+    evidence = result.pop("evidence-first", None)
+    if evidence:
+        _evidence_eval(console, evidence)
     for kind, r in result.items():
         setting = r.get("setting", "cross-validated")
         if "trained_on" in r:
@@ -530,3 +609,23 @@ def tag_eval(result: dict, as_json: bool) -> None:
             table.add_row(_esc(row["tag"]), str(row["positives"]), *cells)
         console.print(table)
         console.print("macro F1: " + ", ".join(f"{k} {v:.3f}" for k, v in r["macro_f1"].items()))
+
+
+def _evidence_eval(console, e: dict) -> None:
+    """The evidence-first tagger's figures on one part of its split."""
+    what = "never seen while its words were written" if e["part"] == "held-out" else "a training score"
+    st = e["stated"]
+    fmt = lambda v: "n/a" if v is None else f"{v:.3f}"  # noqa: E731
+    console.print(f"[bold]evidence-first tagger[/], {e['part']} part ({what}); {_esc(e['split'])}")
+    console.print(
+        f"  stated motivations ({e['motivation_works']} works with the authors' abstract; positive: stated or"
+        f" partly stated): {st['proposed']} proposed, {st['positives']} positives, precision {fmt(st['precision'])},"
+        f" recall {fmt(st['recall'])} (with the level agreeing too {fmt(st['precision_strict'])})",
+        soft_wrap=True,
+    )
+    rows = ", ".join(f"{r['tag']} {r['f1']:.2f} (n={r['positives']})" for r in e["techniques"])
+    console.print(
+        f"  techniques ({e['technique_works']} works, tags with >= 3 positives): macro F1"
+        f" {fmt(e['technique_macro_f1'])}: {_esc(rows)}",
+        soft_wrap=True,
+    )

@@ -612,6 +612,8 @@ class Merger:
                 continue  # another version's date (a preprint's, years one apart): no date beats a wrong one
             updates[name] = value
             contributed.append(name)
+            if name == "abstract":  # an abstract says which version it is: the source that gave it
+                updates["abstract_source"] = record.source
         if record.authors and (
             not work.authors
             or (work.more_authors and not record.more_authors and len(record.authors) > len(work.authors))
@@ -666,6 +668,7 @@ class Merger:
             "withdrawn": record.withdrawn,
             "ids": dict(record.ids),
             **{k: getattr(record, k) for k in FILLABLE if getattr(record, k, None) not in (None, "")},
+            **({"abstract_source": record.source} if record.abstract else {}),
             **merge_extras.new_fields(record),
             "provenance": [{"source": record.source, "fetched_at": self.today.isoformat()}],
         }
@@ -696,6 +699,8 @@ class Merger:
                 edits[name] = value
         if "authors" in edits:
             edits["more_authors"] = record.more_authors
+        if "abstract" in edits:
+            edits["abstract_source"] = record.source
         return edits
 
     @staticmethod

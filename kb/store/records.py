@@ -7,13 +7,14 @@ converted into. They hold no database state: the catalogue module maps them to t
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from importers.identifiers import ARXIV_ID, DOI
 from kb.names import SLUG_RE
-from kb.query import RELATIONS, WORK_KINDS
+from kb.query import CURATED, MOTIVATION_STATUSES, RELATIONS, SUGGESTED, WORK_KINDS
 
 Slug = Annotated[str, Field(pattern=SLUG_RE.pattern)]
 HttpUrl = Annotated[str, Field(pattern=r"^https?://\S+$")]
@@ -24,7 +25,9 @@ RELATION_TYPES = RELATIONS
 # Who assigned a tag, most trusted first: the authors say so in the text; a summary's author or a curator
 # judged it (a summary is the more considered judgement);
 # or an automatic tagger suggested it.
-TAG_SOURCES = ("authors", "summariser", "curator", "rule", "model")
+TAG_SOURCES = (*CURATED, *SUGGESTED)
+# Where a quote stands in the work: its abstract, a post's own text, a named section, or a numbered paragraph.
+QUOTE_PLACE = re.compile(r"abstract|post|section: \S.*|paragraph [1-9]\d*")
 ID_SCHEMES = (
     "doi",
     "arxiv",
@@ -48,6 +51,53 @@ class Tag(Strict):
     by: Literal[TAG_SOURCES] = "curator"  # type: ignore[valid-type]
     confidence: float = Field(1.0, ge=0.0, le=1.0)
     evidence: str | None = None
+
+
+class MotivationTag(Strict):
+    """A motivation with its evidence: a verbatim quote and where it stands (stated, partly-stated) or a reader's
+    reasoning (inferred). The schema keeps the two kinds of evidence apart; that a quote said to be from the abstract
+    is in the stored abstract is kb.validate's to check (it needs the work)."""
+
+    slug: Slug
+    status: Literal[MOTIVATION_STATUSES]  # type: ignore[valid-type]
+    by: Literal[TAG_SOURCES[1:]] = "curator"  # type: ignore[valid-type]
+    confidence: float = Field(1.0, ge=0.0, le=1.0)
+    quote: Annotated[str, Field(min_length=1)] | None = None
+    where: str | None = None
+    reasoning: Annotated[str, Field(min_length=1)] | None = None
+
+    @field_validator("where")
+    @classmethod
+    def _a_known_place(cls, where: str | None) -> str | None:
+        if where is not None and not QUOTE_PLACE.fullmatch(where):
+            raise ValueError(f"where {where!r}: say abstract, post, 'section: <name>' or 'paragraph N'")
+        return where
+
+    @model_validator(mode="after")
+    def _evidence_for_the_status(self) -> MotivationTag:
+        if self.status == "inferred":
+            if not self.reasoning:
+                raise ValueError(f"motivation {self.slug!r} is inferred: give the reasoning, in a sentence or two")
+            if self.quote or self.where:
+                raise ValueError(f"motivation {self.slug!r} is inferred: a quote makes it stated or partly-stated")
+        else:
+            if not self.quote or not self.where:
+                raise ValueError(
+                    f"motivation {self.slug!r} is {self.status}: give the authors' words (quote) and where they stand"
+                )
+            if self.reasoning:
+                raise ValueError(f"motivation {self.slug!r} is {self.status}: its evidence is the quote, not reasoning")
+        return self
+
+
+def motivation_status(tags) -> str:
+    """A work's own status, from its curated motivations: the strongest of them, none-stated without any stated."""
+    statuses = {t.status if hasattr(t, "status") else t["status"] for t in tags if _by(t) in CURATED}
+    return next((s for s in MOTIVATION_STATUSES if s in statuses), "none-stated")
+
+
+def _by(tag) -> str:
+    return tag.by if hasattr(tag, "by") else tag["by"]
 
 
 class Relation(Strict):
@@ -82,21 +132,24 @@ class Work(Strict):
     venue: str | None = None
     volume: str | None = None  # of the venue, with its issue: "521 (7553)"
     pages: str | None = None
-    abstract: str | None = None
+    abstract: str | None = None  # the authors' own abstract, verbatim, and nothing else
+    abstract_source: str | None = None  # which version it is: "arXiv v1", "NeurIPS 2023 proceedings", "post"
+    curator_note: str | None = None  # a curator's one-line description: never shown or exported as an abstract
     url: HttpUrl | None = None
     urls: dict[str, HttpUrl] = Field(default_factory=dict)
     ids: dict[Literal[ID_SCHEMES], str] = Field(default_factory=dict)  # type: ignore[valid-type]
     categories: list[str] = Field(default_factory=list)  # arXiv categories, the primary one first
     citations: Citations | None = None
     techniques: list[Tag] = Field(default_factory=list)
-    motivations: list[Tag] = Field(default_factory=list)
+    motivations: list[MotivationTag] = Field(default_factory=list)
     relations: list[Relation] = Field(default_factory=list)
     provenance: list[Provenance] = Field(default_factory=list)
 
-    @field_validator("techniques", "motivations", mode="before")
+    @field_validator("techniques", mode="before")
     @classmethod
     def _shorthand_tags(cls, value):
-        # In data/ a bare slug is shorthand for a curated tag: it keeps hand-written lines short.
+        # In data/ a bare slug is shorthand for a curated technique: it keeps hand-written lines short. A motivation
+        # has no shorthand: it needs its status and evidence.
         if type(value) is list:
             return [{"slug": v} if type(v) is str else v for v in value]
         return value
@@ -113,18 +166,39 @@ class Work(Strict):
             raise ValueError(f"doi {doi!r} is not a DOI (10.NNNN/suffix, without https://doi.org/)")
         return ids
 
+    @field_validator("motivations", mode="before")
+    @classmethod
+    def _motivations_with_evidence(cls, value):
+        if type(value) is list:
+            for v in value:
+                if type(v) is str:
+                    raise ValueError(
+                        f"motivation {v!r} needs its status and evidence:"
+                        ' {"slug": ..., "status": "stated", "quote": ..., "where": ...}'
+                        ' or {"slug": ..., "status": "inferred", "reasoning": ...} (CONTRIBUTING.md)'
+                    )
+        return value
+
     @model_validator(mode="after")
-    def _date_matches_year(self) -> Work:
+    def _consistent(self) -> Work:
         if self.date and self.year and self.date.year != self.year:
             raise ValueError(f"date {self.date} is not in year {self.year}")
+        if self.abstract and not self.abstract_source:
+            raise ValueError(
+                "abstract without abstract_source: say which version it is (arXiv v1, the venue's), or move a"
+                " description of your own to curator_note"
+            )
         return self
+
+    @property
+    def motivation_status(self) -> str:
+        return motivation_status(self.motivations)
 
     def to_data(self) -> dict:
         """The canonical data/ form: defaults dropped, curated tags written as bare slugs."""
         data = self.model_dump(mode="json", exclude_defaults=True)
-        for key in ("techniques", "motivations"):
-            if key in data:
-                data[key] = [_compact_tag(t) for t in data[key]]
+        if "techniques" in data:
+            data["techniques"] = [_compact_tag(t) for t in data["techniques"]]
         return data
 
 
@@ -149,17 +223,12 @@ class SummaryMeta(Strict):
     status: Literal["draft", "reviewed"] = "draft"
     contributors: list[str] = Field(min_length=1)
     updated: dt.date | None = None
-    motivations: list[Slug] = Field(default_factory=list)
-    # "authors": the work itself states the motivation; "summariser": the summary's author infers it.
+    motivations: list[Slug] = Field(default_factory=list)  # each must be on the work, which holds its evidence
+    # Superseded by the work's motivation statuses (a summary, a draft above all, must not decide what a reader sees
+    # as stated): accepted in old files, never shown.
     motivation_stated_by: Literal["authors", "summariser"] | None = None
     xrisk: str | None = None
     opinion: str | None = None
-
-    @model_validator(mode="after")
-    def _stated_by_needs_motivation(self) -> SummaryMeta:
-        if self.motivations and not self.motivation_stated_by:
-            raise ValueError("motivations are given: say who states them (motivation_stated_by)")
-        return self
 
 
 class Summary(Strict):

@@ -51,9 +51,8 @@ def scaffold(ds: Dataset, work_id: str, today: dt.date | None = None) -> Path:
         "contributors": [_contributor()],
         "updated": today or dt.date.today(),
         "motivations": [t.slug for t in work.motivations],
-        "motivation_stated_by": "summariser",
-        "xrisk": f"{PLACEHOLDER}: why this work matters for catastrophic risk. If the authors say so, cite where\n"
-        "and set motivation_stated_by to authors; if you infer it, say from what.\n",
+        "xrisk": f"{PLACEHOLDER}: why this work matters for catastrophic risk. Whether the authors state it is the\n"
+        "work's: each motivation in data/works carries its status and evidence (CONTRIBUTING.md).\n",
         "opinion": None,
     }
     title = f"{work.title} ({work.year or 'n.d.'})".replace("--", "–")

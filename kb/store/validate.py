@@ -72,6 +72,8 @@ def _works(ds: Dataset) -> list[Problem]:
         for tag in w.motivations:
             if tag.slug not in motivations:
                 out.append(Problem(*where, f"work {w.id}: unknown motivation {tag.slug!r}"))
+            elif tag.where == "abstract" and not quoted_in(tag.quote, w.abstract):
+                out.append(Problem(*where, f"work {w.id}: motivation {tag.slug!r}: its quote is not in the abstract"))
         for rel in w.relations:
             if rel.target not in ids:
                 out.append(Problem(*where, f"work {w.id}: {rel.type} {rel.target!r}, which is not in the catalogue"))
@@ -85,6 +87,11 @@ def _works(ds: Dataset) -> list[Problem]:
         if where[0] != "?" and not where[0].endswith(works_file(w.kind)):  # "?": not yet written
             out.append(Problem(*where, f"work {w.id}: a {w.kind} belongs in data/{works_file(w.kind)}"))
     return out
+
+
+def quoted_in(quote: str | None, text: str | None) -> bool:
+    """Whether `quote` stands in `text` word for word; only whitespace may differ (a line break in a pasted quote)."""
+    return bool(quote and text) and " ".join(quote.split()) in " ".join(text.split())
 
 
 def _shared_identifiers(ds: Dataset) -> list[Problem]:
@@ -124,16 +131,26 @@ def _sorted_files(ds: Dataset) -> list[Problem]:
 
 
 def _summaries(ds: Dataset) -> list[Problem]:
-    ids = {w.id for w in ds.works}
+    works = {w.id: w for w in ds.works}
     motivations = {m.slug for m in ds.motivations}
     out = []
     for s in ds.summaries:
         line = lambda key, s=s: ds.place("summary-key", f"{s.meta.work}:{key}")[1]  # noqa: E731
-        if s.meta.work not in ids:
+        if s.meta.work not in works:
             out.append(Problem(s.path, line("work"), f"summary of {s.meta.work!r}, which is not in the catalogue"))
+        tagged = {t.slug for t in works[s.meta.work].motivations} if s.meta.work in works else set()
         for slug in s.meta.motivations:
             if slug not in motivations:
                 out.append(Problem(s.path, line("motivations"), f"unknown motivation {slug!r}"))
+            elif s.meta.work in works and slug not in tagged:
+                # the evidence of a motivation lives on the work; a summary only names what the work carries
+                out.append(
+                    Problem(
+                        s.path,
+                        line("motivations"),
+                        f"motivation {slug!r} is not on work {s.meta.work}: add it there with its status and evidence",
+                    )
+                )
         texts = {"xrisk": s.meta.xrisk, "opinion": s.meta.opinion, "contributors": " ".join(s.meta.contributors)}
         for key, text in texts.items():
             if text and PLACEHOLDER in text:
@@ -204,7 +221,15 @@ _CONTROL = re.compile(f"[{C0_C1}]")
 
 def _prose_text(ds: Dataset) -> list[Problem]:
     # (place, how many lines into the value count: a summary's body is text of its own file, a key's value is not)
-    fields = [(ds.place("work", w.id), False, f"work {w.id}: abstract", w.abstract or "") for w in ds.works]
+    fields = [
+        (ds.place("work", w.id), False, f"work {w.id}: {name}", value or "")
+        for w in ds.works
+        for name, value in (
+            ("abstract", w.abstract),
+            ("curator_note", w.curator_note),
+            *((f"motivation {t.slug}", t.quote or t.reasoning) for t in w.motivations),
+        )
+    ]
     for s in ds.summaries:
         for name, value in (("body", s.body), ("xrisk", s.meta.xrisk), ("opinion", s.meta.opinion)):
             path, line = ds.place("summary-key", f"{s.meta.work}:{name}")

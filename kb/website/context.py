@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from kb import export, similarity
+from kb.query import CURATED, MOTIVATION_STATUSES, STATUS_WORDS, WORK_STATUSES
 from kb.tree import Tree
 from kb.website.markup import markdown, paragraphs
 
@@ -99,10 +100,11 @@ def iter_pages(
     taxonomy = Tree.of(catalogue["techniques"])
     children = taxonomy.children
     subtree = {slug: taxonomy.subtree(slug) for slug in techniques}
-    by_technique = defaultdict(set)
+    by_technique = defaultdict(set)  # curated tags only: a suggestion lists no work under a technique ...
+    suggested_for = defaultdict(set)  # ... but on its page apart, marked
     for w in works.values():
         for t in w["techniques"]:
-            by_technique[t["slug"]].add(w["id"])
+            (by_technique if t["by"] in CURATED else suggested_for)[t["slug"]].add(w["id"])
     results_by_technique = defaultdict(list)
     for r in results or []:
         for slug in r.get("techniques", []):
@@ -132,11 +134,16 @@ def iter_pages(
             w = works[work_id]
             cards[work_id] = {k: w[k] for k in ("id", "title", "year", "kind", "venue", "more_authors")} | {
                 "author_line": _author_line(w),
-                "techniques": [{"slug": t["slug"], "name": techniques[t["slug"]]["name"]} for t in w["techniques"]],
+                "techniques": [
+                    {"slug": t["slug"], "name": techniques[t["slug"]]["name"]}
+                    for t in w["techniques"]
+                    if t["by"] in CURATED
+                ],
+                "suggested": [t["slug"] for t in w["techniques"] + w["motivations"] if t["by"] not in CURATED],
+                "motivation_status": w["motivation_status"],
                 "has_summary": w["summary"] is not None,
                 "added": w["added"],
                 "citations": w.get("citation_count"),
-                "motivation_status": motivation_status(w),
             }
         return cards[work_id]
 
@@ -163,12 +170,20 @@ def iter_pages(
         {"slug": t["slug"], "name": t["name"], "depth": t["depth"], "count": len(works_under(t["slug"]))}
         for t in (techniques[s] for s in taxonomy.depth_first())
     ]
-    by_motivation: dict[str, list[dict]] = defaultdict(list)  # slug -> the works tagged with it, in catalogue order
+    # slug -> (work, its tag) for each work a person tagged with it, in catalogue order; suggestions apart
+    by_motivation: dict[str, list[tuple[dict, dict]]] = defaultdict(list)
+    suggested_motivation: dict[str, list[tuple[dict, dict]]] = defaultdict(list)
     for w in works.values():
-        for slug in dict.fromkeys(t["slug"] for t in w["motivations"]):
-            by_motivation[slug].append(w)
+        for t in w["motivations"]:
+            (by_motivation if t["by"] in CURATED else suggested_motivation)[t["slug"]].append((w, t))
     motivations = [
-        {"slug": m["slug"], "name": m["name"], "description": m["description"], "count": len(by_motivation[m["slug"]])}
+        {
+            "slug": m["slug"],
+            "name": m["name"],
+            "description": m["description"],
+            "count": len(by_motivation[m["slug"]]),
+            "stated": sum(t["status"] == "stated" for _, t in by_motivation[m["slug"]]),
+        }
         for m in catalogue["motivations"]
     ]
     tech_names = {s: t["name"] for s, t in techniques.items()}
@@ -226,10 +241,12 @@ def iter_pages(
                     ],
                     "by_year": _by_year([card(i) for i in ids]),
                     "kinds": sorted({works[i]["kind"] for i in ids}),
-                    "statuses": [x for x in MOTIVATION_STATUSES if any(card(i)["motivation_status"] == x for i in ids)],
+                    "statuses": [x for x in WORK_STATUSES if any(card(i)["motivation_status"] == x for i in ids)],
+                    "status_words": STATUS_WORDS,
                     "caveats": _caveats(results_by_technique[slug]),
                     "most_cited": _most_cited([card(i) for i in ids]),
                     "results": sorted(results_by_technique[slug], key=lambda r: r["experiment"]),
+                    "suggested": _sort_cards([card(i) for i in sorted(suggested_for[slug] - set(ids))]),
                     # the works each experiment re-tests, those the catalogue has
                     "claims_from": {
                         r["experiment"]: [card(i) for i in r.get("works", []) if i in works]
@@ -259,19 +276,23 @@ def iter_pages(
         )
 
     for m in catalogue["motivations"]:
-        tagged = by_motivation[m["slug"]]
-        stated = [
-            card(w["id"])
-            for w in tagged
-            if any(t["slug"] == m["slug"] and t["by"] == "authors" for t in w["motivations"])
-        ]
-        stated_ids = {c["id"] for c in stated}
-        inferred = [card(w["id"]) for w in tagged if w["id"] not in stated_ids]
+        # each card with the tag's evidence: the authors' quote, or who infers it and why
+        groups = {status: [] for status in MOTIVATION_STATUSES}
+        for w, t in by_motivation[m["slug"]]:
+            groups[t["status"]].append(dict(card(w["id"]), tag=t))
+        suggested = [dict(card(w["id"]), tag=t) for w, t in suggested_motivation[m["slug"]]]
         yield emit(
             Page(
                 f"motivations/{m['slug']}.html",
                 "motivation.html",
-                {"site": site, "motivation": m, "stated": _sort_cards(stated), "inferred": _sort_cards(inferred)},
+                {
+                    "site": site,
+                    "motivation": m,
+                    "stated": _sort_cards(groups["stated"]),
+                    "partly": _sort_cards(groups["partly-stated"]),
+                    "inferred": _sort_cards(groups["inferred"]),
+                    "suggested": _sort_cards(suggested),
+                },
             )
         )
 
@@ -390,13 +411,21 @@ def _work_context(
         "site": site,
         "work": _work_view(w),
         "technique_names": {t["slug"]: look.tech_names[t["slug"]] for t in w["techniques"]},
-        "technique_filters": sorted({name for t in w["techniques"] for name in look.lineage_names[t["slug"]]}),
+        # the search filters take curated tags only; a suggestion is shown apart, marked, and filters nothing
+        "technique_filters": sorted(
+            {name for t in w["techniques"] if t["by"] in CURATED for name in look.lineage_names[t["slug"]]}
+        ),
         "motivation_names": {t["slug"]: look.mot_names[t["slug"]] for t in w["motivations"]},
         "experiments": look.tested_in.get(w["id"], []),
+        "curated_techniques": [t for t in w["techniques"] if t["by"] in CURATED],
+        "suggested_techniques": [t for t in w["techniques"] if t["by"] not in CURATED],
+        "curated_motivations": [t for t in w["motivations"] if t["by"] in CURATED],
+        "suggested_motivations": [t for t in w["motivations"] if t["by"] not in CURATED],
         # not shown (the page names techniques by their names), but indexed by Pagefind: a search naming a
         # technique by an alias finds the work
         "technique_aliases": sorted(
-            {k for t in w["techniques"] for k in look.techniques[t["slug"]]["keywords"]}, key=str.lower
+            {k for t in w["techniques"] if t["by"] in CURATED for k in look.techniques[t["slug"]]["keywords"]},
+            key=str.lower,
         ),
         # hand-made relations; the reference list ("cites") has its own section
         "relations": [dict(r, card=card(r["id"])) for r in w["relations"] if r["type"] != "cites"],
@@ -405,24 +434,12 @@ def _work_context(
         "cited_in_catalogue": _sort_cards([card(r["id"]) for r in w["cited_by"] if r["type"] == "cites"]),
         "discussion": discussion,
         "related": [card(i) for i in related],
+        "status_words": STATUS_WORDS,
         "bibtex": look.entries.entry("bibtex", w["id"]).rstrip(),
         "citation_files": {fmt: f"{w['id']}.{ext}" for fmt, ext in export.EXTENSIONS.items()},
         "citation_meta": export.highwire(w, config.base_url),
         "edit_url": _edit_url(config, w),
     }
-
-
-# Whether a work's authors state an x-risk motivation: the filter of a technique page's works, in this order.
-MOTIVATION_STATUSES = ("stated", "inferred", "none stated")
-
-
-def motivation_status(w: dict) -> str:
-    """'stated' when the authors state a motivation (a tag by the authors, or with status stated or partly-stated),
-    'inferred' when a reader or a tagger assigned one, 'none stated' otherwise."""
-    tags = [t for t in w["motivations"] if t["slug"] != "none-stated"]
-    if any(t["by"] == "authors" or t.get("status") in ("stated", "partly-stated") for t in tags):
-        return "stated"
-    return "inferred" if tags else "none stated"
 
 
 def _experiment_brief(r: dict) -> dict:

@@ -1,0 +1,346 @@
+"""Issue 23: every motivation with its evidence, every abstract the authors' own, suggestions kept apart."""
+
+import json
+
+import pytest
+
+from kb.store import datadir, validate
+
+
+def problems(data):
+    return [str(p) for p in validate.check(datadir.load(data))]
+
+
+def rewrite_work(data, work_id, **fields):
+    """Change one work of the fixture's papers.jsonl in place (its line number stays)."""
+    path = data / "works" / "papers.jsonl"
+    works = [json.loads(line) for line in path.read_text().splitlines()]
+    for w in works:
+        if w["id"] == work_id:
+            w.update(fields)
+            for key in [k for k, v in fields.items() if v is None]:
+                del w[key]
+    path.write_text("".join(json.dumps(w) + "\n" for w in works))
+
+
+def line_of(data, work_id):
+    path = data / "works" / "papers.jsonl"
+    return next(n for n, line in enumerate(path.read_text().splitlines(), 1) if f'"{work_id}"' in line)
+
+
+STATED = {"slug": "monitoring", "status": "stated", "where": "abstract"}
+
+
+# -- kb validate ------------------------------------------------------------------------------------------
+
+
+def test_a_stated_motivation_without_a_quote_is_refused_at_its_line(data):
+    rewrite_work(data, "lat-paper-2023", motivations=[STATED])
+    found = problems(data)
+    line = line_of(data, "lat-paper-2023")
+    assert any(
+        p.startswith(f"data/works/papers.jsonl:{line}:") and "give the authors' words (quote)" in p for p in found
+    )
+
+
+def test_a_partly_stated_motivation_needs_its_place_too(data):
+    rewrite_work(
+        data, "lat-paper-2023", motivations=[{"slug": "monitoring", "status": "partly-stated", "quote": "We study"}]
+    )
+    assert any("partly-stated: give the authors' words (quote) and where they stand" in p for p in problems(data))
+
+
+def test_a_quote_said_to_be_from_the_abstract_must_stand_in_it(data):
+    rewrite_work(data, "lat-paper-2023", motivations=[dict(STATED, quote="We study deceptive takeover.")])
+    assert "work lat-paper-2023: motivation 'monitoring': its quote is not in the abstract" in " ".join(problems(data))
+
+
+def test_a_quote_from_the_abstract_may_differ_from_it_in_whitespace_only(data):
+    rewrite_work(data, "lat-paper-2023", motivations=[dict(STATED, quote="We study\n generalization  of probe")])
+    assert problems(data) == []
+    rewrite_work(data, "lat-paper-2023", motivations=[dict(STATED, quote="We study generalisation of probe")])
+    assert any("its quote is not in the abstract" in p for p in problems(data))  # a spelling is not whitespace
+
+
+def test_a_quote_from_a_section_is_not_held_to_the_abstract(data):
+    quote = {
+        "slug": "monitoring",
+        "status": "stated",
+        "quote": "Takeover is the risk.",
+        "where": "section: Introduction",
+    }
+    rewrite_work(data, "lat-paper-2023", motivations=[quote])
+    assert problems(data) == []
+
+
+def test_an_inferred_motivation_needs_reasoning_and_no_quote(data):
+    rewrite_work(data, "lat-paper-2023", motivations=[{"slug": "monitoring", "status": "inferred"}])
+    assert any("is inferred: give the reasoning" in p for p in problems(data))
+    rewrite_work(
+        data,
+        "lat-paper-2023",
+        motivations=[{"slug": "monitoring", "status": "inferred", "reasoning": "r", "quote": "We study"}],
+    )
+    assert any("a quote makes it stated or partly-stated" in p for p in problems(data))
+
+
+def test_a_bare_motivation_slug_asks_for_its_status_and_evidence(data):
+    rewrite_work(data, "lat-paper-2023", motivations=["monitoring"])
+    assert any("motivation 'monitoring' needs its status and evidence" in p for p in problems(data))
+
+
+def test_an_unknown_place_for_a_quote_is_refused(data):
+    rewrite_work(data, "lat-paper-2023", motivations=[dict(STATED, quote="We study", where="page 3")])
+    assert any("where 'page 3'" in p for p in problems(data))
+
+
+def test_an_abstract_without_its_source_is_refused(data):
+    rewrite_work(data, "lat-paper-2023", abstract_source=None)
+    assert any("abstract without abstract_source" in p for p in problems(data))
+
+
+def test_a_summary_names_only_motivations_its_work_carries(data):
+    rewrite_work(data, "coup-probes-2023", motivations=None)
+    assert any("motivation 'monitoring' is not on work coup-probes-2023" in p for p in problems(data))
+
+
+# -- what a reader sees --------------------------------------------------------------------------------------
+
+
+def test_show_gives_each_motivation_with_its_quote_or_reasoning(data, kb):
+    rewrite_work(
+        data,
+        "lat-paper-2023",
+        motivations=[{"slug": "monitoring", "status": "inferred", "reasoning": "Probes are what monitors use."}],
+    )
+    out = " ".join(kb("show", "coup-probes-2023").stdout.split())  # a long quote is wrapped
+    assert "x-risk motivation: stated by the authors" in out
+    assert "monitoring: stated (abstract): \u201cProbes trained off-policy detect takeover attempts.\u201d" in out
+    out = " ".join(kb("show", "lat-paper-2023").stdout.split())
+    assert "x-risk motivation: inferred by readers; the authors state none" in out
+    assert "monitoring: inferred (curator): Probes are what monitors use." in out
+    assert "x-risk motivation: none stated by the authors" in kb("show", "old-pruning-2016").stdout
+
+
+def test_a_draft_summary_changes_nothing_a_reader_sees_as_reviewed(data, kb):
+    rewrite_work(
+        data,
+        "lat-paper-2023",
+        motivations=[{"slug": "monitoring", "status": "inferred", "reasoning": "Probes."}],
+        provenance=[{"source": "curated", "fetched_at": "2026-12-07"}],
+    )
+    before = json.loads(kb("show", "lat-paper-2023", "--json", "--provenance").stdout)
+    (data / "summaries" / "lat-paper-2023.md").write_text(
+        "---\nwork: lat-paper-2023\nstatus: draft\ncontributors: [Me]\nmotivations: [monitoring]\n"
+        "motivation_stated_by: authors\nxrisk: The authors say so.\n---\n\nText.\n"
+    )
+    after = json.loads(kb("show", "lat-paper-2023", "--json", "--provenance").stdout)
+    assert after["motivations"] == before["motivations"]
+    assert (
+        after["provenance"]
+        == before["provenance"]
+        == [{"source": "curated", "fetched_at": "2026-12-07", "fields": [], "matched_by": None}]
+    )
+    assert after["motivation_status"] == before["motivation_status"] == "inferred"
+    assert "stated by the authors" not in kb("show", "lat-paper-2023").stdout
+
+
+def test_a_curator_note_is_shown_as_the_curators_and_never_exported_as_an_abstract(data, kb):
+    rewrite_work(data, "old-pruning-2016", curator_note="Removes neurons whose outputs are mostly zero.")
+    shown = kb("show", "old-pruning-2016").stdout
+    assert "curator's note (not the authors' abstract):" in shown and "\nabstract" not in shown
+    for fmt, field in (("bibtex", "abstract ="), ("ris", "AB  -"), ("csl-json", '"abstract"')):
+        out = kb("export", "--format", fmt).stdout
+        assert "mostly zero" not in out, fmt
+        assert field in out, fmt  # the authors' abstracts of the other works are exported
+    assert "abstract (arXiv v1):" in kb("show", "coup-probes-2023").stdout
+    # a note is searched as a summary is: what a curator wrote still finds the work
+    assert [r["id"] for r in json.loads(kb("search", "mostly zero", "--json").stdout)] == ["old-pruning-2016"]
+
+
+def test_stats_and_motivations_count_by_status(data, kb):
+    rewrite_work(
+        data, "lat-paper-2023", motivations=[{"slug": "monitoring", "status": "inferred", "reasoning": "Probes."}]
+    )
+    stats = json.loads(kb("stats", "--json").stdout)
+    assert stats["by_motivation_status"] == {"stated": 1, "inferred": 1, "none-stated": 2}
+    assert stats["motivations_by_status"] == {"inferred": 1, "stated": 1}
+    rows = {m["slug"]: m for m in json.loads(kb("motivations", "--json").stdout)}
+    assert (rows["monitoring"]["stated"], rows["monitoring"]["inferred"], rows["monitoring"]["works"]) == (1, 1, 2)
+
+
+def test_stated_lists_only_works_whose_authors_state_a_motivation(data, kb):
+    rewrite_work(
+        data, "lat-paper-2023", motivations=[{"slug": "monitoring", "status": "inferred", "reasoning": "Probes."}]
+    )
+    ids = lambda result: [r["id"] for r in json.loads(result.stdout)]  # noqa: E731
+    assert ids(kb("list", "--stated", "--json")) == ["coup-probes-2023"]
+    assert ids(kb("list", "--stated", "-m", "monitoring", "--json")) == ["coup-probes-2023"]
+    assert sorted(ids(kb("list", "-m", "monitoring", "--json"))) == ["coup-probes-2023", "lat-paper-2023"]
+    assert ids(kb("search", "probes", "--stated", "--json")) == ["coup-probes-2023"]
+
+
+# -- suggestions stay suggestions -----------------------------------------------------------------------------
+
+SUGGESTED_TECHNIQUE = {"slug": "probing", "by": "rule", "confidence": 0.8, "evidence": "abstract: 'probe'"}
+SUGGESTED_MOTIVATION = {
+    "slug": "monitoring",
+    "status": "inferred",
+    "by": "model",
+    "confidence": 0.7,
+    "reasoning": "a probe on the embedding: p = 0.70",
+}
+
+
+@pytest.fixture
+def suggested(data):
+    rewrite_work(data, "lat-paper-2023", techniques=["lat", SUGGESTED_TECHNIQUE], motivations=[SUGGESTED_MOTIVATION])
+    return data
+
+
+def test_filters_ignore_suggestions_unless_asked(suggested, kb):
+    ids = lambda *args: sorted(r["id"] for r in json.loads(kb(*args, "--json").stdout))  # noqa: E731
+    assert ids("list", "-t", "probing") == ["coup-probes-2023", "probe-post-2024"]
+    assert ids("list", "-m", "monitoring") == ["coup-probes-2023"]
+    assert ids("list", "-t", "probing", "--include-suggested") == [
+        "coup-probes-2023",
+        "lat-paper-2023",
+        "probe-post-2024",
+    ]
+    assert ids("list", "-m", "monitoring", "--include-suggested") == ["coup-probes-2023", "lat-paper-2023"]
+    assert ids("search", "probes", "-t", "probing") == ["coup-probes-2023", "probe-post-2024"]
+    tree = {t["slug"]: t for t in json.loads(kb("techniques", "--json").stdout)}
+    assert tree["probing"]["direct"] == 2  # counts as the filter does
+
+
+def test_suggestions_are_kept_apart_and_marked_in_rows_json_and_show(suggested, kb):
+    row = next(r for r in json.loads(kb("list", "--json").stdout) if r["id"] == "lat-paper-2023")
+    assert row["techniques"] == ["lat"] and row["suggested_techniques"] == ["probing"]
+    assert row["motivations"] == [] and row["suggested_motivations"] == ["monitoring"]
+    listed = kb("list").stdout
+    assert "lat-paper-2023 · 2023 · lat · suggested: probing, monitoring" in listed
+    shown = kb("show", "lat-paper-2023").stdout
+    assert "techniques: lat (curator)" in shown
+    assert "suggested techniques (not curated): probing (rule, 0.80)" in shown
+    assert "monitoring: inferred (suggested, model, 0.70): a probe on the embedding" in shown
+    assert "x-risk motivation: none stated by the authors" in shown  # a suggestion is no one's statement
+
+
+def test_a_search_for_a_technique_name_does_not_find_a_suggestion(suggested, kb):
+    assert sorted(r["id"] for r in json.loads(kb("search", "technique:probing", "--json").stdout)) == [
+        "coup-probes-2023",
+        "probe-post-2024",
+    ]
+
+
+# -- the site -------------------------------------------------------------------------------------------------
+
+
+def test_pages_show_the_quote_and_keep_suggestions_out_of_the_filters(suggested, tmp_path):
+    from tests.test_site import build
+
+    rewrite_work(suggested, "probe-post-2024", motivations=None)
+    out = tmp_path / "_site"
+    build(suggested, out)
+    coup = (out / "works" / "coup-probes-2023.html").read_text()
+    assert '<q class="quote">Probes trained off-policy detect takeover attempts.</q>' in coup
+    assert 'data-pagefind-filter="x-risk motivation">stated by the authors<' in coup
+    lat = (out / "works" / "lat-paper-2023.html").read_text()
+    assert "Suggested by an automatic tagger, not curated" in lat
+    assert 'data-pagefind-filter="technique">Linear probing<' not in lat
+    assert 'data-pagefind-filter="motivation">' not in lat
+    page = (out / "motivations" / "monitoring.html").read_text()
+    stated = page[page.index('id="stated-h"') : page.index('id="partly-h"')]
+    inferred = page[page.index('id="inferred-h"') : page.index('id="suggested-h"')]
+    suggestions = page[page.index('id="suggested-h"') :]
+    assert "coup-probes-2023" in stated and "Probes trained off-policy" in stated
+    assert "lat-paper-2023" not in stated + inferred and "lat-paper-2023" in suggestions
+    probing = (out / "techniques" / "probing.html").read_text()
+    works, suggestions = probing.split('id="suggested-h"')
+    assert "lat-paper-2023" not in works and "lat-paper-2023" in suggestions
+
+
+# -- the evidence-first tagger ------------------------------------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from kb.tagging import CONCERNS, MOTIVATION_CUES, STAKES, EvidenceTagger, sentences  # noqa: E402
+
+TAXONOMY = (
+    [{"slug": "probing", "name": "Linear probing", "keywords": ["linear probe", "probing"]}],
+    [{"slug": slug, "name": slug} for slug in MOTIVATION_CUES],
+)
+# words the rules look for, among ordinary ones, so that generated texts often come close to a statement
+WORDS = [
+    *STAKES,
+    *CONCERNS,
+    *(w for cues in MOTIVATION_CUES.values() for w in cues),
+    "the",
+    "model",
+    "we",
+    "probe",
+    "AI",
+    ".",
+]
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(
+    st.lists(
+        st.one_of(st.sampled_from(WORDS), st.text(max_size=12)),
+        max_size=40,
+    ).map(lambda parts: " ".join(parts)),
+    st.sampled_from([" ", "\n", ". ", "! ", "\n\n"]),
+)
+def test_the_tagger_never_says_stated_without_a_sentence_of_its_input(text, joiner):
+    text = joiner.join(text.split(" "))
+    for p in EvidenceTagger(*TAXONOMY).propose(text):
+        assert p.evidence and p.evidence in text
+        if p.kind == "motivation":
+            assert p.status in ("stated", "partly-stated")
+            assert p.evidence == p.evidence.strip()
+            assert p.evidence in sentences(text)  # a whole sentence of the input, not a piece of one
+
+
+def test_the_tagger_says_stated_only_with_catastrophic_stakes_in_the_sentence():
+    tagger = EvidenceTagger(*TAXONOMY)
+    misuse = "We defend against jailbreaks. Our probes detect harmful outputs."
+    assert [(p.slug, p.status, p.evidence) for p in tagger.propose(misuse) if p.kind == "motivation"] == [
+        ("monitoring", "partly-stated", "Our probes detect harmful outputs.")
+    ]
+    assert [p for p in tagger.propose("Our probes detect edges in images.") if p.kind == "motivation"] == []
+    text = "We train linear probes. They could detect a catastrophic action before it takes effect."
+    found = {(p.kind, p.slug): p for p in tagger.propose(text)}
+    assert found[("motivation", "monitoring")].status == "stated"
+    assert found[("motivation", "monitoring")].evidence == (
+        "They could detect a catastrophic action before it takes effect."
+    )
+    assert found[("technique", "probing")].evidence == "linear probes"
+
+
+def test_kb_tag_quotes_the_abstracts_sentence_and_the_suggestion_stays_out_of_filters(data, kb):
+    sentence = "Our probes could detect a catastrophic takeover attempt."
+    work = {
+        "id": "zz-untagged-2024",
+        "kind": "paper",
+        "title": "Untagged",
+        "year": 2024,
+        "abstract": f"We read activations. {sentence} Nothing else.",
+        "abstract_source": "arXiv v1",
+    }
+    path = data / "works" / "papers.jsonl"
+    path.write_text(path.read_text() + json.dumps(work) + "\n")
+    assert kb("tag", "--rules-only").exit_code == 0
+    tag = next(t for t in json.loads(kb("show", "zz-untagged-2024", "--json").stdout)["motivations"])
+    assert (tag["slug"], tag["status"], tag["by"], tag["where"], tag["quote"]) == (
+        "monitoring",
+        "stated",
+        "rule",
+        "abstract",
+        sentence,
+    )
+    assert kb("validate").exit_code == 0  # the quote stands in the abstract, as validate checks
+    ids = lambda *args: [r["id"] for r in json.loads(kb("list", *args, "--json").stdout)]  # noqa: E731
+    assert "zz-untagged-2024" not in ids("--stated") + ids("-m", "monitoring")
+    assert "zz-untagged-2024" in ids("--stated", "--include-suggested")

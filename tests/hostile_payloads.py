@@ -126,6 +126,8 @@ def write_hostile_data(root: Path, taxonomy: str) -> Path:
                 "year": 2020 + i % 5,
                 "venue": f"Venue {p}",
                 "abstract": f"Abstract hostile {i}: {p}\n\nSecond paragraph {p}",
+                "abstract_source": f"arXiv {p}",
+                "curator_note": f"Note {p}",
                 "url": _urlish(i, p),
                 "urls": {"pdf": _urlish(i, p) + ".pdf"},
                 "ids": {
@@ -136,7 +138,11 @@ def write_hostile_data(root: Path, taxonomy: str) -> Path:
                 },
                 "categories": [p],
                 "techniques": [{"slug": "probing", "by": "rule", "confidence": 0.7, "evidence": p}],
-                "motivations": [{"slug": "monitoring", "by": "model", "confidence": 0.6, "evidence": p}],
+                "motivations": [  # both kinds of evidence are rendered: a quote (even works), a reasoning (odd)
+                    {"slug": "monitoring", "status": "stated", "by": "curator", "quote": p, "where": "abstract"}
+                    if i % 2 == 0
+                    else {"slug": "monitoring", "status": "inferred", "by": "model", "confidence": 0.6, "reasoning": p}
+                ],
                 "relations": [{"type": "discusses", "target": f"hostile-{(i + 1) % len(PAYLOADS):02d}-2024"}],
             }
         )
@@ -158,7 +164,6 @@ def write_hostile_data(root: Path, taxonomy: str) -> Path:
                     "status": "reviewed",
                     "contributors": [p],
                     "motivations": ["monitoring"],
-                    "motivation_stated_by": "summariser",
                     "xrisk": f"Why {p}",
                     "opinion": f"Opinion {p}",
                 }

@@ -79,7 +79,7 @@ def shot(pg, name: str) -> None:
 def test_search_from_the_home_page_reaches_a_work(page, shipped_site):
     page.goto(shipped_site + "index.html")
     shot(page, "home")
-    page.fill("#q-home", "mass-mean probing")
+    page.fill("#q-home", "geometry of truth")  # a technique's alias is the next test's (one result page shows five)
     page.press("#q-home", "Enter")
     result = page.locator(".pagefind-ui__result-link", has_text="The Geometry of Truth").first
     result.wait_for(timeout=10_000)
@@ -105,9 +105,10 @@ def test_search_filters_by_technique(page, shipped_site):
 def test_search_does_not_find_every_work_by_who_tagged_it(page, shipped_site):
     # every work page says who assigned each tag ("curated", "inferred by a summariser"): shown, not indexed
     page.goto(shipped_site + "search.html?q=curated")
-    page.locator(".pagefind-ui__result").first.wait_for(timeout=10_000)
-    # not all 142 works: 3 remain, which Pagefind matches though their indexed text has no such word
-    assert _result_count(page) < 10
+    page.locator(".pagefind-ui__message").first.wait_for(timeout=10_000)
+    # not every work: a few may remain whose own text speaks of curating (a summary about curated data)
+    message = page.locator(".pagefind-ui__message").inner_text()
+    assert message.startswith("No results") or _result_count(page) < 10, message
 
 
 def _result_count(page) -> int:

@@ -12,7 +12,7 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
-# a work record: the catalogue's (kb.catalogue.WorkRecord, WorkDetail) or any dict with its keys
+# a work record: the catalogue's (kb.catalogue.workrecord) or any dict with its keys
 Work = Mapping[str, Any]
 
 FORMATS = ("bibtex", "csl-json", "ris")

@@ -10,7 +10,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-# a work record: the catalogue's (kb.catalogue.WorkRecord, WorkDetail) or any dict with its keys
+# a work record: the catalogue's (kb.catalogue.workrecord) or any dict with its keys
 Work = Mapping[str, Any]
 
 

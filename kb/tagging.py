@@ -20,7 +20,7 @@ import numpy as np
 
 from kb.query import CURATED
 
-# a work record: the catalogue's (kb.catalogue.WorkRecord) or any dict with its keys
+# a work record: the catalogue's (kb.catalogue.workrecord) or any dict with its keys
 Work = Mapping[str, Any]
 
 THRESHOLD = 0.5

@@ -79,9 +79,10 @@ def _keys(record_type) -> tuple[set[str], set[str]]:
 
 
 def test_every_work_the_catalogue_gives_holds_the_keys_its_record_type_names(data, tmp_path):
-    """The work records are typed for the CLI, the site and the exports (kb.catalogue.WorkRecord, WorkDetail): a
+    """The work records are typed for the CLI, the site and the exports (kb.catalogue.workrecord): a
     column added to the schema, or a key dropped, must show up here, not as a KeyError in a template."""
     from kb import catalogue
+    from kb.catalogue import workrecord as typed
 
     ws = Workspace(data, tmp_path / "kb.sqlite")
     ws.build()
@@ -89,13 +90,13 @@ def test_every_work_the_catalogue_gives_holds_the_keys_its_record_type_names(dat
         records = catalogue.export(conn)["works"]
         details = [catalogue.get_work(conn, w["id"]) for w in records]
     tag_types = {
-        "authors": catalogue.AuthorRef,
-        "techniques": catalogue.TechniqueTag,
-        "motivations": catalogue.MotivationTag,
-        "relations": catalogue.RelationRef,
-        "cited_by": catalogue.RelationRef,
+        "authors": typed.AuthorRef,
+        "techniques": typed.TechniqueTag,
+        "motivations": typed.MotivationTag,
+        "relations": typed.RelationRef,
+        "cited_by": typed.RelationRef,
     }
-    for record_type, works in ((catalogue.WorkRecord, records), (catalogue.WorkDetail, details)):
+    for record_type, works in ((typed.ExportedWork, records), (typed.WorkDetail, details)):
         required, allowed = _keys(record_type)
         for work in works:
             assert required <= set(work) <= allowed, (work["id"], set(work) ^ required)
@@ -104,6 +105,6 @@ def test_every_work_the_catalogue_gives_holds_the_keys_its_record_type_names(dat
                 for tag in work[field]:
                     assert required_tag <= set(tag) <= allowed_tag, (work["id"], field, set(tag) ^ required_tag)
             if work["summary"] is not None:
-                assert set(work["summary"]) == set(catalogue.SummaryRecord.__annotations__), work["id"]
+                assert set(work["summary"]) == set(typed.SummaryRecord.__annotations__), work["id"]
     assert any(w["techniques"] for w in records) and any(w["motivations"] for w in records)
     assert any(w["summary"] for w in records) and any(w["relations"] for w in details)

@@ -10,19 +10,12 @@ import json
 import re
 import sqlite3
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from kb.catalogue.workrecord import (  # noqa: F401 (re-exported: the types readers name)
-    AuthorRef,
-    Export,
-    MotivationTag,
-    RelationRef,
-    SummaryRecord,
-    TechniqueTag,
-    WorkDetail,
-    WorkRecord,
-)
 from kb.query import CURATED, Query, asks_relation, identifier_candidates, parse
+
+if TYPE_CHECKING:  # the record types are for the checker: a cold `kb show` need not import them
+    from kb.catalogue.workrecord import Export, ExportedWork, WorkDetail
 
 SCHEMA_VERSION = 7  # bump with any change to schema.py: a catalogue of another version is rebuilt
 
@@ -383,14 +376,14 @@ def get_work(conn: sqlite3.Connection, key: str) -> WorkDetail:
         summary["contributors"] = json.loads(summary["contributors"])
     work["summary"] = summary
     work.pop("pk")
-    return cast(WorkDetail, work)  # the keys WorkDetail lists (tests/test_catalogue.py holds them to it)
+    return cast("WorkDetail", work)  # the keys WorkDetail lists (tests/test_build.py holds them to it)
 
 
 def _rows(conn: sqlite3.Connection, sql: str, *args) -> list[dict]:
     return [dict(r) for r in conn.execute(sql, args)]
 
 
-def works_for_export(conn: sqlite3.Connection, q: Query) -> list[WorkRecord]:
+def works_for_export(conn: sqlite3.Connection, q: Query) -> list[ExportedWork]:
     """Full records (authors, identifiers, categories) of the works a query finds, in its order."""
     order = [r["id"] for r in search(conn, q)]
     by_id = {w["id"]: w for w in export(conn)["works"]}
@@ -530,8 +523,8 @@ def export(conn: sqlite3.Connection) -> Export:
     for a in authors.values():
         del a["pk"]
     return {
-        # the keys WorkRecord lists (tests/test_catalogue.py holds them to it)
-        "works": cast(list[WorkRecord], list(works.values())),
+        # the keys ExportedWork lists (tests/test_build.py holds them to it)
+        "works": cast("list[ExportedWork]", list(works.values())),
         "authors": list(authors.values()),
         "techniques": [
             dict(t, keywords=json.loads(t["keywords"]))

@@ -50,7 +50,7 @@ class SummaryRecord(TypedDict):
     path: str
 
 
-class WorkRecord(TypedDict):
+class ExportedWork(TypedDict):
     """One work as `export` gives it."""
 
     id: str
@@ -81,7 +81,7 @@ class WorkRecord(TypedDict):
     summary: SummaryRecord | None
 
 
-class WorkDetail(WorkRecord):
+class WorkDetail(ExportedWork):
     """One work as `get_work` gives it: the export's record, with citation counts within the catalogue and where
     each field came from."""
 
@@ -93,7 +93,7 @@ class WorkDetail(WorkRecord):
 class Export(TypedDict):
     """The whole catalogue, as `export` gives it."""
 
-    works: list[WorkRecord]
+    works: list[ExportedWork]
     authors: list[dict[str, Any]]
     techniques: list[dict[str, Any]]
     motivations: list[dict[str, Any]]

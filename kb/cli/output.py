@@ -16,7 +16,7 @@ from typing import Any
 from importers.controls import C0_C1, INVISIBLE
 from kb.text import safe
 
-# a work record: the catalogue's (kb.catalogue.WorkRecord, WorkDetail) or any dict with its keys
+# a work record: the catalogue's (kb.catalogue.workrecord) or any dict with its keys
 Work = Mapping[str, Any]
 
 # Into a pipe or a file a line is never wrapped (a reader greps it, as kb show's plain lines): rich lays out a table

@@ -59,7 +59,7 @@ def _get(http: Polite, base_url: str, params: dict) -> tuple[int, list[WorkRecor
 
 
 def _by_query(http: Polite, base_url: str, query: str, limit: int | None) -> Iterator[WorkRecord]:
-    start, seen, known = 0, set(), 0  # known: the total given by the last page that held entries
+    start, seen, known = 0, set[str](), 0  # known: the total given by the last page that held entries
     while limit is None or start < limit:
         size = PAGE if limit is None else min(PAGE, limit - start)
         params = {"search_query": query, "start": start, "max_results": size}

@@ -57,14 +57,14 @@ def parse_all(body: bytes, url: str) -> tuple[list[WorkRecord], list[Notice]]:
         feed = feedparser.parse(
             text.encode("utf-8"), response_headers={"content-type": "application/xml; charset=utf-8"}
         )
-    except Exception as e:  # a third-party parser on hostile bytes: any crash means the answer is unusable
-        raise SourceError(where, f"the feed cannot be parsed ({type(e).__name__}: {e})") from None
+    except Exception as crash:  # a third-party parser on hostile bytes: any crash means the answer is unusable
+        raise SourceError(where, f"the feed cannot be parsed ({type(crash).__name__}: {crash})") from None
     import xml.sax
 
     if feed.bozo and isinstance(feed.bozo_exception, xml.sax.SAXParseException) and feed.get("version"):
         # feedparser recovers what it can from broken XML; a half-read feed must not pass as whole
-        e = feed.bozo_exception
-        raise SourceError(where, f"malformed XML: {e.getMessage()}", f"line {e.getLineNumber()}")
+        bad_xml = feed.bozo_exception
+        raise SourceError(where, f"malformed XML: {bad_xml.getMessage()}", f"line {bad_xml.getLineNumber()}")
     if not feed.entries:
         if re.search(r"<html|<!doctype html", text[:2000], re.I):
             raise SourceError(

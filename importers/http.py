@@ -10,6 +10,7 @@ import json
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -57,11 +58,12 @@ class Polite:
     # A server may ask for an hour or a day (Retry-After: 86400): a command that sleeps that long looks hung, so a
     # longer wait is an error that says when to run again, and what was read is kept in the cache.
     max_retry_wait: float = 300.0
-    sleep: callable = time.sleep
+    sleep: Callable[[float], None] = time.sleep
     max_bytes: int = MAX_BYTES
     total_timeout: float = TOTAL_TIMEOUT
-    progress: callable = None  # progress(text): told what a slow request is doing (kb import sets it on a terminal)
-    clock: callable = time.monotonic
+    # progress(text): told what a slow request is doing (kb import sets it on a terminal)
+    progress: Callable[[str], None] | None = None
+    clock: Callable[[], float] = time.monotonic
     _last: dict[str, float] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -84,13 +86,9 @@ class Polite:
         body = json.dumps(json_body, sort_keys=True).encode() if json_body is not None else None
         cached = self._cache_path(method, full, body)
         meta = _read_meta(cached)
-        if meta and time.time() - meta["stored"] < self.max_age:
+        if cached and meta and time.time() - meta["stored"] < self.max_age:
             return cached.read_bytes()
-        headers = {}
-        if meta and meta.get("etag"):
-            headers["If-None-Match"] = meta["etag"]
-        if meta and meta.get("last_modified"):
-            headers["If-Modified-Since"] = meta["last_modified"]
+        headers = _conditional(meta)
         host = urlsplit(full).netloc
         deadline = None
         for attempt in range(self.retries + 1):
@@ -106,43 +104,15 @@ class Polite:
                     {**headers, **({"Content-Type": "application/json"} if body is not None else {})},
                     deadline,
                 )
-            except _Refused as e:
-                raise SourceError(self.source, str(e), full) from None
-            except httpx.UnsupportedProtocol as e:
-                # the URL asked was checked above, so a redirect led here (to file:, ftp:, ...): asking again
-                # would be sent the same way
-                where = _request_url(e) or full
-                raise SourceError(self.source, f"redirected to {where!r}, which is not an http(s) URL", full) from None
-            except httpx.TransportError as e:
-                if self.clock() + self.backoff**attempt >= deadline:
-                    said = f"no answer from {host} within {self.total_timeout:.0f} s ({e})"
-                    raise SourceError(self.source, said, full, hint=RESUME) from e
-                if attempt == self.retries:
-                    raise SourceError(self.source, f"cannot reach {host}: {e}", full, hint=RESUME) from e
+            except (_Refused, httpx.HTTPError, httpx.InvalidURL) as e:
+                self._raise_unless_worth_retrying(e, full, attempt, deadline)
                 self.sleep(self.backoff**attempt)
                 continue
-            except httpx.TooManyRedirects:
-                raise SourceError(self.source, "too many redirects (a redirect loop?)", full) from None
-            except httpx.DecodingError as e:  # e.g. Content-Encoding: gzip on a body that is not gzip
-                raise SourceError(self.source, f"the answer cannot be decoded: {e}", full) from None
-            except httpx.InvalidURL as e:  # a redirect's Location that is not a URL
-                raise SourceError(self.source, f"an invalid URL on the way: {e}", full) from None
-            except httpx.HTTPError as e:  # any other: still one line that names the URL, never a traceback
-                raise SourceError(self.source, f"the request failed ({type(e).__name__}: {e})", full) from None
-            if response.status_code == 304 and meta:
+            if response.status_code == 304 and meta and cached:
                 _write_meta(cached, meta | {"stored": time.time()})
                 return cached.read_bytes()
             if response.status_code in RETRY_STATUS and attempt < self.retries:
-                wait = _retry_after(response)  # 0 (a date already past) is an answer: ask again now, paced
-                if wait is not None and wait > self.max_retry_wait:
-                    raise SourceError(
-                        self.source,
-                        f"HTTP {response.status_code} from {host}, asking us to wait {wait:.0f} s "
-                        f"(more than the {self.max_retry_wait:.0f} s kb waits)",
-                        full,
-                        hint=f"what was fetched before is saved; run the same command again in {_duration(wait)}",
-                    )
-                pause = self.backoff**attempt if wait is None else wait
+                pause = self._retry_pause(response, full, attempt)
                 if self.clock() + pause < deadline:  # else the answer in hand is the failure said below
                     self.sleep(pause)
                     continue
@@ -151,18 +121,50 @@ class Polite:
                 error.status, error.body = response.status_code, content
                 raise error
             if cached:
-                cached.parent.mkdir(parents=True, exist_ok=True)
-                cached.write_bytes(content)
-                _write_meta(
-                    cached,
-                    {
-                        "stored": time.time(),
-                        "etag": response.headers.get("etag"),
-                        "last_modified": response.headers.get("last-modified"),
-                    },
-                )
+                _store(cached, response, content)
             return content
         raise SourceError(self.source, "gave up after retries", full)
+
+    def _raise_unless_worth_retrying(self, e: Exception, full: str, attempt: int, deadline: float) -> None:
+        """A failed attempt said as one SourceError that names the URL (never a traceback), raised; returns only when a
+        network failure leaves time and attempts to ask again."""
+        host = urlsplit(full).netloc
+        if isinstance(e, _Refused):
+            raise SourceError(self.source, str(e), full) from None
+        if isinstance(e, httpx.UnsupportedProtocol):
+            # the URL asked was checked above, so a redirect led here (to file:, ftp:, ...): asking again
+            # would be sent the same way
+            where = _request_url(e) or full
+            raise SourceError(self.source, f"redirected to {where!r}, which is not an http(s) URL", full) from None
+        if isinstance(e, httpx.TransportError):
+            if self.clock() + self.backoff**attempt >= deadline:
+                said = f"no answer from {host} within {self.total_timeout:.0f} s ({e})"
+                raise SourceError(self.source, said, full, hint=RESUME) from e
+            if attempt == self.retries:
+                raise SourceError(self.source, f"cannot reach {host}: {e}", full, hint=RESUME) from e
+            return
+        if isinstance(e, httpx.TooManyRedirects):
+            raise SourceError(self.source, "too many redirects (a redirect loop?)", full) from None
+        if isinstance(e, httpx.DecodingError):  # e.g. Content-Encoding: gzip on a body that is not gzip
+            raise SourceError(self.source, f"the answer cannot be decoded: {e}", full) from None
+        if isinstance(e, httpx.InvalidURL):  # a redirect's Location that is not a URL
+            raise SourceError(self.source, f"an invalid URL on the way: {e}", full) from None
+        # any other: still one line that names the URL, never a traceback
+        raise SourceError(self.source, f"the request failed ({type(e).__name__}: {e})", full) from None
+
+    def _retry_pause(self, response: httpx.Response, full: str, attempt: int) -> float:
+        """How long to wait before asking again after a status worth retrying: the server's Retry-After, else the
+        backoff; a wait longer than max_retry_wait is an error that says when to run again."""
+        wait = _retry_after(response)  # 0 (a date already past) is an answer: ask again now, paced
+        if wait is not None and wait > self.max_retry_wait:
+            raise SourceError(
+                self.source,
+                f"HTTP {response.status_code} from {urlsplit(full).netloc}, asking us to wait {wait:.0f} s "
+                f"(more than the {self.max_retry_wait:.0f} s kb waits)",
+                full,
+                hint=f"what was fetched before is saved; run the same command again in {_duration(wait)}",
+            )
+        return self.backoff**attempt if wait is None else wait
 
     def _send(self, method: str, url: str, body: bytes | None, headers: dict, deadline: float):
         """(response, its body) of one request, read in pieces: refused once more than max_bytes are received or
@@ -218,6 +220,30 @@ class Polite:
 
     def post_json(self, url: str, body: dict) -> bytes:
         return self.request("POST", url, json_body=body)
+
+
+def _conditional(meta: dict | None) -> dict[str, str]:
+    """The headers of a conditional GET for a cached answer: the server says 304 when it has not changed."""
+    headers = {}
+    if meta and meta.get("etag"):
+        headers["If-None-Match"] = meta["etag"]
+    if meta and meta.get("last_modified"):
+        headers["If-Modified-Since"] = meta["last_modified"]
+    return headers
+
+
+def _store(cached: Path, response: httpx.Response, content: bytes) -> None:
+    """Keep an answer, with what a conditional GET asks about it later."""
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    cached.write_bytes(content)
+    _write_meta(
+        cached,
+        {
+            "stored": time.time(),
+            "etag": response.headers.get("etag"),
+            "last_modified": response.headers.get("last-modified"),
+        },
+    )
 
 
 class _Refused(Exception):

@@ -126,12 +126,12 @@ class Client:
 
     def _paged(self, view: str, terms: dict, limit: int | None) -> Iterator[dict]:
         collection = VIEWS[view][0]
-        offset, seen = 0, set()
+        offset, seen = 0, set[str]()
         while limit is None or offset < limit:
             page = PAGE if limit is None else min(PAGE, limit - offset)
             data = self.query(view_query(view), {"terms": terms, "limit": page, "offset": offset})
             results = _results(data, collection, self.site, self.url)
-            ids = {r.get("_id") for r in results if isinstance(r, dict) and isinstance(r.get("_id"), str)}
+            ids = {r["_id"] for r in results if isinstance(r, dict) and isinstance(r.get("_id"), str)}
             if results and ids <= seen:  # the server repeats a page: asking on would never end
                 return
             seen |= ids
@@ -153,11 +153,11 @@ class Client:
         those parents in their threads, asked one by one, so that every comment replies to its true parent at any
         depth (a reply's parent comes with it; the parent's own parent would otherwise be missing)."""
         delivered: set[str] = set()
-        above: dict[str, dict] = {}  # a parent comment not delivered -> the post its thread is under
+        above: dict[str, dict | None] = {}  # a parent comment not delivered -> the post its thread is under
         for c in self._paged("profileComments", {"userId": self.user_id(user)}, limit):
             if not isinstance(c, dict):
                 raise SourceError(self.site, f"a comment that is not an object: {str(c)[:100]}", self.url)
-            post = c.get("post") if isinstance(c.get("post"), dict) else None
+            post = c["post"] if isinstance(c.get("post"), dict) else None
             if post:
                 yield post_record(post, self.site)
             thread = [{**c["parentComment"], "post": post}] if isinstance(c.get("parentComment"), dict) else []
@@ -170,7 +170,7 @@ class Client:
                 yield record
         yield from self._ancestors(above, delivered)
 
-    def _ancestors(self, above: dict[str, dict], delivered: set[str]) -> Iterator[WorkRecord]:
+    def _ancestors(self, above: dict[str, dict | None], delivered: set[str]) -> Iterator[WorkRecord]:
         """The comments named as parents but not delivered, and theirs, up to MAX_ANCESTORS of them."""
         asked = 0
         while asked < MAX_ANCESTORS and (wanted := [c for c in above if c not in delivered]):
@@ -239,7 +239,7 @@ def _when(obj: dict) -> dt.datetime | None:
 
 
 def _author(obj: dict) -> tuple[list[str], dict]:
-    user = obj.get("user") if isinstance(obj.get("user"), dict) else {}
+    user = obj["user"] if isinstance(obj.get("user"), dict) else {}
     name = clean(_str(user.get("displayName")) or _str(user.get("username")))
     slug = _str(user.get("slug")) or None
     return ([name], {name: {"lesswrong": slug}}) if name else ([], {})
@@ -277,7 +277,7 @@ def comment_record(c: dict, site: str) -> WorkRecord:
     if not isinstance(c, dict) or not _id(c):
         raise SourceError(site, f"a comment without an id: {str(c)[:200]}")
     authors, profiles = _author(c)
-    post = c.get("post") if isinstance(c.get("post"), dict) else {}
+    post = c["post"] if isinstance(c.get("post"), dict) else {}
     when = _when(c)
     post_id, parent_id = _str(c.get("postId")), _str(c.get("parentCommentId"))
     links = [Link("discusses", site, post_id)] if post_id else []

@@ -110,9 +110,8 @@ def _record(entry: Entry, source: str) -> tuple[WorkRecord, list[str]]:
     doi = _doi(entry.doi, notices) if entry.doi else found.get("doi")
     if doi and arxiv and identifiers.arxiv_from_doi(doi):
         doi = None  # arXiv's own DOI says no more than the arXiv id, and would hold the place of a publisher's
-    ids = {"arxiv": arxiv, "doi": doi}
-    ids |= {scheme: found.get(scheme) for scheme in ("lesswrong", "alignmentforum")}
-    ids = {k: v for k, v in ids.items() if v}
+    given = {"arxiv": arxiv, "doi": doi} | {scheme: found.get(scheme) for scheme in ("lesswrong", "alignmentforum")}
+    ids = {k: v for k, v in given.items() if v}
     forum = "lesswrong" in ids or "alignmentforum" in ids
     if forum:
         kind = "post"

@@ -126,7 +126,8 @@ def works(
     http: Polite, author: str, base_url: str = BASE_URL, key: str | None = None, limit: int | None = None
 ) -> Iterator[WorkRecord]:
     """Every work of an OpenAlex author id (A123...), paged with a cursor."""
-    cursor, seen, used, as_of = "*", 0, set(), dt.date.today().isoformat()
+    cursor: str | None = "*"
+    seen, used, as_of = 0, set[str](), dt.date.today().isoformat()
     while cursor and cursor not in used and (limit is None or seen < limit):  # a cursor given twice would loop
         used.add(cursor)
         params = {
@@ -143,7 +144,7 @@ def works(
             seen += 1
             if isinstance(w, dict) and w.get("display_name"):
                 yield _checked(w, as_of)
-        meta = data.get("meta") if isinstance(data.get("meta"), dict) else {}
+        meta = data["meta"] if isinstance(data.get("meta"), dict) else {}
         cursor = meta.get("next_cursor") if results and isinstance(meta.get("next_cursor"), str) else None
 
 
@@ -177,7 +178,7 @@ def record(w: dict, as_of: str | None = None) -> WorkRecord:
     source = ((w.get("primary_location") or {}).get("source") or {}).get("display_name")
     return WorkRecord(
         source="openalex",
-        kind=KINDS.get(w.get("type"), "paper"),
+        kind=KINDS.get(str(w.get("type")), "paper"),
         title=w["display_name"],
         authors=[
             a["author"]["display_name"]

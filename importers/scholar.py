@@ -172,7 +172,7 @@ def profile(
             f"scholarly cannot be imported: {e}",
             hint="pip install scholarly 'bibtexparser<2' (2.x breaks scholarly)",
         ) from e
-    today = (today or dt.date.today()).isoformat()
+    read_on = (today or dt.date.today()).isoformat()
     path = resume_path(scholar_id, resume_dir)
     state = _load(path, scholar_id)
     resumed = bool(state.get("publications") or state.get("filled"))
@@ -211,7 +211,7 @@ def profile(
                 if pub.get("author_pub_id") in known or not pub.get("bib", {}).get("title"):
                     continue
                 known.add(pub["author_pub_id"])
-                state["publications"].append(_listed(pub, today, row))
+                state["publications"].append(_listed(pub, read_on, row))
                 new += 1
             more = soup.find("button", id="gsc_bpf_more")
             # The last page has its "Show more" disabled; a page that brings nothing new is Google repeating one.

@@ -9,7 +9,11 @@ import functools
 import json
 import re
 import unicodedata
-from typing import NamedTuple
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
+
+# a work record: the catalogue's (kb.catalogue.workrecord) or any dict with its keys
+Work = Mapping[str, Any]
 
 FORMATS = ("bibtex", "csl-json", "ris")
 EXTENSIONS = {"bibtex": "bib", "csl-json": "json", "ris": "ris"}
@@ -23,7 +27,7 @@ _WEB = re.compile(r"\b(LessWrong|Alignment Forum|Thread|blog)\b", re.I)
 _PREPRINT = re.compile(r"^\s*(arXiv|bioRxiv|medRxiv|SSRN)\b", re.I)
 
 
-def kind_of(w: dict) -> str:
+def kind_of(w: Work) -> str:
     """One of preprint, conference, journal, report, web: what decides the entry type in every format."""
     venue = w.get("venue") or ""
     if w["kind"] in ("post", "comment"):
@@ -151,7 +155,7 @@ def _key_author(name: str) -> str:
 _NOT_LOWER, _NOT_ALNUM = re.compile(r"[^a-z]"), re.compile(r"[^A-Za-z0-9]")
 
 
-def cite_key(w: dict) -> str:
+def cite_key(w: Work) -> str:
     """Better BibTeX's default key, [auth:lower][shorttitle3_3][year]: the first author's family name,
     the first three words of the title that are not function words, capitalised, and the year."""
     family = _key_author(w["authors"][0]["name"]) if w["authors"] else ""
@@ -163,7 +167,7 @@ def cite_key(w: dict) -> str:
     return f"{auth}{short}{w['year'] or ''}" or w["id"]
 
 
-def cite_keys(works: list[dict]) -> dict[str, str]:
+def cite_keys(works: Sequence[Work]) -> dict[str, str]:
     """Work id -> key, unique: the second and later works with one key get a, b, ... (in id order, so a
     work keeps its key as long as the works beside it do)."""
     out: dict[str, str] = {}
@@ -288,7 +292,7 @@ def _bibtex_value(field: str, value: str) -> str:
     return latex_escape(value)
 
 
-def bibtex_entry(w: dict, key: str) -> str:
+def bibtex_entry(w: Work, key: str) -> str:
     kind = kind_of(w)
     names = [_bibtex_name(a["name"]) for a in w["authors"]] + (["others"] if w["more_authors"] else [])
     fields: list[tuple[str, str]] = [("title", w["title"]), ("author", " and ".join(names))]
@@ -324,7 +328,7 @@ def bibtex_entry(w: dict, key: str) -> str:
     return f"@{_BIBTEX_TYPE[kind]}{{{key},\n{body}\n}}\n"
 
 
-def bibtex(works: list[dict], keys: dict[str, str] | None = None) -> str:
+def bibtex(works: Sequence[Work], keys: dict[str, str] | None = None) -> str:
     keys = keys or cite_keys(works)
     return "\n".join(bibtex_entry(w, keys[w["id"]]) for w in works)
 
@@ -340,7 +344,7 @@ _CSL_TYPE = {
 }
 
 
-def _date_parts(w: dict) -> dict | None:
+def _date_parts(w: Work) -> dict | None:
     if w.get("date"):
         return {"date-parts": [[int(x) for x in w["date"].split("-")]]}
     return {"date-parts": [[w["year"]]]} if w["year"] else None
@@ -353,7 +357,7 @@ def _csl_name(name: str) -> dict:
     return {"family": n.family, "given": n.given} | ({"suffix": n.suffix} if n.suffix else {})
 
 
-def csl_item(w: dict, key: str) -> dict:
+def csl_item(w: Work, key: str) -> dict:
     kind = kind_of(w)
     item: dict = {"id": key, "type": _CSL_TYPE[kind], "title": w["title"]}
     item["author"] = [_csl_name(a["name"]) for a in w["authors"]]
@@ -380,7 +384,7 @@ def csl_item(w: dict, key: str) -> dict:
     return item
 
 
-def csl_json(works: list[dict], keys: dict[str, str] | None = None) -> str:
+def csl_json(works: Sequence[Work], keys: dict[str, str] | None = None) -> str:
     keys = keys or cite_keys(works)
     return json.dumps([csl_item(w, keys[w["id"]]) for w in works], ensure_ascii=False, indent=2) + "\n"
 
@@ -396,7 +400,7 @@ def csl_json(works: list[dict], keys: dict[str, str] | None = None) -> str:
 _RIS_TYPE = {"preprint": "RPRT", "conference": "CONF", "journal": "JOUR", "report": "RPRT", "web": "BLOG"}
 
 
-def ris_record(w: dict, key: str) -> str:
+def ris_record(w: Work, key: str) -> str:
     kind = kind_of(w)
     lines = [("TY", _RIS_TYPE[kind]), ("ID", key), ("TI", w["title"])]
     lines += [("AU", inverted_name(a["name"])) for a in w["authors"]]
@@ -425,7 +429,7 @@ def ris_record(w: dict, key: str) -> str:
     return "".join(f"{tag}  - {' '.join(value.split())}\n" for tag, value in lines)
 
 
-def ris(works: list[dict], keys: dict[str, str] | None = None) -> str:
+def ris(works: Sequence[Work], keys: dict[str, str] | None = None) -> str:
     keys = keys or cite_keys(works)
     return "\n".join(ris_record(w, keys[w["id"]]) for w in works)
 
@@ -435,8 +439,8 @@ def ris(works: list[dict], keys: dict[str, str] | None = None) -> str:
 
 # Every field of a work that its BibTeX, CSL-JSON and RIS entries are made from (a test holds the formatters to it):
 # what a site compares to know whether a citation file must be written again.
-CITED_FIELDS = ("id", "title", "authors", "more_authors", "year", "date", "venue", "kind", "ids", "categories")
-CITED_FIELDS += ("url", "abstract")
+CITED_FIELDS: tuple[str, ...] = ("id", "title", "authors", "more_authors", "year", "date", "venue", "kind", "ids")
+CITED_FIELDS += ("categories", "url", "abstract")
 
 
 class Entries:
@@ -471,7 +475,7 @@ class Entries:
 # -- Highwire Press tags: what Zotero's connector and Google Scholar read from a work's page -------------
 
 
-def highwire(w: dict, base_url: str | None = None) -> list[tuple[str, str]]:
+def highwire(w: Work, base_url: str | None = None) -> list[tuple[str, str]]:
     """(name, content) pairs for <meta name=... content=...>: citation_title, one citation_author per
     author, citation_publication_date, the venue, identifiers and the PDF where known."""
     kind = kind_of(w)
@@ -507,7 +511,7 @@ def is_local(url: str) -> bool:
     return host in ("localhost", "::1", "0.0.0.0") or host.endswith(".localhost") or host.startswith("127.")
 
 
-def render(works: list[dict], fmt: str) -> str:
+def render(works: Sequence[Work], fmt: str) -> str:
     """The works in one of FORMATS, without a control or bidi character in any field (kb.text.safe): an export is
     printed to terminals and read by other programs, and a catalogue may hold what an older kb stored."""
     from kb.text import safe

@@ -5,11 +5,16 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
+
+# a work record: the catalogue's (kb.catalogue.workrecord) or any dict with its keys
+Work = Mapping[str, Any]
 
 
-def by_techniques(work_list: list[dict], k: int = 8) -> dict[str, list[str]]:
+def by_techniques(work_list: Sequence[Work], k: int = 8) -> dict[str, list[str]]:
     """Per work, the k works whose technique sets are most alike (Jaccard), then by id.
 
     Works with the same set of techniques share one ranking. A set's best matches are found without scoring every
@@ -64,7 +69,9 @@ def _best(tags, groups, holding, sizes, wanted: int) -> list[str]:
     return found
 
 
-def by_embeddings(work_list: list[dict], store_path: Path, k: int = 8, compute: bool = False) -> dict[str, list[str]]:
+def by_embeddings(
+    work_list: Sequence[Work], store_path: Path, k: int = 8, compute: bool = False
+) -> dict[str, list[str]]:
     """Per work, the k nearest works by cosine of their embeddings; works without a vector (none
     computed yet and compute=False) fall back to shared techniques. Raises MissingExtra without numpy when asked
     to compute."""
@@ -98,7 +105,7 @@ def by_embeddings(work_list: list[dict], store_path: Path, k: int = 8, compute: 
     return out
 
 
-def semantic_search(conn, store_path: Path, text: str, query, limit: int) -> list[dict]:
+def semantic_search(conn, store_path: Path, text: str, query, limit: int | None) -> list[dict]:
     """Works ranked by the cosine between their embedding and the query's, among those the filters allow."""
     from kb import catalogue
     from kb.embeddings import Store, numpy_or_missing, work_text

@@ -12,11 +12,16 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from kb.query import CURATED
+
+# a work record: the catalogue's (kb.catalogue.workrecord) or any dict with its keys
+Work = Mapping[str, Any]
 
 THRESHOLD = 0.5
 
@@ -74,7 +79,7 @@ class RuleTagger:
                     words = sorted({m.group(0) for p in hits for m in p.finditer(sentence)})
                     evidence = f"{field}: “{sentence[:220]}” ({', '.join(words)})"
                     stated = field in ("title", "abstract")
-            if score:
+            if score and evidence is not None:  # a score comes with the evidence of its first match
                 confidence = min(0.95, 1 - math.exp(-1.2 * score))
                 if kind == "motivation":  # a keyword is no statement: only the evidence-first tagger says stated
                     evidence = (
@@ -140,12 +145,12 @@ def ancestry(techniques: list[dict]) -> dict[str, list[str]]:
     return {slug: tree.lineage(slug) for slug in tree.parent}
 
 
-def curated(work: dict, kind: str) -> set[str]:
+def curated(work: Work, kind: str) -> set[str]:
     return {t["slug"] for t in work[f"{kind}s"] if t["by"] in CURATED}
 
 
 def label_matrix(
-    works: list[dict], kind: str, techniques: list[dict], motivations: list[dict]
+    works: Sequence[Work], kind: str, techniques: list[dict], motivations: list[dict]
 ) -> dict[str, np.ndarray]:
     """Curated labels; a technique counts for all its ancestors (probing is representation reading)."""
     up = ancestry(techniques) if kind == "technique" else {m["slug"]: [m["slug"]] for m in motivations}
@@ -175,7 +180,7 @@ def prf(y: np.ndarray, p: np.ndarray) -> tuple[float, float, float]:
 
 
 def evaluate(
-    works: list[dict],
+    works: Sequence[Work],
     techniques: list[dict],
     motivations: list[dict],
     embed,
@@ -199,7 +204,7 @@ def evaluate(
         Y = label_matrix(pool, kind, techniques, motivations)
         up = _lineage(kind, techniques, motivations)
         rule_scores = [expand({s.slug: s.confidence for s in _rule(rules, w) if s.kind == kind}, up) for w in pool]
-        model_scores = [dict() for _ in pool]
+        model_scores: list[dict[str, float]] = [{} for _ in pool]
         if embed is not None and len(pool) >= folds:
             X = embed([work_text(w) for w in pool])
             for train, test in KFold(folds, shuffle=True, random_state=seed).split(X):
@@ -213,7 +218,7 @@ def evaluate(
 
 
 def evaluate_held_out(
-    works: list[dict],
+    works: Sequence[Work],
     techniques: list[dict],
     motivations: list[dict],
     embed,
@@ -239,7 +244,7 @@ def evaluate_held_out(
         up = _lineage(kind, techniques, motivations)
         Y = label_matrix(test, kind, techniques, motivations)
         rule_scores = [expand({s.slug: s.confidence for s in _rule(rules, w) if s.kind == kind}, up) for w in test]
-        model_scores = [dict() for _ in test]
+        model_scores: list[dict[str, float]] = [{} for _ in test]
         if embed is not None and test and len(train) >= 2 * min_positives:
             Y_train = label_matrix(train, kind, techniques, motivations)
             X = embed([work_text(w) for w in train + test])
@@ -295,14 +300,16 @@ def _macro(rows: list[dict]) -> dict[str, float]:
     }
 
 
-def _rule(rules: RuleTagger, w: dict) -> list[Suggestion]:
+def _rule(rules: RuleTagger, w: Work) -> list[Suggestion]:
     return rules.suggest(w["title"], w.get("abstract") or "", (w.get("summary") or {}).get("body") or "")
 
 
 # -- suggesting for the works nobody tagged ------------------------------------------------------
 
 
-def suggest(works: list[dict], techniques: list[dict], motivations: list[dict], embed) -> dict[str, list[Suggestion]]:
+def suggest(
+    works: Sequence[Work], techniques: list[dict], motivations: list[dict], embed
+) -> dict[str, list[Suggestion]]:
     """For each work without curated techniques: suggestions of both kinds, combined, above the threshold."""
     from kb.embeddings import work_text
 
@@ -329,8 +336,8 @@ def suggest(works: list[dict], techniques: list[dict], motivations: list[dict], 
         keys = set(by_tag) | {(k, t) for k, probs in model_probs.items() for t in probs}
         for kind, slug in sorted(keys):
             rule = by_tag.get((kind, slug))
-            probs = model_probs.get(kind, {}).get(slug)
-            model = probs[n] if probs else 0.0
+            tag_probs = model_probs.get(kind, {}).get(slug)
+            model = tag_probs[n] if tag_probs else 0.0
             p = combine(rule.confidence if rule else 0.0, model)
             if p < THRESHOLD:
                 continue
@@ -610,9 +617,9 @@ class EvidenceTagger:
         """What the text shows; every evidence string is a substring of `text`."""
         out = []
         for slug, patterns in self.techniques:
-            found = next((m for p in patterns for m in [p.search(text)] if m), None)
-            if found:
-                out.append(Proposal("technique", slug, None, found.group(0)))
+            hit = next((m for p in patterns for m in [p.search(text)] if m), None)
+            if hit:
+                out.append(Proposal("technique", slug, None, hit.group(0)))
         found: dict[str, Proposal] = {}
         for status, says in (("stated", _STAKES), ("partly-stated", _CONCERNS)):
             for sentence in sentences(text):
@@ -625,7 +632,7 @@ class EvidenceTagger:
         return out + list(found.values())
 
 
-def tagger_text(work: dict) -> str:
+def tagger_text(work: Work) -> str:
     """What the evidence-first tagger reads for techniques: the title and the authors' own abstract (never a
     curator's note). For motivations it reads the abstract alone: a quote's place is the abstract, and a title's
     few words ('AI Control: ...') name a subject, not a reason."""
@@ -645,7 +652,7 @@ def held_out(work_id: str) -> bool:
     return int.from_bytes(hashlib.blake2b(work_id.encode(), digest_size=8).digest(), "big") % HELD_OUT_EVERY == 0
 
 
-def evaluate_evidence(works: list[dict], techniques: list[dict], motivations: list[dict], part: str) -> dict:
+def evaluate_evidence(works: Sequence[Work], techniques: list[dict], motivations: list[dict], part: str) -> dict:
     """The evidence-first tagger against the curated labels on one part of the split ("held-out" or "tuning").
 
     Motivations: works with the authors' abstract; a label is positive when the curated status is stated or

@@ -41,7 +41,9 @@ class Tree:
 
     def lineage(self, slug: str) -> list[str]:
         """The slug and its ancestors, nearest first: [slug, parent, grandparent, ...]."""
-        out, seen, node = [], set(), slug
+        out: list[str] = []
+        seen: set[str] = set()
+        node: str | None = slug
         while node is not None and node in self.parent and node not in seen:
             seen.add(node)
             out.append(node)
@@ -82,7 +84,8 @@ class Tree:
             if parent is not None and parent not in self.parent:
                 out.append((slug, f"unknown parent {parent!r}"))
                 continue
-            seen, node = set(), slug
+            seen: set[str] = set()
+            node: str | None = slug
             while node is not None and node in self.parent and node not in seen:
                 seen.add(node)
                 node = self.parent[node]

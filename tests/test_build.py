@@ -71,3 +71,40 @@ def test_a_deleted_summary_is_noticed(data, kb):
     kb("build")
     (data / "summaries" / "coup-probes-2023.md").unlink()
     assert '"summary": null' in kb("show", "coup-probes-2023", "--json").stdout
+
+
+def _keys(record_type) -> tuple[set[str], set[str]]:
+    """(the keys a TypedDict requires, those it may hold)."""
+    return set(record_type.__required_keys__), set(record_type.__annotations__)
+
+
+def test_every_work_the_catalogue_gives_holds_the_keys_its_record_type_names(data, tmp_path):
+    """The work records are typed for the CLI, the site and the exports (kb.catalogue.workrecord): a
+    column added to the schema, or a key dropped, must show up here, not as a KeyError in a template."""
+    from kb import catalogue
+    from kb.catalogue import workrecord as typed
+
+    ws = Workspace(data, tmp_path / "kb.sqlite")
+    ws.build()
+    with ws.connect() as conn:
+        records = catalogue.export(conn)["works"]
+        details = [catalogue.get_work(conn, w["id"]) for w in records]
+    tag_types = {
+        "authors": typed.AuthorRef,
+        "techniques": typed.TechniqueTag,
+        "motivations": typed.MotivationTag,
+        "relations": typed.RelationRef,
+        "cited_by": typed.RelationRef,
+    }
+    for record_type, works in ((typed.ExportedWork, records), (typed.WorkDetail, details)):
+        required, allowed = _keys(record_type)
+        for work in works:
+            assert required <= set(work) <= allowed, (work["id"], set(work) ^ required)
+            for field, tag_type in tag_types.items():
+                required_tag, allowed_tag = _keys(tag_type)
+                for tag in work[field]:
+                    assert required_tag <= set(tag) <= allowed_tag, (work["id"], field, set(tag) ^ required_tag)
+            if work["summary"] is not None:
+                assert set(work["summary"]) == set(typed.SummaryRecord.__annotations__), work["id"]
+    assert any(w["techniques"] for w in records) and any(w["motivations"] for w in records)
+    assert any(w["summary"] for w in records) and any(w["relations"] for w in details)

@@ -10,8 +10,12 @@ import json
 import re
 import sqlite3
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 from kb.query import CURATED, Query, asks_relation, identifier_candidates, parse
+
+if TYPE_CHECKING:  # the record types are for the checker: a cold `kb show` need not import them
+    from kb.catalogue.workrecord import Export, ExportedWork, WorkDetail
 
 SCHEMA_VERSION = 7  # bump with any change to schema.py: a catalogue of another version is rebuilt
 
@@ -72,8 +76,9 @@ _LIST_COLUMNS = (
 _CURATED_SQL = "by IN (" + ", ".join(f"'{by}'" for by in CURATED) + ")"
 
 
-def _filters(q: Query) -> tuple[list[str], list]:
-    where, args = [], []
+def _filters(q: Query) -> tuple[list[str], list[str | int]]:
+    where: list[str] = []
+    args: list[str | int] = []
     curated = "" if q.include_suggested else f" AND {_CURATED_SQL}"
     if q.technique:
         where.append(
@@ -190,7 +195,7 @@ def _search(conn: sqlite3.Connection, q: Query, relations: tuple[str, ...] = ())
         f" {_where(['work_fts MATCH ?', *where])} ORDER BY {'score, w.id' if not q.sort else order} LIMIT ?"
     )
     rows = [dict(r, any_word=False) for r in conn.execute(sql, [parsed.include, *args, limit])]
-    some = parse(q.text, any_word=True).include
+    some = parse(q.text or "", any_word=True).include
     if some != parsed.include and (limit < 0 or len(rows) < limit):  # then the works with some of the words
         seen = {r["pk"] for r in rows}
         more = [dict(r, any_word=True) for r in conn.execute(sql, [some, *args, -1]) if r["pk"] not in seen]
@@ -203,7 +208,7 @@ def _related(conn, q: Query, parsed, relations: tuple[str, ...], where: list[str
     of the better-ranked of the two (bm25), each with `via`: the relation and target that brought it."""
     ranked: list[int] = []
     for any_word in (False, True):
-        expr = parse(q.text, any_word).include
+        expr = parse(q.text or "", any_word).include
         ranked = [r[0] for r in conn.execute(_RANKED, (expr,))]
         if ranked:
             break
@@ -310,9 +315,9 @@ def _work_columns(conn: sqlite3.Connection) -> str:
     return ", ".join(c[1] for c in conn.execute("PRAGMA table_info(work)") if c[1] not in _SEARCH_ONLY + _BROWSE_ONLY)
 
 
-def get_work(conn: sqlite3.Connection, key: str) -> dict:
+def get_work(conn: sqlite3.Connection, key: str) -> WorkDetail:
     pk = resolve_id(conn, key)
-    work = dict(conn.execute(f"SELECT {_work_columns(conn)} FROM work WHERE pk = ?", (pk,)).fetchone())
+    work: dict[str, Any] = dict(conn.execute(f"SELECT {_work_columns(conn)} FROM work WHERE pk = ?", (pk,)).fetchone())
     work["more_authors"] = bool(work["more_authors"])
     work["withdrawn"] = bool(work["withdrawn"])
     work["urls"] = json.loads(work["urls"])
@@ -362,22 +367,23 @@ def get_work(conn: sqlite3.Connection, key: str) -> dict:
             pk,
         )
     ]
-    summary = conn.execute("SELECT * FROM summary WHERE work_pk = ?", (pk,)).fetchone()
-    if summary:
-        summary = dict(summary)
+    row = conn.execute("SELECT * FROM summary WHERE work_pk = ?", (pk,)).fetchone()
+    summary = None
+    if row:
+        summary = dict(row)
         summary.pop("work_pk")
         summary.pop("motivation_stated_by")  # superseded by the work's motivation statuses: never shown
         summary["contributors"] = json.loads(summary["contributors"])
     work["summary"] = summary
     work.pop("pk")
-    return work
+    return cast("WorkDetail", work)  # the keys WorkDetail lists (tests/test_build.py holds them to it)
 
 
 def _rows(conn: sqlite3.Connection, sql: str, *args) -> list[dict]:
     return [dict(r) for r in conn.execute(sql, args)]
 
 
-def works_for_export(conn: sqlite3.Connection, q: Query) -> list[dict]:
+def works_for_export(conn: sqlite3.Connection, q: Query) -> list[ExportedWork]:
     """Full records (authors, identifiers, categories) of the works a query finds, in its order."""
     order = [r["id"] for r in search(conn, q)]
     by_id = {w["id"]: w for w in export(conn)["works"]}
@@ -466,7 +472,7 @@ def _json_value(text: str):
     return empty() if empty else json.loads(text)
 
 
-def export(conn: sqlite3.Connection) -> dict:
+def export(conn: sqlite3.Connection) -> Export:
     """The whole catalogue as plain dicts, in a handful of queries (the site renders thousands of pages)."""
     works = {
         r["pk"]: dict(
@@ -517,7 +523,8 @@ def export(conn: sqlite3.Connection) -> dict:
     for a in authors.values():
         del a["pk"]
     return {
-        "works": list(works.values()),
+        # the keys ExportedWork lists (tests/test_build.py holds them to it)
+        "works": cast("list[ExportedWork]", list(works.values())),
         "authors": list(authors.values()),
         "techniques": [
             dict(t, keywords=json.loads(t["keywords"]))

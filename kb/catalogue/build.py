@@ -241,14 +241,20 @@ def _authors(ds: Dataset, works) -> dict[str, dict]:
         out[a.id] = a.model_dump()
         for name in (a.name, *a.aliases):
             known[author_id(name)] = a.id
-    blank = {"aliases": [], "scholar_id": None, "lesswrong": None, "homepage": None, "affiliation": None}
+    blank: dict[str, list | None] = {
+        "aliases": [],
+        "scholar_id": None,
+        "lesswrong": None,
+        "homepage": None,
+        "affiliation": None,
+    }
     for w in works:
         for name in w.authors:
             key = author_id(name)
             if key not in known and key not in out:
                 out[key] = {"id": key, "name": name, **blank}
-    for a in out.values():  # the build resolves a name through its own id too
-        a["aliases"] = sorted({*a["aliases"], a["name"]})
+    for entity in out.values():  # the build resolves a name through its own id too
+        entity["aliases"] = sorted({*entity["aliases"], entity["name"]})
     return out
 
 

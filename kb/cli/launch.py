@@ -153,7 +153,7 @@ def plain(args: list[str]):
             raise _Decline
         command, rest = rest[0], rest[1:]
         if command == "show":
-            params = {"provenance": False, "as_json": False}
+            params: dict[str, object] = {"provenance": False, "as_json": False}
             positionals = _options(rest, SHOW, params, until_positional=False)
             if len(positionals) != 1:
                 raise _Decline
@@ -180,14 +180,15 @@ def main(args: list[str] | None = None, quick: bool = True) -> None:
     if call is None:
         from kb.cli.commands import cli
 
-        return cli.main(args=args, prog_name="kb")  # "Usage: kb ...", and $_KB_COMPLETE, however kb was started
+        cli.main(args=args, prog_name="kb")  # "Usage: kb ...", and $_KB_COMPLETE, however kb was started
+        return
     command, params, data, db = call
     try:
         from pathlib import Path
 
         from kb.workspace import Workspace
 
-        made = []
+        made: list[Workspace] = []
         with users_mistakes(lambda: made[0] if made else None):
             made.append(Workspace.find(data and Path(data), db and Path(db)))
             command(made[0], **params)

@@ -10,9 +10,14 @@ from __future__ import annotations
 import json
 import re
 import sys
+from collections.abc import Mapping
+from typing import Any
 
 from importers.controls import C0_C1, INVISIBLE
 from kb.text import safe
+
+# a work record: the catalogue's (kb.catalogue.workrecord) or any dict with its keys
+Work = Mapping[str, Any]
 
 # Into a pipe or a file a line is never wrapped (a reader greps it, as kb show's plain lines): rich lays out a table
 # within this width, and writes each printed line whole.
@@ -193,7 +198,7 @@ def _plain_tag(tag: dict) -> str:
     return f"{tag['slug']} ({_tag_by(tag)})"
 
 
-def _work_facts(w: dict, text=str, tag=_plain_tag) -> list[str]:
+def _work_facts(w: Work, text=str, tag=_plain_tag) -> list[str]:
     """What `kb show` says about a work under its title, a line each (none for what it lacks, such as the authors
     of a blog's post); `text` formats values and `tag` tags (plain by default, in colour on a terminal)."""
     facts = [
@@ -227,7 +232,7 @@ def _split(tags: list[dict]) -> tuple[list[dict], list[dict]]:
     return [t for t in tags if t["by"] not in SUGGESTED], [t for t in tags if t["by"] in SUGGESTED]
 
 
-def motivation_lines(w: dict) -> list[str]:
+def motivation_lines(w: Work) -> list[str]:
     """Each motivation with its evidence: the authors' words and where they stand, or who infers it and why."""
     curated, suggested = _split(w["motivations"])
     lines = []
@@ -248,7 +253,7 @@ def _summary_parts(s: dict) -> list[tuple[str, str]]:
     return parts
 
 
-def _relation_lines(w: dict) -> list[tuple[str, list[tuple[str, str, str]]]]:
+def _relation_lines(w: Work) -> list[tuple[str, list[tuple[str, str, str]]]]:
     """("relations" | "referred to by", [(kind, id, "title (year)")])."""
     out = []
     for title, rel in (("relations", w["relations"]), ("referred to by", w["cited_by"])):
@@ -261,7 +266,7 @@ def _relation_lines(w: dict) -> list[tuple[str, list[tuple[str, str, str]]]]:
     return out
 
 
-def _provenance_lines(w: dict) -> list[str]:
+def _provenance_lines(w: Work) -> list[str]:
     lines = []
     for p in w["provenance"]:
         fields = f" fields: {', '.join(p['fields'])}" if p["fields"] else ""
@@ -271,7 +276,7 @@ def _provenance_lines(w: dict) -> list[str]:
     return lines
 
 
-def work(w: dict, as_json: bool, provenance: bool = False) -> None:
+def work(w: Work, as_json: bool, provenance: bool = False) -> None:
     if not provenance:
         w = {k: v for k, v in w.items() if k != "provenance"}
     if as_json:  # as every --json: the values whole, their invisible characters escaped (_json)
@@ -282,7 +287,7 @@ def work(w: dict, as_json: bool, provenance: bool = False) -> None:
     _work_on_a_terminal(w, provenance)
 
 
-def _work_on_a_terminal(w: dict, provenance: bool) -> None:
+def _work_on_a_terminal(w: Work, provenance: bool) -> None:
     """`kb show` for a person: the id and title, the facts under them, then each text under its heading, wrapped
     to the terminal, the summary's Markdown laid out (kb.cli.terminal)."""
     from kb.cli import terminal
@@ -320,7 +325,7 @@ def _work_on_a_terminal(w: dict, provenance: bool) -> None:
 PLAIN_WIDTH = 80  # kb show's wrapped lines into a pipe: a terminal's default width
 
 
-def _work_plain(w: dict, provenance: bool) -> None:
+def _work_plain(w: Work, provenance: bool) -> None:
     """`kb show` into a pipe or a file: the same facts as plain lines, Markdown as written."""
     import textwrap
 
@@ -348,7 +353,7 @@ def _work_plain(w: dict, provenance: bool) -> None:
     sys.stdout.write("\n".join(lines) + "\n")
 
 
-def _texts(w: dict) -> list[tuple[str, str]]:
+def _texts(w: Work) -> list[tuple[str, str]]:
     """The abstract, named with its version, and a curator's note, named as the curator's: never one for the other."""
     out = []
     if w["abstract"]:
@@ -358,7 +363,7 @@ def _texts(w: dict) -> list[tuple[str, str]]:
     return out
 
 
-def citation_line(w: dict) -> str:
+def citation_line(w: Work) -> str:
     """'cited 123 times (openalex, 2026-11-25) · cites 4 / cited by 2 in the catalogue'."""
     known = (
         f"cited {w['citation_count']} times ({w['citations_source']}, {w['citations_as_of']})"
@@ -509,7 +514,7 @@ def import_report(report, fetched=None, per_source: bool = True) -> None:
         console.print(f"  [green]+[/] {work_id}")
     edited = getattr(report, "edited", {})
     if edited:  # a source changed what it said (a corrected title): the work follows, and the report says so
-        counts = {}
+        counts: dict[str, int] = {}
         for fields in edited.values():
             for name in fields:
                 counts[name] = counts.get(name, 0) + 1

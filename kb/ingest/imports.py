@@ -103,7 +103,7 @@ def fetch_source(spec: dict, transport=None, progress=None) -> Fetched:
     from importers.records import Importer
 
     kind = spec.get("type")
-    source = SOURCES.get(kind)
+    source = SOURCES.get(str(kind))  # not a string (none, a TOML table): no source has that name
     if source is None:
         known = ", ".join(SOURCES)
         return Fetched(str(spec), error=f"unknown source type {kind!r} in sources.toml (known: {known})")

@@ -12,6 +12,7 @@ Kept apart from the general merge rules (kb.ingest.merging calls these three fun
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from kb.store.records import Citations, Provenance, Relation
 
@@ -20,7 +21,8 @@ CITES = "cites"
 
 def extra_updates(work, record) -> tuple[dict, list[str]]:
     """(updates, contributed field names) for a record merged into an existing work."""
-    updates, contributed = {}, []
+    updates: dict[str, Any] = {}
+    contributed: list[str] = []
     categories = list(getattr(record, "categories", None) or [])
     if categories and not work.categories:
         updates["categories"] = categories
@@ -35,7 +37,7 @@ def extra_updates(work, record) -> tuple[dict, list[str]]:
 
 def new_fields(record) -> dict:
     """The same fields for a record that becomes a new work."""
-    out = {}
+    out: dict[str, Any] = {}
     if getattr(record, "categories", None):
         out["categories"] = list(record.categories)
     if new := reading(record):

@@ -59,7 +59,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from importers.identifiers import arxiv_from_doi
-from importers.records import linked_ids
+from importers.records import Link, linked_ids
 from kb.ingest import merge_extras
 from kb.names import ascii_fold, author_id, identity, normalise_name, work_id
 from kb.store.datadir import Dataset
@@ -372,7 +372,7 @@ class Merger:
         for w in ds.works:
             self._index(w)
         self.report = Report()
-        self._pending_links: list[tuple[str, object, str]] = []
+        self._pending_links: list[tuple[str, Link | _Link, str]] = []
 
     def _index(self, w: Work) -> None:
         for scheme, value in w.ids.items():
@@ -588,10 +588,46 @@ class Merger:
         for name, profile in (getattr(record, "author_profiles", None) or {}).items():
             self.author(name, **profile)
         found, how = self.match(record)
-        if found is None:
+        if found is None or how is None:  # match gives both or neither
             return self._new(record)
         work = self.works[found]
-        updates, contributed = {}, []
+        updates, contributed = self._filled(work, record)
+        extra, fields = merge_extras.extra_updates(
+            work, record
+        )  # categories, dated citation count (kb.ingest.merge_extras)
+        updates.update(extra)
+        contributed += fields
+        if how.startswith(("same identifier", "same address")):  # the source's own record of the work, not a
+            # look-alike found by its title, may correct what the source gave (_edits checks that it gave it)
+            edits = self._edits(work, record)
+            updates.update(edits)
+            changed = [name for name in EDITABLE if name in edits]
+            contributed += [name for name in changed if name not in contributed]
+            if changed:
+                self.report.edited[found] = list(dict.fromkeys([*self.report.edited.get(found, []), *changed]))
+        self._remember_links(found, record)
+        first_time = record.source not in _sources(work)  # each source's first merge says by which rule
+        if not contributed and not first_time:
+            self.report.skipped.append(found)
+            return found
+        provenance = [
+            *work.provenance,
+            Provenance(source=record.source, fetched_at=self.today, fields=contributed, matched_by=how),
+        ]
+        self.works[found] = self._validated(work, {**updates, "provenance": provenance})
+        if "title" in updates:
+            self.by_title[match_text(work.title)].remove(found)
+        self._index(self.works[found])
+        self.report.merged.append((found, how))
+        if found not in self.report.added and found not in self.report.updated:
+            self.report.updated.append(found)
+        return found
+
+    def _filled(self, work: Work, record) -> tuple[dict, list[str]]:
+        """What a record adds to the work it matched, and the fields it contributed: identifiers and addresses the
+        work lacks, empty fields filled, fuller author lists, a withdrawal."""
+        updates: dict = {}
+        contributed: list[str] = []
         ids = dict(work.ids)
         for scheme, value in record.ids.items():
             if scheme not in ids:
@@ -623,36 +659,7 @@ class Merger:
         if record.withdrawn and not work.withdrawn:
             updates["withdrawn"] = True
             contributed.append("withdrawn")
-        extra, fields = merge_extras.extra_updates(
-            work, record
-        )  # categories, dated citation count (kb.ingest.merge_extras)
-        updates.update(extra)
-        contributed += fields
-        if how.startswith(("same identifier", "same address")):  # the source's own record of the work, not a
-            # look-alike found by its title, may correct what the source gave (_edits checks that it gave it)
-            edits = self._edits(work, record)
-            updates.update(edits)
-            changed = [name for name in EDITABLE if name in edits]
-            contributed += [name for name in changed if name not in contributed]
-            if changed:
-                self.report.edited[found] = list(dict.fromkeys([*self.report.edited.get(found, []), *changed]))
-        self._remember_links(found, record)
-        first_time = record.source not in _sources(work)  # each source's first merge says by which rule
-        if not contributed and not first_time:
-            self.report.skipped.append(found)
-            return found
-        provenance = [
-            *work.provenance,
-            Provenance(source=record.source, fetched_at=self.today, fields=contributed, matched_by=how),
-        ]
-        self.works[found] = self._validated(work, {**updates, "provenance": provenance})
-        if "title" in updates:
-            self.by_title[match_text(work.title)].remove(found)
-        self._index(self.works[found])
-        self.report.merged.append((found, how))
-        if found not in self.report.added and found not in self.report.updated:
-            self.report.updated.append(found)
-        return found
+        return updates, contributed
 
     def _new(self, record) -> str:
         base = work_id(record.title, record.year)

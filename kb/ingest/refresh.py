@@ -54,13 +54,14 @@ def targets(works: list[Work], keys: Iterable[str] = ()) -> list[Work]:
     for w in works:
         for value in w.ids.values():
             by_key.setdefault(_norm(value), w)
-    out, unknown = [], []
+    out: list[Work] = []
+    unknown: list[str] = []
     for key in keys:
-        w = by_key.get(key) or by_key.get(_norm(key))
-        if w is None:
+        found = by_key.get(key) or by_key.get(_norm(key))
+        if found is None:
             unknown.append(key)
-        elif w not in out:
-            out.append(w)
+        elif found not in out:
+            out.append(found)
     if unknown:
         raise UnknownWork(f"no work {', '.join(map(repr, unknown))} in data/ (give a work id, an arXiv id or a DOI)")
     unusable = [w.id for w in out if not _lookups(w)]

@@ -15,6 +15,7 @@ import tomllib
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -137,7 +138,8 @@ def _line_problems(rel: str, n: int, line: str, e: ValidationError, kind: str) -
 
 def _toml_lines(text: str, table: str) -> dict[str, int]:
     """slug -> line of its [[table]] header; tomllib gives no positions, so find them in the text."""
-    lines, header, out = text.splitlines(), 0, {}
+    lines, header = text.splitlines(), 0
+    out: dict[str, int] = {}
     for n, line in enumerate(lines, start=1):
         if line.strip() == f"[[{table}]]":
             header = n
@@ -157,7 +159,11 @@ def _load_taxonomy(ds: Dataset, path: Path) -> None:
         m = re.search(r"line (\d+)", str(e))
         ds.problems.append(Problem(rel, int(m.group(1)) if m else 0, f"not valid TOML: {e}"))
         return
-    for table, model, target in (("technique", Technique, ds.techniques), ("motivation", Motivation, ds.motivations)):
+    tables: tuple[tuple[str, type[Technique] | type[Motivation], list[Any]], ...] = (
+        ("technique", Technique, ds.techniques),
+        ("motivation", Motivation, ds.motivations),
+    )
+    for table, model, target in tables:
         lines = _toml_lines(text, table)
         for raw in data.get(table, []):
             line = lines.get(raw.get("slug", ""), 0)

@@ -92,8 +92,9 @@ def write_files(data_dir: Path, files: dict[Path, str]) -> None:
             f.flush()
             os.fsync(f.fileno())
     except BaseException:  # a full disk, say: nothing was renamed, so data/ is as it was
-        for written in {tmp, *(t for t, _ in renames)} - {None}:
-            Path(written).unlink(missing_ok=True)
+        for written in {tmp, *(t for t, _ in renames)}:
+            if written is not None:
+                Path(written).unlink(missing_ok=True)
         raise
     os.replace(tmp, _journal_path(data_dir))  # the commit point
     _finish(data_dir)

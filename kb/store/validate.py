@@ -69,11 +69,12 @@ def _works(ds: Dataset) -> list[Problem]:
         for tag in w.techniques:
             if tag.slug not in techniques:
                 out.append(Problem(*where, f"work {w.id}: unknown technique {tag.slug!r}"))
-        for tag in w.motivations:
-            if tag.slug not in motivations:
-                out.append(Problem(*where, f"work {w.id}: unknown motivation {tag.slug!r}"))
-            elif tag.where == "abstract" and not quoted_in(tag.quote, w.abstract):
-                out.append(Problem(*where, f"work {w.id}: motivation {tag.slug!r}: its quote is not in the abstract"))
+        for motivation in w.motivations:
+            if motivation.slug not in motivations:
+                out.append(Problem(*where, f"work {w.id}: unknown motivation {motivation.slug!r}"))
+            elif motivation.where == "abstract" and not quoted_in(motivation.quote, w.abstract):
+                said = f"work {w.id}: motivation {motivation.slug!r}: its quote is not in the abstract"
+                out.append(Problem(*where, said))
         for rel in w.relations:
             if rel.target not in ids:
                 out.append(Problem(*where, f"work {w.id}: {rel.type} {rel.target!r}, which is not in the catalogue"))
@@ -91,12 +92,15 @@ def _works(ds: Dataset) -> list[Problem]:
 
 def quoted_in(quote: str | None, text: str | None) -> bool:
     """Whether `quote` stands in `text` word for word; only whitespace may differ (a line break in a pasted quote)."""
-    return bool(quote and text) and " ".join(quote.split()) in " ".join(text.split())
+    if not quote or not text:
+        return False
+    return " ".join(quote.split()) in " ".join(text.split())
 
 
 def _shared_identifiers(ds: Dataset) -> list[Problem]:
     """Two works with one arXiv id or DOI are one work entered twice."""
-    out, owner = [], {}
+    out: list[Problem] = []
+    owner: dict[tuple[str, str], str] = {}
     for w in ds.works:
         for scheme, value in w.ids.items():
             key = identity(scheme, value)
@@ -162,7 +166,8 @@ def _summaries(ds: Dataset) -> list[Problem]:
 
 
 def _authors(ds: Dataset) -> list[Problem]:
-    out, claimed = [], {}
+    out: list[Problem] = []
+    claimed: dict[str, str] = {}
     for a in ds.authors:
         for name in (a.name, *a.aliases):
             key = author_id(name)

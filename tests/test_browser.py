@@ -20,7 +20,10 @@ from tests.test_site import poison
 
 sync_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(not CHROMIUM, reason="no chromium on PATH (apt-get install chromium)")
+pytestmark = [
+    pytest.mark.skipif(not CHROMIUM, reason="no chromium on PATH (apt-get install chromium)"),
+    pytest.mark.slow,
+]
 SHOTS = REPO / "build" / "screenshots"
 
 

@@ -15,6 +15,7 @@ from kb.cli.output import number
         ("show", "coup-probes-2023"),
     ],
 )
+@pytest.mark.slow
 def test_listings_and_a_work_fit_in_80_columns(kb, monkeypatch, args):
     monkeypatch.setenv("COLUMNS", "80")
     result = kb(*args)

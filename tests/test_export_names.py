@@ -235,6 +235,7 @@ TEXT = st.one_of(
     category=TEXT,
     kind=st.sampled_from(["paper", "report", "post"]),
 )
+@pytest.mark.slow
 def test_any_text_in_any_field_makes_one_balanced_entry_that_parses_back(
     title, name, venue, abstract, doi, url, arxiv, category, kind
 ):

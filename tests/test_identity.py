@@ -14,6 +14,7 @@ from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -141,6 +142,7 @@ ITEM = (
 TITLES = st.text(alphabet=st.sampled_from("ab1²\u2011- Series"), min_size=1, max_size=12).filter(str.strip)
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.tuples(TITLES, st.integers(1, 9)), min_size=1, max_size=6))
 def test_importing_any_feed_twice_equals_importing_it_once_and_guids_give_distinct_works(data, tmp_path_factory, items):
@@ -195,6 +197,7 @@ def _kb(data: Path, *args: str, env: dict | None = None) -> subprocess.Popen:
     )
 
 
+@pytest.mark.slow
 def test_two_imports_at_once_both_land(data, tmp_path):
     feeds = tmp_path / "feeds"
     feeds.mkdir()
@@ -220,6 +223,7 @@ def test_a_second_writer_waits_and_then_fails_clearly_after_its_timeout(data):
     assert "waiting up to 0.5 s" in err and "still locked" in err and "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_an_import_killed_at_any_moment_leaves_data_as_before_or_as_after(data, tmp_path):
     feeds = tmp_path / "feeds"
     feeds.mkdir()

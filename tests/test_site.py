@@ -60,6 +60,7 @@ def test_no_internal_link_is_broken(site):
     assert broken_links(site) == []
 
 
+@pytest.mark.slow
 def test_the_shipped_catalogue_has_no_broken_link(tmp_path):
     out = tmp_path / "_site"
     ws = Workspace(REPO / "data", tmp_path / "kb.sqlite")

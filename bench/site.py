@@ -6,8 +6,10 @@ kb with search against Hugo + Pagefind, kb without search against Hugo alone; th
 build (with search minus without) on its own line.
 
     python bench/site.py [N_WORKS ...]      (default 1000 10000; Hugo needs the `bench` extra)
-    python bench/site.py --scale N_WORKS    (a full build with search in a fresh process, then Hugo's: time, peak
-                                             memory of all their processes)
+    python bench/site.py --scale N_WORKS    (a full build with search in a fresh process, then Hugo's and Pagefind's:
+                                             time, peak memory of all their processes)
+    python bench/site.py --profile N_WORKS  (a full build with search, one summary edited, the incremental build
+                                             under cProfile: where its time goes)
 """
 
 from __future__ import annotations
@@ -169,6 +171,33 @@ def at_scale(n: int, root: Path) -> None:
     )
 
 
+def profile_incremental(n: int, root: Path) -> None:
+    """A full build with search, one summary edited and the catalogue rebuilt, then the incremental build with
+    search under cProfile; prints both times and the profile's top entries by cumulative time."""
+    import cProfile
+    import pstats
+
+    data = generate(root, n, n_summaries=n // 10)
+    ws = Workspace(data, root / f"site-catalogue-{n}.sqlite")
+    ws.build()
+    out = root / f"site-profile-{n}"
+    shutil.rmtree(out, ignore_errors=True)
+
+    def build():
+        with ws.connect() as conn:
+            return website.build(conn, out, base_url="https://example.org/", build_date=DATE, search=True)
+
+    full, _ = timed(build)
+    summary = min((data / "summaries").glob("*.md"))
+    summary.write_text(summary.read_text() + "\nOne more sentence.\n")
+    ws.build()
+    profiler = cProfile.Profile()
+    incremental, report = timed(lambda: profiler.runcall(build))
+    print(f"{n:>6} works: full build with search {full:.2f} s, then one summary edited: {incremental:.2f} s")
+    print(f"   ({incremental / full:.2f} of a full build, under the profiler; {len(report.rendered)} pages rendered)")
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(35)
+
+
 SAMPLE_SECONDS = 0.05
 
 
@@ -230,6 +259,8 @@ def main() -> None:
         return build_once(Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4]))
     if sys.argv[1:2] == ["--scale"]:
         return at_scale(int(sys.argv[2]), root)
+    if sys.argv[1:2] == ["--profile"]:
+        return profile_incremental(int(sys.argv[2]), root)
     sizes = [int(a) for a in sys.argv[1:]] or [1000, 10000]
     for n in sizes:
         bench(n, root)

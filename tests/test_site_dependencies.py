@@ -38,6 +38,7 @@ def edit_venue(w: dict) -> None:  # a field every card of the work shows
     w["venue"] = (w["venue"] or "") + " (extended)"
 
 
+@pytest.mark.slow  # a dozen edits, each deriving every page of the shipped site twice
 @pytest.mark.parametrize("edit", [edit_summary, edit_abstract, edit_venue])
 def test_an_edit_to_one_work_changes_only_pages_the_dependency_map_names_for_it(shipped_data, edit):
     before = exported(shipped_data)

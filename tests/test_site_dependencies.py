@@ -1,0 +1,71 @@
+"""The site's dependency map: each page generator names the works a page shows (Page.works), so that an edit to
+one work's record need touch only the pages naming it and those made from the whole catalogue."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+
+import pytest
+
+from kb import catalogue
+from kb.website import context
+from kb.workspace import Workspace
+
+CONFIG = context.SiteConfig(build_date=dt.date(2026, 11, 24))
+
+
+def exported(data):
+    ws = Workspace(data, data.parent / "kb.sqlite")
+    ws.build()
+    with ws.connect() as conn:
+        return catalogue.export(conn)
+
+
+def prints(export: dict) -> dict[str, bytes]:
+    return {p.path: context.fingerprint(p) for p in context.iter_pages(export, CONFIG)}
+
+
+def edit_summary(w: dict) -> None:
+    w["summary"] = dict(w["summary"], body=w["summary"]["body"] + "\n\nOne more sentence.")
+
+
+def edit_abstract(w: dict) -> None:
+    w["abstract"] = (w["abstract"] or "") + " One more sentence."
+
+
+def edit_venue(w: dict) -> None:  # a field every card of the work shows
+    w["venue"] = (w["venue"] or "") + " (extended)"
+
+
+@pytest.mark.slow  # a dozen edits, each deriving every page of the shipped site twice
+@pytest.mark.parametrize("edit", [edit_summary, edit_abstract, edit_venue])
+def test_an_edit_to_one_work_changes_only_pages_the_dependency_map_names_for_it(shipped_data, edit):
+    before = exported(shipped_data)
+    old = prints(before)
+    by_work, everywhere = context.dependencies(context.iter_pages(before, CONFIG))
+    edited = [w for w in before["works"] if w["summary"]] if edit is edit_summary else before["works"]
+    assert edited
+    for w in edited[:: max(1, len(edited) // 12)]:  # a dozen works spread over the catalogue
+        after = copy.deepcopy(before)
+        edit(next(x for x in after["works"] if x["id"] == w["id"]))
+        new = prints(after)
+        changed = {path for path in old if old[path] != new[path]}
+        assert f"works/{w['id']}.html" in changed
+        assert changed - set(by_work[w["id"]]) - set(everywhere) == set(), w["id"]
+
+
+def test_one_summary_edit_depends_on_a_small_part_of_the_site(shipped_data):
+    pages = list(context.iter_pages(exported(shipped_data), CONFIG))
+    by_work, everywhere = context.dependencies(pages)
+    largest = max(len(set(paths) | set(everywhere)) for paths in by_work.values())
+    assert largest < len(pages) / 4
+
+
+def test_every_page_a_generator_makes_names_its_works_or_the_whole_catalogue(data):
+    export = exported(data)
+    ids = {w["id"] for w in export["works"]}
+    for page in context.iter_pages(export, CONFIG):
+        assert page.works is None or set(page.works) <= ids, page.path
+        if page.path.startswith("works/"):
+            assert page.path.split("/")[1].rsplit(".", 1)[0] in page.works

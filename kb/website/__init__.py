@@ -36,7 +36,8 @@ def _read_result(path: Path) -> dict:
 
 def load_results(results_dir: Path | None) -> tuple[list[dict], dict[str, Path]]:
     """The methods' latest results (results/<experiment>/result.json) and the figures they name."""
-    results, figures = [], {}
+    results: list[dict] = []
+    figures: dict[str, Path] = {}
     if not results_dir or not results_dir.is_dir():
         return results, figures
     for path in sorted(results_dir.glob("*/result.json")):

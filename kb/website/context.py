@@ -10,7 +10,7 @@ import datetime as dt
 import hashlib
 import pickle
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, partial
 from itertools import chain
@@ -69,13 +69,16 @@ class SiteConfig:
 
 
 def pages(
-    catalogue: dict, config: SiteConfig, results: list[dict] | None = None, related: dict[str, list[str]] | None = None
+    catalogue: Mapping,
+    config: SiteConfig,
+    results: list[dict] | None = None,
+    related: dict[str, list[str]] | None = None,
 ) -> list[Page]:
     """Every page of the site, at once (see iter_pages)."""
     return list(iter_pages(catalogue, config, results, related))
 
 
-def searchable_count(catalogue: dict) -> int:
+def searchable_count(catalogue: Mapping) -> int:
     """How many of iter_pages' pages are marked `search`: a page for each work and each technique."""
     return len(catalogue["works"]) + len(catalogue["techniques"])
 
@@ -95,7 +98,7 @@ def dependencies(pages: Iterable[Page]) -> tuple[dict[str, list[str]], list[str]
 
 
 def iter_pages(
-    catalogue: dict,
+    catalogue: Mapping,
     config: SiteConfig,
     results: list[dict] | None = None,
     related: dict[str, list[str]] | None = None,
@@ -151,7 +154,7 @@ class _Index:
     digests: dict[str, bytes] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, catalogue: dict, config: SiteConfig, results: list[dict] | None) -> _Index:
+    def of(cls, catalogue: Mapping, config: SiteConfig, results: list[dict] | None) -> _Index:
         works = {w["id"]: w for w in catalogue["works"]}
         cite_keys = export.cite_keys(list(works.values()))  # over the whole catalogue: keys unique site-wide
         index = cls(
@@ -275,7 +278,7 @@ class _Index:
         """The works `ids` for a reference manager, a file per format; `key(fmt)` is what the file is made from."""
         for fmt, ext in export.EXTENSIONS.items():
             text = partial(self.entries.text, fmt, ids)
-            yield Page(f"{stem}.{ext}", "raw.txt", lambda text=text: {"text": text()}, key=key(fmt), works=tuple(ids))
+            yield Page(f"{stem}.{ext}", "raw.txt", _text_context(text), key=key(fmt), works=tuple(ids))
 
 
 def _home_pages(ix: _Index) -> Iterator[Page]:
@@ -331,9 +334,7 @@ def _technique_pages(ix: _Index) -> Iterator[Page]:
         }
         shown = tuple(dict.fromkeys([*ids, *(i for claimed in claims_from.values() for i in claimed)]))
         yield Page(f"techniques/{slug}.html", "technique.html", context, search=True, works=shown)
-        yield from ix.citation_pages(
-            f"techniques/{slug}", ids, lambda fmt, ids=ids: (fmt, [(i, ix.cite_keys[i], ix.digest(i)) for i in ids])
-        )
+        yield from ix.citation_pages(f"techniques/{slug}", ids, partial(_citations_key, ix, ids))
         title = f"{t['name']} — {ix.config.title}"
         page, path = f"techniques/{slug}.html", f"techniques/{slug}.xml"
         feed = _feed(ix.site, title, page, path, [ix.works[i] for i in ids], ix.config)
@@ -413,9 +414,7 @@ def _work_pages(ix: _Index, related: dict[str, list[str]]) -> Iterator[Page]:
             ),
             works=tuple(dict.fromkeys([w["id"], *referred, *related[w["id"]]])),
         )
-        yield from ix.citation_pages(
-            f"works/{w['id']}", [w["id"]], lambda fmt, i=w["id"]: (fmt, i, ix.cite_keys[i], ix.digest(i))
-        )
+        yield from ix.citation_pages(f"works/{w['id']}", [w["id"]], partial(_citations_key, ix, [w["id"]]))
 
 
 def _site_feed(ix: _Index) -> Iterator[Page]:
@@ -489,6 +488,16 @@ def _work_context(
         "citation_meta": export.highwire(w, config.base_url),
         "edit_url": _edit_url(config, w),
     }
+
+
+def _text_context(text: Callable[[], str]) -> Callable[[], dict]:
+    """A raw page's context, made when the page is rendered."""
+    return lambda: {"text": text()}
+
+
+def _citations_key(ix: _Index, ids: list[str], fmt: str) -> tuple:
+    """What the citation file of `ids` in format `fmt` is made from: each work's cite key and citation digest."""
+    return (fmt, [(i, ix.cite_keys[i], ix.digest(i)) for i in ids])
 
 
 def _experiment_brief(r: dict) -> dict:

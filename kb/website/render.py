@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemBytecodeCache, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FileSystemBytecodeCache, FileSystemLoader, StrictUndefined, Template
 
 from kb import __version__
 from kb.website import searchindex
@@ -118,7 +118,7 @@ def _cache_cards(env: Environment) -> None:
             hit = rendered[key] = (args[0], macro(*args))
         return hit[1]
 
-    module.work_card = work_card
+    setattr(module, "work_card", work_card)  # noqa: B010 (a template module's attributes are not declared)
 
 
 def _digest(data: bytes) -> str:
@@ -380,10 +380,12 @@ def _take(chunk: tuple, prints: dict[str, str], rendered: set[str], indexer: sea
     prints.update(chunk_prints)
     rendered.update(chunk_rendered)
     for path, document in documents:
+        assert indexer is not None, "a shard that renders documents has an indexer"
         indexer.add(path, document)
 
 
 def _render_worker(indices: Sequence[int]) -> tuple[dict[str, str], set[str], list[tuple[str, str]]]:
+    assert _JOB is not None, "set before the workers fork"
     pages, env, stage, known, search = _JOB
     return _render_share(pages, env, stage, indices, known, search)
 
@@ -396,8 +398,10 @@ def _render_share(
     known: dict[str, str] | None = None,
     search: bool = False,
 ) -> tuple[dict[str, str], set[str], list[tuple[str, str]]]:
-    prints, rendered, documents = {}, set(), []
-    templates = {}  # name -> compiled template, looked up once per build rather than once per page
+    prints: dict[str, str] = {}
+    rendered: set[str] = set()
+    documents: list[tuple[str, str]] = []
+    templates: dict[str, Template] = {}  # name -> compiled template, looked up once per build rather than per page
     for i in indices:
         page = pages[i]
         prints[page.path] = known[page.path] if known else _digest(fingerprint(page))

@@ -25,8 +25,9 @@ import shutil
 import subprocess
 import tempfile
 import threading
+from io import BufferedReader
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 SEARCH_DIR = "pagefind"
 SHARDS_FILE = "shards.json"
@@ -222,6 +223,7 @@ class Indexer:
         """Shard k's Pagefind process, started if it has none; None once the index is closed (a shard failed)."""
         if k in self._processes:
             return self._processes[k]
+        assert self._executable is not None, "an index without Pagefind starts no process"
         process = _Pagefind(self._executable, self.stage / bundle(k), k)
         with self._lock:
             if self._closed:
@@ -285,6 +287,9 @@ class _Pagefind:
         except OSError as e:
             self._log.close()
             raise PagefindFailed(f"Pagefind could not be started ({executable}): {e}") from None
+        # both pipes exist (PIPE was asked for): named once, typed, for the methods that use them
+        self._stdin = cast(BinaryIO, self._process.stdin)
+        self._stdout = cast(BufferedReader, self._process.stdout)
         try:
             self._reader = threading.Thread(target=self._read, daemon=True)
             self._reader.start()
@@ -315,14 +320,14 @@ class _Pagefind:
             self._fail("; ".join(self._errors[:3]))
         if self._files is None:
             self._fail("stopped before giving its bundle")
-        self._process.stdin.close()
+        self._stdin.close()
         self._process.wait()
         self._close()
         self._write_files()
 
     def _write_files(self) -> None:
         made = set()
-        for file in self._files:
+        for file in self._files or []:
             try:
                 relative = PurePosixPath(file["path"])
                 content = base64.b64decode(file["content"], validate=True)
@@ -345,7 +350,7 @@ class _Pagefind:
 
     def _close(self) -> None:
         self._reader.join(timeout=5)
-        for stream in (self._process.stdin, self._process.stdout, self._log):
+        for stream in (self._stdin, self._stdout, self._log):
             try:
                 stream.close()
             except OSError:  # stdin whose last bytes could not be flushed to a process that is gone
@@ -355,16 +360,16 @@ class _Pagefind:
         self._sent += 1
         message = json.dumps({"message_id": self._sent, "payload": payload}).encode()
         try:
-            self._process.stdin.write(base64.b64encode(message) + b",")
+            self._stdin.write(base64.b64encode(message) + b",")
             if payload["type"] != "AddFile":  # answers to the others are waited for: send them now
-                self._process.stdin.flush()
+                self._stdin.flush()
         except OSError:  # a broken pipe: the process is gone
             self._fail("stopped")
 
     def _read(self) -> None:
         pending: list[bytes] = []  # the start of an answer still coming (the bundle's files come as one answer)
         try:
-            while chunk := self._process.stdout.read1(1 << 16):
+            while chunk := self._stdout.read1(1 << 16):
                 if b"," not in chunk:  # joined only once the answer is whole: appending to bytes is quadratic
                     pending.append(chunk)
                     continue

@@ -7,7 +7,6 @@ import datetime as dt
 import email.utils
 import hashlib
 import json
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -20,11 +19,6 @@ import httpx
 from importers.records import SourceError
 
 USER_AGENT = "safety-kb/0.1 (+https://github.com/safety-kb/safety-kb; mailto:safety-kb@users.noreply.github.com)"
-
-
-def cache_root() -> Path:
-    """$KB_CACHE, else ~/.cache/safety-kb: read when used, so tests and users can move it."""
-    return Path(os.environ.get("KB_CACHE") or Path.home() / ".cache" / "safety-kb")
 
 
 RETRY_STATUS = {429, 500, 502, 503, 504}
@@ -53,7 +47,7 @@ class Polite:
     default_interval: float = 1.0
     retries: int = 4
     backoff: float = 2.0
-    cache_dir: Path | None = field(default_factory=lambda: cache_root() / "http")
+    cache_dir: Path | None = None  # where answers are cached (kb gives $KB_CACHE/http); None: nothing cached
     max_age: float = 24 * 3600
     # A server may ask for an hour or a day (Retry-After: 86400): a command that sleeps that long looks hung, so a
     # longer wait is an error that says when to run again, and what was read is kept in the cache.

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from collections.abc import Iterable, Iterator
 
 from importers.http import Polite
@@ -30,13 +29,13 @@ def label(spec: dict) -> str:
 
 
 def fetch(http: Polite, spec: dict) -> Iterator[WorkRecord]:
-    """spec: author (a name: the best match) or author_id (A...), limit (None: every work), base_url, key."""
+    """spec: author (a name: the best match) or author_id (A...), limit (None: every work), base_url, key, mailto."""
     root = spec.get("base_url") or BASE_URL
-    key = spec.get("key")
+    key, mailto = spec.get("key"), spec.get("mailto")
     if not spec.get("author") and not spec.get("author_id"):
         raise SourceError("openalex", "give an author's name or an OpenAlex author id")
-    author = spec.get("author_id") or author_id(http, spec["author"], root, key)
-    yield from works(http, author, root, key, spec.get("limit"))
+    author = spec.get("author_id") or author_id(http, spec["author"], root, key, mailto)
+    yield from works(http, author, root, key, spec.get("limit"), mailto)
 
 
 def get_json(http: Polite, url: str, params: dict, where: str) -> dict:
@@ -62,9 +61,7 @@ def _json(body: bytes, where: str) -> dict:
 
 def auth_params(key: str | None = None, mailto: str | None = None) -> dict:
     """The one place OpenAlex credentials come from: an API key and a contact address (the "polite pool"),
-    given or read from $OPENALEX_API_KEY and $OPENALEX_MAILTO."""
-    key = key or os.environ.get("OPENALEX_API_KEY")
-    mailto = mailto or os.environ.get("OPENALEX_MAILTO")
+    as given: kb reads them from its settings ($OPENALEX_API_KEY, $OPENALEX_MAILTO), an importer never does."""
     return {**({"api_key": key} if key else {}), **({"mailto": mailto} if mailto else {})}
 
 
@@ -111,8 +108,10 @@ def _lookup_value(scheme: str, value: str) -> str:
     return value.lower().removeprefix("https://doi.org/")
 
 
-def author_id(http: Polite, name: str, base_url: str = BASE_URL, key: str | None = None) -> str:
-    data = get_json(http, f"{base_url}/authors", {"search": name, **auth_params(key)}, "authors")
+def author_id(
+    http: Polite, name: str, base_url: str = BASE_URL, key: str | None = None, mailto: str | None = None
+) -> str:
+    data = get_json(http, f"{base_url}/authors", {"search": name, **auth_params(key, mailto)}, "authors")
     results = data.get("results") or []
     if not results:
         raise SourceError("openalex", f"no author named {name!r}")
@@ -123,7 +122,12 @@ def author_id(http: Polite, name: str, base_url: str = BASE_URL, key: str | None
 
 
 def works(
-    http: Polite, author: str, base_url: str = BASE_URL, key: str | None = None, limit: int | None = None
+    http: Polite,
+    author: str,
+    base_url: str = BASE_URL,
+    key: str | None = None,
+    limit: int | None = None,
+    mailto: str | None = None,
 ) -> Iterator[WorkRecord]:
     """Every work of an OpenAlex author id (A123...), paged with a cursor."""
     cursor: str | None = "*"
@@ -134,7 +138,7 @@ def works(
             "filter": f"author.id:{author}",
             "per-page": 200,
             "cursor": cursor,
-            **auth_params(key),
+            **auth_params(key, mailto),
         }
         data = get_json(http, f"{base_url}/works", params, f"works of {author}")
         results = data.get("results")

@@ -16,7 +16,6 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from importers.http import cache_root
 from importers.records import AuthorRecord, Notice, SourceError, WorkRecord
 from importers.text import clean, repaired
 
@@ -53,7 +52,7 @@ def fetch(http, spec: dict) -> Iterator[WorkRecord | AuthorRecord | Notice]:
     so it never names a path. Google's pages come through scholarly's own client (with our User-Agent); `http` asks
     OpenAlex for the full author list of each publication whose list the profile cut short ("A Zou, L Phan, ..."),
     when there is one."""
-    items = profile(spec["id"], fill=bool(spec.get("fill")))
+    items = profile(spec["id"], fill=bool(spec.get("fill")), resume_dir=_resume_dir(spec))
     if http is None:
         return items
     return _completed(http, items, spec.get("openalex_url") or OPENALEX)
@@ -113,8 +112,16 @@ def _honest_user_agent() -> None:
     _proxy_generator.DEFAULT_USER_AGENT = USER_AGENT
 
 
-def resume_path(scholar_id: str, resume_dir: Path | None = None) -> Path:
-    return Path(resume_dir or cache_root() / "scholar") / f"{re.sub(r'[^A-Za-z0-9_-]', '_', scholar_id)}.json"
+def resume_path(scholar_id: str, resume_dir: Path) -> Path:
+    return resume_dir / f"{re.sub(r'[^A-Za-z0-9_-]', '_', scholar_id)}.json"
+
+
+def _resume_dir(spec: dict) -> Path:
+    """Where a profile's progress is kept: under the cache folder kb gives (spec["cache_dir"], from $KB_CACHE, never
+    from sources.toml), else the system's temporary folder."""
+    import tempfile
+
+    return Path(spec.get("cache_dir") or Path(tempfile.gettempdir()) / "safety-kb") / "scholar"
 
 
 def blocked(html: str) -> str | None:
@@ -173,7 +180,7 @@ def profile(
             hint="pip install scholarly 'bibtexparser<2' (2.x breaks scholarly)",
         ) from e
     read_on = (today or dt.date.today()).isoformat()
-    path = resume_path(scholar_id, resume_dir)
+    path = resume_path(scholar_id, resume_dir or _resume_dir({}))
     state = _load(path, scholar_id)
     resumed = bool(state.get("publications") or state.get("filled"))
     _honest_user_agent()

@@ -1,10 +1,11 @@
 """Where everything lives (data/, the catalogue, the site, results, embeddings) and the settings that move
 them, each read once here; and keeping the catalogue in step with data/.
 
-Settings: $KB_DATA (data/), $KB_DB (the catalogue), $KB_LOCK_TIMEOUT (seconds a writer waits for another).
-Importers read their own: $KB_CACHE (importers.http), $OPENALEX_API_KEY and $OPENALEX_MAILTO (importers.openalex),
-$KB_ARXIV_URL, $KB_LESSWRONG_URL, $KB_OPENALEX_URL (kb.ingest.imports).
-The site's public address: $KB_SITE_URL (`kb site build --base-url`).
+Settings, all read here: $KB_DATA (data/), $KB_DB (the catalogue), $KB_LOCK_TIMEOUT (seconds a writer waits for
+another), $KB_CACHE (HTTP answers and Scholar's resume files), and the sources' $KB_ARXIV_URL, $KB_LESSWRONG_URL,
+$KB_OPENALEX_URL, $OPENALEX_API_KEY, $OPENALEX_MAILTO, which kb.ingest hands to the importers (they never read the
+environment). Two are click's, as options' defaults: $KB_SITE_URL (`kb site build --base-url`) and the methods'
+$KB_CACHE (kb.methods may not import kb: `kb methods run` passes it).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import sys
 from collections import namedtuple
 from contextlib import contextmanager
 from pathlib import Path
+from types import MappingProxyType
 
 from kb import catalogue
 
@@ -51,9 +53,21 @@ def _seconds(name: str, value: str | None, default: float) -> float:
     return seconds
 
 
-class Workspace(namedtuple("Workspace", ("data_dir", "db_path", "lock_timeout"), defaults=(LOCK_TIMEOUT,))):
-    """data/ (a Path), the catalogue file (a Path) and the seconds a writer waits for another. A named tuple, not
-    a dataclass: every command makes one, and importing dataclasses costs a fifth of a cold `kb show`."""
+# What the sources read from the environment (the SOURCES table names which key each fills): read here with the
+# rest, and handed to the importers, which never read the environment themselves.
+SOURCE_SETTINGS = ("KB_ARXIV_URL", "KB_LESSWRONG_URL", "KB_OPENALEX_URL", "OPENALEX_API_KEY", "OPENALEX_MAILTO")
+
+
+class Workspace(
+    namedtuple(
+        "Workspace",
+        ("data_dir", "db_path", "lock_timeout", "cache_dir", "settings"),
+        defaults=(LOCK_TIMEOUT, None, MappingProxyType({})),
+    )
+):
+    """data/ (a Path), the catalogue file (a Path), the seconds a writer waits for another, the cache folder (HTTP
+    answers, Scholar's resume files; None: nothing cached) and the sources' settings. A named tuple, not a
+    dataclass: every command makes one, and importing dataclasses costs a fifth of a cold `kb show`."""
 
     __slots__ = ()
 
@@ -63,9 +77,13 @@ class Workspace(namedtuple("Workspace", ("data_dir", "db_path", "lock_timeout"),
 
         from kb.store.layout import find_data_dir
 
-        data = Path(data_dir or os.environ.get("KB_DATA") or find_data_dir())
-        db = Path(db_path or os.environ.get("KB_DB") or data.parent / "build" / "catalogue.sqlite")
-        return cls(data, db, _seconds("KB_LOCK_TIMEOUT", os.environ.get("KB_LOCK_TIMEOUT"), LOCK_TIMEOUT))
+        env = os.environ
+        data = Path(data_dir or env.get("KB_DATA") or find_data_dir())
+        db = Path(db_path or env.get("KB_DB") or data.parent / "build" / "catalogue.sqlite")
+        timeout = _seconds("KB_LOCK_TIMEOUT", env.get("KB_LOCK_TIMEOUT"), LOCK_TIMEOUT)
+        cache = Path(env.get("KB_CACHE") or Path.home() / ".cache" / "safety-kb")
+        settings = MappingProxyType({name: env[name] for name in SOURCE_SETTINGS if env.get(name)})
+        return cls(data, db, timeout, cache, settings)
 
     # every path a command uses, beside data/ (its checkout's root) or beside the catalogue
     @property

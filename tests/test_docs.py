@@ -115,3 +115,16 @@ def test_each_layer_imports_only_the_layers_above_it():
 
 def test_the_importers_never_import_kb():
     assert [str(p.relative_to(REPO)) for p in (REPO / "importers").glob("*.py") if _kb_imports(p)] == []
+
+
+def test_every_setting_is_read_by_the_workspace_alone():
+    # the terminal's conventions (NO_COLOR, COLUMNS, click's completion) are the terminal's, not settings of kb's;
+    # kb.methods may not import kb, so `kb methods run` hands it what it needs
+    readers = {"kb/workspace.py", "kb/cli/terminal.py", "kb/cli/launch.py"}
+    found = [
+        str(p.relative_to(REPO))
+        for folder in ("kb", "importers")
+        for p in (REPO / folder).rglob("*.py")
+        if re.search(r"os\.environ|getenv", p.read_text()) and "kb/methods/" not in str(p)
+    ]
+    assert sorted(set(found) - readers) == []

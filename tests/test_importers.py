@@ -691,9 +691,11 @@ def test_fetch_source_gives_sync_and_import_the_same_defaults_and_environment(mo
         seen.append(str(request.url))
         return httpx.Response(200, content=(FIXTURES / "arxiv_ids.xml").read_bytes())
 
-    monkeypatch.setenv("KB_ARXIV_URL", "https://mirror.example/api/query")
+    settings = {"KB_ARXIV_URL": "https://mirror.example/api/query"}  # as the Workspace reads them
     monkeypatch.setattr(imports, "HTTP_OPTIONS", {"default_interval": 0, "cache_dir": None})
-    fetched = imports.fetch_source({"type": "arxiv", "ids": ["2310.01405", "2401.99999"]}, httpx.MockTransport(handler))
+    fetched = imports.fetch_source(
+        {"type": "arxiv", "ids": ["2310.01405", "2401.99999"]}, httpx.MockTransport(handler), settings=settings
+    )
     assert fetched.name == "arxiv" and len(fetched.records) == 2 and fetched.error is None
     assert seen[0].startswith("https://mirror.example/api/query?")
 

@@ -112,9 +112,9 @@ def test_sources_toml_cannot_name_a_folder_for_resume_files(kb, data):
 def test_the_scholar_resume_file_stays_in_the_cache_whatever_the_id(tmp_path, monkeypatch):
     from importers import scholar
 
-    monkeypatch.setenv("KB_CACHE", str(tmp_path / "cache"))
     for hostile in ("../../../etc/passwd", "/abs/x", "a/../../b", "..", "\x1b[2J"):
-        path = scholar.resume_path(hostile)
+        spec = {"id": hostile, "cache_dir": str(tmp_path / "cache")}  # as kb gives it, from $KB_CACHE
+        path = scholar.resume_path(hostile, scholar._resume_dir(spec))
         assert path.parent == tmp_path / "cache" / "scholar" and "/" not in path.name, hostile
 
 

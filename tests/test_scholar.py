@@ -53,13 +53,16 @@ def page(rows: list[str], more: bool, first: bool = True) -> str:
     return body
 
 
+CACHE: dict = {"dir": None}  # the cache folder of the test that runs
+
+
 @pytest.fixture
 def google(monkeypatch, tmp_path):
     """pages[predicate] = answer; every request is recorded in pages.asked."""
     pytest.importorskip("scholarly")
     from scholarly._navigator import Navigator
 
-    monkeypatch.setenv("KB_CACHE", str(tmp_path))
+    CACHE["dir"] = str(tmp_path)  # what kb gives the importer from $KB_CACHE
 
     class Pages(dict):
         asked: list
@@ -84,13 +87,14 @@ def google(monkeypatch, tmp_path):
 def run(fill: bool = False):
     from importers import scholar
 
-    return collect(f"scholar {ID}", lambda: scholar.fetch(None, {"id": ID, "fill": fill}))
+    spec = {"id": ID, "fill": fill, "cache_dir": CACHE["dir"]}
+    return collect(f"scholar {ID}", lambda: scholar.fetch(None, spec))
 
 
 def resume_file() -> Path:
     from importers import scholar
 
-    return scholar.resume_path(ID)
+    return scholar.resume_path(ID, Path(CACHE["dir"]) / "scholar")
 
 
 def profile_requests(asked: list[str]) -> list[int]:
@@ -101,7 +105,7 @@ def test_scholar_profile_gives_the_person_and_every_publication(google):
     from importers import scholar
 
     google[f"user={ID}"] = PROFILE
-    owner, works = scholar.fetch_profile(ID)
+    owner, works = scholar.fetch_profile(ID, resume_dir=Path(CACHE["dir"]) / "scholar")
     assert (owner.name, owner.scholar_id, owner.affiliation, owner.homepage) == (
         "Ada Lovelace",
         ID,
@@ -225,7 +229,7 @@ def test_the_owner_comes_first_and_notices_are_not_records(google):
     from importers import scholar
 
     google[f"user={ID}"] = PROFILE
-    items = list(scholar.fetch(None, {"id": ID}))
+    items = list(scholar.fetch(None, {"id": ID, "cache_dir": CACHE["dir"]}))
     assert isinstance(items[0], AuthorRecord) and all(isinstance(i, WorkRecord | Notice) for i in items[1:])
 
 
@@ -242,7 +246,7 @@ def test_a_block_is_an_error_that_fetch_profile_raises(google):
 
     google[f"user={ID}"] = CAPTCHA
     with pytest.raises(SourceError, match="Google asks for a captcha"):
-        scholar.fetch_profile(ID)
+        scholar.fetch_profile(ID, resume_dir=Path(CACHE["dir"]) / "scholar")
 
 
 def test_a_profile_listing_a_paper_about_captchas_is_not_a_block(google):
@@ -323,7 +327,7 @@ def test_a_cut_author_list_is_completed_from_the_openalex_work_of_the_same_title
         return httpx.Response(200, json={"results": [work]})
 
     http = Polite(client(httpx.MockTransport(openalex)), "scholar", cache_dir=None, sleep=lambda s: None)
-    items = list(scholar.fetch(http, {"id": ID}))
+    items = list(scholar.fetch(http, {"id": ID, "cache_dir": CACHE["dir"]}))
     works = [i for i in items if isinstance(i, WorkRecord)]
     assert works[0].authors == ["Andy Zou", "Long Phan", "Sarah Chen"] and not works[0].more_authors
     assert works[1].authors == ["A Lovelace"]  # whole on the profile: not asked
@@ -346,5 +350,5 @@ def test_an_openalex_work_of_another_title_leaves_the_cut_list_as_it_was(google)
         client(httpx.MockTransport(lambda r: httpx.Response(200, json={"results": [other]}))),
         "scholar", cache_dir=None, sleep=lambda s: None,
     )  # fmt: skip
-    works = [i for i in scholar.fetch(http, {"id": ID}) if isinstance(i, WorkRecord)]
+    works = [i for i in scholar.fetch(http, {"id": ID, "cache_dir": CACHE["dir"]}) if isinstance(i, WorkRecord)]
     assert works[0].authors == ["A Zou", "L Phan"] and works[0].more_authors

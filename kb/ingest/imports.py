@@ -9,10 +9,11 @@ concurrently; one source's failure does not stop the others.
 from __future__ import annotations
 
 import dataclasses
-import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
 
 from kb.ingest.merging import Merger, Report
 from kb.store.sources import SOURCES
@@ -81,10 +82,12 @@ def apply(ws: Workspace, batches: list[Fetched]) -> Report:
 HTTP_OPTIONS: dict = {}  # overrides of importers.http.Polite's pacing and retries (tests set them)
 
 
-def polite(source: str, transport=None, progress=None):
+def polite(source: str, transport=None, progress=None, cache_dir: Path | None = None):
+    """A polite client for one source; its answers cached under cache_dir/http (None: nothing cached)."""
     from importers import http
 
-    return http.Polite(http.client(transport), source, **{"progress": progress, **HTTP_OPTIONS})
+    cache = {"cache_dir": cache_dir / "http" if cache_dir else None}
+    return http.Polite(http.client(transport), source, **{"progress": progress, **cache, **HTTP_OPTIONS})
 
 
 def terminal_progress(text: str) -> None:
@@ -95,8 +98,16 @@ def terminal_progress(text: str) -> None:
         print(f"  {text}", file=sys.stderr, flush=True)
 
 
-def fetch_source(spec: dict, transport=None, progress=None) -> Fetched:
-    """Fetch one source, described by a spec (see SOURCES), to its end or its first error."""
+def fetch_source(
+    spec: dict,
+    transport=None,
+    progress=None,
+    *,
+    settings: Mapping[str, str] = MappingProxyType({}),
+    cache_dir: Path | None = None,
+) -> Fetched:
+    """Fetch one source, described by a spec (see SOURCES), to its end or its first error. `settings` are the
+    Workspace's (what fills a key the spec leaves out); answers are cached under `cache_dir` (None: not cached)."""
     import importlib
     from typing import cast
 
@@ -108,12 +119,14 @@ def fetch_source(spec: dict, transport=None, progress=None) -> Fetched:
         known = ", ".join(SOURCES)
         return Fetched(str(spec), error=f"unknown source type {kind!r} in sources.toml (known: {known})")
     given = {k: v for k, v in spec.items() if v is not None}
-    from_env = {k: os.environ[var] for k, var in source.env.items() if k not in given and os.environ.get(var)}
-    spec = {**source.defaults, **from_env, **given}
+    from_settings = {k: settings[var] for k, var in source.env.items() if k not in given and settings.get(var)}
+    spec = {**source.defaults, **from_settings, **given}
+    if cache_dir is not None:  # where an importer may keep what resumes it (Scholar's progress), never the user's
+        spec["cache_dir"] = str(cache_dir)
     try:
         module = cast(Importer, importlib.import_module(f"importers.{source.module}"))
         name = module.label(spec)
-        http = polite(name, transport, progress)
+        http = polite(name, transport, progress, cache_dir)
     except KeyError as e:
         return Fetched(str(spec), error=f"a {kind} source needs {e.args[0]!r} (see data/sources.toml)")
     except Exception as e:  # as in collect(): this source fails, kb sync goes on with the others
@@ -123,7 +136,8 @@ def fetch_source(spec: dict, transport=None, progress=None) -> Fetched:
 
 def run(ws: Workspace, spec: dict, transport=None) -> tuple[Report, Fetched]:
     """`kb import <type> ...`: one source fetched, then merged into data/."""
-    fetched = fetch_source(spec, transport, terminal_progress)  # kb sync has its own counter: one source's lines only
+    # kb sync has its own counter: one source's lines only
+    fetched = fetch_source(spec, transport, terminal_progress, settings=ws.settings, cache_dir=ws.cache_dir)
     return apply(ws, [fetched]), fetched
 
 
@@ -139,7 +153,9 @@ def sync(
 ) -> tuple[Report, list[Fetched]]:
     """Fetch every source at once (each host keeps its own pace), then merge them in order."""
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(fetch_source, spec, transport) for spec in specs]
+        futures = [
+            pool.submit(fetch_source, spec, transport, settings=ws.settings, cache_dir=ws.cache_dir) for spec in specs
+        ]
         fetched = []
         for spec, f in zip(specs, futures):
             try:

@@ -101,10 +101,11 @@ def refresh(
     result = Result(Report(), [])
     if "arxiv" in sources:
         asked = [w for w in works if "arxiv" in w.ids]
-        result.fetched.append(_arxiv(asked, urls.get("arxiv"), transport))
+        result.fetched.append(_arxiv(ws, asked, urls.get("arxiv"), transport))
         result.asked["arxiv"] = len(asked)
     if "openalex" in sources:
-        result.fetched.append(_openalex(works, urls.get("openalex"), key, mailto, today, transport))
+        key, mailto = key or ws.settings.get("OPENALEX_API_KEY"), mailto or ws.settings.get("OPENALEX_MAILTO")
+        result.fetched.append(_openalex(ws, works, urls.get("openalex"), key, mailto, today, transport))
         result.asked["openalex"] = len(works)
     for f in result.fetched:
         f.records, result.not_found[f.name] = _answering(f.records, works, "arxiv" if f.name == "arxiv" else None)
@@ -114,23 +115,23 @@ def refresh(
     return result
 
 
-def _arxiv(works: list[Work], url: str | None, transport) -> Fetched:
+def _arxiv(ws, works: list[Work], url: str | None, transport) -> Fetched:
     from importers import arxiv
     from kb.ingest.imports import polite
 
-    http = polite("arxiv", transport)
-    root = base_url("arxiv", url) or arxiv.BASE_URL
+    http = polite("arxiv", transport, cache_dir=ws.cache_dir)
+    root = base_url("arxiv", url, ws.settings) or arxiv.BASE_URL
     ids = sorted({w.ids["arxiv"] for w in works})
 
     return collect("arxiv", lambda: arxiv.by_ids(http, ids, root))  # by_ids asks a page of ids at a time
 
 
-def _openalex(works: list[Work], url, key, mailto, today, transport) -> Fetched:
+def _openalex(ws, works: list[Work], url, key, mailto, today, transport) -> Fetched:
     from importers import openalex
     from kb.ingest.imports import polite
 
-    http = polite("openalex", transport)
-    root = base_url("openalex", url) or openalex.BASE_URL
+    http = polite("openalex", transport, cache_dir=ws.cache_dir)
+    root = base_url("openalex", url, ws.settings) or openalex.BASE_URL
     # one lookup per work, by the most precise identifier it has
     by_scheme: dict[str, list[str]] = {"openalex": [], "doi": [], "arxiv": []}
     for w in works:

@@ -5,9 +5,9 @@ runs what it reads (kb.ingest.imports) and `kb validate` checks it, and neither 
 
 from __future__ import annotations
 
-import os
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,7 +32,9 @@ class SourcesProblems(DataProblems):
 class Source:
     module: str  # importers.<module>
     defaults: dict = field(default_factory=dict)  # what a sources.toml entry leaves out
-    env: dict = field(default_factory=dict)  # spec key -> the environment variable that gives it when unset
+    env: dict = field(
+        default_factory=dict
+    )  # spec key -> the setting (kb.workspace.SOURCE_SETTINGS) that gives it when unset
     # The keys a sources.toml entry may give besides type and base_url, each with what its value must be (a type,
     # LIST: a list of strings, or a tuple of the values allowed): what the importer's label() and fetch() read.
     keys: dict = field(default_factory=dict)
@@ -69,17 +71,17 @@ SOURCES: dict[str, Source] = {
     "openalex": Source(
         "openalex",
         {"limit": 500},
-        {"base_url": "KB_OPENALEX_URL"},
-        {"author": str, "author_id": str, "limit": int, "key": str},
+        {"base_url": "KB_OPENALEX_URL", "key": "OPENALEX_API_KEY", "mailto": "OPENALEX_MAILTO"},
+        {"author": str, "author_id": str, "limit": int, "key": str, "mailto": str},
         ("author", "author_id"),
     ),
 }
 
 
-def base_url(source: str, given: str | None) -> str | None:
-    """The address a source's API is asked at: the one given, else its environment variable's (SOURCES)."""
+def base_url(source: str, given: str | None, settings: Mapping[str, str]) -> str | None:
+    """The address a source's API is asked at: the one given, else its setting's (SOURCES; the Workspace's)."""
     var = SOURCES[source].env.get("base_url") if source in SOURCES else None
-    return given or (os.environ.get(var) if var else None) or None
+    return given or (settings.get(var) if var else None) or None
 
 
 def sources(path: Path) -> list[dict]:

@@ -8,7 +8,7 @@ import pytest
 pytest.importorskip("sklearn")
 pytest.importorskip("torch")
 
-from kb.methods import data, pruning  # noqa: E402
+from kb.methods import data, pruning, stats  # noqa: E402
 from kb.methods.models import MLP, digits, train_mlp  # noqa: E402
 from kb.methods.probes import CCSProbe, LATProbe, LogisticProbe, MeanDifferenceProbe, cosine, tpr_at_fpr  # noqa: E402
 from tests.conftest import REPO  # noqa: E402
@@ -36,9 +36,9 @@ def isotropic(n=10_000, d=32, seed=0):
 )
 def test_each_probe_recovers_a_planted_direction(probe):
     truth, X, y = isotropic()
-    probe.fit(X, y)
+    probe.fit(X, y, pair=np.arange(len(y)) ^ 1) if isinstance(probe, LATProbe) else probe.fit(X, y)
     assert cosine(probe.direction_, truth) > 0.99
-    assert probe.score(X, y) > 0.9
+    assert probe.auroc(X, y) > 0.9 and probe.score(X, y) > 0.8  # AUROC, and accuracy (scikit-learn's score)
     assert probe.predict(X).mean() == pytest.approx(0.5, abs=0.05)
 
 
@@ -241,12 +241,14 @@ def test_a_quick_run_writes_results_the_site_reads(tmp_path, monkeypatch):
     claims = EXPERIMENTS["std-pruning"].claims
     assert verdicts[claims["bound-holds"]] == "reproduced"
     assert verdicts[claims["literal-bound-holds"]] == "not reproduced"  # the constructed network breaks it
-    assert set(verdicts.values()) <= {"reproduced", "not reproduced", "inconclusive"}
+    assert set(verdicts.values()) <= set(stats.VERDICTS)
+    assert all(c["rule"] for c in record["claims"])  # each verdict says the rule that gave it
     assert record["run"]["model"] == "MLP on digits" and record["run"]["code_version"]
     assert "digits" in record["data"] and record["run"]["seeds"] == 2 and record["run"]["seed_values"] == [0, 1]
     assert all((path.parent / f["path"]).exists() for f in record["figures"])
     loaded, figures = load_results(tmp_path)
-    assert loaded[0]["experiment"] == "std-pruning" and len(figures) == 2
+    assert loaded[0]["experiment"] == "std-pruning" and len(figures) == 3
+    assert all(c["rule"] for c in loaded[0]["claims"])
 
 
 @pytest.mark.skipif(pytest.importorskip("transformers") is None, reason="needs transformers")
@@ -266,3 +268,71 @@ def test_the_packaged_transformer_encodes_and_caches(tmp_path):
     )  # from the cache
     with pytest.raises(ValueError, match="out of range"):
         Encoder(default_model_dir(), layer=99)
+
+
+# -- scikit-learn's contract -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "probe",
+    [
+        LogisticProbe(),
+        MeanDifferenceProbe(),
+        MeanDifferenceProbe(covariance="iid"),
+        MeanDifferenceProbe(covariance="shrinkage"),
+        LATProbe(paired=False, random_state=0),
+    ],
+    ids=["lr", "mean-difference", "mass-mean-iid", "lda-shrinkage", "lat-unpaired"],
+)
+def test_each_probe_passes_scikit_learns_check_estimator(probe):
+    import warnings
+
+    from sklearn.utils.estimator_checks import check_estimator
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the checks' own warnings about their data
+        check_estimator(probe)
+
+
+def test_the_exemptions_from_check_estimator_are_those_that_need_a_pairing():
+    from kb.methods.probes import SKLEARN_EXEMPT
+
+    assert set(SKLEARN_EXEMPT) == {"LATProbe(paired=True)", "CCSProbe"}
+    _, X, y = isotropic(n=200)
+    with pytest.raises(ValueError, match="pairing"):
+        LATProbe().fit(X, y)  # what check_estimator would call
+    with pytest.raises(ValueError, match="contrast pairs"):
+        CCSProbe().fit(X, y)
+
+
+def test_labels_of_any_two_values_give_the_same_probe_not_a_nan():
+    _, X, y = isotropic(n=2000)
+    for make in (MeanDifferenceProbe, LogisticProbe):
+        ours, other = make().fit(X, y), make().fit(X, np.where(y == 1, 2, 0))
+        assert np.all(np.isfinite(other.direction_)) and cosine(ours.direction_, other.direction_) > 0.9999
+        assert list(other.classes_) == [0, 2] and set(other.predict(X)) == {0, 2}
+    with pytest.raises(ValueError, match="two classes"):
+        MeanDifferenceProbe().fit(X, np.zeros(len(y)))
+    with pytest.raises(ValueError, match="two classes"):
+        MeanDifferenceProbe().fit(X, np.arange(len(y)) % 3)
+
+
+def test_score_is_accuracy_and_auroc_is_its_own_method():
+    _, X, y = isotropic(n=2000)
+    probe = LogisticProbe().fit(X, y)
+    assert probe.score(X, y) == pytest.approx((probe.predict(X) == y).mean())
+    from sklearn.metrics import roc_auc_score
+
+    assert probe.auroc(X, y) == pytest.approx(roc_auc_score(y, probe.decision_function(X)))
+
+
+def test_paired_lat_refuses_a_pairing_a_split_has_broken():
+    _, X, y = isotropic(n=200)
+    pair = np.arange(len(y)) ^ 1
+    keep = np.arange(0, 150)  # whole pairs
+    LATProbe(random_state=0).fit(X[keep], y[keep], pair=pair[keep])
+    broken = np.arange(0, 151)  # row 150 without its partner 151
+    with pytest.raises(ValueError, match="broke a pair"):
+        LATProbe(random_state=0).fit(X[broken], y[broken], pair=pair[broken])
+    with pytest.raises(ValueError, match="a row of each class"):
+        LATProbe(random_state=0).fit(X, y, pair=np.arange(len(y)) ^ 2)  # 0 with 2: both true

@@ -69,7 +69,7 @@ def test_an_experiment_runs_on_a_local_causal_lm_with_last_token_pooling(kb, tin
     for claim in record["claims"]:  # every verdict names where it was found
         assert claim["setting"] == {"model": "tiny-gpt2", "layer": 2, "pooling": "last"}
         assert claim["evidence"].endswith("[tiny-gpt2, layer 2, last pooling]")
-        assert claim["verdict"] in ("reproduced", "not reproduced", "inconclusive")
+        assert claim["verdict"] in ("reproduced", "not reproduced", "inconclusive", "not testable") and claim["rule"]
     aurocs = [r for r in record["tables"]["auroc"] if r["setting"] == "comparisons"]
     assert {r["method"] for r in aurocs} >= {"LR", "mass-mean (iid)", "LAT (paired)", "CCS"}
     assert all(0 <= r["iid_mean"] <= 1 for r in aurocs)

@@ -17,9 +17,10 @@ from kb.methods import stats
 @dataclass
 class Claim:
     text: str
-    verdict: str  # "reproduced", "not reproduced" or "inconclusive"
+    verdict: str  # one of kb.methods.stats.VERDICTS
     evidence: str
     setting: dict | None = None  # the model, layer and pooling the verdict holds for (None: no transformer)
+    rule: str = ""  # how the verdict is decided for this claim: the interval, the line, the margin
 
 
 @dataclass
@@ -34,13 +35,16 @@ class Result:
     data: dict = field(default_factory=dict)  # what each dataset was and how big
     run: dict = field(default_factory=dict)
 
-    def claim(self, text: str, verdict: str, evidence: str, setting: dict | None = None) -> None:
-        """Record a verdict (see kb.methods.stats); with a setting, the evidence ends by naming it."""
-        if verdict not in (stats.REPRODUCED, stats.NOT_REPRODUCED, stats.INCONCLUSIVE):
+    def claim(self, text: str, verdict: str, evidence: str, setting: dict | None = None, rule: str = "") -> None:
+        """Record a verdict (see kb.methods.stats) and the rule that gave it; with a setting, the evidence ends by
+        naming it."""
+        if verdict not in stats.VERDICTS:
             raise ValueError(f"unknown verdict {verdict!r}")
+        if not rule:
+            raise ValueError(f"a verdict needs the rule that gave it: {text[:60]!r}")
         if setting:
             evidence += f" [{setting_label(setting)}]"
-        self.claims.append(Claim(text, verdict, evidence, setting))
+        self.claims.append(Claim(text, verdict, evidence, setting, rule))
 
 
 def setting_label(setting: dict) -> str:
@@ -61,16 +65,18 @@ def code_version() -> str:
         return "unknown"
 
 
-def figure(result: Result, folder: Path, name: str, caption: str, draw) -> None:
-    """draw(ax) plots; the figure is saved as SVG beside result.json."""
+def figure(result: Result, folder: Path, name: str, caption: str, draw, panels: tuple[int, int] = (1, 1)) -> None:
+    """draw(ax) plots (draw(axes), a flat array, for more than one panel: one metric to an axis); the figure is saved
+    as SVG beside result.json."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     matplotlib.rcParams["svg.hashsalt"] = "safety-kb"  # stable ids: the same run gives the same file
-    fig, ax = plt.subplots(figsize=(6.4, 4))
-    draw(ax)
+    rows, cols = panels
+    fig, ax = plt.subplots(rows, cols, figsize=(6.4 * (1 + 0.4 * (cols - 1)), 4 * rows), squeeze=False)
+    draw(ax[0, 0] if panels == (1, 1) else ax.ravel())
     fig.tight_layout()
     folder.mkdir(parents=True, exist_ok=True)
     fig.savefig(folder / f"{name}.svg", metadata={"Date": None})

@@ -51,7 +51,12 @@ def load_results(results_dir: Path | None) -> tuple[list[dict], dict[str, Path]]
                 figures[rel] = source
                 shown.append({"src": rel, "caption": f.get("caption", "")})
         claims = [
-            {"text": c.get("text", ""), "verdict": c.get("verdict", "inconclusive"), "evidence": c.get("evidence")}
+            {
+                "text": c.get("text", ""),
+                "verdict": c.get("verdict", "inconclusive"),
+                "evidence": c.get("evidence"),
+                "rule": c.get("rule"),
+            }
             for c in r.get("claims", [])
         ]
         results.append(

@@ -616,34 +616,39 @@ THRESHOLD_CATCH, THRESHOLD_SHIFTED, THRESHOLD_HARD_FPR = 0.8, 0.5, 0.2  # the cl
 
 
 def _draw_coup(result: Result, config: Config, folder: Path, encoder: Encoder, summary) -> None:
-    keys = ("tpr_held_out", "freeform", "tpr_shifted", "topic")
-    names = [
-        "TPR, held-out\n(templated)",
-        "TPR, held-out\n(hand-written)",
-        "TPR, other\nformats",
-        "FPR, topic-matched\n(hand-written)",
-    ]
+    """Catch rates and false-alarm rates on axes of their own: they are different quantities."""
+    panels = (
+        (
+            ("tpr_held_out", "freeform", "tpr_shifted"),
+            ["held-out\n(templated)", "held-out\n(hand-written)", "other\nformats"],
+            "true-positive rate",
+        ),
+        (("topic",), ["topic-matched\n(hand-written)"], "false-positive rate"),
+    )
 
-    def draw(ax):
-        xs = np.arange(len(keys))
-        for i, row in enumerate(summary):
-            lows = [row[k] - max(row[f"{k}_low"], 0) for k in keys]
-            highs = [min(row[f"{k}_high"], 1) - row[k] for k in keys]
-            ax.bar(xs + i * 0.38 - 0.19, [row[k] for k in keys], 0.38, yerr=[lows, highs], label=row["probe"])
-        ax.set_xticks(xs)
-        ax.set_xticklabels(names, fontsize=7)
-        ax.set_ylim(0, 1.3)  # room above the bars (rates reach 1.0) for the legend
-        ax.set_yticks(np.linspace(0, 1, 6))
-        ax.set_ylabel(f"rate at a 1% false-positive threshold ({encoder.name})")
-        ax.legend(fontsize=8, ncol=len(summary), loc="upper center")
+    def draw(axes):
+        for ax, (keys, names, label) in zip(axes, panels):
+            xs = np.arange(len(keys))
+            for i, row in enumerate(summary):
+                lows = [row[k] - max(row[f"{k}_low"], 0) for k in keys]
+                highs = [min(row[f"{k}_high"], 1) - row[k] for k in keys]
+                ax.bar(xs + i * 0.38 - 0.19, [row[k] for k in keys], 0.38, yerr=[lows, highs], label=row["probe"])
+            ax.set_xticks(xs)
+            ax.set_xticklabels(names, fontsize=7)
+            ax.set_ylim(0, 1.3)  # room above the bars (rates reach 1.0) for the legend
+            ax.set_yticks(np.linspace(0, 1, 6))
+            ax.set_ylabel(f"{label} at the 1% threshold ({encoder.name})")
+            ax.legend(fontsize=7, ncol=len(summary), loc="upper center")
 
     figure(
         result,
         folder,
         "coup",
-        "Off-policy probes at a threshold that fires on 1% of harmless traffic (how-to and anti-theft texts): "
-        f"95% CI over {config.n_seeds} seeds (templated sets) or bootstrap over texts (hand-written sets)",
+        "Off-policy probes at a threshold that fires on 1% of harmless traffic (how-to and anti-theft texts): catch "
+        f"rates (left) and false alarms (right); 95% CI over {config.n_seeds} seeds (templated sets) or bootstrap "
+        "over texts (hand-written sets)",
         draw,
+        panels=(1, 2),
     )
 
 

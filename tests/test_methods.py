@@ -336,3 +336,44 @@ def test_paired_lat_refuses_a_pairing_a_split_has_broken():
         LATProbe(random_state=0).fit(X[broken], y[broken], pair=pair[broken])
     with pytest.raises(ValueError, match="a row of each class"):
         LATProbe(random_state=0).fit(X, y, pair=np.arange(len(y)) ^ 2)  # 0 with 2: both true
+
+
+# -- the truth datasets at their papers' size ----------------------------------------------------------------
+
+
+def test_the_truth_datasets_have_a_thousand_statements_each_in_true_false_pairs():
+    sets = data.truth_datasets()
+    assert set(sets) == {"cities", "neg_cities", "larger_than", "smaller_than", "cities_conj", "cities_disj"}
+    for name, s in sets.items():
+        assert len(s.text) >= 1000 and len(set(s.text)) == len(s.text), name
+        assert np.all(s.pair[s.pair] == np.arange(len(s.pair))) and np.all(s.label != s.label[s.pair]), name
+    quick = data.truth_datasets(quick=True)
+    assert all(len(s.text) == 300 and np.all(s.pair[s.pair] == np.arange(300)) for s in quick.values())
+
+
+def test_each_generated_statement_is_true_exactly_when_its_label_says():
+    facts = dict(data.world_cities())
+    assert facts["Paris"] == "France" and facts["Lima"] == "Peru" and "Springfield" not in facts
+    for s, negated in ((data.cities(), False), (data.cities(negated=True, seed=1), True)):
+        for text, label in zip(s.text, s.label):
+            city, place = text.removeprefix("The city of ").rstrip(".").split(" is not in " if negated else " is in ")
+            assert label == int((facts[city] == place) != negated), text
+    words = {data.number_words(n): n for n in range(100)}
+    for smaller in (False, True):
+        s = data.larger_than(1000, smaller=smaller)
+        for text, label in zip(s.text, s.label):
+            a, b = (
+                words[w] for w in text.rstrip(".").lower().split(" is smaller than " if smaller else " is larger than ")
+            )
+            assert 51 <= min(a, b) and label == int(a < b if smaller else a > b)
+
+    def clause_true(clause):
+        city, place = clause.removeprefix("the city of ").split(" is in ")
+        return facts[city] == place
+
+    for kind, joins in (("conj", (" both that ", " and that ")), ("disj", (" either that ", " or that "))):
+        s = data.cities_logic(kind, 1000)
+        for text, label in zip(s.text, s.label):
+            first, second = text.rstrip(".").split(joins[0])[1].split(joins[1])
+            truth = (all if kind == "conj" else any)([clause_true(first), clause_true(second)])
+            assert label == int(truth), text

@@ -73,6 +73,22 @@ EXPERIMENTS = {
             },
         ),
         Experiment(
+            "truth-generalisation",
+            "Truth probes trained on one curated dataset, tested on the others",
+            ("geometry-of-truth-2023",),
+            ("probing", "mean-difference-probing"),
+            {
+                "mass-mean-generalises-better": (
+                    "Mass-mean probes generalise better than logistic regression: trained on one dataset, they score "
+                    "higher on the others."
+                ),
+                "truth-generalises": (
+                    "A truth probe trained on one curated true/false dataset reads truth on each of the others "
+                    "(AUROC above chance in every cell of the generalisation matrix)."
+                ),
+            },
+        ),
+        Experiment(
             "coup-probes",
             "Probes trained off-policy catch the target behaviour",
             ("coup-probes-2023", "off-policy-probe-generalisation-2026"),

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import platform
 import subprocess
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,7 +78,9 @@ def figure(result: Result, folder: Path, name: str, caption: str, draw, panels: 
     rows, cols = panels
     fig, ax = plt.subplots(rows, cols, figsize=(6.4 * (1 + 0.4 * (cols - 1)), 4 * rows), squeeze=False)
     draw(ax[0, 0] if panels == (1, 1) else ax.ravel())
-    fig.tight_layout()
+    with warnings.catch_warnings():  # a colour bar's axes cannot be laid out tightly; the rest still is
+        warnings.simplefilter("ignore", UserWarning)
+        fig.tight_layout()
     folder.mkdir(parents=True, exist_ok=True)
     fig.savefig(folder / f"{name}.svg", metadata={"Date": None})
     plt.close(fig)

@@ -209,3 +209,23 @@ def test_coup_probes_run_on_a_causal_lm_and_say_what_is_not_tested(kb, tiny_lm, 
     record = json.loads((results / "coup-probes" / "result.json").read_text())
     assert "could generate text, but this run does not" in record["data"]["not_tested"]
     assert all(c["rule"] for c in record["claims"])
+
+
+def test_a_layer_and_pooling_sweep_is_one_pass_and_agrees_with_each_setting_alone(tiny_lm, tmp_path):
+    import numpy as np
+
+    from kb.methods.models import Encoder
+
+    texts = ["The city of Paris is in France.", "Fifty-one is larger than two.", "The city of Lima is in Peru."]
+    enc = Encoder(tiny_lm, layer=1, pooling="last", cache=tmp_path)
+    passes = []
+    forward = enc._forward
+    enc._forward = lambda t: passes.append(len(t)) or forward(t)
+    grid = enc.sweep(texts, layers=(0, 1, 2), poolings=("mean", "last"))
+    assert passes == [3]  # one batch, one forward pass, six settings
+    for (layer, pooling), X in grid.items():
+        alone = Encoder(tiny_lm, layer=layer, pooling=pooling, cache=None).encode(texts)
+        assert np.allclose(X, alone, atol=1e-5), (layer, pooling)
+        cached = Encoder(tiny_lm, layer=layer, pooling=pooling, cache=tmp_path)
+        cached._batch = lambda t: pytest.fail("encoded again")  # every setting was cached by the sweep
+        assert np.allclose(cached.encode(texts), X)

@@ -302,6 +302,80 @@ def _test_train(setting: str) -> float | None:
     return None if setting == "planted" else RESPLIT
 
 
+POOLINGS = ("mean", "cls", "last")
+SWEEP_SEEDS = 5  # the sweep's seeds (the first of the run's): 21 settings x 2 datasets x 2 probes per seed
+
+
+def _sweep(config: Config, encoder: Encoder, statements, progress: Progress) -> list[dict]:
+    """LR and paired LAT in distribution at every layer and pooling of the model, on the statements (not their
+    negations): per (dataset, layer, pooling), the per-seed LR - LAT difference and its verdict."""
+    progress(f"sweeping {encoder.n_layers + 1} layers x {len(POOLINGS)} poolings")
+    layers = range(encoder.n_layers + 1)
+    grids = {name: encoder.sweep(base.text, layers, POOLINGS) for name, (base, _) in statements.items()}
+    seeds = config.seed_list[:SWEEP_SEEDS]
+    rows = []
+    for name, (base, _) in statements.items():
+        splits = [_split_pairs(base, np.random.default_rng(seed)) for seed in seeds]
+        for (layer, pooling), X in grids[name].items():
+            lr, lat = [], []
+            for seed, (train, test) in zip(seeds, splits):
+                y, pair = base.label[train], _subset_pairs(base.pair, train)
+                lr.append(LogisticProbe(C=1.0, tol=SWEEP_TOL).fit(X[train], y).auroc(X[test], base.label[test]))
+                lat_probe = LATProbe(random_state=seed).fit(X[train], y, pair=pair)
+                lat.append(lat_probe.auroc(X[test], base.label[test]))
+            verdict, ci = stats.greater(np.array(lr) - np.array(lat), test_train=RESPLIT)
+            rows.append(
+                {"dataset": name, "layer": layer, "pooling": pooling, "lr": float(np.mean(lr)),
+                 "lat": float(np.mean(lat)), "diff": ci.mean, "low": ci.low, "high": ci.high, "verdict": verdict}
+            )  # fmt: skip
+    return rows
+
+
+def _draw_sweep(result: Result, folder: Path, sweep: list[dict]) -> None:
+    datasets = list(dict.fromkeys(r["dataset"] for r in sweep))
+    layers = sorted({r["layer"] for r in sweep})
+    mark = {stats.REPRODUCED: "+", stats.NOT_REPRODUCED: "-"}
+
+    def draw(axes):
+        for ax, name in zip(axes, datasets):
+            cell = {(r["pooling"], r["layer"]): r for r in sweep if r["dataset"] == name}
+            grid = np.array([[cell[p, layer]["diff"] for layer in layers] for p in POOLINGS])
+            image = ax.imshow(grid, cmap="RdBu", vmin=-0.5, vmax=0.5, aspect="auto")
+            for i, p in enumerate(POOLINGS):
+                for j, layer in enumerate(layers):
+                    ax.text(j, i, mark.get(cell[p, layer]["verdict"], "?"), ha="center", va="center", fontsize=8)
+            ax.set_xticks(range(len(layers)))
+            ax.set_xticklabels(layers, fontsize=7)
+            ax.set_yticks(range(len(POOLINGS)))
+            ax.set_yticklabels(POOLINGS, fontsize=7)
+            ax.set_xlabel("layer", fontsize=7)
+            ax.set_title(f"{name}: LR - LAT, IID AUROC", fontsize=8)
+        axes[-1].figure.colorbar(image, ax=list(axes), shrink=0.7)
+
+    figure(
+        result,
+        folder,
+        "sweep",
+        "In-distribution AUROC of LR minus paired LAT at every layer and pooling; + reproduced (LR better), - not "
+        "reproduced, ? inconclusive (corrected resampled t)",
+        draw,
+        panels=(1, len(datasets)),
+    )
+
+
+SWEEP_TOL = 1e-4  # scikit-learn's default tolerance: the sweep compares settings, not the last digit of an AUROC
+
+
+def _sweep_summary(rows: list[dict], pooling: str) -> str:
+    """'layer 0 inconclusive, layer 1 reproduced, ...' for one pooling: the claim's verdict at each layer."""
+    layers = sorted({r["layer"] for r in rows})
+    per_layer = {
+        layer: stats.all_of(r["verdict"] for r in rows if r["layer"] == layer and r["pooling"] == pooling)
+        for layer in layers
+    }
+    return ", ".join(f"layer {layer} {v}" for layer, v in per_layer.items())
+
+
 def probes_vs_lat(result: Result, config: Config, encoder: Encoder, folder: Path, progress: Progress):
     n = 300 if config.quick else 1000
     statements = _statements(config)
@@ -318,6 +392,8 @@ def probes_vs_lat(result: Result, config: Config, encoder: Encoder, folder: Path
         "resampled t, because every seed re-splits the same statements",
     }
     rows, ccs_fits, same = _fit_all(config, encoder, statements, progress)
+    sweep = _sweep(config, encoder, statements, progress)
+    result.tables["layer_pooling_sweep"] = sweep
     settings = list(dict.fromkeys(r["setting"] for r in rows))
     methods = [*METHODS, *CONTROLS]
     per_seed = {
@@ -339,7 +415,7 @@ def probes_vs_lat(result: Result, config: Config, encoder: Encoder, folder: Path
     result.tables["ccs_convergence"] = ccs_fits
     result.tables["mean_difference_vs_lat_cosine"] = same
     cos = {s: float(np.mean([r["cosine"] for r in same if r["setting"] == s])) for s in settings}
-    _probe_claims(result, config, encoder, settings, per_seed, cos)
+    _probe_claims(result, config, encoder, settings, per_seed, cos, sweep)
     converged = sum(f["converged"] for f in ccs_fits)
     result.data["ccs"] = (
         "DLK's 10 restarts, AdamW lr 1e-3, weight decay 0.01, trained until every restart's direction moves less "
@@ -349,9 +425,10 @@ def probes_vs_lat(result: Result, config: Config, encoder: Encoder, folder: Path
         f"{np.mean([f['loss'] for f in ccs_fits]):.4f} on average (max {max(f['loss'] for f in ccs_fits):.4f})"
     )
     _draw_aurocs(result, config, folder, settings, per_seed)
+    _draw_sweep(result, folder, sweep)
 
 
-def _probe_claims(result: Result, config: Config, encoder: Encoder, settings, per_seed, cos) -> None:
+def _probe_claims(result: Result, config: Config, encoder: Encoder, settings, per_seed, cos, sweep) -> None:
     claims = EXPERIMENTS[result.experiment].claims
     where = _setting(encoder)
 
@@ -367,7 +444,9 @@ def _probe_claims(result: Result, config: Config, encoder: Encoder, settings, pe
         claims["lat-worse-in-distribution"],
         stats.all_of(v for v, _ in parts.values()),
         "IID AUROC of LR minus LAT (paired), per seed: "
-        + "; ".join(f"{label(s)}: {ci} -> {v}" for s, (v, ci) in parts.items()),
+        + "; ".join(f"{label(s)}: {ci} -> {v}" for s, (v, ci) in parts.items())
+        + f". The verdict at every layer of {encoder.name} (on the statements, {min(config.n_seeds, SWEEP_SEEDS)} "
+        f"seeds): {encoder.pooling} pooling: {_sweep_summary(sweep, encoder.pooling)}",
         where,
         rule="per setting, reproduced when the 95% interval of the per-seed difference LR - LAT lies above 0, not "
         "reproduced when it lies at or below 0 (t over seeds on planted data, the corrected resampled t on the "

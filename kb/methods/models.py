@@ -219,22 +219,60 @@ class Encoder:
         return min(limits)
 
     def _batch(self, texts: list[str]) -> np.ndarray:
+        hidden, mask = self._forward(texts)
+        return _pool(hidden[self.layer], mask, self.pooling)
+
+    def _forward(self, texts: list[str]):
+        """Every layer's hidden states of a batch (a tuple, embeddings first) and its attention mask."""
         if self._model is None:
             self._load()
-        torch = self._torch
         batch = self._tokenizer(
             texts, padding=True, truncation=True, max_length=self._max_tokens, return_tensors="pt"
         ).to(self._input_device)
-        with torch.inference_mode():
-            hidden = self._model(**batch).hidden_states[self.layer]
-        mask = batch["attention_mask"].to(hidden.device).unsqueeze(-1).to(hidden.dtype)
-        if self.pooling == "mean":
-            pooled = (hidden * mask).sum(1) / mask.sum(1)
-        elif self.pooling == "cls":
-            pooled = hidden[:, 0]
-        else:  # the last real token of each text (padding is on the right)
-            pooled = hidden[torch.arange(len(texts)), batch["attention_mask"].sum(1).to(hidden.device) - 1]
-        return pooled.float().cpu().numpy()
+        with self._torch.inference_mode():
+            return self._model(**batch).hidden_states, batch["attention_mask"]
+
+    def sweep(self, texts: list[str], layers, poolings) -> dict[tuple[int, str], np.ndarray]:
+        """encode() at every (layer, pooling) of the grid, from one forward pass per batch: each setting's own
+        cached store is read and filled, so a sweep costs one encoding of the texts, once."""
+        from dataclasses import replace
+
+        if self._model is None:
+            self._load()
+        siblings = {(lay, pool): replace(self, layer=lay, pooling=pool) for lay in layers for pool in poolings}
+        shared = ("_model", "_tokenizer", "_input_device", "_max_tokens", "_torch")
+        for sibling in siblings.values():  # one model in memory for every setting
+            for name in shared:
+                setattr(sibling, name, getattr(self, name))
+        if not self.cache:
+            return {k: s.encode(texts) for k, s in siblings.items()}
+        missing = list(dict.fromkeys(t for s in siblings.values() for t in texts if t not in s._store()))
+        if missing:
+            order = sorted(range(len(missing)), key=lambda i: len(missing[i]))
+            ordered = [missing[i] for i in order]
+            for start in range(0, len(ordered), self.batch_size):
+                chunk = ordered[start : start + self.batch_size]
+                hidden, mask = self._forward(chunk)
+                for (lay, pool), sibling in siblings.items():
+                    sibling._store().update(zip(chunk, _pool(hidden[lay], mask, pool)))
+            for sibling in siblings.values():
+                sibling._save(sibling._store())
+        return {k: s.encode(texts) for k, s in siblings.items()}
+
+
+def _pool(hidden, mask, pooling: str) -> np.ndarray:
+    """One vector per text from a layer's token states: their mean, the first token's, or the last real token's."""
+    import torch
+
+    mask = mask.to(hidden.device)
+    if pooling == "mean":
+        weights = mask.unsqueeze(-1).to(hidden.dtype)
+        pooled = (hidden * weights).sum(1) / weights.sum(1)
+    elif pooling == "cls":
+        pooled = hidden[:, 0]
+    else:  # the last real token of each text (padding is on the right)
+        pooled = hidden[torch.arange(len(hidden)), mask.sum(1) - 1]
+    return pooled.float().cpu().numpy()
 
 
 # -- the MLP for pruning ---------------------------------------------------------------------

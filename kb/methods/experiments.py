@@ -391,8 +391,8 @@ def probes_vs_lat(result: Result, config: Config, encoder: Encoder, folder: Path
         "intervals": "planted: t over seeds (fresh data per seed); statements: Nadeau and Bengio's corrected "
         "resampled t, because every seed re-splits the same statements",
     }
+    sweep = _sweep(config, encoder, statements, progress)  # first: its one pass also fills the run's own setting
     rows, ccs_fits, same = _fit_all(config, encoder, statements, progress)
-    sweep = _sweep(config, encoder, statements, progress)
     result.tables["layer_pooling_sweep"] = sweep
     settings = list(dict.fromkeys(r["setting"] for r in rows))
     methods = [*METHODS, *CONTROLS]
@@ -488,6 +488,10 @@ def _ood_claim(result: Result, config: Config, settings, per_seed, cos, label, w
     )
 
 
+def _control(per_seed, setting: str, control: str) -> str:
+    return f"{control} {stats.interval(per_seed[setting, control, 'iid'], test_train=RESPLIT).plain(stats.RATE)}"
+
+
 def _readable_claim(result: Result, config: Config, encoder: Encoder, settings, per_seed, where) -> None:
     real = [s for s in settings if s != "planted"]
     parts = {
@@ -500,6 +504,8 @@ def _readable_claim(result: Result, config: Config, encoder: Encoder, settings, 
             f"{s}: IID {parts[s, 'iid'][1].plain(stats.RATE)}, negated {parts[s, 'ood'][1].plain(stats.RATE)}"
             for s in real
         )
+        + ". Controls, in distribution: "
+        + "; ".join(f"{s}: " + ", ".join(_control(per_seed, s, c) for c in CONTROLS) for s in real)
     )
     if encoder.is_language_model:
         verdict = stats.all_of(v for v, _ in parts.values())
@@ -643,11 +649,11 @@ def truth_generalisation(result: Result, config: Config, encoder: Encoder, folde
     result.tables["generalisation"] = matrix
     result.tables["generalisation_per_seed"] = cells
     result.tables["control_task"] = controls
-    _generalisation_claims(result, config, encoder, names, get)
+    _generalisation_claims(result, config, encoder, names, get, controls)
     _draw_matrix(result, config, folder, names, matrix, controls)
 
 
-def _generalisation_claims(result: Result, config: Config, encoder: Encoder, names, get) -> None:
+def _generalisation_claims(result: Result, config: Config, encoder: Encoder, names, get, controls) -> None:
     claims = EXPERIMENTS[result.experiment].claims
     where = _setting(encoder)
     off = [(tr, te) for tr in names for te in names if tr != te]
@@ -664,9 +670,17 @@ def _generalisation_claims(result: Result, config: Config, encoder: Encoder, nam
     )
     parts = {(tr, te): stats.above(get(tr, te, "mass-mean"), 0.5, RESPLIT) for tr, te in off}
     failing = [f"{tr} -> {te} {ci.plain(stats.RATE)}" for (tr, te), (v, ci) in parts.items() if v != stats.REPRODUCED]
+    selectivity = {
+        d: stats.interval([c["selectivity"] for c in controls if c["dataset"] == d], test_train=RESPLIT)
+        for d in dict.fromkeys(c["dataset"] for c in controls)
+    }
     measured = (
         f"mass-mean AUROC above chance in {sum(v == stats.REPRODUCED for v, _ in parts.values())} of {len(off)} "
-        "off-diagonal cells" + (f"; not in: {'; '.join(failing)}" if failing else "")
+        "off-diagonal cells"
+        + (f"; not in: {'; '.join(failing)}" if failing else "")
+        + ". Selectivity of LR in distribution (AUROC on truth minus AUROC on a control task whose labels are a "
+        "random bit of the last word, so only memorised words score on it): "
+        + "; ".join(f"{d} {ci.plain()}" for d, ci in selectivity.items())
     )
     if encoder.is_language_model:
         verdict, evidence = stats.all_of(v for v, _ in parts.values()), measured

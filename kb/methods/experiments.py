@@ -350,7 +350,7 @@ def _draw_sweep(result: Result, folder: Path, sweep: list[dict]) -> None:
             ax.set_yticklabels(POOLINGS, fontsize=7)
             ax.set_xlabel("layer", fontsize=7)
             ax.set_title(f"{name}: LR - LAT, IID AUROC", fontsize=8)
-        axes[-1].figure.colorbar(image, ax=list(axes), shrink=0.7)
+        axes[-1].figure.colorbar(image, ax=axes[-1], shrink=0.8)
 
     figure(
         result,
@@ -717,7 +717,7 @@ def _draw_matrix(result: Result, config: Config, folder: Path, names, matrix, co
             ax.set_title(f"{method}: AUROC", fontsize=8)
             ax.set_xlabel("tested on", fontsize=7)
         axes[0].set_ylabel("trained on", fontsize=7)
-        axes[-1].figure.colorbar(image, ax=list(axes), shrink=0.7)
+        axes[-1].figure.colorbar(image, ax=axes[-1], shrink=0.8)
 
     figure(
         result,

@@ -873,7 +873,8 @@ def _draw_coup(result: Result, config: Config, folder: Path, encoder: Encoder, s
             ax.set_xticklabels(names, fontsize=7)
             ax.set_ylim(0, 1.3)  # room above the bars (rates reach 1.0) for the legend
             ax.set_yticks(np.linspace(0, 1, 6))
-            ax.set_ylabel(f"{label} at the 1% threshold ({encoder.name})")
+            ax.set_ylabel(f"{label} at the 1% threshold", fontsize=8)
+            ax.set_title(encoder.name, fontsize=8)
             ax.legend(fontsize=7, ncol=len(summary), loc="upper center")
 
     figure(

@@ -967,6 +967,11 @@ def std_pruning(result: Result, config: Config, encoder, folder: Path, progress:
         {"criterion": c, "replace": r, **{f"{f:.1f}": round(float(a), 4) for f, a in zip(FRACTIONS, acc)}}
         for (c, r), acc in ((k, v.mean(0)) for k, v in curves.items())
     ]
+    result.tables["accuracy_per_seed"] = [
+        {"criterion": c, "replace": r, "seed": seed, **{f"{f:.1f}": round(float(a), 4) for f, a in zip(FRACTIONS, acc)}}
+        for (c, r), per_seed in curves.items()
+        for seed, acc in zip(config.seed_list, per_seed)
+    ]
     result.tables["bound_vs_measured"] = bound_rows
     result.tables["bound_counterexamples"] = list(examples.values())
     result.tables["prune_train_order"] = orders

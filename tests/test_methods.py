@@ -377,3 +377,26 @@ def test_each_generated_statement_is_true_exactly_when_its_label_says():
             first, second = text.rstrip(".").split(joins[0])[1].split(joins[1])
             truth = (all if kind == "conj" else any)([clause_true(first), clause_true(second)])
             assert label == int(truth), text
+
+
+def test_seeds_fitted_in_worker_processes_give_the_numbers_fitted_one_after_another(monkeypatch):
+    from kb.methods import experiments
+
+    config = experiments.Config(quick=True, seeds=(0, 1))
+    statements = {"comparisons": (data.comparisons(60), data.comparisons(60, negated=True, seed=1))}
+
+    class Planted:  # activations without a transformer: a random vector seeded by each text
+        name = "planted"
+
+        def encode(self, texts):
+            seed = lambda t: int.from_bytes(t.encode()[:8].ljust(8, b"."), "little") + len(t)  # noqa: E731
+            return np.stack([np.random.default_rng(seed(t)).normal(size=16) for t in texts])
+
+    serial = experiments._fit_all(config, Planted(), statements, lambda step: None)
+    monkeypatch.setattr(config, "quick", False)
+    monkeypatch.setattr(experiments, "WORKERS", 1)
+    one = experiments._fit_all(config, Planted(), statements, lambda step: None)
+    monkeypatch.setattr(experiments, "WORKERS", 2)
+    two = experiments._fit_all(config, Planted(), statements, lambda step: None)
+    assert json.dumps(one, sort_keys=True) == json.dumps(two, sort_keys=True)
+    assert len(serial[0]) == len(two[0])

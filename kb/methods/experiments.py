@@ -254,25 +254,32 @@ def _fit_all(config: Config, encoder: Encoder, statements, progress: Progress):
         name: (base, negated, encoder.encode(base.text), encoder.encode(negated.text))
         for name, (base, negated) in statements.items()
     }
+    parts = _map_seeds(config, progress, _fit_seed, config.quick, encoded)
+    return tuple([item for part in parts for item in part[k]] for k in range(3))
+
+
+def _map_seeds(config: Config, progress: Progress, work, *args) -> list:
+    """[work(seed, *args) for each seed], in seed order: one after another in a quick run, else in WORKERS
+    processes (work must be a module-level function, its arguments and result picklable)."""
     seeds = config.seed_list
     workers = 1 if config.quick else min(WORKERS, len(seeds), os.cpu_count() or 1)
     if workers < 2:
         parts = []
         for i, seed in enumerate(seeds):
             progress(f"seed {seed} ({i + 1} of {len(seeds)})")
-            parts.append(_fit_seed(seed, config.quick, encoded))
-    else:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
+            parts.append(work(seed, *args))
+        return parts
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
 
-        spawn = multiprocessing.get_context("spawn")  # not fork: torch's threads do not survive a fork
-        with ProcessPoolExecutor(workers, mp_context=spawn, initializer=_one_thread) as pool:
-            futures = [pool.submit(_fit_seed, seed, config.quick, encoded) for seed in seeds]
-            parts = []
-            for i, (seed, future) in enumerate(zip(seeds, futures)):
-                parts.append(future.result())
-                progress(f"seed {seed} done ({i + 1} of {len(seeds)}, {workers} at a time)")
-    return tuple([item for part in parts for item in part[k]] for k in range(3))
+    spawn = multiprocessing.get_context("spawn")  # not fork: torch's threads do not survive a fork
+    with ProcessPoolExecutor(workers, mp_context=spawn, initializer=_one_thread) as pool:
+        futures = [pool.submit(work, seed, *args) for seed in seeds]
+        parts = []
+        for i, (seed, future) in enumerate(zip(seeds, futures)):
+            parts.append(future.result())
+            progress(f"seed {seed} done ({i + 1} of {len(seeds)}, {workers} at a time)")
+    return parts
 
 
 def _one_thread() -> None:
@@ -973,23 +980,31 @@ def _orders(Xtr, ytr, Xte, yte, net, seed, epochs) -> dict[str, float]:
     }
 
 
+def _prune_seed(seed: int, epochs: int) -> tuple[dict, dict, list]:
+    """One seed of std-pruning: a network trained on its split, its pruning curves, the order experiment and the
+    bound at every unit of the first hidden layer."""
+    Xtr, Xte, ytr, yte = digits(seed)
+    net = train_mlp(Xtr, ytr, epochs=epochs, seed=seed)
+    curves = {}
+    _curves(net, Xtr, ytr, Xte, yte, seed, curves)
+    order = _orders(Xtr, ytr, Xte, yte, net, seed, epochs)
+    bound = pruning.loss_rise_bound(net, Xtr, 0)
+    literal = pruning.literal_bound(net, Xtr, 0)
+    measured = pruning.measured_loss_rise(net, Xtr, ytr, 0)
+    bounds = [
+        {"seed": seed, "unit": j, "bound": float(b), "literal": float(k), "measured": float(m)}
+        for j, (b, k, m) in enumerate(zip(bound, literal, measured))
+    ]
+    return {key: value[0] for key, value in curves.items()}, order, bounds
+
+
 def std_pruning(result: Result, config: Config, encoder, folder: Path, progress: Progress):
     curves, bound_rows, orders = {}, [], []  # curves[(criterion, replace)]: per seed, accuracy at each fraction
-    epochs = 60 if config.quick else 150
-    for seed in config.seed_list:
-        progress(f"training the MLP, seed {seed}")
-        Xtr, Xte, ytr, yte = digits(seed)
-        net = train_mlp(Xtr, ytr, epochs=epochs, seed=seed)
-        progress(f"pruning, seed {seed}")
-        _curves(net, Xtr, ytr, Xte, yte, seed, curves)
-        orders.append(_orders(Xtr, ytr, Xte, yte, net, seed, epochs))
-        bound = pruning.loss_rise_bound(net, Xtr, 0)
-        literal = pruning.literal_bound(net, Xtr, 0)
-        measured = pruning.measured_loss_rise(net, Xtr, ytr, 0)
-        bound_rows += [
-            {"seed": seed, "unit": j, "bound": float(b), "literal": float(k), "measured": float(m)}
-            for j, (b, k, m) in enumerate(zip(bound, literal, measured))
-        ]
+    for seed_curves, order, bounds in _map_seeds(config, progress, _prune_seed, 60 if config.quick else 150):
+        for key, curve in seed_curves.items():
+            curves.setdefault(key, []).append(curve)
+        orders.append(order)
+        bound_rows += bounds
     progress("random networks and the constructed ones")
     n_random = 50 if config.quick else 200
     random_checks = _bound_on_random_networks(n_random)

@@ -264,11 +264,18 @@ def _map_seeds(config: Config, progress: Progress, work, *args) -> list:
     seeds = config.seed_list
     workers = 1 if config.quick else min(WORKERS, len(seeds), os.cpu_count() or 1)
     if workers < 2:
-        parts = []
-        for i, seed in enumerate(seeds):
-            progress(f"seed {seed} ({i + 1} of {len(seeds)})")
-            parts.append(work(seed, *args))
-        return parts
+        import torch
+
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # as in a worker: torch's sums in one order, so both paths give the same bits
+        try:
+            parts = []
+            for i, seed in enumerate(seeds):
+                progress(f"seed {seed} ({i + 1} of {len(seeds)})")
+                parts.append(work(seed, *args))
+            return parts
+        finally:
+            torch.set_num_threads(threads)
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 

@@ -10,7 +10,7 @@ from tests.conftest import needs  # noqa: E402
 
 pytestmark = needs("torch")
 
-from kb.methods import data, pruning  # noqa: E402
+from kb.methods import data, pruning, stats  # noqa: E402
 from kb.methods.models import MLP, digits, train_mlp  # noqa: E402
 from kb.methods.probes import CCSProbe, LATProbe, LogisticProbe, MeanDifferenceProbe, cosine, tpr_at_fpr  # noqa: E402
 from tests.conftest import REPO  # noqa: E402
@@ -38,9 +38,9 @@ def isotropic(n=10_000, d=32, seed=0):
 )
 def test_each_probe_recovers_a_planted_direction(probe):
     truth, X, y = isotropic()
-    probe.fit(X, y)
+    probe.fit(X, y, pair=np.arange(len(y)) ^ 1) if isinstance(probe, LATProbe) else probe.fit(X, y)
     assert cosine(probe.direction_, truth) > 0.99
-    assert probe.score(X, y) > 0.9
+    assert probe.auroc(X, y) > 0.9 and probe.score(X, y) > 0.8  # AUROC, and accuracy (scikit-learn's score)
     assert probe.predict(X).mean() == pytest.approx(0.5, abs=0.05)
 
 
@@ -243,12 +243,14 @@ def test_a_quick_run_writes_results_the_site_reads(tmp_path, monkeypatch):
     claims = EXPERIMENTS["std-pruning"].claims
     assert verdicts[claims["bound-holds"]] == "reproduced"
     assert verdicts[claims["literal-bound-holds"]] == "not reproduced"  # the constructed network breaks it
-    assert set(verdicts.values()) <= {"reproduced", "not reproduced", "inconclusive"}
+    assert set(verdicts.values()) <= set(stats.VERDICTS)
+    assert all(c["rule"] for c in record["claims"])  # each verdict says the rule that gave it
     assert record["run"]["model"] == "MLP on digits" and record["run"]["code_version"]
     assert "digits" in record["data"] and record["run"]["seeds"] == 2 and record["run"]["seed_values"] == [0, 1]
     assert all((path.parent / f["path"]).exists() for f in record["figures"])
     loaded, figures = load_results(tmp_path)
-    assert loaded[0]["experiment"] == "std-pruning" and len(figures) == 2
+    assert loaded[0]["experiment"] == "std-pruning" and len(figures) == 3
+    assert all(c["rule"] for c in loaded[0]["claims"])
 
 
 @pytest.mark.skipif(pytest.importorskip("transformers") is None, reason="needs transformers")
@@ -268,3 +270,135 @@ def test_the_packaged_transformer_encodes_and_caches(tmp_path):
     )  # from the cache
     with pytest.raises(ValueError, match="out of range"):
         Encoder(default_model_dir(), layer=99)
+
+
+# -- scikit-learn's contract -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "probe",
+    [
+        LogisticProbe(),
+        MeanDifferenceProbe(),
+        MeanDifferenceProbe(covariance="iid"),
+        MeanDifferenceProbe(covariance="shrinkage"),
+        LATProbe(paired=False, random_state=0),
+    ],
+    ids=["lr", "mean-difference", "mass-mean-iid", "lda-shrinkage", "lat-unpaired"],
+)
+def test_each_probe_passes_scikit_learns_check_estimator(probe):
+    import warnings
+
+    from sklearn.utils.estimator_checks import check_estimator
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the checks' own warnings about their data
+        check_estimator(probe)
+
+
+def test_the_exemptions_from_check_estimator_are_those_that_need_a_pairing():
+    from kb.methods.probes import SKLEARN_EXEMPT
+
+    assert set(SKLEARN_EXEMPT) == {"LATProbe(paired=True)", "CCSProbe"}
+    _, X, y = isotropic(n=200)
+    with pytest.raises(ValueError, match="pairing"):
+        LATProbe().fit(X, y)  # what check_estimator would call
+    with pytest.raises(ValueError, match="contrast pairs"):
+        CCSProbe().fit(X, y)
+
+
+def test_labels_of_any_two_values_give_the_same_probe_not_a_nan():
+    _, X, y = isotropic(n=2000)
+    for make in (MeanDifferenceProbe, LogisticProbe):
+        ours, other = make().fit(X, y), make().fit(X, np.where(y == 1, 2, 0))
+        assert np.all(np.isfinite(other.direction_)) and cosine(ours.direction_, other.direction_) > 0.9999
+        assert list(other.classes_) == [0, 2] and set(other.predict(X)) == {0, 2}
+    with pytest.raises(ValueError, match="two classes"):
+        MeanDifferenceProbe().fit(X, np.zeros(len(y)))
+    with pytest.raises(ValueError, match="two classes"):
+        MeanDifferenceProbe().fit(X, np.arange(len(y)) % 3)
+
+
+def test_score_is_accuracy_and_auroc_is_its_own_method():
+    _, X, y = isotropic(n=2000)
+    probe = LogisticProbe().fit(X, y)
+    assert probe.score(X, y) == pytest.approx((probe.predict(X) == y).mean())
+    from sklearn.metrics import roc_auc_score
+
+    assert probe.auroc(X, y) == pytest.approx(roc_auc_score(y, probe.decision_function(X)))
+
+
+def test_paired_lat_refuses_a_pairing_a_split_has_broken():
+    _, X, y = isotropic(n=200)
+    pair = np.arange(len(y)) ^ 1
+    keep = np.arange(0, 150)  # whole pairs
+    LATProbe(random_state=0).fit(X[keep], y[keep], pair=pair[keep])
+    broken = np.arange(0, 151)  # row 150 without its partner 151
+    with pytest.raises(ValueError, match="broke a pair"):
+        LATProbe(random_state=0).fit(X[broken], y[broken], pair=pair[broken])
+    with pytest.raises(ValueError, match="a row of each class"):
+        LATProbe(random_state=0).fit(X, y, pair=np.arange(len(y)) ^ 2)  # 0 with 2: both true
+
+
+# -- the truth datasets at their papers' size ----------------------------------------------------------------
+
+
+def test_the_truth_datasets_have_a_thousand_statements_each_in_true_false_pairs():
+    sets = data.truth_datasets()
+    assert set(sets) == {"cities", "neg_cities", "larger_than", "smaller_than", "cities_conj", "cities_disj"}
+    for name, s in sets.items():
+        assert len(s.text) >= 1000 and len(set(s.text)) == len(s.text), name
+        assert np.all(s.pair[s.pair] == np.arange(len(s.pair))) and np.all(s.label != s.label[s.pair]), name
+    quick = data.truth_datasets(quick=True)
+    assert all(len(s.text) == 300 and np.all(s.pair[s.pair] == np.arange(300)) for s in quick.values())
+
+
+def test_each_generated_statement_is_true_exactly_when_its_label_says():
+    facts = dict(data.world_cities())
+    assert facts["Paris"] == "France" and facts["Lima"] == "Peru" and "Springfield" not in facts
+    for s, negated in ((data.cities(), False), (data.cities(negated=True, seed=1), True)):
+        for text, label in zip(s.text, s.label):
+            city, place = text.removeprefix("The city of ").rstrip(".").split(" is not in " if negated else " is in ")
+            assert label == int((facts[city] == place) != negated), text
+    words = {data.number_words(n): n for n in range(100)}
+    for smaller in (False, True):
+        s = data.larger_than(1000, smaller=smaller)
+        for text, label in zip(s.text, s.label):
+            a, b = (
+                words[w] for w in text.rstrip(".").lower().split(" is smaller than " if smaller else " is larger than ")
+            )
+            assert 51 <= min(a, b) and label == int(a < b if smaller else a > b)
+
+    def clause_true(clause):
+        city, place = clause.removeprefix("the city of ").split(" is in ")
+        return facts[city] == place
+
+    for kind, joins in (("conj", (" both that ", " and that ")), ("disj", (" either that ", " or that "))):
+        s = data.cities_logic(kind, 1000)
+        for text, label in zip(s.text, s.label):
+            first, second = text.rstrip(".").split(joins[0])[1].split(joins[1])
+            truth = (all if kind == "conj" else any)([clause_true(first), clause_true(second)])
+            assert label == int(truth), text
+
+
+def test_seeds_fitted_in_worker_processes_give_the_numbers_fitted_one_after_another(monkeypatch):
+    from kb.methods import experiments
+
+    config = experiments.Config(quick=True, seeds=(0, 1))
+    statements = {"comparisons": (data.comparisons(60), data.comparisons(60, negated=True, seed=1))}
+
+    class Planted:  # activations without a transformer: a random vector seeded by each text
+        name = "planted"
+
+        def encode(self, texts):
+            seed = lambda t: int.from_bytes(t.encode()[:8].ljust(8, b"."), "little") + len(t)  # noqa: E731
+            return np.stack([np.random.default_rng(seed(t)).normal(size=16) for t in texts])
+
+    serial = experiments._fit_all(config, Planted(), statements, lambda step: None)
+    monkeypatch.setattr(config, "quick", False)
+    monkeypatch.setattr(experiments, "WORKERS", 1)
+    one = experiments._fit_all(config, Planted(), statements, lambda step: None)
+    monkeypatch.setattr(experiments, "WORKERS", 2)
+    two = experiments._fit_all(config, Planted(), statements, lambda step: None)
+    assert json.dumps(one, sort_keys=True) == json.dumps(two, sort_keys=True)
+    assert len(serial[0]) == len(two[0])

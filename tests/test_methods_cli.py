@@ -29,7 +29,11 @@ def test_seed_values_lists_ranges_and_the_old_count(text, seeds):
     assert parse_seeds(text) == seeds
 
 
-@pytest.mark.parametrize("text", ["", "a", "1-", "-2", "4-2", "0", "1,,2", "1.5"])
+def test_seed_zero_alone_is_accepted_as_seed_zero():
+    assert parse_seeds("0") == (0,) and parse_seeds("0-0") == (0,) and parse_seeds("0,3") == (0, 3)
+
+
+@pytest.mark.parametrize("text", ["", "a", "1-", "-2", "4-2", "1,,2", "1.5"])
 def test_a_malformed_seed_value_is_an_error_that_says_what_is_wrong(text):
     with pytest.raises(ValueError):
         parse_seeds(text)
@@ -155,3 +159,83 @@ def test_a_result_into_a_pipe_is_plain_unwrapped_lines_and_no_progress_bar(capsy
     out, err = capsys.readouterr()
     assert f"  INCONCLUSIVE {text}" in out.splitlines() and f"    {evidence}" in out.splitlines()
     assert "\x1b" not in out and err == ""
+
+
+# -- honest intervals: re-splits, fixed text sets, margins, designs that cannot decide ----------------------
+
+
+def test_the_corrected_resampled_t_widens_the_interval_by_the_overlap_of_re_splits():
+    values = [0.02, 0.03, 0.025, 0.028, 0.022, 0.031, 0.027, 0.024, 0.029, 0.026]
+    plain, corrected = stats.interval(values), stats.interval(values, test_train=1.0)
+    # Nadeau and Bengio: the variance of the mean is (1/n + n_test/n_train) s^2, not s^2 / n
+    ratio = (corrected.high - corrected.mean) / (plain.high - plain.mean)
+    assert ratio == pytest.approx(np.sqrt((1 / 10 + 1.0) / (1 / 10)))
+    assert corrected.mean == plain.mean and "corrected for re-splitting" in str(corrected)
+
+
+def test_a_difference_plain_t_calls_shown_is_inconclusive_once_re_splits_are_accounted_for():
+    diffs = [0.01, 0.03, 0.02, 0.015, 0.025, 0.005, 0.035, 0.02, 0.01, 0.03]
+    assert stats.greater(diffs)[0] == "reproduced"
+    assert stats.greater(diffs, test_train=1.0)[0] == "inconclusive"
+
+
+def test_a_non_inferiority_claim_is_judged_against_its_margin():
+    slightly_worse = [-0.005, -0.004, -0.006, -0.005, -0.005]
+    assert stats.greater(slightly_worse, or_equal=True)[0] == "not reproduced"  # no margin: worse is worse
+    assert stats.greater(slightly_worse, or_equal=True, margin=0.02)[0] == "reproduced"
+    assert stats.greater([-0.05, -0.06, -0.055], or_equal=True, margin=0.02)[0] == "not reproduced"
+    assert stats.greater([-0.05, 0.04, -0.01], or_equal=True, margin=0.02)[0] == "inconclusive"
+
+
+def test_equivalence_needs_the_whole_interval_inside_the_margin():
+    assert stats.within([0.001, -0.002, 0.0, 0.001], 0.01)[0] == "reproduced"
+    assert stats.within([0.2, 0.21, 0.19], 0.01)[0] == "not reproduced"
+    assert stats.within([0.0, 0.05, -0.04], 0.01)[0] == "inconclusive"
+
+
+def test_parts_that_cannot_speak_to_a_claim_are_left_out_of_it():
+    assert stats.all_of(["not testable", "reproduced"]) == "reproduced"
+    assert stats.all_of(["not testable", "not testable"]) == "not testable"
+    assert stats.all_of(["not tested", "not tested"]) == "not tested"
+    assert stats.all_of(["not testable", "not reproduced", "reproduced"]) == "not reproduced"
+
+
+def test_the_bootstrap_over_texts_is_deterministic_and_brackets_the_rate():
+    rng = np.random.default_rng(0)
+    outcomes = (rng.random((3, 40)) < 0.3).astype(float)
+    ci = stats.bootstrap(outcomes)
+    assert ci.low <= ci.mean <= ci.high and ci.n == 40 and "bootstrap over 40 texts" in str(ci)
+    assert stats.bootstrap(outcomes) == ci
+    none = stats.bootstrap(np.zeros((3, 40)))
+    assert none.plain(stats.RATE) == "0.0000 [0.0000, 0.0000]"  # not "in every seed": it is over texts
+
+
+@settings(max_examples=200, derandomize=True)
+@given(
+    st.lists(st.floats(-1, 1, allow_nan=False), min_size=2, max_size=30),
+    st.floats(0.0, 2.0),
+)
+def test_any_correction_only_widens_the_interval_and_keeps_its_centre(values, ratio):
+    plain, corrected = stats.interval(values), stats.interval(values, test_train=ratio)
+    assert corrected.low <= plain.low + 1e-12 and corrected.high >= plain.high - 1e-12
+    assert corrected.mean == plain.mean
+
+
+def test_a_verdict_without_its_rule_or_outside_the_five_is_refused():
+    from kb.methods.report import Result
+
+    result = Result("x", "X", [], [])
+    with pytest.raises(ValueError, match="rule"):
+        result.claim("a claim", "reproduced", "evidence")
+    with pytest.raises(ValueError, match="unknown verdict"):
+        result.claim("a claim", "partly", "evidence", rule="r")
+    result.claim("a claim", "not testable", "evidence", rule="r")
+    assert result.claims[0].rule == "r"
+
+
+def test_a_quick_run_writes_under_results_quick_not_over_the_published_run(kb, data):
+    pytest.importorskip("torch")
+    result = kb("methods", "run", "std-pruning", "--quick", "--seeds", "0")
+    assert result.exit_code == 0, result.stderr
+    assert (data.parent / "results" / "quick" / "std-pruning" / "result.json").is_file()
+    assert not (data.parent / "results" / "std-pruning").exists()

@@ -105,8 +105,9 @@ def test_paired_lat_matches_repe_reader_on_the_same_in_pair_flips(planted):
     seed = 7
     # LATProbe's first draw is its in-pair flips: feed RepE the same ones
     flips = np.random.default_rng(seed).choice([-1.0, 1.0], size=(len(true_rows), 1))[:, 0]
+    n = len(true_rows)
     ours = LATProbe(paired=True, random_state=seed).fit(
-        np.concatenate([true_rows, false_rows]), np.r_[y[y == 1], y[y == 0]]
+        np.concatenate([true_rows, false_rows]), np.r_[y[y == 1], y[y == 0]], pair=np.r_[np.arange(n) + n, np.arange(n)]
     )
     theirs = repe_reader_transcribed(true_rows, false_rows, flips)
     assert abs_cos(ours.direction_, theirs) > 0.99999
@@ -124,20 +125,24 @@ def test_the_vote_sign_rule_follows_the_pairs_not_the_class_means():
     false_rows[:, 0] -= 0.1
     true_rows[:5, 0] -= 50.0  # five pairs far out, the other way round
     X, y = np.concatenate([true_rows, false_rows]), np.r_[np.ones(n), np.zeros(n)]
-    vote = LATProbe(sign="vote", random_state=0).fit(X, y).direction_
-    means = LATProbe(sign="means", random_state=0).fit(X, y).direction_
+    pair = np.r_[np.arange(n) + n, np.arange(n)]
+    vote = LATProbe(sign="vote", random_state=0).fit(X, y, pair=pair).direction_
+    means = LATProbe(sign="means", random_state=0).fit(X, y, pair=pair).direction_
     assert vote[0] > 0 > means[0]
 
 
 # -- discovering latent knowledge: CCS ------------------------------------------------------------------------
 
 
-def ccs_transcribed(x0, x1, init, nepochs=1000, lr=1e-3, weight_decay=0.01):
-    """DLK's CCS.repeated_train, full batch, with torch.optim.AdamW's update written out, from given starts."""
+def ccs_transcribed(x0, x1, init, nepochs=1000, lr=1e-3, weight_decay=0.01, var_normalize=True):
+    """DLK's CCS.repeated_train, full batch, with torch.optim.AdamW's update written out, from given starts.
+    var_normalize=False is DLK's code's default: the mean removed, the scale left."""
 
     def normalize(x):
         normalized_x = x - x.mean(axis=0, keepdims=True)
-        return normalized_x / x.std(axis=0, keepdims=True)
+        if var_normalize:
+            normalized_x = normalized_x / x.std(axis=0, keepdims=True)
+        return normalized_x
 
     x0, x1 = normalize(x0), normalize(x1)
     sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
@@ -176,6 +181,31 @@ def test_ccs_matches_dlk_from_the_same_starts(planted):
     assert abs_cos(ccs.weights_, theirs[:-1]) > 0.999
     assert ccs.loss_ == pytest.approx(their_loss, rel=0.05, abs=1e-4)
     assert ccs.n_epochs_ == 1000  # DLK's default, with no early stop asked for
+
+
+def test_ccs_with_mean_only_normalisation_matches_dlk_default(planted):
+    X = planted.X_train
+    first, second = X[0::2], X[1::2]
+    flip = np.random.default_rng(1).random(len(first)) < 0.5
+    x0, x1 = np.where(flip[:, None], second, first), np.where(flip[:, None], first, second)
+    ccs = CCSProbe(n_restarts=2, random_state=0, normalization="mean").fit(x0, None, X_neg=x1)
+    theirs, their_loss = ccs_transcribed(x0, x1, ccs.init_, var_normalize=False)
+    assert abs_cos(ccs.weights_, theirs[:-1]) > 0.999
+    assert ccs.loss_ == pytest.approx(their_loss, rel=0.05, abs=1e-4)
+    pos, neg = ccs._normalise(x0, x1)
+    assert np.allclose(pos.mean(0), 0, atol=1e-9) and np.allclose(pos, x0 - x0.mean(0))  # the scale is kept
+    with pytest.raises(ValueError, match="normalization"):
+        CCSProbe(normalization="l2").fit(x0, None, X_neg=x1)
+
+
+def test_paired_lat_takes_its_pairs_from_the_pairing_not_the_row_order(planted):
+    X, y = planted.X_train, planted.y_train  # rows 2i (true) and 2i+1 (false) are pairs
+    pair = np.arange(len(y)) ^ 1
+    ours = LATProbe(random_state=0).fit(X, y, pair=pair)
+    shuffle = np.random.default_rng(0).permutation(len(y))
+    back = np.argsort(shuffle)
+    shuffled = LATProbe(random_state=0).fit(X[shuffle], y[shuffle], pair=back[pair[shuffle]])
+    assert abs_cos(ours.direction_, shuffled.direction_) > 0.99999  # the same pairs, whatever order the rows are in
 
 
 def test_ccs_normalises_each_half_by_its_own_mean_and_scale():

@@ -71,7 +71,7 @@ def test_an_experiment_runs_on_a_local_causal_lm_with_last_token_pooling(kb, tin
     for claim in record["claims"]:  # every verdict names where it was found
         assert claim["setting"] == {"model": "tiny-gpt2", "layer": 2, "pooling": "last"}
         assert claim["evidence"].endswith("[tiny-gpt2, layer 2, last pooling]")
-        assert claim["verdict"] in ("reproduced", "not reproduced", "inconclusive")
+        assert claim["verdict"] in ("reproduced", "not reproduced", "inconclusive", "not testable") and claim["rule"]
     aurocs = [r for r in record["tables"]["auroc"] if r["setting"] == "comparisons"]
     assert {r["method"] for r in aurocs} >= {"LR", "mass-mean (iid)", "LAT (paired)", "CCS"}
     assert all(0 <= r["iid_mean"] <= 1 for r in aurocs)
@@ -108,3 +108,131 @@ def test_each_text_is_encoded_once_per_model_layer_and_pooling(tiny_lm, tmp_path
     assert np.allclose(both[2], first[0], atol=1e-6) and np.allclose(both[0], first[1], atol=1e-6)
     other = Encoder(tiny_lm, layer=2, pooling="last", cache=tmp_path)
     assert not np.allclose(other.encode(texts[:1]), first[:1])  # another layer is another store
+
+
+def _save_gpt2(folder, vocab_size, seed, n_positions=64, pad_token_id=1):
+    import torch
+    import transformers
+
+    config = transformers.GPT2Config(
+        vocab_size=vocab_size, n_layer=2, n_embd=32, n_head=2, n_positions=n_positions, pad_token_id=pad_token_id
+    )
+    torch.manual_seed(seed)
+    transformers.GPT2LMHeadModel(config).save_pretrained(folder)
+
+
+def test_new_weights_of_the_same_shape_at_the_same_path_are_encoded_anew(tiny_lm, tmp_path):
+    import shutil
+
+    import numpy as np
+
+    from kb.methods.models import Encoder
+
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_lm, folder)
+    text = ["The city of Paris is in France."]
+    before = Encoder(folder, layer=2, pooling="last", cache=tmp_path / "cache").encode(text)
+    size = sum(p.stat().st_size for p in folder.glob("*.safetensors"))
+    vocab = json.loads((folder / "config.json").read_text())["vocab_size"]
+    _save_gpt2(folder, vocab, seed=1)  # other weights, the same names and shapes
+    assert sum(p.stat().st_size for p in folder.glob("*.safetensors")) == size
+    after = Encoder(folder, layer=2, pooling="last", cache=tmp_path / "cache").encode(text)
+    assert not np.allclose(before, after)  # the cache is keyed by the weights' content, not their names and sizes
+
+
+def test_a_text_longer_than_the_models_positions_is_cut_to_them(tiny_lm):
+    from kb.methods.models import Encoder
+
+    enc = Encoder(tiny_lm, layer=2, pooling="last", cache=None)
+    long = " ".join(["The city of Paris is in France."] * 40)  # 320 words, against 64 positions
+    X = enc.encode([long, "The city of Lima is in Peru."])
+    assert X.shape == (2, 32) and enc.max_tokens() == 64
+
+
+def test_a_tokenizer_with_neither_pad_nor_eos_still_batches(tmp_path):
+    import numpy as np
+    import tokenizers
+    import transformers
+
+    from kb.methods.models import Encoder
+
+    folder = tmp_path / "bare"
+    tok = tokenizers.Tokenizer(tokenizers.models.WordLevel(unk_token="[UNK]"))
+    tok.pre_tokenizer = tokenizers.pre_tokenizers.Whitespace()
+    tok.train_from_iterator(
+        ["the city is in france", "a b c"], tokenizers.trainers.WordLevelTrainer(special_tokens=["[UNK]"])
+    )
+    transformers.PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]").save_pretrained(folder)
+    _save_gpt2(folder, tok.get_vocab_size(), seed=0, pad_token_id=None)
+    enc = Encoder(folder, layer=1, pooling="last", cache=None)
+    X = enc.encode(["the city is in france", "a b"])
+    assert X.shape == (2, 32) and np.all(np.isfinite(X))
+    assert np.allclose(X[1], enc.encode(["a b"])[0], atol=1e-5)  # the padding changed nothing
+
+
+def test_cuda_on_a_torch_without_it_is_one_line(kb, tiny_lm, tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    result = kb(
+        "methods", "run", "probes-vs-lat", "--model", str(tiny_lm), "--device", "cuda", "--results", str(tmp_path)
+    )
+    assert result.exit_code == 1
+    assert (
+        result.stderr.strip() == "error: --device cuda: this torch has no CUDA device (a CPU build, or no GPU visible)"
+    )
+    nonsense = kb(
+        "methods", "run", "probes-vs-lat", "--model", str(tiny_lm), "--device", "tpu", "--results", str(tmp_path)
+    )
+    assert nonsense.exit_code == 1 and "not a device" in nonsense.stderr
+
+
+def test_device_auto_loads_through_accelerates_device_map_and_agrees_with_cpu(tiny_lm, monkeypatch):
+    import transformers
+
+    pytest.importorskip("accelerate")
+    import numpy as np
+
+    from kb.methods.models import Encoder
+
+    asked = []
+    load = transformers.AutoModel.from_pretrained
+    monkeypatch.setattr(transformers.AutoModel, "from_pretrained", lambda *a, **k: asked.append(k) or load(*a, **k))
+    texts = ["The city of Paris is in France.", "Fifty-one is larger than two."]
+    X = Encoder(tiny_lm, layer=2, pooling="last", device="auto", cache=None).encode(texts)
+    assert asked[-1].get("device_map") == "auto"  # placed by accelerate (one CPU here), not by .to()
+    assert np.allclose(X, Encoder(tiny_lm, layer=2, pooling="last", cache=None).encode(texts), atol=1e-5)
+
+
+def test_coup_probes_run_on_a_causal_lm_and_say_what_is_not_tested(kb, tiny_lm, tmp_path, monkeypatch):
+    monkeypatch.setenv("KB_CACHE", str(tmp_path / "cache"))
+    results = tmp_path / "results"
+    result = kb(
+        "methods", "run", "coup-probes", "--model", str(tiny_lm), "--layer", "2", "--pooling", "last",
+        "--quick", "--seeds", "0,1", "--results", str(results),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    record = json.loads((results / "coup-probes" / "result.json").read_text())
+    assert "could generate text, but this run does not" in record["data"]["not_tested"]
+    assert all(c["rule"] for c in record["claims"])
+
+
+def test_a_layer_and_pooling_sweep_is_one_pass_and_agrees_with_each_setting_alone(tiny_lm, tmp_path):
+    import numpy as np
+
+    from kb.methods.models import Encoder
+
+    texts = ["The city of Paris is in France.", "Fifty-one is larger than two.", "The city of Lima is in Peru."]
+    enc = Encoder(tiny_lm, layer=1, pooling="last", cache=tmp_path)
+    passes = []
+    forward = enc._forward
+    enc._forward = lambda t: passes.append(len(t)) or forward(t)
+    grid = enc.sweep(texts, layers=(0, 1, 2), poolings=("mean", "last"))
+    assert passes == [3]  # one batch, one forward pass, six settings
+    for (layer, pooling), X in grid.items():
+        alone = Encoder(tiny_lm, layer=layer, pooling=pooling, cache=None).encode(texts)
+        assert np.allclose(X, alone, atol=1e-5), (layer, pooling)
+        cached = Encoder(tiny_lm, layer=layer, pooling=pooling, cache=tmp_path)
+        cached._batch = lambda t: pytest.fail("encoded again")  # every setting was cached by the sweep
+        assert np.allclose(cached.encode(texts), X)

@@ -33,7 +33,9 @@ def test_a_technique_page_names_the_setting_and_what_a_sentence_embedding_model_
                         "text": "Truth is linearly readable",
                         "verdict": "not reproduced",
                         "evidence": "negated 0.06 [0.04, 0.08] [all-MiniLM-L6-v2, layer 4, mean pooling]",
-                    }
+                        "rule": "reproduced when the interval lies above 0.9",
+                    },
+                    {"text": "MD at least LAT", "verdict": "not testable", "evidence": "coincide", "rule": "margin"},
                 ],
                 "figures": [],
             }
@@ -46,6 +48,10 @@ def test_a_technique_page_names_the_setting_and_what_a_sentence_embedding_model_
     assert "small sentence-embedding model" in html and "it is not a language model" in html
     assert "<code>kb methods run probes-vs-lat --model DIR --layer N --pooling last</code>" in html
     assert "not reproduced" in html and "[all-MiniLM-L6-v2, layer 4, mean pooling]" in html
+    # each claim's rule beside it, and the fourth verdict styled as its own
+    assert '<span class="rule">Rule: reproduced when the interval lies above 0.9.</span>' in html
+    assert '<li class="verdict-not-testable"><strong>not testable</strong>: MD at least LAT' in html
+    assert "corrected resampled t" in html
     # the works whose claims are re-tested are named and linked; one the catalogue lacks is left out
     assert 'The works behind these claims: <a href="../works/lat-paper-2023.html">' in html
     assert "not-in-this-catalogue" not in html

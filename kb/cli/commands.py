@@ -666,7 +666,11 @@ def _seeds(value: str | None) -> tuple[int, ...] | None:
 
 @methods.command("run")
 @click.argument("experiment")
-@click.option("--quick", is_flag=True, help="Fewer seeds and samples: every experiment in a few minutes on 2 cores.")
+@click.option(
+    "--quick",
+    is_flag=True,
+    help="Fewer seeds and samples, written to results/quick/ (the site shows only full runs) unless --results.",
+)
 @click.option(
     "--model",
     "model_dir",
@@ -681,11 +685,17 @@ def _seeds(value: str | None) -> tuple[int, ...] | None:
     show_default=True,
     help="How token activations become one vector: their mean, the last token (causal LMs) or the first.",
 )
-@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:1, mps ...")
+@click.option(
+    "--device",
+    default="cpu",
+    show_default=True,
+    help="cpu, cuda, cuda:1, mps, or auto (accelerate's device map: a model larger than one GPU).",
+)
 @click.option(
     "--seeds",
     callback=lambda ctx, param, value: _seeds(value),
-    help="Seed values: 0,1,2 or 0-4 or 0-2,7; a bare number N means N seeds, 0..N-1 (default 10, 3 with --quick).",
+    help="Seed values: 0,1,2 or 0-4 or 0-2,7; a bare number N>0 means N seeds, 0..N-1, and 0 seed 0 (default 10, "
+    "3 with --quick).",
 )
 @click.option(
     "--results",
@@ -712,7 +722,7 @@ def methods_run(ws, experiment, quick, model_dir, layer, pooling, device, seeds,
         pooling=pooling,
         device=device,
         seeds=seeds,
-        results=results or ws.results_dir,
+        results=results or (ws.results_dir / "quick" if quick else ws.results_dir),
     )
     if any(EXPERIMENTS[n].uses_transformer for n in names):
         try:  # a layer out of range or a folder that holds no model: said once, before anything runs

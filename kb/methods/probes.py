@@ -1,8 +1,14 @@
 """Linear probes on activations: logistic regression, mean difference (and LDA), LAT, CCS.
 
-All take X of shape (n_samples, n_features) and labels y in {0, 1} (1 = the concept is present,
-e.g. the statement is true), and expose `direction_` and `intercept_`: decision_function(X) is
-X @ direction_ + intercept_, and score(X, y) is the AUROC.
+All take X of shape (n_samples, n_features) and binary labels y of any two values (the larger, e.g. 1 or True, is
+the concept present: the statement is true), and expose `classes_`, `direction_` and `intercept_`:
+decision_function(X) is X @ direction_ + intercept_, predict gives a class of classes_, score(X, y) is the accuracy
+(scikit-learn's meaning) and auroc(X, y) the area under the ROC curve.
+
+They pass scikit-learn's check_estimator as binary classifiers, with these exemptions (SKLEARN_EXEMPT, tested):
+paired LAT and CCS cannot be fitted from (X, y) alone, because their input is contrast pairs, and the pairing is
+an argument (LATProbe.fit(X, y, pair=...), CCSProbe.fit(X, y, X_neg=...)) rather than guessed from row order;
+scikit-learn's checks call fit(X, y), so they are checked as LATProbe(paired=False) and not at all for CCS.
 """
 
 from __future__ import annotations
@@ -10,7 +16,14 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.metrics import roc_auc_score, roc_curve
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
+
+SKLEARN_EXEMPT = {
+    "LATProbe(paired=True)": "needs the contrast pairing, fit(X, y, pair=...); check_estimator calls fit(X, y)",
+    "CCSProbe": "needs both halves of each pair, fit(X, y, X_neg=...); check_estimator calls fit(X, y)",
+}
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> float:
@@ -23,17 +36,42 @@ def tpr_at_fpr(y: np.ndarray, scores: np.ndarray, fpr: float = 0.01) -> float:
     return float(tprs[fprs <= fpr].max()) if np.any(fprs <= fpr) else 0.0
 
 
-class LinearProbe(BaseEstimator, ClassifierMixin):
-    """What every probe shares once fitted: a direction and an intercept."""
+class LinearProbe(ClassifierMixin, BaseEstimator):
+    """What every probe shares once fitted: classes, a direction and an intercept."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False  # a probe reads one direction: two classes
+        return tags
+
+    def _check(self, X, y):
+        """Validated (X, y as 0/1): two classes of any labels, classes_ and n_features_in_ set. Labels such as
+        {0, 2} become 0 and 1 (not silently a class with no rows); one class or three is an error."""
+        X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=False)
+        check_classification_targets(y)
+        self.classes_ = np.unique(y)
+        if len(self.classes_) != 2:
+            raise ValueError(
+                f"Only binary classification is supported. {type(self).__name__} needs exactly two classes in y, "
+                f"found {len(self.classes_)} class(es): {self.classes_[:5].tolist()}"
+            )
+        return X, (y == self.classes_[1]).astype(int)
 
     def decision_function(self, X) -> np.ndarray:
-        return np.asarray(X) @ self.direction_ + self.intercept_
+        check_is_fitted(self, "direction_")
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        return X @ self.direction_ + self.intercept_
 
     def predict(self, X) -> np.ndarray:
-        return (self.decision_function(X) > 0).astype(int)
+        above = self.decision_function(X) > 0  # first: it says "not fitted" before classes_ is looked up
+        return self.classes_[above.astype(int)]
 
-    def score(self, X, y, sample_weight=None) -> float:
-        return float(roc_auc_score(y, self.decision_function(X), sample_weight=sample_weight))
+    def auroc(self, X, y, sample_weight=None) -> float:
+        """The area under the ROC curve of decision_function, the larger class as positive (score is accuracy)."""
+        check_is_fitted(self, "direction_")
+        return float(
+            roc_auc_score(np.asarray(y) == self.classes_[1], self.decision_function(X), sample_weight=sample_weight)
+        )
 
     def _orient(self, X, y) -> None:
         """Point the direction from class 0 to class 1 and put the threshold between their means."""
@@ -70,6 +108,7 @@ class LogisticProbe(LinearProbe):
         from sklearn.exceptions import ConvergenceWarning
         from sklearn.linear_model import LogisticRegression
 
+        X, y = self._check(X, y)
         with threadpool_limits(1), warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)
             model = LogisticRegression(C=self.C, fit_intercept=self.fit_intercept, max_iter=self.max_iter, tol=self.tol)
@@ -104,7 +143,7 @@ class MeanDifferenceProbe(LinearProbe):
         self.shrinkage = shrinkage
 
     def fit(self, X, y):
-        X, y = np.asarray(X, dtype=float), np.asarray(y)
+        X, y = self._check(X, y)
         self.means_ = np.stack([X[y == 0].mean(0), X[y == 1].mean(0)])
         diff = self.means_[1] - self.means_[0]
         form = "iid" if self.covariance is True else (self.covariance or None)
@@ -131,10 +170,11 @@ class MeanDifferenceProbe(LinearProbe):
 class LATProbe(LinearProbe):
     """Linear Artificial Tomography, as Representation Engineering reads a concept.
 
-    Paired (the default): pairs (X[y == 1][i], X[y == 0][i]), e.g. a statement and its contrast; the
-    order inside each pair is shuffled, the differences recentred, and their first principal component
-    is the direction (RepE's PCARepReader with n_difference=1). paired=False pairs random rows with no
-    labels at all (the label-free variant).
+    Paired (the default): fit(X, y, pair=...) with pair[i] the row of i's contrast (a statement and its
+    negation, one of each class); the pairing is always given, never read from row order, so a split that
+    breaks a pair is an error rather than a silent mismatch. The order inside each pair is shuffled, the
+    differences recentred, and their first principal component is the direction (RepE's PCARepReader with
+    n_difference=1). paired=False pairs random rows with no labels at all (the label-free variant).
 
     Labels choose only the sign. sign="vote" (the default) is RepE's rule: for each pair, does the true
     member project higher or lower than the false one; the sign is that of (share higher - share lower),
@@ -148,15 +188,14 @@ class LATProbe(LinearProbe):
         self.sign = sign
         self.random_state = random_state
 
-    def fit(self, X, y):
+    def fit(self, X, y, pair=None):
         if self.sign not in ("vote", "means"):
             raise ValueError(f"sign must be 'vote' or 'means', not {self.sign!r}")
-        X, y = np.asarray(X, dtype=float), np.asarray(y)
+        X, y = self._check(X, y)
         rng = np.random.default_rng(self.random_state)
         if self.paired:
-            pos, neg = X[y == 1], X[y == 0]
-            n = min(len(pos), len(neg))
-            pos, neg = pos[:n], neg[:n]
+            pos, neg = _pairs(y, pair)
+            pos, neg = X[pos], X[neg]
             diffs = pos - neg
         else:
             order = rng.permutation(len(X))
@@ -179,6 +218,22 @@ class LATProbe(LinearProbe):
         return self
 
 
+def _pairs(y: np.ndarray, pair) -> tuple[np.ndarray, np.ndarray]:
+    """(true rows, false rows) of each contrast pair, in the order of the true rows; ValueError for a pairing that
+    is missing, out of range, not mutual, or joins two rows of one class."""
+    if pair is None:
+        raise ValueError("paired LAT needs the contrast pairing: fit(X, y, pair=...) with pair[i] the row of i's pair")
+    pair = np.asarray(pair)
+    if pair.shape != y.shape or not np.issubdtype(pair.dtype, np.integer):
+        raise ValueError(f"pair must hold one row index per row ({len(y)}), not an array of shape {pair.shape}")
+    if np.any((pair < 0) | (pair >= len(y))) or np.any(pair[pair] != np.arange(len(y))):
+        raise ValueError("pair must be mutual row indices within X (pair[pair[i]] == i): a split broke a pair")
+    if np.any(y == y[pair]):
+        raise ValueError("each pair must join a row of each class (a statement and its contrast)")
+    pos = np.flatnonzero(y == 1)
+    return pos, pair[pos]
+
+
 CHECK_EVERY = 100  # epochs between CCS's convergence checks
 DEFAULT_DRIFT = 1e-5  # the drift under which CCS counts as converged when no tol is given
 
@@ -187,8 +242,9 @@ class CCSProbe(LinearProbe):
     """Contrast-Consistent Search as Discovering Latent Knowledge runs it: an unsupervised probe on contrast pairs.
 
     fit(X_pos, y=None, X_neg=...) takes the two halves of each pair (e.g. a statement and its negation)
-    as rows of X and X_neg. Each half is normalised separately, by its own mean and its own per-dimension
-    standard deviation (the paper's x~+ = (phi(x+) - mu+) / sigma+). The probe is sigmoid(w.x + b); the loss is
+    as rows of X and X_neg. Each half is normalised separately: normalization="std" (the default) by its own mean
+    and its own per-dimension standard deviation (the paper's x~+ = (phi(x+) - mu+) / sigma+); "mean" by its mean
+    only, which is DLK's code's default (CCS(var_normalize=False)). The probe is sigmoid(w.x + b); the loss is
     the mean of (p(x+) - (1 - p(x-)))^2 (consistency) plus the mean of min(p(x+), p(x-))^2 (confidence),
     minimised by AdamW (lr 1e-3, weight decay 0.01) full-batch from PyTorch's default Linear initialisation
     (uniform in +-1/sqrt(d)), `n_restarts` times; the restart with the lowest final loss is kept. These are
@@ -214,13 +270,22 @@ class CCSProbe(LinearProbe):
         weight_decay: float = 0.01,
         tol: float | None = None,
         random_state: int | None = None,
+        normalization: str = "std",
     ):
+        self.normalization = normalization
         self.n_restarts = n_restarts
         self.n_epochs = n_epochs
         self.lr = lr
         self.weight_decay = weight_decay
         self.tol = tol
         self.random_state = random_state
+
+    def _scale(self, X: np.ndarray) -> np.ndarray:
+        """Per-dimension divisor: the standard deviation (a constant dimension is left at zero, not divided by zero),
+        or 1 for mean-only normalisation."""
+        if self.normalization == "mean":
+            return np.ones(X.shape[1])
+        return X.std(0) + np.finfo(np.float32).eps
 
     def _normalise(self, X, X_neg):
         return (
@@ -233,10 +298,14 @@ class CCSProbe(LinearProbe):
 
         if X_neg is None:
             raise ValueError("CCS needs contrast pairs: fit(X_pos, y=None, X_neg=X_neg)")
+        if self.normalization not in ("std", "mean"):
+            raise ValueError(f"normalization must be 'std' or 'mean', not {self.normalization!r}")
         X, X_neg = np.asarray(X, dtype=np.float64), np.asarray(X_neg, dtype=np.float64)
-        tiny = np.finfo(np.float32).eps  # a constant dimension is left at zero, not divided by zero
+        if X.shape != X_neg.shape:
+            raise ValueError(f"X and X_neg must be the two halves of the same pairs: shapes {X.shape}, {X_neg.shape}")
         self.mean_pos_, self.mean_neg_ = X.mean(0), X_neg.mean(0)
-        self.std_pos_, self.std_neg_ = X.std(0) + tiny, X_neg.std(0) + tiny
+        self.std_pos_, self.std_neg_ = self._scale(X), self._scale(X_neg)
+        self.classes_, self.n_features_in_ = np.array([0, 1]), X.shape[1]
         pos, neg = (torch.from_numpy(a.astype(np.float32)) for a in self._normalise(X, X_neg))
         d = X.shape[1]
         generator = torch.Generator().manual_seed(self.random_state or 0)
@@ -291,11 +360,11 @@ class CCSProbe(LinearProbe):
     def probabilities(self, X, X_neg, statistics: str = "own") -> tuple[np.ndarray, np.ndarray]:
         """p(x+) and p(x-) of the kept restart. statistics="own" normalises each half of the scored pairs by its
         own mean and standard deviation, as DLK's get_acc does with a test set; "train" uses the training halves'."""
+        check_is_fitted(self, "weights_")
         if statistics == "own" and len(X) > 1:
-            tiny = np.finfo(np.float32).eps
             X, X_neg = np.asarray(X, dtype=np.float64), np.asarray(X_neg, dtype=np.float64)
-            pos = (X - X.mean(0)) / (X.std(0) + tiny)
-            neg = (X_neg - X_neg.mean(0)) / (X_neg.std(0) + tiny)
+            pos = (X - X.mean(0)) / self._scale(X)
+            neg = (X_neg - X_neg.mean(0)) / self._scale(X_neg)
         elif statistics in ("own", "train"):  # one pair has no statistics of its own
             pos, neg = self._normalise(X, X_neg)
         else:

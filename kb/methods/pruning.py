@@ -140,3 +140,31 @@ def random_network(rng: np.random.Generator, n: int = 200) -> tuple[MLP, np.ndar
     biases = [rng.normal(size=b) * rng.uniform(0, 1) for b in sizes[1:]]
     X = rng.normal(size=(n, sizes[0])) * rng.uniform(0.5, 5)
     return MLP(weights, biases), X, rng.integers(0, sizes[-1], size=n)
+
+
+def sqrt2_counterexample(scale: float = 1.0, c: float = 1.0, wrong: float = 10.0, n: int = 1000):
+    """A network on which K_j std_j, with K_j over the later layers only but no sqrt(2), fails: (net, X, y).
+
+    One input x = +-1 and two hidden units relu(c x) and relu(-c x), so unit 0 is 0 or c, half the rows each
+    (E|a - mean| equals its std, c/2). The output layer is confidently wrong on every row (margin `wrong`) and
+    replacing unit 0 by its mean pushes both halves further the wrong way, where cross-entropy rises at its
+    steepest: sqrt(2) per unit of logit distance along (1, -1). The rise is scale c / 2 against K_0 std_0 =
+    (scale / sqrt(2)) (c / 2): a factor sqrt(2) too small, and sqrt(2) K_0 std_0 is met almost exactly.
+    """
+    X = np.where(np.arange(n) % 2 == 0, -1.0, 1.0)[:, None]
+    y = (X[:, 0] < 0).astype(int)  # x = -1 (unit 0 silent) is class 1, x = +1 (unit 0 at c) class 0
+    u = (2 * wrong + scale * c) / c  # unit 1's weight: class 1 rows sit `wrong` on the wrong side
+    b = -wrong - scale * c  # and so do class 0 rows
+    weights = [np.array([[c], [-c]]), np.array([[scale / 2, u / 2], [-scale / 2, -u / 2]])]
+    biases = [np.zeros(2), np.array([b / 2, -b / 2])]
+    return MLP(weights, biases), X, y
+
+
+def fold_lowest_std(net: MLP, X: np.ndarray, fraction: float) -> MLP:
+    """Both hidden layers (every hidden layer, first to last) with their lowest-std `fraction` of units folded into
+    the next layer's bias at their means: the thread's pruning, applied to the whole network."""
+    for layer in range(len(net.weights) - 1):
+        a = net.forward(X)[layer + 1]
+        units = np.argsort(a.std(0), kind="stable")[: int(round(fraction * a.shape[1]))]
+        net = fold(net, X, layer, units, "mean")
+    return net

@@ -17,9 +17,10 @@ from kb.methods import stats
 @dataclass
 class Claim:
     text: str
-    verdict: str  # "reproduced", "not reproduced" or "inconclusive"
+    verdict: str  # one of kb.methods.stats.VERDICTS
     evidence: str
     setting: dict | None = None  # the model, layer and pooling the verdict holds for (None: no transformer)
+    rule: str = ""  # how the verdict is decided for this claim: the interval, the line, the margin
 
 
 @dataclass
@@ -34,13 +35,16 @@ class Result:
     data: dict = field(default_factory=dict)  # what each dataset was and how big
     run: dict = field(default_factory=dict)
 
-    def claim(self, text: str, verdict: str, evidence: str, setting: dict | None = None) -> None:
-        """Record a verdict (see kb.methods.stats); with a setting, the evidence ends by naming it."""
-        if verdict not in (stats.REPRODUCED, stats.NOT_REPRODUCED, stats.INCONCLUSIVE):
+    def claim(self, text: str, verdict: str, evidence: str, setting: dict | None = None, rule: str = "") -> None:
+        """Record a verdict (see kb.methods.stats) and the rule that gave it; with a setting, the evidence ends by
+        naming it."""
+        if verdict not in stats.VERDICTS:
             raise ValueError(f"unknown verdict {verdict!r}")
+        if not rule:
+            raise ValueError(f"a verdict needs the rule that gave it: {text[:60]!r}")
         if setting:
             evidence += f" [{setting_label(setting)}]"
-        self.claims.append(Claim(text, verdict, evidence, setting))
+        self.claims.append(Claim(text, verdict, evidence, setting, rule))
 
 
 def setting_label(setting: dict) -> str:
@@ -97,25 +101,33 @@ _DARK = (
 )
 
 
-def figure(result: Result, folder: Path, name: str, caption: str, draw) -> None:
-    """draw(ax) plots; the figure is saved as SVG beside result.json, its legend (if any) below the axes (in two
-    columns when its labels are short), readable in light and dark."""
+def figure(result: Result, folder: Path, name: str, caption: str, draw, panels: tuple[int, int] = (1, 1)) -> None:
+    """draw(ax) plots (draw(axes), a flat array, for more than one panel: one metric to an axis); the figure is saved
+    as SVG beside result.json, one legend (the panels share their series) below the axes (in two columns when its
+    labels are short), readable in light and dark."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    rows, cols = panels
     with matplotlib.rc_context(_STYLE):
-        fig, ax = plt.subplots(figsize=FIGURE_SIZE, layout="constrained")
-        draw(ax)
-        if ax.get_legend() is not None:  # below the plot, where it covers nothing and has the figure's width
-            handles, labels = ax.get_legend_handles_labels()
-            ax.get_legend().remove()
+        width, height = FIGURE_SIZE[0] * cols, FIGURE_SIZE[1] * rows
+        fig, axes = plt.subplots(rows, cols, figsize=(width, height), layout="constrained", squeeze=False)
+        draw(axes[0, 0] if panels == (1, 1) else axes.ravel())
+        legends = [ax for ax in axes.ravel() if ax.get_legend() is not None]
+        if legends:  # below the plots, where it covers nothing and has the figure's width
+            series: dict[str, object] = {}  # label -> handle, each series once however many panels show it
+            for ax in legends:
+                for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+                    series.setdefault(label, handle)
+                ax.get_legend().remove()
+            handles, labels = list(series.values()), list(series)
             columns = 2 if max(map(len, labels)) <= SHORT_LABEL and len(labels) > 1 else 1  # two fit only then
             fig.legend(handles, labels, loc="outside lower center", ncol=columns, frameon=False)
-            rows = -(-len(labels) // columns)
-            # the figure grows by the legend's height, so that the plot keeps its own
-            fig.set_size_inches(FIGURE_SIZE[0], FIGURE_SIZE[1] + rows * LINE_HEIGHT * TYPE_SIZE / POINTS_PER_INCH)
+            lines = -(-len(labels) // columns)
+            # the figure grows by the legend's height, so that the plots keep their own
+            fig.set_size_inches(width, height + lines * LINE_HEIGHT * TYPE_SIZE / POINTS_PER_INCH)
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{name}.svg"
         fig.savefig(path, metadata={"Date": None})

@@ -55,7 +55,12 @@ def load_results(results_dir: Path | None) -> tuple[list[dict], dict[str, Path]]
                 figures[rel] = source
                 shown.append({"src": rel, "caption": f.get("caption", "")})
         claims = [
-            {"text": c.get("text", ""), "verdict": c.get("verdict", "inconclusive"), "evidence": c.get("evidence")}
+            {
+                "text": c.get("text", ""),
+                "verdict": c.get("verdict", "inconclusive"),
+                "evidence": c.get("evidence"),
+                "rule": c.get("rule"),
+            }
             for c in r.get("claims", [])
         ]
         for f in shown:  # a figure's alt text states the result it shows: the claims' verdicts, after what it plots

@@ -11,6 +11,7 @@ import json
 import os
 import sqlite3
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from kb.catalogue import check_path, source_signature
@@ -95,112 +96,162 @@ def _create_schema(path: str) -> None:
 
 
 def write_rows(conn: sqlite3.Connection, ds: Dataset) -> dict:
+    """Every table's rows from data/: the taxonomy, the authors, the works and what hangs off them."""
     works = sorted(ds.works, key=lambda w: w.id)
     pk = {w.id: n for n, w in enumerate(works, start=1)}
-    authors = _authors(ds, works)
     summaries = {s.meta.work: s for s in ds.summaries}
+    _write_taxonomy(conn, ds)
+    authors, author_pk = _write_authors(conn, ds, works)
+    _write_works(conn, ds, works, pk, summaries)
+    _write_work_links(conn, works, pk, author_pk)
+    _write_summaries(conn, summaries, pk)
+    conn.execute("INSERT INTO work_fts (work_fts) VALUES ('rebuild')")  # the index reads work's columns
+    return {
+        "works": len(works),
+        "authors": len(authors),
+        "summaries": len(summaries),
+        "techniques": len(ds.techniques),
+        "motivations": len(ds.motivations),
+    }
+
+
+def _insert(conn: sqlite3.Connection, table: str, columns: tuple[str, ...], rows: Iterable[tuple]) -> None:
+    """Rows into a table by column name (schema.py's order is its own business)."""
+    names = ", ".join(f'"{c}"' for c in columns)
+    conn.executemany(f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))})", rows)
+
+
+def _write_taxonomy(conn: sqlite3.Connection, ds: Dataset) -> None:
+    columns = ("slug", "name", "description", "parent", "keywords", "implementation", "depth", "position")
+    _insert(
+        conn,
+        "technique",
+        columns,
+        (
+            (t.slug, t.name, t.description, t.parent, json.dumps(t.keywords), t.implementation, _depth(ds, t.slug), n)
+            for n, t in enumerate(ds.techniques)
+        ),
+    )
+    _insert(conn, "technique_closure", ("ancestor", "descendant"), _closure(ds))
+    _insert(
+        conn,
+        "motivation",
+        ("slug", "name", "description", "keywords", "position"),
+        ((m.slug, m.name, m.description, json.dumps(m.keywords), n) for n, m in enumerate(ds.motivations)),
+    )
+
+
+def _write_authors(conn: sqlite3.Connection, ds: Dataset, works) -> tuple[dict[str, dict], dict[str, int]]:
+    """The authors (data/authors.jsonl's and every name of a work) and the key of each of their names."""
+    authors = _authors(ds, works)
+    fields = ("id", "name", "aliases", "scholar_id", "lesswrong", "homepage", "affiliation")
+    rows = (
+        (n, *(json.dumps(a[f]) if f == "aliases" else a[f] for f in fields))
+        for n, a in enumerate(authors.values(), start=1)
+    )
+    _insert(conn, "author", ("pk", *fields), rows)
+    author_pk = {key: n for n, key in enumerate(authors, start=1)}
+    alias = {author_id(name): key for key, a in authors.items() for name in a["aliases"]}
+    _insert(conn, "author_name", ("key", "author_pk"), ((name, author_pk[key]) for name, key in alias.items()))
+    # every spelling of a name -> its author's pk: what a work's author list is linked through
+    return authors, author_pk | {name: author_pk[key] for name, key in alias.items()}  # an alias names its author
+
+
+_WORK_COLUMNS = (
+    "pk", "id", "kind", "title", "author_names", "more_authors", "year", "date", "venue", "abstract", "url", "urls",
+    "added", "withdrawn", "summary_text", "technique_names", "motivation_names", "technique_slugs", "motivation_slugs",
+    "categories", "citation_count", "citations_as_of", "citations_source", "abstract_source", "curator_note",
+    "motivation_status",
+)  # fmt: skip
+
+
+def _write_works(conn: sqlite3.Connection, ds: Dataset, works, pk: dict[str, int], summaries: dict) -> None:
     technique_text = _technique_text(ds, works)
     motivation_text = _motivation_text(ds, works)
     technique_slugs = _technique_slugs(ds, works)
 
-    conn.executemany(
-        "INSERT INTO technique VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            (t.slug, t.name, t.description, t.parent, json.dumps(t.keywords), t.implementation, _depth(ds, t.slug), n)
-            for n, t in enumerate(ds.techniques)
-        ],
-    )
-    conn.executemany("INSERT INTO technique_closure VALUES (?, ?)", _closure(ds))
-    conn.executemany(
-        "INSERT INTO motivation VALUES (?, ?, ?, ?, ?)",
-        [(m.slug, m.name, m.description, json.dumps(m.keywords), n) for n, m in enumerate(ds.motivations)],
-    )
-    conn.executemany(
-        "INSERT INTO author VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            (
-                n,
-                a["id"],
-                a["name"],
-                json.dumps(a["aliases"]),
-                a["scholar_id"],
-                a["lesswrong"],
-                a["homepage"],
-                a["affiliation"],
-            )
-            for n, a in enumerate(authors.values(), start=1)
-        ],
-    )
-    author_pk = {key: n for n, key in enumerate(authors, start=1)}
-    alias = {author_id(name): key for key, a in authors.items() for name in a["aliases"]}
-    conn.executemany("INSERT INTO author_name VALUES (?, ?)", [(name, author_pk[key]) for name, key in alias.items()])
+    def row(w) -> tuple:
+        citations = (
+            (w.citations.count, w.citations.as_of.isoformat(), w.citations.source) if w.citations else (None,) * 3
+        )
+        return (
+            pk[w.id], w.id, w.kind, w.title, json.dumps(w.authors, ensure_ascii=False), w.more_authors, w.year,
+            w.date and w.date.isoformat(), w.venue, w.abstract, w.url, json.dumps(w.urls) if w.urls else "{}",
+            min((str(p.fetched_at)[:10] for p in w.provenance), default=None), w.withdrawn,
+            _summary_text(summaries.get(w.id), w.curator_note), technique_text.get(w.id, ""),
+            motivation_text.get(w.id, ""), json.dumps(technique_slugs.get(w.id, [])),
+            json.dumps([t.slug for t in w.motivations if t.by in CURATED]), json.dumps(w.categories), *citations,
+            w.abstract_source, w.curator_note, w.motivation_status,
+        )  # fmt: skip
 
-    conn.executemany(
-        "INSERT INTO work VALUES (" + ", ".join("?" * 26) + ")",
-        [
-            (
-                pk[w.id],
-                w.id,
-                w.kind,
-                w.title,
-                json.dumps(w.authors, ensure_ascii=False),
-                w.more_authors,
-                w.year,
-                w.date and w.date.isoformat(),
-                w.venue,
-                w.abstract,
-                w.url,
-                json.dumps(w.urls) if w.urls else "{}",
-                min((str(p.fetched_at)[:10] for p in w.provenance), default=None),
-                w.withdrawn,
-                _summary_text(summaries.get(w.id), w.curator_note),
-                technique_text.get(w.id, ""),
-                motivation_text.get(w.id, ""),
-                json.dumps(technique_slugs.get(w.id, [])),
-                json.dumps([t.slug for t in w.motivations if t.by in CURATED]),
-                json.dumps(w.categories),
-                *(
-                    (w.citations.count, w.citations.as_of.isoformat(), w.citations.source)
-                    if w.citations
-                    else (None,) * 3
-                ),
-                w.abstract_source,
-                w.curator_note,
-                w.motivation_status,
-            )
-            for w in works
-        ],
+    _insert(conn, "work", _WORK_COLUMNS, (row(w) for w in works))
+
+
+def _write_work_links(conn: sqlite3.Connection, works, pk: dict[str, int], author_pk: dict[str, int]) -> None:
+    """What hangs off each work: its authors, identifiers, tags, relations and provenance."""
+    _insert(
+        conn,
+        "work_author",
+        ("work_pk", "position", "author_pk"),
+        ((pk[w.id], i, author_pk[author_id(name)]) for w in works for i, name in enumerate(w.authors)),
     )
-    conn.executemany(
-        "INSERT INTO work_author VALUES (?, ?, ?)",
-        [
-            (pk[w.id], i, author_pk[alias.get(author_id(name), author_id(name))])
-            for w in works
-            for i, name in enumerate(w.authors)
-        ],
+    _insert(
+        conn,
+        "identifier",
+        ("scheme", "value", "work_pk", "shown"),
+        ((*identity(scheme, value), pk[w.id], value) for w in works for scheme, value in w.ids.items()),
     )
-    conn.executemany(
-        "INSERT INTO identifier VALUES (?, ?, ?, ?)",
-        [(*identity(scheme, value), pk[w.id], value) for w in works for scheme, value in w.ids.items()],
+    _insert(
+        conn,
+        "work_technique",
+        ("work_pk", "technique", "by", "confidence", "evidence"),
+        ((pk[w.id], t.slug, t.by, t.confidence, t.evidence) for w in works for t in w.techniques),
     )
-    conn.executemany(
-        "INSERT INTO work_technique VALUES (?, ?, ?, ?, ?)",
-        [(pk[w.id], t.slug, t.by, t.confidence, t.evidence) for w in works for t in w.techniques],
-    )
-    conn.executemany(
-        "INSERT INTO work_motivation VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [
+    _insert(
+        conn,
+        "work_motivation",
+        ("work_pk", "motivation", "by", "confidence", "status", "quote", "location", "reasoning"),
+        (
             (pk[w.id], t.slug, t.by, t.confidence, t.status, t.quote, t.where, t.reasoning)
             for w in works
             for t in w.motivations
-        ],
+        ),
     )
-    conn.executemany(
-        "INSERT INTO relation VALUES (?, ?, ?)", [(pk[w.id], r.type, pk[r.target]) for w in works for r in w.relations]
+    _insert(
+        conn,
+        "relation",
+        ("source_pk", "type", "target_pk"),
+        ((pk[w.id], r.type, pk[r.target]) for w in works for r in w.relations),
     )
-    conn.executemany(
-        "INSERT INTO summary VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
+    _insert(
+        conn,
+        "provenance",
+        ("work_pk", "position", "source", "fetched_at", "fields", "matched_by"),
+        (
+            (pk[w.id], i, p.source, str(p.fetched_at), json.dumps(p.fields) if p.fields else "[]", p.matched_by)
+            for w in works
+            for i, p in enumerate(w.provenance)
+        ),
+    )
+
+
+def _write_summaries(conn: sqlite3.Connection, summaries: dict, pk: dict[str, int]) -> None:
+    columns = (
+        "work_pk",
+        "status",
+        "contributors",
+        "updated",
+        "motivation_stated_by",
+        "xrisk",
+        "opinion",
+        "body",
+        "path",
+    )
+    _insert(
+        conn,
+        "summary",
+        columns,
+        (
             (
                 pk[s.meta.work],
                 s.meta.status,
@@ -213,24 +264,8 @@ def write_rows(conn: sqlite3.Connection, ds: Dataset) -> dict:
                 s.path,
             )
             for s in summaries.values()
-        ],
+        ),
     )
-    conn.executemany(
-        "INSERT INTO provenance VALUES (?, ?, ?, ?, ?, ?)",
-        [
-            (pk[w.id], i, p.source, str(p.fetched_at), json.dumps(p.fields) if p.fields else "[]", p.matched_by)
-            for w in works
-            for i, p in enumerate(w.provenance)
-        ],
-    )
-    conn.execute("INSERT INTO work_fts (work_fts) VALUES ('rebuild')")  # the index reads work's columns
-    return {
-        "works": len(works),
-        "authors": len(authors),
-        "summaries": len(summaries),
-        "techniques": len(ds.techniques),
-        "motivations": len(ds.motivations),
-    }
 
 
 def _authors(ds: Dataset, works) -> dict[str, dict]:

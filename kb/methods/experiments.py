@@ -13,7 +13,7 @@ from sklearn.metrics import roc_auc_score
 
 from kb.methods import data, pruning, stats
 from kb.methods.models import Encoder, default_model_dir, digits, initial_mlp, train_mlp
-from kb.methods.probes import CCSProbe, LATProbe, LogisticProbe, MeanDifferenceProbe, cosine
+from kb.methods.probes import CCSProbe, LATProbe, LinearProbe, LogisticProbe, MeanDifferenceProbe, cosine
 from kb.methods.registry import EXPERIMENTS
 from kb.methods.report import Result, figure, write
 
@@ -117,14 +117,15 @@ def mean_difference_is_regularised_lr(
     s = data.comparisons(300 if config.quick else 1000)
     progress(f"{encoder.name} activations")
     X = encoder.encode(s.text)
-    planted, real = [], []
+    planted_runs: list[list[float]] = []  # per seed: the cosine at each C
+    real_runs: list[list[float]] = []
     for seed in config.seed_list:
         progress(f"seed {seed}")
         p = data.planted(n=600 if config.quick else 2000, seed=seed)
-        planted.append(_cosines(p.X_train, p.y_train))
+        planted_runs.append(_cosines(p.X_train, p.y_train))
         half, _ = _split_pairs(s, np.random.default_rng(seed))  # each seed: another half of the pairs
-        real.append(_cosines(X[half], s.label[half]))
-    planted, real = np.array(planted), np.array(real)
+        real_runs.append(_cosines(X[half], s.label[half]))
+    planted, real = np.array(planted_runs), np.array(real_runs)
     result.data = {
         "planted": f"{600 if config.quick else 2000} rows, 64 dimensions, spurious nuisance direction; drawn per seed",
         "comparisons": f"{len(s.text)} number comparisons in words, half true; each seed fits on half the pairs",
@@ -174,16 +175,17 @@ SAME_DIRECTION = 0.99  # |cosine| above which two methods' directions are one: t
 
 # -- 2. probes versus LAT, CCS and mean difference -------------------------------------------------
 
-METHODS = {
-    "LR": lambda seed: LogisticProbe(C=1.0),
-    "mass-mean (iid)": lambda seed: MeanDifferenceProbe(covariance="iid"),
-    "LDA (shrinkage)": lambda seed: MeanDifferenceProbe(covariance="shrinkage"),
-    "mean difference": lambda seed: MeanDifferenceProbe(),
-    "LAT (paired)": lambda seed: LATProbe(paired=True, random_state=seed),
-    "LAT (unpaired)": lambda seed: LATProbe(paired=False, random_state=seed),
+# each method's unfitted probe for (seed, quick); only CCS has a --quick variant (fewer epochs)
+METHODS: dict[str, Callable[[int, bool], LinearProbe]] = {
+    "LR": lambda seed, quick: LogisticProbe(C=1.0),
+    "mass-mean (iid)": lambda seed, quick: MeanDifferenceProbe(covariance="iid"),
+    "LDA (shrinkage)": lambda seed, quick: MeanDifferenceProbe(covariance="shrinkage"),
+    "mean difference": lambda seed, quick: MeanDifferenceProbe(),
+    "LAT (paired)": lambda seed, quick: LATProbe(paired=True, random_state=seed),
+    "LAT (unpaired)": lambda seed, quick: LATProbe(paired=False, random_state=seed),
     # DLK's 10 restarts, lr 1e-3 and weight decay, trained to convergence (every restart's direction still within
     # 1e-5 of where it was 100 epochs before) rather than for DLK's fixed 1000 epochs, which stop short on real data
-    "CCS": lambda seed, quick=False: CCSProbe(n_epochs=1000 if quick else CCS_MAX_EPOCHS, tol=1e-5, random_state=seed),
+    "CCS": lambda seed, quick: CCSProbe(n_epochs=1000 if quick else CCS_MAX_EPOCHS, tol=1e-5, random_state=seed),
 }
 # a ceiling only (--quick: DLK's 1000): fits stop at convergence (5,500 epochs on number comparisons, measured),
 # and the results count those that did not
@@ -202,7 +204,7 @@ def _halves(y: np.ndarray, pair: np.ndarray, rng: np.random.Generator):
 
 def _fit(name: str, seed: int, X, y, pair, rng: np.random.Generator, quick: bool = False):
     """Fit one method on rows that come in contrast pairs (pair[i] is i's partner)."""
-    probe = METHODS[name](seed, quick=True) if name == "CCS" and quick else METHODS[name](seed)
+    probe = METHODS[name](seed, quick)
     if name == "LAT (paired)":
         return probe.fit(X, y, pair=pair)
     if name == "CCS":
@@ -789,7 +791,8 @@ def _draw_matrix(result: Result, config: Config, folder: Path, names, matrix, co
 def coup_probes(result: Result, config: Config, encoder: Encoder, folder: Path, progress: Progress):
     n = 100 if config.quick else 300
     fixed = {"freeform": encoder.encode(data.FREEFORM_THEFT), "topic": encoder.encode(data.TOPIC_HARMLESS)}
-    rows, outcomes = [], {}  # outcomes[(probe, set)]: per seed, 0/1 per hand-written text
+    values: dict[tuple[str, str], list[float]] = {}  # values[(probe, rate)]: per seed
+    outcomes: dict[tuple[str, str], list[np.ndarray]] = {}  # [(probe, set)]: per seed, 0/1 per hand-written text
     for seed in config.seed_list:
         progress(f"seed {seed} ({config.seed_list.index(seed) + 1} of {config.n_seeds})")
         d = data.coup(n=n, seed=seed)
@@ -799,16 +802,14 @@ def coup_probes(result: Result, config: Config, encoder: Encoder, folder: Path, 
             probe.fit(X, d.train_label)
             fires = _alarm(probe, np.concatenate([sets["benign"], sets["hard_negatives"]]))
             naive = _alarm(probe, sets["benign"])  # the threshold set on how-to texts alone, as before
-            rows.append(
-                {
-                    "probe": name,
-                    "seed": seed,
-                    "tpr_held_out": float(fires(sets["held_out"]).mean()),
-                    "tpr_shifted": float(fires(sets["shifted"]).mean()),
-                    "tpr_held_out_naive": float(naive(sets["held_out"]).mean()),
-                    "fpr_hard_negatives_naive": float(naive(sets["hard_negatives"]).mean()),
-                }
-            )
+            rates = {
+                "tpr_held_out": float(fires(sets["held_out"]).mean()),
+                "tpr_shifted": float(fires(sets["shifted"]).mean()),
+                "tpr_held_out_naive": float(naive(sets["held_out"]).mean()),
+                "fpr_hard_negatives_naive": float(naive(sets["hard_negatives"]).mean()),
+            }
+            for key, rate in rates.items():
+                values.setdefault((name, key), []).append(rate)
             for key, X_fixed in fixed.items():
                 outcomes.setdefault((name, key), []).append(fires(X_fixed).astype(float))
     result.data = {
@@ -828,11 +829,10 @@ def coup_probes(result: Result, config: Config, encoder: Encoder, folder: Path, 
         ),
     }
     keys = ("tpr_held_out", "tpr_shifted", "tpr_held_out_naive", "fpr_hard_negatives_naive")
-    values = {(p, k): [r[k] for r in rows if r["probe"] == p] for p in ("LR", "mean difference") for k in keys}
     boot = {pk: stats.bootstrap(v) for pk, v in outcomes.items()}
     summary = []
     for p in ("LR", "mean difference"):
-        row = {"probe": p}
+        row: dict[str, str | float] = {"probe": p}
         cis = {k: stats.interval(values[p, k]) for k in keys} | {k: boot[p, k] for k in ("freeform", "topic")}
         for k, ci in cis.items():
             row |= {k: round(ci.mean, 3), f"{k}_low": round(ci.low, 3), f"{k}_high": round(ci.high, 3)}
@@ -992,7 +992,7 @@ def _prune_seed(seed: int, epochs: int) -> tuple[dict, dict, list]:
     bound at every unit of the first hidden layer."""
     Xtr, Xte, ytr, yte = digits(seed)
     net = train_mlp(Xtr, ytr, epochs=epochs, seed=seed)
-    curves = {}
+    curves: dict[tuple[str, str], list[list[float]]] = {}
     _curves(net, Xtr, ytr, Xte, yte, seed, curves)
     order = _orders(Xtr, ytr, Xte, yte, net, seed, epochs)
     bound = pruning.loss_rise_bound(net, Xtr, 0)
@@ -1006,17 +1006,18 @@ def _prune_seed(seed: int, epochs: int) -> tuple[dict, dict, list]:
 
 
 def std_pruning(result: Result, config: Config, encoder, folder: Path, progress: Progress):
-    curves, bound_rows, orders = {}, [], []  # curves[(criterion, replace)]: per seed, accuracy at each fraction
+    collected: dict[tuple[str, str], list[list[float]]] = {}  # [(criterion, replace)]: per seed, accuracy per fraction
+    bound_rows, orders = [], []
     for seed_curves, order, bounds in _map_seeds(config, progress, _prune_seed, 60 if config.quick else 150):
         for key, curve in seed_curves.items():
-            curves.setdefault(key, []).append(curve)
+            collected.setdefault(key, []).append(curve)
         orders.append(order)
         bound_rows += bounds
     progress("random networks and the constructed ones")
     n_random = 50 if config.quick else 200
     random_checks = _bound_on_random_networks(n_random)
     examples = _counterexamples()
-    curves = {k: np.array(v) for k, v in curves.items()}
+    curves = {k: np.array(v) for k, v in collected.items()}
     result.data = {
         "digits": "scikit-learn's 8x8 digits, 1,257 train / 540 test, a new split and network per seed (so the "
         "intervals are Nadeau and Bengio's corrected resampled t, n_test/n_train = 0.43)",
@@ -1101,12 +1102,12 @@ def _pruning_claims(result: Result, config: Config, curves) -> None:
         (claims["low-std-first-is-better"], ("high-std", "random")),
         (claims["std-beats-magnitude-and-apoz"], ("magnitude", "apoz")),
     ):
-        parts = {r: stats.greater(auc["std"] - auc[r], test_train=tt) for r in rivals}
+        contrasts = {r: stats.greater(auc["std"] - auc[r], test_train=tt) for r in rivals}
         result.claim(
             claim,
-            stats.all_of(v for v, _ in parts.values()),
+            stats.all_of(v for v, _ in contrasts.values()),
             "mean accuracy over 10%-90% pruned (mean replacement), low-std first minus "
-            + "; ".join(f"{RIVALS[r]}: {ci} -> {v}" for r, (v, ci) in parts.items())
+            + "; ".join(f"{RIVALS[r]}: {ci} -> {v}" for r, (v, ci) in contrasts.items())
             + f". Low-std first: {auc['std'].mean():.3f}, "
             + ", ".join(f"{RIVALS[r]} {auc[r].mean():.3f}" for r in rivals),
             rule="per rival, reproduced when the 95% interval (corrected resampled t) of the difference in mean "
@@ -1117,7 +1118,7 @@ def _pruning_claims(result: Result, config: Config, curves) -> None:
 def _by_verdict(criterion: str, rows: list[dict]) -> str:
     """'std: mean better at 10-50%, zero better at 80-90%, inconclusive at 60-70%' from per-fraction rows."""
     words = {stats.REPRODUCED: "mean better", stats.NOT_REPRODUCED: "zero as good or better"}
-    groups = {}
+    groups: dict[str, list[str]] = {}  # the verdict's words -> the fractions that have it
     for r in rows:
         groups.setdefault(words.get(r["verdict"], "inconclusive"), []).append(f"{r['fraction']:.0%}")
     return f"{criterion}: " + ", ".join(f"{w} at {'/'.join(fs)}" for w, fs in groups.items())

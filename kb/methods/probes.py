@@ -39,6 +39,10 @@ def tpr_at_fpr(y: np.ndarray, scores: np.ndarray, fpr: float = 0.01) -> float:
 class LinearProbe(ClassifierMixin, BaseEstimator):
     """What every probe shares once fitted: classes, a direction and an intercept."""
 
+    # set by fit (declared, not assigned: check_is_fitted reads an unfitted probe by their absence)
+    direction_: np.ndarray
+    intercept_: float
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = False  # a probe reads one direction: two classes

@@ -43,7 +43,7 @@ def scores(net: MLP, X: np.ndarray, y: np.ndarray, layer: int, criterion: str, s
     if criterion == "taylor":  # |mean over data of activation x d loss / d activation|
         return np.abs((a * _grad_wrt_hidden(net, acts, y, layer)).mean(0))
     if criterion == "random":
-        return np.random.default_rng(seed).random(a.shape[1])
+        return np.random.default_rng(seed).random(int(a.shape[1]))
     raise ValueError(f"unknown criterion {criterion!r}; known: {', '.join(CRITERIA)}")
 
 

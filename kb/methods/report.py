@@ -8,10 +8,15 @@ import platform
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from kb.methods import stats
+
+if TYPE_CHECKING:  # matplotlib is imported only when a figure is drawn
+    from matplotlib.artist import Artist
+    from matplotlib.typing import RcKeyType
 
 
 @dataclass
@@ -76,7 +81,7 @@ TYPE_SIZE = 11  # points, legends and tick labels too
 LINE_HEIGHT = 1.5  # a legend row's height, in type sizes
 POINTS_PER_INCH = 72
 SHORT_LABEL = 22  # characters: a legend of labels no longer than this goes in two columns, else in one
-_STYLE = {
+_STYLE: dict[RcKeyType, Any] = {
     "svg.fonttype": "none",  # text stays text: sharp at any size, and its size can be measured
     "svg.hashsalt": "safety-kb",  # stable ids: the same run gives the same file
     "font.size": TYPE_SIZE,
@@ -117,7 +122,7 @@ def figure(result: Result, folder: Path, name: str, caption: str, draw, panels: 
         draw(axes[0, 0] if panels == (1, 1) else axes.ravel())
         legends = [ax for ax in axes.ravel() if ax.get_legend() is not None]
         if legends:  # below the plots, where it covers nothing and has the figure's width
-            series: dict[str, object] = {}  # label -> handle, each series once however many panels show it
+            series: dict[str, Artist] = {}  # label -> handle, each series once however many panels show it
             for ax in legends:
                 for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
                     series.setdefault(label, handle)

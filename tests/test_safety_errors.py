@@ -116,7 +116,7 @@ def test_a_full_disk_during_an_import_is_one_line_and_data_is_unchanged(kb, data
     monkeypatch.setattr(
         imports,
         "fetch_source",
-        lambda spec, transport=None, progress=None: imports.Fetched("test", [record]),
+        lambda spec, transport=None, progress=None, **where: imports.Fetched("test", [record]),
         raising=False,
     )
     before = {p: p.read_bytes() for p in data.rglob("*") if p.is_file()}
@@ -175,7 +175,9 @@ def test_import_errors_and_warnings_go_to_stderr_and_results_to_stdout(kb, data,
     fetched = imports.Fetched(
         "feed", [record], notices=[Notice("feed", "dropped a javascript: link")], error="feed: went away"
     )
-    monkeypatch.setattr(imports, "fetch_source", lambda spec, transport=None, progress=None: fetched, raising=False)
+    monkeypatch.setattr(
+        imports, "fetch_source", lambda spec, transport=None, progress=None, **where: fetched, raising=False
+    )
     result = kb("import", "feed", "https://lab.example/feed.xml")
     assert result.exit_code == 1
     assert "warning:" in result.stderr and "error:" in result.stderr

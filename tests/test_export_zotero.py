@@ -16,6 +16,7 @@ import pytest
 from bibtexparser.bparser import BibTexParser
 
 from kb.export import render
+from tests.test_export import work  # the same work, each test varying what it needs
 
 # -- BibTeX.js --------------------------------------------------------------------------------------------------
 BIBTEX_TYPES = {"article": "journalArticle", "inproceedings": "conferencePaper", "techreport": "report"}
@@ -85,24 +86,6 @@ CSL_FIELDS = {  # CSL variable -> base field, and the field it is on each item t
     | {"blogPost": "blogTitle"},
     "id": None,  # the item's key, not a field
 }
-
-
-def work(**kw):
-    base = {
-        "id": "x",
-        "kind": "paper",
-        "title": "Representation Engineering: A Top-Down Approach to AI Transparency",
-        "authors": [{"id": "andy-zou", "name": "Andy Zou"}, {"id": "j", "name": "J. Zico Kolter"}],
-        "more_authors": False,
-        "year": 2023,
-        "date": "2023-10-02",
-        "venue": None,
-        "abstract": "We study things.",
-        "url": "https://arxiv.org/abs/2310.01405",
-        "ids": {"arxiv": "2310.01405"},
-        "categories": ["cs.LG"],
-    }
-    return {**base, **kw}
 
 
 KINDS = {  # one work of each kind the exports tell apart, and the Zotero item type it must become

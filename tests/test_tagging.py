@@ -182,12 +182,10 @@ def test_fusion_holds_every_work_once_and_a_work_first_everywhere_first(rankings
 
 
 def test_hybrid_search_keeps_the_works_a_question_asks_for_by_relation_first(minilm, data, kb):
-    path = data / "works" / "papers.jsonl"
-    works = [json.loads(line) for line in path.read_text().splitlines()]
-    for w in works:
-        if w["id"] == "old-pruning-2016":
-            w["relations"] = [{"type": "critiques", "target": "coup-probes-2023"}]
-    path.write_text("".join(json.dumps(w) + "\n" for w in works))
+    from tests.test_search import _with_critique
+
+    _with_critique(data)
+    works = [json.loads(line) for line in (data / "works" / "papers.jsonl").read_text().splitlines()]
     rows = json.loads(kb("search", "--hybrid", "critiques of coup probes", "--json").stdout)
     assert rows[0]["id"] == "old-pruning-2016" and rows[0]["via"] == "critiques coup-probes-2023"
     assert {r["id"] for r in rows} == {w["id"] for w in works} | {"probe-post-2024"}  # every work, ranked

@@ -99,16 +99,18 @@ def quoted_in(quote: str | None, text: str | None) -> bool:
 
 def _shared_identifiers(ds: Dataset) -> list[Problem]:
     """Two works with one arXiv id or DOI are one work entered twice."""
+    claims = ((w.id, identity(scheme, value), f"{scheme} {value}") for w in ds.works for scheme, value in w.ids.items())
+    return _claimed_twice(ds, "work", claims)
+
+
+def _claimed_twice(ds: Dataset, kind: str, claims) -> list[Problem]:
+    """(record id, key, what the key is) in order: a key a second record claims is a problem of that record's."""
     out: list[Problem] = []
-    owner: dict[tuple[str, str], str] = {}
-    for w in ds.works:
-        for scheme, value in w.ids.items():
-            key = identity(scheme, value)
-            if key in owner and owner[key] != w.id:
-                out.append(
-                    Problem(*ds.place("work", w.id), f"work {w.id}: {scheme} {value} is also work {owner[key]!r}")
-                )
-            owner.setdefault(key, w.id)
+    owner: dict = {}
+    for record, key, shown in claims:
+        if key in owner and owner[key] != record:
+            out.append(Problem(*ds.place(kind, record), f"{kind} {record}: {shown} is also {kind} {owner[key]!r}"))
+        owner.setdefault(key, record)
     return out
 
 
@@ -166,17 +168,8 @@ def _summaries(ds: Dataset) -> list[Problem]:
 
 
 def _authors(ds: Dataset) -> list[Problem]:
-    out: list[Problem] = []
-    claimed: dict[str, str] = {}
-    for a in ds.authors:
-        for name in (a.name, *a.aliases):
-            key = author_id(name)
-            if key in claimed and claimed[key] != a.id:
-                out.append(
-                    Problem(*ds.place("author", a.id), f"author {a.id}: name {name!r} is also author {claimed[key]!r}")
-                )
-            claimed.setdefault(key, a.id)
-    return out
+    claims = ((a.id, author_id(name), f"name {name!r}") for a in ds.authors for name in (a.name, *a.aliases))
+    return _claimed_twice(ds, "author", claims)
 
 
 def _sources(ds: Dataset) -> list[Problem]:

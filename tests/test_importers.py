@@ -682,6 +682,14 @@ def test_an_unknown_source_type_or_a_missing_key_is_a_clear_error():
     assert "a feed source needs 'url'" in fetch_source({"type": "feed"}).error
 
 
+def test_a_failing_source_is_named_as_sources_toml_writes_it_without_the_cache_folder(tmp_path):
+    from kb.ingest.imports import fetch_source
+
+    failed = fetch_source({"type": "feed", "limit": 3}, cache_dir=tmp_path / "private-cache")
+    assert "'limit': 3" in failed.name and "needs 'url'" in failed.error
+    assert "private-cache" not in failed.name + failed.error
+
+
 def test_fetch_source_gives_sync_and_import_the_same_defaults_and_environment(monkeypatch):
     from kb.ingest import imports
 

@@ -121,6 +121,7 @@ def fetch_source(
     given = {k: v for k, v in spec.items() if v is not None}
     from_settings = {k: settings[var] for k, var in source.env.items() if k not in given and settings.get(var)}
     spec = {**source.defaults, **from_settings, **given}
+    written = str(given)  # errors quote the spec as sources.toml gives it, not the cache folder kb adds
     if cache_dir is not None:  # where an importer may keep what resumes it (Scholar's progress), never the user's
         spec["cache_dir"] = str(cache_dir)
     try:
@@ -128,9 +129,9 @@ def fetch_source(
         name = module.label(spec)
         http = polite(name, transport, progress, cache_dir)
     except KeyError as e:
-        return Fetched(str(spec), error=f"a {kind} source needs {e.args[0]!r} (see data/sources.toml)")
+        return Fetched(written, error=f"a {kind} source needs {e.args[0]!r} (see data/sources.toml)")
     except Exception as e:  # as in collect(): this source fails, kb sync goes on with the others
-        return Fetched(str(spec), error=f"{kind} source {spec}: {type(e).__name__}: {e}")
+        return Fetched(written, error=f"{kind} source {written}: {type(e).__name__}: {e}")
     return collect(name, lambda: module.fetch(http, spec))
 
 

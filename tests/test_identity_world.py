@@ -641,6 +641,7 @@ def test_a_papers_title_cut_short_or_with_one_word_changed_merges_unless_its_aut
         ["Jonathan Frankle", "Michael Carbin"],
     )
     assert len(set(merged(small, sparse))) == 1
+    assert len(set(merged(dataclasses.replace(small, year=None), sparse))) == 2  # one word changed needs both years
     rebuttal = [
         paper("scholar", "Attention is not explanation in neural models", 2019, ["Sarthak Jain"]),
         paper("scholar", "Attention is not not explanation in neural models", 2019, ["Sarah Wiegreffe"]),

@@ -45,7 +45,7 @@ opening runs of words in the other, or one sentence (SAME_RUN words) in common n
      POST_WINDOW_TEXT where both are dated. A title with words put before it ("Reply to ...") is another post.
    - papers whose titles are one cut short or extended (the shorter's words in order in the longer, which opens the
      same way; NEAR_PAPER_WORDS at least, not generic) or the same long title (CHANGED_WORD_TITLE words) with one word
-     changed: the same numbers, nothing of `_against`, and a person in common where both list authors.
+     changed, both dated: the same numbers, nothing of `_against`, and a person in common where both list authors.
 4. **A renamed paper** (its arXiv v1 title elsewhere): another source's paper (or OpenAlex's other version), found
    by an author's surname or its abstract's opening, with the same numbers in the title (digits, "II"), a year apart
    at most (YEARS_IN_ORDER with the same authors in order), no conflicting identifier, and one of: the same authors in
@@ -727,8 +727,8 @@ class Merger:
     def _near_paper_candidates(self, record) -> list[Work]:
         """Papers whose title is the record's cut short or extended (all the shorter title's words, NEAR_PAPER_WORDS
         at least and not generic, in order in the longer, which opens the same way) or the same long title with one
-        word changed; the same numbers, nothing against them (_against), and an author in common where both list
-        authors."""
+        word changed (both dated); the same numbers, nothing against them (_against), and an author in common where
+        both list authors."""
         words = match_text(record.title).split()
         if KIND_FAMILY.get(record.kind) != "paper" or len(words) < NEAR_PAPER_WORDS:
             return []
@@ -738,9 +738,10 @@ class Merger:
             theirs = self._title_words(w)[0]
             shorter, longer = sorted((words, theirs), key=len)
             near = len(shorter) >= NEAR_PAPER_WORDS and _extends(longer, shorter)
+            dated = bool(w.year and record.year)  # a word changed is weaker: the years must be known (and close)
             if (
                 theirs == words
-                or not (near or _one_word_changed(words, theirs))
+                or not (near or (dated and _one_word_changed(words, theirs)))
                 or _generic(" ".join(shorter))
                 or _numbers(words) != _numbers(theirs)
                 or self._against(w, record)

@@ -56,6 +56,25 @@ _LINKED = (  # (scheme, pattern whose group 1 is the identifier)
 )
 
 
+# A ForumMagnum site's address of a post, alone or inside a sequence (/s/SEQUENCE/p/POST), on the site or a mirror
+# (GreaterWrong): the forum the post's id belongs to. The Alignment Forum's posts are LessWrong's under one id.
+_FORUM_POST_URL = re.compile(
+    rf"(?:https?://)?(?:www\.)?(lesswrong\.com|alignmentforum\.org|greaterwrong\.com|forum\.effectivealtruism\.org"
+    rf"|ea\.greaterwrong\.com)/(?:posts|s/[A-Za-z0-9]+/p)/({FORUM_POST_ID})(?:[/?#]|$)",
+    re.I,
+)
+EA_FORUM = "forum.effectivealtruism.org"
+FORUM_OF_SITE = {EA_FORUM: EA_FORUM, "ea.greaterwrong.com": EA_FORUM}
+
+
+def forum_post_from_url(url: str) -> tuple[str, str] | None:
+    """(forum, post id) of a forum post's address under any of its forms, the forum named by its main site
+    ("lesswrong.com" for LessWrong, the Alignment Forum and GreaterWrong; "forum.effectivealtruism.org"); None when the
+    address is not a forum post's."""
+    m = _FORUM_POST_URL.match(url.strip())
+    return (FORUM_OF_SITE.get(m[1].lower(), "lesswrong.com"), m[2]) if m else None
+
+
 def strip_version(arxiv: str) -> str:
     """`2310.01405v2` -> `2310.01405`; `quant-ph/0201082v1` -> `quant-ph/0201082`; anything else as it is."""
     return _VERSION_AT_END.sub("", arxiv) if ARXIV_ID_VERSIONED.fullmatch(arxiv) else arxiv

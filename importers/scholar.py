@@ -27,7 +27,12 @@ FALLBACK_UNNAMED = (
     " OpenAlex author id (https://openalex.org/authors?search=<their name>)"
 )
 MAX_LOOKUPS = 200  # OpenAlex questions for the full author lists of one profile's cut lists (one request each)
+# Publications whose cut author list is read from their own page (view_op=view_citation, "Authors") in one import
+# without --fill: one Scholar request each, and Google blocks after a few dozen quick ones; the rest come from OpenAlex
+# or arXiv.
+MAX_OWN_PAGES = 20
 OPENALEX = "https://api.openalex.org"
+ARXIV = "https://export.arxiv.org/api/query"
 PAGE = 100  # publications per profile page (Google's largest)
 MAX_PAGES = 50  # 5,000 publications: more than any real profile; a profile that seems longer is a loop
 PROFILE = "/citations?hl=en&user={id}&pagesize={size}&cstart={start}"
@@ -55,12 +60,13 @@ def fetch(http, spec: dict) -> Iterator[WorkRecord | AuthorRecord | Notice]:
     items = profile(spec["id"], fill=bool(spec.get("fill")), resume_dir=_resume_dir(spec))
     if http is None:
         return items
-    return _completed(http, items, spec.get("openalex_url") or OPENALEX)
+    return _completed(http, items, spec.get("openalex_url") or OPENALEX, spec.get("arxiv_url") or ARXIV)
 
 
-def _completed(http, items, base_url: str) -> Iterator[WorkRecord | AuthorRecord | Notice]:
-    """The items, each publication with a cut author list completed from the OpenAlex work of the same title and a
-    year at most one apart (a Notice names the match); one that has no such match is left as it is."""
+def _completed(http, items, base_url: str, arxiv_url: str = ARXIV) -> Iterator[WorkRecord | AuthorRecord | Notice]:
+    """The items, each publication whose author list is still cut (its own page unread) completed from the OpenAlex
+    work, else the arXiv entry, of the same title and a year at most one apart (a Notice names the match); one that
+    has no such match is left as it is."""
     import dataclasses
 
     from importers import openalex
@@ -69,12 +75,14 @@ def _completed(http, items, base_url: str) -> Iterator[WorkRecord | AuthorRecord
     for item in items:
         if isinstance(item, WorkRecord) and item.more_authors and item.title and asked < MAX_LOOKUPS:
             asked += 1
-            found = _openalex_match(http, openalex, base_url, item)
+            found: WorkRecord | None = _openalex_match(http, openalex, base_url, item)
+            shown = f"OpenAlex {found.ids.get('openalex', '?')}" if found else ""
+            if found is None:
+                found = _arxiv_match(http, arxiv_url, item)
+                shown = f"arXiv {found.ids.get('arxiv', '?')}" if found else ""
             if found:
                 yield dataclasses.replace(item, authors=found.authors, more_authors=False)
-                shown = found.ids.get("openalex", "?")
-                yield Notice("scholar", f"authors of “{item.title[:80]}” from OpenAlex {shown}"
-                             f" (the same title, {found.year})")  # fmt: skip
+                yield Notice("scholar", f"authors of “{item.title[:80]}” from {shown} (the same title, {found.year})")
                 continue
         yield item
 
@@ -92,6 +100,23 @@ def _openalex_match(http, openalex, base_url: str, item: WorkRecord):
         if not isinstance(w, dict) or not w.get("display_name"):
             continue
         record = openalex.record(w)
+        close = not item.year or not record.year or abs(record.year - item.year) <= 1
+        if _words(record.title) == _words(item.title) and close and len(record.authors) >= len(item.authors):
+            return record
+    return None
+
+
+def _arxiv_match(http, base_url: str, item: WorkRecord) -> WorkRecord | None:
+    """The arXiv entry of the same title (letters and digits compared) and a year at most one apart, listing at least
+    the authors the profile showed, or None; a failure to ask leaves the list as the profile gave it."""
+    from importers import arxiv
+
+    params = {"search_query": f'ti:"{_words(item.title)}"', "max_results": 5}
+    try:
+        _, entries = arxiv.parse(http.get(base_url, params=params))
+    except SourceError:
+        return None
+    for record in entries:
         close = not item.year or not record.year or abs(record.year - item.year) <= 1
         if _words(record.title) == _words(item.title) and close and len(record.authors) >= len(item.authors):
             return record
@@ -225,23 +250,15 @@ def profile(
             ended = more is None or "disabled" in more.attrs or new == 0
             state["next_start"] = None if ended else start + PAGE
             _save(path, state)
-        if fill:
-            parser = PublicationParser(_Pages(nav, "gsc_oci_title"))
-            for n, pub in enumerate(state["publications"], 1):
-                if pub["id"] in state["filled"]:
-                    continue
-                stage = f"publication {n} of {len(state['publications'])} (--fill)"
-                filled = parser.fill(
-                    {
-                        "container_type": "Publication",
-                        "source": PublicationSource.AUTHOR_PUBLICATION_ENTRY,
-                        "author_pub_id": pub["id"],
-                        "bib": {"title": pub["title"]},
-                        "filled": False,
-                    }
-                )
-                state["filled"][pub["id"]] = _details(filled)
-                _save(path, state)
+        parser = PublicationParser(_Pages(nav, "gsc_oci_title"))
+        if not fill:
+            _own_pages(parser, PublicationSource.AUTHOR_PUBLICATION_ENTRY, state, notices, path)
+        for n, pub in enumerate(state["publications"] if fill else [], 1):
+            if pub["id"] in state["filled"]:
+                continue
+            stage = f"publication {n} of {len(state['publications'])} (--fill)"
+            state["filled"][pub["id"]] = _own_page(parser, PublicationSource.AUTHOR_PUBLICATION_ENTRY, pub)
+            _save(path, state)
     except Exception as e:  # a block, or scholarly's own errors (MaxTriesExceeded, DOSException): stop, keep
         yield from _delivered(scholar_id, state, notices)
         _save(path, state)
@@ -250,6 +267,31 @@ def profile(
     if resumed:
         yield Notice("scholar", "resumed where the previous import stopped", scholar_id)
     path.unlink(missing_ok=True)  # complete: nothing left to resume
+
+
+def _own_page(parser, source, pub: dict) -> dict:
+    """What a publication's own page (view_op=view_citation) says of it: the full "Authors", abstract, venue, URL."""
+    entry = {"container_type": "Publication", "source": source, "author_pub_id": pub["id"]}
+    return _details(parser.fill({**entry, "bib": {"title": pub["title"]}, "filled": False}))
+
+
+def _own_pages(parser, source, state: dict, notices: list[Notice], path: Path) -> None:
+    """The full author list of each publication the profile cut short ("A Zou, L Phan, ..."), from its own page,
+    MAX_OWN_PAGES at most. A block or a page that cannot be read stops this without failing the import (a Notice says
+    so): the lists left cut are completed from OpenAlex or arXiv where the same title matches."""
+    cut = [p for p in state["publications"] if p.get("authors_cut") and p["id"] not in state["filled"]]
+    for n, pub in enumerate(cut):
+        if n == MAX_OWN_PAGES:
+            notices.append(Notice("scholar", f"{len(cut) - n} cut author list(s) not read from their own pages"
+                                  f" (at most {MAX_OWN_PAGES} a run): completed from OpenAlex or arXiv"))  # fmt: skip
+            return
+        try:
+            state["filled"][pub["id"]] = _own_page(parser, source, pub)
+        except Exception as e:  # a block, scholarly's errors, a changed page: the profile's own list stays
+            notices.append(Notice("scholar", f"the publications' own pages cannot be read ({type(e).__name__}):"
+                                  f" {len(cut) - n} cut author list(s) completed from OpenAlex or arXiv"))  # fmt: skip
+            return
+        _save(path, state)
 
 
 def _load(path: Path, scholar_id: str) -> dict:

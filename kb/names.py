@@ -29,10 +29,14 @@ def normalise_name(name: str) -> str:
 # Latin letters that NFKD does not split into a base letter and marks, as they are written in ASCII
 _LATIN = str.maketrans({"ß": "ss", "ø": "o", "ł": "l", "æ": "ae", "œ": "oe", "đ": "d", "þ": "th", "ð": "d", "ı": "i"})
 _HASHED = 10  # hex digits of a word's hash: distinct words of a catalogue never share one in practice
+# An accent written the TeX way in a BibTeX-fed listing ('Sch\\"utt', "Erd{\\H o}s"): the letter is the letter.
+_TEX_ACCENT = re.compile(r"\\[`'\"^~=.Hcuvdbk]\s*([A-Za-z])")
 
 
 def _unicode_words(name: str) -> list[str]:
     """The words of a name in any script: accents dropped, case folded ('Räuker' -> 'rauker', 'Иван' -> 'иван')."""
+    if "\\" in name:
+        name = _TEX_ACCENT.sub(r"\1", name.replace("{", "").replace("}", ""))
     name = re.sub(r"\(.*?\)", " ", unicodedata.normalize("NFKD", name))
     bare = "".join(c for c in name if not unicodedata.combining(c)).casefold().translate(_LATIN)
     return re.findall(r"[^\W_]+", bare)

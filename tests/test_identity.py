@@ -298,7 +298,8 @@ def test_the_labelled_set_is_large_real_and_split_and_every_pair_has_its_reason(
     assert 0.3 <= held <= 0.5
     assert {p.split for p in pairs} == {"tune", "held-out", "sealed"} and {p.same for p in pairs} == {True, False}
     sealed = {p.category for p in pairs if p.split == "sealed"}
-    assert len(sealed) >= 6 and all(c.startswith("sealed: ") for c in sealed)  # the hard kinds, never tuned on
+    assert len(sealed) >= 6 and all(c.startswith("sealed: ") for c in sealed)  # the hard kinds (tuning since 402ac32)
+    assert {p.origin for p in pairs if p.split == "sealed"} == {"was-sealed"}
 
 
 def comment(cid: str, title: str, url: str | None = None, **kw) -> WorkRecord:

@@ -314,6 +314,7 @@ def test_a_cut_author_list_is_completed_from_the_openalex_work_of_the_same_title
     from importers.http import Polite, client
 
     google[f"user={ID}"] = PROFILE
+    google["view_op=view_citation"] = CAPTCHA  # its own page blocked: the list is completed elsewhere
     asked = []
 
     def openalex(request):
@@ -352,3 +353,93 @@ def test_an_openalex_work_of_another_title_leaves_the_cut_list_as_it_was(google)
     )  # fmt: skip
     works = [i for i in scholar.fetch(http, {"id": ID, "cache_dir": CACHE["dir"]}) if isinstance(i, WorkRecord)]
     assert works[0].authors == ["A Zou", "L Phan"] and works[0].more_authors
+
+
+REPE_PAGE = f"citation_for_view={ID}:u5HHmVD_uO8C"  # the cut list's own page (the fixture's first publication)
+ARXIV_ANSWER = (FIXTURES / "arxiv_ids.xml").read_text()
+
+
+def polite(handler):
+    import httpx
+
+    from importers.http import Polite, client
+
+    return Polite(client(httpx.MockTransport(handler)), "scholar", cache_dir=None, sleep=lambda s: None)
+
+
+def test_a_cut_author_list_is_read_from_the_publications_own_page_without_fill_and_nothing_else_is_asked(google):
+    import httpx
+
+    from importers import scholar
+
+    google[f"user={ID}"] = PROFILE
+    google[REPE_PAGE] = PUBLICATION
+    outside = []
+
+    def answer(request):
+        outside.append(str(request.url))
+        return httpx.Response(404)
+
+    http = polite(answer)
+    items = list(scholar.fetch(http, {"id": ID, "cache_dir": CACHE["dir"]}))
+    works = [i for i in items if isinstance(i, WorkRecord)]
+    assert works[0].authors == ["Andy Zou", "Long Phan", "Sarah Chen", "Ada Lovelace"] and not works[0].more_authors
+    assert works[1].authors == ["A Lovelace"]  # whole on the profile: its page is not asked for
+    assert [u for u in google.asked if "view_citation" in u] == [
+        f"https://scholar.google.com/citations?hl=en&view_op=view_citation&citation_for_view={ID}:u5HHmVD_uO8C"
+    ]
+    assert outside == []  # neither OpenAlex nor arXiv is asked for a list the page gave whole
+
+
+def test_a_blocked_own_page_is_a_notice_and_the_list_comes_from_arxiv_when_openalex_has_no_match(google):
+    import httpx
+
+    from importers import scholar
+
+    google[f"user={ID}"] = PROFILE
+    google["view_op=view_citation"] = CAPTCHA
+    asked = []
+
+    def answer(request):
+        asked.append(request.url.host)
+        if request.url.host == "api.openalex.org":
+            return httpx.Response(200, json={"results": []})
+        return httpx.Response(200, text=ARXIV_ANSWER)
+
+    items = list(scholar.fetch(polite(answer), {"id": ID, "cache_dir": CACHE["dir"]}))
+    works = [i for i in items if isinstance(i, WorkRecord)]
+    assert works[0].authors == ["Andy Zou", "Long Phan"] and not works[0].more_authors
+    assert asked == ["api.openalex.org", "export.arxiv.org"]
+    notes = [str(i) for i in items if isinstance(i, Notice)]
+    assert any("own pages cannot be read (Blocked)" in n for n in notes)
+    assert any("from arXiv 2310.01405 (the same title, 2023)" in n for n in notes)
+
+
+def test_an_arxiv_entry_of_another_title_or_fewer_authors_leaves_the_cut_list(google):
+    import httpx
+
+    from importers import scholar
+
+    google[f"user={ID}"] = PROFILE
+    google["view_op=view_citation"] = CAPTCHA
+    other = ARXIV_ANSWER.replace("Representation Engineering: A Top-Down", "Representation Engineering Revisited: A")
+
+    def answer(request):
+        if request.url.host == "api.openalex.org":
+            return httpx.Response(200, json={"results": []})
+        return httpx.Response(200, text=other)
+
+    works = [
+        i for i in scholar.fetch(polite(answer), {"id": ID, "cache_dir": CACHE["dir"]}) if isinstance(i, WorkRecord)
+    ]
+    assert works[0].authors == ["A Zou", "L Phan"] and works[0].more_authors
+
+
+def test_own_pages_read_in_one_run_are_bounded_and_the_rest_say_so(google, monkeypatch):
+    from importers import scholar
+
+    monkeypatch.setattr(scholar, "MAX_OWN_PAGES", 0)
+    google[f"user={ID}"] = PROFILE
+    fetched = run()
+    assert not [u for u in google.asked if "view_citation" in u]
+    assert any("1 cut author list(s) not read from their own pages" in str(n) for n in fetched.notices)

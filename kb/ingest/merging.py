@@ -1,42 +1,58 @@
 """Imported records -> data/: one work per real work, every identifier kept, each merge explained.
 
 The identity rules, in the order they are tried (README's "Importing" section says the same); `kb show ID
---provenance` names the rule that merged each record ("same identifier", "same address", "same title, ...",
-"same title cut short or extended", "renamed paper"). Evidence beyond the title is required, and missing dates or
+--provenance` names the rule that merged each record ("same identifier", "same address", "same page on one
+organisation's sites", "same title, ...", "same title cut short or extended", "same title cut short, extended or one
+word changed", "renamed paper, ..."). Evidence beyond the title is required, and missing dates or
 authors are absence of evidence, never evidence against; "the same text" is `same_text`: most of the shorter text's
 opening runs of words in the other, or one sentence (SAME_RUN words) in common near the opening of both.
 
 1. **The same identifier is the same work.** Any kind: DOI, arXiv, LessWrong/AF, Scholar, OpenAlex, a feed
    item's guid (`feed`, scoped to its feed unless it is a URL), or a canonical URL (the work's `url` or any of
    its `urls`; a cross-post keeps every URL it was seen under). DOIs, arXiv and OpenAlex ids are compared
-   without case, the others exactly; an arXiv DOI (10.48550/arXiv.ID) is also that arXiv id. A URL is no identity
+   without case, the others exactly; an arXiv DOI (10.48550/arXiv.ID) is also that arXiv id; an Alignment Forum id
+   is the LessWrong id of the same value; a forum post's address in a sequence (/s/SEQ/p/ID) or on a mirror
+   (GreaterWrong) is its /posts/ID address. A URL is no identity
    for a record whose arXiv or forum id differs from the work's (two comments on one post), whose guid differs
    from the work's guid of the same feed, or whose #fragment differs from the work's (a changelog's entries on one
    page); a page and one of its #entries (one side without a fragment) are one only under one title.
+   **The same page on one organisation's sites**: posts whose addresses end in the same name of SLUG_WORDS words or
+   more, with the same numbers in the path, on sites of one family (`site_family`: epochai.org, epoch.ai and
+   epochai.substack.com; anthropic.com/news and /research), whatever their titles, unless rule 3's `_against` holds.
 2. **One source never merges two of its own records**, whatever their titles: two guids of one feed, two
    comment ids, two arXiv ids are two works. OpenAlex alone lists a paper's versions (preprint, published) as
    records of its own, so two OpenAlex papers may be one by rule 3; and a researcher's library file (BibTeX,
    CSL-JSON, RIS) lists each work once, so two of its entries with one title, or an entry imported again, are
    matched by rule 3 like any other record.
-3. **Equal titles, and evidence besides.** Titles equal after `match_text` (NFKC, dashes, case, accents, punctuation, a
-   forum's "[Linkpost]" label), across sources; the same kind family (a blog post announcing a paper is never the
-   paper), years at most one apart, no conflicting arXiv/forum id or publisher DOI (a preprint server's DOI beside a
-   publisher's is two versions, OpenAlex and Scholar ids are many per work). Then:
+3. **Equal titles, and evidence besides.** Titles equal after `match_text` (NFKC, dashes, apostrophes, case, accents,
+   punctuation, a forum's "[Linkpost]" label, a venue's "Position:" label), across sources; the same kind family (a
+   blog post announcing a paper is never the paper), years at most one apart (YEARS_IN_ORDER for papers with the same
+   authors in order: a preprint and its journal version), no conflicting arXiv/forum id or publisher DOI (a preprint
+   server's DOI beside a publisher's is two versions, OpenAlex and Scholar ids are many per work). Then:
    - papers: one person in common (the same surname and agreeing given names: "G Hopper" is "Grace Hopper",
      "J Smith" is not "A Smith");
    - posts: the same text within POST_WINDOW_TEXT (or with a date unknown, the title not generic), else an
      author in common within POST_WINDOW_AUTHOR, else, with no authors or no text to compare, the same day;
      authors on both sides with none in common keep them apart unless the texts are the same;
+   - posts, the title not generic and nothing against them (authors on both sides share one, or one side has none):
+     one text says near its opening that it is a copy ("Cross-posted from", "This is a link post for", "a guest post
+     on") within POST_WINDOW_TEXT, or both are on one organisation's sites (`site_family`) within POST_WINDOW_AUTHOR,
+     or either with a date unknown ("one says it is a copy", "one organisation's sites");
    - a generic title (under three words, or only words such as "Introduction", "Reply", "Editorial") needs a
      person with the same given name, the same year for papers, and never merges posts on the day alone.
    - posts whose titles are one cut short or extended (the longer opens with the shorter's first word and keeps
      its words in order, NEAR_TITLE_WORDS at least, not generic; the same numbers): the same text, within
      POST_WINDOW_TEXT where both are dated. A title with words put before it ("Reply to ...") is another post.
-4. **A renamed paper** (its arXiv v1 title elsewhere): another source's paper (or OpenAlex's other version) with the
-   same numbers in the title (digits, "II"), a year apart at most, no conflicting identifier, and one of: the same
-   authors in the same order (two at least) and half the title's words; the same first author, the same abstract and a
-   title word in common; RENAMED_PEOPLE people in common, all but one of the shorter author list, and a third of the
-   title's words.
+   - papers whose titles are one cut short or extended (the shorter's words in order in the longer, which opens the
+     same way; NEAR_PAPER_WORDS at least, not generic) or the same long title (CHANGED_WORD_TITLE words) with one word
+     changed, both dated: the same numbers, nothing of `_against`, and a person in common where both list authors.
+4. **A renamed paper** (its arXiv v1 title elsewhere): another source's paper (or OpenAlex's other version), found
+   by an author's surname or its abstract's opening, with the same numbers in the title (digits, "II"), a year apart
+   at most (YEARS_IN_ORDER with the same authors in order), no conflicting identifier, and one of: the same authors in
+   the same order (two at least) and half the title's words; the same RENAMED_ORDER authors or more in order and a
+   title word; the same first author and the same abstract; the same abstract and a title word when one side lists no
+   authors; RENAMED_PEOPLE people in common, all but one of the shorter author list, and a third of the title's words.
+   A name is the same person in "Last, First" order or with TeX accents (`Sch\\"utt`).
 5. **A post is not the work it is about.** Links to an arXiv id, a DOI or a forum post in a post's text become
    `discusses` relations; a post without authors titled exactly as a paper of the catalogue (a group's
    publications feed) `discusses` that paper.
@@ -56,9 +72,10 @@ import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 from urllib.parse import urlsplit
 
-from importers.identifiers import arxiv_from_doi
+from importers.identifiers import arxiv_from_doi, forum_post_from_url
 from importers.records import Link, linked_ids
 from kb.ingest import merge_extras
 from kb.names import ascii_fold, author_id, identity, normalise_name, work_id
@@ -70,10 +87,16 @@ FILLABLE = ("year", "date", "venue", "volume", "pages", "abstract", "url")
 # What a source may change in a work it gave, when the source itself changes it (a corrected title in a feed).
 EDITABLE = ("title", "authors", "abstract")
 POST_DATE_SLACK = dt.timedelta(days=1)  # a feed and a forum may stamp one post in different time zones
-# How far apart two copies of one post may be dated, by the evidence besides their equal titles. Chosen, not yet
-# measured: the labelled real pairs hold no cross-post (BENCHMARKS.md); the issue reports forum copies of lab posts
-# two or three days later and blog cross-posts weeks later.
-POST_WINDOW_AUTHOR = dt.timedelta(days=7)  # an author in common: a lab's post and its forum copy days later
+# How far apart two copies of one post may be dated, by the evidence besides their equal titles. Measured
+# (`python bench/dedup.py --windows`) on the labelled real pairs: the four cross-posts dated on both sides are 0, 1, 3
+# and 4 days apart (a lab's post and its forum copy, a blog page and its wiki copy; a fifth pair, 204 days, is one
+# page whose mirror feed stamps its items 2025-01-01, recognised by its address); ../shared records none. Different
+# posts of one feed are 0 to 439 days apart (median 20), so nearness of dates alone is no evidence: a window only
+# bounds other evidence. An author in common (or one organisation's two sites) is weak evidence, so its window is the
+# largest delay measured with a few days' slack; the same text (or a text saying it is a copy) is strong, so its
+# window also admits the blog cross-posts weeks later that the issue reports from unrecorded feeds (none measured here:
+# four pairs cannot bound it, so it is kept at the four months chosen before).
+POST_WINDOW_AUTHOR = dt.timedelta(days=7)  # measured copies: at most 4 days apart
 POST_WINDOW_TEXT = dt.timedelta(days=120)  # the same text: a blog post cross-posted to a forum weeks later
 # Two texts are the same when this share of the shorter one's word runs (SHINGLE words each, from its first
 # TEXT_WORDS words) occur in the other: a feed's summary is the post's opening, often cut short.
@@ -112,6 +135,39 @@ MANY_IDS = ("openalex", "scholar", "s2")
 VERSIONED_SOURCES = ("openalex",)
 # arXiv's own DOIs (DataCite, 10.48550/arXiv.ID) name the preprint: a publisher's DOI for it is no conflict.
 ARXIV_DOI = "10.48550/arxiv."
+# The forums whose post ids are one: an Alignment Forum post is a LessWrong post under the same id.
+FORUM_SCHEMES = ("lesswrong", "alignmentforum")
+# Blog platforms whose sites are their subdomains (epochai.substack.com is Epoch's); medium.com/@name is name's too.
+PLATFORMS = frozenset("substack.com ghost.io wordpress.com github.io medium.com blogspot.com beehiiv.com".split())
+# Sites that carry many organisations' pages (forums, mirrors, preprint servers, code hosts): no organisation's name.
+NO_FAMILY = frozenset(
+    "lesswrong alignmentforum greaterwrong effectivealtruism arxiv doi github githubusercontent appspot".split()
+)
+FAMILY_NAME = 4  # a shorter site name ("ai", "blog") names no organisation
+# A page's own name in its address, the same on two of one organisation's sites (epochai.org/blog/NAME and
+# epoch.ai/blog/NAME, anthropic.com/news/NAME and /research/NAME): at least this many words, so that "update" or
+# "about" never names one page.
+SLUG_WORDS = 3
+_PAGE_FILE = re.compile(r"^(?:index\.html?|amp)$", re.I)
+# How a copy of a post says it is one, near its opening: "Cross-posted from ...", "This is a link post for ...",
+# "(This is a guest post on X's blog ...)", "Originally published at ...".
+_DECLARED_COPY = re.compile(
+    r"\bcross\W?post(?:ed)?\b|\blink\W?post\b|\bguest post on\b|\boriginally (?:posted|published)\b|\breposted from\b",
+    re.I,
+)
+COPY_OPENING = 300  # characters of a text in which a copy says so
+DECLARED_COPY = "one says it is a copy"
+# Two versions of a paper with the same authors in the same order may be dated this many years apart (an arXiv
+# preprint of 2023 and its journal version of 2025, one OpenAlex record each); other evidence allows one year.
+YEARS_IN_ORDER = 2
+# The same authors in the same order, this many at least and the lists complete, make a renamed paper with one title
+# word in common (a team rarely writes two papers in one order whose titles share a word, unless a number tells them
+# apart; a team with an author added is not enough: ROME and MEMIT share a first author, three others and "editing").
+RENAMED_ORDER = 4
+# A paper's title cut short or extended elsewhere ("Grad-CAM: Why did you say that? Visual explanations ..."): the
+# shorter title's words all in the longer, in order, at least this many; or titles this long with one word changed
+# ("... Finding Small, Trainable ..." and "... Finding Sparse, Trainable ...").
+NEAR_PAPER_WORDS, CHANGED_WORD_TITLE = 6, 8
 
 
 # A version's label that some sources append to the title (JMIR's preprint records in OpenAlex): not the title's.
@@ -119,6 +175,10 @@ _MARKER = re.compile(r"\s*\((?:preprint|pre-print|accepted manuscript)\)\s*$", r
 # A forum's label for a copy of a post published elsewhere ("[Linkpost] ...", "Crosspost: ..."): not the title's.
 _COPY = r"(?:link\W?post|cross\W?post(?:ed)?)"
 _COPY_MARKER = re.compile(rf"^\s*(?:[\[(]\s*{_COPY}\s*[\])]|{_COPY}\s*[:\-\u2013\u2014])\s*", re.I)
+# A venue's label for a track, before the paper's own title (ICML's position papers: "Position: ..."): not the title's.
+_TRACK_LABEL = re.compile(r"^\s*position\s*:\s*", re.I)
+# An apostrophe joins the word it sits in: "Siren’s" is "Sirens" whichever apostrophe a source typed.
+_APOSTROPHES = dict.fromkeys(map(ord, "'\u2019\u02bc"), None)
 
 
 def match_text(text: str) -> str:
@@ -127,7 +187,8 @@ def match_text(text: str) -> str:
     NFKC folds compatibility forms ("²" -> "2", full-width letters, ligatures), dashes of every kind become
     word breaks, accents go, case goes, and what is left is words of letters and digits joined by spaces.
     """
-    text = _COPY_MARKER.sub("", _MARKER.sub("", unicodedata.normalize("NFKC", text).translate(_DASHES)), count=1)
+    text = unicodedata.normalize("NFKC", text).translate(_DASHES).translate(_APOSTROPHES)
+    text = _TRACK_LABEL.sub("", _COPY_MARKER.sub("", _MARKER.sub("", text), count=1), count=1)
     return " ".join(re.findall(r"[a-z0-9]+", ascii_fold(text).lower()))
 
 
@@ -139,7 +200,45 @@ def canonical_url(url: str) -> str:
     if not host:
         return ""
     query = sorted(p for p in parts.query.split("&") if p and not _TRACKING.match(p.split("=", 1)[0]))
-    return f"{host}{parts.path.rstrip('/')}" + (f"?{'&'.join(query)}" if query else "")
+    path = parts.path.rstrip("/")
+    forum = forum_post_from_url(url)
+    if forum:  # a forum post under any of its addresses (in a sequence, on a mirror, on the Alignment Forum)
+        host, path = forum[0], f"/posts/{forum[1]}"
+    return f"{host}{path}" + (f"?{'&'.join(query)}" if query else "")
+
+
+def site_family(url: str) -> frozenset[str]:
+    """The names under which an address's site is one organisation's: epoch.ai is {"epoch", "epochai"}, epochai.org
+    and epochai.substack.com are {"epochai"}, so the three are one family; a forum or a mirror is none."""
+    parts = urlsplit(url.strip())
+    labels = (parts.hostname or "").removeprefix("www.").split(".")
+    if len(labels) < 2 or labels[-2] in NO_FAMILY:
+        return frozenset()
+    if ".".join(labels[-2:]) in PLATFORMS:
+        user = parts.path.split("/")[1] if parts.path.startswith("/@") else ""
+        names = {user.removeprefix("@")} if user else ({labels[-3]} if len(labels) > 2 else set())
+    else:
+        names = {labels[-2], labels[-2] + labels[-1]}
+    return frozenset(n for n in names if len(n) >= FAMILY_NAME)
+
+
+def _page_keys(url: str) -> list[tuple[str, ...]]:
+    """The keys a page is known by across one organisation's sites: its own name in the address (SLUG_WORDS words
+    at least) and the numbers of the whole path, under each name of the site's family."""
+    parts = urlsplit(url.strip())
+    segments = [x for x in parts.path.split("/") if x and not _PAGE_FILE.match(x)]
+    if not segments or parts.query or parts.fragment:
+        return []
+    slug = re.sub(r"\.html?$", "", segments[-1].lower())
+    if len(re.findall(r"[a-z0-9]+", slug)) < SLUG_WORDS:
+        return []
+    numbers = ",".join(re.findall(r"\d+", parts.path))
+    return [("page", name, slug, numbers) for name in sorted(site_family(url))]
+
+
+def _declared_copy(text: str | None) -> bool:
+    """Whether a text says near its opening that it is a copy of a post published elsewhere."""
+    return bool(_DECLARED_COPY.search((text or "")[:COPY_OPENING]))
 
 
 def _with_fragment(url: str) -> str:
@@ -160,8 +259,15 @@ class Report:
         return bool(self.added or self.updated)
 
 
+@lru_cache(maxsize=1 << 16)  # an import compares the same few thousand names over and over
+def _name_words(name: str) -> tuple[str, ...]:
+    """A person's name as words, given names first: a library's "Hendrycks, Dan" is "Dan Hendrycks"."""
+    surname, comma, given = name.partition(",")
+    return tuple(normalise_name(f"{given} {surname}" if comma and given.strip() else name).split())
+
+
 def _surname(name: str) -> str:
-    parts = normalise_name(name).split()
+    parts = _name_words(name)
     return parts[-1] if parts else ""
 
 
@@ -176,6 +282,8 @@ def _urls(w: Work) -> list[str]:
 def _id_keys(scheme: str, value: str) -> list[tuple[str, str]]:
     """The keys an identifier is known by: an arXiv DOI (10.48550/arXiv.ID) also names the arXiv id."""
     keys = [identity(scheme, value)]
+    if scheme in FORUM_SCHEMES:  # an Alignment Forum post is the LessWrong post of the same id
+        keys += [identity(other, value) for other in FORUM_SCHEMES if other != scheme]
     arxiv = arxiv_from_doi(value) if scheme == "doi" else None
     return keys + [identity("arxiv", arxiv)] if arxiv else keys
 
@@ -198,7 +306,7 @@ def _generic(title: str) -> bool:
 
 
 def _given(name: str) -> list[str]:
-    return normalise_name(name).split()[:-1]
+    return list(_name_words(name)[:-1])
 
 
 def _same_person(a: str, b: str, strict: bool = False) -> bool:
@@ -237,6 +345,12 @@ def same_text(a: str | None, b: str | None) -> bool:
     return len(mine & _shingles(two)) >= SAME_TEXT * len(mine) or _same_opening(one, two)
 
 
+def _opening_runs(text: str | None) -> set[tuple[str, ...]]:
+    """The runs of SAME_RUN words that start within the first OPENING words of a text (_same_opening)."""
+    words = match_text(text or "").split()
+    return {tuple(words[n : n + SAME_RUN]) for n in range(min(OPENING, len(words) - SAME_RUN + 1))}
+
+
 def _same_opening(one: list[str], two: list[str]) -> bool:
     """A sentence's worth of words (SAME_RUN) in common, starting near the opening (OPENING) of both texts."""
     runs = {tuple(two[n : n + SAME_RUN]) for n in range(min(OPENING, len(two) - SAME_RUN + 1))}
@@ -266,8 +380,9 @@ def _title_overlap(a: set[str], b: set[str]) -> float:
 
 def _post_evidence(w: Work, record, generic: bool) -> tuple[str | None, str]:
     """Posts of equal titles are one post by the strongest evidence they give, each within its window of dates:
-    the same text (weeks), an author in common (days), else nothing against it (the same day, not for a generic
-    title). Authors on both sides with none in common keep them apart unless the texts are the same."""
+    the same text (weeks), an author in common (days), one of them a declared copy or both on one organisation's
+    sites (weeks), else nothing against it (the same day, not for a generic title). Authors on both sides with none
+    in common keep them apart unless the texts are the same."""
     if not (w.date and record.date):
         if not generic and same_text(w.abstract, record.abstract):  # a missing date is no evidence against it
             return None, "the same text (a date unknown)"
@@ -276,7 +391,8 @@ def _post_evidence(w: Work, record, generic: bool) -> tuple[str | None, str]:
             return None, "year, no dates to compare"
         if same_year and w.authors and record.authors and _people_in_common(w.authors, record.authors, strict=True):
             return None, "an author in common, the same year (one date unknown)"  # a library entry of a forum post
-        return "no dates to compare", ""
+        copy = _copy_evidence(w, record, generic)
+        return (None, f"{copy} (a date unknown)") if copy else ("no dates to compare", "")
     gap = abs(w.date - dt.date.fromisoformat(str(record.date)[:10]))
     if same_text(w.abstract, record.abstract) and gap <= POST_WINDOW_TEXT:
         return None, f"the same text, {gap.days} day(s) apart"
@@ -284,9 +400,35 @@ def _post_evidence(w: Work, record, generic: bool) -> tuple[str | None, str]:
         if not _people_in_common(w.authors, record.authors, strict=generic):
             return "no author in common", ""
         return (None, f"an author in common, {gap.days} day(s) apart") if gap <= POST_WINDOW_AUTHOR else ("dates", "")
-    if generic or gap > POST_DATE_SLACK:
+    if generic:
         return "not enough evidence besides the title", ""
-    return None, "the same day"
+    if gap <= POST_DATE_SLACK:
+        return None, "the same day"
+    copy = _copy_evidence(w, record, generic)
+    window = POST_WINDOW_TEXT if copy == DECLARED_COPY else POST_WINDOW_AUTHOR  # a copy says so: as strong as its text
+    if copy and gap <= window:
+        return None, f"{copy}, {gap.days} day(s) apart"
+    return "not enough evidence besides the title", ""
+
+
+def _copy_evidence(w: Work, record, generic: bool) -> str | None:
+    """What makes posts of one distinctive title one post when their texts differ and nothing speaks against it
+    (authors on both sides with one in common, or authors on one side only): one text says it is a copy ("Cross-posted
+    from ...", "This is a link post for ..."), or both are on one organisation's sites (epochai.org and
+    epochai.substack.com)."""
+    if generic or (w.authors and record.authors and not _people_in_common(w.authors, record.authors)):
+        return None
+    if _declared_copy(w.abstract) or _declared_copy(record.abstract):
+        return DECLARED_COPY
+    families = {name for url in _urls(w) for name in site_family(url)}
+    if record.url and families & site_family(record.url):
+        return "one organisation's sites"
+    return None
+
+
+def _in_order(ours: list[str], theirs: list[str]) -> bool:
+    """The same authors (two at least) in the same order."""
+    return len(ours) == len(theirs) >= 2 and all(_same_person(a, b) for a, b in zip(ours, theirs, strict=True))
 
 
 def _renamed_evidence(w: Work, record, titles: tuple[set[str], set[str]]) -> str | None:
@@ -295,17 +437,35 @@ def _renamed_evidence(w: Work, record, titles: tuple[set[str], set[str]]) -> str
     overlap = _title_overlap(*titles)
     a_title_word = bool((titles[0] & titles[1]) - GENERIC_VOCABULARY)
     ours, theirs = list(w.authors), list(record.authors)
-    complete = not (w.more_authors or record.more_authors)
-    in_order = len(ours) == len(theirs) >= 2 and all(_same_person(a, b) for a, b in zip(ours, theirs, strict=True))
-    if complete and in_order and overlap >= RENAMED_OVERLAP:
+    in_order = not (w.more_authors or record.more_authors) and _in_order(ours, theirs)
+    if in_order and overlap >= RENAMED_OVERLAP:
         return "the same authors in order"
-    if ours and a_title_word and _same_person(ours[0], theirs[0]) and same_text(w.abstract, record.abstract):
-        return "the same first author and the same abstract"
+    if in_order and len(ours) >= RENAMED_ORDER and a_title_word:
+        return f"the same {len(ours)} authors in order and a title word"
+    first = bool(ours and theirs) and _same_person(ours[0], theirs[0])
+    if (first or (a_title_word and not (ours and theirs))) and same_text(w.abstract, record.abstract):
+        if first:
+            return "the same first author and the same abstract"
+        return "the same abstract and a title word (authors on one side only)"
     shorter, longer = sorted((ours, theirs), key=len)
     people = sum(any(_same_person(a, b) for b in longer) for a in shorter)
     if people >= RENAMED_PEOPLE and people >= len(shorter) - 1 and overlap >= RENAMED_OVERLAP_PEOPLE:
         return f"{people} authors in common"
     return None
+
+
+def _years_apart(w: Work, record) -> bool:
+    """Years too far apart for one paper or post: more than one, or more than YEARS_IN_ORDER for papers with the same
+    authors in order (a preprint and its journal version)."""
+    if not (w.year and record.year) or abs(w.year - record.year) <= 1:
+        return False
+    in_order = KIND_FAMILY.get(w.kind) == "paper" and _in_order(list(w.authors), list(record.authors))
+    return not in_order or abs(w.year - record.year) > YEARS_IN_ORDER
+
+
+def _one_word_changed(one: list[str], two: list[str]) -> bool:
+    """Titles of CHANGED_WORD_TITLE words at least, equal but for one word put in another's place."""
+    return len(one) == len(two) >= CHANGED_WORD_TITLE and sum(a != b for a, b in zip(one, two, strict=True)) == 1
 
 
 # Fields shown on one line: whitespace runs (a newline, a tab) become one space as well
@@ -368,6 +528,9 @@ class Merger:
         self.by_title: dict[str, list[str]] = {}  # match_text(title) -> work ids
         self.by_author: dict[str, set[str]] = {}  # an author's surname -> papers (renamed versions)
         self.by_title_start: dict[str, set[str]] = {}  # a post title's first word -> posts (titles cut short)
+        self.by_paper_start: dict[str, set[str]] = {}  # a paper title's first word -> papers (titles cut short)
+        self.by_opening: dict[tuple[str, ...], set[str]] = {}  # a run of words opening an abstract -> papers
+        self.by_page: dict[tuple[str, ...], str] = {}  # a page's name on one organisation's sites -> the post
         self._words: dict[tuple[str, str], tuple[list[str], set[str]]] = {}  # (work, title) -> its words
         for w in ds.works:
             self._index(w)
@@ -385,12 +548,19 @@ class Merger:
                 self.by_id.setdefault(("url", canonical_url(url)), w.id)
             if urlsplit(url).fragment:  # a changelog's entry: its page and its #fragment name it
                 self.by_id.setdefault(("url#", _with_fragment(url)), w.id)
+            if w.kind == "post":
+                for page in _page_keys(url):
+                    self.by_page.setdefault(page, w.id)
         same = self.by_title.setdefault(match_text(w.title), [])
         if w.id not in same:
             same.append(w.id)
         if KIND_FAMILY.get(w.kind) == "paper":
             for name in w.authors:
                 self.by_author.setdefault(_surname(name), set()).add(w.id)
+            for run in _opening_runs(w.abstract):
+                self.by_opening.setdefault(run, set()).add(w.id)
+            if match_text(w.title):
+                self.by_paper_start.setdefault(match_text(w.title).split()[0], set()).add(w.id)
         if w.kind == "post" and match_text(w.title):
             self.by_title_start.setdefault(match_text(w.title).split()[0], set()).add(w.id)
 
@@ -409,6 +579,9 @@ class Merger:
         found = found or (self.by_id.get(("url", canonical_url(record.url))) if record.url else None)
         if found and not self._url_veto(self.works[found], record):
             return found, f"same address: {record.url}"
+        page = self._same_page(record)
+        if page:
+            return page, f"same page on one organisation's sites: {record.url}"
         candidates = [self.works[i] for i in self.by_title.get(match_text(record.title), [])]
         for w in sorted(candidates, key=lambda w: w.id):  # by id, not by arrival: the same answer in any order
             why, evidence = self._title_evidence(w, record)
@@ -416,9 +589,23 @@ class Merger:
                 return w.id, f"same title, {evidence} ({w.title!r})"
         for w in self._near_title_candidates(record):
             return w.id, f"same title cut short or extended, the same text ({w.title!r})"
+        for w in self._near_paper_candidates(record):
+            return w.id, f"same title cut short, extended or one word changed ({w.title!r})"
         for w, evidence in self._renamed_candidates(record):
             return w.id, f"renamed paper, {evidence} ({w.title!r})"
         return None, None
+
+    def _same_page(self, record) -> str | None:
+        """The post whose address names the same page on another of one organisation's sites (the same name of
+        SLUG_WORDS words at least, the same numbers in the path): an old and a new domain, a /news and a /research
+        path, the organisation's newsletter. None when there is none or something else keeps them apart."""
+        if record.kind != "post" or not record.url:
+            return None
+        for key in _page_keys(record.url):
+            found = self.by_page.get(key)
+            if found and not self._against(self.works[found], record) and not self._url_veto(self.works[found], record):
+                return found
+        return None
 
     def _url_veto(self, w: Work, record) -> bool:
         """Whether a shared address is no identity here: another arXiv or forum id (two comments on one post), two
@@ -446,7 +633,7 @@ class Merger:
             return "the same source delivered both"
         if self._conflicting_id(w, record, tuple(s for s in record.ids if s not in MANY_IDS and s != "feed")):
             return "a conflicting identifier"
-        if w.year and record.year and abs(w.year - record.year) > 1:
+        if _years_apart(w, record):
             return "years apart"
         return None
 
@@ -505,37 +692,63 @@ class Merger:
 
     def _renamed_candidates(self, record) -> list[tuple[Work, str]]:
         """Papers of another source (or OpenAlex's other version) whose title changed between versions (arXiv v1's
-        title on another site), a year
-        apart at most, with the same numbers in the title and no conflicting identifier, by the first of:
-        the same authors in the same order (at least two) and half the title's words; the same first author and
-        the same abstract; RENAMED_PEOPLE people in common, all but one of the shorter author list, and a third
-        of the title's words."""
-        if KIND_FAMILY.get(record.kind) != "paper" or not record.authors:
+        title on another site): found by their authors' surnames or by their abstract's opening, not years apart
+        (_years_apart), with the same numbers in the title and no conflicting identifier, and the evidence of
+        _renamed_evidence."""
+        if KIND_FAMILY.get(record.kind) != "paper":
             return []
         words = set(match_text(record.title).split())
         hits: dict[str, int] = {}  # work -> surnames of the record's authors it shares
         for name in {_surname(name) for name in record.authors}:
             for work_id_ in self.by_author.get(name, ()):
                 hits[work_id_] = hits.get(work_id_, 0) + 1
-        first = self.by_author.get(_surname(record.authors[0]), set())
+        first = self.by_author.get(_surname(record.authors[0]), set()) if record.authors else set()
+        chosen = {i for i, n in hits.items() if n >= 2 or i in first}  # the first author or several in common
+        chosen |= {i for run in _opening_runs(record.abstract) for i in self.by_opening.get(run, ())}
         out = []
-        for work_id_ in sorted(hits):
-            if hits[work_id_] < 2 and work_id_ not in first:  # neither the first author nor several in common
-                continue
+        for work_id_ in sorted(chosen):
             w = self.works[work_id_]
             theirs = self._title_words(w)[1]
             if (
-                not (words & theirs) - GENERIC_VOCABULARY
-                or KIND_FAMILY.get(w.kind) != "paper"
+                KIND_FAMILY.get(w.kind) != "paper"
+                or theirs == words
+                or not ((words & theirs) - GENERIC_VOCABULARY or work_id_ in first)  # every rule needs one of these
                 or (record.source in _sources(w) and record.source not in VERSIONED_SOURCES)
                 or _numbers(words) != _numbers(theirs)
-                or (w.year and record.year and abs(w.year - record.year) > 1)
+                or _years_apart(w, record)
                 or self._conflicting_id(w, record, tuple(s for s in record.ids if s not in MANY_IDS))
             ):
                 continue
             evidence = _renamed_evidence(w, record, (theirs, words))
             if evidence:
                 out.append((w, evidence))
+        return out
+
+    def _near_paper_candidates(self, record) -> list[Work]:
+        """Papers whose title is the record's cut short or extended (all the shorter title's words, NEAR_PAPER_WORDS
+        at least and not generic, in order in the longer, which opens the same way) or the same long title with one
+        word changed (both dated); the same numbers, nothing against them (_against), and an author in common where
+        both list authors."""
+        words = match_text(record.title).split()
+        if KIND_FAMILY.get(record.kind) != "paper" or len(words) < NEAR_PAPER_WORDS:
+            return []
+        out = []
+        for work_id_ in sorted(self.by_paper_start.get(words[0], ())):
+            w = self.works[work_id_]
+            theirs = self._title_words(w)[0]
+            shorter, longer = sorted((words, theirs), key=len)
+            near = len(shorter) >= NEAR_PAPER_WORDS and _extends(longer, shorter)
+            dated = bool(w.year and record.year)  # a word changed is weaker: the years must be known (and close)
+            if (
+                theirs == words
+                or not (near or (dated and _one_word_changed(words, theirs)))
+                or _generic(" ".join(shorter))
+                or _numbers(words) != _numbers(theirs)
+                or self._against(w, record)
+                or (w.authors and record.authors and not _people_in_common(w.authors, record.authors))
+            ):
+                continue
+            out.append(w)
         return out
 
     @staticmethod

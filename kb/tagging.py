@@ -364,6 +364,7 @@ def retag(ds, suggestions: dict[str, list[Suggestion]]):
     from kb.store.records import MotivationTag, Tag, Work
 
     evidence = EvidenceTagger([t.model_dump() for t in ds.techniques], [m.model_dump() for m in ds.motivations])
+    evidence.fit(fitting_set([w.model_dump() for w in ds.works]))  # learns from the tuning part only
     works, changed = [], []
     for w in ds.works:
         new = suggestions.get(w.id)
@@ -603,15 +604,52 @@ class Proposal:
     evidence: str  # the piece of the input that shows it: a phrase (technique) or a sentence (motivation)
 
 
+# Phrases that name a technique, beyond the taxonomy's keywords (which the suggestion tagger shares, so its measured
+# figures stay as they are): read off the tuning part's missed works (2026-12-07), each a name of the technique or of
+# its object, never a work's title words alone.
+ALIASES = {
+    "representation-reading": ("linear representation", "linearly represent", "linear direction"),
+    "activation-steering": ("task vector", "in-context vector", "persona vector"),
+    "concept-attribution": ("concept bottleneck", "explaining neurons", "semantic concept"),
+    "ai-control": ("control measure", "safety case"),
+    "model-organisms": ("emergent misalignment", "emergently misaligned"),
+    "directional-ablation": ("refusal feature",),
+}
+
+
 class EvidenceTagger:
-    """Techniques by the phrases that name them, motivations stated by the sentences that state them."""
+    """Techniques by the phrases that name them, motivations stated by the sentences that state them.
+
+    Built from the taxonomy it proposes by rules alone (a stakes or concern word and a motivation's cue in one
+    sentence); fit(works) then learns from curated works (kb.evidence_model): which sentences state a motivation,
+    with a threshold chosen for precision, and which of the taxonomy's keywords mislead. Either way every piece of
+    evidence is a piece of the text it was given."""
 
     def __init__(self, techniques: list[dict], motivations: list[dict]):
         self.techniques = [
-            (t["slug"], [_pattern(k) for k in sorted({t["name"], *t.get("keywords", [])})]) for t in techniques
+            (t["slug"], [_pattern(k) for k in sorted({t["name"], *t.get("keywords", []), *ALIASES.get(t["slug"], ())})])
+            for t in techniques
         ]
+        self.taxonomy = techniques, motivations
         known = {m["slug"] for m in motivations}
         self.cues = {slug: _stems(words) for slug, words in MOTIVATION_CUES.items() if slug in known}
+        self.motivation_model: Any = None  # kb.evidence_model.MotivationModel once fitted
+
+    def fit(self, works: Sequence[Work]) -> EvidenceTagger:
+        """Learn from these curated works (the caller's choice: the tuning part of the split, see fitting_set)."""
+        from kb import evidence_model as em
+
+        texts = [w for w in works if w.get("abstract") and w.get("abstract_source")]
+        model = em.MotivationModel(list(self.cues), self.cues, _STAKES, _CONCERNS)
+        stated = sum(bool(em.positives(w)) for w in texts)
+        # with too few works that state a motivation there is nothing to learn from: the rules stand
+        self.motivation_model = model.fit(texts, sentences, fold) if stated >= em.MIN_STATING_WORKS else None
+        techniques, motivations = self.taxonomy
+        pool = [w for w in texts if curated(w, "technique")]
+        Y = label_matrix(pool, "technique", techniques, motivations)
+        kept = em.prune_keywords([tagger_text(w) for w in pool], Y, dict(self.techniques))
+        self.techniques = [(slug, kept[slug]) for slug, _ in self.techniques]
+        return self
 
     def propose(self, text: str) -> list[Proposal]:
         """What the text shows; every evidence string is a substring of `text`."""
@@ -620,6 +658,15 @@ class EvidenceTagger:
             hit = next((m for p in patterns for m in [p.search(text)] if m), None)
             if hit:
                 out.append(Proposal("technique", slug, None, hit.group(0)))
+        if self.motivation_model is not None:
+            return out + [
+                Proposal("motivation", slug, "stated" if _STAKES.search(s) else "partly-stated", s)
+                for slug, s in self.motivation_model.propose(sentences(text), text).items()
+            ]
+        return out + self._rule_motivations(text)
+
+    def _rule_motivations(self, text: str) -> list[Proposal]:
+        """A sentence with a stakes (stated) or concern word (partly stated) and a motivation's cue."""
         found: dict[str, Proposal] = {}
         for status, says in (("stated", _STAKES), ("partly-stated", _CONCERNS)):
             for sentence in sentences(text):
@@ -629,7 +676,7 @@ class EvidenceTagger:
                 slug = next((slug for slug, cue in self.cues.items() if cue.search(sentence)), None)
                 if slug is not None and slug not in found:  # the first, stronger sentence stands
                     found[slug] = Proposal("motivation", slug, status, sentence)
-        return out + list(found.values())
+        return list(found.values())
 
 
 def tagger_text(work: Work) -> str:
@@ -639,9 +686,10 @@ def tagger_text(work: Work) -> str:
     return "\n".join(x for x in (work["title"], work.get("abstract") or "") if x)
 
 
-# How far a quoted "stated" or "partly-stated" suggestion is to be trusted: the evidence-first tagger's precision on
-# the held-out part of its split when its words were frozen (kb tag eval --rules-only, 2026-12-07: 15 of 22).
-STATED_CONFIDENCE = 0.68
+# How far a quoted "stated" or "partly-stated" suggestion is to be trusted: the fitted tagger's precision
+# cross-validated inside the tuning part (kb tag eval --rules-only --part tuning, 2026-12-07: 13 of 21); not the
+# held-out figure, so that nothing is set from the held-out part.
+STATED_CONFIDENCE = 0.62
 HELD_OUT_EVERY = 3  # one curated work in three is sealed: never looked at while the tagger's words were written
 
 
@@ -652,49 +700,142 @@ def held_out(work_id: str) -> bool:
     return int.from_bytes(hashlib.blake2b(work_id.encode(), digest_size=8).digest(), "big") % HELD_OUT_EVERY == 0
 
 
+def fold(work_id: str) -> int:
+    """A work's fold for cross-validation inside the tuning part: another hash (salted), so it is unrelated to
+    held_out's."""
+    import hashlib
+
+    from kb.evidence_model import FOLDS
+
+    digest = hashlib.blake2b(work_id.encode(), digest_size=8, person=b"kb-folds").digest()
+    return int.from_bytes(digest, "big") % FOLDS
+
+
+def fitting_set(works: Sequence[Work]) -> list[Work]:
+    """What the evidence-first tagger learns from, always: the tuning part of the split (never a held-out work)."""
+    return [w for w in works if not held_out(w["id"])]
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float] | None:
+    """The 95% Wilson score interval of a proportion k/n (None when n is 0)."""
+    if not n:
+        return None
+    p = k / n
+    centre, half = p + z * z / (2 * n), z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return round((centre - half) / (1 + z * z / n), 3), round((centre + half) / (1 + z * z / n), 3)
+
+
+def _has_text(w: Work) -> bool:
+    return bool(w.get("abstract") and w.get("abstract_source"))
+
+
+def _count(tagger: EvidenceTagger, scored: Sequence[Work], techniques: list[dict], up: dict) -> dict:
+    """Counts of the tagger's proposals against the curated labels of these works (see evaluate_evidence)."""
+    m = dict.fromkeys(("tp", "fp", "fn", "strict", "works", "work_tp", "work_fp", "work_fn"), 0)
+    # a technique's counts on works with the authors' abstract, and (_title) on those with a title alone
+    t = {slug: {k + x: 0 for k in ("tp", "fp", "fn") for x in ("", "_title")} for slug in up}
+    tech = {"with_text": 0, "all": 0}
+    for w in scored:
+        if _has_text(w):
+            m["works"] += 1
+            said = {x["slug"]: x["status"] for x in w["motivations"] if x["by"] in CURATED}
+            positive = {s for s, status in said.items() if status in ("stated", "partly-stated")}
+            levels = {p.slug: p.status for p in tagger.propose(w["abstract"]) if p.kind == "motivation"}
+            m["tp"] += len(set(levels) & positive)
+            m["fp"] += len(set(levels) - positive)
+            m["fn"] += len(positive - set(levels))
+            m["strict"] += sum(said.get(s) == level for s, level in levels.items())
+            # a work said to state some motivation, whichever: the statement found, the motivation aside
+            m["work_tp"] += bool(levels) and bool(positive)
+            m["work_fp"] += bool(levels) and not positive
+            m["work_fn"] += not levels and bool(positive)
+        labels = {a for s in curated(w, "technique") for a in up.get(s, [s])}
+        if not labels:
+            continue
+        tech["all"] += 1
+        tech["with_text"] += _has_text(w)
+        found = {a for p in tagger.propose(tagger_text(w)) if p.kind == "technique" for a in up.get(p.slug, [p.slug])}
+        suffix = "" if _has_text(w) else "_title"
+        for slug in found | labels:
+            t[slug][("tp" if slug in labels and slug in found else "fp" if slug in found else "fn") + suffix] += 1
+    return {"motivations": m, "techniques": t, "technique_works": tech}
+
+
+def _add(a: dict, b: dict) -> dict:
+    return {k: _add(a[k], v) if isinstance(v, dict) else a.get(k, 0) + v for k, v in b.items()}
+
+
+def _rates(tp: int, fp: int, fn: int) -> dict:
+    return {
+        "proposed": tp + fp,
+        "positives": tp + fn,
+        "precision": round(tp / (tp + fp), 3) if tp + fp else None,
+        "precision_ci": wilson(tp, tp + fp),
+        "recall": round(tp / (tp + fn), 3) if tp + fn else None,
+        "recall_ci": wilson(tp, tp + fn),
+    }
+
+
+def _figures(counts: dict) -> dict:
+    m = counts["motivations"]
+    tp, fp, fn = m["tp"], m["fp"], m["fn"]
+    out = {
+        "motivation_works": m["works"],
+        "stated": {
+            **_rates(tp, fp, fn),
+            "precision_strict": round(m["strict"] / (tp + fp), 3) if tp + fp else None,  # the level agrees too
+        },
+        "works_stating": _rates(m["work_tp"], m["work_fp"], m["work_fn"]),
+        "technique_works": counts["technique_works"]["with_text"],
+        "technique_works_all": counts["technique_works"]["all"],
+    }
+    for key, suffixes in (("techniques", ("",)), ("techniques_all", ("", "_title"))):
+        rows = []
+        for slug, c in counts["techniques"].items():
+            tp_, fp_, fn_ = (sum(c.get(k + x, 0) for x in suffixes) for k in ("tp", "fp", "fn"))
+            if tp_ + fn_ >= 3:
+                p = tp_ / (tp_ + fp_) if tp_ + fp_ else 0.0
+                r = tp_ / (tp_ + fn_)
+                f1 = 2 * p * r / (p + r) if p + r else 0.0
+                rows.append(
+                    {"tag": slug, "positives": tp_ + fn_, "p": round(p, 3), "r": round(r, 3), "f1": round(f1, 3)}
+                )
+        out[key] = rows
+        out[key.replace("techniques", "technique_macro_f1")] = (
+            round(float(np.mean([r["f1"] for r in rows])), 3) if rows else None
+        )
+    return out
+
+
 def evaluate_evidence(works: Sequence[Work], techniques: list[dict], motivations: list[dict], part: str) -> dict:
     """The evidence-first tagger against the curated labels on one part of the split ("held-out" or "tuning").
 
-    Motivations: works with the authors' abstract; a label is positive when the curated status is stated or
-    partly-stated (the authors' words say it), and a proposal (stated or partly-stated) is right when it is
-    positive; precision_strict also asks the level to agree. Techniques: works
-    with curated techniques, labels and proposals both counted with their ancestors; macro F1 over techniques with
-    at least 3 positives in the part."""
-    tagger = EvidenceTagger(techniques, motivations)
-    chosen = [w for w in works if held_out(w["id"]) == (part == "held-out")]
-    with_text = [w for w in chosen if w.get("abstract") and w.get("abstract_source")]
-    tp = fp = fn = strict_tp = 0
-    for w in with_text:
-        said = {t["slug"]: t["status"] for t in w["motivations"] if t["by"] in CURATED}
-        positive = {s for s, status in said.items() if status in ("stated", "partly-stated")}
-        levels = {p.slug: p.status for p in tagger.propose(w["abstract"]) if p.kind == "motivation"}
-        proposed = set(levels)
-        tp, fp, fn = tp + len(proposed & positive), fp + len(proposed - positive), fn + len(positive - proposed)
-        strict_tp += sum(said.get(s) == level for s, level in levels.items())
-    pool = [w for w in chosen if curated(w, "technique")]
+    The tagger learns from the tuning part only (fitting_set). Motivations: works with the authors' abstract; a
+    label is positive when the curated status is stated or partly-stated (the authors' words say it), and a proposal
+    (stated or partly-stated) is right when it is positive; precision_strict also asks the level to agree.
+    Techniques: works with curated techniques and the authors' abstract (the tagger's text; `_all` figures add the
+    works it can read only the title of), labels and proposals both counted with their ancestors; macro F1 over
+    techniques with at least 3 positives in the part. On the tuning part the figures are a training score, and
+    `cross_validated` gives the tuning part scored fold by fold by a tagger fitted on the other folds."""
     up = ancestry(techniques)
-    Y = label_matrix(pool, "technique", techniques, motivations)
-    found = [expand({p.slug: 1.0 for p in tagger.propose(tagger_text(w)) if p.kind == "technique"}, up) for w in pool]
-    rows = []
-    for slug, y in Y.items():
-        if y.sum() >= 3:
-            pred = np.array([int(f.get(slug, 0.0) >= THRESHOLD) for f in found], dtype=int)
-            p, r, f1 = prf(y, pred)
-            rows.append(
-                {"tag": slug, "positives": int(y.sum()), "p": round(p, 3), "r": round(r, 3), "f1": round(f1, 3)}
-            )
-    return {
+    tuning = fitting_set(works)
+    tagger = EvidenceTagger(techniques, motivations).fit(tuning)
+    chosen = [w for w in works if held_out(w["id"])] if part == "held-out" else tuning
+    result = {
         "part": part,
-        "split": f"works whose id hashes (blake2b) to 0 mod {HELD_OUT_EVERY} are held out",
-        "motivation_works": len(with_text),
-        "stated": {
-            "proposed": tp + fp,
-            "positives": tp + fn,
-            "precision": round(tp / (tp + fp), 3) if tp + fp else None,
-            "recall": round(tp / (tp + fn), 3) if tp + fn else None,
-            "precision_strict": round(strict_tp / (tp + fp), 3) if tp + fp else None,  # the level agrees too
-        },
-        "technique_works": len(pool),
-        "techniques": rows,
-        "technique_macro_f1": round(float(np.mean([r["f1"] for r in rows])), 3) if rows else None,
+        "split": f"works whose id hashes (blake2b) to 0 mod {HELD_OUT_EVERY} are held out; the tagger learns from"
+        " the others only",
+        # None: too few curated statements to learn from, and the rules stand
+        "threshold": round(tagger.motivation_model.threshold, 3) if tagger.motivation_model else None,
+        **_figures(_count(tagger, chosen, techniques, up)),
     }
+    if part == "tuning":
+        from kb.evidence_model import FOLDS
+
+        total: dict = {}
+        for k in range(FOLDS):
+            inside = EvidenceTagger(techniques, motivations).fit([w for w in tuning if fold(w["id"]) != k])
+            counts = _count(inside, [w for w in tuning if fold(w["id"]) == k], techniques, up)
+            total = _add(total, counts) if total else counts
+        result["cross_validated"] = _figures(total)
+    return result

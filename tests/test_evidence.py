@@ -344,3 +344,118 @@ def test_kb_tag_quotes_the_abstracts_sentence_and_the_suggestion_stays_out_of_fi
     ids = lambda *args: [r["id"] for r in json.loads(kb("list", *args, "--json").stdout)]  # noqa: E731
     assert "zz-untagged-2024" not in ids("--stated") + ids("-m", "monitoring")
     assert "zz-untagged-2024" in ids("--stated", "--include-suggested")
+
+
+# -- the evidence-first tagger, fitted ------------------------------------------------------------------------------
+
+import numpy as np  # noqa: E402
+
+from kb import evidence_model, tagging  # noqa: E402
+
+STATES = "A deceptive model could cause a catastrophic takeover unless we detect it."
+FILLER = ("We train linear probes on activations.", "Accuracy reaches 91% on six datasets.", "Code is released.")
+
+
+def synthetic_works(n=60, seed=0):
+    """Works whose abstracts state a monitoring motivation (with a curated quote) or state none."""
+    import random
+
+    rng = random.Random(seed)
+    works = []
+    for i in range(n):
+        stating = i % 2 == 0
+        body = rng.sample(FILLER, 3)
+        if stating:
+            body.insert(rng.randrange(4), STATES)
+        motivations = (
+            [{"slug": "monitoring", "status": "stated", "by": "curator", "quote": STATES, "where": "abstract"}]
+            if stating
+            else [{"slug": "auditing", "status": "inferred", "by": "curator", "reasoning": "a reader's view"}]
+        )
+        works.append(
+            {
+                "id": f"synthetic-{i}",
+                "title": f"Work {i}",
+                "abstract": " ".join(body),
+                "abstract_source": "arXiv v1",
+                "motivations": motivations,
+                "techniques": [{"slug": "probing", "by": "curator"}],
+            }
+        )
+    return works
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    return EvidenceTagger(*TAXONOMY).fit(synthetic_works())
+
+
+def test_the_fitted_tagger_learns_which_sentence_states_a_motivation_and_quotes_it(fitted):
+    found = [p for p in fitted.propose(" ".join([FILLER[0], STATES, FILLER[1]])) if p.kind == "motivation"]
+    assert [(p.slug, p.status, p.evidence) for p in found] == [("monitoring", "stated", STATES)]
+    assert [p for p in fitted.propose(" ".join(FILLER)) if p.kind == "motivation"] == []
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(st.lists(st.sampled_from([STATES, *FILLER, *WORDS]), max_size=30).map(" ".join))
+def test_the_fitted_tagger_never_says_stated_without_a_whole_sentence_of_its_input(fitted, text):
+    for p in fitted.propose(text):
+        assert p.evidence and p.evidence in text
+        if p.kind == "motivation":
+            assert p.status in ("stated", "partly-stated")
+            assert p.evidence in sentences(text)
+
+
+def test_the_tagger_learns_nothing_from_the_held_out_part():
+    works = synthetic_works()
+    sealed = [w for w in works if tagging.held_out(w["id"])]
+    assert sealed and len(sealed) < len(works)
+    before = EvidenceTagger(*TAXONOMY).fit(tagging.fitting_set(works)).motivation_model
+    for w in sealed:  # the held-out works' labels turned upside down change nothing the tagger learns
+        w["motivations"] = [{"slug": "control", "status": "stated", "by": "curator", "quote": w["abstract"]}]
+    after = EvidenceTagger(*TAXONOMY).fit(tagging.fitting_set(works)).motivation_model
+    assert after.threshold == before.threshold
+    assert after.sentence.coef_.tolist() == before.sentence.coef_.tolist()
+    assert not any(tagging.held_out(w["id"]) for w in tagging.fitting_set(works))
+
+
+def test_with_too_few_curated_statements_the_tagger_keeps_its_rules():
+    works = synthetic_works(n=10)  # five stating works: fewer than evidence_model.MIN_STATING_WORKS
+    tagger = EvidenceTagger(*TAXONOMY).fit(works)
+    assert tagger.motivation_model is None
+    assert [p.slug for p in tagger.propose(STATES) if p.kind == "motivation"] == ["deception"]  # the rules' choice
+
+
+def test_a_keyword_found_mostly_in_works_without_its_technique_is_dropped():
+    texts = ["we use ablation and probes", "an ablation study", "ablation of heads", "linear probes"]
+    labels = {"probing": np.array([1, 0, 0, 1])}
+    patterns = {"probing": [tagging._pattern("probes"), tagging._pattern("ablation")]}
+    kept = evidence_model.prune_keywords(texts, labels, patterns)
+    assert [p.pattern for p in kept["probing"]] == [patterns["probing"][0].pattern]
+
+
+def test_wilson_interval_matches_the_published_formula():
+    assert tagging.wilson(15, 22) == (0.473, 0.836)
+    assert tagging.wilson(0, 0) is None
+    low, high = tagging.wilson(5, 5)
+    assert high == 1.0 and 0.5 < low < 0.6
+
+
+def test_the_logistic_regression_orders_what_it_was_shown():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    y = (X[:, 0] - X[:, 1] + rng.normal(scale=0.5, size=200) > 0).astype(float)
+    p = evidence_model.Logistic().fit(X, y).predict(np.array([[2.0, -2.0, 0.0], [-2.0, 2.0, 0.0]]))
+    assert p[0] > 0.9 and p[1] < 0.1
+
+
+def test_kb_tag_eval_says_how_the_split_was_made_and_which_figures_are_a_training_score(kb):
+    held_out = kb("tag", "eval", "--rules-only")
+    assert held_out.exit_code == 0
+    assert "held-out part (never seen while it was written or fitted)" in held_out.stdout
+    assert "0 mod 3 are held out; the tagger learns from the others only" in held_out.stdout
+    assert "Wilson" in held_out.stdout and "cross-validated (5 folds" not in held_out.stdout
+    tuning = kb("tag", "eval", "--rules-only", "--part", "tuning").stdout
+    assert "tuning part (a training score)" in tuning and "the tuning part cross-validated" in tuning
+    figures = json.loads(kb("tag", "eval", "--rules-only", "--part", "tuning", "--json").stdout)["evidence-first"]
+    assert {"precision_ci", "recall_ci"} <= set(figures["stated"]) and "cross_validated" in figures

@@ -617,19 +617,43 @@ def tag_eval(result: dict, as_json: bool) -> None:
 
 def _evidence_eval(console, e: dict) -> None:
     """The evidence-first tagger's figures on one part of its split."""
-    what = "never seen while its words were written" if e["part"] == "held-out" else "a training score"
+    what = "never seen while it was written or fitted" if e["part"] == "held-out" else "a training score"
+    console.print(f"[bold]evidence-first tagger[/], {e['part']} part ({what}); {_esc(e['split'])}", soft_wrap=True)
+    threshold = (
+        "rules alone: too few curated statements to learn from"
+        if e["threshold"] is None
+        else f"threshold {e['threshold']:.3f}, chosen for precision on the tuning part"
+    )
+    _evidence_figures(console, e, threshold)
+    if "cross_validated" in e:
+        console.print(
+            "[bold]the tuning part cross-validated[/] (5 folds by work, each scored by a tagger fitted on the others)",
+            soft_wrap=True,
+        )
+        _evidence_figures(console, e["cross_validated"], "each fold's threshold chosen inside its fitting set")
+
+
+def _evidence_figures(console, e: dict, threshold: str) -> None:
     st = e["stated"]
     fmt = lambda v: "n/a" if v is None else f"{v:.3f}"  # noqa: E731
-    console.print(f"[bold]evidence-first tagger[/], {e['part']} part ({what}); {_esc(e['split'])}")
+    ci = lambda v: "" if v is None else f" ({v[0]:.2f}-{v[1]:.2f})"  # noqa: E731
     console.print(
         f"  stated motivations ({e['motivation_works']} works with the authors' abstract; positive: stated or"
-        f" partly stated): {st['proposed']} proposed, {st['positives']} positives, precision {fmt(st['precision'])},"
-        f" recall {fmt(st['recall'])} (with the level agreeing too {fmt(st['precision_strict'])})",
+        f" partly stated; {threshold}): {st['proposed']} proposed, {st['positives']} positives, precision"
+        f" {fmt(st['precision'])}{ci(st['precision_ci'])}, recall {fmt(st['recall'])}{ci(st['recall_ci'])} (95% Wilson;"
+        f" with the level agreeing too {fmt(st['precision_strict'])})",
+        soft_wrap=True,
+    )
+    ws = e["works_stating"]
+    console.print(
+        f"  works said to state a motivation, whichever: {ws['proposed']} proposed, {ws['positives']} positives,"
+        f" precision {fmt(ws['precision'])}{ci(ws['precision_ci'])}, recall {fmt(ws['recall'])}{ci(ws['recall_ci'])}",
         soft_wrap=True,
     )
     rows = ", ".join(f"{r['tag']} {r['f1']:.2f} (n={r['positives']})" for r in e["techniques"])
     console.print(
-        f"  techniques ({e['technique_works']} works, tags with >= 3 positives): macro F1"
-        f" {fmt(e['technique_macro_f1'])}: {_esc(rows)}",
+        f"  techniques ({e['technique_works']} works with the authors' abstract, tags with >= 3 positives): macro F1"
+        f" {fmt(e['technique_macro_f1'])}; with the {e['technique_works_all'] - e['technique_works']} works it has only"
+        f" the title of: {fmt(e['technique_macro_f1_all'])}. Per tag: {_esc(rows)}",
         soft_wrap=True,
     )

@@ -563,22 +563,26 @@ def test_equal_titles_on_one_organisations_two_sites_merge_with_nothing_against_
     assert len(set(merged(undated(site), elsewhere))) == 2  # another organisation's newsletter
 
 
-def test_a_forum_copy_that_says_it_is_one_merges_with_the_blog_post_and_a_summary_that_does_not_stays_apart():
-    blog = feed_item(
-        "feed:https://vkrakovna.wordpress.com/feed/",
+# A blog post and its forum copy that says it is one (real titles and date; the text is cut short).
+SPEC_GAMING_BLOG = feed_item(
+    "feed:https://vkrakovna.wordpress.com/feed/",
+    "Specification gaming examples in AI",
+    "2018-04-02",
+    authors=["Victoria Krakovna"],
+)
+SPEC_GAMING_COPY = undated(
+    feed_item(
+        "lesswrong",
         "Specification gaming examples in AI",
         "2018-04-02",
-        authors=["Victoria Krakovna"],
+        abstract="[Cross-posted from personal blog]\n\nVarious examples of unintended behaviors.",
+        ids={"lesswrong": "A" * 17},
     )
-    copy = undated(
-        feed_item(
-            "lesswrong",
-            "Specification gaming examples in AI",
-            "2018-04-02",
-            abstract="[Cross-posted from personal blog]\n\nVarious examples of unintended behaviors.",
-            ids={"lesswrong": "A" * 17},
-        )
-    )
+)
+
+
+def test_a_forum_copy_that_says_it_is_one_merges_with_the_blog_post_and_a_summary_that_does_not_stays_apart():
+    blog, copy = SPEC_GAMING_BLOG, SPEC_GAMING_COPY
     assert len(set(merged(blog, copy))) == 1 and len(set(merged(copy, blog))) == 1
     merger = Merger(Dataset(root=Path("/nonexistent")))
     merger.add(blog)
@@ -699,21 +703,8 @@ SCENE_PAGES = [
             url="https://epoch.ai/blog/will-we-run-out-of-data-limits-of-llm-scaling",
         )
     ),
-    feed_item(
-        "feed:https://vkrakovna.wordpress.com/feed/",
-        "Specification gaming examples in AI",
-        "2018-04-02",
-        authors=["Victoria Krakovna"],
-    ),
-    undated(
-        feed_item(
-            "lesswrong",
-            "Specification gaming examples in AI",
-            "2018-04-02",
-            abstract="[Cross-posted from personal blog]\n\nVarious examples of unintended behaviors.",
-            ids={"lesswrong": "A" * 17},
-        )
-    ),
+    SPEC_GAMING_BLOG,
+    SPEC_GAMING_COPY,
     feed_item("alignmentforum", "Specification gaming examples in AI", "2018-04-02", ids={"alignmentforum": "A" * 17}),
     undated(
         feed_item(

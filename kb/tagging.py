@@ -761,6 +761,40 @@ def _count(tagger: EvidenceTagger, scored: Sequence[Work], techniques: list[dict
     return {"motivations": m, "techniques": t, "technique_works": tech}
 
 
+def recall_ceiling(scored: Sequence[Work], techniques: list[dict], motivations: list[dict]) -> dict:
+    """The most an evidence-first tagger could find in these works, whatever its rules: the curated stated or
+    partly-stated motivations (a work and a motivation, as evaluate_evidence counts them) one of whose quotes stands
+    in the text the tagger reads (the authors' abstract, or a post's own summary: no post body is stored), and the
+    curated technique labels (with their ancestors) whose name, a keyword of the taxonomy or an alias
+    (ALIASES) stands in the title or abstract. The technique figure is rough: a work may name its technique in words
+    no list holds, and a phrase may be there by chance."""
+    from kb.store.validate import quoted_in
+
+    up = ancestry(techniques)
+    phrases = EvidenceTagger(techniques, motivations).techniques  # unfitted: every phrase, none pruned
+    out = dict.fromkeys(("quotes_found", "positives", "quotes_found_all", "positives_all", "named", "labels"), 0)
+    for w in scored:
+        text = w["abstract"] if _has_text(w) else None
+        said: dict[str, list[str]] = {}
+        for x in w["motivations"]:
+            if x["by"] in CURATED and x.get("status") in ("stated", "partly-stated"):
+                said.setdefault(x["slug"], []).append(x.get("quote") or "")
+        for quotes in said.values():
+            found = any(quoted_in(q, text) for q in quotes)
+            out["quotes_found_all"] += found
+            out["positives_all"] += 1
+            if text:
+                out["quotes_found"] += found
+                out["positives"] += 1
+        labels = {a for s in curated(w, "technique") for a in up.get(s, [s])}
+        if labels and text:
+            tt = tagger_text(w)
+            named = {a for slug, ps in phrases if any(p.search(tt) for p in ps) for a in up.get(slug, [slug])}
+            out["named"] += len(labels & named)
+            out["labels"] += len(labels)
+    return out
+
+
 def _add(a: dict, b: dict) -> dict:
     return {k: _add(a[k], v) if isinstance(v, dict) else a.get(k, 0) + v for k, v in b.items()}
 
@@ -828,6 +862,7 @@ def evaluate_evidence(works: Sequence[Work], techniques: list[dict], motivations
         # None: too few curated statements to learn from, and the rules stand
         "threshold": round(tagger.motivation_model.threshold, 3) if tagger.motivation_model else None,
         **_figures(_count(tagger, chosen, techniques, up)),
+        "ceiling": recall_ceiling(chosen, techniques, motivations),
     }
     if part == "tuning":
         from kb.evidence_model import FOLDS

@@ -459,3 +459,51 @@ def test_kb_tag_eval_says_how_the_split_was_made_and_which_figures_are_a_trainin
     assert "tuning part (a training score)" in tuning and "the tuning part cross-validated" in tuning
     figures = json.loads(kb("tag", "eval", "--rules-only", "--part", "tuning", "--json").stdout)["evidence-first"]
     assert {"precision_ci", "recall_ci"} <= set(figures["stated"]) and "cross_validated" in figures
+
+
+def test_the_recall_ceiling_counts_only_quotes_that_stand_in_the_text_the_tagger_reads():
+    said = "Such a model could cause a catastrophe."
+    motivation = lambda slug, quote, where="abstract": {  # noqa: E731
+        "slug": slug,
+        "status": "stated",
+        "by": "curator",
+        "quote": quote,
+        "where": where,
+    }
+    works = [
+        {  # the quote in the abstract, though a line break splits it there: found
+            "id": "a",
+            "title": "Probing things",
+            "abstract": "We train linear probes.\nSuch a model could\ncause a catastrophe.",
+            "abstract_source": "arXiv v1",
+            "techniques": [{"slug": "probing", "by": "curator"}],
+            "motivations": [motivation("monitoring", said), motivation("monitoring", "Elsewhere.", "post")],
+        },
+        {  # quoted from the introduction, which the tagger does not read; the technique named by no phrase
+            "id": "b",
+            "title": "Reading minds",
+            "abstract": "We read activations.",
+            "abstract_source": "arXiv v1",
+            "techniques": [{"slug": "probing", "by": "curator"}],
+            "motivations": [motivation("deception", said, "section: Introduction"), motivation("control", "")],
+        },
+        {  # no text at all: counted only among all the labels
+            "id": "c",
+            "title": "A post",
+            "techniques": [],
+            "motivations": [motivation("control", said, "post")],
+        },
+    ]
+    c = tagging.recall_ceiling(works, *TAXONOMY)
+    assert (c["quotes_found"], c["positives"]) == (1, 3)  # a work's two quotes for one motivation count once
+    assert (c["quotes_found_all"], c["positives_all"]) == (1, 4)
+    assert (c["named"], c["labels"]) == (1, 2)
+
+
+def test_kb_tag_eval_prints_the_recall_ceiling(kb):
+    result = kb("tag", "eval", "--rules-only")
+    assert result.exit_code == 0
+    assert "recall ceiling: quotes found in the text the tagger reads: " in result.stdout
+    ceiling = json.loads(kb("tag", "eval", "--rules-only", "--json").stdout)["evidence-first"]["ceiling"]
+    assert 0 <= ceiling["quotes_found"] <= ceiling["positives"] <= ceiling["positives_all"]
+    assert f"{ceiling['quotes_found']} of {ceiling['positives']}" in result.stdout

@@ -35,8 +35,21 @@ class Suggestion:
     evidence: str
 
 
+# Where an abstract's sentence ends: after . ! or ? (and a closing quote or bracket), before what can start a sentence
+# (a capital, a digit, an opening quote or bracket), and not after an abbreviation that a capital often follows ("e.g.
+# GPT-4", "et al. (2022)", a name's initial); or at a line break. A lower-case word never starts one ("i.e. that").
+ABBREVIATIONS = ("e.g.", "i.e.", "et al.", "vs.", "cf.", "Fig.", "Figs.", "Eq.", "Sec.", "approx.", "resp.")
+_BREAK = re.compile(
+    "".join(rf"(?<!{re.escape(a)})" for a in ABBREVIATIONS)
+    + r"(?<!\b[A-Z]\.)"  # nor after an initial
+    + r"(?:(?<=[.!?])|(?<=[.!?][\"'”’)\]]))[ \t]+(?=[A-Z0-9\"'“‘(\[])"  # an end, spaces, a sentence's start
+    + r"|\s*\n\s*"
+)
+
+
 def sentences(text: str) -> list[str]:
-    return [s.strip() for s in re.split(r"(?<=[.!?])\s+|\n+", text or "") if s.strip()]
+    """The sentences of a text, stripped; each one a piece of the text as it is."""
+    return [s.strip() for s in _BREAK.split(text or "") if s.strip()]
 
 
 def _pattern(keyword: str) -> re.Pattern:
@@ -539,6 +552,16 @@ STAKES = (
     "hidden goal",
     "shut down",
     "shutdown",
+    "dangerous capabilit",
+    "dangerously capable",
+    "extreme risk",
+    "irreversibl",
+    "AGI",
+    "transformative AI",
+    "sandbag",
+    "resource acquisition",
+    "goal preservation",
+    "human control",
 )
 # ... and partly states it when it names a safety concern without those stakes (misuse, harm, honesty, trust).
 CONCERNS = (
@@ -565,6 +588,15 @@ CONCERNS = (
     "failure mode",
     "high-stakes",
     "high-impact",
+    "dual-use",
+    "bad actor",
+    "backdoor",
+    "reward hack",
+    "sycophan",
+    "vulnerab",
+    "manipulat",
+    "unintended",
+    "dangerous",
 )
 MOTIVATION_CUES = {  # most specific first: a sentence naming several is about the first
     "risk-analysis": ("risk", "threat", "agenda", "priorit", "hazard"),
@@ -580,9 +612,39 @@ MOTIVATION_CUES = {  # most specific first: a sentence naming several is about t
         "false statement",
         "latent knowledge",
         "sleeper",
+        "conceal",
+        "sandbag",
+        "hidden",
+        "manipulat",
+        "sycophan",
     ),
-    "monitoring": ("monitor", "detect", "catch", "flag", "oversight", "oversee"),
-    "control": ("steer", "control", "prevent", "refus", "unlearn", "mitigat", "safeguard"),
+    "monitoring": (
+        "monitor",
+        "detect",
+        "catch",
+        "flag",
+        "oversight",
+        "oversee",
+        "control measure",
+        "control protocol",
+        "control evaluation",
+        "untrusted",
+        "subver",
+        "collu",
+        "tamper",
+    ),
+    "control": (
+        "steer",
+        "controll",
+        "prevent",
+        "refus",
+        "unlearn",
+        "mitigat",
+        "safeguard",
+        "jailbreak",
+        "harmless",
+        "defen",
+    ),
     "auditing": ("audit", "interpretab", "transparen", "inspect", "assurance"),
 }
 
@@ -605,14 +667,36 @@ class Proposal:
 
 
 # Phrases that name a technique, beyond the taxonomy's keywords (which the suggestion tagger shares, so its measured
-# figures stay as they are): read off the tuning part's missed works (2026-12-07), each a name of the technique or of
-# its object, never a work's title words alone.
+# figures stay as they are): read off the tuning part's missed works (2026-12-07, and again the same day with the
+# cross-validated figures of kb tag eval --part tuning, macro F1 0.755 -> 0.790), each a name of the technique, of its
+# object or of what it does, never a work's title words alone; one that misleads in the fitting set is pruned by fit().
 ALIASES = {
     "representation-reading": ("linear representation", "linearly represent", "linear direction"),
+    "mean-difference-probing": ("difference-in-mean", "difference in means", "diff-in-mean"),
+    "representation-control": ("editing representations", "representation editing", "perturbation"),
     "activation-steering": ("task vector", "in-context vector", "persona vector"),
     "concept-attribution": ("concept bottleneck", "explaining neurons", "semantic concept"),
+    "causal-intervention": (
+        "intervention",
+        "intervening",
+        "causally",
+        "causal effect",
+        "causal role",
+        "ablating",
+        "ablated",
+    ),
+    "circuit-analysis": ("heads", "information flow", "motif"),
+    "activation-statistics-pruning": ("entropy-based", "activation-based", "activation entropy"),
+    "gradient-based-pruning": ("second-derivative", "saliency"),
     "ai-control": ("control measure", "safety case"),
-    "model-organisms": ("emergent misalignment", "emergently misaligned"),
+    "model-organisms": (
+        "emergent misalignment",
+        "emergently misaligned",
+        "password-locked",
+        "sandbagging",
+        "simulated environment",
+        "stress-test",
+    ),
     "directional-ablation": ("refusal feature",),
 }
 
@@ -687,9 +771,9 @@ def tagger_text(work: Work) -> str:
 
 
 # How far a quoted "stated" or "partly-stated" suggestion is to be trusted: the fitted tagger's precision
-# cross-validated inside the tuning part (kb tag eval --rules-only --part tuning, 2026-12-07: 13 of 21); not the
+# cross-validated inside the tuning part (kb tag eval --rules-only --part tuning, 2026-12-07: 31 of 37); not the
 # held-out figure, so that nothing is set from the held-out part.
-STATED_CONFIDENCE = 0.62
+STATED_CONFIDENCE = 0.84
 HELD_OUT_EVERY = 3  # one curated work in three is sealed: never looked at while the tagger's words were written
 
 

@@ -507,3 +507,20 @@ def test_kb_tag_eval_prints_the_recall_ceiling(kb):
     ceiling = json.loads(kb("tag", "eval", "--rules-only", "--json").stdout)["evidence-first"]["ceiling"]
     assert 0 <= ceiling["quotes_found"] <= ceiling["positives"] <= ceiling["positives_all"]
     assert f"{ceiling['quotes_found']} of {ceiling['positives']}" in result.stdout
+
+
+def test_an_abstract_splits_into_sentences_at_their_ends_not_at_abbreviations():
+    text = (
+        "Models such as GPT-4, e.g. the largest, may deceive. Their reasoning, i.e. the chain of thought, can be"
+        ' monitored. Smith et al. (2022) disagree! "Probes work." J. Smith said so.\nA line break ends one. 3 remain.'
+    )
+    assert sentences(text) == [
+        "Models such as GPT-4, e.g. the largest, may deceive.",
+        "Their reasoning, i.e. the chain of thought, can be monitored.",
+        "Smith et al. (2022) disagree!",
+        '"Probes work."',
+        "J. Smith said so.",
+        "A line break ends one.",
+        "3 remain.",
+    ]
+    assert sentences("A lower-case word. continues the sentence.") == ["A lower-case word. continues the sentence."]

@@ -706,8 +706,8 @@ class EvidenceTagger:
 
     Built from the taxonomy it proposes by rules alone (a stakes or concern word and a motivation's cue in one
     sentence); fit(works) then learns from curated works (kb.evidence_model): which sentences state a motivation,
-    with a threshold chosen for precision, and which of the taxonomy's keywords mislead. Either way every piece of
-    evidence is a piece of the text it was given."""
+    with a threshold weighted for precision (F0.5), and which of the taxonomy's keywords mislead. Either way every
+    piece of evidence is a piece of the text it was given."""
 
     def __init__(self, techniques: list[dict], motivations: list[dict]):
         self.techniques = [

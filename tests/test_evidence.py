@@ -307,7 +307,8 @@ def test_the_tagger_says_stated_only_with_catastrophic_stakes_in_the_sentence():
     tagger = EvidenceTagger(*TAXONOMY)
     misuse = "We defend against jailbreaks. Our probes detect harmful outputs."
     assert [(p.slug, p.status, p.evidence) for p in tagger.propose(misuse) if p.kind == "motivation"] == [
-        ("monitoring", "partly-stated", "Our probes detect harmful outputs.")
+        ("control", "partly-stated", "We defend against jailbreaks."),  # CONTRIBUTING.md's own example of partly
+        ("monitoring", "partly-stated", "Our probes detect harmful outputs."),
     ]
     assert [p for p in tagger.propose("Our probes detect edges in images.") if p.kind == "motivation"] == []
     text = "We train linear probes. They could detect a catastrophic action before it takes effect."

@@ -622,7 +622,7 @@ def _evidence_eval(console, e: dict) -> None:
     threshold = (
         "rules alone: too few curated statements to learn from"
         if e["threshold"] is None
-        else f"threshold {e['threshold']:.3f}, chosen for precision on the tuning part"
+        else f"threshold {e['threshold']:.3f}, chosen on the tuning part, precision first (F0.5)"
     )
     _evidence_figures(console, e, threshold)
     _ceiling(console, e["ceiling"])

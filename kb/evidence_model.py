@@ -11,15 +11,17 @@ whole sentence for a motivation, the matched phrase for a technique.
   such as "crucial" or "we hope", where the sentence stands, whether it reports numbers); a sentence is positive
   when it is part of a curated stated or partly-stated quote. The other says which motivations a work is about
   (each motivation's cue count over the whole abstract, its share, whether it leads), positive when the curators
-  quote the authors for it. A work's motivation scores best-sentence x topic, and is proposed with the best
-  sentence (or one naming that motivation nearly as good). The threshold is the lowest at which the out-of-fold
-  precision (folds by work, inside the fitting set) reaches PRECISION_TARGET over at least MIN_PROPOSALS proposals:
-  claiming that authors say what they do not is the worse error. Issue 23 asks for 0.9; on the tuning part
-  (145 works with an abstract, 55 positives, 2026-12-07) no threshold reached it over five or more out-of-fold
-  proposals, and cross-validated inside the tuning part the tagger's precision stayed near 0.6 whatever the
-  target (0.7: 21 proposed, precision 0.62, recall 0.24; 0.8: 7, 0.57, 0.07). The statement is found more
-  reliably than the motivation it is for: which of five motivations the curators file a statement under follows
-  the work's subject, and the top motivation by cue count is theirs for two works in three.
+  quote the authors for it. A work's likeliest motivation scores best-sentence x topic, and is proposed with the
+  best sentence (or one naming that motivation nearly as good); one motivation per work (MotivationModel.score says
+  why). The threshold maximises the out-of-fold F-beta with beta 0.5 (folds by work, inside the fitting set):
+  claiming that authors say what they do not is the worse error. Issue 23 asks for precision 0.9; cross-validated
+  on the tuning part (158 works with an abstract, 62 positives, 2026-12-07) the tagger reached 0.84 (31 of 37) at
+  recall 0.50, and no threshold rule tried did better: the lowest threshold whose out-of-fold precision reached 0.9
+  gave 0.71 (15 of 21) at recall 0.24. The statement is found more reliably than the motivation it is for (works
+  said to state one, whichever: precision 0.87): which of five motivations the curators file a statement under
+  follows the work's subject. Several of the remaining false positives are sentences that do state a motivation on
+  works whose curated tag is still "inferred" because the curator had not read the abstract (their reasoning says
+  so; seven works of the tuning part).
 - Techniques: each technique's name and keywords, less those found more often in works without the technique than
   with it in the fitting set (a generic word such as "ablation"). Phrases learned from the texts themselves (word
   n-grams found only in a technique's works) were tried and dropped: on the tuning part they were words like
@@ -38,7 +40,10 @@ import numpy as np
 
 Work = Mapping[str, Any]
 
-PRECISION_TARGET = 0.7  # the out-of-fold precision the threshold must reach (the docstring says why not issue 23's 0.9)
+# The threshold maximises the out-of-fold F-beta with beta 0.5 (precision counted as twice as important as recall);
+# the lowest threshold reaching a precision target (0.7 to 0.9) was tried first and chose worse ones: the first lucky
+# stretch of a few dozen proposals set it, and cross-validated it gave lower precision AND recall (docstring)
+BETA = 0.5
 MIN_STATING_WORKS = 10  # fewer works with a curated statement than this to learn from, and the tagger keeps its rules
 MIN_PROPOSALS = 5  # the precision that sets the threshold is read over at least this many out-of-fold proposals
 FOLDS = 5  # out-of-fold scores for the threshold: folds by work, assigned by a hash of the id (stable)
@@ -73,6 +78,17 @@ WHY = (
 )
 AGENT = ("AI", "AIs", "LLM", "LLMs", "language model", "agent", "system", "assistant", "model")
 MODAL = ("could", "might", "may", "would", "will", "must", "should")
+# Words of a sentence that sets the work against AI systems growing more able (the usual opening of a stated reason).
+GROWTH = (
+    "more capable",
+    "more powerful",
+    "increasingly capable",
+    "autonom",
+    "agentic",
+    "frontier",
+    "advanced",
+    "future",
+)
 REPORT = re.compile(r"\d|%|\bwe (?:find|show|demonstrate|evaluate|train|introduce|propose|present)\b", re.I)
 
 
@@ -80,7 +96,8 @@ def _words(stems: Iterable[str]) -> re.Pattern:
     return re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(w) for w in stems) + ")", re.IGNORECASE)
 
 
-_WHY, _AGENT, _MODAL = _words(WHY), _words(AGENT), re.compile(r"\b(?:" + "|".join(MODAL) + r")\b", re.I)
+_WHY, _AGENT, _GROWTH = _words(WHY), _words(AGENT), _words(GROWTH)
+_MODAL = re.compile(r"\b(?:" + "|".join(MODAL) + r")\b", re.I)
 
 
 # -- a small logistic regression (numpy: kb tag runs without the methods extra) ----------------------------------
@@ -172,6 +189,8 @@ class MotivationModel:
                 [
                     stakes,
                     concern,
+                    min(3, len(self.stakes.findall(s))) + min(3, len(self.concerns.findall(s))),
+                    bool(_GROWTH.search(s)),
                     cue,
                     cue and (stakes or concern),
                     min(3, len(_WHY.findall(s))),
@@ -238,33 +257,43 @@ class MotivationModel:
         return model
 
     def _threshold(self, works, oof) -> tuple[float, float | None]:
-        """The lowest threshold whose out-of-fold precision (over works x motivations) reaches the target."""
+        """The threshold with the best out-of-fold F-beta (BETA) over works x motivations, and its precision."""
         pairs = sorted(
             ((score, slug in positives(w)) for w, scores in zip(works, oof) for slug, score in scores.items()),
             reverse=True,
         )
-        choice, precision, tp = 1.0, None, 0
+        wanted = sum(len(positives(w)) for w in works)
+        choice, precision, best, tp = 1.0, None, 0.0, 0
         for k, (score, right) in enumerate(pairs, 1):
             tp += right
-            if k >= MIN_PROPOSALS and tp / k >= PRECISION_TARGET and (k == len(pairs) or pairs[k][0] < score):
-                choice, precision = score, tp / k
+            if k < MIN_PROPOSALS or (k < len(pairs) and pairs[k][0] == score) or not tp:
+                continue  # too few to read a precision from, or a tie: a threshold takes all equal scores
+            p, r = tp / k, tp / wanted
+            f = (1 + BETA**2) * p * r / (BETA**2 * p + r)
+            if f > best:
+                choice, precision, best = score, p, f
         return choice, precision
 
     def score(self, sentences: Sequence[str], text: str) -> dict[str, tuple[float, str]]:
-        """Each motivation's score in the text and the sentence that states it."""
+        """The work's likeliest motivation, its score in the text and the sentence that states it.
+
+        One motivation, not each: the curators quote 46 of the tuning part's 54 works that state any under one
+        motivation; proposing every motivation over the threshold cost more precision than it gained recall
+        (cross-validated on the tuning part, 2026-12-07: precision 0.79, recall 0.53; the likeliest alone: 0.84,
+        0.50)."""
         if self.sentence is None or not sentences:
             return {}
         said = self.sentence.predict(self.sentence_features(sentences))
-        topic = self.topic.predict(self.topic_features(text)) if self.topic is not None else np.zeros(len(self.slugs))
-        out = {}
+        if self.topic is None:
+            return {}
+        topic = self.topic.predict(self.topic_features(text))
         best = int(said.argmax())
-        for slug, about in zip(self.slugs, topic):
-            # the stating sentence: the best one, or one naming this motivation's cues that is nearly as good
-            cue = self.cues.get(slug)
-            named = [i for i, s in enumerate(sentences) if cue and cue.search(s)]
-            i = max(named, key=lambda j: said[j]) if named and said[named].max() >= said[best] / 2 else best
-            out[slug] = (float(said[best] * about), sentences[i])
-        return out
+        slug, about = max(zip(self.slugs, topic), key=lambda pair: pair[1])
+        # the stating sentence: the best one, or one naming this motivation's cues that is nearly as good
+        cue = self.cues.get(slug)
+        named = [i for i, s in enumerate(sentences) if cue and cue.search(s)]
+        i = max(named, key=lambda j: said[j]) if named and said[named].max() >= said[best] / 2 else best
+        return {slug: (float(said[best] * about), sentences[i])}
 
     def propose(self, sentences: Sequence[str], text: str) -> dict[str, str]:
         """The motivations whose score clears the threshold, each with its sentence."""

@@ -35,8 +35,21 @@ class Suggestion:
     evidence: str
 
 
+# Where an abstract's sentence ends: after . ! or ? (and a closing quote or bracket), before what can start a sentence
+# (a capital, a digit, an opening quote or bracket), and not after an abbreviation that a capital often follows ("e.g.
+# GPT-4", "et al. (2022)", a name's initial); or at a line break. A lower-case word never starts one ("i.e. that").
+ABBREVIATIONS = ("e.g.", "i.e.", "et al.", "vs.", "cf.", "Fig.", "Figs.", "Eq.", "Sec.", "approx.", "resp.")
+_BREAK = re.compile(
+    "".join(rf"(?<!{re.escape(a)})" for a in ABBREVIATIONS)
+    + r"(?<!\b[A-Z]\.)"  # nor after an initial
+    + r"(?:(?<=[.!?])|(?<=[.!?][\"'”’)\]]))[ \t]+(?=[A-Z0-9\"'“‘(\[])"  # an end, spaces, a sentence's start
+    + r"|\s*\n\s*"
+)
+
+
 def sentences(text: str) -> list[str]:
-    return [s.strip() for s in re.split(r"(?<=[.!?])\s+|\n+", text or "") if s.strip()]
+    """The sentences of a text, stripped; each one a piece of the text as it is."""
+    return [s.strip() for s in _BREAK.split(text or "") if s.strip()]
 
 
 def _pattern(keyword: str) -> re.Pattern:
@@ -539,6 +552,16 @@ STAKES = (
     "hidden goal",
     "shut down",
     "shutdown",
+    "dangerous capabilit",
+    "dangerously capable",
+    "extreme risk",
+    "irreversibl",
+    "AGI",
+    "transformative AI",
+    "sandbag",
+    "resource acquisition",
+    "goal preservation",
+    "human control",
 )
 # ... and partly states it when it names a safety concern without those stakes (misuse, harm, honesty, trust).
 CONCERNS = (
@@ -565,6 +588,15 @@ CONCERNS = (
     "failure mode",
     "high-stakes",
     "high-impact",
+    "dual-use",
+    "bad actor",
+    "backdoor",
+    "reward hack",
+    "sycophan",
+    "vulnerab",
+    "manipulat",
+    "unintended",
+    "dangerous",
 )
 MOTIVATION_CUES = {  # most specific first: a sentence naming several is about the first
     "risk-analysis": ("risk", "threat", "agenda", "priorit", "hazard"),
@@ -580,9 +612,39 @@ MOTIVATION_CUES = {  # most specific first: a sentence naming several is about t
         "false statement",
         "latent knowledge",
         "sleeper",
+        "conceal",
+        "sandbag",
+        "hidden",
+        "manipulat",
+        "sycophan",
     ),
-    "monitoring": ("monitor", "detect", "catch", "flag", "oversight", "oversee"),
-    "control": ("steer", "control", "prevent", "refus", "unlearn", "mitigat", "safeguard"),
+    "monitoring": (
+        "monitor",
+        "detect",
+        "catch",
+        "flag",
+        "oversight",
+        "oversee",
+        "control measure",
+        "control protocol",
+        "control evaluation",
+        "untrusted",
+        "subver",
+        "collu",
+        "tamper",
+    ),
+    "control": (
+        "steer",
+        "controll",
+        "prevent",
+        "refus",
+        "unlearn",
+        "mitigat",
+        "safeguard",
+        "jailbreak",
+        "harmless",
+        "defen",
+    ),
     "auditing": ("audit", "interpretab", "transparen", "inspect", "assurance"),
 }
 
@@ -605,14 +667,36 @@ class Proposal:
 
 
 # Phrases that name a technique, beyond the taxonomy's keywords (which the suggestion tagger shares, so its measured
-# figures stay as they are): read off the tuning part's missed works (2026-12-07), each a name of the technique or of
-# its object, never a work's title words alone.
+# figures stay as they are): read off the tuning part's missed works (2026-12-07, and again the same day with the
+# cross-validated figures of kb tag eval --part tuning, macro F1 0.755 -> 0.790), each a name of the technique, of its
+# object or of what it does, never a work's title words alone; one that misleads in the fitting set is pruned by fit().
 ALIASES = {
     "representation-reading": ("linear representation", "linearly represent", "linear direction"),
+    "mean-difference-probing": ("difference-in-mean", "difference in means", "diff-in-mean"),
+    "representation-control": ("editing representations", "representation editing", "perturbation"),
     "activation-steering": ("task vector", "in-context vector", "persona vector"),
     "concept-attribution": ("concept bottleneck", "explaining neurons", "semantic concept"),
+    "causal-intervention": (
+        "intervention",
+        "intervening",
+        "causally",
+        "causal effect",
+        "causal role",
+        "ablating",
+        "ablated",
+    ),
+    "circuit-analysis": ("heads", "information flow", "motif"),
+    "activation-statistics-pruning": ("entropy-based", "activation-based", "activation entropy"),
+    "gradient-based-pruning": ("second-derivative", "saliency"),
     "ai-control": ("control measure", "safety case"),
-    "model-organisms": ("emergent misalignment", "emergently misaligned"),
+    "model-organisms": (
+        "emergent misalignment",
+        "emergently misaligned",
+        "password-locked",
+        "sandbagging",
+        "simulated environment",
+        "stress-test",
+    ),
     "directional-ablation": ("refusal feature",),
 }
 
@@ -622,8 +706,8 @@ class EvidenceTagger:
 
     Built from the taxonomy it proposes by rules alone (a stakes or concern word and a motivation's cue in one
     sentence); fit(works) then learns from curated works (kb.evidence_model): which sentences state a motivation,
-    with a threshold chosen for precision, and which of the taxonomy's keywords mislead. Either way every piece of
-    evidence is a piece of the text it was given."""
+    with a threshold weighted for precision (F0.5), and which of the taxonomy's keywords mislead. Either way every
+    piece of evidence is a piece of the text it was given."""
 
     def __init__(self, techniques: list[dict], motivations: list[dict]):
         self.techniques = [
@@ -687,9 +771,9 @@ def tagger_text(work: Work) -> str:
 
 
 # How far a quoted "stated" or "partly-stated" suggestion is to be trusted: the fitted tagger's precision
-# cross-validated inside the tuning part (kb tag eval --rules-only --part tuning, 2026-12-07: 13 of 21); not the
+# cross-validated inside the tuning part (kb tag eval --rules-only --part tuning, 2026-12-07: 31 of 37); not the
 # held-out figure, so that nothing is set from the held-out part.
-STATED_CONFIDENCE = 0.62
+STATED_CONFIDENCE = 0.84
 HELD_OUT_EVERY = 3  # one curated work in three is sealed: never looked at while the tagger's words were written
 
 
@@ -761,6 +845,40 @@ def _count(tagger: EvidenceTagger, scored: Sequence[Work], techniques: list[dict
     return {"motivations": m, "techniques": t, "technique_works": tech}
 
 
+def recall_ceiling(scored: Sequence[Work], techniques: list[dict], motivations: list[dict]) -> dict:
+    """The most an evidence-first tagger could find in these works, whatever its rules: the curated stated or
+    partly-stated motivations (a work and a motivation, as evaluate_evidence counts them) one of whose quotes stands
+    in the text the tagger reads (the authors' abstract, or a post's own summary: no post body is stored), and the
+    curated technique labels (with their ancestors) whose name, a keyword of the taxonomy or an alias
+    (ALIASES) stands in the title or abstract. The technique figure is rough: a work may name its technique in words
+    no list holds, and a phrase may be there by chance."""
+    from kb.store.validate import quoted_in
+
+    up = ancestry(techniques)
+    phrases = EvidenceTagger(techniques, motivations).techniques  # unfitted: every phrase, none pruned
+    out = dict.fromkeys(("quotes_found", "positives", "quotes_found_all", "positives_all", "named", "labels"), 0)
+    for w in scored:
+        text = w["abstract"] if _has_text(w) else None
+        said: dict[str, list[str]] = {}
+        for x in w["motivations"]:
+            if x["by"] in CURATED and x.get("status") in ("stated", "partly-stated"):
+                said.setdefault(x["slug"], []).append(x.get("quote") or "")
+        for quotes in said.values():
+            found = any(quoted_in(q, text) for q in quotes)
+            out["quotes_found_all"] += found
+            out["positives_all"] += 1
+            if text:
+                out["quotes_found"] += found
+                out["positives"] += 1
+        labels = {a for s in curated(w, "technique") for a in up.get(s, [s])}
+        if labels and text:
+            tt = tagger_text(w)
+            named = {a for slug, ps in phrases if any(p.search(tt) for p in ps) for a in up.get(slug, [slug])}
+            out["named"] += len(labels & named)
+            out["labels"] += len(labels)
+    return out
+
+
 def _add(a: dict, b: dict) -> dict:
     return {k: _add(a[k], v) if isinstance(v, dict) else a.get(k, 0) + v for k, v in b.items()}
 
@@ -828,6 +946,7 @@ def evaluate_evidence(works: Sequence[Work], techniques: list[dict], motivations
         # None: too few curated statements to learn from, and the rules stand
         "threshold": round(tagger.motivation_model.threshold, 3) if tagger.motivation_model else None,
         **_figures(_count(tagger, chosen, techniques, up)),
+        "ceiling": recall_ceiling(chosen, techniques, motivations),
     }
     if part == "tuning":
         from kb.evidence_model import FOLDS

@@ -307,7 +307,8 @@ def test_the_tagger_says_stated_only_with_catastrophic_stakes_in_the_sentence():
     tagger = EvidenceTagger(*TAXONOMY)
     misuse = "We defend against jailbreaks. Our probes detect harmful outputs."
     assert [(p.slug, p.status, p.evidence) for p in tagger.propose(misuse) if p.kind == "motivation"] == [
-        ("monitoring", "partly-stated", "Our probes detect harmful outputs.")
+        ("control", "partly-stated", "We defend against jailbreaks."),  # CONTRIBUTING.md's own example of partly
+        ("monitoring", "partly-stated", "Our probes detect harmful outputs."),
     ]
     assert [p for p in tagger.propose("Our probes detect edges in images.") if p.kind == "motivation"] == []
     text = "We train linear probes. They could detect a catastrophic action before it takes effect."
@@ -459,3 +460,68 @@ def test_kb_tag_eval_says_how_the_split_was_made_and_which_figures_are_a_trainin
     assert "tuning part (a training score)" in tuning and "the tuning part cross-validated" in tuning
     figures = json.loads(kb("tag", "eval", "--rules-only", "--part", "tuning", "--json").stdout)["evidence-first"]
     assert {"precision_ci", "recall_ci"} <= set(figures["stated"]) and "cross_validated" in figures
+
+
+def test_the_recall_ceiling_counts_only_quotes_that_stand_in_the_text_the_tagger_reads():
+    said = "Such a model could cause a catastrophe."
+    motivation = lambda slug, quote, where="abstract": {  # noqa: E731
+        "slug": slug,
+        "status": "stated",
+        "by": "curator",
+        "quote": quote,
+        "where": where,
+    }
+    works = [
+        {  # the quote in the abstract, though a line break splits it there: found
+            "id": "a",
+            "title": "Probing things",
+            "abstract": "We train linear probes.\nSuch a model could\ncause a catastrophe.",
+            "abstract_source": "arXiv v1",
+            "techniques": [{"slug": "probing", "by": "curator"}],
+            "motivations": [motivation("monitoring", said), motivation("monitoring", "Elsewhere.", "post")],
+        },
+        {  # quoted from the introduction, which the tagger does not read; the technique named by no phrase
+            "id": "b",
+            "title": "Reading minds",
+            "abstract": "We read activations.",
+            "abstract_source": "arXiv v1",
+            "techniques": [{"slug": "probing", "by": "curator"}],
+            "motivations": [motivation("deception", said, "section: Introduction"), motivation("control", "")],
+        },
+        {  # no text at all: counted only among all the labels
+            "id": "c",
+            "title": "A post",
+            "techniques": [],
+            "motivations": [motivation("control", said, "post")],
+        },
+    ]
+    c = tagging.recall_ceiling(works, *TAXONOMY)
+    assert (c["quotes_found"], c["positives"]) == (1, 3)  # a work's two quotes for one motivation count once
+    assert (c["quotes_found_all"], c["positives_all"]) == (1, 4)
+    assert (c["named"], c["labels"]) == (1, 2)
+
+
+def test_kb_tag_eval_prints_the_recall_ceiling(kb):
+    result = kb("tag", "eval", "--rules-only")
+    assert result.exit_code == 0
+    assert "recall ceiling: quotes found in the text the tagger reads: " in result.stdout
+    ceiling = json.loads(kb("tag", "eval", "--rules-only", "--json").stdout)["evidence-first"]["ceiling"]
+    assert 0 <= ceiling["quotes_found"] <= ceiling["positives"] <= ceiling["positives_all"]
+    assert f"{ceiling['quotes_found']} of {ceiling['positives']}" in result.stdout
+
+
+def test_an_abstract_splits_into_sentences_at_their_ends_not_at_abbreviations():
+    text = (
+        "Models such as GPT-4, e.g. the largest, may deceive. Their reasoning, i.e. the chain of thought, can be"
+        ' monitored. Smith et al. (2022) disagree! "Probes work." J. Smith said so.\nA line break ends one. 3 remain.'
+    )
+    assert sentences(text) == [
+        "Models such as GPT-4, e.g. the largest, may deceive.",
+        "Their reasoning, i.e. the chain of thought, can be monitored.",
+        "Smith et al. (2022) disagree!",
+        '"Probes work."',
+        "J. Smith said so.",
+        "A line break ends one.",
+        "3 remain.",
+    ]
+    assert sentences("A lower-case word. continues the sentence.") == ["A lower-case word. continues the sentence."]

@@ -622,15 +622,28 @@ def _evidence_eval(console, e: dict) -> None:
     threshold = (
         "rules alone: too few curated statements to learn from"
         if e["threshold"] is None
-        else f"threshold {e['threshold']:.3f}, chosen for precision on the tuning part"
+        else f"threshold {e['threshold']:.3f}, chosen on the tuning part, precision first (F0.5)"
     )
     _evidence_figures(console, e, threshold)
+    _ceiling(console, e["ceiling"])
     if "cross_validated" in e:
         console.print(
             "[bold]the tuning part cross-validated[/] (5 folds by work, each scored by a tagger fitted on the others)",
             soft_wrap=True,
         )
         _evidence_figures(console, e["cross_validated"], "each fold's threshold chosen inside its fitting set")
+
+
+def _ceiling(console, c: dict) -> None:
+    """What no evidence-first tagger can exceed on this part: the quotes that stand in the text it reads."""
+    share = lambda k, n: f"{k} of {n}" + (f" ({k / n:.2f})" if n else "")  # noqa: E731
+    console.print(
+        f"  recall ceiling: quotes found in the text the tagger reads: {share(c['quotes_found'], c['positives'])}"
+        f" of the stated or partly stated motivations above; {share(c['quotes_found_all'], c['positives_all'])}"
+        " counting the works it has no text for; technique labels named by a taxonomy keyword or alias in the title"
+        f" or abstract: {share(c['named'], c['labels'])}",
+        soft_wrap=True,
+    )
 
 
 def _evidence_figures(console, e: dict, threshold: str) -> None:

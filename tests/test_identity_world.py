@@ -81,6 +81,17 @@ def test_changelog_items_that_differ_only_by_fragment_and_guid_are_distinct_work
     assert first[0] == first[1]
 
 
+def test_a_changelog_entry_given_a_new_guid_by_a_later_version_of_its_feed_stays_one_work():
+    url = "https://x.example/CHANGELOG.md#1068"
+    old = feed_item(LAB, "v1.0.68", "2025-08-02", guid=url, url=url)
+    new = feed_item(LAB, "v1.0.68", "2025-08-09", guid=url + "#-8340293783787579860", url=url)
+    assert len(set(merged(old, new))) == 1 and len(set(merged(new, old))) == 1
+    # another title at that entry, or another entry, is another item of the feed
+    assert len(set(merged(old, dataclasses.replace(new, title="v1.0.69")))) == 2
+    other = feed_item(LAB, "v1.0.68", "2025-08-09", guid="g-2", url="https://x.example/CHANGELOG.md#1069")
+    assert len(set(merged(old, other))) == 2
+
+
 def test_a_changelog_without_guids_gives_one_work_per_fragment_and_a_second_import_changes_nothing(data):
     items = [
         feed_item(LAB, f"Version 2.{n}", f"2025-02-0{n}", url=f"https://x.example/changelog#version-2-{n}")

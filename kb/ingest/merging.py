@@ -19,7 +19,8 @@ opening runs of words in the other, or one sentence (SAME_RUN words) in common n
    **The same page on one organisation's sites**: posts whose addresses end in the same name of SLUG_WORDS words or
    more, with the same numbers in the path, on sites of one family (`site_family`: epochai.org, epoch.ai and
    epochai.substack.com; anthropic.com/news and /research), whatever their titles, unless rule 3's `_against` holds.
-2. **One source never merges two of its own records**, whatever their titles: two guids of one feed, two
+2. **One source never merges two of its own records**, whatever their titles: two guids of one feed (unless both
+   name one #entry of a page under one title: a changelog feed that gives an entry a new guid later), two
    comment ids, two arXiv ids are two works. OpenAlex alone lists a paper's versions (preprint, published) as
    records of its own, so two OpenAlex papers may be one by rule 3; and a researcher's library file (BibTeX,
    CSL-JSON, RIS) lists each work once, so two of its entries with one title, or an entry imported again, are
@@ -612,10 +613,12 @@ class Merger:
         guids of one feed, or two #fragments of one page (a changelog's entries)."""
         if self._conflicting_id(w, record, DISTINCT_IDS):
             return True
-        if record.source in _sources(w) and self._conflicting_id(w, record, ("feed",)):
-            return True
         mine = urlsplit(record.url).fragment
         theirs = {urlsplit(u).fragment for u in _urls(w) if canonical_url(u) == canonical_url(record.url)}
+        if record.source in _sources(w) and self._conflicting_id(w, record, ("feed",)):
+            # two guids of one feed are two items, unless both name one #entry of a page under one title: a
+            # changelog feed whose generator gives an entry a new guid in a later version (Claude Code's v1.0.68)
+            return not (mine and mine in theirs and match_text(w.title) == match_text(record.title))
         if not theirs or mine in theirs:
             return False
         if mine and theirs - {""}:

@@ -9,13 +9,19 @@
   plain scikit-learn LogisticRegression.fit on the same arrays (with and without limiting BLAS threads, which is
   what the probe does).
 
-    python bench/methods.py [--quick] [--components]
+    python bench/methods.py [--quick] [--components] [--keep DIR]
+
+`--keep DIR` copies both runs' results there (DIR/cold, DIR/warm), to compare verdicts and estimates across
+commits. Besides the wall clock, each run's CPU time (user + system, its worker processes included) is printed:
+on a shared machine the wall clock depends on what else runs, the CPU time much less.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -32,14 +38,19 @@ from kb.methods.models import Encoder, default_model_dir  # noqa: E402
 from kb.methods.probes import LogisticProbe  # noqa: E402
 
 
-def full_run(quick: bool = False) -> None:
+def _cpu_children() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def full_run(quick: bool = False, keep: Path | None = None) -> None:
     """`kb methods run all` twice in a fresh cache folder: cold, then warm."""
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "KB_CACHE": tmp, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
         for label in ("cold cache", "warm cache"):
             results = Path(tmp) / f"results-{label.split()[0]}"
             load = os.getloadavg()[0]
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), _cpu_children()
             subprocess.run(
                 [
                     sys.executable,
@@ -56,14 +67,17 @@ def full_run(quick: bool = False) -> None:
                 check=True,
                 stdout=subprocess.DEVNULL,
             )
-            total = time.perf_counter() - started
+            total, cpu = time.perf_counter() - started, _cpu_children() - cpu
             print(
-                f"kb methods run all{' --quick' if quick else ''}, {label}: {total:.0f} s in all "
-                f"(load average {load:.1f} before, {os.getloadavg()[0]:.1f} after, {os.cpu_count()} CPUs)"
+                f"kb methods run all{' --quick' if quick else ''}, {label}: {total:.0f} s in all, CPU time "
+                f"{cpu:.0f} s (user + system, workers included; load average {load:.1f} before, "
+                f"{os.getloadavg()[0]:.1f} after, {os.cpu_count()} CPUs)"
             )
             for path in sorted(results.glob("*/result.json")):
                 run = json.loads(path.read_text())["run"]
                 print(f"  {path.parent.name:38} {run['seconds']:7.1f} s   seeds {run['seeds']}")
+            if keep:
+                shutil.copytree(results, keep / label.split()[0], dirs_exist_ok=True)
 
 
 def components() -> None:
@@ -114,4 +128,5 @@ if __name__ == "__main__":
     if "--components" in sys.argv:
         components()
     else:
-        full_run(quick="--quick" in sys.argv)
+        keep = Path(sys.argv[sys.argv.index("--keep") + 1]) if "--keep" in sys.argv else None
+        full_run(quick="--quick" in sys.argv, keep=keep)

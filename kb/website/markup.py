@@ -107,3 +107,13 @@ def plain(text) -> str:
 
 
 _LOOK_ALIKES = str.maketrans({"<": "‹", ">": "›", "&": "＆", '"': "”", "'": "’", "`": "ˋ"})
+
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+def html_text(html_: str | None) -> str:
+    """The text of HTML this module made (sanitised Markdown): tags dropped, entities read."""
+    import html
+
+    return html.unescape(_TAG.sub(" ", html_)) if html_ else ""

@@ -42,10 +42,10 @@ class Page:
     template: str
     made: dict | Callable[[], dict]  # the context, or what makes it when the page has to be rendered
     search: bool = False  # in the search index (its template marks the part Pagefind reads)
-    # What the context is made from, when that is much cheaper than the context itself: a page whose key is
-    # unchanged is not rendered, and its context never made (work pages; a technique's citation files). The code
-    # that makes contexts is not in the key: render's assets digest covers it.
-    key: object = None
+    # What makes what the context is made from, when that is much cheaper than the context itself: a page whose key
+    # is unchanged is not rendered, and its context never made (work pages; citation files). The code that makes
+    # contexts is not in the key: render's assets digest covers it.
+    key: Callable[[], object] | None = None
     # The works whose records the page shows something of (the site's dependency map, see dependencies): an edit
     # to one work's record touches only the pages naming it, and those made from the whole catalogue (None).
     works: tuple[str, ...] | None = None
@@ -307,7 +307,7 @@ class _Index:
         """The works `ids` for a reference manager, a file per format; `key(fmt)` is what the file is made from."""
         for fmt, ext in export.EXTENSIONS.items():
             text = partial(self.entries.text, fmt, ids)
-            yield Page(f"{stem}.{ext}", "raw.txt", _text_context(text), key=key(fmt), works=tuple(ids))
+            yield Page(f"{stem}.{ext}", "raw.txt", _text_context(text), key=partial(key, fmt), works=tuple(ids))
 
 
 def _home_pages(ix: _Index) -> Iterator[Page]:
@@ -447,31 +447,34 @@ def _work_pages(ix: _Index, related: dict[str, list[str]]) -> Iterator[Page]:
     lookups = _Lookups(ix.works, ix.techniques, ix.lineage_names, ix.tech_names, ix.mot_names, ix.entries, ix.tested_in)
     for w in ix.works.values():
         referred = [r["id"] for r in w["relations"]] + [r["id"] for r in w["cited_by"]]
-        lineages = [(t["slug"], ix.lineage_names[t["slug"]]) for t in w["techniques"]]
         yield Page(
             f"works/{w['id']}.html",
             "work.html",
             partial(_work_context, w, ix.site, ix.config, lookups, ix.card, related[w["id"]]),
             search=True,
-            # Everything the page is made from: the work as exported, the cards it lists, the names of its
-            # tags, its citation key and the site. Cheaper than the context (no view, BibTeX or metadata to
-            # make): a page whose key is unchanged is carried over without its context ever being made.
-            key=(
-                w,
-                ix.site,
-                ix.config.base_url,
-                ix.config.repo_url,
-                ix.cite_keys[w["id"]],
-                lineages,
-                [ix.techniques[t["slug"]]["keywords"] for t in w["techniques"]],
-                [ix.mot_names[t["slug"]] for t in w["motivations"]],
-                [ix.card(i) for i in referred],
-                [ix.card(i) for i in related[w["id"]]],
-                ix.tested_in.get(w["id"], []),
-            ),
+            key=partial(_work_key, ix, w, referred, related[w["id"]]),
             works=tuple(dict.fromkeys([w["id"], *referred, *related[w["id"]]])),
         )
         yield from ix.citation_pages(f"works/{w['id']}", [w["id"]], partial(_citations_key, ix, [w["id"]]))
+
+
+def _work_key(ix: _Index, w: dict, referred: list[str], related: list[str]) -> tuple:
+    """Everything a work page is made from: the work as exported, the cards it lists, the names of its tags, its
+    citation key and the site. Cheaper than the context (no view, BibTeX or metadata to make): a page whose key is
+    unchanged is carried over without its context ever being made."""
+    return (
+        w,
+        ix.site,
+        ix.config.base_url,
+        ix.config.repo_url,
+        ix.cite_keys[w["id"]],
+        [(t["slug"], ix.lineage_names[t["slug"]]) for t in w["techniques"]],
+        [ix.techniques[t["slug"]]["keywords"] for t in w["techniques"]],
+        [ix.mot_names[t["slug"]] for t in w["motivations"]],
+        [ix.card(i) for i in referred],
+        [ix.card(i) for i in related],
+        ix.tested_in.get(w["id"], []),
+    )
 
 
 def _site_feed(ix: _Index) -> Iterator[Page]:
@@ -679,7 +682,7 @@ def fingerprint(page: Page, context: dict | None = None) -> bytes:
     sorted data; no sets). Two equal contexts whose objects are shared differently pickle differently: that only
     re-renders a page, never keeps a stale one. `context`: the page's, when it is made already."""
     if page.key is not None:
-        return pickle.dumps((page.template, page.key), protocol=5)
+        return pickle.dumps((page.template, page.key()), protocol=5)
     return pickle.dumps((page.template, page.context if context is None else context), protocol=5)
 
 

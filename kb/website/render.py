@@ -12,6 +12,7 @@ leaves it intact.
 from __future__ import annotations
 
 import errno
+import gc
 import hashlib
 import json
 import multiprocessing
@@ -30,7 +31,7 @@ from jinja2 import Environment, FileSystemBytecodeCache, FileSystemLoader, Stric
 from kb import __version__
 from kb.website import searchindex
 from kb.website.context import Page, Sources, fingerprint, search_record
-from kb.website.markup import plain, safe_url
+from kb.website.markup import plain, prepare, safe_url
 
 MANIFEST = ".kb-site.json"
 # Folders a build makes beside out/ (`.<out>.<kind>-<random>`); any left over is from a killed build
@@ -190,6 +191,7 @@ def write_site(
     report = Report(out=out)
     indexer = None
     try:
+        gc.freeze()  # the catalogue and the index, made already: no collection need scan them (see _render_parallel)
         if search and searchindex.available():
             previous = old.get("search", {}) if incremental else {}
             indexer = searchindex.Indexer(stage, out, searchable, previous, fresh=not incremental)
@@ -217,6 +219,8 @@ def write_site(
     except BaseException:
         _remove_stage(stage, indexer)
         raise
+    finally:
+        gc.unfreeze()  # what _render_parallel froze may be collected again
     _remove_stage(stage, indexer)  # after the exchange: the previous site
     return report
 
@@ -429,6 +433,10 @@ def _render_parallel(
         _take(_render_share(job, indices), prints, rendered, indexer)
         return prints, rendered
     _JOB = job
+    prepare()
+    # what exists now (the catalogue, the index, this batch's pages) is left out of cyclic collections: the workers'
+    # would scan it all again and again, and dirty their pages shared with this process (copy on write)
+    gc.freeze()
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
             shares = [indices[i : i + CHUNK_PAGES] for i in range(0, len(indices), CHUNK_PAGES)]

@@ -33,8 +33,10 @@ from typing import BinaryIO, cast
 SEARCH_DIR = "pagefind"
 SHARDS_FILE = "shards.json"
 RECORDS_DIR = ".kb-search"  # each shard's records, a JSON line [path, record] per page, in the site's page order
-# Pages a shard holds before the index is split again: below it a shard's Pagefind run is mostly its start-up.
-SHARD_PAGES = 400
+# Pages a shard holds before the index is split again: an edit re-indexes its page's whole shard (Pagefind has no
+# incremental mode; about 0.85 ms of its CPU time a work page, measured), and below this a shard's run is mostly its
+# start-up.
+SHARD_PAGES = 128
 # Every shard is a bundle a search loads: more than this makes each search wait on too many requests.
 MAX_SHARDS = 8
 LANGUAGE = "en"  # every page is English: Pagefind need not guess, and stems the words as English

@@ -114,10 +114,17 @@ def build(
             related = similarity.by_embeddings(exported["works"], embeddings, compute=embed)
         except MissingExtra:  # no model here: cached vectors only, shared techniques for the rest
             related = similarity.by_embeddings(exported["works"], embeddings)
-    pages = context.iter_pages(exported, config, results, related)
+    sources, pages = context.sources(exported, config, results)
     searchable = context.searchable_count(exported)
     return render.write_site(
-        pages, out, assets_dir(), figures, search=search, searchable=searchable, protected=protected
+        pages(related),
+        out,
+        assets_dir(),
+        figures,
+        search=search,
+        searchable=searchable,
+        protected=protected,
+        sources=sources,
     )
 
 

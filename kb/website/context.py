@@ -18,7 +18,7 @@ from itertools import chain
 from kb import export, similarity
 from kb.query import CURATED, MOTIVATION_STATUSES, STATUS_WORDS, WORK_STATUSES
 from kb.tree import Tree
-from kb.website.markup import markdown, paragraphs
+from kb.website.markup import html_text, markdown, paragraphs, plain
 
 SCHOLAR = "https://scholar.google.com/citations?user={}"
 LESSWRONG_USER = "https://www.lesswrong.com/users/{}"
@@ -42,10 +42,10 @@ class Page:
     template: str
     made: dict | Callable[[], dict]  # the context, or what makes it when the page has to be rendered
     search: bool = False  # in the search index (its template marks the part Pagefind reads)
-    # What the context is made from, when that is much cheaper than the context itself: a page whose key is
-    # unchanged is not rendered, and its context never made (work pages; a technique's citation files). The code
-    # that makes contexts is not in the key: render's assets digest covers it.
-    key: object = None
+    # What makes what the context is made from, when that is much cheaper than the context itself: a page whose key
+    # is unchanged is not rendered, and its context never made (work pages; citation files). The code that makes
+    # contexts is not in the key: render's assets digest covers it.
+    key: Callable[[], object] | None = None
     # The works whose records the page shows something of (the site's dependency map, see dependencies): an edit
     # to one work's record touches only the pages naming it, and those made from the whole catalogue (None).
     works: tuple[str, ...] | None = None
@@ -97,6 +97,32 @@ def dependencies(pages: Iterable[Page]) -> tuple[dict[str, list[str]], list[str]
     return dict(by_work), everywhere
 
 
+@dataclass(frozen=True)
+class Sources:
+    """What the pages are made from, digested for the next build: `inputs`, everything every page may show (the
+    site's counts, the taxonomy, the authors, the experiments, the configuration), and a digest of each work (its
+    record as exported, with its cite key). An incremental build whose inputs are unchanged need look again only at
+    the pages naming a work whose digest changed, or whose list of works changed (Page.works)."""
+
+    inputs: str
+    works: dict[str, str]
+
+
+def sources(
+    catalogue: Mapping, config: SiteConfig, results: list[dict] | None = None
+) -> tuple[Sources, Callable[..., Iterator[Page]]]:
+    """The site's Sources, and what makes its pages over the same index (called with `related`, as iter_pages)."""
+    index = _Index.of(catalogue, config, results)
+    whole = (index.site, config, catalogue["techniques"], catalogue["motivations"], catalogue["authors"])
+    inputs = _digest(pickle.dumps((*whole, index.experiments), protocol=5))
+    works = {i: _digest(pickle.dumps((w, index.cite_keys[i]), protocol=5)) for i, w in index.works.items()}
+    return Sources(inputs, works), partial(_pages_of, index, catalogue)
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=10).hexdigest()
+
+
 def iter_pages(
     catalogue: Mapping,
     config: SiteConfig,
@@ -110,8 +136,11 @@ def iter_pages(
     _Index), each saying which works every page it makes shows (Page.works). A work page's context (its view with
     the summary's Markdown rendered, its BibTeX, its metadata) is made only when the page is rendered, in the worker
     that renders it; its `key` says what it is made from, so that an incremental build knows which work pages
-    changed without making any of them."""
-    index = _Index.of(catalogue, config, results)
+    changed without making any of them; the other pages' contexts too are made only when they are rendered."""
+    return _pages_of(_Index.of(catalogue, config, results), catalogue, related)
+
+
+def _pages_of(index: _Index, catalogue: Mapping, related: dict[str, list[str]] | None = None) -> Iterator[Page]:
     related = related if related is not None else similarity.by_techniques(catalogue["works"])
     paths: list[str] = []  # for the sitemap, last
     generators = (
@@ -278,32 +307,39 @@ class _Index:
         """The works `ids` for a reference manager, a file per format; `key(fmt)` is what the file is made from."""
         for fmt, ext in export.EXTENSIONS.items():
             text = partial(self.entries.text, fmt, ids)
-            yield Page(f"{stem}.{ext}", "raw.txt", _text_context(text), key=key(fmt), works=tuple(ids))
+            yield Page(f"{stem}.{ext}", "raw.txt", _text_context(text), key=partial(key, fmt), works=tuple(ids))
 
 
 def _home_pages(ix: _Index) -> Iterator[Page]:
     """The front page, search, 404, the lists of techniques and motivations, the Methods page."""
-    works, site = ix.works, ix.site
-    recent = sorted(works, key=lambda i: (works[i]["added"] or "", works[i]["year"] or 0, i), reverse=True)[:RECENT]
-    home = {"site": site, "recent": [ix.card(i) for i in recent], "tree": ix.tree, "motivations": ix.motivation_list}
-    yield Page("index.html", "index.html", home, works=None)
+    site = ix.site
+    yield Page("index.html", "index.html", partial(_home_context, ix), works=None)
     yield Page("search.html", "search.html", {"site": site}, works=())
     yield Page("404.html", "404.html", {"site": site}, works=())
-    yield Page("techniques/index.html", "techniques.html", {"site": site, "tree": ix.tree}, works=None)
-    shown = [i for r in ix.experiments for i in dict.fromkeys(r.get("works", [])) if i in works]
+    yield Page("techniques/index.html", "techniques.html", lambda: {"site": site, "tree": ix.tree}, works=None)
+    shown = [i for r in ix.experiments for i in dict.fromkeys(r.get("works", [])) if i in ix.works]
+    yield Page("methods.html", "methods.html", partial(_methods_context, ix), works=tuple(dict.fromkeys(shown)))
+    motivations = lambda: {"site": site, "motivations": ix.motivation_list}  # noqa: E731 (made when rendered)
+    yield Page("motivations/index.html", "motivations.html", motivations, works=None)
+
+
+def _home_context(ix: _Index) -> dict:
+    works = ix.works
+    recent = sorted(works, key=lambda i: (works[i]["added"] or "", works[i]["year"] or 0, i), reverse=True)[:RECENT]
+    return {"site": ix.site, "recent": [ix.card(i) for i in recent], "tree": ix.tree, "motivations": ix.motivation_list}
+
+
+def _methods_context(ix: _Index) -> dict:
     experiments = [
         dict(
             r,
-            works=[ix.card(i) for i in dict.fromkeys(r.get("works", [])) if i in works],
+            works=[ix.card(i) for i in dict.fromkeys(r.get("works", [])) if i in ix.works],
             verdicts=_experiment_brief(r)["verdicts"],
             technique_links=[{"slug": t, "name": ix.tech_names[t]} for t in r["techniques"] if t in ix.tech_names],
         )
         for r in ix.experiments
     ]
-    methods = {"site": site, "experiments": experiments, "caveats": _caveats(ix.experiments)}
-    yield Page("methods.html", "methods.html", methods, works=tuple(dict.fromkeys(shown)))
-    motivations = {"site": site, "motivations": ix.motivation_list}
-    yield Page("motivations/index.html", "motivations.html", motivations, works=None)
+    return {"site": ix.site, "experiments": experiments, "caveats": _caveats(ix.experiments)}
 
 
 def _technique_pages(ix: _Index) -> Iterator[Page]:
@@ -311,54 +347,67 @@ def _technique_pages(ix: _Index) -> Iterator[Page]:
     reference manager, and its feed."""
     for slug, t in ix.techniques.items():
         ids = ix.works_under(slug)
-        results = ix.results_by_technique[slug]
         # the works each experiment re-tests, those the catalogue has
-        claims_from = {r["experiment"]: [i for i in r.get("works", []) if i in ix.works] for r in results}
-        context = {
-            "site": ix.site,
-            "technique": t,
-            "ancestors": [{"slug": a, "name": ix.tech_names[a]} for a in ix.taxonomy.ancestors(slug)],
-            "children": [
-                {"slug": c, "name": ix.tech_names[c], "count": len(ix.works_under(c))}
-                for c in ix.taxonomy.children.get(slug, [])
-            ],
-            "by_year": _by_year([ix.card(i) for i in ids]),
-            "kinds": sorted({ix.works[i]["kind"] for i in ids}),
-            "statuses": [x for x in WORK_STATUSES if any(ix.card(i)["motivation_status"] == x for i in ids)],
-            "status_words": STATUS_WORDS,
-            "caveats": _caveats(results),
-            "most_cited": _most_cited([ix.card(i) for i in ids]),
-            "results": sorted(results, key=lambda r: r["experiment"]),
-            "claims_from": {name: [ix.card(i) for i in claimed] for name, claimed in claims_from.items()},
-            "suggested": _sort_cards([ix.card(i) for i in sorted(ix.suggested_for[slug] - set(ids))]),
+        claims_from = {
+            r["experiment"]: [i for i in r.get("works", []) if i in ix.works] for r in ix.results_by_technique[slug]
         }
-        shown = tuple(dict.fromkeys([*ids, *(i for claimed in claims_from.values() for i in claimed)]))
+        suggested = sorted(ix.suggested_for[slug] - set(ids))
+        shown = tuple(dict.fromkeys([*ids, *(i for claimed in claims_from.values() for i in claimed), *suggested]))
+        context = partial(_technique_context, ix, slug, ids, claims_from, suggested)
         yield Page(f"techniques/{slug}.html", "technique.html", context, search=True, works=shown)
         yield from ix.citation_pages(f"techniques/{slug}", ids, partial(_citations_key, ix, ids))
         title = f"{t['name']} — {ix.config.title}"
         page, path = f"techniques/{slug}.html", f"techniques/{slug}.xml"
-        feed = _feed(ix.site, title, page, path, [ix.works[i] for i in ids], ix.config)
+        feed = partial(_feed, ix.site, title, page, path, ids, ix.works, ix.config)
         yield Page(f"techniques/{slug}.xml", "feed.xml", feed, works=tuple(ids))
+
+
+def _technique_context(
+    ix: _Index, slug: str, ids: list[str], claims_from: dict[str, list[str]], suggested: list[str]
+) -> dict:
+    results = ix.results_by_technique[slug]
+    return {
+        "site": ix.site,
+        "technique": ix.techniques[slug],
+        "ancestors": [{"slug": a, "name": ix.tech_names[a]} for a in ix.taxonomy.ancestors(slug)],
+        "children": [
+            {"slug": c, "name": ix.tech_names[c], "count": len(ix.works_under(c))}
+            for c in ix.taxonomy.children.get(slug, [])
+        ],
+        "by_year": _by_year([ix.card(i) for i in ids]),
+        "kinds": sorted({ix.works[i]["kind"] for i in ids}),
+        "statuses": [x for x in WORK_STATUSES if any(ix.card(i)["motivation_status"] == x for i in ids)],
+        "status_words": STATUS_WORDS,
+        "caveats": _caveats(results),
+        "most_cited": _most_cited([ix.card(i) for i in ids]),
+        "results": sorted(results, key=lambda r: r["experiment"]),
+        "claims_from": {name: [ix.card(i) for i in claimed] for name, claimed in claims_from.items()},
+        "suggested": _sort_cards([ix.card(i) for i in suggested]),
+    }
 
 
 def _motivation_pages(ix: _Index) -> Iterator[Page]:
     """A page per motivation: the works whose authors state it, partly state it, and those a reader infers it of,
     each card with the tag's evidence (the authors' quote, or who infers it and why); suggestions apart."""
     for m in ix.motivations:
-        groups: dict[str, list[dict]] = {status: [] for status in MOTIVATION_STATUSES}
-        for w, t in ix.by_motivation[m["slug"]]:
-            groups[t["status"]].append(dict(ix.card(w["id"]), tag=t))
-        suggested = [dict(ix.card(w["id"]), tag=t) for w, t in ix.suggested_motivation[m["slug"]]]
-        context = {
-            "site": ix.site,
-            "motivation": m,
-            "stated": _sort_cards(groups["stated"]),
-            "partly": _sort_cards(groups["partly-stated"]),
-            "inferred": _sort_cards(groups["inferred"]),
-            "suggested": _sort_cards(suggested),
-        }
         shown = tuple(w["id"] for w, _ in ix.by_motivation[m["slug"]] + ix.suggested_motivation[m["slug"]])
+        context = partial(_motivation_context, ix, m)
         yield Page(f"motivations/{m['slug']}.html", "motivation.html", context, works=shown)
+
+
+def _motivation_context(ix: _Index, m: dict) -> dict:
+    groups: dict[str, list[dict]] = {status: [] for status in MOTIVATION_STATUSES}
+    for w, t in ix.by_motivation[m["slug"]]:
+        groups[t["status"]].append(dict(ix.card(w["id"]), tag=t))
+    suggested = [dict(ix.card(w["id"]), tag=t) for w, t in ix.suggested_motivation[m["slug"]]]
+    return {
+        "site": ix.site,
+        "motivation": m,
+        "stated": _sort_cards(groups["stated"]),
+        "partly": _sort_cards(groups["partly-stated"]),
+        "inferred": _sort_cards(groups["inferred"]),
+        "suggested": _sort_cards(suggested),
+    }
 
 
 def _author_pages(ix: _Index) -> Iterator[Page]:
@@ -368,21 +417,29 @@ def _author_pages(ix: _Index) -> Iterator[Page]:
         for a in w["authors"]:
             author_works[a["id"]].append(w["id"])
     authors = sorted((a for a in ix.authors if author_works[a["id"]]), key=lambda a: (_surname(a["name"]), a["id"]))
-    listed = [{"id": a["id"], "name": a["name"], "count": len(author_works[a["id"]])} for a in authors]
-    yield Page("authors/index.html", "authors.html", {"site": ix.site, "authors": listed}, works=None)
+
+    def listed() -> dict:
+        counted = [{"id": a["id"], "name": a["name"], "count": len(author_works[a["id"]])} for a in authors]
+        return {"site": ix.site, "authors": counted}
+
+    yield Page("authors/index.html", "authors.html", listed, works=None)
     for a in authors:
-        links = [
-            ("Google Scholar", SCHOLAR.format(a["scholar_id"])) if a.get("scholar_id") else None,
-            ("LessWrong", LESSWRONG_USER.format(a["lesswrong"])) if a.get("lesswrong") else None,
-            ("Homepage", a["homepage"]) if a.get("homepage") else None,
-        ]
-        context = {
-            "site": ix.site,
-            "author": {k: a.get(k) for k in ("id", "name", "affiliation")},
-            "links": [link for link in links if link],
-            "works": _sort_cards([ix.card(i) for i in author_works[a["id"]]]),
-        }
-        yield Page(f"authors/{a['id']}.html", "author.html", context, works=tuple(author_works[a["id"]]))
+        ids = author_works[a["id"]]
+        yield Page(f"authors/{a['id']}.html", "author.html", partial(_author_context, ix, a, ids), works=tuple(ids))
+
+
+def _author_context(ix: _Index, a: dict, ids: list[str]) -> dict:
+    links = [
+        ("Google Scholar", SCHOLAR.format(a["scholar_id"])) if a.get("scholar_id") else None,
+        ("LessWrong", LESSWRONG_USER.format(a["lesswrong"])) if a.get("lesswrong") else None,
+        ("Homepage", a["homepage"]) if a.get("homepage") else None,
+    ]
+    return {
+        "site": ix.site,
+        "author": {k: a.get(k) for k in ("id", "name", "affiliation")},
+        "links": [link for link in links if link],
+        "works": _sort_cards([ix.card(i) for i in ids]),
+    }
 
 
 def _work_pages(ix: _Index, related: dict[str, list[str]]) -> Iterator[Page]:
@@ -390,41 +447,46 @@ def _work_pages(ix: _Index, related: dict[str, list[str]]) -> Iterator[Page]:
     lookups = _Lookups(ix.works, ix.techniques, ix.lineage_names, ix.tech_names, ix.mot_names, ix.entries, ix.tested_in)
     for w in ix.works.values():
         referred = [r["id"] for r in w["relations"]] + [r["id"] for r in w["cited_by"]]
-        lineages = [(t["slug"], ix.lineage_names[t["slug"]]) for t in w["techniques"]]
         yield Page(
             f"works/{w['id']}.html",
             "work.html",
             partial(_work_context, w, ix.site, ix.config, lookups, ix.card, related[w["id"]]),
             search=True,
-            # Everything the page is made from: the work as exported, the cards it lists, the names of its
-            # tags, its citation key and the site. Cheaper than the context (no view, BibTeX or metadata to
-            # make): a page whose key is unchanged is carried over without its context ever being made.
-            key=(
-                w,
-                ix.site,
-                ix.config.base_url,
-                ix.config.repo_url,
-                ix.cite_keys[w["id"]],
-                lineages,
-                [ix.techniques[t["slug"]]["keywords"] for t in w["techniques"]],
-                [ix.mot_names[t["slug"]] for t in w["motivations"]],
-                [ix.card(i) for i in referred],
-                [ix.card(i) for i in related[w["id"]]],
-                ix.tested_in.get(w["id"], []),
-            ),
+            key=partial(_work_key, ix, w, referred, related[w["id"]]),
             works=tuple(dict.fromkeys([w["id"], *referred, *related[w["id"]]])),
         )
         yield from ix.citation_pages(f"works/{w['id']}", [w["id"]], partial(_citations_key, ix, [w["id"]]))
 
 
+def _work_key(ix: _Index, w: dict, referred: list[str], related: list[str]) -> tuple:
+    """Everything a work page is made from: the work as exported, the cards it lists, the names of its tags, its
+    citation key and the site. Cheaper than the context (no view, BibTeX or metadata to make): a page whose key is
+    unchanged is carried over without its context ever being made."""
+    return (
+        w,
+        ix.site,
+        ix.config.base_url,
+        ix.config.repo_url,
+        ix.cite_keys[w["id"]],
+        [(t["slug"], ix.lineage_names[t["slug"]]) for t in w["techniques"]],
+        [ix.techniques[t["slug"]]["keywords"] for t in w["techniques"]],
+        [ix.mot_names[t["slug"]] for t in w["motivations"]],
+        [ix.card(i) for i in referred],
+        [ix.card(i) for i in related],
+        ix.tested_in.get(w["id"], []),
+    )
+
+
 def _site_feed(ix: _Index) -> Iterator[Page]:
-    feed = _feed(ix.site, ix.config.title, "index.html", "feed.xml", list(ix.works.values()), ix.config)
+    feed = partial(_feed, ix.site, ix.config.title, "index.html", "feed.xml", list(ix.works), ix.works, ix.config)
     yield Page("feed.xml", "feed.xml", feed, works=None)
 
 
 def _sitemap(ix: _Index, paths: list[str]) -> Page:
-    listed = sorted(p for p in paths if p.endswith(".html") and p != "404.html")
-    return Page("sitemap.xml", "sitemap.xml", {"site": ix.site, "paths": listed}, works=None)
+    def listed() -> dict:  # made when rendered: by then `paths` holds every page
+        return {"site": ix.site, "paths": sorted(p for p in paths if p.endswith(".html") and p != "404.html")}
+
+    return Page("sitemap.xml", "sitemap.xml", listed, works=None)
 
 
 @dataclass(frozen=True)
@@ -535,8 +597,11 @@ def _work_view(w: dict) -> dict:
     return view
 
 
-def _feed(site: dict, title: str, page: str, path: str, works: list[dict], config: SiteConfig) -> dict:
-    newest = sorted(works, key=lambda w: (w["added"] or "", w["year"] or 0, w["id"]), reverse=True)[:FEED_SIZE]
+def _feed(
+    site: dict, title: str, page: str, path: str, ids: list[str], works: dict[str, dict], config: SiteConfig
+) -> dict:
+    listed = (works[i] for i in ids)
+    newest = sorted(listed, key=lambda w: (w["added"] or "", w["year"] or 0, w["id"]), reverse=True)[:FEED_SIZE]
     entries = [
         {
             "id": w["id"],
@@ -609,11 +674,67 @@ def _surname(name: str) -> str:
     return name.split()[-1].lower() if name.split() else ""
 
 
-def fingerprint(page: Page) -> bytes:
+def fingerprint(page: Page, context: dict | None = None) -> bytes:
     """What decides a page's HTML besides the templates and the code: its template's name and its key, or else
     its context, serialised.
 
     pickle, not JSON: three times faster, and as deterministic here (contexts are built in a fixed order from
     sorted data; no sets). Two equal contexts whose objects are shared differently pickle differently: that only
-    re-renders a page, never keeps a stale one."""
-    return pickle.dumps((page.template, page.context if page.key is None else page.key), protocol=5)
+    re-renders a page, never keeps a stale one. `context`: the page's, when it is made already."""
+    if page.key is not None:
+        return pickle.dumps((page.template, page.key()), protocol=5)
+    return pickle.dumps((page.template, page.context if context is None else context), protocol=5)
+
+
+def search_record(template: str, context: dict) -> dict:
+    """What the search index holds of a searchable page (a work's or a technique's), made from the context its page
+    is rendered from: Pagefind's custom record (content, meta, filters), handed to it instead of HTML it would parse.
+
+    The content is the text a reader searches: what the page's article says, without who assigned each tag or the
+    links; meta and filter values become HTML in the search UI, so they pass through `plain`."""
+    if template == "technique.html":
+        t = context["technique"]
+        parts = [t["name"], t["description"], ", ".join(t["keywords"]), *(c["name"] for c in context["children"])]
+        return {"content": _joined(parts), "meta": {"title": plain(t["name"])}, "filters": {}}
+    w, words = context["work"], context["status_words"]
+    filters = {
+        "technique": context["technique_filters"],
+        "motivation": [context["motivation_names"][t["slug"]] for t in context["curated_motivations"]],
+        "x-risk motivation": [words[w["motivation_status"]]],
+        "year": [str(w["year"])] if w["year"] else [],
+        "kind": [w["kind"]],
+    }
+    return {
+        "content": _joined(_work_text(context)),
+        "meta": {"title": plain(w["title"])},
+        "filters": {name: [plain(v) for v in values] for name, values in filters.items() if values},
+    }
+
+
+def _work_text(context: dict) -> list[str | None]:
+    """A work page's article as text, in the page's order."""
+    w = context["work"]
+    summary = w["summary"] or {}
+    evidence = [
+        f"{context['motivation_names'][t['slug']]}: {t.get('reasoning') or t.get('quote') or ''}"
+        for t in context["curated_motivations"]
+    ]
+    return [
+        " · ".join(str(x) for x in (w["kind"], w["year"], w["venue"]) if x),
+        w["title"],
+        w["author_line"],
+        ", ".join(context["technique_names"][t["slug"]] for t in context["curated_techniques"]),
+        ", ".join(context["technique_aliases"]),
+        context["status_words"][w["motivation_status"]],
+        *evidence,
+        w["abstract"],
+        w.get("curator_note"),
+        html_text(summary.get("body_html")),
+        html_text(summary.get("xrisk_html")),
+        html_text(summary.get("opinion_html")),
+    ]
+
+
+def _joined(parts: Iterable[str | None]) -> str:
+    """Text parts as one record's content: each a sentence of its own (as Pagefind reads block elements)."""
+    return " ".join(" ".join(p.split()) + ("" if p.rstrip().endswith((".", "?", "!")) else ".") for p in parts if p)

@@ -49,10 +49,14 @@ def generate(root: Path, n_works: int, n_summaries: int = 1000, seed: int = 0) -
             "year": year,
             "venue": rng.choice(["arXiv", "ICLR", "NeurIPS"]),
             "abstract": " ".join(rng.choice(WORDS) for _ in range(rng.randint(40, 120))),
+            "abstract_source": "arXiv v1",
             "url": f"https://arxiv.org/abs/{year % 100:02d}{i % 12 + 1:02d}.{i:05d}",
             "ids": {"arxiv": f"{year % 100:02d}{i % 12 + 1:02d}.{i:05d}"},
             "techniques": rng.sample(techniques, rng.randint(1, 3)),
-            "motivations": rng.sample(motivations, 1),
+            # an inferred tag needs a reader's reasoning (the schema's evidence rule)
+            "motivations": [
+                {"slug": s, "status": "inferred", "reasoning": "Generated."} for s in rng.sample(motivations, 1)
+            ],
             "provenance": [{"source": "generated", "fetched_at": "2026-11-24"}],
         }
         lines.append(json.dumps(work))
@@ -62,9 +66,8 @@ def generate(root: Path, n_works: int, n_summaries: int = 1000, seed: int = 0) -
         work_id = json.loads(lines[i])["id"]
         body = " ".join(rng.choice(WORDS) for _ in range(200))
         (data / "summaries" / f"{work_id}.md").write_text(
-            f"---\nwork: {work_id}\ncontributors: [bench]\nmotivations: "
-            "[monitoring]\nmotivation_stated_by: summariser\n"
-            f"xrisk: generated\n---\n\n{body}\n"
+            # a summary names no motivations of its own: they sit on the work, with their evidence
+            f"---\nwork: {work_id}\ncontributors: [bench]\nxrisk: generated\n---\n\n{body}\n"
         )
     return data
 

@@ -112,7 +112,7 @@ def iter_pages(
     that renders it; its `key` says what it is made from, so that an incremental build knows which work pages
     changed without making any of them."""
     index = _Index.of(catalogue, config, results)
-    related = related if related is not None else similarity.by_techniques(catalogue["works"])
+    related = related if related is not None else similarity.by_techniques(list(index.works.values()))
     paths: list[str] = []  # for the sitemap, last
     generators = (
         _home_pages(index),
@@ -130,19 +130,23 @@ def iter_pages(
 
 @dataclass
 class _Index:
-    """What every page generator reads: the works and techniques by key, the taxonomy, the cite keys and citation
-    entries, the experiments, the `site` block every page shows; and, made once on first use, each work's card,
-    each technique's works (its subtree's) and each work's citation digest."""
+    """What every page generator reads: the works (the fields lists show: see _Brief) and techniques by key, the
+    taxonomy, the cite keys and each work's citation digest, the experiments, the `site` block every page shows;
+    and, made once on first use, each work's card and each technique's works (its subtree's).
+
+    A work's whole record is not held: the work pages are made from `records` (every work, read a chunk at a time
+    from the catalogue, see kb.catalogue.Works), and a list's citation files and feed `fetch` theirs."""
 
     config: SiteConfig
-    works: dict[str, dict]
+    works: dict[str, _Brief]  # in id order
     techniques: dict[str, dict]
     motivations: list[dict]  # as the catalogue lists them
     authors: list[dict]
     taxonomy: Tree
     experiments: list[dict]  # sorted by name
     cite_keys: dict[str, str]
-    entries: export.Entries
+    records: Iterable[dict]  # every work as the catalogue exports it, in id order (read again at each iteration)
+    fetch: Callable[[list[str]], list[dict]]  # the works with these ids, as the catalogue exports them
     site: dict = field(default_factory=dict)
     # curated tags only: a suggestion lists no work under a technique, but shows on its page apart, marked
     by_technique: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
@@ -155,7 +159,13 @@ class _Index:
 
     @classmethod
     def of(cls, catalogue: Mapping, config: SiteConfig, results: list[dict] | None) -> _Index:
-        works = {w["id"]: w for w in catalogue["works"]}
+        records = catalogue["works"]
+        works: dict[str, _Brief] = {}
+        digests: dict[str, bytes] = {}
+        shared: dict[object, object] = {}
+        for w in records:  # one pass over the records: what lists need of each work is kept, the rest let go
+            works[w["id"]] = _Brief(w, shared)
+            digests[w["id"]] = _citation_digest(w)
         cite_keys = export.cite_keys(list(works.values()))  # over the whole catalogue: keys unique site-wide
         index = cls(
             config=config,
@@ -166,7 +176,9 @@ class _Index:
             taxonomy=Tree.of(catalogue["techniques"]),
             experiments=sorted(results or [], key=lambda r: r["experiment"]),
             cite_keys=cite_keys,
-            entries=export.Entries(works, cite_keys),
+            records=records,
+            fetch=getattr(records, "fetch", None) or _fetcher(records),
+            digests=digests,
         )
         for w in works.values():
             for t in w["techniques"]:
@@ -184,7 +196,7 @@ class _Index:
             "base_url": config.base_url,
             "counts": {
                 "works": len(works),
-                "summaries": sum(1 for w in works.values() if w["summary"]),
+                "summaries": sum(1 for w in works.values() if w["has_summary"]),
                 "authors": len(catalogue["authors"]),
                 "techniques": len(index.techniques),
             },
@@ -205,17 +217,17 @@ class _Index:
         return {slug: [self.tech_names[a] for a in self.taxonomy.lineage(slug)] for slug in self.techniques}
 
     @cached_property
-    def by_motivation(self) -> dict[str, list[tuple[dict, dict]]]:
+    def by_motivation(self) -> dict[str, list[tuple[Mapping, dict]]]:
         """slug -> (work, its tag) for each work a person tagged with it, in catalogue order."""
         return self._motivation_tags(curated=True)
 
     @cached_property
-    def suggested_motivation(self) -> dict[str, list[tuple[dict, dict]]]:
+    def suggested_motivation(self) -> dict[str, list[tuple[Mapping, dict]]]:
         """slug -> (work, its tag) for each work an automatic tagger suggests it for: shown apart, marked."""
         return self._motivation_tags(curated=False)
 
-    def _motivation_tags(self, curated: bool) -> dict[str, list[tuple[dict, dict]]]:
-        tagged: dict[str, list[tuple[dict, dict]]] = defaultdict(list)
+    def _motivation_tags(self, curated: bool) -> dict[str, list[tuple[Mapping, dict]]]:
+        tagged: dict[str, list[tuple[Mapping, dict]]] = defaultdict(list)
         for w in self.works.values():
             for t in w["motivations"]:
                 if (t["by"] in CURATED) == curated:
@@ -254,7 +266,7 @@ class _Index:
                 ],
                 "suggested": [t["slug"] for t in w["techniques"] + w["motivations"] if t["by"] not in CURATED],
                 "motivation_status": w["motivation_status"],
-                "has_summary": w["summary"] is not None,
+                "has_summary": w["has_summary"],
                 "added": w["added"],
                 "citations": w.get("citation_count"),
             }
@@ -269,15 +281,21 @@ class _Index:
 
     def digest(self, work_id: str) -> bytes:
         """What a work's citation entries are made from, hashed."""
-        if work_id not in self.digests:
-            cited = [self.works[work_id].get(f) for f in export.CITED_FIELDS]
-            self.digests[work_id] = hashlib.blake2b(pickle.dumps(cited, protocol=5), digest_size=12).digest()
         return self.digests[work_id]
 
-    def citation_pages(self, stem: str, ids: list[str], key: Callable[[str], object]) -> Iterator[Page]:
-        """The works `ids` for a reference manager, a file per format; `key(fmt)` is what the file is made from."""
+    def newest(self, ids: Iterable[str]) -> list[dict]:
+        """The FEED_SIZE works of `ids` added last (then the latest, then by id), their whole records."""
+        works = self.works
+        newest = sorted(ids, key=lambda i: (works[i]["added"] or "", works[i]["year"] or 0, i), reverse=True)
+        return self.fetch(newest[:FEED_SIZE])
+
+    def citation_pages(
+        self, stem: str, ids: list[str], key: Callable[[str], object], records: Callable[[], Iterable[dict]]
+    ) -> Iterator[Page]:
+        """The works `ids` for a reference manager, a file per format; `key(fmt)` is what the file is made from,
+        `records()` their records (in the order of ids), read only when a file is written."""
         for fmt, ext in export.EXTENSIONS.items():
-            text = partial(self.entries.text, fmt, ids)
+            text = partial(_citation_text, fmt, records, self.cite_keys)
             yield Page(f"{stem}.{ext}", "raw.txt", _text_context(text), key=key(fmt), works=tuple(ids))
 
 
@@ -334,10 +352,11 @@ def _technique_pages(ix: _Index) -> Iterator[Page]:
         }
         shown = tuple(dict.fromkeys([*ids, *(i for claimed in claims_from.values() for i in claimed)]))
         yield Page(f"techniques/{slug}.html", "technique.html", context, search=True, works=shown)
-        yield from ix.citation_pages(f"techniques/{slug}", ids, partial(_citations_key, ix, ids))
+        records = partial(_chunks, ix.fetch, ids)
+        yield from ix.citation_pages(f"techniques/{slug}", ids, partial(_citations_key, ix, ids), records)
         title = f"{t['name']} — {ix.config.title}"
         page, path = f"techniques/{slug}.html", f"techniques/{slug}.xml"
-        feed = _feed(ix.site, title, page, path, [ix.works[i] for i in ids], ix.config)
+        feed = _feed(ix.site, title, page, path, ix.newest(ids), ix.config)
         yield Page(f"techniques/{slug}.xml", "feed.xml", feed, works=tuple(ids))
 
 
@@ -387,8 +406,10 @@ def _author_pages(ix: _Index) -> Iterator[Page]:
 
 def _work_pages(ix: _Index, related: dict[str, list[str]]) -> Iterator[Page]:
     """A page per work, and the work alone in every citation format its page offers."""
-    lookups = _Lookups(ix.works, ix.techniques, ix.lineage_names, ix.tech_names, ix.mot_names, ix.entries, ix.tested_in)
-    for w in ix.works.values():
+    lookups = _Lookups(
+        ix.works, ix.techniques, ix.lineage_names, ix.tech_names, ix.mot_names, ix.cite_keys, ix.tested_in
+    )
+    for w in ix.records:  # whole records, read a chunk at a time: a batch of pages holds only its own
         referred = [r["id"] for r in w["relations"]] + [r["id"] for r in w["cited_by"]]
         lineages = [(t["slug"], ix.lineage_names[t["slug"]]) for t in w["techniques"]]
         yield Page(
@@ -414,11 +435,12 @@ def _work_pages(ix: _Index, related: dict[str, list[str]]) -> Iterator[Page]:
             ),
             works=tuple(dict.fromkeys([w["id"], *referred, *related[w["id"]]])),
         )
-        yield from ix.citation_pages(f"works/{w['id']}", [w["id"]], partial(_citations_key, ix, [w["id"]]))
+        alone = partial(_citations_key, ix, [w["id"]])
+        yield from ix.citation_pages(f"works/{w['id']}", [w["id"]], alone, partial(_held, [w]))
 
 
 def _site_feed(ix: _Index) -> Iterator[Page]:
-    feed = _feed(ix.site, ix.config.title, "index.html", "feed.xml", list(ix.works.values()), ix.config)
+    feed = _feed(ix.site, ix.config.title, "index.html", "feed.xml", ix.newest(ix.works), ix.config)
     yield Page("feed.xml", "feed.xml", feed, works=None)
 
 
@@ -432,12 +454,12 @@ class _Lookups:
     """What every work page looks things up in: the works, the techniques, their names and their lineages' names (a
     technique's and its ancestors'), the citation entries."""
 
-    works: dict[str, dict]
+    works: dict[str, _Brief]
     techniques: dict[str, dict]
     lineage_names: dict[str, list[str]]
     tech_names: dict[str, str]
     mot_names: dict[str, str]
-    entries: export.Entries
+    cite_keys: dict[str, str]
     tested_in: dict[str, list[dict]]  # work id -> the experiments that re-test its claims
 
 
@@ -483,11 +505,85 @@ def _work_context(
         "discussion": discussion,
         "related": [card(i) for i in related],
         "status_words": STATUS_WORDS,
-        "bibtex": look.entries.entry("bibtex", w["id"]).rstrip(),
+        "bibtex": export.entry("bibtex", w, look.cite_keys[w["id"]]).rstrip(),
         "citation_files": {fmt: f"{w['id']}.{ext}" for fmt, ext in export.EXTENSIONS.items()},
         "citation_meta": export.highwire(w, config.base_url),
         "edit_url": _edit_url(config, w),
     }
+
+
+# The fields of a work that lists show, all a site holds of every work at once (its whole record is read when its
+# page is made): at 100,000 works the records held whole were most of a build's memory.
+BRIEF_FIELDS: tuple[str, ...] = ("id", "kind", "title", "year", "venue", "more_authors", "authors", "motivations")
+BRIEF_FIELDS += ("motivation_status", "added", "citation_count")
+
+
+class _Brief(Mapping):
+    """What lists, cards, keys and filters read of a work (read as brief["title"], like the record it is made from):
+    BRIEF_FIELDS, its tags' slugs and who gave them, and whether it has a summary. Slots, not a dict: a third of the
+    memory, for one of these per work of the catalogue."""
+
+    __slots__ = (*BRIEF_FIELDS, "techniques", "has_summary")
+
+    def __init__(self, w: Mapping, shared: dict):
+        """Equal parts of different works (an author, a tag, a venue) become one object, the first met, kept in
+        `shared`: each record read from the catalogue has copies of its own."""
+
+        def one(value):
+            if isinstance(value, dict):
+                return shared.setdefault(tuple(value.items()), value)
+            return shared.setdefault(value, value) if isinstance(value, str) else value
+
+        for k in BRIEF_FIELDS:
+            setattr(self, k, one(w.get(k)))
+        self.id, self.title = w["id"], w["title"]  # each its own: nothing to share
+        self.authors = [one(a) for a in w["authors"]]
+        self.motivations = [one(t) for t in w["motivations"]]
+        self.techniques = [one({"slug": t["slug"], "by": t["by"]}) for t in w["techniques"]]
+        self.has_summary = w["summary"] is not None
+
+    def __getitem__(self, key: str):
+        try:
+            return getattr(self, key)
+        except AttributeError:
+            raise KeyError(key) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.__slots__)
+
+    def __len__(self) -> int:
+        return len(self.__slots__)
+
+
+def _citation_digest(w: Mapping) -> bytes:
+    """What a work's citation entries are made from, hashed."""
+    cited = [w.get(f) for f in export.CITED_FIELDS]
+    return hashlib.blake2b(pickle.dumps(cited, protocol=5), digest_size=12).digest()
+
+
+def _fetcher(records: Iterable[dict]) -> Callable[[list[str]], list[dict]]:
+    """`fetch` over records held in memory (an export as a list)."""
+    held = {w["id"]: w for w in records}
+    return lambda ids: [held[i] for i in ids if i in held]
+
+
+def _chunks(fetch: Callable[[list[str]], list[dict]], ids: list[str]) -> Iterator[dict]:
+    """The records of `ids` in their order, fetched a thousand at a time: a list of every work is not held whole."""
+    for i in range(0, len(ids), CHUNK_WORKS):
+        yield from fetch(ids[i : i + CHUNK_WORKS])
+
+
+CHUNK_WORKS = 1000
+
+
+def _held(records: list[dict]) -> list[dict]:
+    return records
+
+
+def _citation_text(fmt: str, records: Callable[[], Iterable[dict]], keys: dict[str, str]) -> str:
+    """A citation file's text: each record's entry, formatted as it comes (not kept: a technique's file at
+    100,000 works is tens of thousands of entries, each work in the files of its techniques and their ancestors)."""
+    return export.joined(fmt, [export.entry(fmt, w, keys[w["id"]]) for w in records()])
 
 
 def _text_context(text: Callable[[], str]) -> Callable[[], dict]:
@@ -513,7 +609,7 @@ def _caveats(results: list[dict]) -> list[str]:
     return list(dict.fromkeys(r["run"]["model_note"] for r in results if r["run"].get("model_note")))
 
 
-def _author_line(w: dict) -> str:
+def _author_line(w: Mapping) -> str:
     return ", ".join(a["name"] for a in w["authors"][:6]) + (
         " et al." if w["more_authors"] or len(w["authors"]) > 6 else ""
     )
@@ -535,8 +631,8 @@ def _work_view(w: dict) -> dict:
     return view
 
 
-def _feed(site: dict, title: str, page: str, path: str, works: list[dict], config: SiteConfig) -> dict:
-    newest = sorted(works, key=lambda w: (w["added"] or "", w["year"] or 0, w["id"]), reverse=True)[:FEED_SIZE]
+def _feed(site: dict, title: str, page: str, path: str, newest: list[dict], config: SiteConfig) -> dict:
+    """A feed of the works `newest` (_Index.newest's)."""
     entries = [
         {
             "id": w["id"],

@@ -289,13 +289,17 @@ class _Index:
         newest = sorted(ids, key=lambda i: (works[i]["added"] or "", works[i]["year"] or 0, i), reverse=True)
         return self.fetch(newest[:FEED_SIZE])
 
+    @cached_property
+    def entries(self) -> _Entries:
+        return _Entries(self.cite_keys, self.fetch)
+
     def citation_pages(
-        self, stem: str, ids: list[str], key: Callable[[str], object], records: Callable[[], Iterable[dict]]
+        self, stem: str, ids: list[str], key: Callable[[str], object], held: list[dict] | None = None
     ) -> Iterator[Page]:
-        """The works `ids` for a reference manager, a file per format; `key(fmt)` is what the file is made from,
-        `records()` their records (in the order of ids), read only when a file is written."""
+        """The works `ids` for a reference manager, a file per format; `key(fmt)` is what the file is made from.
+        Their records are `held`, or fetched when a file is written."""
         for fmt, ext in export.EXTENSIONS.items():
-            text = partial(_citation_text, fmt, records, self.cite_keys)
+            text = partial(self.entries.text, fmt, ids, held)
             yield Page(f"{stem}.{ext}", "raw.txt", _text_context(text), key=key(fmt), works=tuple(ids))
 
 
@@ -352,8 +356,7 @@ def _technique_pages(ix: _Index) -> Iterator[Page]:
         }
         shown = tuple(dict.fromkeys([*ids, *(i for claimed in claims_from.values() for i in claimed)]))
         yield Page(f"techniques/{slug}.html", "technique.html", context, search=True, works=shown)
-        records = partial(_chunks, ix.fetch, ids)
-        yield from ix.citation_pages(f"techniques/{slug}", ids, partial(_citations_key, ix, ids), records)
+        yield from ix.citation_pages(f"techniques/{slug}", ids, partial(_citations_key, ix, ids))
         title = f"{t['name']} — {ix.config.title}"
         page, path = f"techniques/{slug}.html", f"techniques/{slug}.xml"
         feed = _feed(ix.site, title, page, path, ix.newest(ids), ix.config)
@@ -406,9 +409,7 @@ def _author_pages(ix: _Index) -> Iterator[Page]:
 
 def _work_pages(ix: _Index, related: dict[str, list[str]]) -> Iterator[Page]:
     """A page per work, and the work alone in every citation format its page offers."""
-    lookups = _Lookups(
-        ix.works, ix.techniques, ix.lineage_names, ix.tech_names, ix.mot_names, ix.cite_keys, ix.tested_in
-    )
+    lookups = _Lookups(ix.works, ix.techniques, ix.lineage_names, ix.tech_names, ix.mot_names, ix.entries, ix.tested_in)
     for w in ix.records:  # whole records, read a chunk at a time: a batch of pages holds only its own
         referred = [r["id"] for r in w["relations"]] + [r["id"] for r in w["cited_by"]]
         lineages = [(t["slug"], ix.lineage_names[t["slug"]]) for t in w["techniques"]]
@@ -436,7 +437,7 @@ def _work_pages(ix: _Index, related: dict[str, list[str]]) -> Iterator[Page]:
             works=tuple(dict.fromkeys([w["id"], *referred, *related[w["id"]]])),
         )
         alone = partial(_citations_key, ix, [w["id"]])
-        yield from ix.citation_pages(f"works/{w['id']}", [w["id"]], alone, partial(_held, [w]))
+        yield from ix.citation_pages(f"works/{w['id']}", [w["id"]], alone, [w])
 
 
 def _site_feed(ix: _Index) -> Iterator[Page]:
@@ -459,7 +460,7 @@ class _Lookups:
     lineage_names: dict[str, list[str]]
     tech_names: dict[str, str]
     mot_names: dict[str, str]
-    cite_keys: dict[str, str]
+    entries: _Entries
     tested_in: dict[str, list[dict]]  # work id -> the experiments that re-test its claims
 
 
@@ -505,7 +506,7 @@ def _work_context(
         "discussion": discussion,
         "related": [card(i) for i in related],
         "status_words": STATUS_WORDS,
-        "bibtex": export.entry("bibtex", w, look.cite_keys[w["id"]]).rstrip(),
+        "bibtex": look.entries.entry("bibtex", w).rstrip(),
         "citation_files": {fmt: f"{w['id']}.{ext}" for fmt, ext in export.EXTENSIONS.items()},
         "citation_meta": export.highwire(w, config.base_url),
         "edit_url": _edit_url(config, w),
@@ -567,23 +568,43 @@ def _fetcher(records: Iterable[dict]) -> Callable[[list[str]], list[dict]]:
     return lambda ids: [held[i] for i in ids if i in held]
 
 
-def _chunks(fetch: Callable[[list[str]], list[dict]], ids: list[str]) -> Iterator[dict]:
-    """The records of `ids` in their order, fetched a thousand at a time: a list of every work is not held whole."""
-    for i in range(0, len(ids), CHUNK_WORKS):
-        yield from fetch(ids[i : i + CHUNK_WORKS])
-
-
+# Characters of citation entries a process keeps. A work is in the citation files of its techniques and their
+# ancestors (3.8 files a format, on average, in generated catalogues): below about 12,000 works every entry is made
+# once, as export.Entries makes them; above, a process lets its entries go each time they fill this much (at
+# 100,000 works, all of them held was 500 MB in each renderer) and makes them again as they are needed.
+ENTRY_CHARS = 64_000_000
+# Works fetched at once for a citation file: a technique's list is not fetched whole.
 CHUNK_WORKS = 1000
 
 
-def _held(records: list[dict]) -> list[dict]:
-    return records
+class _Entries:
+    """Each work's entry in each citation format, made once and kept while they fit in ENTRY_CHARS; the records of
+    works whose entries are not kept are fetched a chunk at a time."""
 
+    def __init__(self, keys: dict[str, str], fetch: Callable[[list[str]], list[dict]]):
+        self.keys, self.fetch = keys, fetch
+        self._made: dict[tuple[str, str], str] = {}
+        self._chars = 0
 
-def _citation_text(fmt: str, records: Callable[[], Iterable[dict]], keys: dict[str, str]) -> str:
-    """A citation file's text: each record's entry, formatted as it comes (not kept: a technique's file at
-    100,000 works is tens of thousands of entries, each work in the files of its techniques and their ancestors)."""
-    return export.joined(fmt, [export.entry(fmt, w, keys[w["id"]]) for w in records()])
+    def entry(self, fmt: str, w: Mapping) -> str:
+        made = self._made.get((fmt, w["id"]))
+        if made is None:
+            made = export.entry(fmt, w, self.keys[w["id"]])
+            if self._chars + len(made) > ENTRY_CHARS:
+                self._made.clear()
+                self._chars = 0
+            self._made[(fmt, w["id"])] = made
+            self._chars += len(made)
+        return made
+
+    def text(self, fmt: str, ids: list[str], held: list[dict] | None = None) -> str:
+        """The citation file of the works `ids` (their records `held`, or else fetched as needed)."""
+        made = {i: self._made[(fmt, i)] for i in ids if (fmt, i) in self._made}
+        missing = [i for i in ids if i not in made]
+        chunks = (self.fetch(missing[k : k + CHUNK_WORKS]) for k in range(0, len(missing), CHUNK_WORKS))
+        for w in held if held is not None else chain.from_iterable(chunks):
+            made.setdefault(w["id"], self.entry(fmt, w))
+        return export.joined(fmt, [made[i] for i in ids if i in made])
 
 
 def _text_context(text: Callable[[], str]) -> Callable[[], dict]:

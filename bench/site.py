@@ -127,13 +127,16 @@ def at_scale(n: int, root: Path) -> None:
     data = generate(root, n, n_summaries=n // 10)
     Workspace(data, root / f"site-catalogue-{n}.sqlite").build()
     kb = [sys.executable, __file__, "--build-once", str(data), str(root / f"site-catalogue-{n}.sqlite"), str(root)]
-    seconds, together, said = peak_memory(kb)
+    load = os.getloadavg()[0]
+    parts: dict[str, int] = {}
+    seconds, together, said = peak_memory(kb, parts)
     pages, own, largest = said.split()
-    print(f"{n:>6} works, {pages} pages: kb's full build with search {seconds:.1f} s")
+    print(f"{n:>6} works, {pages} pages: kb's full build with search {seconds:.1f} s (load {load:.1f} before it)")
     print(
         f"   peak memory: all its processes together {together / 1024:.0f} MB (the build {int(own) / 1024:.0f} MB,"
         f" its largest child {int(largest) / 1024:.0f} MB)"
     )
+    print("   at that peak: " + ", ".join(f"{kind} {kb_ / 1024:.0f} MB" for kind, kb_ in parts.items()))
     command, pagefind = hugo_site.hugo(), hugo_site.pagefind()
     if command is None or pagefind is None:
         print("   Hugo or Pagefind: not installed (scripts/setup test,methods,bench)")
@@ -152,6 +155,7 @@ def at_scale(n: int, root: Path) -> None:
     stack = hugo_seconds + index_seconds
     print(f"   then Pagefind's CLI over Hugo's work pages: {index_seconds:.1f} s, peak {index_peak / 1024:.0f} MB")
     print(f"   kb / Hugo: time {seconds / hugo_seconds:.2f}x, peak memory {together / hugo_peak:.2f}x")
+    print(f"   (load {os.getloadavg()[0]:.1f} at the end)")
     print(
         f"   kb / Hugo + Pagefind (run one after the other): time {seconds / stack:.2f}x,"
         f" peak memory {together / max(hugo_peak, index_peak):.2f}x"
@@ -188,14 +192,19 @@ def profile_incremental(n: int, root: Path) -> None:
 SAMPLE_SECONDS = 0.05
 
 
-def peak_memory(command: list[str]) -> tuple[float, int, str]:
+def peak_memory(command: list[str], parts: dict[str, int] | None = None) -> tuple[float, int, str]:
     """Run command; its wall time, the peak (KB) of the summed proportional set sizes of it and its descendants,
-    sampled every SAMPLE_SECONDS, and what it printed."""
+    sampled every SAMPLE_SECONDS, and what it printed. `parts` gets the peak's share of each kind of process: the
+    command's own, Pagefind's and the others' (forked renderers)."""
     start = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     peak = 0
     while process.poll() is None:
-        peak = max(peak, _tree_pss_kb(process.pid))
+        sample = _tree_pss_kb(process.pid)
+        if sum(sample.values()) > peak:
+            peak = sum(sample.values())
+            if parts is not None:
+                parts.update(sample)
         time.sleep(SAMPLE_SECONDS)
     seconds = time.perf_counter() - start
     said = process.stdout.read()
@@ -204,8 +213,9 @@ def peak_memory(command: list[str]) -> tuple[float, int, str]:
     return seconds, peak, said
 
 
-def _tree_pss_kb(pid: int) -> int:
-    """The proportional set size of a process and all its descendants (Linux /proc), in KB."""
+def _tree_pss_kb(pid: int) -> dict[str, int]:
+    """The proportional set size of a process and all its descendants (Linux /proc), in KB: the process's own,
+    its Pagefind processes' and the other descendants'."""
     children: dict[int, list[int]] = {}
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
@@ -214,14 +224,21 @@ def _tree_pss_kb(pid: int) -> int:
             except (OSError, IndexError, ValueError):  # ended meanwhile
                 continue
             children.setdefault(parent, []).append(int(entry.name))
-    total, todo = 0, [pid]
+    total, todo = {"the build": 0, "forked renderers": 0, "Pagefind": 0}, [pid]
     while todo:
         p = todo.pop()
         todo += children.get(p, [])
         try:
+            kind = (
+                "the build"
+                if p == pid
+                else "Pagefind"
+                if b"pagefind" in Path(f"/proc/{p}/cmdline").read_bytes()
+                else "forked renderers"
+            )
             for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
                 if line.startswith("Pss:"):
-                    total += int(line.split()[1])
+                    total[kind] += int(line.split()[1])
         except OSError:
             pass
     return total

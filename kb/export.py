@@ -454,22 +454,29 @@ class Entries:
     def entry(self, fmt: str, work_id: str) -> str:
         made = self._made.get((fmt, work_id))
         if made is None:
-            w, key = self.works[work_id], self.keys[work_id]
-            if fmt == "bibtex":
-                made = bibtex_entry(w, key)
-            elif fmt == "ris":
-                made = ris_record(w, key)
-            else:  # one CSL item as it sits in a list written with indent=2: csl_json's bytes exactly
-                made = "  " + json.dumps(csl_item(w, key), ensure_ascii=False, indent=2).replace("\n", "\n  ")
-            self._made[(fmt, work_id)] = made
+            made = self._made[(fmt, work_id)] = entry(fmt, self.works[work_id], self.keys[work_id])
         return made
 
     def text(self, fmt: str, work_ids: list[str]) -> str:
         """The same text as bibtex / csl_json / ris of these works with these keys."""
-        entries = [self.entry(fmt, i) for i in work_ids]
-        if fmt == "csl-json":
-            return "[\n" + ",\n".join(entries) + "\n]\n" if entries else "[]\n"
-        return "\n".join(entries)
+        return joined(fmt, [self.entry(fmt, i) for i in work_ids])
+
+
+def entry(fmt: str, w: Work, key: str) -> str:
+    """One work's entry in a format (EXTENSIONS' keys), as the text of a list of works holds it."""
+    if fmt == "bibtex":
+        return bibtex_entry(w, key)
+    if fmt == "ris":
+        return ris_record(w, key)
+    # one CSL item as it sits in a list written with indent=2: csl_json's bytes exactly
+    return "  " + json.dumps(csl_item(w, key), ensure_ascii=False, indent=2).replace("\n", "\n  ")
+
+
+def joined(fmt: str, entries: list[str]) -> str:
+    """Entries (`entry`'s) as one text: the same text as bibtex / csl_json / ris of their works."""
+    if fmt == "csl-json":
+        return "[\n" + ",\n".join(entries) + "\n]\n" if entries else "[]\n"
+    return "\n".join(entries)
 
 
 # -- Highwire Press tags: what Zotero's connector and Google Scholar read from a work's page -------------

@@ -117,6 +117,25 @@ def test_an_incremental_build_with_search_is_byte_for_byte_a_full_build(edit, da
     same_site(files(rebuilt), files(fresh))  # pages, search bundles, their records, and the manifest
 
 
+@pytest.mark.slow  # three builds with search, in forked renderers
+def test_an_incremental_build_from_works_read_in_chunks_by_forked_renderers_is_a_full_build(
+    data, tmp_path, monkeypatch
+):
+    # the two ways a build bounds its work together: pages looked at again only where a work changed, and works
+    # read from the catalogue a few at a time (feeds and citation files fetched by forked renderers)
+    monkeypatch.setattr(render, "PARALLEL_MIN_PAGES", 0)
+    monkeypatch.setattr(render.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(catalogue, "WORK_CHUNK", 2)
+    monkeypatch.setattr(context, "CHUNK_WORKS", 3)
+    monkeypatch.setattr(searchindex, "SHARD_PAGES", 5)
+    rebuilt, fresh = tmp_path / "rebuilt", tmp_path / "fresh"
+    build(data, rebuilt, search=True)
+    EDITS["a summary's text"](data)
+    report = build(data, rebuilt, search=True)
+    assert "works/coup-probes-2023.html" in report.rendered and len(report.derived) < report.pages
+    same_site(files(rebuilt), files(build(data, fresh, search=True).out))
+
+
 def test_a_build_without_the_previous_search_records_indexes_every_page_again(data, tmp_path):
     out = tmp_path / "_site"
     build(data, out, search=False)

@@ -115,8 +115,8 @@ def sources(
     index = _Index.of(catalogue, config, results)
     whole = (index.site, config, catalogue["techniques"], catalogue["motivations"], catalogue["authors"])
     inputs = _digest(pickle.dumps((*whole, index.experiments), protocol=5))
-    works = {i: _digest(pickle.dumps((w, index.cite_keys[i]), protocol=5)) for i, w in index.works.items()}
-    return Sources(inputs, works), partial(_pages_of, index, catalogue)
+    works = {i: _digest(d + index.cite_keys[i].encode()) for i, d in index.recorded.items()}
+    return Sources(inputs, works), partial(_pages_of, index)
 
 
 def _digest(data: bytes) -> str:
@@ -137,11 +137,11 @@ def iter_pages(
     the summary's Markdown rendered, its BibTeX, its metadata) is made only when the page is rendered, in the worker
     that renders it; its `key` says what it is made from, so that an incremental build knows which work pages
     changed without making any of them; the other pages' contexts too are made only when they are rendered."""
-    return _pages_of(_Index.of(catalogue, config, results), catalogue, related)
+    return _pages_of(_Index.of(catalogue, config, results), related)
 
 
-def _pages_of(index: _Index, catalogue: Mapping, related: dict[str, list[str]] | None = None) -> Iterator[Page]:
-    related = related if related is not None else similarity.by_techniques(catalogue["works"])
+def _pages_of(index: _Index, related: dict[str, list[str]] | None = None) -> Iterator[Page]:
+    related = related if related is not None else similarity.by_techniques(list(index.works.values()))
     paths: list[str] = []  # for the sitemap, last
     generators = (
         _home_pages(index),
@@ -159,19 +159,23 @@ def _pages_of(index: _Index, catalogue: Mapping, related: dict[str, list[str]] |
 
 @dataclass
 class _Index:
-    """What every page generator reads: the works and techniques by key, the taxonomy, the cite keys and citation
-    entries, the experiments, the `site` block every page shows; and, made once on first use, each work's card,
-    each technique's works (its subtree's) and each work's citation digest."""
+    """What every page generator reads: the works (the fields lists show: see _Brief) and techniques by key, the
+    taxonomy, the cite keys and each work's citation digest, the experiments, the `site` block every page shows;
+    and, made once on first use, each work's card and each technique's works (its subtree's).
+
+    A work's whole record is not held: the work pages are made from `records` (every work, read a chunk at a time
+    from the catalogue, see kb.catalogue.Works), and a list's citation files and feed `fetch` theirs."""
 
     config: SiteConfig
-    works: dict[str, dict]
+    works: dict[str, _Brief]  # in id order
     techniques: dict[str, dict]
     motivations: list[dict]  # as the catalogue lists them
     authors: list[dict]
     taxonomy: Tree
     experiments: list[dict]  # sorted by name
     cite_keys: dict[str, str]
-    entries: export.Entries
+    records: Iterable[dict]  # every work as the catalogue exports it, in id order (read again at each iteration)
+    fetch: Callable[[list[str]], list[dict]]  # the works with these ids, as the catalogue exports them
     site: dict = field(default_factory=dict)
     # curated tags only: a suggestion lists no work under a technique, but shows on its page apart, marked
     by_technique: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
@@ -180,11 +184,20 @@ class _Index:
     tested_in: dict[str, list[dict]] = field(default_factory=dict)  # work id -> the experiments that re-test it
     cards: dict[str, dict] = field(default_factory=dict)
     under: dict[str, list[str]] = field(default_factory=dict)
-    digests: dict[str, bytes] = field(default_factory=dict)
+    digests: dict[str, bytes] = field(default_factory=dict)  # work id -> what its citation entries are made from
+    recorded: dict[str, bytes] = field(default_factory=dict)  # work id -> its whole record, hashed (see sources)
 
     @classmethod
     def of(cls, catalogue: Mapping, config: SiteConfig, results: list[dict] | None) -> _Index:
-        works = {w["id"]: w for w in catalogue["works"]}
+        records = catalogue["works"]
+        works: dict[str, _Brief] = {}
+        digests: dict[str, bytes] = {}
+        shared: dict[object, object] = {}
+        recorded: dict[str, bytes] = {}
+        for w in records:  # one pass over the records: what lists need of each work is kept, the rest let go
+            works[w["id"]] = _Brief(w, shared)
+            digests[w["id"]] = _citation_digest(w)
+            recorded[w["id"]] = hashlib.blake2b(pickle.dumps(w, protocol=5), digest_size=10).digest()
         cite_keys = export.cite_keys(list(works.values()))  # over the whole catalogue: keys unique site-wide
         index = cls(
             config=config,
@@ -195,7 +208,10 @@ class _Index:
             taxonomy=Tree.of(catalogue["techniques"]),
             experiments=sorted(results or [], key=lambda r: r["experiment"]),
             cite_keys=cite_keys,
-            entries=export.Entries(works, cite_keys),
+            records=records,
+            fetch=getattr(records, "fetch", None) or _fetcher(records),
+            digests=digests,
+            recorded=recorded,
         )
         for w in works.values():
             for t in w["techniques"]:
@@ -213,7 +229,7 @@ class _Index:
             "base_url": config.base_url,
             "counts": {
                 "works": len(works),
-                "summaries": sum(1 for w in works.values() if w["summary"]),
+                "summaries": sum(1 for w in works.values() if w["has_summary"]),
                 "authors": len(catalogue["authors"]),
                 "techniques": len(index.techniques),
             },
@@ -234,17 +250,17 @@ class _Index:
         return {slug: [self.tech_names[a] for a in self.taxonomy.lineage(slug)] for slug in self.techniques}
 
     @cached_property
-    def by_motivation(self) -> dict[str, list[tuple[dict, dict]]]:
+    def by_motivation(self) -> dict[str, list[tuple[Mapping, dict]]]:
         """slug -> (work, its tag) for each work a person tagged with it, in catalogue order."""
         return self._motivation_tags(curated=True)
 
     @cached_property
-    def suggested_motivation(self) -> dict[str, list[tuple[dict, dict]]]:
+    def suggested_motivation(self) -> dict[str, list[tuple[Mapping, dict]]]:
         """slug -> (work, its tag) for each work an automatic tagger suggests it for: shown apart, marked."""
         return self._motivation_tags(curated=False)
 
-    def _motivation_tags(self, curated: bool) -> dict[str, list[tuple[dict, dict]]]:
-        tagged: dict[str, list[tuple[dict, dict]]] = defaultdict(list)
+    def _motivation_tags(self, curated: bool) -> dict[str, list[tuple[Mapping, dict]]]:
+        tagged: dict[str, list[tuple[Mapping, dict]]] = defaultdict(list)
         for w in self.works.values():
             for t in w["motivations"]:
                 if (t["by"] in CURATED) == curated:
@@ -283,7 +299,7 @@ class _Index:
                 ],
                 "suggested": [t["slug"] for t in w["techniques"] + w["motivations"] if t["by"] not in CURATED],
                 "motivation_status": w["motivation_status"],
-                "has_summary": w["summary"] is not None,
+                "has_summary": w["has_summary"],
                 "added": w["added"],
                 "citations": w.get("citation_count"),
             }
@@ -298,15 +314,25 @@ class _Index:
 
     def digest(self, work_id: str) -> bytes:
         """What a work's citation entries are made from, hashed."""
-        if work_id not in self.digests:
-            cited = [self.works[work_id].get(f) for f in export.CITED_FIELDS]
-            self.digests[work_id] = hashlib.blake2b(pickle.dumps(cited, protocol=5), digest_size=12).digest()
         return self.digests[work_id]
 
-    def citation_pages(self, stem: str, ids: list[str], key: Callable[[str], object]) -> Iterator[Page]:
-        """The works `ids` for a reference manager, a file per format; `key(fmt)` is what the file is made from."""
+    def newest(self, ids: Iterable[str]) -> list[dict]:
+        """The FEED_SIZE works of `ids` added last (then the latest, then by id), their whole records."""
+        works = self.works
+        newest = sorted(ids, key=lambda i: (works[i]["added"] or "", works[i]["year"] or 0, i), reverse=True)
+        return self.fetch(newest[:FEED_SIZE])
+
+    @cached_property
+    def entries(self) -> _Entries:
+        return _Entries(self.cite_keys, self.fetch)
+
+    def citation_pages(
+        self, stem: str, ids: list[str], key: Callable[[str], object], held: list[dict] | None = None
+    ) -> Iterator[Page]:
+        """The works `ids` for a reference manager, a file per format; `key(fmt)` is what the file is made from.
+        Their records are `held`, or fetched when a file is written."""
         for fmt, ext in export.EXTENSIONS.items():
-            text = partial(self.entries.text, fmt, ids)
+            text = partial(self.entries.text, fmt, ids, held)
             yield Page(f"{stem}.{ext}", "raw.txt", _text_context(text), key=partial(key, fmt), works=tuple(ids))
 
 
@@ -358,7 +384,7 @@ def _technique_pages(ix: _Index) -> Iterator[Page]:
         yield from ix.citation_pages(f"techniques/{slug}", ids, partial(_citations_key, ix, ids))
         title = f"{t['name']} — {ix.config.title}"
         page, path = f"techniques/{slug}.html", f"techniques/{slug}.xml"
-        feed = partial(_feed, ix.site, title, page, path, ids, ix.works, ix.config)
+        feed = partial(_feed, ix, title, page, path, ids)
         yield Page(f"techniques/{slug}.xml", "feed.xml", feed, works=tuple(ids))
 
 
@@ -445,7 +471,7 @@ def _author_context(ix: _Index, a: dict, ids: list[str]) -> dict:
 def _work_pages(ix: _Index, related: dict[str, list[str]]) -> Iterator[Page]:
     """A page per work, and the work alone in every citation format its page offers."""
     lookups = _Lookups(ix.works, ix.techniques, ix.lineage_names, ix.tech_names, ix.mot_names, ix.entries, ix.tested_in)
-    for w in ix.works.values():
+    for w in ix.records:  # whole records, read a chunk at a time: a batch of pages holds only its own
         referred = [r["id"] for r in w["relations"]] + [r["id"] for r in w["cited_by"]]
         yield Page(
             f"works/{w['id']}.html",
@@ -455,7 +481,8 @@ def _work_pages(ix: _Index, related: dict[str, list[str]]) -> Iterator[Page]:
             key=partial(_work_key, ix, w, referred, related[w["id"]]),
             works=tuple(dict.fromkeys([w["id"], *referred, *related[w["id"]]])),
         )
-        yield from ix.citation_pages(f"works/{w['id']}", [w["id"]], partial(_citations_key, ix, [w["id"]]))
+        alone = partial(_citations_key, ix, [w["id"]])
+        yield from ix.citation_pages(f"works/{w['id']}", [w["id"]], alone, [w])
 
 
 def _work_key(ix: _Index, w: dict, referred: list[str], related: list[str]) -> tuple:
@@ -478,7 +505,7 @@ def _work_key(ix: _Index, w: dict, referred: list[str], related: list[str]) -> t
 
 
 def _site_feed(ix: _Index) -> Iterator[Page]:
-    feed = partial(_feed, ix.site, ix.config.title, "index.html", "feed.xml", list(ix.works), ix.works, ix.config)
+    feed = partial(_feed, ix, ix.config.title, "index.html", "feed.xml", ix.works)
     yield Page("feed.xml", "feed.xml", feed, works=None)
 
 
@@ -494,12 +521,12 @@ class _Lookups:
     """What every work page looks things up in: the works, the techniques, their names and their lineages' names (a
     technique's and its ancestors'), the citation entries."""
 
-    works: dict[str, dict]
+    works: dict[str, _Brief]
     techniques: dict[str, dict]
     lineage_names: dict[str, list[str]]
     tech_names: dict[str, str]
     mot_names: dict[str, str]
-    entries: export.Entries
+    entries: _Entries
     tested_in: dict[str, list[dict]]  # work id -> the experiments that re-test its claims
 
 
@@ -545,11 +572,105 @@ def _work_context(
         "discussion": discussion,
         "related": [card(i) for i in related],
         "status_words": STATUS_WORDS,
-        "bibtex": look.entries.entry("bibtex", w["id"]).rstrip(),
+        "bibtex": look.entries.entry("bibtex", w).rstrip(),
         "citation_files": {fmt: f"{w['id']}.{ext}" for fmt, ext in export.EXTENSIONS.items()},
         "citation_meta": export.highwire(w, config.base_url),
         "edit_url": _edit_url(config, w),
     }
+
+
+# The fields of a work that lists show, all a site holds of every work at once (its whole record is read when its
+# page is made): at 100,000 works the records held whole were most of a build's memory.
+BRIEF_FIELDS: tuple[str, ...] = ("id", "kind", "title", "year", "venue", "more_authors", "authors", "motivations")
+BRIEF_FIELDS += ("motivation_status", "added", "citation_count")
+
+
+class _Brief(Mapping):
+    """What lists, cards, keys and filters read of a work (read as brief["title"], like the record it is made from):
+    BRIEF_FIELDS, its tags' slugs and who gave them, and whether it has a summary. Slots, not a dict: a third of the
+    memory, for one of these per work of the catalogue."""
+
+    __slots__ = (*BRIEF_FIELDS, "techniques", "has_summary")
+
+    def __init__(self, w: Mapping, shared: dict):
+        """Equal parts of different works (an author, a tag, a venue) become one object, the first met, kept in
+        `shared`: each record read from the catalogue has copies of its own."""
+
+        def one(value):
+            if isinstance(value, dict):
+                return shared.setdefault(tuple(value.items()), value)
+            return shared.setdefault(value, value) if isinstance(value, str) else value
+
+        for k in BRIEF_FIELDS:
+            setattr(self, k, one(w.get(k)))
+        self.id, self.title = w["id"], w["title"]  # each its own: nothing to share
+        self.authors = [one(a) for a in w["authors"]]
+        self.motivations = [one(t) for t in w["motivations"]]
+        self.techniques = [one({"slug": t["slug"], "by": t["by"]}) for t in w["techniques"]]
+        self.has_summary = w["summary"] is not None
+
+    def __getitem__(self, key: str):
+        try:
+            return getattr(self, key)
+        except AttributeError:
+            raise KeyError(key) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.__slots__)
+
+    def __len__(self) -> int:
+        return len(self.__slots__)
+
+
+def _citation_digest(w: Mapping) -> bytes:
+    """What a work's citation entries are made from, hashed."""
+    cited = [w.get(f) for f in export.CITED_FIELDS]
+    return hashlib.blake2b(pickle.dumps(cited, protocol=5), digest_size=12).digest()
+
+
+def _fetcher(records: Iterable[dict]) -> Callable[[list[str]], list[dict]]:
+    """`fetch` over records held in memory (an export as a list)."""
+    held = {w["id"]: w for w in records}
+    return lambda ids: [held[i] for i in ids if i in held]
+
+
+# Characters of citation entries a process keeps. A work is in the citation files of its techniques and their
+# ancestors (3.8 files a format, on average, in generated catalogues): below about 12,000 works every entry is made
+# once, as export.Entries makes them; above, a process lets its entries go each time they fill this much (at
+# 100,000 works, all of them held was 500 MB in each renderer) and makes them again as they are needed.
+ENTRY_CHARS = 64_000_000
+# Works fetched at once for a citation file: a technique's list is not fetched whole.
+CHUNK_WORKS = 1000
+
+
+class _Entries:
+    """Each work's entry in each citation format, made once and kept while they fit in ENTRY_CHARS; the records of
+    works whose entries are not kept are fetched a chunk at a time."""
+
+    def __init__(self, keys: dict[str, str], fetch: Callable[[list[str]], list[dict]]):
+        self.keys, self.fetch = keys, fetch
+        self._made: dict[tuple[str, str], str] = {}
+        self._chars = 0
+
+    def entry(self, fmt: str, w: Mapping) -> str:
+        made = self._made.get((fmt, w["id"]))
+        if made is None:
+            made = export.entry(fmt, w, self.keys[w["id"]])
+            if self._chars + len(made) > ENTRY_CHARS:
+                self._made.clear()
+                self._chars = 0
+            self._made[(fmt, w["id"])] = made
+            self._chars += len(made)
+        return made
+
+    def text(self, fmt: str, ids: list[str], held: list[dict] | None = None) -> str:
+        """The citation file of the works `ids` (their records `held`, or else fetched as needed)."""
+        made = {i: self._made[(fmt, i)] for i in ids if (fmt, i) in self._made}
+        missing = [i for i in ids if i not in made]
+        chunks = (self.fetch(missing[k : k + CHUNK_WORKS]) for k in range(0, len(missing), CHUNK_WORKS))
+        for w in held if held is not None else chain.from_iterable(chunks):
+            made.setdefault(w["id"], self.entry(fmt, w))
+        return export.joined(fmt, [made[i] for i in ids if i in made])
 
 
 def _text_context(text: Callable[[], str]) -> Callable[[], dict]:
@@ -575,7 +696,7 @@ def _caveats(results: list[dict]) -> list[str]:
     return list(dict.fromkeys(r["run"]["model_note"] for r in results if r["run"].get("model_note")))
 
 
-def _author_line(w: dict) -> str:
+def _author_line(w: Mapping) -> str:
     return ", ".join(a["name"] for a in w["authors"][:6]) + (
         " et al." if w["more_authors"] or len(w["authors"]) > 6 else ""
     )
@@ -597,11 +718,9 @@ def _work_view(w: dict) -> dict:
     return view
 
 
-def _feed(
-    site: dict, title: str, page: str, path: str, ids: list[str], works: dict[str, dict], config: SiteConfig
-) -> dict:
-    listed = (works[i] for i in ids)
-    newest = sorted(listed, key=lambda w: (w["added"] or "", w["year"] or 0, w["id"]), reverse=True)[:FEED_SIZE]
+def _feed(ix: _Index, title: str, page: str, path: str, ids: Iterable[str]) -> dict:
+    """The feed of the works `ids`: the FEED_SIZE added last (_Index.newest), made when the feed is rendered."""
+    newest = ix.newest(ids)
     entries = [
         {
             "id": w["id"],
@@ -615,9 +734,9 @@ def _feed(
         for w in newest
     ]
     return {
-        "site": site,
+        "site": ix.site,
         # a feed changes when an entry does, not with every build: readers would show it all as new
-        "updated": max((e["updated"] for e in entries if e["updated"]), default=config.build_date.isoformat()),
+        "updated": max((e["updated"] for e in entries if e["updated"]), default=ix.config.build_date.isoformat()),
         "title": title,
         "page": page,
         "path": path,

@@ -191,7 +191,6 @@ def write_site(
     report = Report(out=out)
     indexer = None
     try:
-        gc.freeze()  # the catalogue and the index, made already: no collection need scan them (see _render_parallel)
         if search and searchindex.available():
             previous = old.get("search", {}) if incremental else {}
             indexer = searchindex.Indexer(stage, out, searchable, previous, fresh=not incremental)
@@ -219,8 +218,6 @@ def write_site(
     except BaseException:
         _remove_stage(stage, indexer)
         raise
-    finally:
-        gc.unfreeze()  # what _render_parallel froze may be collected again
     _remove_stage(stage, indexer)  # after the exchange: the previous site
     return report
 
@@ -434,8 +431,9 @@ def _render_parallel(
         return prints, rendered
     _JOB = job
     prepare()
-    # what exists now (the catalogue, the index, this batch's pages) is left out of cyclic collections: the workers'
-    # would scan it all again and again, and dirty their pages shared with this process (copy on write)
+    # What the workers inherit (the catalogue's index, this batch's pages) is kept out of the collector's reach: a
+    # collection in a worker walks every object it inherited, which copies each memory page holding one (copy on
+    # write: at 100,000 works, most of the build's memory, per worker).
     gc.freeze()
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
@@ -446,6 +444,7 @@ def _render_parallel(
                 if indexer is not None and IN_STEP:
                     indexer.flush()
     finally:
+        gc.unfreeze()
         _JOB = None
     return prints, rendered
 

@@ -37,12 +37,20 @@ RECORDS_DIR = ".kb-search"  # each shard's records, a JSON line [path, record] p
 # incremental mode; about 0.85 ms of its CPU time a work page, measured), and below this a shard's run is mostly its
 # start-up.
 SHARD_PAGES = 128
-# Every shard is a bundle a search loads: more than this makes each search wait on too many requests.
+# Every shard is a bundle a search loads: more than this makes each search wait on too many requests ...
 MAX_SHARDS = 8
+# ... unless a shard would hold more pages than this. A Pagefind process holds every page it is given until it gives
+# its bundle (about 90 KB a page): a site of more than MAX_SHARDS * PROCESS_PAGES searchable pages (16,000) is split
+# into more shards of about this many pages each, not into MAX_SHARDS ever larger ones (100,000 works, 8 shards:
+# 3 processes alive held 3.4 GB between them).
+PROCESS_PAGES = 2000
+# The pages all the Pagefind processes alive at once may hold together: it bounds how many are alive.
+PAGES_ALIVE = 3 * PROCESS_PAGES
 LANGUAGE = "en"  # every page is English: Pagefind need not guess, and stems the words as English
 STARTUP_SECONDS = 60  # a Pagefind that has not made an index by then will not
-# Pagefind processes at once: one a core, and one more so that no core waits while a process starts or writes.
-CONCURRENT = (os.cpu_count() or 1) + 1
+# Pagefind processes at once: one a core, and one more so that no core waits while a process starts or writes; at
+# most as many as PAGES_ALIVE allows, whatever the number of cores.
+CONCURRENT = max(1, min((os.cpu_count() or 1) + 1, PAGES_ALIVE // PROCESS_PAGES))
 
 
 class PagefindFailed(RuntimeError):
@@ -63,8 +71,10 @@ def available() -> bool:
 
 
 def shard_count(pages: int, per_shard: int | None = None) -> int:
+    """How many shards `pages` searchable pages are dealt into: a shard per SHARD_PAGES, at most MAX_SHARDS, unless
+    that would give a shard more than PROCESS_PAGES."""
     per_shard = per_shard or SHARD_PAGES
-    return max(1, min(MAX_SHARDS, -(-pages // per_shard)))
+    return max(1, min(MAX_SHARDS, -(-pages // per_shard)), -(-pages // PROCESS_PAGES))
 
 
 def shard_of(path: str, shards: int) -> int:

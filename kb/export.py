@@ -443,25 +443,6 @@ CITED_FIELDS: tuple[str, ...] = ("id", "title", "authors", "more_authors", "year
 CITED_FIELDS += ("categories", "url", "abstract")
 
 
-class Entries:
-    """Each work's entry in each format, formatted once. The site writes one file per technique and format, and a
-    work filed under a technique and its ancestors would otherwise be formatted once for each of them."""
-
-    def __init__(self, works: dict[str, dict], keys: dict[str, str]):
-        self.works, self.keys = works, keys
-        self._made: dict[tuple[str, str], str] = {}
-
-    def entry(self, fmt: str, work_id: str) -> str:
-        made = self._made.get((fmt, work_id))
-        if made is None:
-            made = self._made[(fmt, work_id)] = entry(fmt, self.works[work_id], self.keys[work_id])
-        return made
-
-    def text(self, fmt: str, work_ids: list[str]) -> str:
-        """The same text as bibtex / csl_json / ris of these works with these keys."""
-        return joined(fmt, [self.entry(fmt, i) for i in work_ids])
-
-
 def entry(fmt: str, w: Work, key: str) -> str:
     """One work's entry in a format (EXTENSIONS' keys), as the text of a list of works holds it."""
     if fmt == "bibtex":
@@ -473,7 +454,8 @@ def entry(fmt: str, w: Work, key: str) -> str:
 
 
 def joined(fmt: str, entries: list[str]) -> str:
-    """Entries (`entry`'s) as one text: the same text as bibtex / csl_json / ris of their works."""
+    """Entries (`entry`'s) as one text: the same text as bibtex / csl_json / ris of their works. The site formats
+    each work's entry once and joins them into every citation file that lists it (kb.website.context._Entries)."""
     if fmt == "csl-json":
         return "[\n" + ",\n".join(entries) + "\n]\n" if entries else "[]\n"
     return "\n".join(entries)

@@ -636,8 +636,8 @@ def _fetcher(records: Iterable[dict]) -> Callable[[list[str]], list[dict]]:
 
 # Characters of citation entries a process keeps. A work is in the citation files of its techniques and their
 # ancestors (3.8 files a format, on average, in generated catalogues): below about 12,000 works every entry is made
-# once, as export.Entries makes them; above, a process lets its entries go each time they fill this much (at
-# 100,000 works, all of them held was 500 MB in each renderer) and makes them again as they are needed.
+# once; above, a process lets its entries go each time they fill this much (at 100,000 works, all of them held was
+# 500 MB in each renderer) and makes them again as they are needed.
 ENTRY_CHARS = 64_000_000
 # Works fetched at once for a citation file: a technique's list is not fetched whole.
 CHUNK_WORKS = 1000

@@ -49,22 +49,26 @@ def generate(root: Path, n_works: int, n_summaries: int = 1000, seed: int = 0) -
             "year": year,
             "venue": rng.choice(["arXiv", "ICLR", "NeurIPS"]),
             "abstract": " ".join(rng.choice(WORDS) for _ in range(rng.randint(40, 120))),
+            "abstract_source": "arXiv v1",
             "url": f"https://arxiv.org/abs/{year % 100:02d}{i % 12 + 1:02d}.{i:05d}",
             "ids": {"arxiv": f"{year % 100:02d}{i % 12 + 1:02d}.{i:05d}"},
             "techniques": rng.sample(techniques, rng.randint(1, 3)),
-            "motivations": rng.sample(motivations, 1),
+            # a motivation carries its status and evidence (CONTRIBUTING.md): a reader's inference here
+            "motivations": [
+                {"slug": m, "status": "inferred", "by": "curator", "reasoning": "Generated for the benchmarks."}
+                for m in rng.sample(motivations, 1)
+            ],
             "provenance": [{"source": "generated", "fetched_at": "2026-11-24"}],
         }
         lines.append(json.dumps(work))
     lines.sort()
     (data / "works" / "papers.jsonl").write_text("\n".join(lines) + "\n")
     for i in range(min(n_summaries, n_works)):
-        work_id = json.loads(lines[i])["id"]
+        work = json.loads(lines[i])
         body = " ".join(rng.choice(WORDS) for _ in range(200))
-        (data / "summaries" / f"{work_id}.md").write_text(
-            f"---\nwork: {work_id}\ncontributors: [bench]\nmotivations: "
-            "[monitoring]\nmotivation_stated_by: summariser\n"
-            f"xrisk: generated\n---\n\n{body}\n"
+        slugs = ", ".join(m["slug"] for m in work["motivations"])  # a summary names only the work's motivations
+        (data / "summaries" / f"{work['id']}.md").write_text(
+            f"---\nwork: {work['id']}\ncontributors: [bench]\nmotivations: [{slugs}]\nxrisk: generated\n---\n\n{body}\n"
         )
     return data
 

@@ -72,7 +72,7 @@ def write_site(data: Path, site: Path) -> None:
             "year": work["year"],
             "abstract": work["abstract"],
             "techniques": work["techniques"],
-            "motivations": work["motivations"],
+            "motivations": [m["slug"] if isinstance(m, dict) else m for m in work["motivations"]],
         }
         # JSON front matter: Hugo reads it as is, and json.dumps quotes every string safely
         (site / "content" / "works" / f"{work['id']}.md").write_text(

@@ -1,9 +1,9 @@
-"""`kb site build` for 1,000 and 10,000 works against a floor that renders the same templates with the
-same contexts straight to files; then the incremental rebuild after one summary changes; then Hugo on the
-same works (one Markdown file per work, a minimal layouts folder: see hugo_site.py) followed by Pagefind's CLI
-over Hugo's work pages, alternated with full `kb site build`s with and without search, medians of REPEAT rounds:
-kb with search against Hugo + Pagefind, kb without search against Hugo alone; the search index's share of kb's
-build (with search minus without) on its own line.
+"""`kb site build` for 1,000 and 10,000 works: full builds with search and, after each, the incremental rebuild
+after one summary changes (medians of REPEAT); then Hugo on the same works (one Markdown file per work, a minimal
+layouts folder: see hugo_site.py) followed by Pagefind's CLI over Hugo's work pages, alternated with full
+`kb site build`s with and without search, medians of REPEAT rounds: kb with search against Hugo + Pagefind, kb
+without search against Hugo alone; the search index's share of kb's build (with search minus without) on its own
+line. The load average is printed with each: the machine may be shared.
 
     python bench/site.py [N_WORKS ...]      (default 1000 10000; Hugo needs the `bench` extra)
     python bench/site.py --scale N_WORKS    (a full build with search in a fresh process, then Hugo's and Pagefind's:
@@ -29,8 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import hugo_site  # noqa: E402
 from common import generate  # noqa: E402
 
-from kb import catalogue, website  # noqa: E402
-from kb.website import context, render  # noqa: E402
+from kb import website  # noqa: E402
 from kb.workspace import Workspace  # noqa: E402
 
 DATE = dt.date(2026, 11, 24)
@@ -43,54 +42,40 @@ def timed(fn):
     return time.perf_counter() - start, value
 
 
-def floor(pages, out: Path) -> None:
-    env = render.environment(website.assets_dir() / "templates")
-    for page in pages:
-        target = out / page.path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(env.get_template(page.template).render(**page.context, root=page.root), encoding="utf-8")
-
-
 def bench(n: int, root: Path) -> None:
+    """Incremental builds: REPEAT rounds of a full build with search into an empty folder, then one summary edited
+    (another each round), the catalogue rebuilt, and the build with search again into the same folder; medians."""
     data = generate(root, n, n_summaries=n // 10)
     ws = Workspace(data, root / f"site-catalogue-{n}.sqlite")
     ws.build()
     out = root / f"site-{n}"
-    shutil.rmtree(out, ignore_errors=True)
-    with ws.connect() as conn:
-        config = context.SiteConfig(build_date=DATE)
-        pages = context.pages(catalogue.export(conn), config)
-        raw, _ = timed(lambda: floor(pages, root / f"floor-{n}"))
-        full, report = timed(lambda: website.build(conn, out, base_url=config.base_url, build_date=DATE, search=False))
-    shutil.rmtree(out)
-    with ws.connect() as conn:
-        searched, _ = timed(lambda: website.build(conn, out, base_url=config.base_url, build_date=DATE, search=True))
-    summary = next((data / "summaries").glob("*.md"))
-    summary.write_text(summary.read_text() + "\nOne more sentence.\n")
-    rebuild_catalogue, _ = timed(ws.build)
-    with ws.connect() as conn:
-        pages_only, _ = timed(lambda: website.build(conn, out, base_url=config.base_url, build_date=DATE, search=False))
-    with ws.connect() as conn:  # a build with search again: a build without it left no index to reuse
-        website.build(conn, out, base_url=config.base_url, build_date=DATE, search=True)
-    summary.write_text(summary.read_text() + "\nAnd another.\n")
-    ws.build()
-    with ws.connect() as conn:
-        incremental, again = timed(
-            lambda: website.build(conn, out, base_url=config.base_url, build_date=DATE, search=True)
-        )
-    print(f"{n:>6} works, {report.pages} pages")
-    print(f"   floor: render the same templates and contexts to files   {raw:6.2f} s")
-    print(f"   kb site build, no search index                           {full:6.2f} s   {full / raw:.2f}x the floor")
-    print(f"   kb site build with the Pagefind index                    {searched:6.2f} s")
-    print(f"   one summary changed: catalogue rebuild                   {rebuild_catalogue:6.2f} s")
+    start = os.getloadavg()[0]
+    full, incremental, rendered, derived, shards = [], [], [], [], []
+    for summary in sorted((data / "summaries").glob("*.md"))[:REPEAT]:
+        shutil.rmtree(out, ignore_errors=True)
+        with ws.connect() as conn:
+            seconds, report = timed(
+                lambda c=conn: website.build(c, out, base_url="https://example.org/", build_date=DATE, search=True)
+            )
+        full.append(seconds)
+        summary.write_text(summary.read_text() + "\nOne more sentence.\n")
+        ws.build()
+        with ws.connect() as conn:
+            seconds, again = timed(
+                lambda c=conn: website.build(c, out, base_url="https://example.org/", build_date=DATE, search=True)
+            )
+        incremental.append(seconds)
+        rendered.append(len(again.rendered))
+        derived.append(len(again.derived))
+        shards.append(len(again.search_shards))
+    f, i = statistics.median(full), statistics.median(incremental)
+    print(f"{n:>6} works, {report.pages} pages (load {start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end)")
+    print(f"   full build with search, median of {REPEAT}: {f:6.2f} s   ({', '.join(f'{t:.2f}' for t in full)})")
     print(
-        f"   one summary changed: pages only ({len(again.rendered)} rendered)              {pages_only:6.2f} s"
-        f"   {pages_only / full:.2f} of a full build without search"
+        f"   one summary edited, rebuilt with search into the same folder, median of {REPEAT}: {i:6.2f} s"
+        f"   ({', '.join(f'{t:.2f}' for t in incremental)}): {i / f:.2f} of a full build"
     )
-    print(
-        f"   one summary changed: pages and search index              {incremental:6.2f} s"
-        f"   {incremental / searched:.2f} of a full build with search"
-    )
+    print(f"   pages looked at again {derived}, rendered {rendered}, search shards re-indexed {shards}")
 
 
 def versus_hugo(n: int, root: Path) -> None:
@@ -106,6 +91,7 @@ def versus_hugo(n: int, root: Path) -> None:
     hugo_dir, out = root / f"hugo-{n}", root / f"site-hugo-{n}"
     hugo_site.write_site(data, hugo_dir)
     times: dict[str, list[float]] = {"hugo": [], "pagefind": [], "kb": [], "kb without search": []}
+    start = os.getloadavg()[0]
     for _ in range(REPEAT):
         seconds, hugo_pages = timed(lambda: hugo_site.build(command, hugo_dir))
         times["hugo"].append(seconds)
@@ -119,7 +105,8 @@ def versus_hugo(n: int, root: Path) -> None:
             times[name].append(seconds)
     stack = statistics.median(h + p for h, p in zip(times["hugo"], times["pagefind"], strict=True))
     h, p, k, bare = (statistics.median(t) for t in times.values())
-    print(f"{n:>6} works, medians of {REPEAT} alternated full builds (load {os.getloadavg()[0]:.1f} at the end)")
+    load = f"load {start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
+    print(f"{n:>6} works, medians of {REPEAT} alternated full builds ({load})")
     rows = [
         (f"Hugo {hugo_site.version(command)}: {hugo_pages} pages", f"{h:6.2f} s"),
         (f"Pagefind's CLI over Hugo's work pages ({indexed} indexed)", f"{p:6.2f} s"),
@@ -140,13 +127,16 @@ def at_scale(n: int, root: Path) -> None:
     data = generate(root, n, n_summaries=n // 10)
     Workspace(data, root / f"site-catalogue-{n}.sqlite").build()
     kb = [sys.executable, __file__, "--build-once", str(data), str(root / f"site-catalogue-{n}.sqlite"), str(root)]
-    seconds, together, said = peak_memory(kb)
+    load = os.getloadavg()[0]
+    parts: dict[str, int] = {}
+    seconds, together, said = peak_memory(kb, parts)
     pages, own, largest = said.split()
-    print(f"{n:>6} works, {pages} pages: kb's full build with search {seconds:.1f} s")
+    print(f"{n:>6} works, {pages} pages: kb's full build with search {seconds:.1f} s (load {load:.1f} before it)")
     print(
         f"   peak memory: all its processes together {together / 1024:.0f} MB (the build {int(own) / 1024:.0f} MB,"
         f" its largest child {int(largest) / 1024:.0f} MB)"
     )
+    print("   at that peak: " + ", ".join(f"{kind} {kb_ / 1024:.0f} MB" for kind, kb_ in parts.items()))
     command, pagefind = hugo_site.hugo(), hugo_site.pagefind()
     if command is None or pagefind is None:
         print("   Hugo or Pagefind: not installed (scripts/setup test,methods,bench)")
@@ -165,6 +155,7 @@ def at_scale(n: int, root: Path) -> None:
     stack = hugo_seconds + index_seconds
     print(f"   then Pagefind's CLI over Hugo's work pages: {index_seconds:.1f} s, peak {index_peak / 1024:.0f} MB")
     print(f"   kb / Hugo: time {seconds / hugo_seconds:.2f}x, peak memory {together / hugo_peak:.2f}x")
+    print(f"   (load {os.getloadavg()[0]:.1f} at the end)")
     print(
         f"   kb / Hugo + Pagefind (run one after the other): time {seconds / stack:.2f}x,"
         f" peak memory {together / max(hugo_peak, index_peak):.2f}x"
@@ -201,14 +192,19 @@ def profile_incremental(n: int, root: Path) -> None:
 SAMPLE_SECONDS = 0.05
 
 
-def peak_memory(command: list[str]) -> tuple[float, int, str]:
+def peak_memory(command: list[str], parts: dict[str, int] | None = None) -> tuple[float, int, str]:
     """Run command; its wall time, the peak (KB) of the summed proportional set sizes of it and its descendants,
-    sampled every SAMPLE_SECONDS, and what it printed."""
+    sampled every SAMPLE_SECONDS, and what it printed. `parts` gets the peak's share of each kind of process: the
+    command's own, Pagefind's and the others' (forked renderers)."""
     start = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     peak = 0
     while process.poll() is None:
-        peak = max(peak, _tree_pss_kb(process.pid))
+        sample = _tree_pss_kb(process.pid)
+        if sum(sample.values()) > peak:
+            peak = sum(sample.values())
+            if parts is not None:
+                parts.update(sample)
         time.sleep(SAMPLE_SECONDS)
     seconds = time.perf_counter() - start
     said = process.stdout.read()
@@ -217,8 +213,9 @@ def peak_memory(command: list[str]) -> tuple[float, int, str]:
     return seconds, peak, said
 
 
-def _tree_pss_kb(pid: int) -> int:
-    """The proportional set size of a process and all its descendants (Linux /proc), in KB."""
+def _tree_pss_kb(pid: int) -> dict[str, int]:
+    """The proportional set size of a process and all its descendants (Linux /proc), in KB: the process's own,
+    its Pagefind processes' and the other descendants'."""
     children: dict[int, list[int]] = {}
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
@@ -227,14 +224,21 @@ def _tree_pss_kb(pid: int) -> int:
             except (OSError, IndexError, ValueError):  # ended meanwhile
                 continue
             children.setdefault(parent, []).append(int(entry.name))
-    total, todo = 0, [pid]
+    total, todo = {"the build": 0, "forked renderers": 0, "Pagefind": 0}, [pid]
     while todo:
         p = todo.pop()
         todo += children.get(p, [])
         try:
+            kind = (
+                "the build"
+                if p == pid
+                else "Pagefind"
+                if b"pagefind" in Path(f"/proc/{p}/cmdline").read_bytes()
+                else "forked renderers"
+            )
             for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
                 if line.startswith("Pss:"):
-                    total += int(line.split()[1])
+                    total[kind] += int(line.split()[1])
         except OSError:
             pass
     return total

@@ -443,33 +443,22 @@ CITED_FIELDS: tuple[str, ...] = ("id", "title", "authors", "more_authors", "year
 CITED_FIELDS += ("categories", "url", "abstract")
 
 
-class Entries:
-    """Each work's entry in each format, formatted once. The site writes one file per technique and format, and a
-    work filed under a technique and its ancestors would otherwise be formatted once for each of them."""
+def entry(fmt: str, w: Work, key: str) -> str:
+    """One work's entry in a format (EXTENSIONS' keys), as the text of a list of works holds it."""
+    if fmt == "bibtex":
+        return bibtex_entry(w, key)
+    if fmt == "ris":
+        return ris_record(w, key)
+    # one CSL item as it sits in a list written with indent=2: csl_json's bytes exactly
+    return "  " + json.dumps(csl_item(w, key), ensure_ascii=False, indent=2).replace("\n", "\n  ")
 
-    def __init__(self, works: dict[str, dict], keys: dict[str, str]):
-        self.works, self.keys = works, keys
-        self._made: dict[tuple[str, str], str] = {}
 
-    def entry(self, fmt: str, work_id: str) -> str:
-        made = self._made.get((fmt, work_id))
-        if made is None:
-            w, key = self.works[work_id], self.keys[work_id]
-            if fmt == "bibtex":
-                made = bibtex_entry(w, key)
-            elif fmt == "ris":
-                made = ris_record(w, key)
-            else:  # one CSL item as it sits in a list written with indent=2: csl_json's bytes exactly
-                made = "  " + json.dumps(csl_item(w, key), ensure_ascii=False, indent=2).replace("\n", "\n  ")
-            self._made[(fmt, work_id)] = made
-        return made
-
-    def text(self, fmt: str, work_ids: list[str]) -> str:
-        """The same text as bibtex / csl_json / ris of these works with these keys."""
-        entries = [self.entry(fmt, i) for i in work_ids]
-        if fmt == "csl-json":
-            return "[\n" + ",\n".join(entries) + "\n]\n" if entries else "[]\n"
-        return "\n".join(entries)
+def joined(fmt: str, entries: list[str]) -> str:
+    """Entries (`entry`'s) as one text: the same text as bibtex / csl_json / ris of their works. The site formats
+    each work's entry once and joins them into every citation file that lists it (kb.website.context._Entries)."""
+    if fmt == "csl-json":
+        return "[\n" + ",\n".join(entries) + "\n]\n" if entries else "[]\n"
+    return "\n".join(entries)
 
 
 # -- Highwire Press tags: what Zotero's connector and Google Scholar read from a work's page -------------

@@ -115,14 +115,26 @@ def test_the_pages_marked_searchable_are_as_many_as_the_index_is_sized_for(data,
     assert context.searchable_count(exported) == sum(1 for p in pages if p.search)
 
 
-def test_pagefind_indexes_a_page_s_article_not_its_navigation_or_lists():
-    page = (
-        '<html lang="en"><body><nav>Home</nav><article data-pagefind-body><h1>Coup probes</h1></article>'
-        "<section>Related works: Sleeper agents</section></body></html>"
-    )
-    doc = searchindex.document(page)
-    assert "Coup probes" in doc and "Home" not in doc and "Sleeper agents" not in doc
-    assert searchindex.document("<p>no article</p>") == "<p>no article</p>"  # indexed whole
+def records(out) -> dict[str, dict]:
+    """What the search index was made from: each searchable page's record, as the site keeps them."""
+    lines = [line for f in sorted((out / searchindex.RECORDS_DIR).iterdir()) for line in f.read_text().splitlines()]
+    return dict(json.loads(line) for line in lines)
+
+
+def test_a_work_s_record_holds_its_article_not_its_navigation_lists_or_who_tagged_it(data, tmp_path):
+    out = tmp_path / "_site"
+    build(data, out, search=True)
+    kept = records(out)
+    assert sorted(kept) == sorted(searchable(out))
+    record = kept["works/coup-probes-2023.html"]
+    assert record["meta"] == {"title": "Coup probes catch catastrophes"}
+    assert "The probe is a linear classifier on activations." in record["content"]  # the summary, as text
+    assert "Fabien Roger" in record["content"]
+    assert record["filters"]["technique"] == ["Linear probing", "Representation engineering", "Representation reading"]
+    html = (out / "works" / "coup-probes-2023.html").read_text()
+    assert "curated" in html and "Related works" in html and "Cite" in html
+    for shown_only in ("curated", "Related works", "Cite", "Download", "safety-kb"):
+        assert shown_only not in record["content"]
 
 
 @pytest.fixture

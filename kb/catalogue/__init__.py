@@ -7,8 +7,10 @@ cold `kb search` does not pay for importing SQLAlchemy; the schema is declared i
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -473,7 +475,40 @@ def _json_value(text: str):
 
 
 def export(conn: sqlite3.Connection) -> Export:
-    """The whole catalogue as plain dicts, in a handful of queries (the site renders thousands of pages)."""
+    """The whole catalogue as plain dicts, in a handful of queries per thousand works."""
+    lists = export_lists(conn)
+    return {
+        # the keys ExportedWork lists (tests/test_build.py holds them to it)
+        "works": list(iter_works(conn)),
+        "authors": lists["authors"],
+        "techniques": lists["techniques"],
+        "motivations": lists["motivations"],
+    }
+
+
+# Works assembled at once by iter_works: a few queries for each chunk, and memory for one chunk's records.
+WORK_CHUNK = 1000
+
+
+def iter_works(conn: sqlite3.Connection, ids: Sequence[str] | None = None) -> Iterator[ExportedWork]:
+    """The works as export gives them, assembled a chunk at a time: every work in id order, or the works `ids`
+    in their order (an id the catalogue lacks is skipped)."""
+    if ids is None:
+        pks = [r[0] for r in conn.execute("SELECT pk FROM work ORDER BY id")]
+    else:
+        found: dict[str, int] = {}
+        for i in range(0, len(ids), WORK_CHUNK):
+            chunk = ids[i : i + WORK_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            found.update((r[1], r[0]) for r in conn.execute(f"SELECT pk, id FROM work WHERE id IN ({marks})", chunk))
+        pks = [found[i] for i in ids if i in found]
+    for i in range(0, len(pks), WORK_CHUNK):
+        yield from _assemble(conn, pks[i : i + WORK_CHUNK])
+
+
+def _assemble(conn: sqlite3.Connection, pks: list[int]) -> list[ExportedWork]:
+    """The records of the works `pks`, in that order."""
+    marks = ",".join("?" * len(pks))
     works = {
         r["pk"]: dict(
             r,
@@ -489,43 +524,93 @@ def export(conn: sqlite3.Connection) -> Export:
             cited_by=[],
             summary=None,
         )
-        for r in conn.execute(f"SELECT {_work_columns(conn)} FROM work ORDER BY id")
+        for r in conn.execute(f"SELECT {_work_columns(conn)} FROM work WHERE pk IN ({marks})", pks)
     }
-    authors = {
-        r["pk"]: dict(r, aliases=json.loads(r["aliases"])) for r in conn.execute("SELECT * FROM author ORDER BY id")
-    }
-    for r in conn.execute("SELECT work_pk, author_pk FROM work_author ORDER BY work_pk, position"):
-        a = authors[r["author_pk"]]
-        works[r["work_pk"]]["authors"].append({"id": a["id"], "name": a["name"]})
-    for r in conn.execute("SELECT work_pk, scheme, shown FROM identifier ORDER BY scheme"):
+    for r in conn.execute(
+        "SELECT wa.work_pk, a.id, a.name FROM work_author wa JOIN author a ON a.pk = wa.author_pk"
+        f" WHERE wa.work_pk IN ({marks}) ORDER BY wa.work_pk, wa.position",
+        pks,
+    ):
+        works[r["work_pk"]]["authors"].append({"id": r["id"], "name": r["name"]})
+    for r in conn.execute(
+        f"SELECT work_pk, scheme, shown FROM identifier WHERE work_pk IN ({marks}) ORDER BY scheme, value", pks
+    ):
         works[r["work_pk"]]["ids"][r["scheme"]] = r["shown"]
     for r in conn.execute(
         "SELECT x.work_pk, x.technique AS slug, x.by, x.confidence, x.evidence FROM work_technique x"
-        " JOIN technique t ON t.slug = x.technique ORDER BY t.position"
+        f" JOIN technique t ON t.slug = x.technique WHERE x.work_pk IN ({marks}) ORDER BY t.position",
+        pks,
     ):
         works[r["work_pk"]]["techniques"].append({k: r[k] for k in ("slug", "by", "confidence", "evidence")})
     for r in conn.execute(
         "SELECT x.work_pk, x.motivation AS slug, x.by, x.confidence, x.status, x.quote, x.location AS 'where',"
-        " x.reasoning FROM work_motivation x JOIN motivation t ON t.slug = x.motivation ORDER BY t.position"
+        " x.reasoning FROM work_motivation x JOIN motivation t ON t.slug = x.motivation"
+        f" WHERE x.work_pk IN ({marks}) ORDER BY t.position",
+        pks,
     ):
         works[r["work_pk"]]["motivations"].append(dict(r))
         del works[r["work_pk"]]["motivations"][-1]["work_pk"]
-    for r in conn.execute("SELECT source_pk, type, target_pk FROM relation ORDER BY type"):
-        source, target = works[r["source_pk"]], works[r["target_pk"]]
-        source["relations"].append({"type": r["type"], "id": target["id"]})
-        target["cited_by"].append({"type": r["type"], "id": source["id"]})
-    for r in conn.execute("SELECT * FROM summary"):
+    # each side's relations by type, then in the order they were stored (as one query over the whole table gave them)
+    for r in conn.execute(
+        "SELECT x.source_pk, x.type, w.id FROM relation x JOIN work w ON w.pk = x.target_pk"
+        f" WHERE x.source_pk IN ({marks}) ORDER BY x.type, x.rowid",
+        pks,
+    ):
+        works[r["source_pk"]]["relations"].append({"type": r["type"], "id": r["id"]})
+    for r in conn.execute(
+        "SELECT x.target_pk, x.type, w.id FROM relation x JOIN work w ON w.pk = x.source_pk"
+        f" WHERE x.target_pk IN ({marks}) ORDER BY x.type, x.rowid",
+        pks,
+    ):
+        works[r["target_pk"]]["cited_by"].append({"type": r["type"], "id": r["id"]})
+    for r in conn.execute(f"SELECT * FROM summary WHERE work_pk IN ({marks})", pks):
         s = dict(r, contributors=json.loads(r["contributors"]))
         del s["motivation_stated_by"]  # superseded by the work's motivation statuses: never shown
         works[s.pop("work_pk")]["summary"] = s
     for w in works.values():
         del w["pk"]
-    for a in authors.values():
+    return cast("list[ExportedWork]", [works[pk] for pk in pks])
+
+
+class Works:
+    """The catalogue's works for a reader that must not hold them all at once (the site, at 100,000 works):
+    iterated a chunk at a time, or fetched by id. A connection must not cross a fork: a forked process (a site
+    renderer) reads through one of its own, to the same file, and fails if the file was replaced meanwhile."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self._conn, self._pid = conn, os.getpid()
+        self._path = next((r[2] for r in conn.execute("PRAGMA database_list") if r[1] == "main"), "")
+        self._file = os.stat(self._path).st_ino if self._path else None
+        self._count: int = conn.execute("SELECT count(*) FROM work").fetchone()[0]
+        self._own: tuple[int, sqlite3.Connection] | None = None
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[ExportedWork]:
+        return iter_works(self._connection())
+
+    def fetch(self, ids: Sequence[str]) -> list[ExportedWork]:
+        """The works `ids`, in that order."""
+        return list(iter_works(self._connection(), ids))
+
+    def _connection(self) -> sqlite3.Connection:
+        if os.getpid() == self._pid:
+            return self._conn
+        if self._own is None or self._own[0] != os.getpid():
+            if not self._path or os.stat(self._path).st_ino != self._file:
+                raise Unreadable(f"the catalogue {self._path} was replaced while the site was built: build it again")
+            self._own = (os.getpid(), connect(Path(self._path)))
+        return self._own[1]
+
+
+def export_lists(conn: sqlite3.Connection) -> dict[str, list[dict[str, Any]]]:
+    """What export gives besides the works: the authors, techniques and motivations (small beside the works)."""
+    authors = [dict(r, aliases=json.loads(r["aliases"])) for r in conn.execute("SELECT * FROM author ORDER BY id")]
+    for a in authors:
         del a["pk"]
     return {
-        # the keys ExportedWork lists (tests/test_build.py holds them to it)
-        "works": cast("list[ExportedWork]", list(works.values())),
-        "authors": list(authors.values()),
+        "authors": authors,
         "techniques": [
             dict(t, keywords=json.loads(t["keywords"]))
             for t in _rows(

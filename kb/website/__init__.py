@@ -105,19 +105,30 @@ def build(
     from kb import similarity
 
     results, figures = load_results(results_dir)
-    exported = catalogue.export(conn)
+    # the works are read from the catalogue a chunk at a time, never held whole (see context._Index)
+    works = catalogue.Works(conn)
+    exported = {"works": works, **catalogue.export_lists(conn)}
     related = None
-    if embeddings:
+    if embeddings and (embed or embeddings.exists()):  # else related by shared techniques, in iter_pages
         from kb.embeddings import MissingExtra
 
+        held = list(works)  # the embeddings' texts: every record, while they are compared
         try:
-            related = similarity.by_embeddings(exported["works"], embeddings, compute=embed)
+            related = similarity.by_embeddings(held, embeddings, compute=embed)
         except MissingExtra:  # no model here: cached vectors only, shared techniques for the rest
-            related = similarity.by_embeddings(exported["works"], embeddings)
-    pages = context.iter_pages(exported, config, results, related)
+            related = similarity.by_embeddings(held, embeddings)
+        del held
+    sources, pages = context.sources(exported, config, results)
     searchable = context.searchable_count(exported)
     return render.write_site(
-        pages, out, assets_dir(), figures, search=search, searchable=searchable, protected=protected
+        pages(related),
+        out,
+        assets_dir(),
+        figures,
+        search=search,
+        searchable=searchable,
+        protected=protected,
+        sources=sources,
     )
 
 

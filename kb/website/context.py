@@ -18,7 +18,7 @@ from itertools import chain
 from kb import export, similarity
 from kb.query import CURATED, MOTIVATION_STATUSES, STATUS_WORDS, WORK_STATUSES
 from kb.tree import Tree
-from kb.website.markup import markdown, paragraphs
+from kb.website.markup import html_text, markdown, paragraphs, plain
 
 SCHOLAR = "https://scholar.google.com/citations?user={}"
 LESSWRONG_USER = "https://www.lesswrong.com/users/{}"
@@ -42,10 +42,10 @@ class Page:
     template: str
     made: dict | Callable[[], dict]  # the context, or what makes it when the page has to be rendered
     search: bool = False  # in the search index (its template marks the part Pagefind reads)
-    # What the context is made from, when that is much cheaper than the context itself: a page whose key is
-    # unchanged is not rendered, and its context never made (work pages; a technique's citation files). The code
-    # that makes contexts is not in the key: render's assets digest covers it.
-    key: object = None
+    # What makes what the context is made from, when that is much cheaper than the context itself: a page whose key
+    # is unchanged is not rendered, and its context never made (work pages; citation files). The code that makes
+    # contexts is not in the key: render's assets digest covers it.
+    key: Callable[[], object] | None = None
     # The works whose records the page shows something of (the site's dependency map, see dependencies): an edit
     # to one work's record touches only the pages naming it, and those made from the whole catalogue (None).
     works: tuple[str, ...] | None = None
@@ -97,6 +97,32 @@ def dependencies(pages: Iterable[Page]) -> tuple[dict[str, list[str]], list[str]
     return dict(by_work), everywhere
 
 
+@dataclass(frozen=True)
+class Sources:
+    """What the pages are made from, digested for the next build: `inputs`, everything every page may show (the
+    site's counts, the taxonomy, the authors, the experiments, the configuration), and a digest of each work (its
+    record as exported, with its cite key). An incremental build whose inputs are unchanged need look again only at
+    the pages naming a work whose digest changed, or whose list of works changed (Page.works)."""
+
+    inputs: str
+    works: dict[str, str]
+
+
+def sources(
+    catalogue: Mapping, config: SiteConfig, results: list[dict] | None = None
+) -> tuple[Sources, Callable[..., Iterator[Page]]]:
+    """The site's Sources, and what makes its pages over the same index (called with `related`, as iter_pages)."""
+    index = _Index.of(catalogue, config, results)
+    whole = (index.site, config, catalogue["techniques"], catalogue["motivations"], catalogue["authors"])
+    inputs = _digest(pickle.dumps((*whole, index.experiments), protocol=5))
+    works = {i: _digest(d + index.cite_keys[i].encode()) for i, d in index.recorded.items()}
+    return Sources(inputs, works), partial(_pages_of, index)
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=10).hexdigest()
+
+
 def iter_pages(
     catalogue: Mapping,
     config: SiteConfig,
@@ -110,9 +136,12 @@ def iter_pages(
     _Index), each saying which works every page it makes shows (Page.works). A work page's context (its view with
     the summary's Markdown rendered, its BibTeX, its metadata) is made only when the page is rendered, in the worker
     that renders it; its `key` says what it is made from, so that an incremental build knows which work pages
-    changed without making any of them."""
-    index = _Index.of(catalogue, config, results)
-    related = related if related is not None else similarity.by_techniques(catalogue["works"])
+    changed without making any of them; the other pages' contexts too are made only when they are rendered."""
+    return _pages_of(_Index.of(catalogue, config, results), related)
+
+
+def _pages_of(index: _Index, related: dict[str, list[str]] | None = None) -> Iterator[Page]:
+    related = related if related is not None else similarity.by_techniques(list(index.works.values()))
     paths: list[str] = []  # for the sitemap, last
     generators = (
         _home_pages(index),
@@ -130,19 +159,23 @@ def iter_pages(
 
 @dataclass
 class _Index:
-    """What every page generator reads: the works and techniques by key, the taxonomy, the cite keys and citation
-    entries, the experiments, the `site` block every page shows; and, made once on first use, each work's card,
-    each technique's works (its subtree's) and each work's citation digest."""
+    """What every page generator reads: the works (the fields lists show: see _Brief) and techniques by key, the
+    taxonomy, the cite keys and each work's citation digest, the experiments, the `site` block every page shows;
+    and, made once on first use, each work's card and each technique's works (its subtree's).
+
+    A work's whole record is not held: the work pages are made from `records` (every work, read a chunk at a time
+    from the catalogue, see kb.catalogue.Works), and a list's citation files and feed `fetch` theirs."""
 
     config: SiteConfig
-    works: dict[str, dict]
+    works: dict[str, _Brief]  # in id order
     techniques: dict[str, dict]
     motivations: list[dict]  # as the catalogue lists them
     authors: list[dict]
     taxonomy: Tree
     experiments: list[dict]  # sorted by name
     cite_keys: dict[str, str]
-    entries: export.Entries
+    records: Iterable[dict]  # every work as the catalogue exports it, in id order (read again at each iteration)
+    fetch: Callable[[list[str]], list[dict]]  # the works with these ids, as the catalogue exports them
     site: dict = field(default_factory=dict)
     # curated tags only: a suggestion lists no work under a technique, but shows on its page apart, marked
     by_technique: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
@@ -151,11 +184,20 @@ class _Index:
     tested_in: dict[str, list[dict]] = field(default_factory=dict)  # work id -> the experiments that re-test it
     cards: dict[str, dict] = field(default_factory=dict)
     under: dict[str, list[str]] = field(default_factory=dict)
-    digests: dict[str, bytes] = field(default_factory=dict)
+    digests: dict[str, bytes] = field(default_factory=dict)  # work id -> what its citation entries are made from
+    recorded: dict[str, bytes] = field(default_factory=dict)  # work id -> its whole record, hashed (see sources)
 
     @classmethod
     def of(cls, catalogue: Mapping, config: SiteConfig, results: list[dict] | None) -> _Index:
-        works = {w["id"]: w for w in catalogue["works"]}
+        records = catalogue["works"]
+        works: dict[str, _Brief] = {}
+        digests: dict[str, bytes] = {}
+        shared: dict[object, object] = {}
+        recorded: dict[str, bytes] = {}
+        for w in records:  # one pass over the records: what lists need of each work is kept, the rest let go
+            works[w["id"]] = _Brief(w, shared)
+            digests[w["id"]] = _citation_digest(w)
+            recorded[w["id"]] = hashlib.blake2b(pickle.dumps(w, protocol=5), digest_size=10).digest()
         cite_keys = export.cite_keys(list(works.values()))  # over the whole catalogue: keys unique site-wide
         index = cls(
             config=config,
@@ -166,7 +208,10 @@ class _Index:
             taxonomy=Tree.of(catalogue["techniques"]),
             experiments=sorted(results or [], key=lambda r: r["experiment"]),
             cite_keys=cite_keys,
-            entries=export.Entries(works, cite_keys),
+            records=records,
+            fetch=getattr(records, "fetch", None) or _fetcher(records),
+            digests=digests,
+            recorded=recorded,
         )
         for w in works.values():
             for t in w["techniques"]:
@@ -184,7 +229,7 @@ class _Index:
             "base_url": config.base_url,
             "counts": {
                 "works": len(works),
-                "summaries": sum(1 for w in works.values() if w["summary"]),
+                "summaries": sum(1 for w in works.values() if w["has_summary"]),
                 "authors": len(catalogue["authors"]),
                 "techniques": len(index.techniques),
             },
@@ -205,17 +250,17 @@ class _Index:
         return {slug: [self.tech_names[a] for a in self.taxonomy.lineage(slug)] for slug in self.techniques}
 
     @cached_property
-    def by_motivation(self) -> dict[str, list[tuple[dict, dict]]]:
+    def by_motivation(self) -> dict[str, list[tuple[Mapping, dict]]]:
         """slug -> (work, its tag) for each work a person tagged with it, in catalogue order."""
         return self._motivation_tags(curated=True)
 
     @cached_property
-    def suggested_motivation(self) -> dict[str, list[tuple[dict, dict]]]:
+    def suggested_motivation(self) -> dict[str, list[tuple[Mapping, dict]]]:
         """slug -> (work, its tag) for each work an automatic tagger suggests it for: shown apart, marked."""
         return self._motivation_tags(curated=False)
 
-    def _motivation_tags(self, curated: bool) -> dict[str, list[tuple[dict, dict]]]:
-        tagged: dict[str, list[tuple[dict, dict]]] = defaultdict(list)
+    def _motivation_tags(self, curated: bool) -> dict[str, list[tuple[Mapping, dict]]]:
+        tagged: dict[str, list[tuple[Mapping, dict]]] = defaultdict(list)
         for w in self.works.values():
             for t in w["motivations"]:
                 if (t["by"] in CURATED) == curated:
@@ -254,7 +299,7 @@ class _Index:
                 ],
                 "suggested": [t["slug"] for t in w["techniques"] + w["motivations"] if t["by"] not in CURATED],
                 "motivation_status": w["motivation_status"],
-                "has_summary": w["summary"] is not None,
+                "has_summary": w["has_summary"],
                 "added": w["added"],
                 "citations": w.get("citation_count"),
             }
@@ -269,41 +314,58 @@ class _Index:
 
     def digest(self, work_id: str) -> bytes:
         """What a work's citation entries are made from, hashed."""
-        if work_id not in self.digests:
-            cited = [self.works[work_id].get(f) for f in export.CITED_FIELDS]
-            self.digests[work_id] = hashlib.blake2b(pickle.dumps(cited, protocol=5), digest_size=12).digest()
         return self.digests[work_id]
 
-    def citation_pages(self, stem: str, ids: list[str], key: Callable[[str], object]) -> Iterator[Page]:
-        """The works `ids` for a reference manager, a file per format; `key(fmt)` is what the file is made from."""
+    def newest(self, ids: Iterable[str]) -> list[dict]:
+        """The FEED_SIZE works of `ids` added last (then the latest, then by id), their whole records."""
+        works = self.works
+        newest = sorted(ids, key=lambda i: (works[i]["added"] or "", works[i]["year"] or 0, i), reverse=True)
+        return self.fetch(newest[:FEED_SIZE])
+
+    @cached_property
+    def entries(self) -> _Entries:
+        return _Entries(self.cite_keys, self.fetch)
+
+    def citation_pages(
+        self, stem: str, ids: list[str], key: Callable[[str], object], held: list[dict] | None = None
+    ) -> Iterator[Page]:
+        """The works `ids` for a reference manager, a file per format; `key(fmt)` is what the file is made from.
+        Their records are `held`, or fetched when a file is written."""
         for fmt, ext in export.EXTENSIONS.items():
-            text = partial(self.entries.text, fmt, ids)
-            yield Page(f"{stem}.{ext}", "raw.txt", _text_context(text), key=key(fmt), works=tuple(ids))
+            text = partial(self.entries.text, fmt, ids, held)
+            yield Page(f"{stem}.{ext}", "raw.txt", _text_context(text), key=partial(key, fmt), works=tuple(ids))
 
 
 def _home_pages(ix: _Index) -> Iterator[Page]:
     """The front page, search, 404, the lists of techniques and motivations, the Methods page."""
-    works, site = ix.works, ix.site
-    recent = sorted(works, key=lambda i: (works[i]["added"] or "", works[i]["year"] or 0, i), reverse=True)[:RECENT]
-    home = {"site": site, "recent": [ix.card(i) for i in recent], "tree": ix.tree, "motivations": ix.motivation_list}
-    yield Page("index.html", "index.html", home, works=None)
+    site = ix.site
+    yield Page("index.html", "index.html", partial(_home_context, ix), works=None)
     yield Page("search.html", "search.html", {"site": site}, works=())
     yield Page("404.html", "404.html", {"site": site}, works=())
-    yield Page("techniques/index.html", "techniques.html", {"site": site, "tree": ix.tree}, works=None)
-    shown = [i for r in ix.experiments for i in dict.fromkeys(r.get("works", [])) if i in works]
+    yield Page("techniques/index.html", "techniques.html", lambda: {"site": site, "tree": ix.tree}, works=None)
+    shown = [i for r in ix.experiments for i in dict.fromkeys(r.get("works", [])) if i in ix.works]
+    yield Page("methods.html", "methods.html", partial(_methods_context, ix), works=tuple(dict.fromkeys(shown)))
+    motivations = lambda: {"site": site, "motivations": ix.motivation_list}  # noqa: E731 (made when rendered)
+    yield Page("motivations/index.html", "motivations.html", motivations, works=None)
+
+
+def _home_context(ix: _Index) -> dict:
+    works = ix.works
+    recent = sorted(works, key=lambda i: (works[i]["added"] or "", works[i]["year"] or 0, i), reverse=True)[:RECENT]
+    return {"site": ix.site, "recent": [ix.card(i) for i in recent], "tree": ix.tree, "motivations": ix.motivation_list}
+
+
+def _methods_context(ix: _Index) -> dict:
     experiments = [
         dict(
             r,
-            works=[ix.card(i) for i in dict.fromkeys(r.get("works", [])) if i in works],
+            works=[ix.card(i) for i in dict.fromkeys(r.get("works", [])) if i in ix.works],
             verdicts=_experiment_brief(r)["verdicts"],
             technique_links=[{"slug": t, "name": ix.tech_names[t]} for t in r["techniques"] if t in ix.tech_names],
         )
         for r in ix.experiments
     ]
-    methods = {"site": site, "experiments": experiments, "caveats": _caveats(ix.experiments)}
-    yield Page("methods.html", "methods.html", methods, works=tuple(dict.fromkeys(shown)))
-    motivations = {"site": site, "motivations": ix.motivation_list}
-    yield Page("motivations/index.html", "motivations.html", motivations, works=None)
+    return {"site": ix.site, "experiments": experiments, "caveats": _caveats(ix.experiments)}
 
 
 def _technique_pages(ix: _Index) -> Iterator[Page]:
@@ -311,54 +373,67 @@ def _technique_pages(ix: _Index) -> Iterator[Page]:
     reference manager, and its feed."""
     for slug, t in ix.techniques.items():
         ids = ix.works_under(slug)
-        results = ix.results_by_technique[slug]
         # the works each experiment re-tests, those the catalogue has
-        claims_from = {r["experiment"]: [i for i in r.get("works", []) if i in ix.works] for r in results}
-        context = {
-            "site": ix.site,
-            "technique": t,
-            "ancestors": [{"slug": a, "name": ix.tech_names[a]} for a in ix.taxonomy.ancestors(slug)],
-            "children": [
-                {"slug": c, "name": ix.tech_names[c], "count": len(ix.works_under(c))}
-                for c in ix.taxonomy.children.get(slug, [])
-            ],
-            "by_year": _by_year([ix.card(i) for i in ids]),
-            "kinds": sorted({ix.works[i]["kind"] for i in ids}),
-            "statuses": [x for x in WORK_STATUSES if any(ix.card(i)["motivation_status"] == x for i in ids)],
-            "status_words": STATUS_WORDS,
-            "caveats": _caveats(results),
-            "most_cited": _most_cited([ix.card(i) for i in ids]),
-            "results": sorted(results, key=lambda r: r["experiment"]),
-            "claims_from": {name: [ix.card(i) for i in claimed] for name, claimed in claims_from.items()},
-            "suggested": _sort_cards([ix.card(i) for i in sorted(ix.suggested_for[slug] - set(ids))]),
+        claims_from = {
+            r["experiment"]: [i for i in r.get("works", []) if i in ix.works] for r in ix.results_by_technique[slug]
         }
-        shown = tuple(dict.fromkeys([*ids, *(i for claimed in claims_from.values() for i in claimed)]))
+        suggested = sorted(ix.suggested_for[slug] - set(ids))
+        shown = tuple(dict.fromkeys([*ids, *(i for claimed in claims_from.values() for i in claimed), *suggested]))
+        context = partial(_technique_context, ix, slug, ids, claims_from, suggested)
         yield Page(f"techniques/{slug}.html", "technique.html", context, search=True, works=shown)
         yield from ix.citation_pages(f"techniques/{slug}", ids, partial(_citations_key, ix, ids))
         title = f"{t['name']} — {ix.config.title}"
         page, path = f"techniques/{slug}.html", f"techniques/{slug}.xml"
-        feed = _feed(ix.site, title, page, path, [ix.works[i] for i in ids], ix.config)
+        feed = partial(_feed, ix, title, page, path, ids)
         yield Page(f"techniques/{slug}.xml", "feed.xml", feed, works=tuple(ids))
+
+
+def _technique_context(
+    ix: _Index, slug: str, ids: list[str], claims_from: dict[str, list[str]], suggested: list[str]
+) -> dict:
+    results = ix.results_by_technique[slug]
+    return {
+        "site": ix.site,
+        "technique": ix.techniques[slug],
+        "ancestors": [{"slug": a, "name": ix.tech_names[a]} for a in ix.taxonomy.ancestors(slug)],
+        "children": [
+            {"slug": c, "name": ix.tech_names[c], "count": len(ix.works_under(c))}
+            for c in ix.taxonomy.children.get(slug, [])
+        ],
+        "by_year": _by_year([ix.card(i) for i in ids]),
+        "kinds": sorted({ix.works[i]["kind"] for i in ids}),
+        "statuses": [x for x in WORK_STATUSES if any(ix.card(i)["motivation_status"] == x for i in ids)],
+        "status_words": STATUS_WORDS,
+        "caveats": _caveats(results),
+        "most_cited": _most_cited([ix.card(i) for i in ids]),
+        "results": sorted(results, key=lambda r: r["experiment"]),
+        "claims_from": {name: [ix.card(i) for i in claimed] for name, claimed in claims_from.items()},
+        "suggested": _sort_cards([ix.card(i) for i in suggested]),
+    }
 
 
 def _motivation_pages(ix: _Index) -> Iterator[Page]:
     """A page per motivation: the works whose authors state it, partly state it, and those a reader infers it of,
     each card with the tag's evidence (the authors' quote, or who infers it and why); suggestions apart."""
     for m in ix.motivations:
-        groups: dict[str, list[dict]] = {status: [] for status in MOTIVATION_STATUSES}
-        for w, t in ix.by_motivation[m["slug"]]:
-            groups[t["status"]].append(dict(ix.card(w["id"]), tag=t))
-        suggested = [dict(ix.card(w["id"]), tag=t) for w, t in ix.suggested_motivation[m["slug"]]]
-        context = {
-            "site": ix.site,
-            "motivation": m,
-            "stated": _sort_cards(groups["stated"]),
-            "partly": _sort_cards(groups["partly-stated"]),
-            "inferred": _sort_cards(groups["inferred"]),
-            "suggested": _sort_cards(suggested),
-        }
         shown = tuple(w["id"] for w, _ in ix.by_motivation[m["slug"]] + ix.suggested_motivation[m["slug"]])
+        context = partial(_motivation_context, ix, m)
         yield Page(f"motivations/{m['slug']}.html", "motivation.html", context, works=shown)
+
+
+def _motivation_context(ix: _Index, m: dict) -> dict:
+    groups: dict[str, list[dict]] = {status: [] for status in MOTIVATION_STATUSES}
+    for w, t in ix.by_motivation[m["slug"]]:
+        groups[t["status"]].append(dict(ix.card(w["id"]), tag=t))
+    suggested = [dict(ix.card(w["id"]), tag=t) for w, t in ix.suggested_motivation[m["slug"]]]
+    return {
+        "site": ix.site,
+        "motivation": m,
+        "stated": _sort_cards(groups["stated"]),
+        "partly": _sort_cards(groups["partly-stated"]),
+        "inferred": _sort_cards(groups["inferred"]),
+        "suggested": _sort_cards(suggested),
+    }
 
 
 def _author_pages(ix: _Index) -> Iterator[Page]:
@@ -368,63 +443,77 @@ def _author_pages(ix: _Index) -> Iterator[Page]:
         for a in w["authors"]:
             author_works[a["id"]].append(w["id"])
     authors = sorted((a for a in ix.authors if author_works[a["id"]]), key=lambda a: (_surname(a["name"]), a["id"]))
-    listed = [{"id": a["id"], "name": a["name"], "count": len(author_works[a["id"]])} for a in authors]
-    yield Page("authors/index.html", "authors.html", {"site": ix.site, "authors": listed}, works=None)
+
+    def listed() -> dict:
+        counted = [{"id": a["id"], "name": a["name"], "count": len(author_works[a["id"]])} for a in authors]
+        return {"site": ix.site, "authors": counted}
+
+    yield Page("authors/index.html", "authors.html", listed, works=None)
     for a in authors:
-        links = [
-            ("Google Scholar", SCHOLAR.format(a["scholar_id"])) if a.get("scholar_id") else None,
-            ("LessWrong", LESSWRONG_USER.format(a["lesswrong"])) if a.get("lesswrong") else None,
-            ("Homepage", a["homepage"]) if a.get("homepage") else None,
-        ]
-        context = {
-            "site": ix.site,
-            "author": {k: a.get(k) for k in ("id", "name", "affiliation")},
-            "links": [link for link in links if link],
-            "works": _sort_cards([ix.card(i) for i in author_works[a["id"]]]),
-        }
-        yield Page(f"authors/{a['id']}.html", "author.html", context, works=tuple(author_works[a["id"]]))
+        ids = author_works[a["id"]]
+        yield Page(f"authors/{a['id']}.html", "author.html", partial(_author_context, ix, a, ids), works=tuple(ids))
+
+
+def _author_context(ix: _Index, a: dict, ids: list[str]) -> dict:
+    links = [
+        ("Google Scholar", SCHOLAR.format(a["scholar_id"])) if a.get("scholar_id") else None,
+        ("LessWrong", LESSWRONG_USER.format(a["lesswrong"])) if a.get("lesswrong") else None,
+        ("Homepage", a["homepage"]) if a.get("homepage") else None,
+    ]
+    return {
+        "site": ix.site,
+        "author": {k: a.get(k) for k in ("id", "name", "affiliation")},
+        "links": [link for link in links if link],
+        "works": _sort_cards([ix.card(i) for i in ids]),
+    }
 
 
 def _work_pages(ix: _Index, related: dict[str, list[str]]) -> Iterator[Page]:
     """A page per work, and the work alone in every citation format its page offers."""
     lookups = _Lookups(ix.works, ix.techniques, ix.lineage_names, ix.tech_names, ix.mot_names, ix.entries, ix.tested_in)
-    for w in ix.works.values():
+    for w in ix.records:  # whole records, read a chunk at a time: a batch of pages holds only its own
         referred = [r["id"] for r in w["relations"]] + [r["id"] for r in w["cited_by"]]
-        lineages = [(t["slug"], ix.lineage_names[t["slug"]]) for t in w["techniques"]]
         yield Page(
             f"works/{w['id']}.html",
             "work.html",
             partial(_work_context, w, ix.site, ix.config, lookups, ix.card, related[w["id"]]),
             search=True,
-            # Everything the page is made from: the work as exported, the cards it lists, the names of its
-            # tags, its citation key and the site. Cheaper than the context (no view, BibTeX or metadata to
-            # make): a page whose key is unchanged is carried over without its context ever being made.
-            key=(
-                w,
-                ix.site,
-                ix.config.base_url,
-                ix.config.repo_url,
-                ix.cite_keys[w["id"]],
-                lineages,
-                [ix.techniques[t["slug"]]["keywords"] for t in w["techniques"]],
-                [ix.mot_names[t["slug"]] for t in w["motivations"]],
-                [ix.card(i) for i in referred],
-                [ix.card(i) for i in related[w["id"]]],
-                ix.tested_in.get(w["id"], []),
-            ),
+            key=partial(_work_key, ix, w, referred, related[w["id"]]),
             works=tuple(dict.fromkeys([w["id"], *referred, *related[w["id"]]])),
         )
-        yield from ix.citation_pages(f"works/{w['id']}", [w["id"]], partial(_citations_key, ix, [w["id"]]))
+        alone = partial(_citations_key, ix, [w["id"]])
+        yield from ix.citation_pages(f"works/{w['id']}", [w["id"]], alone, [w])
+
+
+def _work_key(ix: _Index, w: dict, referred: list[str], related: list[str]) -> tuple:
+    """Everything a work page is made from: the work as exported, the cards it lists, the names of its tags, its
+    citation key and the site. Cheaper than the context (no view, BibTeX or metadata to make): a page whose key is
+    unchanged is carried over without its context ever being made."""
+    return (
+        w,
+        ix.site,
+        ix.config.base_url,
+        ix.config.repo_url,
+        ix.cite_keys[w["id"]],
+        [(t["slug"], ix.lineage_names[t["slug"]]) for t in w["techniques"]],
+        [ix.techniques[t["slug"]]["keywords"] for t in w["techniques"]],
+        [ix.mot_names[t["slug"]] for t in w["motivations"]],
+        [ix.card(i) for i in referred],
+        [ix.card(i) for i in related],
+        ix.tested_in.get(w["id"], []),
+    )
 
 
 def _site_feed(ix: _Index) -> Iterator[Page]:
-    feed = _feed(ix.site, ix.config.title, "index.html", "feed.xml", list(ix.works.values()), ix.config)
+    feed = partial(_feed, ix, ix.config.title, "index.html", "feed.xml", ix.works)
     yield Page("feed.xml", "feed.xml", feed, works=None)
 
 
 def _sitemap(ix: _Index, paths: list[str]) -> Page:
-    listed = sorted(p for p in paths if p.endswith(".html") and p != "404.html")
-    return Page("sitemap.xml", "sitemap.xml", {"site": ix.site, "paths": listed}, works=None)
+    def listed() -> dict:  # made when rendered: by then `paths` holds every page
+        return {"site": ix.site, "paths": sorted(p for p in paths if p.endswith(".html") and p != "404.html")}
+
+    return Page("sitemap.xml", "sitemap.xml", listed, works=None)
 
 
 @dataclass(frozen=True)
@@ -432,12 +521,12 @@ class _Lookups:
     """What every work page looks things up in: the works, the techniques, their names and their lineages' names (a
     technique's and its ancestors'), the citation entries."""
 
-    works: dict[str, dict]
+    works: dict[str, _Brief]
     techniques: dict[str, dict]
     lineage_names: dict[str, list[str]]
     tech_names: dict[str, str]
     mot_names: dict[str, str]
-    entries: export.Entries
+    entries: _Entries
     tested_in: dict[str, list[dict]]  # work id -> the experiments that re-test its claims
 
 
@@ -483,11 +572,105 @@ def _work_context(
         "discussion": discussion,
         "related": [card(i) for i in related],
         "status_words": STATUS_WORDS,
-        "bibtex": look.entries.entry("bibtex", w["id"]).rstrip(),
+        "bibtex": look.entries.entry("bibtex", w).rstrip(),
         "citation_files": {fmt: f"{w['id']}.{ext}" for fmt, ext in export.EXTENSIONS.items()},
         "citation_meta": export.highwire(w, config.base_url),
         "edit_url": _edit_url(config, w),
     }
+
+
+# The fields of a work that lists show, all a site holds of every work at once (its whole record is read when its
+# page is made): at 100,000 works the records held whole were most of a build's memory.
+BRIEF_FIELDS: tuple[str, ...] = ("id", "kind", "title", "year", "venue", "more_authors", "authors", "motivations")
+BRIEF_FIELDS += ("motivation_status", "added", "citation_count")
+
+
+class _Brief(Mapping):
+    """What lists, cards, keys and filters read of a work (read as brief["title"], like the record it is made from):
+    BRIEF_FIELDS, its tags' slugs and who gave them, and whether it has a summary. Slots, not a dict: a third of the
+    memory, for one of these per work of the catalogue."""
+
+    __slots__ = (*BRIEF_FIELDS, "techniques", "has_summary")
+
+    def __init__(self, w: Mapping, shared: dict):
+        """Equal parts of different works (an author, a tag, a venue) become one object, the first met, kept in
+        `shared`: each record read from the catalogue has copies of its own."""
+
+        def one(value):
+            if isinstance(value, dict):
+                return shared.setdefault(tuple(value.items()), value)
+            return shared.setdefault(value, value) if isinstance(value, str) else value
+
+        for k in BRIEF_FIELDS:
+            setattr(self, k, one(w.get(k)))
+        self.id, self.title = w["id"], w["title"]  # each its own: nothing to share
+        self.authors = [one(a) for a in w["authors"]]
+        self.motivations = [one(t) for t in w["motivations"]]
+        self.techniques = [one({"slug": t["slug"], "by": t["by"]}) for t in w["techniques"]]
+        self.has_summary = w["summary"] is not None
+
+    def __getitem__(self, key: str):
+        try:
+            return getattr(self, key)
+        except AttributeError:
+            raise KeyError(key) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.__slots__)
+
+    def __len__(self) -> int:
+        return len(self.__slots__)
+
+
+def _citation_digest(w: Mapping) -> bytes:
+    """What a work's citation entries are made from, hashed."""
+    cited = [w.get(f) for f in export.CITED_FIELDS]
+    return hashlib.blake2b(pickle.dumps(cited, protocol=5), digest_size=12).digest()
+
+
+def _fetcher(records: Iterable[dict]) -> Callable[[list[str]], list[dict]]:
+    """`fetch` over records held in memory (an export as a list)."""
+    held = {w["id"]: w for w in records}
+    return lambda ids: [held[i] for i in ids if i in held]
+
+
+# Characters of citation entries a process keeps. A work is in the citation files of its techniques and their
+# ancestors (3.8 files a format, on average, in generated catalogues): below about 12,000 works every entry is made
+# once; above, a process lets its entries go each time they fill this much (at 100,000 works, all of them held was
+# 500 MB in each renderer) and makes them again as they are needed.
+ENTRY_CHARS = 64_000_000
+# Works fetched at once for a citation file: a technique's list is not fetched whole.
+CHUNK_WORKS = 1000
+
+
+class _Entries:
+    """Each work's entry in each citation format, made once and kept while they fit in ENTRY_CHARS; the records of
+    works whose entries are not kept are fetched a chunk at a time."""
+
+    def __init__(self, keys: dict[str, str], fetch: Callable[[list[str]], list[dict]]):
+        self.keys, self.fetch = keys, fetch
+        self._made: dict[tuple[str, str], str] = {}
+        self._chars = 0
+
+    def entry(self, fmt: str, w: Mapping) -> str:
+        made = self._made.get((fmt, w["id"]))
+        if made is None:
+            made = export.entry(fmt, w, self.keys[w["id"]])
+            if self._chars + len(made) > ENTRY_CHARS:
+                self._made.clear()
+                self._chars = 0
+            self._made[(fmt, w["id"])] = made
+            self._chars += len(made)
+        return made
+
+    def text(self, fmt: str, ids: list[str], held: list[dict] | None = None) -> str:
+        """The citation file of the works `ids` (their records `held`, or else fetched as needed)."""
+        made = {i: self._made[(fmt, i)] for i in ids if (fmt, i) in self._made}
+        missing = [i for i in ids if i not in made]
+        chunks = (self.fetch(missing[k : k + CHUNK_WORKS]) for k in range(0, len(missing), CHUNK_WORKS))
+        for w in held if held is not None else chain.from_iterable(chunks):
+            made.setdefault(w["id"], self.entry(fmt, w))
+        return export.joined(fmt, [made[i] for i in ids if i in made])
 
 
 def _text_context(text: Callable[[], str]) -> Callable[[], dict]:
@@ -513,7 +696,7 @@ def _caveats(results: list[dict]) -> list[str]:
     return list(dict.fromkeys(r["run"]["model_note"] for r in results if r["run"].get("model_note")))
 
 
-def _author_line(w: dict) -> str:
+def _author_line(w: Mapping) -> str:
     return ", ".join(a["name"] for a in w["authors"][:6]) + (
         " et al." if w["more_authors"] or len(w["authors"]) > 6 else ""
     )
@@ -535,8 +718,9 @@ def _work_view(w: dict) -> dict:
     return view
 
 
-def _feed(site: dict, title: str, page: str, path: str, works: list[dict], config: SiteConfig) -> dict:
-    newest = sorted(works, key=lambda w: (w["added"] or "", w["year"] or 0, w["id"]), reverse=True)[:FEED_SIZE]
+def _feed(ix: _Index, title: str, page: str, path: str, ids: Iterable[str]) -> dict:
+    """The feed of the works `ids`: the FEED_SIZE added last (_Index.newest), made when the feed is rendered."""
+    newest = ix.newest(ids)
     entries = [
         {
             "id": w["id"],
@@ -550,9 +734,9 @@ def _feed(site: dict, title: str, page: str, path: str, works: list[dict], confi
         for w in newest
     ]
     return {
-        "site": site,
+        "site": ix.site,
         # a feed changes when an entry does, not with every build: readers would show it all as new
-        "updated": max((e["updated"] for e in entries if e["updated"]), default=config.build_date.isoformat()),
+        "updated": max((e["updated"] for e in entries if e["updated"]), default=ix.config.build_date.isoformat()),
         "title": title,
         "page": page,
         "path": path,
@@ -609,11 +793,67 @@ def _surname(name: str) -> str:
     return name.split()[-1].lower() if name.split() else ""
 
 
-def fingerprint(page: Page) -> bytes:
+def fingerprint(page: Page, context: dict | None = None) -> bytes:
     """What decides a page's HTML besides the templates and the code: its template's name and its key, or else
     its context, serialised.
 
     pickle, not JSON: three times faster, and as deterministic here (contexts are built in a fixed order from
     sorted data; no sets). Two equal contexts whose objects are shared differently pickle differently: that only
-    re-renders a page, never keeps a stale one."""
-    return pickle.dumps((page.template, page.context if page.key is None else page.key), protocol=5)
+    re-renders a page, never keeps a stale one. `context`: the page's, when it is made already."""
+    if page.key is not None:
+        return pickle.dumps((page.template, page.key()), protocol=5)
+    return pickle.dumps((page.template, page.context if context is None else context), protocol=5)
+
+
+def search_record(template: str, context: dict) -> dict:
+    """What the search index holds of a searchable page (a work's or a technique's), made from the context its page
+    is rendered from: Pagefind's custom record (content, meta, filters), handed to it instead of HTML it would parse.
+
+    The content is the text a reader searches: what the page's article says, without who assigned each tag or the
+    links; meta and filter values become HTML in the search UI, so they pass through `plain`."""
+    if template == "technique.html":
+        t = context["technique"]
+        parts = [t["name"], t["description"], ", ".join(t["keywords"]), *(c["name"] for c in context["children"])]
+        return {"content": _joined(parts), "meta": {"title": plain(t["name"])}, "filters": {}}
+    w, words = context["work"], context["status_words"]
+    filters = {
+        "technique": context["technique_filters"],
+        "motivation": [context["motivation_names"][t["slug"]] for t in context["curated_motivations"]],
+        "x-risk motivation": [words[w["motivation_status"]]],
+        "year": [str(w["year"])] if w["year"] else [],
+        "kind": [w["kind"]],
+    }
+    return {
+        "content": _joined(_work_text(context)),
+        "meta": {"title": plain(w["title"])},
+        "filters": {name: [plain(v) for v in values] for name, values in filters.items() if values},
+    }
+
+
+def _work_text(context: dict) -> list[str | None]:
+    """A work page's article as text, in the page's order."""
+    w = context["work"]
+    summary = w["summary"] or {}
+    evidence = [
+        f"{context['motivation_names'][t['slug']]}: {t.get('reasoning') or t.get('quote') or ''}"
+        for t in context["curated_motivations"]
+    ]
+    return [
+        " · ".join(str(x) for x in (w["kind"], w["year"], w["venue"]) if x),
+        w["title"],
+        w["author_line"],
+        ", ".join(context["technique_names"][t["slug"]] for t in context["curated_techniques"]),
+        ", ".join(context["technique_aliases"]),
+        context["status_words"][w["motivation_status"]],
+        *evidence,
+        w["abstract"],
+        w.get("curator_note"),
+        html_text(summary.get("body_html")),
+        html_text(summary.get("xrisk_html")),
+        html_text(summary.get("opinion_html")),
+    ]
+
+
+def _joined(parts: Iterable[str | None]) -> str:
+    """Text parts as one record's content: each a sentence of its own (as Pagefind reads block elements)."""
+    return " ".join(" ".join(p.split()) + ("" if p.rstrip().endswith((".", "?", "!")) else ".") for p in parts if p)

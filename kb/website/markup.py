@@ -49,6 +49,11 @@ def _markdown():
     return MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table")
 
 
+def prepare() -> None:
+    """Load the Markdown parser now: before the renderers fork, so that each does not import it again."""
+    _markdown()
+
+
 # One summary is rendered for its work's page and again for each feed that lists the work (the site's, each of its
 # techniques' and motivations'): the same text gives the same HTML, so it is rendered once.
 @lru_cache(maxsize=4096)
@@ -107,3 +112,13 @@ def plain(text) -> str:
 
 
 _LOOK_ALIKES = str.maketrans({"<": "‹", ">": "›", "&": "＆", '"': "”", "'": "’", "`": "ˋ"})
+
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+def html_text(html_: str | None) -> str:
+    """The text of HTML this module made (sanitised Markdown): tags dropped, entities read."""
+    import html
+
+    return html.unescape(_TAG.sub(" ", html_)) if html_ else ""

@@ -1,13 +1,18 @@
 """Phase two of a site build: contexts -> files, into a temporary folder that is swapped in at the end.
 
-Incremental: each page's context is fingerprinted; a page whose fingerprint (and the templates) did
-not change since the last build is carried over from it (a hard link, not a re-render). The previous
-site stays untouched until the new one is complete, so a failed build leaves it intact.
+Incremental: the manifest kept with the site holds a digest of each work, of what every page shows (the site's
+counts, the taxonomy, the configuration: context.Sources), of each page's list of works (the dependency map) and a
+fingerprint of each page. A rebuild with the same templates and inputs looks again only at the pages naming a work
+whose digest changed, or whose list of works changed, and those made from the whole catalogue; every other page is
+carried over from the live site (a hard link) without its context being made. A page looked at again is rendered
+only if its fingerprint changed. The previous site stays untouched until the new one is complete, so a failed build
+leaves it intact.
 """
 
 from __future__ import annotations
 
 import errno
+import gc
 import hashlib
 import json
 import multiprocessing
@@ -25,8 +30,8 @@ from jinja2 import Environment, FileSystemBytecodeCache, FileSystemLoader, Stric
 
 from kb import __version__
 from kb.website import searchindex
-from kb.website.context import Page, fingerprint
-from kb.website.markup import plain, safe_url
+from kb.website.context import Page, Sources, fingerprint, search_record
+from kb.website.markup import plain, prepare, safe_url
 
 MANIFEST = ".kb-site.json"
 # Folders a build makes beside out/ (`.<out>.<kind>-<random>`); any left over is from a killed build
@@ -50,6 +55,7 @@ class Report:
     out: Path
     pages: int = 0
     rendered: list[str] = field(default_factory=list)
+    derived: list[str] = field(default_factory=list)  # pages looked at again in an incremental build (their context)
     removed: list[str] = field(default_factory=list)
     search_indexed: bool | None = None  # None: Pagefind is not installed
     search_shards: list[int] = field(default_factory=list)  # the search index's shards indexed anew
@@ -159,13 +165,15 @@ def write_site(
     search: bool = True,
     searchable: int = 0,
     protected: Sequence[Path] = (),
+    sources: Sources | None = None,
 ) -> Report:
     """Render pages into out/ (with assets/static and the result figures), reusing unchanged pages.
 
     Every build assembles a complete new site in a staging folder beside out/: unchanged pages are hard
     links to the live ones (not re-rendered), changed pages are rendered, and the search index's shards that
-    hold a changed page are indexed again as the pages are written (searchindex; `searchable`: how many pages are
-    marked `search`, which fixes the shards before they come). Then one atomic directory exchange puts it in place
+    hold a changed page are indexed again (searchindex; `searchable`: how many pages are marked `search`, which
+    fixes the shards before they come). `sources` (context.sources) lets a rebuild skip the pages no changed work
+    touches; without it every page is fingerprinted. Then one atomic directory exchange puts the new site in place
     of out/. A build that fails or is killed at any point leaves out/ as the old site or the new one, never a mix;
     the staging folders a killed build leaves behind are removed by the next build. out/ must be a site a build
     made, an empty folder or nothing (check_out); `protected` are folders (data/) it may not be, hold or be inside.
@@ -178,25 +186,27 @@ def write_site(
     _clean_stale(out)
     old = read_manifest(out)
     incremental = old.get("assets") == digest and out.is_dir()
+    plan = _Plan.of(old, sources) if incremental else _Plan()
     stage = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.new-"))
     report = Report(out=out)
-    prints: dict[str, str] = {}
     indexer = None
     try:
         if search and searchindex.available():
-            indexer = searchindex.Indexer(stage, out, searchable, old.get("search", {}) if incremental else {})
+            previous = old.get("search", {}) if incremental else {}
+            indexer = searchindex.Indexer(stage, out, searchable, previous, fresh=not incremental)
         # pages come in batches and each batch is let go once written: memory holds one batch's contexts
-        before = old.get("pages", {}) if incremental else None
         for batch in _batches(_confined(pages), BATCH_PAGES):
-            batch_prints, rendered = _render_pages(batch, env, stage, out, before, indexer)
-            prints.update(batch_prints)
+            rendered, derived = _render_pages(batch, env, stage, out, plan, report.pages, indexer)
             report.rendered += rendered
+            report.derived += derived
             report.pages += len(batch)
             if indexer is not None:
                 indexer.flush()
-        report.removed = sorted(set(old.get("pages", {})) - set(prints)) if incremental else []
+        report.removed = sorted(set(plan.prints or {}) - set(plan.new_prints))
         _copy_assets(assets, figures or {}, stage)
-        manifest = {"assets": digest, "pages": prints}  # what the next build may reuse
+        manifest = {"assets": digest, "pages": plan.new_prints, "deps": plan.new_deps}  # what the next build reuses
+        if sources is not None:
+            manifest |= {"inputs": sources.inputs, "works": sources.works}
         if indexer is not None:
             manifest["search"], report.search_shards = indexer.finish()
             report.search_indexed = True
@@ -210,6 +220,42 @@ def write_site(
         raise
     _remove_stage(stage, indexer)  # after the exchange: the previous site
     return report
+
+
+@dataclass
+class _Plan:
+    """What a build knows of the live site (prints: each page's fingerprint, None for a full build), which pages it
+    need not look at again (deps: each page's digest of its list of works, and the works changed since; None: every
+    page is looked at), and what it records for the next build."""
+
+    prints: dict[str, str] | None = None
+    deps: dict[str, str | None] | None = None
+    changed: set[str] = field(default_factory=set)
+    new_prints: dict[str, str] = field(default_factory=dict)
+    new_deps: dict[str, str | None] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, old: dict, sources: Sources | None) -> _Plan:
+        plan = cls(prints=old.get("pages", {}))
+        if sources is not None and old.get("inputs") == sources.inputs and isinstance(old.get("deps"), dict):
+            works = old.get("works", {})
+            plan.deps = old["deps"]
+            plan.changed = {i for i, d in sources.works.items() if works.get(i) != d} | (works.keys() - sources.works)
+        return plan
+
+    def untouched(self, page: Page, works: str | None) -> bool:
+        """The page shows the same works as in the live site, none of them changed, nor anything else it shows."""
+        return (
+            self.deps is not None
+            and works is not None
+            and self.deps.get(page.path) == works
+            and page.path in (self.prints or {})
+            and self.changed.isdisjoint(page.works or ())
+        )
+
+
+def _works_digest(works: tuple[str, ...] | None) -> str | None:
+    return None if works is None else _digest("\0".join(works).encode())
 
 
 def check_out(out: Path, protected: Sequence[Path] = ()) -> None:
@@ -290,6 +336,8 @@ def _batches(pages: Iterable[Page], size: int) -> Iterator[list[Page]]:
         yield batch
 
 
+# Records handed to Pagefind as each chunk of pages is rendered (a full build), not only after each batch.
+IN_STEP = True
 # Below this many pages a second process costs more than it saves.
 PARALLEL_MIN_PAGES = 400
 _JOB: tuple | None = None  # what forked workers render: set just before the fork, inherited, never pickled
@@ -300,39 +348,54 @@ def _render_pages(
     env: Environment,
     stage: Path,
     out: Path,
-    old: dict[str, str] | None,
+    plan: _Plan,
+    offset: int = 0,
     indexer: searchindex.Indexer | None = None,
-) -> tuple[dict[str, str], list[str]]:
-    """Fingerprint every page and render those that changed (all when old is None) into stage/; an unchanged page
-    is the live one, hard-linked into the new site. The indexer (if any) gets every searchable page: rendered, or
-    kept. Returns the fingerprints and the rendered paths, in order.
+) -> tuple[list[str], list[str]]:
+    """Render the pages that changed (all in a full build: plan.prints None) into stage/; an unchanged page is the
+    live one, hard-linked into the new site. The indexer (if any) gets every searchable page: rendered, or kept;
+    `offset` is the batch's first page's position in the site. Records each page's fingerprint and list of works in
+    the plan; returns the rendered paths and the paths looked at again, in order.
 
-    An incremental build fingerprints first, here, and forks workers only when many pages changed; a full build
+    An incremental build decides here which pages changed, and forks workers only when many did; a full build
     shares everything out at once (fingerprinting included)."""
-    if old is None:
-        prints, rendered = _render_parallel(pages, env, stage, range(len(pages)), indexer=indexer)
-        return {p.path: prints[p.path] for p in pages}, [p.path for p in pages if p.path in rendered]
-    prints = {p.path: _digest(fingerprint(p)) for p in pages}
-    changed = []
+    for page in pages:
+        plan.new_deps[page.path] = _works_digest(page.works)
+    if plan.prints is None:
+        prints, rendered = _render_parallel(pages, env, stage, range(len(pages)), offset=offset, indexer=indexer)
+        plan.new_prints.update((p.path, prints[p.path]) for p in pages)
+        return [p.path for p in pages if p.path in rendered], []
+    changed, derived, made = [], [], {}
     live, new = str(out), str(stage)  # plain strings: a Path per page and per link cost more than the link itself
-    made: set[str] = set()  # folders known to exist in stage/
+    folders: set[str] = set()  # folders known to exist in stage/
     for i, page in enumerate(pages):
-        if old.get(page.path) != prints[page.path]:
+        if plan.untouched(page, plan.new_deps[page.path]):
+            print_ = plan.prints[page.path]
+        else:
+            derived.append(page.path)
+            context = page.context if page.key is None else None
+            print_ = _digest(fingerprint(page, context))
+            if context is not None:
+                made[i] = context
+        plan.new_prints[page.path] = print_
+        if plan.prints.get(page.path) != print_:
             changed.append(i)
             continue
         folder = os.path.dirname(page.path)
-        if folder not in made:
+        if folder not in folders:
             os.makedirs(os.path.join(new, folder), exist_ok=True)
-            made.add(folder)
+            folders.add(folder)
         try:
             os.link(os.path.join(live, page.path), os.path.join(new, page.path))
         except FileNotFoundError:  # gone from the live site (removed by hand): rendered again
             changed.append(i)
             continue
-        if page.search and indexer is not None:
-            indexer.keep(page.path)
-    _render_parallel(pages, env, stage, changed, prints, indexer)
-    return prints, [pages[i].path for i in changed]
+        if page.search and indexer is not None and not indexer.keep(page.path, offset + i):
+            os.unlink(os.path.join(new, page.path))  # its record is not known: rendered again to make it
+            changed.append(i)
+    changed.sort()
+    _render_parallel(pages, env, stage, changed, plan.new_prints, offset, indexer, made)
+    return [pages[i].path for i in changed], derived
 
 
 # Pages a forked worker renders before it hands back their fingerprints and search documents: small enough that
@@ -346,11 +409,13 @@ def _render_parallel(
     stage: Path,
     indices: Sequence[int],
     known: dict[str, str] | None = None,
+    offset: int = 0,
     indexer: searchindex.Indexer | None = None,
+    made: dict[int, dict] | None = None,
 ) -> tuple[dict[str, str], set[str]]:
     """Render pages[i] for i in indices, in forked workers when there are enough of them and cores to share;
-    fingerprint them too, unless `known` has their fingerprints already; hand the searchable ones to the indexer
-    as each chunk of pages is done.
+    fingerprint them too, unless `known` has their fingerprints already; use the contexts already `made`; hand
+    the searchable ones' records to the indexer in page order as each chunk of pages is done.
 
     Workers inherit the contexts instead of receiving them pickled, and take chunks as they become free."""
     global _JOB
@@ -360,58 +425,63 @@ def _render_parallel(
     forkable = "fork" in multiprocessing.get_all_start_methods() and in_main_thread
     prints: dict[str, str] = {}
     rendered: set[str] = set()
-    search = indexer is not None
+    job = (pages, env, stage, known, indexer is not None, offset, made or {})
     if workers < 2 or len(indices) < PARALLEL_MIN_PAGES or not forkable:
-        _take(_render_share(pages, env, stage, indices, known, search), prints, rendered, indexer)
+        _take(_render_share(job, indices), prints, rendered, indexer)
         return prints, rendered
-    _JOB = (pages, env, stage, known, search)
+    _JOB = job
+    prepare()
+    # What the workers inherit (the catalogue's index, this batch's pages) is kept out of the collector's reach: a
+    # collection in a worker walks every object it inherited, which copies each memory page holding one (copy on
+    # write: at 100,000 works, most of the build's memory, per worker).
+    gc.freeze()
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
             shares = [indices[i : i + CHUNK_PAGES] for i in range(0, len(indices), CHUNK_PAGES)]
-            for chunk in pool.imap_unordered(_render_worker, shares):
+            # in order (imap, not imap_unordered): a shard's records reach Pagefind in the site's page order
+            for chunk in pool.imap(_render_worker, shares):
                 _take(chunk, prints, rendered, indexer)
+                if indexer is not None and IN_STEP:
+                    indexer.flush()
     finally:
+        gc.unfreeze()
         _JOB = None
     return prints, rendered
 
 
 def _take(chunk: tuple, prints: dict[str, str], rendered: set[str], indexer: searchindex.Indexer | None) -> None:
-    chunk_prints, chunk_rendered, documents = chunk
+    chunk_prints, chunk_rendered, records = chunk
     prints.update(chunk_prints)
     rendered.update(chunk_rendered)
-    for path, document in documents:
-        assert indexer is not None, "a shard that renders documents has an indexer"
-        indexer.add(path, document)
+    for position, path, record in records:
+        assert indexer is not None, "a share that makes records has an indexer"
+        indexer.add(path, record, position)
 
 
-def _render_worker(indices: Sequence[int]) -> tuple[dict[str, str], set[str], list[tuple[str, str]]]:
+def _render_worker(indices: Sequence[int]) -> tuple[dict[str, str], set[str], list[tuple[int, str, dict]]]:
     assert _JOB is not None, "set before the workers fork"
-    pages, env, stage, known, search = _JOB
-    return _render_share(pages, env, stage, indices, known, search)
+    return _render_share(_JOB, indices)
 
 
-def _render_share(
-    pages: list[Page],
-    env: Environment,
-    stage: Path,
-    indices: Sequence[int],
-    known: dict[str, str] | None = None,
-    search: bool = False,
-) -> tuple[dict[str, str], set[str], list[tuple[str, str]]]:
+def _render_share(job: tuple, indices: Sequence[int]) -> tuple[dict[str, str], set[str], list[tuple[int, str, dict]]]:
+    """Render pages[i] for i in indices; job: (pages, env, stage, known prints or None, whether to make search
+    records, the batch's position in the site, contexts already made by index)."""
+    pages, env, stage, known, search, offset, made = job
     prints: dict[str, str] = {}
     rendered: set[str] = set()
-    documents: list[tuple[str, str]] = []
+    records: list[tuple[int, str, dict]] = []
     templates: dict[str, Template] = {}  # name -> compiled template, looked up once per build rather than per page
     for i in indices:
         page = pages[i]
-        prints[page.path] = known[page.path] if known else _digest(fingerprint(page))
+        context = made.get(i) or page.context  # made once: fingerprint, page and record share it
+        prints[page.path] = known[page.path] if known else _digest(fingerprint(page, context))
         template = templates.get(page.template) or templates.setdefault(page.template, env.get_template(page.template))
-        html = template.render(**page.context, root=page.root)
+        html = template.render(**context, root=page.root)
         _write(stage / page.path, html)
         rendered.add(page.path)
         if search and page.search:
-            documents.append((page.path, searchindex.document(html)))
-    return prints, rendered, documents
+            records.append((offset + i, page.path, search_record(page.template, context)))
+    return prints, rendered, records
 
 
 def _copy_assets(assets: Path, figures: dict[str, Path], into: Path) -> None:

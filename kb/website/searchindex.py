@@ -1,18 +1,19 @@
-"""The site's search index: Pagefind, fed each searchable page's article as the pages are written, in shards
-so that a rebuild re-indexes only what changed.
+"""The site's search index: Pagefind, fed a custom record (text, title, filters) for each searchable page, made by
+the worker that rendered the page from the same context, in shards so that a rebuild re-indexes only what changed.
 
 Pagefind's CLI reads every page back from disk after the site is written and parses all of it (navigation,
 lists of related works, BibTeX), on one or two cores: it took longer than rendering the site. Here each
-searchable page's `<article data-pagefind-body>` (what Pagefind would index of it anyway) is cut out by the
-worker that rendered it and waits on disk until the pages are written; then it goes to a Pagefind process
-through Pagefind's service mode (`pagefind --service`: the protocol its Python and Node APIs speak; their Python
-client waits 0.1 s per answer, 100 s for 1,000 pages, so we speak it ourselves).
+searchable page's record goes to a Pagefind process through Pagefind's service mode (`pagefind --service`: the
+protocol its Python and Node APIs speak; their Python client waits 0.1 s per answer, 100 s for 1,000 pages, so we
+speak it ourselves), as a custom record: nothing for Pagefind to parse, and its bundle depends only on the records
+and their order (given the same HTML twice, Pagefind wrote different bundles; given the same records, the same).
 
 The searchable pages are dealt into shards by a hash of their path; each shard is an ordinary Pagefind bundle
-built by its own process. The search page loads the first shard (`pagefind/`) and merges the others
-(`pagefind/shard-K/`, listed in `pagefind/shards.json`) with Pagefind's `mergeIndex`, which merges results by
-score and filters by value. A rebuild keeps every shard whose pages' articles did not change (hard links to the
-live bundle) and indexes the others again, reading the unchanged pages' articles from the live site.
+built by its own process from its pages' records in the order the site lists its pages. The search page loads the
+first shard (`pagefind/`) and merges the others (`pagefind/shard-K/`, listed in `pagefind/shards.json`) with
+Pagefind's `mergeIndex`, which merges results by score and filters by value. Each shard's records are kept with
+the site (`.kb-search/K.jsonl`); a rebuild keeps every shard whose records did not change (hard links to the live
+bundle) and indexes the others again from their records: the changed ones made now, the others read back.
 """
 
 from __future__ import annotations
@@ -31,16 +32,25 @@ from typing import BinaryIO, cast
 
 SEARCH_DIR = "pagefind"
 SHARDS_FILE = "shards.json"
-# Pages a shard holds before the index is split again: below it a shard's Pagefind run is mostly its start-up.
-SHARD_PAGES = 400
-# Every shard is a bundle a search loads: more than this makes each search wait on too many requests.
+RECORDS_DIR = ".kb-search"  # each shard's records, a JSON line [path, record] per page, in the site's page order
+# Pages a shard holds before the index is split again: an edit re-indexes its page's whole shard (Pagefind has no
+# incremental mode; about 0.85 ms of its CPU time a work page, measured), and below this a shard's run is mostly its
+# start-up.
+SHARD_PAGES = 128
+# Every shard is a bundle a search loads: more than this makes each search wait on too many requests ...
 MAX_SHARDS = 8
-# What Pagefind indexes of a page; the templates mark it (and its filters and title) with data-pagefind-*.
-ARTICLE_START, ARTICLE_END = "<article data-pagefind-body", "</article>"
+# ... unless a shard would hold more pages than this. A Pagefind process holds every page it is given until it gives
+# its bundle (about 90 KB a page): a site of more than MAX_SHARDS * PROCESS_PAGES searchable pages (16,000) is split
+# into more shards of about this many pages each, not into MAX_SHARDS ever larger ones (100,000 works, 8 shards:
+# 3 processes alive held 3.4 GB between them).
+PROCESS_PAGES = 2000
+# The pages all the Pagefind processes alive at once may hold together: it bounds how many are alive.
+PAGES_ALIVE = 3 * PROCESS_PAGES
 LANGUAGE = "en"  # every page is English: Pagefind need not guess, and stems the words as English
 STARTUP_SECONDS = 60  # a Pagefind that has not made an index by then will not
-# Pagefind processes at once: one a core, and one more so that no core waits while a process starts or writes.
-CONCURRENT = (os.cpu_count() or 1) + 1
+# Pagefind processes at once: one a core, and one more so that no core waits while a process starts or writes; at
+# most as many as PAGES_ALIVE allows, whatever the number of cores.
+CONCURRENT = max(1, min((os.cpu_count() or 1) + 1, PAGES_ALIVE // PROCESS_PAGES))
 
 
 class PagefindFailed(RuntimeError):
@@ -61,8 +71,10 @@ def available() -> bool:
 
 
 def shard_count(pages: int, per_shard: int | None = None) -> int:
+    """How many shards `pages` searchable pages are dealt into: a shard per SHARD_PAGES, at most MAX_SHARDS, unless
+    that would give a shard more than PROCESS_PAGES."""
     per_shard = per_shard or SHARD_PAGES
-    return max(1, min(MAX_SHARDS, -(-pages // per_shard)))
+    return max(1, min(MAX_SHARDS, -(-pages // per_shard)), -(-pages // PROCESS_PAGES))
 
 
 def shard_of(path: str, shards: int) -> int:
@@ -75,48 +87,46 @@ def bundle(k: int) -> str:
     return SEARCH_DIR if k == 0 else f"{SEARCH_DIR}/shard-{k}"
 
 
-def document(html: str) -> str:
-    """What Pagefind indexes of a rendered page: its article, as a document of its own (the whole page when it
-    has none)."""
-    start = html.find(ARTICLE_START)
-    end = html.find(ARTICLE_END, start)
-    if start < 0 or end < 0:
-        return html
-    return f'<html lang="{LANGUAGE}"><body>{html[start : end + len(ARTICLE_END)]}</body></html>'
+def records_file(k: int) -> str:
+    return f"{RECORDS_DIR}/{k}.jsonl"
 
 
-def _digest(text: str) -> str:
-    return hashlib.blake2b(text.encode(), digest_size=10).hexdigest()
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=10).hexdigest()
 
 
 class Indexer:
-    """The search index of one build: `add` each searchable page as it is rendered, `keep` each searchable page
-    carried over unchanged from the live site, `flush` after each batch of pages, then `finish`; `close` in any case.
+    """The search index of one build: `add` each searchable page's record as it is rendered, `keep` each searchable
+    page carried over unchanged from the live site, `flush` after each batch of pages, then `finish`; `close` in any
+    case. Each page comes with its position in the site's list of pages: a shard's records go to Pagefind in that
+    order, so an index made in pieces is the index a full build makes.
 
-    stage: the new site being assembled; out: the live site (where unchanged pages and bundles are read);
+    stage: the new site being assembled; out: the live site (where unchanged bundles and records are read);
     expected: how many searchable pages the build will have (it fixes the number of shards before the first page
-    comes); old: what the previous build recorded (`finish`'s first return value), {} for none.
+    comes); old: what the previous build recorded (`finish`'s first return value), {} for none; fresh: every page
+    is rendered, in order (a full build): records are fed to Pagefind as they come.
 
     A shard is indexed anew when the previous build did not index it (a full build) or when one of its pages'
-    documents differs from what the previous build indexed (or a page left it); else its live bundle is kept.
-    The documents wait on disk, a file per shard beside the new site. A Pagefind process holds every page it is
-    given in memory until it gives its bundle (about 90 KB a page, measured: 929 MB for 10,000 pages), so at most
-    CONCURRENT processes are alive at once: at each `flush` the changed shards that have one (or get one, while
-    fewer are alive) are fed what was spooled for them, and index it while the next batch is rendered; `finish`
-    indexes the rest as processes end. (A process per shard, all fed through the whole build, held 2.9 GB at
-    30,000 works, all processes counted. Fed while the pages render rather than after each batch, Pagefind would
-    compete with the renderers for the cores: 14% more CPU time in all, measured.)"""
+    records differs from what the previous build indexed (or a page left it); else its live bundle is kept.
+    The records wait on disk, a file per shard beside the new site. A Pagefind process holds every page it is
+    given in memory until it gives its bundle, so at most CONCURRENT processes are alive at once: in a full build,
+    at each `flush` the shards that have one (or get one, while fewer are alive) are fed what was spooled for them,
+    and index it while the next batch is rendered; `finish` indexes the rest as processes end. (Fed while the
+    pages render rather than after each batch, Pagefind would compete with the renderers for the cores.)"""
 
-    def __init__(self, stage: Path, out: Path, expected: int, old: dict):
+    def __init__(self, stage: Path, out: Path, expected: int, old: dict, fresh: bool = True):
         self.stage, self.out = stage, out
         self.shards = shard_count(expected)
-        reusable = old.get("shards") == self.shards and len(old.get("digests", [])) == self.shards
-        self._old_docs: dict[str, str] = old.get("docs", {}) if reusable else {}
+        kept = old.get("records") and (out / RECORDS_DIR).is_dir()  # records of the live site to read back
+        self._old_shards: int = old.get("shards", 0) if kept else 0
+        self._old_docs: dict[str, str] = old.get("docs", {}) if kept else {}
+        reusable = bool(kept) and self._old_shards == self.shards and len(old.get("digests", [])) == self.shards
         self._old_digests: list[str | None] = old["digests"] if reusable else [None] * self.shards
-        self._docs: dict[str, str] = {}  # path -> digest of its document, for every searchable page
-        self._members: list[list[str]] = [[] for _ in range(self.shards)]
+        self._old_records: dict[int, dict[str, bytes]] = {}  # an old shard's records, read back when needed
+        self._in_order = fresh and not reusable  # records come in page order, each page once: fed as they come
+        self._docs: dict[str, str] = {}  # path -> digest of its record, for every searchable page
+        self._members: list[list[tuple[int, str]]] = [[] for _ in range(self.shards)]  # (position, path)
         self._dirty = [not reusable] * self.shards
-        self._kept: list[list[str]] = [[] for _ in range(self.shards)]
         self._executable = executable()
         if self._executable is None:
             raise PagefindFailed("Pagefind is not installed (pip install pagefind[bin])")
@@ -128,42 +138,60 @@ class Indexer:
         self._lock = threading.Lock()
         self._closed = False
 
-    def add(self, path: str, doc: str) -> None:
-        """A searchable page rendered now, and its `document`."""
-        k = self._member(path, _digest(doc))
+    def add(self, path: str, record: dict, position: int) -> None:
+        """A searchable page rendered now, and its record (context.search_record)."""
+        line = json.dumps([path, record], ensure_ascii=False, sort_keys=True).encode() + b"\n"
+        k = self._member(path, _digest(line), position)
         self._dirty[k] = self._dirty[k] or self._docs[path] != self._old_docs.get(path)
         if k not in self._spooled:
             self._spooled[k] = open(self._spool / f"{k}.jsonl", "wb")  # closed by finish or close
-        self._spooled[k].write(json.dumps([path, doc]).encode() + b"\n")
+        self._spooled[k].write(line)
 
-    def keep(self, path: str) -> None:
-        """A searchable page carried over from the live site unchanged (its article is too)."""
+    def keep(self, path: str, position: int) -> bool:
+        """A searchable page carried over from the live site unchanged: True if its record is known (kept with the
+        live site), False if the page must be rendered again to make it."""
         digest = self._old_docs.get(path)
-        if digest is None:  # the previous build did not index it: read it back to know what it holds
-            self.add(path, self._live_document(path))
-            return
-        self._kept[self._member(path, digest)].append(path)
+        if digest is None:
+            return False
+        self._member(path, digest, position)
+        return True
 
     def flush(self) -> None:
-        """After a batch of pages: each changed shard with a Pagefind process (or that can have one now) is given
-        what was spooled for it since."""
+        """After a batch of pages, in a full build: each changed shard with a Pagefind process (or that can have
+        one now) is given what was spooled for it since."""
+        if not self._in_order:  # records come as pages change: ordered when the last has come
+            return
         for k in range(self.shards):
             if self._dirty[k] and (k in self._processes or len(self._processes) < CONCURRENT):
                 if self._start(k) is not None:
                     self._feed(k)
 
     def finish(self) -> tuple[dict, list[int]]:
-        """Write every shard's bundle into stage/ (new ones, or the live ones where nothing changed).
+        """Write every shard's bundle and records into stage/ (new ones, or the live ones where nothing changed).
         Returns (what to record for the next build, the shards indexed now)."""
-        digests = [_digest("".join(f"{p}\0{self._docs[p]}\0" for p in sorted(paths))) for paths in self._members]
+        digests = [
+            _digest("".join(f"{p}\0{self._docs[p]}\0" for p in sorted(p for _, p in members)).encode())
+            for members in self._members
+        ]
         for k in range(self.shards):
             unchanged = digests[k] == self._old_digests[k] and (self.out / bundle(k)).is_dir()
             self._dirty[k] = self._dirty[k] or not unchanged
         for spooled in self._spooled.values():
             spooled.close()
+        (self.stage / RECORDS_DIR).mkdir(parents=True, exist_ok=True)
         dirty = [k for k in range(self.shards) if self._dirty[k]]
-        # the shards being indexed already first: a new process starts only as one of theirs ends
-        queue = sorted(dirty, key=lambda k: k not in self._processes)
+        self._run(sorted(dirty, key=lambda k: k not in self._processes))  # those being indexed already first
+        for k in range(self.shards):  # the new ones are in stage/ already (written from what Pagefind gave)
+            if not self._dirty[k]:
+                _link_bundle(self.out / bundle(k), self.stage / bundle(k))
+                if (self.out / records_file(k)).is_file():
+                    os.link(self.out / records_file(k), self.stage / records_file(k))
+        others = [f"shard-{k}/" for k in range(1, self.shards) if self._members[k]]
+        (self.stage / SEARCH_DIR / SHARDS_FILE).write_text(json.dumps(others) + "\n", encoding="utf-8")
+        return {"shards": self.shards, "digests": digests, "docs": self._docs, "records": True}, dirty
+
+    def _run(self, queue: list[int]) -> None:
+        """Index the queued shards, CONCURRENT at a time."""
         failures: list[BaseException] = []
         # daemon threads, not a ThreadPoolExecutor's: an interpreter leaving (Ctrl-C in `kb site serve`) does not
         # wait for them to index the shards still queued
@@ -181,12 +209,6 @@ class Indexer:
             raise
         if failures:  # the first: the others are the shards it stopped
             raise failures[0]
-        for k in range(self.shards):  # the new ones are in stage/ already (written from what Pagefind gave)
-            if not self._dirty[k]:
-                _link_bundle(self.out / bundle(k), self.stage / bundle(k))
-        others = [f"shard-{k}/" for k in range(1, self.shards) if self._members[k]]
-        (self.stage / SEARCH_DIR / SHARDS_FILE).write_text(json.dumps(others) + "\n", encoding="utf-8")
-        return {"shards": self.shards, "digests": digests, "docs": self._docs}, dirty
 
     def _work(self, queue: list[int], failures: list[BaseException]) -> None:
         """One worker: the queued shards one after another, until none is left or one fails (which stops all)."""
@@ -204,20 +226,43 @@ class Indexer:
                 return
 
     def _index(self, k: int) -> None:
-        """Shard k's bundle, by its Pagefind process: what is left of its spool, then the pages carried over."""
+        """Shard k's bundle, by its Pagefind process, and its records file beside it."""
         process = self._start(k)
         if process is None:
             return
-        self._feed(k)
-        for path in self._kept[k]:
-            process.add(path, self._live_document(path))
+        target = self.stage / records_file(k)
+        if self._in_order:  # the spool holds the shard's records in order: what is left of it, then keep it
+            self._feed(k)
+            if k in self._spooled:
+                os.link(self._spooled[k].name, target)
+            else:
+                target.write_bytes(b"")
+        else:
+            lines = self._ordered(k)
+            target.write_bytes(b"".join(lines))
+            for line in lines:
+                process.add(*json.loads(line))
         process.write()
         process.wait()
         with self._lock:
             del self._processes[k]
 
-    def _live_document(self, path: str) -> str:
-        return document((self.out / path).read_text(encoding="utf-8"))
+    def _ordered(self, k: int) -> list[bytes]:
+        """Shard k's records in page order: those made now (spooled) and those kept (read back from the live site)."""
+        made: dict[str, bytes] = {}
+        if k in self._spooled:
+            with open(self._spooled[k].name, "rb") as lines:
+                for line in lines:
+                    made[json.loads(line)[0]] = line
+        return [made.get(path) or self._old_record(path) for _, path in sorted(self._members[k])]
+
+    def _old_record(self, path: str) -> bytes:
+        old = shard_of(path, self._old_shards)
+        with self._lock:
+            if old not in self._old_records:
+                with open(self.out / records_file(old), "rb") as lines:
+                    self._old_records[old] = {json.loads(line)[0]: line for line in lines}
+            return self._old_records[old][path]
 
     def _start(self, k: int) -> _Pagefind | None:
         """Shard k's Pagefind process, started if it has none; None once the index is closed (a shard failed)."""
@@ -245,7 +290,7 @@ class Indexer:
             self._fed[k] = lines.tell()
 
     def close(self) -> None:
-        """Stop every Pagefind process and remove the spooled documents (after `finish`, or instead of it)."""
+        """Stop every Pagefind process and remove the spooled records (after `finish`, or instead of it)."""
         with self._lock:
             self._closed = True
             processes = list(self._processes.values())
@@ -255,9 +300,9 @@ class Indexer:
             spooled.close()
         shutil.rmtree(self._spool, ignore_errors=True)
 
-    def _member(self, path: str, digest: str) -> int:
+    def _member(self, path: str, digest: str, position: int) -> int:
         k = shard_of(path, self.shards)
-        self._members[k].append(path)
+        self._members[k].append((position, path))
         self._docs[path] = digest
         return k
 
@@ -300,8 +345,10 @@ class _Pagefind:
             self.kill()
             raise
 
-    def add(self, path: str, doc: str) -> None:
-        self._send({"type": "AddFile", "index_id": self._index_id, "url": f"/{path}", "file_contents": doc})
+    def add(self, path: str, record: dict) -> None:
+        """A page's custom record: its text, meta and filters (Pagefind's AddRecord)."""
+        message = {"type": "AddRecord", "index_id": self._index_id, "url": f"/{path}", "language": LANGUAGE}
+        self._send(message | record)
 
     def write(self) -> None:
         """Ask for the bundle. Its files come back in the answer and `wait` writes them: Pagefind's own WriteFiles
@@ -361,7 +408,7 @@ class _Pagefind:
         message = json.dumps({"message_id": self._sent, "payload": payload}).encode()
         try:
             self._stdin.write(base64.b64encode(message) + b",")
-            if payload["type"] != "AddFile":  # answers to the others are waited for: send them now
+            if payload["type"] != "AddRecord":  # answers to the others are waited for: send them now
                 self._stdin.flush()
         except OSError:  # a broken pipe: the process is gone
             self._fail("stopped")

@@ -1,0 +1,144 @@
+"""Incremental site builds driven by the dependency map kept with the site: an edit looks again only at the pages
+naming the edited work (and those made from the whole catalogue), a template change renders every page, and the
+site an incremental build leaves, search index included, is byte for byte the site a full build of the same data
+makes."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from kb import catalogue, website
+from kb.website import context, render, searchindex
+from kb.workspace import Workspace
+from tests.test_site import DATE, EDITS, build
+
+pytestmark = pytest.mark.skipif(not searchindex.available(), reason="Pagefind is not installed")
+CONFIG = context.SiteConfig(base_url="https://kb.example/", build_date=DATE)
+
+
+def files(out: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+# Pagefind writes each bundle's filter index in an order that varies from run to run (two full builds of the same
+# records differ there, measured): its files are compared as the same bytes in any order; the metadata and entry
+# files name them by digest, so they differ with them. Every other file, the pages' fragments and the word index
+# included, must be the same bytes.
+UNORDERED = re.compile(r"(^|/)(filter/[^/]+\.pf_filter|pagefind\.[^/]+\.pf_meta|pagefind-entry\.json)$")
+
+
+def same_site(a: dict[str, bytes], b: dict[str, bytes]) -> None:
+    def unordered(site: dict[str, bytes]) -> list[list[int]]:
+        return sorted(sorted(gzip.decompress(v)) for k, v in site.items() if k.endswith(".pf_filter"))
+
+    ordered = {k: v for k, v in a.items() if not UNORDERED.search(k)}
+    assert ordered == {k: v for k, v in b.items() if not UNORDERED.search(k)}
+    assert unordered(a) == unordered(b)
+
+
+def inodes(out: Path) -> dict[str, int]:
+    return {str(p.relative_to(out)): p.stat().st_ino for p in out.rglob("*") if p.is_file()}
+
+
+def dependents(data: Path, work_id: str) -> set[str]:
+    """The pages the dependency map names for a work, and those made from the whole catalogue."""
+    with Workspace(data, data.parent / "kb.sqlite").connect() as conn:
+        by_work, everywhere = context.dependencies(context.iter_pages(catalogue.export(conn), CONFIG))
+    return set(by_work[work_id]) | set(everywhere)
+
+
+def test_an_edited_summary_looks_again_only_at_the_pages_naming_its_work(data, tmp_path):
+    out = tmp_path / "_site"
+    first = build(data, out, search=True)
+    before = inodes(out)
+    summary = data / "summaries" / "coup-probes-2023.md"
+    summary.write_text(summary.read_text().replace("*linear* classifier", "*linear* monitor"))
+    again = build(data, out, search=True)
+    touched = dependents(data, "coup-probes-2023")
+    assert "works/coup-probes-2023.html" in again.rendered
+    assert set(again.rendered) <= set(again.derived) == touched  # no other page's context was made
+    assert len(touched) < first.pages
+    # every page not rendered again is the live file itself, carried over (a hard link): none was written
+    pages = json.loads((out / render.MANIFEST).read_text())["pages"]
+    written = {p for p in pages if inodes(out)[p] != before[p]}
+    assert written == set(again.rendered)
+    assert "<em>linear</em> monitor" in (out / "works" / "coup-probes-2023.html").read_text()
+
+
+def test_a_changed_template_renders_every_page_again(data, tmp_path, monkeypatch):
+    assets = tmp_path / "assets"
+    shutil.copytree(website.assets_dir(), assets)
+    monkeypatch.setattr(website, "assets_dir", lambda: assets)
+    out = tmp_path / "_site"
+    build(data, out, search=True)
+    assert build(data, out, search=True).rendered == []
+    base = assets / "templates" / "base.html"
+    base.write_text(base.read_text().replace("</body>", "<!-- a new footer -->\n</body>"))
+    again = build(data, out, search=True)
+    assert len(again.rendered) == again.pages
+    assert "<!-- a new footer -->" in (out / "works" / "old-pruning-2016.html").read_text()
+
+
+def test_a_removed_work_leaves_the_site_and_its_search_index(data, tmp_path):
+    out = tmp_path / "_site"
+    build(data, out, search=True)
+    path = data / "works" / "papers.jsonl"
+    path.write_text("".join(line + "\n" for line in path.read_text().splitlines() if "old-pruning-2016" not in line))
+    report = build(data, out, search=True)
+    assert "works/old-pruning-2016.html" in report.removed
+    assert not (out / "works" / "old-pruning-2016.html").exists()
+    assert not (out / "works" / "old-pruning-2016.bib").exists()
+    kept = "".join(f.read_text() for f in (out / searchindex.RECORDS_DIR).iterdir())
+    assert "works/old-pruning-2016.html" not in kept and "works/coup-probes-2023.html" in kept
+
+
+@pytest.fixture(params=[1, 3], ids=["one-shard", "several-shards"])
+def shards(request, monkeypatch):
+    monkeypatch.setattr(searchindex, "SHARD_PAGES", 10**6 if request.param == 1 else 5)
+    return request.param
+
+
+@pytest.mark.slow  # a dozen edits, each with three builds and their search indexes
+@pytest.mark.parametrize("edit", EDITS)
+def test_an_incremental_build_with_search_is_byte_for_byte_a_full_build(edit, data, tmp_path, shards):
+    rebuilt, fresh = tmp_path / "rebuilt", tmp_path / "fresh"
+    build(data, rebuilt, search=True)
+    EDITS[edit](data)
+    report = build(data, rebuilt, search=True)
+    full = build(data, fresh, search=True)
+    assert report.rendered and len(full.rendered) == full.pages
+    assert bool(json.loads((fresh / "pagefind" / "shards.json").read_text())) == (shards > 1)
+    same_site(files(rebuilt), files(fresh))  # pages, search bundles, their records, and the manifest
+
+
+@pytest.mark.slow  # three builds with search, in forked renderers
+def test_an_incremental_build_from_works_read_in_chunks_by_forked_renderers_is_a_full_build(
+    data, tmp_path, monkeypatch
+):
+    # the two ways a build bounds its work together: pages looked at again only where a work changed, and works
+    # read from the catalogue a few at a time (feeds and citation files fetched by forked renderers)
+    monkeypatch.setattr(render, "PARALLEL_MIN_PAGES", 0)
+    monkeypatch.setattr(render.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(catalogue, "WORK_CHUNK", 2)
+    monkeypatch.setattr(context, "CHUNK_WORKS", 3)
+    monkeypatch.setattr(searchindex, "SHARD_PAGES", 5)
+    rebuilt, fresh = tmp_path / "rebuilt", tmp_path / "fresh"
+    build(data, rebuilt, search=True)
+    EDITS["a summary's text"](data)
+    report = build(data, rebuilt, search=True)
+    assert "works/coup-probes-2023.html" in report.rendered and len(report.derived) < report.pages
+    same_site(files(rebuilt), files(build(data, fresh, search=True).out))
+
+
+def test_a_build_without_the_previous_search_records_indexes_every_page_again(data, tmp_path):
+    out = tmp_path / "_site"
+    build(data, out, search=False)
+    report = build(data, out, search=True)
+    assert report.search_indexed and report.search_shards == [0]
+    same_site(files(out), files(build(data, tmp_path / "fresh", search=True).out))

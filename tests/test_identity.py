@@ -296,10 +296,16 @@ def test_the_labelled_set_is_large_real_and_split_and_every_pair_has_its_reason(
     built = [p for p in pairs if p.origin == "built"]
     held = sum(p.split == "held-out" for p in built) / len(built)
     assert 0.3 <= held <= 0.5
-    assert {p.split for p in pairs} == {"tune", "held-out", "sealed"} and {p.same for p in pairs} == {True, False}
+    assert {p.split for p in pairs} == {"tune", "held-out", "sealed", "sealed2"}
+    assert {p.same for p in pairs} == {True, False}
     sealed = {p.category for p in pairs if p.split == "sealed"}
     assert len(sealed) >= 6 and all(c.startswith("sealed: ") for c in sealed)  # the hard kinds (tuning since 402ac32)
     assert {p.origin for p in pairs if p.split == "sealed"} == {"was-sealed"}
+    second = [p for p in pairs if p.split == "sealed2"]
+    assert (
+        len(second) >= 200 and {p.origin for p in second} == {"sealed2"} and {p.same for p in second} == {True, False}
+    )
+    assert all(p.category.startswith("sealed2: ") for p in second)
 
 
 def comment(cid: str, title: str, url: str | None = None, **kw) -> WorkRecord:

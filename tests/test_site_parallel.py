@@ -57,3 +57,16 @@ def test_a_site_written_in_small_batches_equals_one_written_in_one_batch(data, t
     assert batched.pages == whole.pages > 3 * 2
     assert batched.rendered == whole.rendered
     assert _tree(tmp_path / "batched") == _tree(tmp_path / "whole")
+
+
+def test_workers_replaced_after_every_chunk_render_the_same_site(data, tmp_path, monkeypatch):
+    monkeypatch.setattr(render.os, "cpu_count", lambda: 1)
+    serial = _build(data, tmp_path / "a.sqlite", tmp_path / "serial")
+    monkeypatch.setattr(render, "PARALLEL_MIN_PAGES", 0)
+    monkeypatch.setattr(render.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(render, "CHUNK_PAGES", 5)
+    monkeypatch.setattr(render, "WORKER_CHUNKS", 1)  # a fresh fork for every five pages
+    recycled = _build(data, tmp_path / "b.sqlite", tmp_path / "recycled")
+    assert recycled.pages == serial.pages > 5 * 4
+    assert recycled.rendered == serial.rendered
+    assert _tree(tmp_path / "recycled") == _tree(tmp_path / "serial")

@@ -401,6 +401,11 @@ def _render_pages(
 # Pages a forked worker renders before it hands back their fingerprints and search documents: small enough that
 # the workers share the pages evenly as they become free, large enough that handing back costs little.
 CHUNK_PAGES = 64
+# Chunks a forked worker renders before a fresh one takes its place. Reading an inherited object writes its
+# reference count, which copies the memory page holding it into the worker: over a batch a long-lived worker ends up
+# with its own copy of most of the catalogue's index (at 100,000 works, most of the build's memory, per worker). A
+# fresh fork starts again from the shared pages; forking costs milliseconds.
+WORKER_CHUNKS = 16
 
 
 def _render_parallel(
@@ -436,7 +441,7 @@ def _render_parallel(
     # write: at 100,000 works, most of the build's memory, per worker).
     gc.freeze()
     try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
+        with multiprocessing.get_context("fork").Pool(workers, maxtasksperchild=WORKER_CHUNKS) as pool:
             shares = [indices[i : i + CHUNK_PAGES] for i in range(0, len(indices), CHUNK_PAGES)]
             # in order (imap, not imap_unordered): a shard's records reach Pagefind in the site's page order
             for chunk in pool.imap(_render_worker, shares):

@@ -114,12 +114,13 @@ def sources(
     """The site's Sources, and what makes its pages over the same index (called with `related`, as iter_pages)."""
     index = _Index.of(catalogue, config, results)
     whole = (index.site, config, catalogue["techniques"], catalogue["motivations"], catalogue["authors"])
-    inputs = _digest(pickle.dumps((*whole, index.experiments), protocol=5))
-    works = {i: _digest(d + index.cite_keys[i].encode()) for i, d in index.recorded.items()}
+    inputs = digest(pickle.dumps((*whole, index.experiments), protocol=5))
+    works = {i: digest(d + index.cite_keys[i].encode()) for i, d in index.recorded.items()}
     return Sources(inputs, works), partial(_pages_of, index)
 
 
-def _digest(data: bytes) -> str:
+def digest(data: bytes) -> str:
+    """The site's one fingerprint of bytes (pages, page lists, search records, sources), kept in its manifest."""
     return hashlib.blake2b(data, digest_size=10).hexdigest()
 
 

@@ -30,7 +30,7 @@ from jinja2 import Environment, FileSystemBytecodeCache, FileSystemLoader, Stric
 
 from kb import __version__
 from kb.website import searchindex
-from kb.website.context import Page, Sources, fingerprint, search_record
+from kb.website.context import Page, Sources, digest, fingerprint, search_record
 from kb.website.markup import plain, prepare, safe_url
 
 MANIFEST = ".kb-site.json"
@@ -125,10 +125,6 @@ def _cache_cards(env: Environment) -> None:
         return hit[1]
 
     setattr(module, "work_card", work_card)  # noqa: B010 (a template module's attributes are not declared)
-
-
-def _digest(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=10).hexdigest()
 
 
 # What turns the catalogue into pages besides the templates: a page's key says what data it is made from, not how
@@ -255,7 +251,7 @@ class _Plan:
 
 
 def _works_digest(works: tuple[str, ...] | None) -> str | None:
-    return None if works is None else _digest("\0".join(works).encode())
+    return None if works is None else digest("\0".join(works).encode())
 
 
 def check_out(out: Path, protected: Sequence[Path] = ()) -> None:
@@ -374,7 +370,7 @@ def _render_pages(
         else:
             derived.append(page.path)
             context = page.context if page.key is None else None
-            print_ = _digest(fingerprint(page, context))
+            print_ = digest(fingerprint(page, context))
             if context is not None:
                 made[i] = context
         plan.new_prints[page.path] = print_
@@ -479,7 +475,7 @@ def _render_share(job: tuple, indices: Sequence[int]) -> tuple[dict[str, str], s
     for i in indices:
         page = pages[i]
         context = made.get(i) or page.context  # made once: fingerprint, page and record share it
-        prints[page.path] = known[page.path] if known else _digest(fingerprint(page, context))
+        prints[page.path] = known[page.path] if known else digest(fingerprint(page, context))
         template = templates.get(page.template) or templates.setdefault(page.template, env.get_template(page.template))
         html = template.render(**context, root=page.root)
         _write(stage / page.path, html)

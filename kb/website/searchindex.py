@@ -30,6 +30,8 @@ from io import BufferedReader
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO, cast
 
+from kb.website.context import digest
+
 SEARCH_DIR = "pagefind"
 SHARDS_FILE = "shards.json"
 RECORDS_DIR = ".kb-search"  # each shard's records, a JSON line [path, record] per page, in the site's page order
@@ -91,10 +93,6 @@ def records_file(k: int) -> str:
     return f"{RECORDS_DIR}/{k}.jsonl"
 
 
-def _digest(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=10).hexdigest()
-
-
 class Indexer:
     """The search index of one build: `add` each searchable page's record as it is rendered, `keep` each searchable
     page carried over unchanged from the live site, `flush` after each batch of pages, then `finish`; `close` in any
@@ -141,7 +139,7 @@ class Indexer:
     def add(self, path: str, record: dict, position: int) -> None:
         """A searchable page rendered now, and its record (context.search_record)."""
         line = json.dumps([path, record], ensure_ascii=False, sort_keys=True).encode() + b"\n"
-        k = self._member(path, _digest(line), position)
+        k = self._member(path, digest(line), position)
         self._dirty[k] = self._dirty[k] or self._docs[path] != self._old_docs.get(path)
         if k not in self._spooled:
             self._spooled[k] = open(self._spool / f"{k}.jsonl", "wb")  # closed by finish or close
@@ -170,7 +168,7 @@ class Indexer:
         """Write every shard's bundle and records into stage/ (new ones, or the live ones where nothing changed).
         Returns (what to record for the next build, the shards indexed now)."""
         digests = [
-            _digest("".join(f"{p}\0{self._docs[p]}\0" for p in sorted(p for _, p in members)).encode())
+            digest("".join(f"{p}\0{self._docs[p]}\0" for p in sorted(p for _, p in members)).encode())
             for members in self._members
         ]
         for k in range(self.shards):

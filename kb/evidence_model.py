@@ -316,7 +316,7 @@ def prune_keywords(
             continue
         keep = []
         for p in patterns:
-            hits = np.array([bool(p.search(t)) for t in texts])
+            hits = np.array([bool(p.search(t)) for t in texts], dtype=bool)  # dtype: an empty set is no crash
             right, wrong = int((hits & (y == 1)).sum()), int((hits & (y == 0)).sum())
             if not (wrong >= 2 and wrong > right):
                 keep.append(p)

@@ -420,6 +420,20 @@ def test_the_tagger_learns_nothing_from_the_held_out_part():
     assert not any(tagging.held_out(w["id"]) for w in tagging.fitting_set(works))
 
 
+def test_works_added_after_the_freeze_are_scored_alone_and_never_learned_from():
+    works = synthetic_works()
+    added = frozenset(w["id"] for w in tagging.fitting_set(works)[:6])  # six the tagger would otherwise learn from
+    result = tagging.evaluate_evidence(works, *TAXONOMY, "added", added)
+    assert result["part"] == "added" and "6 works named as added" in result["split"]
+    assert result["motivation_works"] == 6
+    for w in works:  # the added works' labels turned upside down change nothing the tagger learns ...
+        if w["id"] in added:
+            w["motivations"] = [{"slug": "control", "status": "stated", "by": "curator", "quote": w["abstract"]}]
+    again = tagging.evaluate_evidence(works, *TAXONOMY, "added", added)
+    assert again["threshold"] == result["threshold"]
+    assert again["stated"] != result["stated"]  # ... only what it is scored against
+
+
 def test_with_too_few_curated_statements_the_tagger_keeps_its_rules():
     works = synthetic_works(n=10)  # five stating works: fewer than evidence_model.MIN_STATING_WORKS
     tagger = EvidenceTagger(*TAXONOMY).fit(works)
@@ -460,6 +474,20 @@ def test_kb_tag_eval_says_how_the_split_was_made_and_which_figures_are_a_trainin
     assert "tuning part (a training score)" in tuning and "the tuning part cross-validated" in tuning
     figures = json.loads(kb("tag", "eval", "--rules-only", "--part", "tuning", "--json").stdout)["evidence-first"]
     assert {"precision_ci", "recall_ci"} <= set(figures["stated"]) and "cross_validated" in figures
+
+
+def test_kb_tag_eval_works_from_a_file_measures_the_evidence_first_tagger_on_those_works_alone(kb, tmp_path):
+    listed = tmp_path / "added.txt"
+    listed.write_text("# works added after the freeze\ncoup-probes-2023\n\nlat-paper-2023  # a comment\n")
+    result = kb("tag", "eval", "--rules-only", "--works-from", str(listed), "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["evidence-first"]["part"] == "added" and report["technique"]["works"] == 2
+    printed = kb("tag", "eval", "--rules-only", "--works-from", str(listed)).stdout
+    assert "added part (never seen while it was written or fitted); 2 works named as added" in printed
+    listed.write_text("no-such-work\n")
+    missing = kb("tag", "eval", "--rules-only", "--works-from", str(listed))
+    assert missing.exit_code == 1 and "no-such-work" in missing.output
 
 
 def test_the_recall_ceiling_counts_only_quotes_that_stand_in_the_text_the_tagger_reads():

@@ -246,6 +246,12 @@ def tag(ctx, explain: str | None, rules_only: bool) -> None:
 )
 @click.option("--work", "works", multiple=True, metavar="WORK", help="Hold out this work too (repeatable).")
 @click.option(
+    "--works-from",
+    type=click.File("r"),
+    help="Hold out the works named in this file, one id per line ('#' starts a comment): for example the works"
+    " added after the taggers were frozen.",
+)
+@click.option(
     "--part",
     type=click.Choice(["held-out", "tuning"]),
     default="held-out",
@@ -254,12 +260,15 @@ def tag(ctx, explain: str | None, rules_only: bool) -> None:
 )
 @as_json
 @click.pass_obj
-def tag_eval(ws, folds: int, rules_only: bool, added_since, works: tuple[str, ...], part: str, as_json: bool) -> None:
+def tag_eval(ws, folds: int, rules_only: bool, added_since, works: tuple[str, ...], works_from, part: str, as_json):
     """The evidence-first tagger on curated works it never saw (stated-motivation precision and recall, technique
-    macro F1), then precision, recall and F1 per tag of the suggestion taggers, cross-validated (or held out)."""
+    macro F1), then precision, recall and F1 per tag of the suggestion taggers, cross-validated (or held out).
+    With --added-since, --work or --works-from, both are measured on those works alone, learning from the others."""
     from kb import catalogue, tagging
 
     since = added_since.date().isoformat() if added_since else None
+    if works_from:
+        works += tuple(line.split("#")[0].strip() for line in works_from if line.split("#")[0].strip())
     try:
         result = tagging.evaluate_catalogue(ws, folds, rules_only, note=_note, added_since=since, only=works, part=part)
     except catalogue.NotFound as e:

@@ -617,7 +617,7 @@ def tag_eval(result: dict, as_json: bool) -> None:
 
 def _evidence_eval(console, e: dict) -> None:
     """The evidence-first tagger's figures on one part of its split."""
-    what = "never seen while it was written or fitted" if e["part"] == "held-out" else "a training score"
+    what = "a training score" if e["part"] == "tuning" else "never seen while it was written or fitted"
     console.print(f"[bold]evidence-first tagger[/], {e['part']} part ({what}); {_esc(e['split'])}", soft_wrap=True)
     threshold = (
         "rules alone: too few curated statements to learn from"

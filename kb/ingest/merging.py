@@ -552,12 +552,11 @@ def _years_apart(w: Work, record) -> bool:
     return not in_order or abs(w.year - record.year) > YEARS_IN_ORDER
 
 
-def _presents(one: Work, two: Work) -> bool:
-    """Whether two works' titles name one paper for rule 5 (a page about a paper): equal after match_text, or one cut
-    short or extended (the shorter's words in order in the longer, which opens the same way; NEAR_PAPER_WORDS at
+def _presents(a: list[str], b: list[str]) -> bool:
+    """Whether two titles (as words) name one paper for rule 5 (a page about a paper): equal after match_text, or one
+    cut short or extended (the shorter's words in order in the longer, which opens the same way; NEAR_PAPER_WORDS at
     least, not generic, the same numbers): "Planning behavior in a recurrent neural network that plays Sokoban" is
     a page about "Planning in a recurrent neural network that plays Sokoban"."""
-    a, b = match_text(one.title).split(), match_text(two.title).split()
     if a == b:
         return True
     shorter, longer = sorted((a, b), key=len)
@@ -817,6 +816,9 @@ class Merger:
                 return "a generic title in different years", ""
             return None, "year and an author in common"
         return ("a generic title and no authors to compare", "") if generic else (None, "year, no authors to compare")
+
+    def _presents(self, post_: Work, paper: Work) -> bool:
+        return post_.id != paper.id and _presents(self._title_words(post_)[0], self._title_words(paper)[0])
 
     def _title_words(self, w: Work) -> tuple[list[str], set[str]]:
         """A work's title words, in order and as a set (computed once per title)."""
@@ -1141,19 +1143,18 @@ class Merger:
         touched = set(self.report.added) | set(self.report.updated)
         for work_id_ in sorted(touched):
             w = self.works[work_id_]
-            words = match_text(w.title).split()
-            if _generic(w.title) or not words:
+            words = self._title_words(w)[0]
+            post_side = w.kind == "post" and not w.authors
+            if _generic(w.title) or not words or not (post_side or KIND_FAMILY.get(w.kind) == "paper"):
                 continue
-            alike = self.by_title.get(" ".join(words), []) + sorted(
-                self.by_title_start.get(words[0], set()) | self.by_paper_start.get(words[0], set())
-            )
-            same = [self.works[i] for i in dict.fromkeys(alike) if i != w.id and _presents(w, self.works[i])]
-            if w.kind == "post" and not w.authors:
-                pairs = [(w, other) for other in same if KIND_FAMILY.get(other.kind) == "paper"]
-            elif KIND_FAMILY.get(w.kind) == "paper":
-                pairs = [(other, w) for other in same if other.kind == "post" and not other.authors]
+            # the other side's index only: a page's papers, or a paper's posts (an import holds thousands of posts)
+            near = (self.by_paper_start if post_side else self.by_title_start).get(words[0], set())
+            alike = [self.works[i] for i in dict.fromkeys([*self.by_title.get(" ".join(words), []), *sorted(near)])]
+            if post_side:
+                pairs = [(w, other) for other in alike if KIND_FAMILY.get(other.kind) == "paper"]
             else:
-                continue
+                pairs = [(other, w) for other in alike if other.kind == "post" and not other.authors]
+            pairs = [(post_, paper) for post_, paper in pairs if self._presents(post_, paper)]
             for post_, paper in pairs:
                 if post_.year and paper.year and abs(post_.year - paper.year) > 1:
                     continue

@@ -12,15 +12,22 @@ opening runs of words in the other, or one sentence (SAME_RUN words) in common n
    its `urls`; a cross-post keeps every URL it was seen under). DOIs, arXiv and OpenAlex ids are compared
    without case, the others exactly; an arXiv DOI (10.48550/arXiv.ID) is also that arXiv id; an Alignment Forum id
    is the LessWrong id of the same value; a forum post's address in a sequence (/s/SEQ/p/ID) or on a mirror
-   (GreaterWrong) is its /posts/ID address. A URL is no identity
+   (GreaterWrong) is its /posts/ID address; a cache-busting time stamp (`?t=1730199416`) is no part of an address,
+   and two guids that are one address (a trailing slash, a time stamp) are one guid. A URL is no identity
    for a record whose arXiv or forum id differs from the work's (two comments on one post), whose guid differs
    from the work's guid of the same feed, or whose #fragment differs from the work's (a changelog's entries on one
    page); a page and one of its #entries (one side without a fragment) are one only under one title.
-   **The same page on one organisation's sites**: posts whose addresses end in the same name of SLUG_WORDS words or
-   more, with the same numbers in the path, on sites of one family (`site_family`: epochai.org, epoch.ai and
-   epochai.substack.com; anthropic.com/news and /research), whatever their titles, unless rule 3's `_against` holds.
+   **The same page on one organisation's sites**: posts whose addresses end in the same page name, with folders
+   whose numbers agree (the same, or none on one side: red.anthropic.com/2025/NAME and anthropic.com/research/NAME),
+   on sites of one family (`site_family`: epochai.org, epoch.ai and epochai.substack.com by their names;
+   anthropic.com and claude.com by the table site_families.toml; anthropic.com/news and /research), unless rule 3's
+   `_against` holds. A name of SLUG_WORDS words or more is enough whatever the titles, except other titles dated
+   more than POST_WINDOW_TEXT apart (a name used again); a shorter name ("memory") needs the same title (not
+   generic) or the same day.
 2. **One source never merges two of its own records**, whatever their titles: two guids of one feed (unless both
-   name one #entry of a page under one title: a changelog feed that gives an entry a new guid later), two
+   name one #entry of a page under one title: a changelog feed that gives an entry a new guid later; or the feed
+   lists one post again under a new address, "re-listed by its feed": the same title, not generic, on the same
+   site, texts that do not disagree, within POST_WINDOW_AUTHOR or under the same page name), two
    comment ids, two arXiv ids are two works. OpenAlex alone lists a paper's versions (preprint, published) as
    records of its own, so two OpenAlex papers may be one by rule 3; and a researcher's library file (BibTeX,
    CSL-JSON, RIS) lists each work once, so two of its entries with one title, or an entry imported again, are
@@ -55,8 +62,9 @@ opening runs of words in the other, or one sentence (SAME_RUN words) in common n
    authors; RENAMED_PEOPLE people in common, all but one of the shorter author list, and a third of the title's words.
    A name is the same person in "Last, First" order or with TeX accents (`Sch\\"utt`).
 5. **A post is not the work it is about.** Links to an arXiv id, a DOI or a forum post in a post's text become
-   `discusses` relations; a post without authors titled exactly as a paper of the catalogue (a group's
-   publications feed) `discusses` that paper.
+   `discusses` relations; a post without authors under a paper's title, exact or cut short or extended (`_presents`:
+   a lab's page presenting its paper, or another's post about it) `discusses` that paper and stays its own work
+   (CONTRIBUTING.md, "One work per real work", says why).
 
 One import merges its records in a canonical order (the earliest first; `Merger.add_all`), so its outcome does not
 depend on the order sources answered. A source's own record of a work it made corrects its title, authors and
@@ -105,6 +113,9 @@ SHINGLE, TEXT_WORDS, SAME_TEXT = 5, 80, 0.6
 # Or when a run of SAME_RUN words (a sentence) starts within the first OPENING words of both: a cross-post opens with
 # a note ("Cross-posted from ...", a link line with two addresses, a podcast line) and may skip a list the original has.
 SAME_RUN, OPENING = 12, 50
+# Two texts of one post re-listed by its feed agree when they share this share of their words (Surge AI's summary
+# edited from "chart understanding" to "chart reasoning": 0.8); a series' items of one title share few.
+TEXTS_AGREE = 0.5
 # A post's title cut short or given a subtitle elsewhere ("... #40: California AI Legislation Plus, NVIDIA ..."): the
 # shorter title's words all in the longer one, at least this many of them, and the same text.
 NEAR_TITLE_WORDS = 4
@@ -126,6 +137,9 @@ KIND_FAMILY = {"paper": "paper", "report": "paper", "post": "post", "comment": "
 _DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"), "-")
 # Query parameters that follow a link around rather than name what it points to.
 _TRACKING = re.compile(r"utm(_.*)?$|fbclid$|gclid$|mc_[ce]id$", re.I)
+# A cache-busting parameter: a time stamp (Unix seconds or milliseconds) that a site or a CDN appends to make caches
+# fetch a file again (acl1.txt?t=1730199416); the same file under any value.
+_CACHE_BUSTER = re.compile(r"(?:t|ts|_|cb|cachebust(?:er)?|nocache|timestamp)=\d{9,13}$", re.I)
 # Kinds of identifier that name one work wherever they come from: a different one is a different work.
 DISTINCT_IDS = ("arxiv", "lesswrong", "alignmentforum")
 # Kinds a work may rightly hold two values of, so a different value is no evidence of another work: OpenAlex keeps a
@@ -145,6 +159,8 @@ NO_FAMILY = frozenset(
     "lesswrong alignmentforum greaterwrong effectivealtruism arxiv doi github githubusercontent appspot".split()
 )
 FAMILY_NAME = 4  # a shorter site name ("ai", "blog") names no organisation
+# Sites one organisation publishes under unrelated names (anthropic.com and claude.com): a data file, not code.
+SITE_FAMILIES = "site_families.toml"
 # A page's own name in its address, the same on two of one organisation's sites (epochai.org/blog/NAME and
 # epoch.ai/blog/NAME, anthropic.com/news/NAME and /research/NAME): at least this many words, so that "update" or
 # "about" never names one page.
@@ -157,6 +173,7 @@ _DECLARED_COPY = re.compile(
     re.I,
 )
 COPY_OPENING = 300  # characters of a text in which a copy says so
+SAME_SOURCE = "the same source delivered both"
 DECLARED_COPY = "one says it is a copy"
 # Two versions of a paper with the same authors in the same order may be dated this many years apart (an arXiv
 # preprint of 2023 and its journal version of 2025, one OpenAlex record each); other evidence allows one year.
@@ -200,7 +217,11 @@ def canonical_url(url: str) -> str:
     host = parts.netloc.lower().removeprefix("www.")
     if not host:
         return ""
-    query = sorted(p for p in parts.query.split("&") if p and not _TRACKING.match(p.split("=", 1)[0]))
+    query = sorted(
+        p
+        for p in parts.query.split("&")
+        if p and not _TRACKING.match(p.split("=", 1)[0]) and not _CACHE_BUSTER.match(p)
+    )
     path = parts.path.rstrip("/")
     forum = forum_post_from_url(url)
     if forum:  # a forum post under any of its addresses (in a sequence, on a mirror, on the Alignment Forum)
@@ -219,22 +240,57 @@ def site_family(url: str) -> frozenset[str]:
         user = parts.path.split("/")[1] if parts.path.startswith("/@") else ""
         names = {user.removeprefix("@")} if user else ({labels[-3]} if len(labels) > 2 else set())
     else:
-        names = {labels[-2], labels[-2] + labels[-1]}
+        names = {labels[-2], labels[-2] + labels[-1]} | _organisation_sites().get(".".join(labels[-2:]), set())
     return frozenset(n for n in names if len(n) >= FAMILY_NAME)
 
 
-def _page_keys(url: str) -> list[tuple[str, ...]]:
-    """The keys a page is known by across one organisation's sites: its own name in the address (SLUG_WORDS words
-    at least) and the numbers of the whole path, under each name of the site's family."""
+@lru_cache(maxsize=1)
+def _organisation_sites() -> dict[str, set[str]]:
+    """Each site listed in site_families.toml (beside this module) -> the names of the families it belongs to: sites
+    one organisation publishes under unrelated names (anthropic.com and claude.com). The table is data, read once."""
+    import tomllib
+    from pathlib import Path
+
+    table = tomllib.loads((Path(__file__).with_name(SITE_FAMILIES)).read_text(encoding="utf-8"))
+    out: dict[str, set[str]] = {}
+    for family in table.get("family", []):
+        for site in family["sites"]:
+            out.setdefault(site.lower().removeprefix("www."), set()).add(family["name"])
+    return out
+
+
+def _page_name(url: str) -> tuple[str, frozenset[str]] | None:
+    """A page's own name in its address (the last part of the path, less "index.html") and the numbers of the folders
+    above it (a dated folder: red.anthropic.com/2025/NAME/), or None for an address with a query or a fragment."""
     parts = urlsplit(url.strip())
     segments = [x for x in parts.path.split("/") if x and not _PAGE_FILE.match(x)]
     if not segments or parts.query or parts.fragment:
-        return []
-    slug = re.sub(r"\.html?$", "", segments[-1].lower())
-    if len(re.findall(r"[a-z0-9]+", slug)) < SLUG_WORDS:
-        return []
-    numbers = ",".join(re.findall(r"\d+", parts.path))
-    return [("page", name, slug, numbers) for name in sorted(site_family(url))]
+        return None
+    folders = frozenset(n for segment in segments[:-1] for n in re.findall(r"\d+", segment))
+    return re.sub(r"\.html?$", "", segments[-1].lower()), folders
+
+
+def _page_keys(url: str) -> list[tuple[str, ...]]:
+    """The keys a page is known by across one organisation's sites: its own name in the address under each name of
+    the site's family (Merger._same_page says when two pages of one key are one)."""
+    page = _page_name(url)
+    return [("page", name, page[0]) for name in sorted(site_family(url))] if page else []
+
+
+def _page_reused(w: Work, record) -> bool:
+    """Whether one page name on two sites is more likely two posts: other titles, dated more than POST_WINDOW_TEXT
+    apart (anthropic.com/news/claude-in-microsoft-foundry, "Claude now available in Microsoft Foundry", and
+    claude.com/blog/claude-in-microsoft-foundry, "... is now generally available", seven months later)."""
+    if match_text(w.title) == match_text(record.title) or not (w.date and record.date):
+        return False
+    return abs(w.date - dt.date.fromisoformat(str(record.date)[:10])) > POST_WINDOW_TEXT
+
+
+def _same_folders(one: str, two: str) -> bool:
+    """Whether two addresses' folders agree in their numbers: the same ones, or none on one side (a site that dates
+    its paths and one that does not); /2024/july-update and /2025/july-update are two pages."""
+    a, b = (_page_name(u) or ("", frozenset()) for u in (one, two))
+    return a[1] == b[1] or not (a[1] and b[1])
 
 
 def _declared_copy(text: str | None) -> bool:
@@ -244,6 +300,23 @@ def _declared_copy(text: str | None) -> bool:
 
 def _with_fragment(url: str) -> str:
     return f"{canonical_url(url)}#{urlsplit(url.strip()).fragment}"
+
+
+def _guid_source(w: Work) -> str | None:
+    """The feed whose guid the work holds (a work keeps one `feed` id: the first feed's that gave one), so that a
+    guid is compared only with other guids of that feed."""
+    if "feed" not in w.ids or not w.provenance:
+        return None
+    added = [p.source for p in w.provenance[1:] if "ids.feed" in p.fields]
+    return added[0] if added else w.provenance[0].source
+
+
+def _same_guid(one: str, two: str) -> bool:
+    """Two feed guids that are addresses name one item when the addresses are one (tracking and cache-busting
+    parameters aside) with the same #fragment (a changelog's entries differ by their fragments alone)."""
+    if not all(urlsplit(g.strip()).scheme in ("http", "https") for g in (one, two)):
+        return False
+    return _with_fragment(one) == _with_fragment(two)
 
 
 @dataclass
@@ -427,6 +500,21 @@ def _copy_evidence(w: Work, record, generic: bool) -> str | None:
     return None
 
 
+def _own_text(record) -> list[str]:
+    """A record's text as words, when it says more than its title (a feed often gives the title again as summary)."""
+    words = match_text(record.abstract or "").split()
+    return [] if len(words) < SHINGLE * 2 or words == match_text(record.title).split() else words
+
+
+def _texts_disagree(w: Work, record) -> bool:
+    """Whether two records of one title have texts of their own that are not one text: not the same (same_text) and
+    sharing under half their words (TEXT_WORDS of each; a summary edited in a few words still agrees)."""
+    one, two = _own_text(w), _own_text(record)
+    if not (one and two) or same_text(w.abstract, record.abstract):
+        return False
+    return _title_overlap(set(one[:TEXT_WORDS]), set(two[:TEXT_WORDS])) < TEXTS_AGREE
+
+
 def _in_order(ours: list[str], theirs: list[str]) -> bool:
     """The same authors (two at least) in the same order."""
     return len(ours) == len(theirs) >= 2 and all(_same_person(a, b) for a, b in zip(ours, theirs, strict=True))
@@ -462,6 +550,22 @@ def _years_apart(w: Work, record) -> bool:
         return False
     in_order = KIND_FAMILY.get(w.kind) == "paper" and _in_order(list(w.authors), list(record.authors))
     return not in_order or abs(w.year - record.year) > YEARS_IN_ORDER
+
+
+def _presents(a: list[str], b: list[str]) -> bool:
+    """Whether two titles (as words) name one paper for rule 5 (a page about a paper): equal after match_text, or one
+    cut short or extended (the shorter's words in order in the longer, which opens the same way; NEAR_PAPER_WORDS at
+    least, not generic, the same numbers): "Planning behavior in a recurrent neural network that plays Sokoban" is
+    a page about "Planning in a recurrent neural network that plays Sokoban"."""
+    if a == b:
+        return True
+    shorter, longer = sorted((a, b), key=len)
+    return (
+        len(shorter) >= NEAR_PAPER_WORDS
+        and _extends(longer, shorter)
+        and not _generic(" ".join(shorter))
+        and _numbers(a) == _numbers(b)
+    )
 
 
 def _one_word_changed(one: list[str], two: list[str]) -> bool:
@@ -531,7 +635,7 @@ class Merger:
         self.by_title_start: dict[str, set[str]] = {}  # a post title's first word -> posts (titles cut short)
         self.by_paper_start: dict[str, set[str]] = {}  # a paper title's first word -> papers (titles cut short)
         self.by_opening: dict[tuple[str, ...], set[str]] = {}  # a run of words opening an abstract -> papers
-        self.by_page: dict[tuple[str, ...], str] = {}  # a page's name on one organisation's sites -> the post
+        self.by_page: dict[tuple[str, ...], list[str]] = {}  # a page's name on one organisation's sites -> posts
         self._words: dict[tuple[str, str], tuple[list[str], set[str]]] = {}  # (work, title) -> its words
         for w in ds.works:
             self._index(w)
@@ -551,7 +655,8 @@ class Merger:
                 self.by_id.setdefault(("url#", _with_fragment(url)), w.id)
             if w.kind == "post":
                 for page in _page_keys(url):
-                    self.by_page.setdefault(page, w.id)
+                    if w.id not in self.by_page.setdefault(page, []):
+                        self.by_page[page].append(w.id)
         same = self.by_title.setdefault(match_text(w.title), [])
         if w.id not in same:
             same.append(w.id)
@@ -580,9 +685,9 @@ class Merger:
         found = found or (self.by_id.get(("url", canonical_url(record.url))) if record.url else None)
         if found and not self._url_veto(self.works[found], record):
             return found, f"same address: {record.url}"
-        page = self._same_page(record)
+        page, evidence = self._same_page(record)
         if page:
-            return page, f"same page on one organisation's sites: {record.url}"
+            return page, f"same page on one organisation's sites{evidence}: {record.url}"
         candidates = [self.works[i] for i in self.by_title.get(match_text(record.title), [])]
         for w in sorted(candidates, key=lambda w: w.id):  # by id, not by arrival: the same answer in any order
             why, evidence = self._title_evidence(w, record)
@@ -596,17 +701,69 @@ class Merger:
             return w.id, f"renamed paper, {evidence} ({w.title!r})"
         return None, None
 
-    def _same_page(self, record) -> str | None:
-        """The post whose address names the same page on another of one organisation's sites (the same name of
-        SLUG_WORDS words at least, the same numbers in the path): an old and a new domain, a /news and a /research
-        path, the organisation's newsletter. None when there is none or something else keeps them apart."""
+    def _same_page(self, record) -> tuple[str | None, str]:
+        """(the post whose address names the same page on another of one organisation's sites, what besides the name
+        made it one): an old and a new domain, a /news and a /research path, the organisation's newsletter, or the
+        page moved within one feed under the same title. The name has SLUG_WORDS words at least, or a shorter name
+        ("memory", "alignment-faking") needs the same title or the same day; the numbers of the folders agree
+        (_same_folders). (None, "") when there is none or something else keeps them apart."""
         if record.kind != "post" or not record.url:
-            return None
+            return None, ""
         for key in _page_keys(record.url):
-            found = self.by_page.get(key)
-            if found and not self._against(self.works[found], record) and not self._url_veto(self.works[found], record):
-                return found
+            for found in self.by_page.get(key, ()):
+                w = self.works[found]
+                if not any(_same_folders(u, record.url) for u in _urls(w) if key in _page_keys(u)):
+                    continue
+                against = self._against(w, record)
+                relisted = against == SAME_SOURCE and self._relisted(w, record)  # its two guids are one post's
+                if (against and not relisted) or (not relisted and self._url_veto(w, record)):
+                    continue
+                if len(re.findall(r"[a-z0-9]+", key[2])) >= SLUG_WORDS and not _page_reused(w, record):
+                    return found, ""
+                short = self._short_page_evidence(w, record)
+                if short:
+                    return found, f" ({short})"
+        return None, ""
+
+    @staticmethod
+    def _short_page_evidence(w: Work, record) -> str | None:
+        """What makes two pages of one organisation under a short name (under SLUG_WORDS words) one page: the same
+        title (not generic), or both dated within POST_DATE_SLACK."""
+        if match_text(w.title) == match_text(record.title) and not _generic(record.title):
+            return "a short page name, the same title"
+        if w.date and record.date and abs(w.date - dt.date.fromisoformat(str(record.date)[:10])) <= POST_DATE_SLACK:
+            return "a short page name, the same day"
         return None
+
+    @staticmethod
+    def _relisted(w: Work, record) -> str | None:
+        """Whether a feed lists again, under a new address and guid, a post it listed before (a draft address made
+        final, a post moved from /research/ to /news/): the same feed, the same title (not generic), the same site,
+        no #fragment (a changelog's entries have their own rule), texts that do not disagree (`_texts_disagree`: a
+        series of one title, a daily digest, has a new text each time), dated within POST_WINDOW_AUTHOR (measured:
+        copies 0 to 6 days apart; posts of one title in one feed 57 and 279 days apart) or under the same page name.
+        Returns the evidence, or None."""
+        if (
+            record.kind != "post"
+            or not str(record.source).startswith("feed:")
+            or record.source not in _sources(w)
+            or match_text(w.title) != match_text(record.title)
+            or _generic(record.title)
+            or not (record.url and w.url)
+            or urlsplit(record.url).fragment
+            or urlsplit(w.url).fragment
+            or not (site_family(w.url) & site_family(record.url))
+            or _texts_disagree(w, record)
+        ):
+            return None
+        if set(_page_keys(w.url)) & set(_page_keys(record.url)):
+            return "re-listed by its feed under a new address of the same page name"
+        if not (w.date and record.date):
+            return None
+        gap = abs(w.date - dt.date.fromisoformat(str(record.date)[:10]))
+        if gap > POST_WINDOW_AUTHOR:
+            return None
+        return f"re-listed by its feed under a new address, {gap.days} day(s) apart"
 
     def _url_veto(self, w: Work, record) -> bool:
         """Whether a shared address is no identity here: another arXiv or forum id (two comments on one post), two
@@ -615,7 +772,7 @@ class Merger:
             return True
         mine = urlsplit(record.url).fragment
         theirs = {urlsplit(u).fragment for u in _urls(w) if canonical_url(u) == canonical_url(record.url)}
-        if record.source in _sources(w) and self._conflicting_id(w, record, ("feed",)):
+        if _guid_source(w) == record.source and self._conflicting_id(w, record, ("feed",)):
             # two guids of one feed are two items, unless both name one #entry of a page under one title: a
             # changelog feed whose generator gives an entry a new guid in a later version (Claude Code's v1.0.68)
             return not (mine and mine in theirs and match_text(w.title) == match_text(record.title))
@@ -633,7 +790,7 @@ class Merger:
             return "another kind of work"
         versions = family == "paper" and record.source in VERSIONED_SOURCES
         if record.source in _sources(w) and not versions and not getattr(record, "library", False):
-            return "the same source delivered both"
+            return SAME_SOURCE
         if self._conflicting_id(w, record, tuple(s for s in record.ids if s not in MANY_IDS and s != "feed")):
             return "a conflicting identifier"
         if _years_apart(w, record):
@@ -643,6 +800,9 @@ class Merger:
     def _title_evidence(self, w: Work, record) -> tuple[str | None, str]:
         """(why an equal title is not enough, None when it is; the evidence that made it enough)."""
         against = self._against(w, record)
+        relisted = self._relisted(w, record) if against == SAME_SOURCE else None
+        if relisted:
+            return None, relisted
         if against:
             return against, ""
         family = KIND_FAMILY.get(w.kind)
@@ -656,6 +816,9 @@ class Merger:
                 return "a generic title in different years", ""
             return None, "year and an author in common"
         return ("a generic title and no authors to compare", "") if generic else (None, "year, no authors to compare")
+
+    def _presents(self, post_: Work, paper: Work) -> bool:
+        return post_.id != paper.id and _presents(self._title_words(post_)[0], self._title_words(paper)[0])
 
     def _title_words(self, w: Work) -> tuple[list[str], set[str]]:
         """A work's title words, in order and as a set (computed once per title)."""
@@ -762,7 +925,7 @@ class Merger:
             theirs = w.ids.get(scheme)
             if theirs is None or (schemes is not None and scheme not in schemes):
                 continue
-            if identity(scheme, theirs) == identity(scheme, value):
+            if identity(scheme, theirs) == identity(scheme, value) or (scheme == "feed" and _same_guid(theirs, value)):
                 continue
             if scheme == "doi" and (PREPRINT_DOI.match(theirs) or PREPRINT_DOI.match(value)):
                 continue
@@ -973,21 +1136,25 @@ class Merger:
         self._posts_titled_as_papers()
 
     def _posts_titled_as_papers(self) -> None:
-        """Rule 5: a post without authors under the exact title of a paper of the catalogue (a group's publications
-        feed listing its papers) is about that paper: it `discusses` it, and stays its own work (its kind differs).
+        """Rule 5: a post without authors under a paper's title (the exact title, or the title cut short or extended:
+        `_presents`) is a page about that paper, a lab's page presenting its paper or another's post about it: it
+        `discusses` the paper and stays its own work, keeping its own address and text (CONTRIBUTING.md says why).
         Looked at for the works this run touched, on either side, so the order they came in does not matter."""
         touched = set(self.report.added) | set(self.report.updated)
         for work_id_ in sorted(touched):
             w = self.works[work_id_]
-            if _generic(w.title):
+            words = self._title_words(w)[0]
+            post_side = w.kind == "post" and not w.authors
+            if _generic(w.title) or not words or not (post_side or KIND_FAMILY.get(w.kind) == "paper"):
                 continue
-            same = [self.works[i] for i in self.by_title.get(match_text(w.title), []) if i != w.id]
-            if w.kind == "post" and not w.authors:
-                pairs = [(w, other) for other in same if KIND_FAMILY.get(other.kind) == "paper"]
-            elif KIND_FAMILY.get(w.kind) == "paper":
-                pairs = [(other, w) for other in same if other.kind == "post" and not other.authors]
+            # the other side's index only: a page's papers, or a paper's posts (an import holds thousands of posts)
+            near = (self.by_paper_start if post_side else self.by_title_start).get(words[0], set())
+            alike = [self.works[i] for i in dict.fromkeys([*self.by_title.get(" ".join(words), []), *sorted(near)])]
+            if post_side:
+                pairs = [(w, other) for other in alike if KIND_FAMILY.get(other.kind) == "paper"]
             else:
-                continue
+                pairs = [(other, w) for other in alike if other.kind == "post" and not other.authors]
+            pairs = [(post_, paper) for post_, paper in pairs if self._presents(post_, paper)]
             for post_, paper in pairs:
                 if post_.year and paper.year and abs(post_.year - paper.year) > 1:
                     continue

@@ -332,3 +332,23 @@ def test_works_with_every_word_come_first_then_works_with_some_of_them_said_so(k
     assert lines[0].startswith("coup-probes-2023")
     assert "works with some of the words of 'probes takeover':" in lines
     assert ids(kb("search", "probes takeover", "-n", "1", "--json")) == ["coup-probes-2023"]
+
+
+def test_a_page_announcing_a_work_comes_right_after_the_work_it_discusses(kb, data):
+    # a lab's feed item under the paper's title, linked to it (not merged): bm25 favours its shorter text
+    announcement = {
+        "id": "probes-catch-catastrophes-page-2023",
+        "kind": "post",
+        "title": "Coup probes catch catastrophes",
+        "year": 2023,
+        "url": "https://lab.example/research/coup-probes",
+        "relations": [{"type": "discusses", "target": "coup-probes-2023"}],
+    }
+    with (data / "works" / "posts.jsonl").open("a") as f:
+        f.write(json.dumps(announcement) + "\n")
+    assert ids(kb("search", "coup probes catastrophes", "--json"))[:2] == [
+        "coup-probes-2023",
+        "probes-catch-catastrophes-page-2023",
+    ]
+    by_year = ids(kb("search", "coup probes catastrophes", "--sort", "year", "--json"))
+    assert set(by_year[:2]) == {"coup-probes-2023", "probes-catch-catastrophes-page-2023"}  # a sort asked for is kept

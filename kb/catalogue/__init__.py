@@ -202,7 +202,34 @@ def _search(conn: sqlite3.Connection, q: Query, relations: tuple[str, ...] = ())
         seen = {r["pk"] for r in rows}
         more = [dict(r, any_word=True) for r in conn.execute(sql, [some, *args, -1]) if r["pk"] not in seen]
         rows += more[: None if limit < 0 else limit - len(rows)]
-    return _with_tags(conn, rows)
+    return _with_tags(conn, rows if q.sort else _after_what_they_discuss(conn, rows))
+
+
+def _after_what_they_discuss(conn: sqlite3.Connection, rows: list[dict]) -> list[dict]:
+    """Rows ranked by relevance, except that a work which `discusses` another row comes right after it: a lab's
+    page announcing a catalogued paper (linked, not merged: kb.ingest.merging's rule 5) shares the paper's title and
+    has a shorter text, so bm25 would put the announcement first."""
+    position = {r["pk"]: i for i, r in enumerate(rows)}
+    if len(position) < 2:
+        return rows
+    marks = ",".join("?" * len(position))
+    later: dict[int, int] = {}  # a discussing row's pk -> the pk of the first-ranked row it discusses
+    for source, target in conn.execute(
+        f"SELECT source_pk, target_pk FROM relation WHERE type = 'discusses' AND source_pk IN ({marks})"
+        f" AND target_pk IN ({marks})",
+        [*position, *position],
+    ):
+        first = later.get(source)
+        if position[source] < position[target] and (first is None or position[target] < position[first]):
+            later[source] = target
+    if not later:
+        return rows
+    ordered: list[dict] = []
+    for row in rows:
+        if row["pk"] not in later:
+            ordered.append(row)
+            ordered.extend(r for r in rows if later.get(r["pk"]) == row["pk"])
+    return ordered
 
 
 def _related(conn, q: Query, parsed, relations: tuple[str, ...], where: list[str], args: list) -> list[dict]:

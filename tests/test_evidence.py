@@ -449,6 +449,54 @@ def test_a_keyword_found_mostly_in_works_without_its_technique_is_dropped():
     assert [p.pattern for p in kept["probing"]] == [patterns["probing"][0].pattern]
 
 
+@pytest.mark.parametrize(
+    "phrase, text",
+    [
+        ("sparse autoencoder", "we train sparse auto-encoders on"),
+        ("difference-in-means", "the difference in means direction"),
+        ("orthogonalisation", "weight orthogonalization removes it"),
+        ("mean-centring", "mean centring the activations"),
+        ("subgraph", "a sub-graph of heads"),
+    ],
+)
+def test_a_taxonomy_phrase_is_found_in_its_other_spellings(phrase, text):
+    assert tagging.phrase_pattern(phrase).search(text)
+
+
+def test_a_spelling_variant_does_not_stretch_a_phrase_into_other_words():
+    assert not tagging.phrase_pattern("probes").search("probabilistic")
+    assert not tagging.phrase_pattern("circuit").search("short-circuits")
+    assert not tagging.phrase_pattern("SAE").search("sae")  # an acronym is matched as written
+
+
+def fake_embed(texts):
+    """Unit vectors from the words of a text: a stand-in for MiniLM that needs no model."""
+    vocabulary = sorted({w for t in [STATES, *FILLER] for w in t.lower().split()})
+    V = np.array([[t.lower().split().count(w) for w in vocabulary] + [1.0] for t in texts], dtype=float)
+    return V / np.linalg.norm(V, axis=1, keepdims=True)
+
+
+@settings(max_examples=100, deadline=None, derandomize=True)
+@given(st.lists(st.sampled_from([STATES, *FILLER, *WORDS]), max_size=30).map(" ".join))
+def test_with_embeddings_the_tagger_still_quotes_a_whole_sentence_of_its_input(text):
+    tagger = EMBEDDED.setdefault("tagger", EvidenceTagger(*TAXONOMY, embed=fake_embed).fit(synthetic_works()))
+    assert tagger.motivation_model.subjects  # the embeddings took part
+    for p in tagger.propose(text):
+        if p.kind == "motivation":
+            assert p.evidence in sentences(text)
+
+
+EMBEDDED: dict = {}
+
+
+def test_an_embedding_prototype_scores_each_training_row_without_itself():
+    V = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+    prototype, left_out = evidence_model.Prototype.fit(V, np.array([1.0, 0.0, 0.0]))
+    assert prototype.score(V[:1])[0] > 0  # the fitted prototype puts the lone positive nearer the positives ...
+    # ... its training score is read as if it had never seen it: no positive left, nearer the negatives
+    assert left_out[0] == pytest.approx(-(0.5**0.5))
+
+
 def test_wilson_interval_matches_the_published_formula():
     assert tagging.wilson(15, 22) == (0.473, 0.836)
     assert tagging.wilson(0, 0) is None

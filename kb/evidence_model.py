@@ -22,11 +22,6 @@ whole sentence for a motivation, the matched phrase for a technique.
   follows the work's subject. Several of the remaining false positives are sentences that do state a motivation on
   works whose curated tag is still "inferred" because the curator had not read the abstract (their reasoning says
   so; seven works of the tuning part).
-  With an embed function (MiniLM sentence embeddings, the methods extra) the topic model gains one feature: how
-  near the text is to the works stating each motivation (Prototype). It is off by default (EvidenceTagger's embed
-  is None): cross-validated on the tuning part (2026-12-07) it raised recall from 0.449 to 0.493 but lowered
-  precision from 0.969 (31 of 32) to 0.919 (34 of 37); the same feature on sentences (how near each is to the
-  curated statements) lowered both (0.842, 0.464), and both together gave 0.854, 0.507.
 - Techniques: each technique's name and keywords, less those found more often in works without the technique than
   with it in the fitting set (a generic word such as "ablation"). Phrases learned from the texts themselves (word
   n-grams found only in a technique's works) were tried and dropped: on the tuning part they were words like
@@ -183,16 +178,6 @@ class MotivationModel:
         self.threshold = 1.0  # unfitted: proposes nothing by itself
         self.precision: float | None = None  # out-of-fold precision at the threshold, on the fitting set
         self._topic_cache: dict[str, np.ndarray] = {}
-        self.vectors: Vectors | None = None  # sentence embeddings, when the methods extra gives them (fit's embed)
-        self.subjects: dict[str, Prototype] = {}  # which works look like those stating each motivation
-
-    def _topic_with_embeddings(self, T: np.ndarray, sentences: Sequence[str]) -> np.ndarray:
-        """The topic features, and (with embeddings) how near the whole text is to the works stating each one."""
-        if self.vectors is None or not self.subjects:
-            return T
-        v = self.vectors.text(sentences)[None, :]
-        near = [self.subjects[slug].score(v)[0] if slug in self.subjects else 0.0 for slug in self.slugs]
-        return np.hstack([T, np.array(near)[:, None]])
 
     def sentence_features(self, sentences: Sequence[str]) -> np.ndarray:
         rows = []
@@ -237,22 +222,11 @@ class MotivationModel:
             dtype=float,
         )
 
-    def fit(
-        self,
-        works: Sequence[Work],
-        sentences: Callable[[str], list[str]],
-        fold_of: Callable[[str], int],
-        embed: Callable[[list[str]], np.ndarray] | None = None,
-    ):
-        """Fit on works (each with the authors' abstract); the threshold from out-of-fold scores, folds by work.
-        With embed (texts -> unit vectors) the text's embedding adds a feature to the topic model (Prototype)."""
+    def fit(self, works: Sequence[Work], sentences: Callable[[str], list[str]], fold_of: Callable[[str], int]):
+        """Fit on works (each with the authors' abstract); the threshold from out-of-fold scores, folds by work."""
         works = [w for w in works if sentences(w["abstract"])]
         if not works:
             return self
-        if embed is not None and self.vectors is None:
-            self.vectors = Vectors(embed)
-        if self.vectors is not None:
-            self.vectors.prefetch([s for w in works for s in sentences(w["abstract"])])
         folds = np.array([fold_of(w["id"]) for w in works])
         oof: list[dict[str, float]] = [{} for _ in works]
         for k in range(FOLDS):
@@ -268,23 +242,17 @@ class MotivationModel:
 
     def _fit(self, works, sentences, into: MotivationModel | None = None) -> MotivationModel:
         model = into or MotivationModel(self.slugs, self.cues, self.stakes, self.concerns)
-        model._topic_cache, model.vectors = self._topic_cache, self.vectors
-        X, y, split = [], [], [sentences(w["abstract"]) for w in works]
-        for w, ss in zip(works, split):
+        model._topic_cache = self._topic_cache
+        X, y = [], []
+        for w in works:
+            ss = sentences(w["abstract"])
             quotes = [q for qs in positives(w).values() for q in qs]
             X.append(model.sentence_features(ss))
             y += [float(quoted(s, quotes)) for s in ss]
         labels = np.array(y)
-        features = np.vstack(X)
+        model.sentence = Logistic().fit(np.vstack(X), labels) if labels.sum() else None
         T = np.vstack([model.topic_features(w["abstract"]) for w in works])
         yt = np.array([float(slug in positives(w)) for w in works for slug in self.slugs])
-        if model.vectors is not None:  # each training row is scored leaving itself out (Prototype.fit)
-            texts = np.vstack([model.vectors.text(ss) for ss in split])
-            near_topic = np.zeros((len(works), len(self.slugs)))
-            for j, slug in enumerate(self.slugs):
-                model.subjects[slug], near_topic[:, j] = Prototype.fit(texts, yt[j :: len(self.slugs)])
-            T = np.hstack([T, near_topic.reshape(-1, 1)])
-        model.sentence = Logistic().fit(features, labels) if labels.sum() else None
         model.topic = Logistic(TOPIC_L2).fit(T, yt) if 0 < yt.sum() < len(yt) else None
         return model
 
@@ -318,7 +286,7 @@ class MotivationModel:
         said = self.sentence.predict(self.sentence_features(sentences))
         if self.topic is None:
             return {}
-        topic = self.topic.predict(self._topic_with_embeddings(self.topic_features(text), sentences))
+        topic = self.topic.predict(self.topic_features(text))
         best = int(said.argmax())
         slug, about = max(zip(self.slugs, topic), key=lambda pair: pair[1])
         # the stating sentence: the best one, or one naming this motivation's cues that is nearly as good
@@ -330,52 +298,6 @@ class MotivationModel:
     def propose(self, sentences: Sequence[str], text: str) -> dict[str, str]:
         """The motivations whose score clears the threshold, each with its sentence."""
         return {slug: s for slug, (p, s) in self.score(sentences, text).items() if p >= self.threshold}
-
-
-# -- sentence embeddings (optional: the methods extra) ----------------------------------------------------------
-
-
-class Vectors:
-    """Unit vectors of sentences from an embed function (kb.embeddings.Store.embed), asked once per sentence."""
-
-    def __init__(self, embed: Callable[[list[str]], np.ndarray]):
-        self.embed = embed
-        self.known: dict[str, np.ndarray] = {}
-
-    def prefetch(self, texts: Sequence[str]) -> None:
-        missing = [t for t in dict.fromkeys(texts) if t not in self.known]
-        if missing:
-            self.known.update(zip(missing, self.embed(missing)))
-
-    def __call__(self, texts: Sequence[str]) -> np.ndarray:
-        self.prefetch(texts)
-        return np.stack([self.known[t] for t in texts]) if texts else np.zeros((0, 0))
-
-    def text(self, sentences: Sequence[str]) -> np.ndarray:
-        """A text's vector: the normalised mean of its sentences' (no second, truncated embedding of the whole)."""
-        v = self(sentences).mean(0)
-        return v / max(float(np.linalg.norm(v)), 1e-12)
-
-
-@dataclass
-class Prototype:
-    """How much nearer a vector is to the positives' centroid than to the negatives' (cosines): one feature from
-    384 dimensions, which a few dozen positives can fit where a weight per dimension would overfit."""
-
-    positive: np.ndarray
-    negative: np.ndarray
-
-    def score(self, V: np.ndarray) -> np.ndarray:
-        return V @ self.positive - V @ self.negative
-
-    @classmethod
-    def fit(cls, V: np.ndarray, y: np.ndarray) -> tuple[Prototype, np.ndarray]:
-        """The prototype, and each row's score with itself left out of the centroids (an honest training feature)."""
-        pos, neg = V[y == 1].sum(0), V[y == 0].sum(0)  # a sum points where its mean does
-        unit = lambda v: v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)  # noqa: E731
-        own = y[:, None] * V, (1 - y)[:, None] * V  # each row's share of its own centroid
-        left_out = (V * unit(pos - own[0])).sum(1) - (V * unit(neg - own[1])).sum(1)
-        return cls(unit(pos), unit(neg)), left_out
 
 
 # -- techniques: which of the taxonomy's phrases to trust ---------------------------------------------------------

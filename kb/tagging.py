@@ -729,6 +729,17 @@ def phrase_pattern(keyword: str) -> re.Pattern:
     return re.compile(rf"(?<![\w-]){body}(?![\w-])", re.IGNORECASE)
 
 
+DEFINITION_WORDS = 8  # an acronym's definition, "latent adversarial training (LAT)": at most this many words before it
+
+
+def defined_otherwise(acronym: str, text: str, phrases: Sequence[re.Pattern]) -> bool:
+    """Whether the text spells the acronym out ("... (LAT)") in words that are none of the technique's phrases: the
+    same letters naming something else (latent adversarial training is not linear artificial tomography)."""
+    words = rf"((?:[\w-]+\W+){{1,{DEFINITION_WORDS}}})"
+    definition = re.search(words + rf"\(\s*{re.escape(acronym)}s?\s*\)", text)
+    return definition is not None and not any(p.search(definition.group(1)) for p in phrases)
+
+
 class EvidenceTagger:
     """Techniques by the phrases that name them, motivations stated by the sentences that state them.
 
@@ -737,8 +748,7 @@ class EvidenceTagger:
     with a threshold weighted for precision (F0.5), and which of the taxonomy's keywords mislead. Either way every
     piece of evidence is a piece of the text it was given."""
 
-    def __init__(self, techniques: list[dict], motivations: list[dict], embed=None):
-        self.embed = embed  # texts -> unit vectors (kb.embeddings.Store.embed), or None: the features without them
+    def __init__(self, techniques: list[dict], motivations: list[dict]):
         self.techniques = [
             (
                 t["slug"],
@@ -759,8 +769,7 @@ class EvidenceTagger:
         model = em.MotivationModel(list(self.cues), self.cues, _STAKES, _CONCERNS)
         stated = sum(bool(em.positives(w)) for w in texts)
         # with too few works that state a motivation there is nothing to learn from: the rules stand
-        enough = stated >= em.MIN_STATING_WORKS
-        self.motivation_model = model.fit(texts, sentences, fold, self.embed) if enough else None
+        self.motivation_model = model.fit(texts, sentences, fold) if stated >= em.MIN_STATING_WORKS else None
         techniques, motivations = self.taxonomy
         pool = [w for w in texts if curated(w, "technique")]
         Y = label_matrix(pool, "technique", techniques, motivations)
@@ -772,7 +781,16 @@ class EvidenceTagger:
         """What the text shows; every evidence string is a substring of `text`."""
         out = []
         for slug, patterns in self.techniques:
-            hit = next((m for p in patterns for m in [p.search(text)] if m), None)
+            words = [p for p in patterns if p.flags & re.IGNORECASE]  # the spelled-out phrases (not acronyms)
+            hit = next(
+                (
+                    m
+                    for p in patterns
+                    for m in [p.search(text)]
+                    if m and (p in words or not defined_otherwise(m.group(0).rstrip("s"), text, words))
+                ),
+                None,
+            )
             if hit:
                 out.append(Proposal("technique", slug, None, hit.group(0)))
         if self.motivation_model is not None:
@@ -964,7 +982,6 @@ def evaluate_evidence(
     motivations: list[dict],
     part: str,
     added: frozenset[str] = frozenset(),
-    embed=None,
 ) -> dict:
     """The evidence-first tagger against the curated labels on one part of the split ("held-out" or "tuning"), or
     ("added") on the works `added`: those curated after its rules were frozen, which it then never learns from.
@@ -979,7 +996,7 @@ def evaluate_evidence(
     `cross_validated` gives the tuning part scored fold by fold by a tagger fitted on the other folds."""
     up = ancestry(techniques)
     tuning = [w for w in fitting_set(works) if w["id"] not in added]
-    tagger = EvidenceTagger(techniques, motivations, embed).fit(tuning)
+    tagger = EvidenceTagger(techniques, motivations).fit(tuning)
     chosen = {
         "held-out": [w for w in works if held_out(w["id"])],
         "tuning": tuning,
@@ -1005,7 +1022,7 @@ def evaluate_evidence(
 
         total: dict = {}
         for k in range(FOLDS):
-            inside = EvidenceTagger(techniques, motivations, embed).fit([w for w in tuning if fold(w["id"]) != k])
+            inside = EvidenceTagger(techniques, motivations).fit([w for w in tuning if fold(w["id"]) != k])
             counts = _count(inside, [w for w in tuning if fold(w["id"]) == k], techniques, up)
             total = _add(total, counts) if total else counts
         result["cross_validated"] = _figures(total)

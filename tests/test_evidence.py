@@ -469,32 +469,14 @@ def test_a_spelling_variant_does_not_stretch_a_phrase_into_other_words():
     assert not tagging.phrase_pattern("SAE").search("sae")  # an acronym is matched as written
 
 
-def fake_embed(texts):
-    """Unit vectors from the words of a text: a stand-in for MiniLM that needs no model."""
-    vocabulary = sorted({w for t in [STATES, *FILLER] for w in t.lower().split()})
-    V = np.array([[t.lower().split().count(w) for w in vocabulary] + [1.0] for t in texts], dtype=float)
-    return V / np.linalg.norm(V, axis=1, keepdims=True)
-
-
-@settings(max_examples=100, deadline=None, derandomize=True)
-@given(st.lists(st.sampled_from([STATES, *FILLER, *WORDS]), max_size=30).map(" ".join))
-def test_with_embeddings_the_tagger_still_quotes_a_whole_sentence_of_its_input(text):
-    tagger = EMBEDDED.setdefault("tagger", EvidenceTagger(*TAXONOMY, embed=fake_embed).fit(synthetic_works()))
-    assert tagger.motivation_model.subjects  # the embeddings took part
-    for p in tagger.propose(text):
-        if p.kind == "motivation":
-            assert p.evidence in sentences(text)
-
-
-EMBEDDED: dict = {}
-
-
-def test_an_embedding_prototype_scores_each_training_row_without_itself():
-    V = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
-    prototype, left_out = evidence_model.Prototype.fit(V, np.array([1.0, 0.0, 0.0]))
-    assert prototype.score(V[:1])[0] > 0  # the fitted prototype puts the lone positive nearer the positives ...
-    # ... its training score is read as if it had never seen it: no positive left, nearer the negatives
-    assert left_out[0] == pytest.approx(-(0.5**0.5))
+def test_an_acronym_the_text_spells_out_as_something_else_names_no_technique():
+    lat = {"slug": "lat", "name": "Linear Artificial Tomography", "keywords": ["LAT"]}
+    tagger = EvidenceTagger([lat], TAXONOMY[1])
+    other = "We apply latent adversarial training (LAT) to remove backdoors. LAT works."
+    same = "We read concepts with Linear Artificial Tomography (LAT). LAT works."
+    assert "lat" not in {p.slug for p in tagger.propose(other) if p.kind == "technique"}
+    assert "lat" in {p.slug for p in tagger.propose(same) if p.kind == "technique"}
+    assert "lat" in {p.slug for p in tagger.propose("LAT finds the direction.") if p.kind == "technique"}
 
 
 def test_wilson_interval_matches_the_published_formula():

@@ -653,7 +653,9 @@ MOTIVATION_CUES = {  # most specific first: a sentence naming several is about t
 
 def _stems(words) -> re.Pattern:
     """Any of the words at the start of a word (a stem: 'decept' finds 'deceptive'), ignoring case."""
-    return re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(w) for w in words) + ")", re.IGNORECASE)
+    # a space or a hyphen between a phrase's words stands for either, or none ("power-seeking", "power seeking")
+    spelled = (r"[\s-]?".join(map(re.escape, re.split(r"[\s-]+", w))) for w in words)
+    return re.compile(r"(?<![\w-])(?:" + "|".join(spelled) + ")", re.IGNORECASE)
 
 
 _STAKES = _stems(STAKES)

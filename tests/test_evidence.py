@@ -479,6 +479,11 @@ def test_an_acronym_the_text_spells_out_as_something_else_names_no_technique():
     assert "lat" in {p.slug for p in tagger.propose("LAT finds the direction.") if p.kind == "technique"}
 
 
+@pytest.mark.parametrize("sentence", ["Power seeking AI could disempower us.", "This x risk is real.", "A take-over."])
+def test_a_stakes_phrase_is_found_with_a_space_or_a_hyphen_between_its_words(sentence):
+    assert tagging._STAKES.search(sentence)  # the lists say "power-seeking", "x-risk", "takeover" and "take over"
+
+
 def test_wilson_interval_matches_the_published_formula():
     assert tagging.wilson(15, 22) == (0.473, 0.836)
     assert tagging.wilson(0, 0) is None

@@ -449,6 +449,41 @@ def test_a_keyword_found_mostly_in_works_without_its_technique_is_dropped():
     assert [p.pattern for p in kept["probing"]] == [patterns["probing"][0].pattern]
 
 
+@pytest.mark.parametrize(
+    "phrase, text",
+    [
+        ("sparse autoencoder", "we train sparse auto-encoders on"),
+        ("difference-in-means", "the difference in means direction"),
+        ("orthogonalisation", "weight orthogonalization removes it"),
+        ("mean-centring", "mean centring the activations"),
+        ("subgraph", "a sub-graph of heads"),
+    ],
+)
+def test_a_taxonomy_phrase_is_found_in_its_other_spellings(phrase, text):
+    assert tagging.phrase_pattern(phrase).search(text)
+
+
+def test_a_spelling_variant_does_not_stretch_a_phrase_into_other_words():
+    assert not tagging.phrase_pattern("probes").search("probabilistic")
+    assert not tagging.phrase_pattern("circuit").search("short-circuits")
+    assert not tagging.phrase_pattern("SAE").search("sae")  # an acronym is matched as written
+
+
+def test_an_acronym_the_text_spells_out_as_something_else_names_no_technique():
+    lat = {"slug": "lat", "name": "Linear Artificial Tomography", "keywords": ["LAT"]}
+    tagger = EvidenceTagger([lat], TAXONOMY[1])
+    other = "We apply latent adversarial training (LAT) to remove backdoors. LAT works."
+    same = "We read concepts with Linear Artificial Tomography (LAT). LAT works."
+    assert "lat" not in {p.slug for p in tagger.propose(other) if p.kind == "technique"}
+    assert "lat" in {p.slug for p in tagger.propose(same) if p.kind == "technique"}
+    assert "lat" in {p.slug for p in tagger.propose("LAT finds the direction.") if p.kind == "technique"}
+
+
+@pytest.mark.parametrize("sentence", ["Power seeking AI could disempower us.", "This x risk is real.", "A take-over."])
+def test_a_stakes_phrase_is_found_with_a_space_or_a_hyphen_between_its_words(sentence):
+    assert tagging._STAKES.search(sentence)  # the lists say "power-seeking", "x-risk", "takeover" and "take over"
+
+
 def test_wilson_interval_matches_the_published_formula():
     assert tagging.wilson(15, 22) == (0.473, 0.836)
     assert tagging.wilson(0, 0) is None

@@ -28,6 +28,7 @@ between pairs labelled two works are listed ("linked, two works") so that a wron
     python bench/dedup.py --write-pairs   # (re)build bench/dedup_pairs.jsonl from ../shared and data/
     python bench/dedup.py                 # precision and recall on the tuning sets, per category
     python bench/dedup.py --held-out      # the same and the built held-out split too (do not tune on it)
+    python bench/dedup.py --sealed3       # the third set, sealed: to be scored once, then reported
     python bench/dedup.py --windows       # the delays between the copies of one post, where both are dated
 """
 
@@ -52,6 +53,9 @@ SEALED = PAIRS.with_name("dedup_pairs_sealed.jsonl")
 # A second set of the hard kinds by someone who had not seen the rules; sealed until scored and reported at 204b886,
 # a tuning set since (its rows keep split "sealed2").
 SEALED2 = PAIRS.with_name("dedup_pairs_sealed2.jsonl")
+# A third set by someone who had not seen the rules, with the kinds the second lacked (feed against forum, OpenAlex's
+# preprint and published records); sealed: scored once with --sealed3, then reported (and a tuning set after that).
+SEALED3 = PAIRS.with_name("dedup_pairs_sealed3.jsonl")
 WAS_SEALED = "402ac32"  # the commit at which SEALED was scored and reported
 WAS_SEALED2 = "204b886"  # the commit at which SEALED2 was scored and reported
 HELD_OUT = 0.4
@@ -68,7 +72,9 @@ class Pair:
     why: str
     category: str
     split: str = "tune"
-    origin: str = "built"  # "built", or the hard kinds' tuning sets: "collected", "was-sealed", "sealed2"
+    origin: str = "built"  # "built", the hard kinds' tuning sets ("collected", "was-sealed", "sealed2"), "sealed3"
+    # a lab's own page presenting a catalogued paper, which its labeller calls the paper: the project links it instead
+    lab_page: bool = False
 
 
 def _words(title: str) -> set[str]:
@@ -283,11 +289,13 @@ def pairs() -> list[Pair]:
     public pages for the categories those answers lack (the hard kinds' tuning sets: collected, and the set that was
     sealed until 402ac32), then the second set that was sealed until 204b886."""
     out = []
-    for origin, path in (("built", PAIRS), ("collected", COLLECTED), ("was-sealed", SEALED), ("sealed2", SEALED2)):
+    sets = [("built", PAIRS), ("collected", COLLECTED), ("was-sealed", SEALED), ("sealed2", SEALED2)]
+    for origin, path in sets + [("sealed3", SEALED3)] * SEALED3.exists():
         for line in path.read_text().splitlines():
             row = json.loads(line)
             a, b = _record(row["a"]), _record(row["b"])
-            out.append(Pair(a, b, row["same"], row["why"], row["category"], row["split"], origin))
+            lab_page = bool(row.get("lab_page"))
+            out.append(Pair(a, b, row["same"], row["why"], row["category"], row["split"], origin, lab_page))
     return out
 
 
@@ -427,6 +435,12 @@ def main() -> None:
     if "--held-out" in sys.argv:
         report("built pairs, held-out split (not tuned on)", [
             p for p in labelled if p.split == "held-out" and p.origin == "built"
+        ])  # fmt: skip
+    third = [p for p in labelled if p.origin == "sealed3"]
+    if "--sealed3" in sys.argv and third:
+        report("hard kinds, the third set (sealed: its first score)", third)
+        report("the third set without the lab pages its labeller calls the paper (the project links them)", [
+            p for p in third if not p.lab_page
         ])  # fmt: skip
 
 

@@ -1,12 +1,13 @@
-"""Phase two of a site build: contexts -> files, into a temporary folder that is swapped in at the end.
+"""Phase two of a site build: contexts -> files, written into a staging folder first and moved into place at the end.
 
-Incremental: the manifest kept with the site holds a digest of each work, of what every page shows (the site's
-counts, the taxonomy, the configuration: context.Sources), of each page's list of works (the dependency map) and a
-fingerprint of each page. A rebuild with the same templates and inputs looks again only at the pages naming a work
-whose digest changed, or whose list of works changed, and those made from the whole catalogue; every other page is
-carried over from the live site (a hard link) without its context being made. A page looked at again is rendered
-only if its fingerprint changed. The previous site stays untouched until the new one is complete, so a failed build
-leaves it intact.
+Incremental: the manifest kept with the site holds a digest of each work and of its brief (what other pages show
+of it), of what every page shows (the site's counts, the taxonomy, the configuration: context.Sources), of each
+page's list of works (the dependency map) and a fingerprint of each page. A rebuild with the same templates and
+inputs looks again only at the pages naming a work whose digest changed, or whose list of works changed, and those
+made from the whole catalogue; while no brief changed, not even the other works' pages are made. Every other page
+stays as it is in the live site, its context never made. A page looked at again is rendered only if its
+fingerprint changed. The changed files are staged, then moved in by a journal (write_site); the live site is
+untouched until the journal is written, so a failed build leaves it intact.
 """
 
 from __future__ import annotations
@@ -200,9 +201,8 @@ def write_site(
     try:
         if indexing:
             previous = old.get("search", {}) if incremental else {}
-            indexer = searchindex.Indexer(
-                stage, out, searchable, previous, fresh=not incremental, carry=plan.only is not None
-            )
+            carry = plan.only is not None
+            indexer = searchindex.Indexer(stage, out, searchable, previous, not incremental, carry, live=in_place)
         made = pages(plan.only) if callable(pages) else pages
         seen: set[str] = set()
         # pages come in batches and each batch is let go once written: memory holds one batch's contexts
@@ -229,8 +229,8 @@ def write_site(
         _write(stage / MANIFEST, json.dumps(manifest, sort_keys=True, separators=(",", ":")))
         if in_place:
             drop = report.removed + sorted(set(old.get("figures", [])) - set(manifest["figures"]))
-            for k in report.search_shards:  # a shard indexed anew: its old files that the new bundle lacks
-                drop += sorted(searchindex.bundle_files(out, k) - searchindex.bundle_files(stage, k))
+            if indexer is not None:  # a shard indexed anew: its live files that its new bundle has not
+                drop += sorted(path for k in report.search_shards for path in indexer.stale(k))
             _commit(stage, drop)
             _apply(stage, out)
         else:

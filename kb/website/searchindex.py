@@ -129,7 +129,9 @@ class Indexer:
     comes); old: what the previous build recorded (`finish`'s first return value), {} for none; fresh: every page
     is rendered, in order (a full build): records are fed to Pagefind as they come; carry: the same searchable pages
     as the previous build, in the same order, and only the pages whose records may have changed come (`add` or
-    `keep`): every other page keeps its record, and a shard indexed anew takes the live one's order.
+    `keep`): every other page keeps its record, and a shard indexed anew takes the live one's order; live: the live
+    site is updated in place, so a new bundle's files that the live bundle holds already (the same bytes: most of
+    them) are not staged, and `stale` names the live files a new bundle no longer has.
 
     A shard is indexed anew when the previous build did not index it (a full build) or when one of its pages'
     records differs from what the previous build indexed (or a page left it); else its live bundle is kept.
@@ -139,8 +141,19 @@ class Indexer:
     and index it while the next batch is rendered; `finish` indexes the rest as processes end. (Fed while the
     pages render rather than after each batch, Pagefind would compete with the renderers for the cores.)"""
 
-    def __init__(self, stage: Path, out: Path, expected: int, old: dict, fresh: bool = True, carry: bool = False):
+    def __init__(
+        self,
+        stage: Path,
+        out: Path,
+        expected: int,
+        old: dict,
+        fresh: bool = True,
+        carry: bool = False,
+        live: bool = False,
+    ):
         self.stage, self.out = stage, out
+        self._live = live  # the live site is updated in place: a new bundle's files the live one has are not staged
+        self._bundles: dict[int, set[str]] = {}  # shard -> its new bundle's files (relative to the site)
         self.shards = shard_count(expected)
         kept = old.get("records") and (out / RECORDS_DIR).is_dir()  # records of the live site to read back
         self._old_shards: int = old.get("shards", 0) if kept else 0
@@ -277,6 +290,11 @@ class Indexer:
         process.wait()
         with self._lock:
             del self._processes[k]
+            self._bundles[k] = {f"{bundle(k)}/{name}" for name in process.names}
+
+    def stale(self, k: int) -> set[str]:
+        """The live site's files of shard k's bundle that its new bundle, indexed now, has not."""
+        return bundle_files(self.out, k) - self._bundles[k]
 
     def _ordered(self, k: int) -> list[bytes]:
         """Shard k's records in page order: those made now (spooled) and those kept (read back from the live site;
@@ -304,7 +322,7 @@ class Indexer:
         if k in self._processes:
             return self._processes[k]
         assert self._executable is not None, "an index without Pagefind starts no process"
-        process = _Pagefind(self._executable, self.stage / bundle(k), k)
+        process = _Pagefind(self._executable, self.stage / bundle(k), k, self.out / bundle(k) if self._live else None)
         with self._lock:
             if self._closed:
                 process.kill()
@@ -356,8 +374,11 @@ class _Pagefind:
     The build forks its renderers while these reader threads run (a build of more than one batch): the children
     never touch the pipes or the threads' state, and exit before the bundles are waited for."""
 
-    def __init__(self, executable: Path, output: Path, shard: int):
-        self.output, self.shard = output, shard
+    def __init__(self, executable: Path, output: Path, shard: int, live: Path | None = None):
+        """output: where the bundle goes; live: the live site's bundle of the same shard, whose files that are the
+        same bytes are not written again (most of them: each page's fragment, the scripts)."""
+        self.output, self.shard, self.live = output, shard, live
+        self.names: list[str] = []  # the bundle's files, once written
         self._sent = 0
         self._errors: list[str] = []
         self._index = threading.Event()  # the index exists (or the process is gone)
@@ -424,6 +445,9 @@ class _Pagefind:
             if relative.is_absolute() or ".." in relative.parts or "\\" in str(relative) or not relative.parts:
                 self._fail(f"named a file outside its bundle: {file['path']!r}")
             target = self.output / relative
+            self.names.append(str(relative))
+            if self.live is not None and _holds(self.live / relative, content):
+                continue
             if target.parent not in made:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 made.add(target.parent)
@@ -495,6 +519,14 @@ class _Pagefind:
             pass
         self.kill()
         raise PagefindFailed(f"Pagefind failed to index the site (shard {self.shard}): {what}\n{said}".rstrip())
+
+
+def _holds(path: Path, content: bytes) -> bool:
+    """Whether the file at path is these bytes (reading a file costs less than writing and moving one)."""
+    try:
+        return path.stat().st_size == len(content) and path.read_bytes() == content
+    except OSError:
+        return False
 
 
 def _link_bundle(source: Path, target: Path) -> None:

@@ -221,7 +221,8 @@ def write_site(
         manifest = {"assets": digest, "pages": plan.new_prints, "deps": plan.new_deps}  # what the next build reuses
         manifest["figures"] = sorted(figures or {})
         if sources is not None:
-            manifest |= {"inputs": sources.inputs, "works": sources.works, "cards": sources.cards}
+            cards = plan.cards if plan.cards is not None else sources.cards({}, set())
+            manifest |= {"inputs": sources.inputs, "works": sources.works, "cards": cards}
         if indexer is not None:
             manifest["search"], report.search_shards = indexer.finish(link=not in_place)
             report.search_indexed = True
@@ -310,6 +311,7 @@ class _Plan:
     # records never read.
     only: frozenset[str] | None = None
     in_place: bool = False  # the live site is updated where it is (a journal), not assembled anew beside it
+    cards: dict[str, str] | None = None  # each work's brief's digest (Sources.cards), once known
 
     @classmethod
     def of(cls, old: dict, sources: Sources | None, carry: bool = False) -> _Plan:
@@ -318,7 +320,9 @@ class _Plan:
             works = old.get("works", {})
             plan.deps = old["deps"]
             plan.changed = {i for i, d in sources.works.items() if works.get(i) != d} | (works.keys() - sources.works)
-            if carry and sources.cards and old.get("cards") == sources.cards:
+            old_cards = old.get("cards")
+            plan.cards = sources.cards(old_cards if isinstance(old_cards, dict) else {}, plan.changed)
+            if carry and plan.cards == old_cards:
                 plan.carry(frozenset(plan.changed))
         return plan
 

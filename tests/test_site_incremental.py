@@ -194,3 +194,25 @@ def test_a_figure_whose_experiment_is_gone_leaves_the_site(data, tmp_path):
     assert not (out / "results").exists()
     build(data, fresh, results_dir=tmp_path / "results")
     assert files(out) == files(fresh)
+
+
+def test_a_build_stopped_while_it_moves_its_files_in_is_finished_by_the_next(data, tmp_path, monkeypatch):
+    out, fresh = tmp_path / "_site", tmp_path / "fresh"
+    build(data, out)
+    EDITS["a summary's text"](data)
+    apply = render._apply
+
+    def half_then_fail(stage, site):  # the files to remove are gone, none moved in yet, then the disk fails
+        journal = json.loads((stage / render.JOURNAL).read_text())
+        for rel in journal["drop"]:
+            (site / rel).unlink(missing_ok=True)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(render, "_apply", half_then_fail)
+    with pytest.raises(OSError, match="No space"):
+        build(data, out)
+    assert [p for p in tmp_path.iterdir() if (p / render.JOURNAL).is_file()], "the journal is kept"
+    monkeypatch.setattr(render, "_apply", apply)
+    render.recover(out)  # what the next build does first
+    assert files(out) == files(build(data, fresh).out)
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("._site")] == []

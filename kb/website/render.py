@@ -240,7 +240,8 @@ def write_site(
         _remove_stage(stage, indexer)
         raise SiteBuildError(str(e)) from None
     except BaseException:
-        _remove_stage(stage, indexer)
+        # stopped while it applied its journal (a full disk, Ctrl-C): the journal stays, for the next build to finish
+        _remove_stage(stage, indexer, keep=(stage / JOURNAL).is_file())
         raise
     _remove_stage(stage, indexer)  # after the exchange: the previous site; after the journal: what is left of it
     return report
@@ -381,12 +382,13 @@ def _manifest_of(out: Path):
         return None
 
 
-def _remove_stage(stage: Path, indexer: searchindex.Indexer | None) -> None:
+def _remove_stage(stage: Path, indexer: searchindex.Indexer | None, keep: bool = False) -> None:
     """The staging folder removed (the unfinished site after a failure, the previous one after the exchange), once
-    no Pagefind process can still be writing into it."""
+    no Pagefind process can still be writing into it; `keep`: left for the next build (a journal not applied)."""
     if indexer is not None:
         indexer.close()
-    shutil.rmtree(stage, ignore_errors=True)
+    if not keep:
+        shutil.rmtree(stage, ignore_errors=True)
 
 
 def recover(out: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -14,8 +14,8 @@ from typing import Any
 Work = Mapping[str, Any]
 
 
-def by_techniques(work_list: Sequence[Work], k: int = 8) -> dict[str, list[str]]:
-    """Per work, the k works whose technique sets are most alike (Jaccard), then by id.
+def by_techniques(work_list: Sequence[Work], k: int = 8, only: Set[str] | None = None) -> dict[str, list[str]]:
+    """Per work (or per work of `only`), the k works whose technique sets are most alike (Jaccard), then by id.
 
     Works with the same set of techniques share one ranking. A set's best matches are found without scoring every
     set that shares a technique with it (thousands, at 10,000 works): the Jaccard index of sets A and B depends only
@@ -33,9 +33,12 @@ def by_techniques(work_list: Sequence[Work], k: int = 8) -> dict[str, list[str]]
     sizes = sorted({len(tags) for tags in groups})
     out: dict[str, list[str]] = {}
     for tags, members in groups.items():
+        if only is not None and only.isdisjoint(members):  # ranked against every work, for these works only
+            continue
         candidates = _best(tags, groups, holding, sizes, k + 1)
         for i in members:
-            out[i] = [c for c in candidates if c != i][:k]
+            if only is None or i in only:
+                out[i] = [c for c in candidates if c != i][:k]
     return out
 
 

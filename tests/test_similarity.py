@@ -45,3 +45,12 @@ def test_a_work_s_nearest_neighbours_share_most_of_its_techniques():
         {"id": "d", "techniques": [{"slug": "pruning"}]},
     ]
     assert by_techniques(works, k=2) == {"a": ["c", "b"], "b": ["a", "c"], "c": ["a", "b"], "d": []}
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(catalogues, st.integers(min_value=1, max_value=8), st.data())
+def test_related_works_ranked_for_some_works_are_those_ranked_for_all(works, k, data):
+    # an incremental site build ranks only the works whose pages it makes, against every work
+    only = data.draw(st.sets(st.sampled_from([w["id"] for w in works])))
+    every = by_techniques(works, k)
+    assert by_techniques(works, k, only=only) == {i: every[i] for i in only}

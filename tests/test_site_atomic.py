@@ -1,4 +1,5 @@
-"""A site build killed at any point leaves the old site or the new one in _site/, never a mix.
+"""A site build killed at any point leaves the old site or the new one in _site/, never a mix, once the next build
+has recovered what it left (render.recover: an incremental build killed while it applies its journal is finished).
 
 A child process builds the site and SIGKILLs itself just before its Kth file-system step inside
 render.write_site (each write, link, rename, copy, removal and the final exchange counts as one); a first
@@ -6,6 +7,7 @@ run counts the steps, then a seeded sample of them (and the last few, around the
 """
 
 import datetime as dt
+import json
 import random
 import shutil
 import signal
@@ -92,10 +94,17 @@ def child(script: Path, data: Path, out: Path, kill_at: int, exchange: bool) -> 
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("exchange", [True, False], ids=["renameat2-exchange", "two-renames-fallback"])
-def test_a_build_killed_at_any_step_leaves_the_old_site_or_the_new_one(data, tmp_path, exchange):
+@pytest.mark.parametrize(
+    "journal, exchange",
+    [(True, True), (False, True), (False, False)],
+    ids=["incremental-journal", "full-renameat2-exchange", "full-two-renames-fallback"],
+)
+def test_a_build_killed_at_any_step_leaves_the_old_site_or_the_new_one(data, tmp_path, journal, exchange):
     out = tmp_path / "_site"
     build(data, out)
+    if not journal:  # a site made by other templates: the build makes a whole new site and exchanges the two
+        manifest = json.loads((out / render.MANIFEST).read_text())
+        (out / render.MANIFEST).write_text(json.dumps(manifest | {"assets": "other templates"}))
     pristine = tmp_path / "pristine"
     shutil.copytree(out, pristine)
     old = snapshot(out)
@@ -106,22 +115,26 @@ def test_a_build_killed_at_any_step_leaves_the_old_site_or_the_new_one(data, tmp
     script = tmp_path / "child.py"
     script.write_text(CHILD)
 
+    shutil.copytree(pristine, tmp_path / "count")  # the steps of the same build: the old site's, incremental
     counted = child(script, data, tmp_path / "count", 0, exchange)
     assert counted.returncode == 0, counted.stderr
     total = int(counted.stdout.split()[-1])
     rng = random.Random(20261124)
     points = sorted(set(rng.sample(range(1, total + 1), min(8 if exchange else 4, total)) + [total - 1, total]))
 
-    left_behind = False
+    left_behind, outcomes = False, set()
     for kill_at in points:
         shutil.rmtree(out)
         shutil.copytree(pristine, out)  # the old site; what earlier kills left beside it stays
         done = child(script, data, out, kill_at, exchange)
         assert done.returncode == -signal.SIGKILL, (kill_at, done.stderr)
         left_behind |= any(p.name.startswith("._site.") for p in tmp_path.iterdir())
-        if not exchange:
-            render._clean_stale(out)  # what the next build does first: puts back a site caught between renames
+        # what the next build does first: puts back a site caught between renames, or applies a journal whole
+        render.recover(out)
         assert snapshot(out) in (old, new), f"killed at step {kill_at} of {total}: a mix of old and new"
+        outcomes.add(snapshot(out) == new)
+
+    assert outcomes == {False, True}, "kills before and after the switch (the journal, the exchange) were tried"
 
     assert left_behind, "a kill during the build leaves its staging folder"
     assert child(script, data, out, -1, exchange).returncode == 0

@@ -53,6 +53,12 @@ def test_an_edit_to_one_work_changes_only_pages_the_dependency_map_names_for_it(
         changed = {path for path in old if old[path] != new[path]}
         assert f"works/{w['id']}.html" in changed
         assert changed - set(by_work[w["id"]]) - set(everywhere) == set(), w["id"]
+        # what lets an incremental build make only the edited work's own pages: while no work's brief (its card and
+        # tags) changed, no other work's page changed
+        briefs = [context._Brief(x, {}).digest() for x in after["works"]]
+        assert (briefs == [context._Brief(x, {}).digest() for x in before["works"]]) == (edit is not edit_venue)
+        if edit is not edit_venue:
+            assert {p for p in changed if p.startswith(context.WORKS_FOLDER)} <= set(context.work_paths(w["id"]))
 
 
 def test_one_summary_edit_depends_on_a_small_part_of_the_site(shipped_data):
@@ -69,3 +75,10 @@ def test_every_page_a_generator_makes_names_its_works_or_the_whole_catalogue(dat
         assert page.works is None or set(page.works) <= ids, page.path
         if page.path.startswith("works/"):
             assert page.path.split("/")[1].rsplit(".", 1)[0] in page.works
+
+
+def test_a_work_s_own_pages_are_those_work_paths_names(data):
+    # an incremental build carries every unchanged work's own pages over by these paths, without making them
+    export = exported(data)
+    made = [p.path for p in context.iter_pages(export, CONFIG) if p.path.startswith(context.WORKS_FOLDER)]
+    assert made == [path for w in export["works"] for path in context.work_paths(w["id"])]

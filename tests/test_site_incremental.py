@@ -53,6 +53,13 @@ def dependents(data: Path, work_id: str) -> set[str]:
     return set(by_work[work_id]) | set(everywhere)
 
 
+OWN = {"works/coup-probes-2023"}
+
+
+def is_work_page(path: str) -> bool:
+    return path.startswith("works/")
+
+
 def test_an_edited_summary_looks_again_only_at_the_pages_naming_its_work(data, tmp_path):
     out = tmp_path / "_site"
     first = build(data, out, search=True)
@@ -60,10 +67,11 @@ def test_an_edited_summary_looks_again_only_at_the_pages_naming_its_work(data, t
     summary = data / "summaries" / "coup-probes-2023.md"
     summary.write_text(summary.read_text().replace("*linear* classifier", "*linear* monitor"))
     again = build(data, out, search=True)
-    touched = dependents(data, "coup-probes-2023")
+    # the other works' pages naming it show its card, which a summary's text does not change: not even made
+    touched = {p for p in dependents(data, "coup-probes-2023") if p.split(".")[0] in OWN or not is_work_page(p)}
     assert "works/coup-probes-2023.html" in again.rendered
     assert set(again.rendered) <= set(again.derived) == touched  # no other page's context was made
-    assert len(touched) < first.pages
+    assert len(touched) < first.pages and again.pages == first.pages
     # every page not rendered again is the live file itself, carried over (a hard link): none was written
     pages = json.loads((out / render.MANIFEST).read_text())["pages"]
     written = {p for p in pages if inodes(out)[p] != before[p]}
@@ -142,3 +150,69 @@ def test_a_build_without_the_previous_search_records_indexes_every_page_again(da
     report = build(data, out, search=True)
     assert report.search_indexed and report.search_shards == [0]
     same_site(files(out), files(build(data, tmp_path / "fresh", search=True).out))
+
+
+def test_a_title_shown_on_other_works_pages_looks_again_at_every_page_naming_the_work(data, tmp_path):
+    # a card changed: the other works' pages showing it are made again (no work's pages are carried over unmade)
+    out = tmp_path / "_site"
+    build(data, out, search=True)
+    EDITS["a title, shown in other works' lists"](data)
+    again = build(data, out, search=True)
+    others = {p for p in dependents(data, "coup-probes-2023") if is_work_page(p) and p.split(".")[0] not in OWN}
+    assert others and others <= set(again.derived)
+
+
+def test_an_incremental_build_moves_in_only_what_changed_and_keeps_what_it_did_not_make(data, tmp_path):
+    out = tmp_path / "_site"
+    build(data, out, search=True)
+    (out / "notes.txt").write_text("the site's owner's")
+    before = inodes(out)
+    EDITS["a summary's text"](data)
+    report = build(data, out, search=True)
+    after = inodes(out)
+    moved = {p for p in after if after[p] != before.get(p)}
+    shard = searchindex.bundle_files(out, report.search_shards[0])
+    kept = {searchindex.records_file(report.search_shards[0]), "pagefind/shards.json", render.MANIFEST}
+    assert set(report.rendered) <= moved <= set(report.rendered) | shard | kept
+    # of the shard indexed anew, only the files whose bytes changed (not the other pages' fragments, the scripts)
+    assert moved & shard and len(moved & shard) < len(shard) / 2, (len(moved & shard), len(shard))
+    assert (out / "notes.txt").read_text() == "the site's owner's"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("._site")] == []
+
+
+def test_a_figure_whose_experiment_is_gone_leaves_the_site(data, tmp_path):
+    results = tmp_path / "results" / "probes-vs-lat"
+    results.mkdir(parents=True)
+    (results / "auroc.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'/>")
+    result = {"experiment": "probes-vs-lat", "title": "Probes versus LAT", "techniques": ["lat"], "claims": []}
+    (results / "result.json").write_text(json.dumps(result | {"figures": [{"path": "auroc.svg", "caption": "AUROC"}]}))
+    out, fresh = tmp_path / "_site", tmp_path / "fresh"
+    build(data, out, results_dir=tmp_path / "results")
+    assert (out / "results" / "probes-vs-lat" / "auroc.svg").is_file()
+    shutil.rmtree(results)
+    build(data, out, results_dir=tmp_path / "results")
+    assert not (out / "results").exists()
+    build(data, fresh, results_dir=tmp_path / "results")
+    assert files(out) == files(fresh)
+
+
+def test_a_build_stopped_while_it_moves_its_files_in_is_finished_by_the_next(data, tmp_path, monkeypatch):
+    out, fresh = tmp_path / "_site", tmp_path / "fresh"
+    build(data, out)
+    EDITS["a summary's text"](data)
+    apply = render._apply
+
+    def half_then_fail(stage, site):  # the files to remove are gone, none moved in yet, then the disk fails
+        journal = json.loads((stage / render.JOURNAL).read_text())
+        for rel in journal["drop"]:
+            (site / rel).unlink(missing_ok=True)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(render, "_apply", half_then_fail)
+    with pytest.raises(OSError, match="No space"):
+        build(data, out)
+    assert [p for p in tmp_path.iterdir() if (p / render.JOURNAL).is_file()], "the journal is kept"
+    monkeypatch.setattr(render, "_apply", apply)
+    render.recover(out)  # what the next build does first
+    assert files(out) == files(build(data, fresh).out)
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("._site")] == []

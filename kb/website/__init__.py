@@ -120,8 +120,10 @@ def build(
         del held
     sources, pages = context.sources(exported, config, results)
     searchable = context.searchable_count(exported)
+    # related by shared techniques (related None) are ranked for the works whose pages are made: write_site says which
+    made = pages(related) if related is not None else (lambda only: pages(None, only))
     return render.write_site(
-        pages(related),
+        made,
         out,
         assets_dir(),
         figures,

@@ -10,7 +10,7 @@ import datetime as dt
 import hashlib
 import pickle
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Set
 from dataclasses import dataclass, field
 from functools import cached_property, partial
 from itertools import chain
@@ -102,10 +102,19 @@ class Sources:
     """What the pages are made from, digested for the next build: `inputs`, everything every page may show (the
     site's counts, the taxonomy, the authors, the experiments, the configuration), and a digest of each work (its
     record as exported, with its cite key). An incremental build whose inputs are unchanged need look again only at
-    the pages naming a work whose digest changed, or whose list of works changed (Page.works)."""
+    the pages naming a work whose digest changed, or whose list of works changed (Page.works). `cards`: a digest of
+    each work's brief, all that the other works' pages show of it (its card) and more (every tag, which ranks
+    related works): while no brief changed, no work page but the changed works' own can change: only those are
+    made."""
 
     inputs: str
     works: dict[str, str]
+    card: Callable[[str], str] | None = None  # a work's brief's digest, made when asked: see cards
+
+    def cards(self, old: Mapping[str, str], changed: Set[str]) -> dict[str, str]:
+        """Every work's brief's digest, `old` where the work's record did not change (a brief is made from it)."""
+        assert self.card is not None, "sources that know the works' briefs"
+        return {i: old[i] if i in old and i not in changed else self.card(i) for i in self.works}
 
 
 def sources(
@@ -116,7 +125,7 @@ def sources(
     whole = (index.site, config, catalogue["techniques"], catalogue["motivations"], catalogue["authors"])
     inputs = digest(pickle.dumps((*whole, index.experiments), protocol=5))
     works = {i: digest(d + index.cite_keys[i].encode()) for i, d in index.recorded.items()}
-    return Sources(inputs, works), partial(_pages_of, index)
+    return Sources(inputs, works, lambda i: index.works[i].digest()), partial(_pages_of, index)
 
 
 def digest(data: bytes) -> str:
@@ -141,21 +150,36 @@ def iter_pages(
     return _pages_of(_Index.of(catalogue, config, results), related)
 
 
-def _pages_of(index: _Index, related: dict[str, list[str]] | None = None) -> Iterator[Page]:
-    related = related if related is not None else similarity.by_techniques(list(index.works.values()))
+def _pages_of(
+    index: _Index, related: dict[str, list[str]] | None = None, only: Set[str] | None = None
+) -> Iterator[Page]:
+    """The site's pages; `only`: the works whose own pages are made (None: every work's), the others' being
+    carried over by the caller unchanged (their records are not read)."""
+    if related is None:
+        related = similarity.by_techniques(list(index.works.values()), only=only)
     paths: list[str] = []  # for the sitemap, last
     generators = (
         _home_pages(index),
         _technique_pages(index),
         _motivation_pages(index),
         _author_pages(index),
-        _work_pages(index, related),
+        _work_pages(index, related, only),
         _site_feed(index),
     )
     for page in chain.from_iterable(generators):
         paths.append(page.path)
         yield page
+    if only is not None:  # the pages of the works not made: the sitemap lists every page
+        paths += (work_paths(i)[0] for i in index.works if i not in only)
     yield _sitemap(index, paths)
+
+
+WORKS_FOLDER = "works/"  # every work's own pages, and nothing else
+
+
+def work_paths(work_id: str) -> list[str]:
+    """A work's own pages: its page, then its citation files (one a format)."""
+    return [f"{WORKS_FOLDER}{work_id}.html", *(f"{WORKS_FOLDER}{work_id}.{ext}" for ext in export.EXTENSIONS.values())]
 
 
 @dataclass
@@ -469,13 +493,14 @@ def _author_context(ix: _Index, a: dict, ids: list[str]) -> dict:
     }
 
 
-def _work_pages(ix: _Index, related: dict[str, list[str]]) -> Iterator[Page]:
-    """A page per work, and the work alone in every citation format its page offers."""
+def _work_pages(ix: _Index, related: dict[str, list[str]], only: Set[str] | None = None) -> Iterator[Page]:
+    """A page per work (per work of `only`), and the work alone in every citation format its page offers."""
     lookups = _Lookups(ix.works, ix.techniques, ix.lineage_names, ix.tech_names, ix.mot_names, ix.entries, ix.tested_in)
-    for w in ix.records:  # whole records, read a chunk at a time: a batch of pages holds only its own
+    records = ix.records if only is None else ix.fetch(sorted(only & ix.works.keys()))
+    for w in records:  # whole records, read a chunk at a time: a batch of pages holds only its own
         referred = [r["id"] for r in w["relations"]] + [r["id"] for r in w["cited_by"]]
         yield Page(
-            f"works/{w['id']}.html",
+            f"{WORKS_FOLDER}{w['id']}.html",
             "work.html",
             partial(_work_context, w, ix.site, ix.config, lookups, ix.card, related[w["id"]]),
             search=True,
@@ -483,7 +508,7 @@ def _work_pages(ix: _Index, related: dict[str, list[str]]) -> Iterator[Page]:
             works=tuple(dict.fromkeys([w["id"], *referred, *related[w["id"]]])),
         )
         alone = partial(_citations_key, ix, [w["id"]])
-        yield from ix.citation_pages(f"works/{w['id']}", [w["id"]], alone, [w])
+        yield from ix.citation_pages(f"{WORKS_FOLDER}{w['id']}", [w["id"]], alone, [w])
 
 
 def _work_key(ix: _Index, w: dict, referred: list[str], related: list[str]) -> tuple:
@@ -597,17 +622,20 @@ class _Brief(Mapping):
         """Equal parts of different works (an author, a tag, a venue) become one object, the first met, kept in
         `shared`: each record read from the catalogue has copies of its own."""
 
-        def one(value):
-            if isinstance(value, dict):
-                return shared.setdefault(tuple(value.items()), value)
-            return shared.setdefault(value, value) if isinstance(value, str) else value
-
+        share = shared.setdefault  # inline, not a helper called per field: a tenth of an incremental build
         for k in BRIEF_FIELDS:
-            setattr(self, k, one(w.get(k)))
+            value = w.get(k)
+            if isinstance(value, str):
+                value = share(value, value)
+            elif isinstance(value, dict):
+                value = share(tuple(value.items()), value)
+            setattr(self, k, value)
         self.id, self.title = w["id"], w["title"]  # each its own: nothing to share
-        self.authors = [one(a) for a in w["authors"]]
-        self.motivations = [one(t) for t in w["motivations"]]
-        self.techniques = [one({"slug": t["slug"], "by": t["by"]}) for t in w["techniques"]]
+        self.authors = [share(tuple(a.items()), a) for a in w["authors"]]
+        self.motivations = [share(tuple(t.items()), t) for t in w["motivations"]]
+        self.techniques = [
+            share((("slug", t["slug"]), ("by", t["by"])), {"slug": t["slug"], "by": t["by"]}) for t in w["techniques"]
+        ]
         self.has_summary = w["summary"] is not None
 
     def __getitem__(self, key: str):
@@ -615,6 +643,10 @@ class _Brief(Mapping):
             return getattr(self, key)
         except AttributeError:
             raise KeyError(key) from None
+
+    def digest(self) -> str:
+        """A digest of everything the brief holds (cheaper than its card's, which is made from it)."""
+        return digest(pickle.dumps(tuple(getattr(self, k) for k in self.__slots__), protocol=5))
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.__slots__)

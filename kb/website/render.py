@@ -1,12 +1,13 @@
-"""Phase two of a site build: contexts -> files, into a temporary folder that is swapped in at the end.
+"""Phase two of a site build: contexts -> files, written into a staging folder first and moved into place at the end.
 
-Incremental: the manifest kept with the site holds a digest of each work, of what every page shows (the site's
-counts, the taxonomy, the configuration: context.Sources), of each page's list of works (the dependency map) and a
-fingerprint of each page. A rebuild with the same templates and inputs looks again only at the pages naming a work
-whose digest changed, or whose list of works changed, and those made from the whole catalogue; every other page is
-carried over from the live site (a hard link) without its context being made. A page looked at again is rendered
-only if its fingerprint changed. The previous site stays untouched until the new one is complete, so a failed build
-leaves it intact.
+Incremental: the manifest kept with the site holds a digest of each work and of its brief (what other pages show
+of it), of what every page shows (the site's counts, the taxonomy, the configuration: context.Sources), of each
+page's list of works (the dependency map) and a fingerprint of each page. A rebuild with the same templates and
+inputs looks again only at the pages naming a work whose digest changed, or whose list of works changed, and those
+made from the whole catalogue; while no brief changed, not even the other works' pages are made. Every other page
+stays as it is in the live site, its context never made. A page looked at again is rendered only if its
+fingerprint changed. The changed files are staged, then moved in by a journal (write_site); the live site is
+untouched until the journal is written, so a failed build leaves it intact.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import shutil
 import sys
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,7 +31,7 @@ from jinja2 import Environment, FileSystemBytecodeCache, FileSystemLoader, Stric
 
 from kb import __version__
 from kb.website import searchindex
-from kb.website.context import Page, Sources, digest, fingerprint, search_record
+from kb.website.context import WORKS_FOLDER, Page, Sources, digest, fingerprint, search_record
 from kb.website.markup import plain, prepare, safe_url
 
 MANIFEST = ".kb-site.json"
@@ -154,7 +155,7 @@ def _assets_digest(assets: Path) -> str:
 
 
 def write_site(
-    pages: Iterable[Page],
+    pages: Iterable[Page] | Callable[[frozenset[str] | None], Iterable[Page]],
     out: Path,
     assets: Path,
     figures: dict[str, Path] | None = None,
@@ -165,57 +166,134 @@ def write_site(
 ) -> Report:
     """Render pages into out/ (with assets/static and the result figures), reusing unchanged pages.
 
-    Every build assembles a complete new site in a staging folder beside out/: unchanged pages are hard
-    links to the live ones (not re-rendered), changed pages are rendered, and the search index's shards that
-    hold a changed page are indexed again (searchindex; `searchable`: how many pages are marked `search`, which
-    fixes the shards before they come). `sources` (context.sources) lets a rebuild skip the pages no changed work
-    touches; without it every page is fingerprinted. Then one atomic directory exchange puts the new site in place
-    of out/. A build that fails or is killed at any point leaves out/ as the old site or the new one, never a mix;
-    the staging folders a killed build leaves behind are removed by the next build. out/ must be a site a build
-    made, an empty folder or nothing (check_out); `protected` are folders (data/) it may not be, hold or be inside.
+    `pages`: the site's pages, or what makes them given the works whose own pages are to be made (None: all; see
+    _Plan.only). Changed pages are rendered, and the search index's shards that hold a changed page are indexed
+    again (searchindex; `searchable`: how many pages are marked `search`, which fixes the shards before they come).
+    `sources` (context.sources) lets a rebuild skip the pages no changed work touches; without it every page is
+    fingerprinted. Every new file is written into a staging folder beside out/ first, so a build that fails leaves
+    out/ untouched.
+
+    A first or full build (no live site, other templates or code, a search index of another shape) assembles a
+    complete new site there, unchanged pages hard-linked from the live one, and one atomic directory exchange puts
+    it in place of out/. An incremental build stages only what changed, then writes a journal (the files to move in
+    and those to remove) and applies it: killed before the journal is written, out/ is the old site; after, out/
+    may be a mix until the next build (or `recover`) applies the journal again, which gives the new site. Every
+    other file of the live site is left where it is. out/ must be a site a build made, an empty folder or nothing
+    (check_out); `protected` are folders (data/) it may not be, hold or be inside.
     """
     check_out(out, protected)
     env = environment(assets / "templates")
     _compile_all(env)
     digest = _assets_digest(assets)
     out.parent.mkdir(parents=True, exist_ok=True)
-    _clean_stale(out)
+    recover(out)
     old = read_manifest(out)
+    indexing = search and searchindex.available()
     incremental = old.get("assets") == digest and out.is_dir()
-    plan = _Plan.of(old, sources) if incremental else _Plan()
+    in_place = incremental and (
+        searchindex.reusable(old.get("search", {}), out, searchable) if indexing else "search" not in old
+    )
+    plan = _Plan.of(old, sources, carry=in_place and callable(pages)) if incremental else _Plan()
+    plan.in_place = in_place
     stage = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.new-"))
     report = Report(out=out)
     indexer = None
     try:
-        if search and searchindex.available():
+        if indexing:
             previous = old.get("search", {}) if incremental else {}
-            indexer = searchindex.Indexer(stage, out, searchable, previous, fresh=not incremental)
+            carry = plan.only is not None
+            indexer = searchindex.Indexer(stage, out, searchable, previous, not incremental, carry, live=in_place)
+        made = pages(plan.only) if callable(pages) else pages
+        seen: set[str] = set()
         # pages come in batches and each batch is let go once written: memory holds one batch's contexts
-        for batch in _batches(_confined(pages), BATCH_PAGES):
+        for batch in _batches(_confined(made), BATCH_PAGES):
+            seen.update(p.path for p in batch)
             rendered, derived = _render_pages(batch, env, stage, out, plan, report.pages, indexer)
             report.rendered += rendered
             report.derived += derived
             report.pages += len(batch)
             if indexer is not None:
                 indexer.flush()
+        plan.made(seen)
+        report.pages = len(plan.new_prints)  # with the pages carried over without being made
         report.removed = sorted(set(plan.prints or {}) - set(plan.new_prints))
-        _copy_assets(assets, figures or {}, stage)
+        _copy_assets(assets, figures or {}, stage, static=not in_place)  # the same static files: same assets
         manifest = {"assets": digest, "pages": plan.new_prints, "deps": plan.new_deps}  # what the next build reuses
+        manifest["figures"] = sorted(figures or {})
         if sources is not None:
-            manifest |= {"inputs": sources.inputs, "works": sources.works}
+            cards = plan.cards if plan.cards is not None else sources.cards({}, set())
+            manifest |= {"inputs": sources.inputs, "works": sources.works, "cards": cards}
         if indexer is not None:
-            manifest["search"], report.search_shards = indexer.finish()
+            manifest["search"], report.search_shards = indexer.finish(link=not in_place)
             report.search_indexed = True
-        _write(stage / MANIFEST, json.dumps(manifest, indent=0, sort_keys=True))
-        _swap(stage, out)
+        # one line: with `indent`, json encodes in Python, not C (0.6 s of an incremental build at 10,000 works)
+        _write(stage / MANIFEST, json.dumps(manifest, sort_keys=True, separators=(",", ":")))
+        if in_place:
+            drop = report.removed + sorted(set(old.get("figures", [])) - set(manifest["figures"]))
+            if indexer is not None:  # a shard indexed anew: its live files that its new bundle has not
+                drop += sorted(path for k in report.search_shards for path in indexer.stale(k))
+            _commit(stage, drop)
+            _apply(stage, out)
+        else:
+            _swap(stage, out)
     except searchindex.PagefindFailed as e:
         _remove_stage(stage, indexer)
         raise SiteBuildError(str(e)) from None
     except BaseException:
-        _remove_stage(stage, indexer)
+        # stopped while it applied its journal (a full disk, Ctrl-C): the journal stays, for the next build to finish
+        _remove_stage(stage, indexer, keep=(stage / JOURNAL).is_file())
         raise
-    _remove_stage(stage, indexer)  # after the exchange: the previous site
+    _remove_stage(stage, indexer)  # after the exchange: the previous site; after the journal: what is left of it
     return report
+
+
+# The journal of an incremental build, in its staging folder: written (by a rename) once every new file is there.
+JOURNAL = ".kb-journal.json"
+
+
+def _commit(stage: Path, drop: list[str]) -> None:
+    """Write the journal: every file staged (to move into the site, the manifest last) and the site's files to
+    remove. From here on the build is done: a kill leaves a journal that the next build applies."""
+    put = sorted(
+        os.path.relpath(os.path.join(folder, name), stage)
+        for folder, _, names in os.walk(stage)
+        for name in names
+        if name != MANIFEST or folder != str(stage)
+    )
+    journal = json.dumps({"put": [*put, MANIFEST], "drop": drop})
+    _write(stage / (JOURNAL + ".tmp"), journal)
+    os.replace(stage / (JOURNAL + ".tmp"), stage / JOURNAL)
+
+
+def _apply(stage: Path, out: Path) -> None:
+    """Apply a committed journal: remove the files to drop, move each staged file into place. Each step may have
+    been done already (by a build killed while it applied the journal): applying it again finishes the work."""
+    journal = json.loads((stage / JOURNAL).read_text(encoding="utf-8"))
+    live, staged = str(out), str(stage)
+    folders: set[str] = set()
+    for rel in journal["drop"]:
+        try:
+            os.unlink(os.path.join(live, rel))
+        except FileNotFoundError:
+            pass
+        folders.add(os.path.dirname(rel))
+    made: set[str] = set()
+    for rel in journal["put"]:
+        folder = os.path.dirname(rel)
+        if folder not in made:
+            os.makedirs(os.path.join(live, folder), exist_ok=True)
+            made.add(folder)
+        try:
+            os.replace(os.path.join(staged, rel), os.path.join(live, rel))
+        except FileNotFoundError:  # moved already
+            pass
+    for folder in sorted(folders, key=len, reverse=True):  # a folder its last page left: as a full build has none
+        while folder and folder not in made:
+            try:
+                os.rmdir(os.path.join(live, folder))
+            except OSError:  # not empty
+                break
+            folder = os.path.dirname(folder)
 
 
 @dataclass
@@ -229,15 +307,41 @@ class _Plan:
     changed: set[str] = field(default_factory=set)
     new_prints: dict[str, str] = field(default_factory=dict)
     new_deps: dict[str, str | None] = field(default_factory=dict)
+    # The works whose own pages are made (None: every work's). While no work's card changed (nor the works nor
+    # anything every page shows), another work's page cannot change: those pages are carried over unmade, their
+    # records never read.
+    only: frozenset[str] | None = None
+    in_place: bool = False  # the live site is updated where it is (a journal), not assembled anew beside it
+    cards: dict[str, str] | None = None  # each work's brief's digest (Sources.cards), once known
 
     @classmethod
-    def of(cls, old: dict, sources: Sources | None) -> _Plan:
+    def of(cls, old: dict, sources: Sources | None, carry: bool = False) -> _Plan:
         plan = cls(prints=old.get("pages", {}))
         if sources is not None and old.get("inputs") == sources.inputs and isinstance(old.get("deps"), dict):
             works = old.get("works", {})
             plan.deps = old["deps"]
             plan.changed = {i for i, d in sources.works.items() if works.get(i) != d} | (works.keys() - sources.works)
+            old_cards = old.get("cards")
+            plan.cards = sources.cards(old_cards if isinstance(old_cards, dict) else {}, plan.changed)
+            if carry and plan.cards == old_cards:
+                plan.carry(frozenset(plan.changed))
         return plan
+
+    def carry(self, only: frozenset[str]) -> None:
+        """Make only the pages of the works `only`: every page starts as the live one (the works are the same: every
+        other work's own pages stay as they were), and `made` drops the others that are not made again."""
+        assert self.prints is not None and self.deps is not None, "a plan that knows the live site"
+        self.only = only
+        self.new_prints, self.new_deps = dict(self.prints), dict(self.deps)
+
+    def made(self, paths: set[str]) -> None:
+        """After every page came (`paths`): forget the live pages carried over that are no longer made (a page of
+        the whole catalogue's no one shows, an author's whose works went to another name)."""
+        if self.only is None:
+            return
+        for path in [p for p in self.new_prints if p not in paths and not p.startswith(WORKS_FOLDER)]:
+            del self.new_prints[path]
+            self.new_deps.pop(path, None)
 
     def untouched(self, page: Page, works: str | None) -> bool:
         """The page shows the same works as in the live site, none of them changed, nor anything else it shows."""
@@ -278,17 +382,19 @@ def _manifest_of(out: Path):
         return None
 
 
-def _remove_stage(stage: Path, indexer: searchindex.Indexer | None) -> None:
+def _remove_stage(stage: Path, indexer: searchindex.Indexer | None, keep: bool = False) -> None:
     """The staging folder removed (the unfinished site after a failure, the previous one after the exchange), once
-    no Pagefind process can still be writing into it."""
+    no Pagefind process can still be writing into it; `keep`: left for the next build (a journal not applied)."""
     if indexer is not None:
         indexer.close()
-    shutil.rmtree(stage, ignore_errors=True)
+    if not keep:
+        shutil.rmtree(stage, ignore_errors=True)
 
 
-def _clean_stale(out: Path) -> None:
-    """Remove what a killed build left beside out/; if it was killed between the two renames of the
-    fallback swap (no out/ at all), put the previous site back first."""
+def recover(out: Path) -> None:
+    """Finish or undo what a killed build left beside out/: apply the journal of an incremental build killed after
+    writing it (the new site), remove every other staging folder (out/ was not touched yet); if a full build was
+    killed between the two renames of the fallback swap (no out/ at all), put the previous site back first."""
     leftovers = [
         p for p in sorted(out.parent.iterdir()) if p.name.startswith(tuple(f".{out.name}.{k}-" for k in STAGING_KINDS))
     ]
@@ -298,6 +404,8 @@ def _clean_stale(out: Path) -> None:
                 os.replace(folder / "site", out)
                 break
     for folder in leftovers:
+        if out.is_dir() and (folder / JOURNAL).is_file():
+            _apply(folder, out)
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -365,7 +473,8 @@ def _render_pages(
     live, new = str(out), str(stage)  # plain strings: a Path per page and per link cost more than the link itself
     folders: set[str] = set()  # folders known to exist in stage/
     for i, page in enumerate(pages):
-        if plan.untouched(page, plan.new_deps[page.path]):
+        looked = not plan.untouched(page, plan.new_deps[page.path])
+        if not looked:
             print_ = plan.prints[page.path]
         else:
             derived.append(page.path)
@@ -376,22 +485,35 @@ def _render_pages(
         plan.new_prints[page.path] = print_
         if plan.prints.get(page.path) != print_:
             changed.append(i)
-            continue
-        folder = os.path.dirname(page.path)
-        if folder not in folders:
-            os.makedirs(os.path.join(new, folder), exist_ok=True)
-            folders.add(folder)
-        try:
-            os.link(os.path.join(live, page.path), os.path.join(new, page.path))
-        except FileNotFoundError:  # gone from the live site (removed by hand): rendered again
+        elif plan.in_place:  # the live file stays where it is (a page looked at again must be there)
+            if (looked and not os.path.isfile(os.path.join(live, page.path))) or not _known(page, offset + i, indexer):
+                changed.append(i)
+        elif not _linked(page.path, live, new, folders):
             changed.append(i)
-            continue
-        if page.search and indexer is not None and not indexer.keep(page.path, offset + i):
+        elif not _known(page, offset + i, indexer):
             os.unlink(os.path.join(new, page.path))  # its record is not known: rendered again to make it
             changed.append(i)
     changed.sort()
     _render_parallel(pages, env, stage, changed, plan.new_prints, offset, indexer, made)
     return [pages[i].path for i in changed], derived
+
+
+def _known(page: Page, position: int, indexer: searchindex.Indexer | None) -> bool:
+    """A page carried over: False if it is searchable and its search record is not known (it is rendered again)."""
+    return not page.search or indexer is None or indexer.keep(page.path, position)
+
+
+def _linked(path: str, live: str, new: str, folders: set[str]) -> bool:
+    """The live page hard-linked into the new site; False if it is gone from the live site (removed by hand)."""
+    folder = os.path.dirname(path)
+    if folder not in folders:
+        os.makedirs(os.path.join(new, folder), exist_ok=True)
+        folders.add(folder)
+    try:
+        os.link(os.path.join(live, path), os.path.join(new, path))
+    except FileNotFoundError:
+        return False
+    return True
 
 
 # Pages a forked worker renders before it hands back their fingerprints and search documents: small enough that
@@ -485,8 +607,9 @@ def _render_share(job: tuple, indices: Sequence[int]) -> tuple[dict[str, str], s
     return prints, rendered, records
 
 
-def _copy_assets(assets: Path, figures: dict[str, Path], into: Path) -> None:
-    shutil.copytree(assets / "static", into / "static")
+def _copy_assets(assets: Path, figures: dict[str, Path], into: Path, static: bool = True) -> None:
+    if static:
+        shutil.copytree(assets / "static", into / "static")
     for rel, source in figures.items():
         (into / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, into / rel)
@@ -509,7 +632,7 @@ def _swap(new: Path, out: Path) -> None:
 
     On Linux, renameat2(RENAME_EXCHANGE) swaps the two directories atomically. Elsewhere (or on a file
     system without it) two renames: a kill between them leaves no out/ but the old site in a `.old-`
-    folder, which the next build puts back (_clean_stale) before anything else."""
+    folder, which the next build puts back (recover) before anything else."""
     if not out.exists():
         os.replace(new, out)
         return

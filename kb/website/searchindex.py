@@ -93,6 +93,31 @@ def records_file(k: int) -> str:
     return f"{RECORDS_DIR}/{k}.jsonl"
 
 
+def reusable(old: dict, out: Path, expected: int) -> bool:
+    """Whether what the previous build recorded of its index (`finish`'s first return value) and the records kept
+    with the live site let a build of `expected` searchable pages keep its shards: the same number of them."""
+    shards = shard_count(expected)
+    return (
+        bool(old.get("records"))
+        and old.get("shards") == shards
+        and len(old.get("digests", [])) == shards
+        and (out / RECORDS_DIR).is_dir()
+    )
+
+
+def bundle_files(site: Path, k: int) -> set[str]:
+    """The files of shard k's bundle in a site, relative to the site (the first shard's folder holds the others'
+    folders and the list of them: not its files)."""
+    root = site / bundle(k)
+    found: set[str] = set()
+    for dirpath, dirnames, filenames in os.walk(root):
+        if dirpath == str(root) and k == 0:
+            dirnames[:] = [d for d in dirnames if not d.startswith("shard-")]
+            filenames = [f for f in filenames if f != SHARDS_FILE]
+        found.update(os.path.relpath(os.path.join(dirpath, f), site) for f in filenames)
+    return found
+
+
 class Indexer:
     """The search index of one build: `add` each searchable page's record as it is rendered, `keep` each searchable
     page carried over unchanged from the live site, `flush` after each batch of pages, then `finish`; `close` in any
@@ -102,7 +127,11 @@ class Indexer:
     stage: the new site being assembled; out: the live site (where unchanged bundles and records are read);
     expected: how many searchable pages the build will have (it fixes the number of shards before the first page
     comes); old: what the previous build recorded (`finish`'s first return value), {} for none; fresh: every page
-    is rendered, in order (a full build): records are fed to Pagefind as they come.
+    is rendered, in order (a full build): records are fed to Pagefind as they come; carry: the same searchable pages
+    as the previous build, in the same order, and only the pages whose records may have changed come (`add` or
+    `keep`): every other page keeps its record, and a shard indexed anew takes the live one's order; live: the live
+    site is updated in place, so a new bundle's files that the live bundle holds already (the same bytes: most of
+    them) are not staged, and `stale` names the live files a new bundle no longer has.
 
     A shard is indexed anew when the previous build did not index it (a full build) or when one of its pages'
     records differs from what the previous build indexed (or a page left it); else its live bundle is kept.
@@ -112,19 +141,31 @@ class Indexer:
     and index it while the next batch is rendered; `finish` indexes the rest as processes end. (Fed while the
     pages render rather than after each batch, Pagefind would compete with the renderers for the cores.)"""
 
-    def __init__(self, stage: Path, out: Path, expected: int, old: dict, fresh: bool = True):
+    def __init__(
+        self,
+        stage: Path,
+        out: Path,
+        expected: int,
+        old: dict,
+        fresh: bool = True,
+        carry: bool = False,
+        live: bool = False,
+    ):
         self.stage, self.out = stage, out
+        self._live = live  # the live site is updated in place: a new bundle's files the live one has are not staged
+        self._bundles: dict[int, set[str]] = {}  # shard -> its new bundle's files (relative to the site)
         self.shards = shard_count(expected)
         kept = old.get("records") and (out / RECORDS_DIR).is_dir()  # records of the live site to read back
         self._old_shards: int = old.get("shards", 0) if kept else 0
         self._old_docs: dict[str, str] = old.get("docs", {}) if kept else {}
-        reusable = bool(kept) and self._old_shards == self.shards and len(old.get("digests", [])) == self.shards
-        self._old_digests: list[str | None] = old["digests"] if reusable else [None] * self.shards
+        same = reusable(old, out, expected)
+        self._old_digests: list[str | None] = old["digests"] if same else [None] * self.shards
+        self._carry = carry and same
         self._old_records: dict[int, dict[str, bytes]] = {}  # an old shard's records, read back when needed
-        self._in_order = fresh and not reusable  # records come in page order, each page once: fed as they come
+        self._in_order = fresh and not same  # records come in page order, each page once: fed as they come
         self._docs: dict[str, str] = {}  # path -> digest of its record, for every searchable page
         self._members: list[list[tuple[int, str]]] = [[] for _ in range(self.shards)]  # (position, path)
-        self._dirty = [not reusable] * self.shards
+        self._dirty = [not same] * self.shards
         self._executable = executable()
         if self._executable is None:
             raise PagefindFailed("Pagefind is not installed (pip install pagefind[bin])")
@@ -135,6 +176,9 @@ class Indexer:
         self._processes: dict[int, _Pagefind] = {}  # the shards being indexed now
         self._lock = threading.Lock()
         self._closed = False
+        if self._carry:  # every page is a member already, with its live record
+            for path, known in self._old_docs.items():
+                self._member(path, known, 0)
 
     def add(self, path: str, record: dict, position: int) -> None:
         """A searchable page rendered now, and its record (context.search_record)."""
@@ -151,7 +195,8 @@ class Indexer:
         digest = self._old_docs.get(path)
         if digest is None:
             return False
-        self._member(path, digest, position)
+        if not self._carry:
+            self._member(path, digest, position)
         return True
 
     def flush(self) -> None:
@@ -164,9 +209,9 @@ class Indexer:
                 if self._start(k) is not None:
                     self._feed(k)
 
-    def finish(self) -> tuple[dict, list[int]]:
-        """Write every shard's bundle and records into stage/ (new ones, or the live ones where nothing changed).
-        Returns (what to record for the next build, the shards indexed now)."""
+    def finish(self, link: bool = True) -> tuple[dict, list[int]]:
+        """Write every shard's bundle and records into stage/ (new ones, or, with `link`, the live ones where
+        nothing changed: hard links). Returns (what to record for the next build, the shards indexed now)."""
         digests = [
             digest("".join(f"{p}\0{self._docs[p]}\0" for p in sorted(p for _, p in members)).encode())
             for members in self._members
@@ -180,11 +225,12 @@ class Indexer:
         dirty = [k for k in range(self.shards) if self._dirty[k]]
         self._run(sorted(dirty, key=lambda k: k not in self._processes))  # those being indexed already first
         for k in range(self.shards):  # the new ones are in stage/ already (written from what Pagefind gave)
-            if not self._dirty[k]:
+            if link and not self._dirty[k]:
                 _link_bundle(self.out / bundle(k), self.stage / bundle(k))
                 if (self.out / records_file(k)).is_file():
                     os.link(self.out / records_file(k), self.stage / records_file(k))
         others = [f"shard-{k}/" for k in range(1, self.shards) if self._members[k]]
+        (self.stage / SEARCH_DIR).mkdir(exist_ok=True)
         (self.stage / SEARCH_DIR / SHARDS_FILE).write_text(json.dumps(others) + "\n", encoding="utf-8")
         return {"shards": self.shards, "digests": digests, "docs": self._docs, "records": True}, dirty
 
@@ -244,14 +290,23 @@ class Indexer:
         process.wait()
         with self._lock:
             del self._processes[k]
+            self._bundles[k] = {f"{bundle(k)}/{name}" for name in process.names}
+
+    def stale(self, k: int) -> set[str]:
+        """The live site's files of shard k's bundle that its new bundle, indexed now, has not."""
+        return bundle_files(self.out, k) - self._bundles[k]
 
     def _ordered(self, k: int) -> list[bytes]:
-        """Shard k's records in page order: those made now (spooled) and those kept (read back from the live site)."""
+        """Shard k's records in page order: those made now (spooled) and those kept (read back from the live site;
+        when carried over, in the live shard's order, which is the site's)."""
         made: dict[str, bytes] = {}
         if k in self._spooled:
             with open(self._spooled[k].name, "rb") as lines:
                 for line in lines:
                     made[json.loads(line)[0]] = line
+        if self._carry:
+            with open(self.out / records_file(k), "rb") as lines:
+                return [made.get(path) or line for line in lines for path in (_path_of(line),)]
         return [made.get(path) or self._old_record(path) for _, path in sorted(self._members[k])]
 
     def _old_record(self, path: str) -> bytes:
@@ -267,7 +322,7 @@ class Indexer:
         if k in self._processes:
             return self._processes[k]
         assert self._executable is not None, "an index without Pagefind starts no process"
-        process = _Pagefind(self._executable, self.stage / bundle(k), k)
+        process = _Pagefind(self._executable, self.stage / bundle(k), k, self.out / bundle(k) if self._live else None)
         with self._lock:
             if self._closed:
                 process.kill()
@@ -300,9 +355,15 @@ class Indexer:
 
     def _member(self, path: str, digest: str, position: int) -> int:
         k = shard_of(path, self.shards)
-        self._members[k].append((position, path))
+        if not (self._carry and path in self._docs):  # carried over: a member from the start
+            self._members[k].append((position, path))
         self._docs[path] = digest
         return k
+
+
+def _path_of(line: bytes) -> str:
+    """The page of a records file's line (`[path, record]`, written with sorted keys: the path comes first)."""
+    return json.loads(line)[0]
 
 
 class _Pagefind:
@@ -313,8 +374,11 @@ class _Pagefind:
     The build forks its renderers while these reader threads run (a build of more than one batch): the children
     never touch the pipes or the threads' state, and exit before the bundles are waited for."""
 
-    def __init__(self, executable: Path, output: Path, shard: int):
-        self.output, self.shard = output, shard
+    def __init__(self, executable: Path, output: Path, shard: int, live: Path | None = None):
+        """output: where the bundle goes; live: the live site's bundle of the same shard, whose files that are the
+        same bytes are not written again (most of them: each page's fragment, the scripts)."""
+        self.output, self.shard, self.live = output, shard, live
+        self.names: list[str] = []  # the bundle's files, once written
         self._sent = 0
         self._errors: list[str] = []
         self._index = threading.Event()  # the index exists (or the process is gone)
@@ -381,6 +445,9 @@ class _Pagefind:
             if relative.is_absolute() or ".." in relative.parts or "\\" in str(relative) or not relative.parts:
                 self._fail(f"named a file outside its bundle: {file['path']!r}")
             target = self.output / relative
+            self.names.append(str(relative))
+            if self.live is not None and _holds(self.live / relative, content):
+                continue
             if target.parent not in made:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 made.add(target.parent)
@@ -452,6 +519,14 @@ class _Pagefind:
             pass
         self.kill()
         raise PagefindFailed(f"Pagefind failed to index the site (shard {self.shard}): {what}\n{said}".rstrip())
+
+
+def _holds(path: Path, content: bytes) -> bool:
+    """Whether the file at path is these bytes (reading a file costs less than writing and moving one)."""
+    try:
+        return path.stat().st_size == len(content) and path.read_bytes() == content
+    except OSError:
+        return False
 
 
 def _link_bundle(source: Path, target: Path) -> None:

@@ -209,10 +209,27 @@ def test_a_build_stopped_while_it_moves_its_files_in_is_finished_by_the_next(dat
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(render, "_apply", half_then_fail)
-    with pytest.raises(OSError, match="No space"):
+    with pytest.raises(render.JournalPending, match="No space left on device.*the next `kb site build` finishes it"):
         build(data, out)
     assert [p for p in tmp_path.iterdir() if (p / render.JOURNAL).is_file()], "the journal is kept"
     monkeypatch.setattr(render, "_apply", apply)
     render.recover(out)  # what the next build does first
     assert files(out) == files(build(data, fresh).out)
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith("._site")] == []
+
+
+def test_kb_site_build_says_a_build_stopped_while_moving_files_in_is_finished_by_the_next(
+    kb, data, tmp_path, monkeypatch
+):
+    out = tmp_path / "_site"
+    assert kb("site", "build", "--out", str(out), "--date", "2026-01-01").exit_code == 0
+    EDITS["a summary's text"](data)
+    apply = render._apply
+    monkeypatch.setattr(render, "_apply", lambda stage, site: (_ for _ in ()).throw(OSError(28, "No space left")))
+    stopped = kb("site", "build", "--out", str(out), "--date", "2026-01-01")
+    assert stopped.exit_code == 1
+    assert "the next `kb site build` finishes it" in stopped.stderr and "previous site is kept" not in stopped.stderr
+    monkeypatch.setattr(render, "_apply", apply)
+    assert kb("site", "build", "--out", str(out), "--date", "2026-01-01").exit_code == 0
+    page = (out / "works" / "coup-probes-2023.html").read_text()
+    assert "monitor" in page and "classifier" not in page  # the edit, moved in by the build that finished the journal

@@ -406,7 +406,7 @@ def _site_build(
     embed: bool = False,
 ):
     from kb import website
-    from kb.website.render import OutRefused, SiteBuildError
+    from kb.website.render import JournalPending, OutRefused, SiteBuildError
 
     try:
         report = website.build_workspace(
@@ -415,6 +415,8 @@ def _site_build(
     except OutRefused as e:  # a usage error: the --out given (or the default) is not a site's folder
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
+    except JournalPending as e:  # after the journal: neither the previous site nor the new one yet
+        _fail(str(e))
     except SiteBuildError as e:
         _fail(f"{e}\nthe previous site is kept")
     except ValueError as e:  # a --date that is not YYYY-MM-DD

@@ -51,6 +51,11 @@ class OutRefused(SiteBuildError):
     """The output folder is one a build must not replace (check_out)."""
 
 
+class JournalPending(SiteBuildError):
+    """An incremental build stopped while it moved its files in: the site may be a mix of old and new files until
+    the next build applies the journal left beside it (recover)."""
+
+
 @dataclass
 class Report:
     out: Path
@@ -233,7 +238,13 @@ def write_site(
             if indexer is not None:  # a shard indexed anew: its live files that its new bundle has not
                 drop += sorted(path for k in report.search_shards for path in indexer.stale(k))
             _commit(stage, drop)
-            _apply(stage, out)
+            try:
+                _apply(stage, out)
+            except OSError as e:  # the journal stays (below): say so, not that the previous site is kept
+                raise JournalPending(
+                    f"stopped while moving the new files into {out} ({e.strerror or e}); the next `kb site build`"
+                    " finishes it"
+                ) from e
         else:
             _swap(stage, out)
     except searchindex.PagefindFailed as e:

@@ -42,7 +42,10 @@ def watch(
             try:
                 rebuild()
             except Exception as e:  # a broken edit must not stop the preview; the old site stays
-                print(f"rebuild failed, the previous site is kept: {e}", flush=True)
+                from kb.website.render import JournalPending
+
+                kept = "" if isinstance(e, JournalPending) else ", the previous site is kept"
+                print(f"rebuild failed{kept}: {e}", flush=True)
 
 
 def run_forever(httpd: ThreadingHTTPServer) -> None:

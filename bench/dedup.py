@@ -18,7 +18,9 @@ their figures are training scores: bench/dedup_pairs_collected.jsonl (39 pairs, 
 Round 3) and bench/dedup_pairs_sealed.jsonl (63 pairs, sealed until it was scored and reported at commit 402ac32; the
 rules were changed while looking at both since), and bench/dedup_pairs_sealed2.jsonl (241 pairs drawn from archived
 real feeds, an arXiv digest and reference lists by someone who had not seen the rules; scored once at 204b886,
-precision 0.979 and recall 0.395, then one rule was changed while looking at its misses: a tuning set since).
+precision 0.979 and recall 0.395, then one rule was changed while looking at its misses: a tuning set since), and
+bench/dedup_pairs_sealed3.jsonl (191 pairs from other feed archives and forum posts, by someone who had seen neither
+the rules nor the earlier labels; scored once at 3b816ef, precision 1.000 and recall 0.880, a tuning set since).
 
 Each line gives precision and recall (merged pairs only) and "merged or linked": recall counting also a pair kept
 apart as two works one of which `discusses` the other, the project's rule for a lab's page presenting a catalogued
@@ -28,7 +30,6 @@ between pairs labelled two works are listed ("linked, two works") so that a wron
     python bench/dedup.py --write-pairs   # (re)build bench/dedup_pairs.jsonl from ../shared and data/
     python bench/dedup.py                 # precision and recall on the tuning sets, per category
     python bench/dedup.py --held-out      # the same and the built held-out split too (do not tune on it)
-    python bench/dedup.py --sealed3       # the third set, sealed: to be scored once, then reported
     python bench/dedup.py --windows       # the delays between the copies of one post, where both are dated
 """
 
@@ -53,11 +54,13 @@ SEALED = PAIRS.with_name("dedup_pairs_sealed.jsonl")
 # A second set of the hard kinds by someone who had not seen the rules; sealed until scored and reported at 204b886,
 # a tuning set since (its rows keep split "sealed2").
 SEALED2 = PAIRS.with_name("dedup_pairs_sealed2.jsonl")
-# A third set by someone who had not seen the rules, with the kinds the second lacked (feed against forum, OpenAlex's
-# preprint and published records); sealed: scored once with --sealed3, then reported (and a tuning set after that).
+# A third set by someone who had not seen the rules: new feed archives and forum posts (LessWrong against the
+# Alignment Forum, forum linkposts of catalogued papers); sealed until scored and reported at 3b816ef, a tuning set
+# since (its rows keep split "sealed3"; `lab_page` marks a lab's page its labeller calls the paper).
 SEALED3 = PAIRS.with_name("dedup_pairs_sealed3.jsonl")
 WAS_SEALED = "402ac32"  # the commit at which SEALED was scored and reported
 WAS_SEALED2 = "204b886"  # the commit at which SEALED2 was scored and reported
+WAS_SEALED3 = "3b816ef"  # the commit at which SEALED3 was scored and reported
 HELD_OUT = 0.4
 sys.path.insert(0, str(REPO))
 
@@ -72,7 +75,7 @@ class Pair:
     why: str
     category: str
     split: str = "tune"
-    origin: str = "built"  # "built", the hard kinds' tuning sets ("collected", "was-sealed", "sealed2"), "sealed3"
+    origin: str = "built"  # "built", or the hard kinds' tuning sets: "collected", "was-sealed", "sealed2", "sealed3"
     # a lab's own page presenting a catalogued paper, which its labeller calls the paper: the project links it instead
     lab_page: bool = False
 
@@ -287,10 +290,10 @@ def _record(row: dict) -> WorkRecord:
 def pairs() -> list[Pair]:
     """The labelled set as committed: the pairs built from ../shared's answers, then the pairs collected by hand from
     public pages for the categories those answers lack (the hard kinds' tuning sets: collected, and the set that was
-    sealed until 402ac32), then the second set that was sealed until 204b886."""
+    sealed until 402ac32), then the second and third sets, sealed until 204b886 and 3b816ef."""
     out = []
-    sets = [("built", PAIRS), ("collected", COLLECTED), ("was-sealed", SEALED), ("sealed2", SEALED2)]
-    for origin, path in sets + [("sealed3", SEALED3)] * SEALED3.exists():
+    sets = [("built", PAIRS), ("collected", COLLECTED), ("was-sealed", SEALED)]
+    for origin, path in sets + [("sealed2", SEALED2), ("sealed3", SEALED3)]:
         for line in path.read_text().splitlines():
             row = json.loads(line)
             a, b = _record(row["a"]), _record(row["b"])
@@ -416,7 +419,7 @@ def main() -> None:
         print(f"wrote {len(built)} pairs to {PAIRS}")
         return
     labelled = pairs()
-    tuning = [p for p in labelled if p.origin in ("collected", "was-sealed", "sealed2")]
+    tuning = [p for p in labelled if p.origin in ("collected", "was-sealed", "sealed2", "sealed3")]
     if "--windows" in sys.argv:
         print("delays between dated posts of the labelled pairs (built and tuning; ../shared holds no cross-post):")
         windows(labelled)
@@ -431,16 +434,15 @@ def main() -> None:
     report(f"hard kinds, the second set (was sealed at {WAS_SEALED2}; training scores)", [
         p for p in labelled if p.origin == "sealed2"
     ])  # fmt: skip
-    report("hard kinds, all three tuning sets (training scores)", tuning)
+    third = [p for p in labelled if p.origin == "sealed3"]
+    report(f"hard kinds, the third set (was sealed at {WAS_SEALED3}; training scores)", third)
+    report("the third set without the lab pages its labeller calls the paper (the project links them)", [
+        p for p in third if not p.lab_page
+    ])  # fmt: skip
+    report("hard kinds, all four tuning sets (training scores)", tuning)
     if "--held-out" in sys.argv:
         report("built pairs, held-out split (not tuned on)", [
             p for p in labelled if p.split == "held-out" and p.origin == "built"
-        ])  # fmt: skip
-    third = [p for p in labelled if p.origin == "sealed3"]
-    if "--sealed3" in sys.argv and third:
-        report("hard kinds, the third set (sealed: its first score)", third)
-        report("the third set without the lab pages its labeller calls the paper (the project links them)", [
-            p for p in third if not p.lab_page
         ])  # fmt: skip
 
 

@@ -296,7 +296,7 @@ def test_the_labelled_set_is_large_real_and_split_and_every_pair_has_its_reason(
     built = [p for p in pairs if p.origin == "built"]
     held = sum(p.split == "held-out" for p in built) / len(built)
     assert 0.3 <= held <= 0.5
-    assert {p.split for p in pairs} == {"tune", "held-out", "sealed", "sealed2"}
+    assert {p.split for p in pairs} == {"tune", "held-out", "sealed", "sealed2", "sealed3"}
     assert {p.same for p in pairs} == {True, False}
     sealed = {p.category for p in pairs if p.split == "sealed"}
     assert len(sealed) >= 6 and all(c.startswith("sealed: ") for c in sealed)  # the hard kinds (tuning since 402ac32)
@@ -306,6 +306,10 @@ def test_the_labelled_set_is_large_real_and_split_and_every_pair_has_its_reason(
         len(second) >= 200 and {p.origin for p in second} == {"sealed2"} and {p.same for p in second} == {True, False}
     )
     assert all(p.category.startswith("sealed2: ") for p in second)
+    third = [p for p in pairs if p.split == "sealed3"]
+    assert len(third) >= 150 and {p.origin for p in third} == {"sealed3"} and {p.same for p in third} == {True, False}
+    assert all(p.category.startswith("sealed3: ") for p in third) and any(p.lab_page for p in third)
+    assert not any(p.lab_page and not p.same for p in pairs)  # a lab's page is marked only where called the paper
 
 
 def comment(cid: str, title: str, url: str | None = None, **kw) -> WorkRecord:

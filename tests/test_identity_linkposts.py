@@ -223,3 +223,25 @@ def test_a_lab_page_under_its_papers_four_word_title_extended_by_a_word_discusse
     assert links(merged(the_paper, page)) == {(page.title, "discusses", the_paper.title)}
     shorter = dataclasses.replace(page, title="Auditing games for detection")  # not the paper's words in order
     assert links(merged(the_paper, shorter)) == set()
+
+
+def test_a_lab_page_under_a_short_title_discusses_the_work_of_that_title_only_on_the_same_day():
+    essay = WorkRecord(
+        source="curated",
+        kind="report",
+        title="Interpretability Dreams",
+        year=2023,
+        date="2023-05-24",
+        authors=["Chris Olah"],
+        url="https://transformer-circuits.pub/2023/interpretability-dreams/index.html",
+    )
+    page = feed_post(
+        "feed:https://www.anthropic.com/research/rss",
+        "Interpretability Dreams",
+        "2023-05-24",
+        "https://www.anthropic.com/research/interpretability-dreams",
+    )
+    assert links(merged(essay, page)) == {(page.title, "discusses", essay.title)}
+    assert links(merged(essay, dataclasses.replace(page, date="2023-09-01"))) == set()  # two words name many works
+    editorial = dataclasses.replace(essay, title="Introduction")
+    assert links(merged(editorial, dataclasses.replace(page, title="Introduction"))) == set()  # no word of its own

@@ -74,6 +74,7 @@ of both.
    one of the paper's authors under that title or the same words but for FUNCTION_WORDS and plurals
    (`_same_subject`: "Steering Llama-2 with contrastive activation additions"), a presenting label ("Paper: ...")
    set aside, `discusses` that paper and stays its own work (CONTRIBUTING.md, "One work per real work", says why).
+   A generic title ("Interpretability Dreams": two words) needs the same title on the same day and a word of its own.
 
 One import merges its records in a canonical order (the earliest first; `Merger.add_all`), so its outcome does not
 depend on the order sources answered. A source's own record of a work it made corrects its title, authors and
@@ -893,10 +894,17 @@ class Merger:
         """Rule 5: whether a post presents a paper. Its title without a presenting label ("Paper: ...") is the
         paper's, exact or cut short or extended (`_presents`); or, for a post by one of the paper's authors, the
         same words but for function words and plurals (`_same_subject`). A post with authors none of whom wrote the
-        paper is linked only by what its text links (rule 5's first sentence)."""
+        paper is linked only by what its text links (rule 5's first sentence). A generic title needs the same title
+        on the same day, with a word of its own."""
         if post_.id == paper.id:
             return False
         ours, theirs = _presented_words(post_.title), self._title_words(paper)[0]
+        if _generic(post_.title) or _generic(paper.title):
+            # a short title ("Interpretability Dreams") names many works: the same title on the same day, and words of
+            # its own (a title only of words like "Introduction" or "Reply" links nothing)
+            same_day = post_.date and paper.date and abs(post_.date - paper.date) <= POST_DATE_SLACK
+            own_words = any(word not in GENERIC_VOCABULARY and not word.isdigit() for word in theirs)
+            return bool(same_day) and own_words and ours == theirs
         if not post_.authors:
             return _presents(ours, theirs)
         if not (paper.authors and _people_in_common(post_.authors, paper.authors)):
@@ -1258,7 +1266,7 @@ class Merger:
             post_side = w.kind == "post"
             if post_side:
                 words = _presented_words(w.title)
-            if _generic(w.title) or not words or not (post_side or KIND_FAMILY.get(w.kind) == "paper"):
+            if not words or not (post_side or KIND_FAMILY.get(w.kind) == "paper"):
                 continue
             # the other side's index only: a page's papers, or a paper's posts (an import holds thousands of posts)
             near = (self.by_paper_start if post_side else self.by_title_start).get(words[0], set())

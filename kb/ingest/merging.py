@@ -392,7 +392,11 @@ RENAMED_PEOPLE, RENAMED_OVERLAP_PEOPLE = 3, 1 / 3
 
 def _generic(title: str) -> bool:
     """A title many works share ("Introduction", "On probes", "Reply to comments")."""
-    words = match_text(title).split()
+    return _generic_words(match_text(title).split())
+
+
+def _generic_words(words: list[str]) -> bool:
+    """_generic of a title already split into words by match_text."""
     return len(words) < GENERIC_WORDS or all(w in GENERIC_VOCABULARY or w.isdigit() for w in words)
 
 
@@ -898,8 +902,8 @@ class Merger:
         on the same day, with a word of its own."""
         if post_.id == paper.id:
             return False
-        ours, theirs = _presented_words(post_.title), self._title_words(paper)[0]
-        if _generic(post_.title) or _generic(paper.title):
+        ours, theirs = self._presented(post_), self._title_words(paper)[0]
+        if _generic_words(self._title_words(post_)[0]) or _generic_words(theirs):
             # a short title ("Interpretability Dreams") names many works: the same title on the same day, and words of
             # its own (a title only of words like "Introduction" or "Reply" links nothing)
             same_day = post_.date and paper.date and abs(post_.date - paper.date) <= POST_DATE_SLACK
@@ -910,6 +914,13 @@ class Merger:
         if not (paper.authors and _people_in_common(post_.authors, paper.authors)):
             return False
         return _presents(ours, theirs) or _same_subject(ours, theirs)
+
+    def _presented(self, w: Work) -> list[str]:
+        """A post's title words without a presenting label (_presented_words), computed once per title."""
+        key = (w.id, "presented " + w.title)
+        if key not in self._words:
+            self._words[key] = (_presented_words(w.title), set())
+        return self._words[key][0]
 
     def _title_words(self, w: Work) -> tuple[list[str], set[str]]:
         """A work's title words, in order and as a set (computed once per title)."""
@@ -1265,7 +1276,7 @@ class Merger:
             words = self._title_words(w)[0]
             post_side = w.kind == "post"
             if post_side:
-                words = _presented_words(w.title)
+                words = self._presented(w)
             if not words or not (post_side or KIND_FAMILY.get(w.kind) == "paper"):
                 continue
             # the other side's index only: a page's papers, or a paper's posts (an import holds thousands of posts)

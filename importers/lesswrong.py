@@ -11,14 +11,14 @@ import re
 from collections.abc import Iterator
 
 from importers.http import Polite
-from importers.records import Link, SourceError, WorkRecord, discussed
+from importers.records import Link, SourceError, WorkRecord, discussed, linked_ids
 from importers.text import clean, repaired
 
 SITES = {"lesswrong": "https://www.lesswrong.com", "alignmentforum": "https://www.alignmentforum.org"}
 PAGE = 50
 SNIPPET = 60  # characters of a comment's text in its title
 USER = "_id slug username displayName"
-POST = f"_id slug title pageUrl postedAt af htmlBody user {{ {USER} }}"
+POST = f"_id slug title pageUrl url postedAt af htmlBody user {{ {USER} }}"  # url: a linkpost's link
 PARENT = f"_id postId parentCommentId postedAt af htmlBody user {{ {USER} }}"  # a comment and whom it answers
 COMMENT = f"{PARENT} post {{ {POST} }} parentComment {{ {PARENT} }}"
 # A thread is read up to this many comments above a user's comment: deeper threads are rarer than a loop in bad data.
@@ -266,9 +266,18 @@ def post_record(p: dict, site: str) -> WorkRecord:
             if page.startswith(("https://", "http://"))
             else f"{SITES[site]}/posts/{p['_id']}/{_str(p.get('slug'))}",
             ids=_ids(p, site),
-            links=discussed(_str(p.get("htmlBody"))),
+            links=_linked(p),
         )
     )
+
+
+def _linked(p: dict) -> list[Link]:
+    """What a post discusses: the works its text links to, and the work a linkpost is for (its `url`, an arXiv page
+    or a DOI: an author's "Paper: ..." post presenting the paper), which the post's text need not name again."""
+    links = discussed(_str(p.get("htmlBody")))
+    known = {(link.scheme, link.value) for link in links}
+    extra = [Link("discusses", s, v) for s, v in linked_ids(_str(p.get("url"))) if (s, v) not in known]
+    return extra + links
 
 
 def comment_record(c: dict, site: str) -> WorkRecord:

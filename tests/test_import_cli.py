@@ -112,3 +112,22 @@ def test_a_scholar_block_writes_what_was_read_and_the_next_run_resumes(kb, monke
     second = kb("import", "scholar", ID)
     assert second.exit_code == 0, second.output
     assert "added 10" in second.stdout and "resumed where the previous import stopped" in second.stderr
+
+
+def test_kb_show_provenance_names_the_rule_that_joined_one_announcement_under_two_page_names(kb, server, monkeypatch):
+    title = "Amazon Bedrock: Approved for Use in FedRAMP High and DoD IL4/5 Workloads"
+
+    def rss(word: str) -> bytes:
+        link = f"https://www.anthropic.com/news/claude-{word}-amazon-bedrock-fedramp-high"
+        item = f"<item><title>Claude {word} {title}</title><link>{link}</link><guid>{link}</guid>"
+        item += "<pubDate>Wed, 11 Jun 2025 00:00:00 GMT</pubDate></item>"
+        return f'<?xml version="1.0"?><rss version="2.0"><channel><title>News</title>{item}</channel></rss>'.encode()
+
+    feeds = {"/news.xml": rss("in"), "/all.xml": rss("on")}
+    monkeypatch.setattr(Answers, "answer", staticmethod(lambda method, path, *rest: (200, feeds[path])))
+    assert kb("import", "feed", server + "/news.xml").exit_code == 0
+    second = kb("import", "feed", server + "/all.xml")
+    assert second.exit_code == 0 and "merged as duplicates 1" in second.stdout, second.output
+    (found,) = json.loads(kb("search", "FedRAMP", "--json").stdout)
+    shown = " ".join(kb("show", found["id"], "--provenance").stdout.split())
+    assert "same title but for function words, one organisation's sites, 0 day(s) apart" in shown

@@ -233,6 +233,19 @@ def test_an_alignment_forum_cross_post_carries_both_ids():
     assert lesswrong.post_record(post(1), "alignmentforum").ids["lesswrong"] == "post0000000000001"
 
 
+def test_a_linkpost_discusses_the_paper_it_links_to_though_its_text_names_no_id():
+    # the forum's `url` of a linkpost ("Paper: Understanding and Controlling a Maze-Solving Policy Network" links to
+    # arxiv.org/abs/2310.08043) is kept as what the post discusses, before what its text links to
+    linkpost = {
+        **post(1),
+        "url": "https://arxiv.org/abs/2310.08043v1",
+        "htmlBody": '<a href="https://doi.org/10.1234/abc">x</a>',
+    }
+    links = [(link.type, link.scheme, link.value) for link in lesswrong.post_record(linkpost, "lesswrong").links]
+    assert links == [("discusses", "arxiv", "2310.08043"), ("discusses", "doi", "10.1234/abc")]
+    assert lesswrong.post_record({**post(2), "url": None}, "lesswrong").links == []  # not a linkpost
+
+
 def test_comments_come_with_what_they_reply_to():
     parent = {
         "_id": "cmt0000000000000p",

@@ -2,10 +2,11 @@
 
 The identity rules, in the order they are tried (README's "Importing" section says the same); `kb show ID
 --provenance` names the rule that merged each record ("same identifier", "same address", "same page on one
-organisation's sites", "same title, ...", "same title cut short or extended", "same title cut short, extended or one
-word changed", "renamed paper, ..."). Evidence beyond the title is required, and missing dates or
-authors are absence of evidence, never evidence against; "the same text" is `same_text`: most of the shorter text's
-opening runs of words in the other, or one sentence (SAME_RUN words) in common near the opening of both.
+organisation's sites", "same title, ...", "same title cut short or extended", "same title but for function words",
+"same title cut short, extended or one word changed", "renamed paper, ..."). Evidence beyond the title is required,
+and missing dates or authors are absence of evidence, never evidence against; "the same text" is `same_text`: most
+of the shorter text's opening runs of words in the other, or one sentence (SAME_RUN words) in common near the opening
+of both.
 
 1. **The same identifier is the same work.** Any kind: DOI, arXiv, LessWrong/AF, Scholar, OpenAlex, a feed
    item's guid (`feed`, scoped to its feed unless it is a URL), or a canonical URL (the work's `url` or any of
@@ -51,6 +52,12 @@ opening runs of words in the other, or one sentence (SAME_RUN words) in common n
    - posts whose titles are one cut short or extended (the longer opens with the shorter's first word and keeps
      its words in order, NEAR_TITLE_WORDS at least, not generic; the same numbers): the same text, within
      POST_WINDOW_TEXT where both are dated. A title with words put before it ("Reply to ...") is another post.
+   - posts whose titles differ only in FUNCTION_WORDS ("Claude in Amazon Bedrock: ..." and "Claude on ...": the
+     same other words in order, NEAR_TITLE_WORDS at least; a version, a month or a product is no function word),
+     both dated: the same text within POST_WINDOW_TEXT, or both on one organisation's sites within
+     POST_WINDOW_AUTHOR (one post whose page was renamed).
+   - never posts whose texts both name web addresses and share none (`_against`): one template filled in twice (a
+     feed generator's "This feed is no longer maintained ... Recommended alternative: <the site's feed>").
    - papers whose titles are one cut short or extended (the shorter's words in order in the longer, which opens the
      same way; NEAR_PAPER_WORDS at least, not generic) or the same long title (CHANGED_WORD_TITLE words) with one word
      changed, both dated: the same numbers, nothing of `_against`, and a person in common where both list authors.
@@ -61,10 +68,13 @@ opening runs of words in the other, or one sentence (SAME_RUN words) in common n
    title word; the same first author and the same abstract; the same abstract and a title word when one side lists no
    authors; RENAMED_PEOPLE people in common, all but one of the shorter author list, and a third of the title's words.
    A name is the same person in "Last, First" order or with TeX accents (`Sch\\"utt`).
-5. **A post is not the work it is about.** Links to an arXiv id, a DOI or a forum post in a post's text become
-   `discusses` relations; a post without authors under a paper's title, exact or cut short or extended (`_presents`:
-   a lab's page presenting its paper, or another's post about it) `discusses` that paper and stays its own work
-   (CONTRIBUTING.md, "One work per real work", says why).
+5. **A post is not the work it is about.** Links to an arXiv id, a DOI or a forum post in a post's text, or a
+   forum linkpost's link, become `discusses` relations; a post without authors under a paper's title, exact or cut
+   short or extended (`_presents`: a lab's page presenting its paper, or another's post about it), and a post by
+   one of the paper's authors under that title or the same words but for FUNCTION_WORDS and plurals
+   (`_same_subject`: "Steering Llama-2 with contrastive activation additions"), a presenting label ("Paper: ...")
+   set aside, `discusses` that paper and stays its own work (CONTRIBUTING.md, "One work per real work", says why).
+   A generic title ("Interpretability Dreams": two words) needs the same title on the same day and a word of its own.
 
 One import merges its records in a canonical order (the earliest first; `Merger.add_all`), so its outcome does not
 depend on the order sources answered. A source's own record of a work it made corrects its title, authors and
@@ -193,6 +203,13 @@ _MARKER = re.compile(r"\s*\((?:preprint|pre-print|accepted manuscript)\)\s*$", r
 # A forum's label for a copy of a post published elsewhere ("[Linkpost] ...", "Crosspost: ..."): not the title's.
 _COPY = r"(?:link\W?post|cross\W?post(?:ed)?)"
 _COPY_MARKER = re.compile(rf"^\s*(?:[\[(]\s*{_COPY}\s*[\])]|{_COPY}\s*[:\-\u2013\u2014])\s*", re.I)
+# A forum post's label before the title of the paper it presents ("Paper: ...", "New paper: ...", "[Paper] ...",
+# "Preprint: ..."): rule 5 reads the title after it. Not removed by match_text: such a post is not the paper.
+_PRESENTS = r"(?:new\s+)?(?:paper|preprint)"
+_PRESENTING_LABEL = re.compile(rf"^\s*(?:[\[(]\s*{_PRESENTS}\s*[\])]|{_PRESENTS}\s*:)\s*", re.I)
+# Words that join a title's words and change no subject ("Claude in Amazon Bedrock" and "Claude on Amazon Bedrock",
+# "Steering Llama 2 with/via ..."): two titles of the same other words, in order, name one thing.
+FUNCTION_WORDS = frozenset("a an the and of on in at to for with via by from as into onto".split())
 # A venue's label for a track, before the paper's own title (ICML's position papers: "Position: ..."): not the title's.
 _TRACK_LABEL = re.compile(r"^\s*position\s*:\s*", re.I)
 # An apostrophe joins the word it sits in: "Siren’s" is "Sirens" whichever apostrophe a source typed.
@@ -375,7 +392,11 @@ RENAMED_PEOPLE, RENAMED_OVERLAP_PEOPLE = 3, 1 / 3
 
 def _generic(title: str) -> bool:
     """A title many works share ("Introduction", "On probes", "Reply to comments")."""
-    words = match_text(title).split()
+    return _generic_words(match_text(title).split())
+
+
+def _generic_words(words: list[str]) -> bool:
+    """_generic of a title already split into words by match_text."""
     return len(words) < GENERIC_WORDS or all(w in GENERIC_VOCABULARY or w.isdigit() for w in words)
 
 
@@ -554,18 +575,59 @@ def _years_apart(w: Work, record) -> bool:
 
 def _presents(a: list[str], b: list[str]) -> bool:
     """Whether two titles (as words) name one paper for rule 5 (a page about a paper): equal after match_text, or one
-    cut short or extended (the shorter's words in order in the longer, which opens the same way; NEAR_PAPER_WORDS at
+    cut short or extended (the shorter's words in order in the longer, which opens the same way; NEAR_TITLE_WORDS at
     least, not generic, the same numbers): "Planning behavior in a recurrent neural network that plays Sokoban" is
-    a page about "Planning in a recurrent neural network that plays Sokoban"."""
+    a page about "Planning in a recurrent neural network that plays Sokoban", "Auditing games for sandbagging
+    detection" one about "Auditing Games for Sandbagging"."""
     if a == b:
         return True
     shorter, longer = sorted((a, b), key=len)
     return (
-        len(shorter) >= NEAR_PAPER_WORDS
+        len(shorter) >= NEAR_TITLE_WORDS  # a link, not a merge: the posts' bound ("Auditing Games for Sandbagging")
         and _extends(longer, shorter)
         and not _generic(" ".join(shorter))
         and _numbers(a) == _numbers(b)
     )
+
+
+def _presented_words(title: str) -> list[str]:
+    """A post's title as words, without a label saying that it presents a paper ("Paper: ...", "[Preprint] ...")."""
+    return match_text(_PRESENTING_LABEL.sub("", title, count=1)).split()
+
+
+def _content_words(words: list[str]) -> list[str]:
+    """A title's words without FUNCTION_WORDS, in order."""
+    return [word for word in words if word not in FUNCTION_WORDS]
+
+
+def _singular(word: str) -> str:
+    """A word without a plural's "s" ("additions" is "addition"; "class", "its" and short words stay)."""
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")) else word
+
+
+def _same_subject(a: list[str], b: list[str]) -> bool:
+    """Whether two titles (as words) say the same words but for FUNCTION_WORDS and plurals, in order, NEAR_TITLE_WORDS
+    of them at least and not generic: "Steering Llama-2 with contrastive activation additions" and "Steering Llama 2
+    via Contrastive Activation Addition". Numbers, versions, months and product names are no function words, so
+    "Grok 4.6 on Amazon Bedrock" and "Grok on Amazon Bedrock" are two subjects."""
+    one, two = ([_singular(word) for word in _content_words(words)] for words in (a, b))
+    return one == two and len(one) >= NEAR_TITLE_WORDS and not _generic(" ".join(one))
+
+
+_ADDRESS = re.compile(r"https?://[^\s<>\"')\]]+", re.I)
+
+
+def _addresses(text: str | None) -> set[str]:
+    """The web addresses a text names, as identifiers (canonical_url), without a sentence's closing punctuation."""
+    return {canonical_url(url.rstrip(".,;:!?")) for url in _ADDRESS.findall(text or "")} - {""}
+
+
+def _template_texts(one: str | None, two: str | None) -> bool:
+    """Whether two texts are two uses of one template, not one post: both name addresses and share none (a feed
+    generator's "This scraper is retired ... Recommended alternative: https://hamel.dev/index.xml" and the same notice
+    for https://openai.com/blog/rss.xml). One post copied keeps its links, or drops them on one side."""
+    mine, theirs = _addresses(one), _addresses(two)
+    return bool(mine and theirs) and not mine & theirs
 
 
 def _one_word_changed(one: list[str], two: list[str]) -> bool:
@@ -636,6 +698,7 @@ class Merger:
         self.by_paper_start: dict[str, set[str]] = {}  # a paper title's first word -> papers (titles cut short)
         self.by_opening: dict[tuple[str, ...], set[str]] = {}  # a run of words opening an abstract -> papers
         self.by_page: dict[tuple[str, ...], list[str]] = {}  # a page's name on one organisation's sites -> posts
+        self.by_content: dict[str, set[str]] = {}  # a post title's words but FUNCTION_WORDS -> posts
         self._words: dict[tuple[str, str], tuple[list[str], set[str]]] = {}  # (work, title) -> its words
         for w in ds.works:
             self._index(w)
@@ -668,7 +731,17 @@ class Merger:
             if match_text(w.title):
                 self.by_paper_start.setdefault(match_text(w.title).split()[0], set()).add(w.id)
         if w.kind == "post" and match_text(w.title):
-            self.by_title_start.setdefault(match_text(w.title).split()[0], set()).add(w.id)
+            self._index_post_title(w)
+
+    def _index_post_title(self, w: Work) -> None:
+        """A post under its title's first word, the first word after a presenting label ("Paper: Understanding ..."
+        under "understanding") and its title's words but FUNCTION_WORDS."""
+        words = match_text(w.title).split()
+        for first in {words[0], *_presented_words(w.title)[:1]}:
+            self.by_title_start.setdefault(first, set()).add(w.id)
+        content = _content_words(words)
+        if content:
+            self.by_content.setdefault(" ".join(content), set()).add(w.id)
 
     def lookup(self, scheme: str, value: str) -> str | None:
         """The work an identifier names, or None."""
@@ -695,6 +768,8 @@ class Merger:
                 return w.id, f"same title, {evidence} ({w.title!r})"
         for w in self._near_title_candidates(record):
             return w.id, f"same title cut short or extended, the same text ({w.title!r})"
+        for w, evidence in self._small_word_candidates(record):
+            return w.id, f"same title but for function words, {evidence} ({w.title!r})"
         for w in self._near_paper_candidates(record):
             return w.id, f"same title cut short, extended or one word changed ({w.title!r})"
         for w, evidence in self._renamed_candidates(record):
@@ -795,6 +870,8 @@ class Merger:
             return "a conflicting identifier"
         if _years_apart(w, record):
             return "years apart"
+        if family == "post" and _template_texts(w.abstract, record.abstract):
+            return "texts naming different addresses (one template, two posts)"
         return None
 
     def _title_evidence(self, w: Work, record) -> tuple[str | None, str]:
@@ -818,7 +895,32 @@ class Merger:
         return ("a generic title and no authors to compare", "") if generic else (None, "year, no authors to compare")
 
     def _presents(self, post_: Work, paper: Work) -> bool:
-        return post_.id != paper.id and _presents(self._title_words(post_)[0], self._title_words(paper)[0])
+        """Rule 5: whether a post presents a paper. Its title without a presenting label ("Paper: ...") is the
+        paper's, exact or cut short or extended (`_presents`); or, for a post by one of the paper's authors, the
+        same words but for function words and plurals (`_same_subject`). A post with authors none of whom wrote the
+        paper is linked only by what its text links (rule 5's first sentence). A generic title needs the same title
+        on the same day, with a word of its own."""
+        if post_.id == paper.id:
+            return False
+        ours, theirs = self._presented(post_), self._title_words(paper)[0]
+        if _generic_words(self._title_words(post_)[0]) or _generic_words(theirs):
+            # a short title ("Interpretability Dreams") names many works: the same title on the same day, and words of
+            # its own (a title only of words like "Introduction" or "Reply" links nothing)
+            same_day = post_.date and paper.date and abs(post_.date - paper.date) <= POST_DATE_SLACK
+            own_words = any(word not in GENERIC_VOCABULARY and not word.isdigit() for word in theirs)
+            return bool(same_day) and own_words and ours == theirs
+        if not post_.authors:
+            return _presents(ours, theirs)
+        if not (paper.authors and _people_in_common(post_.authors, paper.authors)):
+            return False
+        return _presents(ours, theirs) or _same_subject(ours, theirs)
+
+    def _presented(self, w: Work) -> list[str]:
+        """A post's title words without a presenting label (_presented_words), computed once per title."""
+        key = (w.id, "presented " + w.title)
+        if key not in self._words:
+            self._words[key] = (_presented_words(w.title), set())
+        return self._words[key][0]
 
     def _title_words(self, w: Work) -> tuple[list[str], set[str]]:
         """A work's title words, in order and as a set (computed once per title)."""
@@ -854,6 +956,34 @@ class Merger:
             if w.date and record.date and abs(w.date - dt.date.fromisoformat(str(record.date)[:10])) > POST_WINDOW_TEXT:
                 continue
             out.append(w)
+        return out
+
+    def _small_word_candidates(self, record) -> list[tuple[Work, str]]:
+        """Posts of another source whose title is the record's but for function words ("Claude in Amazon Bedrock:
+        ..." and "Claude on Amazon Bedrock: ...": the same other words in order, NEAR_TITLE_WORDS at least, not
+        generic), with nothing against them (_against; an author in common where both list authors), and the same
+        text within POST_WINDOW_TEXT, or both on one organisation's sites within POST_WINDOW_AUTHOR: one post whose
+        page was renamed. With (work, evidence) for each."""
+        words = match_text(record.title).split()
+        content = _content_words(words)
+        if record.kind != "post" or len(content) < NEAR_TITLE_WORDS or _generic(record.title):
+            return []
+        out = []
+        for work_id_ in sorted(self.by_content.get(" ".join(content), ())):
+            w = self.works[work_id_]
+            if (
+                self._title_words(w)[0] == words
+                or self._against(w, record)
+                or (w.authors and record.authors and not _people_in_common(w.authors, record.authors))
+                or not (w.date and record.date)
+            ):
+                continue
+            gap = abs(w.date - dt.date.fromisoformat(str(record.date)[:10]))
+            sites = record.url and {n for url in _urls(w) for n in site_family(url)} & site_family(record.url)
+            if same_text(w.abstract, record.abstract) and gap <= POST_WINDOW_TEXT and _own_text(record):
+                out.append((w, f"the same text, {gap.days} day(s) apart"))
+            elif sites and gap <= POST_WINDOW_AUTHOR:
+                out.append((w, f"one organisation's sites, {gap.days} day(s) apart"))
         return out
 
     def _renamed_candidates(self, record) -> list[tuple[Work, str]]:
@@ -1144,8 +1274,10 @@ class Merger:
         for work_id_ in sorted(touched):
             w = self.works[work_id_]
             words = self._title_words(w)[0]
-            post_side = w.kind == "post" and not w.authors
-            if _generic(w.title) or not words or not (post_side or KIND_FAMILY.get(w.kind) == "paper"):
+            post_side = w.kind == "post"
+            if post_side:
+                words = self._presented(w)
+            if not words or not (post_side or KIND_FAMILY.get(w.kind) == "paper"):
                 continue
             # the other side's index only: a page's papers, or a paper's posts (an import holds thousands of posts)
             near = (self.by_paper_start if post_side else self.by_title_start).get(words[0], set())
@@ -1153,7 +1285,7 @@ class Merger:
             if post_side:
                 pairs = [(w, other) for other in alike if KIND_FAMILY.get(other.kind) == "paper"]
             else:
-                pairs = [(other, w) for other in alike if other.kind == "post" and not other.authors]
+                pairs = [(other, w) for other in alike if other.kind == "post"]
             pairs = [(post_, paper) for post_, paper in pairs if self._presents(post_, paper)]
             for post_, paper in pairs:
                 if post_.year and paper.year and abs(post_.year - paper.year) > 1:

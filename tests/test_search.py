@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from kb.query import QuerySyntaxError, fts_expression, identifier_candidates
@@ -352,3 +352,37 @@ def test_a_page_announcing_a_work_comes_right_after_the_work_it_discusses(kb, da
     ]
     by_year = ids(kb("search", "coup probes catastrophes", "--sort", "year", "--json"))
     assert set(by_year[:2]) == {"coup-probes-2023", "probes-catch-catastrophes-page-2023"}  # a sort asked for is kept
+
+
+def _discussing(edges):
+    import sqlite3
+
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE relation (source_pk INTEGER, type TEXT, target_pk INTEGER)")
+    conn.executemany("INSERT INTO relation VALUES (?, 'discusses', ?)", edges)
+    return conn
+
+
+def test_a_chain_of_discussions_follows_the_work_at_its_end_and_loses_no_row():
+    from kb.catalogue import _after_what_they_discuss
+
+    rows = [{"pk": pk} for pk in (1, 2, 3, 4)]  # ranked 1, 2, 3, 4: 1 discusses 2, which discusses 3
+    ordered = _after_what_they_discuss(_discussing([(1, 2), (2, 3)]), rows)
+    assert [r["pk"] for r in ordered] == [3, 2, 1, 4]
+
+
+@settings(max_examples=200, deadline=None)
+@example(n=4, edges=[(0, 1), (1, 2)])  # a chain
+@given(
+    n=st.integers(min_value=0, max_value=12),
+    edges=st.lists(st.tuples(st.integers(0, 14), st.integers(0, 14)), max_size=20),
+)
+def test_reordering_by_discussion_keeps_every_row_once_and_each_discussion_after_a_work_it_discusses(n, edges):
+    from kb.catalogue import _after_what_they_discuss
+
+    rows = [{"pk": pk} for pk in range(n)]
+    ordered = [r["pk"] for r in _after_what_they_discuss(_discussing([e for e in edges if e[0] != e[1]]), rows)]
+    assert sorted(ordered) == list(range(n))
+    for source, target in edges:
+        if source < target < n:  # it discussed a row ranked below it: it now comes after one such row
+            assert any(ordered.index(t) < ordered.index(source) for s, t in edges if s == source and t < n)

@@ -206,29 +206,37 @@ def _search(conn: sqlite3.Connection, q: Query, relations: tuple[str, ...] = ())
 
 
 def _after_what_they_discuss(conn: sqlite3.Connection, rows: list[dict]) -> list[dict]:
-    """Rows ranked by relevance, except that a work which `discusses` another row comes right after it: a lab's
+    """Rows ranked by relevance, except that a work which `discusses` another row ranked below it comes right after
+    that row (a post on a post on a paper: the paper, the post on it, the post on that), in rank order: a lab's
     page announcing a catalogued paper (linked, not merged: kb.ingest.merging's rule 5) shares the paper's title and
     has a shorter text, so bm25 would put the announcement first."""
     position = {r["pk"]: i for i, r in enumerate(rows)}
     if len(position) < 2:
         return rows
+    later: dict[int, int] = {}  # a discussing row's pk -> the pk of the first-ranked row below it that it discusses
     marks = ",".join("?" * len(position))
-    later: dict[int, int] = {}  # a discussing row's pk -> the pk of the first-ranked row it discusses
     for source, target in conn.execute(
-        f"SELECT source_pk, target_pk FROM relation WHERE type = 'discusses' AND source_pk IN ({marks})"
-        f" AND target_pk IN ({marks})",
-        [*position, *position],
+        f"SELECT source_pk, target_pk FROM relation WHERE type = 'discusses' AND source_pk IN ({marks})", list(position)
     ):
         first = later.get(source)
-        if position[source] < position[target] and (first is None or position[target] < position[first]):
-            later[source] = target
+        if target in position and position[source] < position[target]:
+            if first is None or position[target] < position[first]:
+                later[source] = target
     if not later:
         return rows
+    after: dict[int, list[dict]] = {}  # a row's pk -> the rows that come right after it, in rank order
+    for row in rows:
+        if row["pk"] in later:
+            after.setdefault(later[row["pk"]], []).append(row)
     ordered: list[dict] = []
     for row in rows:
-        if row["pk"] not in later:
-            ordered.append(row)
-            ordered.extend(r for r in rows if later.get(r["pk"]) == row["pk"])
+        if row["pk"] in later:
+            continue  # placed after the row it discusses
+        stack = [row]  # each row, then what discusses it (depth first): a chain ends, as each target ranks lower
+        while stack:
+            top = stack.pop()
+            ordered.append(top)
+            stack.extend(reversed(after.get(top["pk"], ())))
     return ordered
 
 

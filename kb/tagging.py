@@ -732,14 +732,20 @@ def phrase_pattern(keyword: str) -> re.Pattern:
 
 
 DEFINITION_WORDS = 8  # an acronym's definition, "latent adversarial training (LAT)": at most this many words before it
+DEFINITION_CHARS = 400  # ... read from at most this many characters before it (eight long words and their spaces)
 
 
 def defined_otherwise(acronym: str, text: str, phrases: Sequence[re.Pattern]) -> bool:
     """Whether the text spells the acronym out ("... (LAT)") in words that are none of the technique's phrases: the
     same letters naming something else (latent adversarial training is not linear artificial tomography)."""
-    words = rf"((?:[\w-]+\W+){{1,{DEFINITION_WORDS}}})"
-    definition = re.search(words + rf"\(\s*{re.escape(acronym)}s?\s*\)", text)
-    return definition is not None and not any(p.search(definition.group(1)) for p in phrases)
+    # the parenthesis first, then the words before it: one pattern for both backtracks without end on a run of
+    # hyphens (a feed's "-----" rule), since a word and what separates words may both be hyphens
+    found = re.search(rf"\(\s*{re.escape(acronym)}s?\s*\)", text)
+    if found is None:
+        return False
+    before = re.findall(r"[\w-]+", text[max(0, found.start() - DEFINITION_CHARS) : found.start()])
+    definition = " ".join(before[-DEFINITION_WORDS:])
+    return bool(definition) and not any(p.search(definition) for p in phrases)
 
 
 class EvidenceTagger:

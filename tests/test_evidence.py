@@ -479,6 +479,17 @@ def test_an_acronym_the_text_spells_out_as_something_else_names_no_technique():
     assert "lat" in {p.slug for p in tagger.propose("LAT finds the direction.") if p.kind == "technique"}
 
 
+def test_a_run_of_hyphens_before_an_acronym_is_read_in_one_pass():
+    # one pattern for the words and the parenthesis backtracked without end on a run of hyphens with no closing
+    # parenthesis after it (22 hyphens: 2 s; 40: hours); a feed's "-----" rule or an ASCII table is enough
+    lat = {"slug": "lat", "name": "Linear Artificial Tomography", "keywords": ["LAT"]}
+    tagger = EvidenceTagger([lat], TAXONOMY[1])
+    text = "LAT works. " + "-" * 40 + " (LAT"
+    assert "lat" in {p.slug for p in tagger.propose(text) if p.kind == "technique"}
+    spelled = "Notes " + "-" * 40 + " latent adversarial training (LAT). LAT works."
+    assert "lat" not in {p.slug for p in tagger.propose(spelled) if p.kind == "technique"}
+
+
 @pytest.mark.parametrize("sentence", ["Power seeking AI could disempower us.", "This x risk is real.", "A take-over."])
 def test_a_stakes_phrase_is_found_with_a_space_or_a_hyphen_between_its_words(sentence):
     assert tagging._STAKES.search(sentence)  # the lists say "power-seeking", "x-risk", "takeover" and "take over"

@@ -531,9 +531,14 @@ def test_kb_tag_eval_works_from_a_file_measures_the_evidence_first_tagger_on_tho
     assert report["evidence-first"]["part"] == "added" and report["technique"]["works"] == 2
     printed = kb("tag", "eval", "--rules-only", "--works-from", str(listed)).stdout
     assert "added part (never seen while it was written or fitted); 2 works named as added" in printed
-    listed.write_text("no-such-work\n")
+    listed.write_text("coup-probes-2023\n# a comment\nno-such-work\n")
     missing = kb("tag", "eval", "--rules-only", "--works-from", str(listed))
-    assert missing.exit_code == 1 and "no-such-work" in missing.output
+    assert missing.exit_code == 1 and f"{listed}:3: no work 'no-such-work'" in missing.stderr
+    listed.write_text("# nothing but comments\n\n")
+    empty = kb("tag", "eval", "--rules-only", "--works-from", str(listed))
+    assert empty.exit_code == 2 and "names no work" in empty.stderr  # not the whole split, silently
+    both = kb("tag", "eval", "--rules-only", "--work", "coup-probes-2023", "--part", "tuning")
+    assert both.exit_code == 2 and "--part" in both.stderr  # one or the other, never one silently ignored
 
 
 def test_the_recall_ceiling_counts_only_quotes_that_stand_in_the_text_the_tagger_reads():

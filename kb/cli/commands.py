@@ -254,9 +254,8 @@ def tag(ctx, explain: str | None, rules_only: bool) -> None:
 @click.option(
     "--part",
     type=click.Choice(["held-out", "tuning"]),
-    default="held-out",
-    show_default=True,
-    help="Which part of the evidence-first tagger's split to measure it on (tuning: a training score).",
+    help="Which part of the evidence-first tagger's split to measure it on (default held-out; tuning: a training"
+    " score). Not with --added-since, --work or --works-from, which name the works instead.",
 )
 @as_json
 @click.pass_obj
@@ -267,13 +266,36 @@ def tag_eval(ws, folds: int, rules_only: bool, added_since, works: tuple[str, ..
     from kb import catalogue, tagging
 
     since = added_since.date().isoformat() if added_since else None
+    if part and (since or works or works_from):
+        raise click.UsageError("--part measures a part of the split; --added-since, --work and --works-from name the"
+                               " works to measure instead: give one or the other")  # fmt: skip
     if works_from:
-        works += tuple(line.split("#")[0].strip() for line in works_from if line.split("#")[0].strip())
+        works += _listed_works(ws, works_from)
     try:
-        result = tagging.evaluate_catalogue(ws, folds, rules_only, note=_note, added_since=since, only=works, part=part)
+        result = tagging.evaluate_catalogue(
+            ws, folds, rules_only, note=_note, added_since=since, only=works, part=part or "held-out"
+        )
     except catalogue.NotFound as e:
         _fail(str(e))
     output.tag_eval(result, as_json)
+
+
+def _listed_works(ws, listing) -> tuple[str, ...]:
+    """The work ids a --works-from file names, one a line ('#' starts a comment); an id the catalogue does not hold
+    fails at its line, a file naming none is a usage error."""
+    from kb import catalogue
+
+    named = [(n, line.split("#")[0].strip()) for n, line in enumerate(listing, 1)]
+    named = [(n, work) for n, work in named if work]
+    if not named:
+        raise click.UsageError(f"{listing.name}: names no work (one id a line)")
+    with ws.connect() as conn:
+        for n, work in named:
+            try:
+                catalogue.get_work(conn, work)
+            except catalogue.NotFound:
+                _fail(f"{listing.name}:{n}: no work {work!r} in the catalogue")
+    return tuple(work for _, work in named)
 
 
 @cli.command(name="list")

@@ -179,7 +179,9 @@ FORUM_SCHEMES = ("lesswrong", "alignmentforum")
 # Hosting services likewise: alice.netlify.app and bob.netlify.app are two people's sites, not one organisation's.
 PLATFORMS = frozenset(
     "substack.com ghost.io wordpress.com github.io medium.com blogspot.com beehiiv.com netlify.app vercel.app"
-    " pages.dev notion.site gitlab.io herokuapp.com web.app firebaseapp.com wixsite.com webflow.io".split()
+    " pages.dev notion.site gitlab.io herokuapp.com web.app firebaseapp.com wixsite.com webflow.io tumblr.com"
+    " hashnode.dev readthedocs.io bearblog.dev mataroa.blog micro.blog neocities.org surge.sh glitch.me fly.dev"
+    " onrender.com azurewebsites.net amazonaws.com cloudfront.net typepad.com weebly.com squarespace.com".split()
 )
 # Sites that carry many organisations' pages (forums, mirrors, preprint servers, code hosts): no organisation's name.
 NO_FAMILY = frozenset(

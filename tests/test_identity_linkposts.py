@@ -245,3 +245,62 @@ def test_a_lab_page_under_a_short_title_discusses_the_work_of_that_title_only_on
     assert links(merged(essay, dataclasses.replace(page, date="2023-09-01"))) == set()  # two words name many works
     editorial = dataclasses.replace(essay, title="Introduction")
     assert links(merged(editorial, dataclasses.replace(page, title="Introduction"))) == set()  # no word of its own
+
+
+def test_a_page_names_a_paper_by_its_title_cut_at_its_end_or_with_one_qualifier_not_by_words_put_in_anywhere():
+    kaplan = WorkRecord(
+        source="arxiv",
+        kind="paper",
+        title="Scaling Laws for Neural Language Models",
+        year=2020,
+        date="2020-01-23",
+        authors=["Jared Kaplan", "Sam McCandlish"],
+        ids={"arxiv": "2001.08361"},
+    )
+    lab = "feed:https://lab.example/rss"
+    another = feed_post(
+        lab,
+        "Scaling laws for autoregressive generative modeling of neural language models and images",
+        "2020-10-28",
+        "https://lab.example/blog/scaling-generative",
+    )
+    assert links(merged(kaplan, another)) == set()  # another paper's title: words put in and words added
+    extended = dataclasses.replace(another, title="Scaling laws for neural language models: what we found")
+    assert links(merged(kaplan, extended)) == {(extended.title, "discusses", kaplan.title)}
+    planning = WorkRecord(
+        source="arxiv", kind="paper", title="Planning in a recurrent neural network that plays Sokoban", year=2024
+    )
+    sokoban = "Planning behavior in a recurrent neural network that plays Sokoban"
+    qualified = dataclasses.replace(another, title=sokoban, date="2024-07-22", year=2024)
+    assert links(merged(planning, qualified)) == {(qualified.title, "discusses", planning.title)}
+    negated = dataclasses.replace(qualified, title="Planning not in a recurrent neural network that plays Sokoban")
+    assert links(merged(planning, negated)) == set()  # a negation is no qualifier
+
+
+def test_a_pages_short_title_that_opens_a_papers_title_names_it_only_where_the_papers_subtitle_begins():
+    weak = WorkRecord(
+        source="arxiv",
+        kind="paper",
+        title="Weak-to-Strong Generalization: Eliciting Strong Capabilities With Weak Supervision",
+        year=2023,
+    )
+    page = feed_post(
+        "feed:https://openai.com/rss", "Weak-to-strong generalization", "2023-12-14", "https://openai.com/index/w2s"
+    )
+    assert links(merged(weak, page)) == {(page.title, "discusses", weak.title)}
+    agents = WorkRecord(source="arxiv", kind="paper", title="Reward Models for Language Agents in Web Tasks", year=2025)
+    phrase = dataclasses.replace(page, title="Reward models for language agents", date="2025-03-01", year=2025)
+    assert links(merged(agents, phrase)) == set()  # a common phrase that opens the title, cut before its end
+    colon = dataclasses.replace(agents, title="Reward Models for Language Agents: Web Tasks")
+    assert links(merged(colon, phrase)) == {(phrase.title, "discusses", colon.title)}
+    cut = WorkRecord(
+        source="arxiv",
+        kind="paper",
+        title="Constitutional Classifiers: Defending against Universal Jailbreaks across Thousands of Hours of Red"
+        " Teaming",
+        year=2025,
+    )
+    six = dataclasses.replace(
+        page, title="Constitutional Classifiers: Defending against universal jailbreaks", date="2025-02-03", year=2025
+    )
+    assert links(merged(cut, six)) == {(six.title, "discusses", cut.title)}  # six words: a paper's own bound

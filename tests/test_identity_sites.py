@@ -86,6 +86,42 @@ def test_a_short_page_name_joins_one_organisations_two_sites_only_on_the_same_ti
     assert count == 1 and "a short page name, the same title" in said[0]
 
 
+def test_two_peoples_sites_on_one_hosting_service_are_two_sites_whatever_their_page_names():
+    alice, bob = "feed:https://alice.netlify.app/index.xml", "feed:https://bob.netlify.app/index.xml"
+    assert not site_family("https://alice.netlify.app/posts/update/") & site_family("https://bob.netlify.app/x/")
+    why = post(alice, "Why I joined an AI lab", "2025-03-01", "https://alice.netlify.app/posts/update/")
+    evals = post(bob, "Quarterly update on our evals", "2025-03-01", "https://bob.netlify.app/posts/update/")
+    assert joined(why, evals)[0] == 2  # "update" on the same day: two people's news
+    plan = post(alice, "Our plan for evaluations", "2023-01-01", "https://alice.netlify.app/2023/our-evaluation-plan/")
+    critique = post(bob, "A critique of evaluation plans", "2023-04-01", "https://bob.netlify.app/our-evaluation-plan/")
+    assert joined(plan, critique)[0] == 2  # a name of three words, but on two people's sites
+    reading = post("feed:https://a.notion.site/rss", "Reading list", "2025-03-01", "https://a.notion.site/about")
+    fellowship = post(
+        "feed:https://b.notion.site/rss", "About the fellowship", "2025-03-02", "https://b.notion.site/about"
+    )
+    assert joined(reading, fellowship)[0] == 2
+
+
+def test_a_short_page_name_joins_only_a_listed_familys_sites_and_a_day_needs_a_title_word_in_common():
+    skills = post(NEWS, "Introducing Claude Skills", "2025-10-16", "https://www.anthropic.com/news/skills")
+    agent = post(CLAUDE, "Introducing Agent Skills", "2025-10-16", "https://claude.com/blog/skills")
+    count, said = joined(skills, agent)
+    assert count == 1 and "a short page name, the same day and a title word" in said[0]
+    pricing = dataclasses.replace(agent, title="New pricing for teams")
+    assert joined(skills, pricing)[0] == 2  # one organisation's many posts of one day: a day alone is not enough
+    # epoch.ai and epochai.org are one family by their names alone: a guess, enough for a long page name only
+    dashboard = post(
+        "feed:https://epoch.ai/blog/rss", "Our compute dashboard", "2025-03-01", "https://epoch.ai/blog/compute"
+    )
+    estimates = post(
+        "feed:https://epochai.org/blog/rss",
+        "Compute estimates revised",
+        "2025-03-01",
+        "https://epochai.org/blog/compute",
+    )
+    assert joined(dashboard, estimates)[0] == 2
+
+
 def test_a_dated_folder_on_one_site_and_none_on_the_other_name_one_page_and_two_dated_folders_two():
     red = post(
         "feed:https://red.anthropic.com/rss",
@@ -166,6 +202,69 @@ def test_a_cache_busting_time_stamp_in_an_address_names_the_same_file_and_other_
     )
     topics = ("https://forum.example/viewtopic.php?t=123", "https://forum.example/viewtopic.php?t=456")
     assert canonical_url(topics[0]) != canonical_url(topics[1])  # a forum's topic number is no time stamp
+
+
+def test_a_forums_topic_number_is_no_time_stamp_and_a_time_stamp_must_be_a_plausible_time():
+    topics = ("https://forum.example/viewtopic.php?t=123456789", "https://forum.example/viewtopic.php?t=987654321")
+    assert canonical_url(topics[0]) != canonical_url(topics[1])  # a script's t= selects a topic
+    files = ("https://cdn.example/notes.txt?t=1730199416", "https://cdn.example/notes.txt?t=1736805971000")
+    assert canonical_url(files[0]) == canonical_url(files[1]) == "cdn.example/notes.txt"  # seconds or milliseconds
+    assert canonical_url("https://cdn.example/notes.txt?t=123456789") != "cdn.example/notes.txt"  # 1973: no stamp
+    assert canonical_url("https://example.org/page?cb=1730199416") == "example.org/page"  # cb= has no other role
+    assert canonical_url("https://example.org/page?cb=9999999999") != "example.org/page"  # the year 2286
+
+
+def test_one_title_listed_weekly_by_one_feed_without_a_text_of_its_own_is_a_series_not_one_post():
+    events = "feed:https://aisafety.example/events/rss"
+    weeks = [
+        post(events, "AI Safety Reading Group: Session Notes", day, f"https://aisafety.example/events/{n}")
+        for day, n in (("2025-03-01", 123), ("2025-03-08", 130), ("2025-03-15", 137))
+    ]
+    assert joined(*weeks)[0] == 3
+    echoing = [dataclasses.replace(w, abstract=w.title) for w in weeks[:2]]  # a summary that repeats the title
+    assert joined(*echoing)[0] == 2
+    # a post re-listed under a renamed address is one post within the days measured between copies, not a week on
+    first = post(
+        CURSOR, "Better AI models enable more ambitious work", "2026-04-16", "https://cursor.com/blog/better-ai"
+    )
+    again = post(CURSOR, "Better AI models enable more ambitious work", "2026-04-22", "https://cursor.com/blog/better")
+    assert joined(first, again)[0] == 1
+    assert joined(first, dataclasses.replace(again, date="2026-04-23"))[0] == 2
+
+
+# Earlier posts that stay apart among themselves, and a newcomer that names the same page as two of them: the one of
+# the same title wins over the one of the same day or of the page name alone, in whatever order they were indexed.
+EARLIER = [
+    post(NEWS, "Bringing memory to Claude", "2025-01-01", "https://www.anthropic.com/news/memory"),
+    post(CLAUDE, "Memory for teams is now available", "2025-06-01", "https://claude.com/blog/memory"),
+    post(NEWS, "Claude for Enterprise", "2024-01-02", "https://www.anthropic.com/news/claude-for-enterprise"),
+    post(CLAUDE, "Enterprise plan pricing", "2024-09-01", "https://claude.com/blog/claude-for-enterprise"),
+]
+RESEARCH = "feed:https://www.anthropic.com/research/rss"
+NEWCOMERS = [
+    (post(RESEARCH, "Bringing memory to Claude", "2025-06-01", "https://www.anthropic.com/research/memory"), 0),
+    (
+        post(
+            RESEARCH,
+            "Claude for Enterprise",
+            "2024-08-01",
+            "https://www.anthropic.com/research/claude-for-enterprise",
+        ),
+        2,
+    ),
+]
+
+
+@settings(max_examples=50, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(st.permutations(range(len(EARLIER))), st.sampled_from(NEWCOMERS))
+def test_a_post_naming_the_page_of_several_earlier_posts_joins_the_same_one_whatever_order_they_came_in(
+    order, newcomer
+):
+    merger = Merger(Dataset(root=Path("/nonexistent")))
+    works = {i: merger.add(EARLIER[i]) for i in order}
+    assert len(set(works.values())) == len(EARLIER)
+    record, expected = newcomer
+    assert merger.add(record) == works[expected]
 
 
 SCENE = [

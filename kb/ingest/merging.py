@@ -23,12 +23,15 @@ of both.
    on sites of one family (`site_family`: epochai.org, epoch.ai and epochai.substack.com by their names;
    anthropic.com and claude.com by the table site_families.toml; anthropic.com/news and /research), unless rule 3's
    `_against` holds. A name of SLUG_WORDS words or more is enough whatever the titles, except other titles dated
-   more than POST_WINDOW_TEXT apart (a name used again); a shorter name ("memory") needs the same title (not
-   generic) or the same day.
+   more than POST_WINDOW_TEXT apart (a name used again); a shorter name ("memory") joins only one site or the sites
+   of a listed family (`_listed_sites`), with the same title (not generic) or the same day and a title word in
+   common. A platform's subdomains (PLATFORMS: alice.netlify.app, bob.netlify.app) are two sites. Of several posts
+   of one page the strongest evidence wins (the same title, the name alone, the day), then the lowest id.
 2. **One source never merges two of its own records**, whatever their titles: two guids of one feed (unless both
    name one #entry of a page under one title: a changelog feed that gives an entry a new guid later; or the feed
    lists one post again under a new address, "re-listed by its feed": the same title, not generic, on the same
-   site, texts that do not disagree, within POST_WINDOW_AUTHOR or under the same page name), two
+   site, texts that do not disagree, and the same page name, or within RELIST_WINDOW texts that agree or page names
+   sharing a word of the title), two
    comment ids, two arXiv ids are two works. OpenAlex alone lists a paper's versions (preprint, published) as
    records of its own, so two OpenAlex papers may be one by rule 3; and a researcher's library file (BibTeX,
    CSL-JSON, RIS) lists each work once, so two of its entries with one title, or an entry imported again, are
@@ -69,8 +72,9 @@ of both.
    authors; RENAMED_PEOPLE people in common, all but one of the shorter author list, and a third of the title's words.
    A name is the same person in "Last, First" order or with TeX accents (`Sch\\"utt`).
 5. **A post is not the work it is about.** Links to an arXiv id, a DOI or a forum post in a post's text, or a
-   forum linkpost's link, become `discusses` relations; a post without authors under a paper's title, exact or cut
-   short or extended (`_presents`: a lab's page presenting its paper, or another's post about it), and a post by
+   forum linkpost's link, become `discusses` relations; a post without authors under a paper's title, exact, before
+   its subtitle, cut after NEAR_PAPER_WORDS, extended at its end, or with one qualifier put in (`_presents`: a lab's
+   page presenting its paper, or another's post about it), and a post by
    one of the paper's authors under that title or the same words but for FUNCTION_WORDS and plurals
    (`_same_subject`: "Steering Llama-2 with contrastive activation additions"), a presenting label ("Paper: ...")
    set aside, `discusses` that paper and stays its own work (CONTRIBUTING.md, "One work per real work", says why).
@@ -117,6 +121,9 @@ POST_DATE_SLACK = dt.timedelta(days=1)  # a feed and a forum may stamp one post 
 # four pairs cannot bound it, so it is kept at the four months chosen before).
 POST_WINDOW_AUTHOR = dt.timedelta(days=7)  # measured copies: at most 4 days apart
 POST_WINDOW_TEXT = dt.timedelta(days=120)  # the same text: a blog post cross-posted to a forum weeks later
+# A feed's own post listed again under a new address (Merger._relisted): the copies measured are 0 to 6 days apart
+# (`python bench/dedup.py --windows`); a weekly series of one title is 7 days apart, so the window stops short of it.
+RELIST_WINDOW = dt.timedelta(days=6)
 # Two texts are the same when this share of the shorter one's word runs (SHINGLE words each, from its first
 # TEXT_WORDS words) occur in the other: a feed's summary is the post's opening, often cut short.
 SHINGLE, TEXT_WORDS, SAME_TEXT = 5, 80, 0.6
@@ -148,8 +155,14 @@ _DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe
 # Query parameters that follow a link around rather than name what it points to.
 _TRACKING = re.compile(r"utm(_.*)?$|fbclid$|gclid$|mc_[ce]id$", re.I)
 # A cache-busting parameter: a time stamp (Unix seconds or milliseconds) that a site or a CDN appends to make caches
-# fetch a file again (acl1.txt?t=1730199416); the same file under any value.
-_CACHE_BUSTER = re.compile(r"(?:t|ts|_|cb|cachebust(?:er)?|nocache|timestamp)=\d{9,13}$", re.I)
+# fetch a file again (acl1.txt?t=1730199416); the same file under any value. Names whose only role is that one
+# (cb=, nocache=) anywhere; the short names t=, ts= and _= also name a forum's topic (viewtopic.php?t=123456789) or a
+# script's argument, so only on a static file's address (_STATIC_FILE), where a query selects nothing. Either way the
+# value must be a time a cache could have been busted at: from CACHE_BUSTER_SINCE to a year after today.
+_CACHE_BUSTER = re.compile(r"(cb|cachebust(?:er)?|nocache|timestamp)=(\d{9,13})$", re.I)
+_CACHE_BUSTER_SHORT = re.compile(r"(t|ts|_)=(\d{9,13})$", re.I)
+_STATIC_FILE = re.compile(r"\.(?:txt|md|html?|xml|json|pdf|css|js|png|jpe?g|gif|svg|webp)$", re.I)
+CACHE_BUSTER_SINCE = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 # Kinds of identifier that name one work wherever they come from: a different one is a different work.
 DISTINCT_IDS = ("arxiv", "lesswrong", "alignmentforum")
 # Kinds a work may rightly hold two values of, so a different value is no evidence of another work: OpenAlex keeps a
@@ -163,7 +176,13 @@ ARXIV_DOI = "10.48550/arxiv."
 # The forums whose post ids are one: an Alignment Forum post is a LessWrong post under the same id.
 FORUM_SCHEMES = ("lesswrong", "alignmentforum")
 # Blog platforms whose sites are their subdomains (epochai.substack.com is Epoch's); medium.com/@name is name's too.
-PLATFORMS = frozenset("substack.com ghost.io wordpress.com github.io medium.com blogspot.com beehiiv.com".split())
+# Hosting services likewise: alice.netlify.app and bob.netlify.app are two people's sites, not one organisation's.
+PLATFORMS = frozenset(
+    "substack.com ghost.io wordpress.com github.io medium.com blogspot.com beehiiv.com netlify.app vercel.app"
+    " pages.dev notion.site gitlab.io herokuapp.com web.app firebaseapp.com wixsite.com webflow.io tumblr.com"
+    " hashnode.dev readthedocs.io bearblog.dev mataroa.blog micro.blog neocities.org surge.sh glitch.me fly.dev"
+    " onrender.com azurewebsites.net amazonaws.com cloudfront.net typepad.com weebly.com squarespace.com".split()
+)
 # Sites that carry many organisations' pages (forums, mirrors, preprint servers, code hosts): no organisation's name.
 NO_FAMILY = frozenset(
     "lesswrong alignmentforum greaterwrong effectivealtruism arxiv doi github githubusercontent appspot".split()
@@ -237,13 +256,24 @@ def canonical_url(url: str) -> str:
     query = sorted(
         p
         for p in parts.query.split("&")
-        if p and not _TRACKING.match(p.split("=", 1)[0]) and not _CACHE_BUSTER.match(p)
+        if p and not _TRACKING.match(p.split("=", 1)[0]) and not _cache_buster(p, parts.path)
     )
     path = parts.path.rstrip("/")
     forum = forum_post_from_url(url)
     if forum:  # a forum post under any of its addresses (in a sequence, on a mirror, on the Alignment Forum)
         host, path = forum[0], f"/posts/{forum[1]}"
     return f"{host}{path}" + (f"?{'&'.join(query)}" if query else "")
+
+
+def _cache_buster(parameter: str, path: str) -> bool:
+    """Whether a query parameter only busts a cache (_CACHE_BUSTER): a plausible Unix time, in seconds or milliseconds,
+    under a name with no other role, or under a short name (t=, ts=, _=) on a static file's address."""
+    found = _CACHE_BUSTER.match(parameter) or (_STATIC_FILE.search(path) and _CACHE_BUSTER_SHORT.match(parameter))
+    if not found:
+        return False
+    value = int(found.group(2))
+    latest = dt.datetime.now(dt.UTC) + dt.timedelta(days=366)
+    return any(CACHE_BUSTER_SINCE.timestamp() <= v <= latest.timestamp() for v in (value, value / 1000))
 
 
 def site_family(url: str) -> frozenset[str]:
@@ -536,6 +566,36 @@ def _texts_disagree(w: Work, record) -> bool:
     return _title_overlap(set(one[:TEXT_WORDS]), set(two[:TEXT_WORDS])) < TEXTS_AGREE
 
 
+def _texts_agree(w: Work, record) -> bool:
+    """Whether two records have texts of their own (more than the title again) that do not disagree: a summary
+    edited in a few words agrees; no text on one side is no evidence either way."""
+    return bool(_own_text(w) and _own_text(record)) and not _texts_disagree(w, record)
+
+
+def _slug_words(url: str) -> set[str]:
+    """The words of a page's own name in its address, without numbers (/events/137 has none)."""
+    page = _page_name(url)
+    return {word for word in re.findall(r"[a-z0-9]+", page[0]) if not word.isdigit()} if page else set()
+
+
+def _day(date) -> dt.date:
+    return dt.date.fromisoformat(str(date)[:10])
+
+
+def _listed_sites(one: str, two: str) -> bool:
+    """Whether two addresses are on one site (one host, or one registered name off a platform) or on sites of a family
+    listed in site_families.toml: what a short page name ("update", "about") may join. A family guessed from the
+    names of hosts (epochai.org and epoch.ai) needs a longer name."""
+    hosts = [(urlsplit(u.strip()).hostname or "").removeprefix("www.") for u in (one, two)]
+    if hosts[0] == hosts[1]:
+        return bool(hosts[0])
+    names = [".".join(h.split(".")[-2:]) for h in hosts]
+    if any(name in PLATFORMS for name in names):
+        return False
+    listed = _organisation_sites()
+    return names[0] == names[1] or bool(listed.get(names[0], set()) & listed.get(names[1], set()))
+
+
 def _in_order(ours: list[str], theirs: list[str]) -> bool:
     """The same authors (two at least) in the same order."""
     return len(ours) == len(theirs) >= 2 and all(_same_person(a, b) for a, b in zip(ours, theirs, strict=True))
@@ -573,21 +633,54 @@ def _years_apart(w: Work, record) -> bool:
     return not in_order or abs(w.year - record.year) > YEARS_IN_ORDER
 
 
-def _presents(a: list[str], b: list[str]) -> bool:
-    """Whether two titles (as words) name one paper for rule 5 (a page about a paper): equal after match_text, or one
-    cut short or extended (the shorter's words in order in the longer, which opens the same way; NEAR_TITLE_WORDS at
-    least, not generic, the same numbers): "Planning behavior in a recurrent neural network that plays Sokoban" is
-    a page about "Planning in a recurrent neural network that plays Sokoban", "Auditing games for sandbagging
-    detection" one about "Auditing Games for Sandbagging"."""
-    if a == b:
+def _presents(ours: list[str], paper: list[str], paper_title: str) -> bool:
+    """Whether a post's title (as words) names a paper for rule 5 (a page about a paper): equal after match_text, or,
+    NEAR_TITLE_WORDS words at least, not generic, with the same numbers, one of: the paper's title before a subtitle
+    (`_openings`: "Weak-to-strong generalization" for "Weak-to-Strong Generalization: Eliciting ...") or cut
+    anywhere after NEAR_PAPER_WORDS words ("Constitutional Classifiers: Defending against universal jailbreaks");
+    the paper's title with words added at its end ("Auditing games for sandbagging detection" for "Auditing Games for
+    Sandbagging"); or either with one qualifier put in (`_qualified`: "Planning behavior in a recurrent neural
+    network ..."). Words put in at two places, or more than a qualifier, make another subject: "Scaling laws for
+    autoregressive generative modeling of neural language models and images" is not "Scaling Laws for Neural
+    Language Models", and a post "AI safety via debate and ..." names no paper "AI safety via debate: ..." by
+    its first words alone unless they end at the paper's subtitle."""
+    if ours == paper:
         return True
-    shorter, longer = sorted((a, b), key=len)
+    shorter = min((ours, paper), key=len)
+    if len(shorter) < NEAR_TITLE_WORDS or _generic(" ".join(shorter)) or _numbers(ours) != _numbers(paper):
+        return False
+    if len(ours) > len(paper):
+        return ours[: len(paper)] == paper or _qualified(ours, paper)
+    cut_short = paper[: len(ours)] == ours and len(ours) >= NEAR_PAPER_WORDS  # the papers' bound for a cut
+    return cut_short or ours in _openings(paper_title) or _qualified(paper, ours)
+
+
+# A qualifier put into a title keeps its subject ("Planning behavior in ...", "... in Large Language Models",
+# "Towards evaluations-based safety cases ..."): at most this many words, none of them a function word or a negation.
+QUALIFIER_WORDS = 2
+_NEGATIONS = frozenset("not no non without".split())
+
+
+def _qualified(longer: list[str], shorter: list[str]) -> bool:
+    """Whether a title (as words) is another with one qualifier (QUALIFIER_WORDS at most) put in after its opening."""
+    extra = len(longer) - len(shorter)
+    if not 0 < extra <= QUALIFIER_WORDS:
+        return False
+    at = next((n for n, (a, b) in enumerate(zip(longer, shorter, strict=False)) if a != b), len(shorter))
+    inserted = longer[at : at + extra]
     return (
-        len(shorter) >= NEAR_TITLE_WORDS  # a link, not a merge: the posts' bound ("Auditing Games for Sandbagging")
-        and _extends(longer, shorter)
-        and not _generic(" ".join(shorter))
-        and _numbers(a) == _numbers(b)
+        at > 0
+        and longer[at + extra :] == shorter[at:]
+        and not any(word in FUNCTION_WORDS or word in _NEGATIONS for word in inserted)
     )
+
+
+_SUBTITLE = re.compile(r"\s*(?::|\?|!|\s[-\u2013\u2014]\s|\u2014)\s*")
+
+
+def _openings(title: str) -> list[list[str]]:
+    """A title's openings before each subtitle mark (':', '?', '!', a spaced dash or an em dash), as words."""
+    return [match_text(title[: m.start()]).split() for m in _SUBTITLE.finditer(title)]
 
 
 def _presented_words(title: str) -> list[str]:
@@ -780,44 +873,58 @@ class Merger:
         """(the post whose address names the same page on another of one organisation's sites, what besides the name
         made it one): an old and a new domain, a /news and a /research path, the organisation's newsletter, or the
         page moved within one feed under the same title. The name has SLUG_WORDS words at least, or a shorter name
-        ("memory", "alignment-faking") needs the same title or the same day; the numbers of the folders agree
-        (_same_folders). (None, "") when there is none or something else keeps them apart."""
+        ("memory", "alignment-faking") joins only one site or sites of a listed family (`_listed_sites`) with the same
+        title, or the same day and a title word in common; the numbers of the folders agree (_same_folders). Every
+        such post is weighed and the strongest evidence wins (the same title, then the page name alone, then the
+        day), ties going to the lowest id, so the answer does not depend on the order the posts arrived in. (None,
+        "") when there is none or something else keeps them apart."""
         if record.kind != "post" or not record.url:
             return None, ""
+        found_: list[tuple[int, str, str]] = []  # (rank of the evidence, work, what is said)
         for key in _page_keys(record.url):
             for found in self.by_page.get(key, ()):
                 w = self.works[found]
-                if not any(_same_folders(u, record.url) for u in _urls(w) if key in _page_keys(u)):
+                urls = [u for u in _urls(w) if key in _page_keys(u)]
+                if not any(_same_folders(u, record.url) for u in urls):
                     continue
                 against = self._against(w, record)
                 relisted = against == SAME_SOURCE and self._relisted(w, record)  # its two guids are one post's
                 if (against and not relisted) or (not relisted and self._url_veto(w, record)):
                     continue
+                same_title = match_text(w.title) == match_text(record.title)
                 if len(re.findall(r"[a-z0-9]+", key[2])) >= SLUG_WORDS and not _page_reused(w, record):
-                    return found, ""
-                short = self._short_page_evidence(w, record)
+                    found_.append((0 if same_title else 1, found, ""))
+                    continue
+                short = any(_listed_sites(u, record.url) for u in urls) and self._short_page_evidence(w, record)
                 if short:
-                    return found, f" ({short})"
-        return None, ""
+                    found_.append((0 if same_title else 2, found, f" ({short})"))
+        if not found_:
+            return None, ""
+        _, found, evidence = min(found_)
+        return found, evidence
 
     @staticmethod
     def _short_page_evidence(w: Work, record) -> str | None:
-        """What makes two pages of one organisation under a short name (under SLUG_WORDS words) one page: the same
-        title (not generic), or both dated within POST_DATE_SLACK."""
+        """What makes two pages under a short name (under SLUG_WORDS words) one page: the same title (not generic),
+        or both dated within POST_DATE_SLACK with a title word in common that is not a generic one ("Bringing memory
+        to Claude" and "Bringing memory to teams at work"): a day is shared by many posts of one organisation."""
         if match_text(w.title) == match_text(record.title) and not _generic(record.title):
             return "a short page name, the same title"
-        if w.date and record.date and abs(w.date - dt.date.fromisoformat(str(record.date)[:10])) <= POST_DATE_SLACK:
-            return "a short page name, the same day"
+        words = (set(match_text(t).split()) - GENERIC_VOCABULARY - FUNCTION_WORDS for t in (w.title, record.title))
+        same_day = w.date and record.date and abs(w.date - _day(record.date)) <= POST_DATE_SLACK
+        if same_day and set.intersection(*words):
+            return "a short page name, the same day and a title word"
         return None
 
     @staticmethod
     def _relisted(w: Work, record) -> str | None:
         """Whether a feed lists again, under a new address and guid, a post it listed before (a draft address made
         final, a post moved from /research/ to /news/): the same feed, the same title (not generic), the same site,
-        no #fragment (a changelog's entries have their own rule), texts that do not disagree (`_texts_disagree`: a
-        series of one title, a daily digest, has a new text each time), dated within POST_WINDOW_AUTHOR (measured:
-        copies 0 to 6 days apart; posts of one title in one feed 57 and 279 days apart) or under the same page name.
-        Returns the evidence, or None."""
+        no #fragment (a changelog's entries have their own rule), and evidence besides the title: the same page
+        name, or dated within RELIST_WINDOW (measured: copies 0 to 6 days apart; posts of one title in one feed 57
+        and 279 days apart, a weekly series 7) with texts that agree (`_texts_agree`) or page names that share a
+        word of the title (a slug renamed: /built-multi-agent-research-system and /multi-agent-research-system;
+        a series numbered /events/123, /events/130 shares none). Returns the evidence, or None."""
         if (
             record.kind != "post"
             or not str(record.source).startswith("feed:")
@@ -835,10 +942,15 @@ class Merger:
             return "re-listed by its feed under a new address of the same page name"
         if not (w.date and record.date):
             return None
-        gap = abs(w.date - dt.date.fromisoformat(str(record.date)[:10]))
-        if gap > POST_WINDOW_AUTHOR:
+        gap = abs(w.date - _day(record.date))
+        if gap > RELIST_WINDOW:
             return None
-        return f"re-listed by its feed under a new address, {gap.days} day(s) apart"
+        if _texts_agree(w, record):
+            return f"re-listed by its feed under a new address, {gap.days} day(s) apart (the same text)"
+        title = set(match_text(record.title).split())
+        if _slug_words(w.url) & _slug_words(record.url) & title:
+            return f"re-listed by its feed under a new address, {gap.days} day(s) apart (page names alike)"
+        return None
 
     def _url_veto(self, w: Work, record) -> bool:
         """Whether a shared address is no identity here: another arXiv or forum id (two comments on one post), two
@@ -910,10 +1022,10 @@ class Merger:
             own_words = any(word not in GENERIC_VOCABULARY and not word.isdigit() for word in theirs)
             return bool(same_day) and own_words and ours == theirs
         if not post_.authors:
-            return _presents(ours, theirs)
+            return _presents(ours, theirs, paper.title)
         if not (paper.authors and _people_in_common(post_.authors, paper.authors)):
             return False
-        return _presents(ours, theirs) or _same_subject(ours, theirs)
+        return _presents(ours, theirs, paper.title) or _same_subject(ours, theirs)
 
     def _presented(self, w: Work) -> list[str]:
         """A post's title words without a presenting label (_presented_words), computed once per title."""

@@ -131,3 +131,24 @@ def test_pages_and_static_files_removed_from_the_live_site_are_put_back_by_an_in
 def test_the_journal_names_only_files_inside_the_site(data, tmp_path):
     assert not any(map(render._inside, ["", "/etc/passwd", "../x", "a/../../x", "a//b", "./a", "a\0b", 3, None]))
     assert all(map(render._inside, ["index.html", "works/a.b.html", "results/my exp/fig 1.svg", render.MANIFEST]))
+
+
+def test_a_build_whose_staging_folder_was_swept_up_under_it_moves_nothing_in(data, tmp_path, monkeypatch):
+    # a process that ignores the site's lock (an older kb) removes the staging folder while pages are written
+    out = tmp_path / "_site"
+    build(data, out)
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    EDITS["a summary's text"](data)
+    copy_assets = render._copy_assets
+
+    def swept_up(assets, figures, stage, **kwargs):
+        again = tmp_path / "made-again"  # made before the old one goes: another folder, not its inode reused
+        (again / "works").mkdir(parents=True)
+        shutil.rmtree(stage)
+        again.rename(stage)  # as a late page's write makes the folder again
+        return copy_assets(assets, figures, stage, **kwargs)
+
+    monkeypatch.setattr(render, "_copy_assets", swept_up)
+    with pytest.raises(render.SiteBuildError, match="removed while this build wrote into it"):
+        build(data, out)
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before

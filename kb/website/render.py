@@ -191,8 +191,10 @@ def write_site(
     it in place of out/. An incremental build stages only what changed, then writes a journal (the files to move in
     and those to remove) and applies it: killed before the journal is written, out/ is the old site; after, out/
     may be a mix until the next build (or `recover`) applies the journal again, which gives the new site. Every
-    other file of the live site is left where it is. out/ must be a site a build made, an empty folder or nothing
-    (check_out); `protected` are folders (data/) it may not be, hold or be inside.
+    other file of the live site is left where it is (one added by hand included; one of the site removed by hand is
+    made again), whereas a full build puts the new site in place of the whole folder (a file added by hand goes).
+    out/ must be a site a build made, an empty folder or nothing (check_out); `protected` are folders (data/) it
+    may not be, hold or be inside. One build of a site at a time: a second waits (up to BUILD_WAIT) for the first.
     """
     check_out(out, protected)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -231,6 +233,7 @@ def _write_locked(
     if plan.only is not None:
         plan.restore(out)
     stage = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.new-"))
+    made_stage = os.stat(stage).st_ino
     report = Report(out=out)
     indexer = None
     try:
@@ -269,6 +272,7 @@ def _write_locked(
             drop = report.removed + sorted(set(old.get("figures", [])) - set(manifest["figures"]))
             if indexer is not None:  # a shard indexed anew: its live files that its new bundle has not
                 drop += sorted(path for k in report.search_shards for path in indexer.stale(k))
+            _ours(stage, made_stage)
             _commit(stage, drop, out)
             try:
                 _apply(stage, out)
@@ -278,6 +282,7 @@ def _write_locked(
                     " finishes it"
                 ) from e
         else:
+            _ours(stage, made_stage)
             _swap(stage, out)
     except searchindex.PagefindFailed as e:
         _remove_stage(stage, indexer)
@@ -314,6 +319,14 @@ def _commit(stage: Path, drop: list[str], out: Path) -> None:
     _fsync(stage / (JOURNAL + ".tmp"))
     os.replace(stage / (JOURNAL + ".tmp"), stage / JOURNAL)
     _fsync(stage)  # the rename itself (and the staged files' names) on disk
+
+
+def _ours(stage: Path, made: int) -> None:
+    """The staging folder is still the one this build made: removed and made again while it ran (by a process
+    that ignored the lock), it holds only part of the site, which must not be moved in. (A folder made again at once
+    in the removed one's inode is not noticed: the lock is what keeps builds apart; this is the last check.)"""
+    if os.stat(stage).st_ino != made:
+        raise SiteBuildError(f"{stage} was removed while this build wrote into it: nothing was changed; build again")
 
 
 def _fsync(path: str | Path) -> None:

@@ -90,6 +90,7 @@ def test_a_journal_that_cannot_be_applied_is_reported_as_pending_not_as_the_prev
     stopped = kb("site", "build", "--out", str(out), "--date", "2026-01-01")
     assert stopped.exit_code == 1
     assert "the next `kb site build` finishes it" in stopped.stderr and "previous site is kept" not in stopped.stderr
+    assert f"{out / 'index.html'}" in stopped.stderr  # the file that could not be replaced
 
 
 def test_a_second_build_waits_for_the_first_instead_of_sweeping_up_its_staging_folder(data, tmp_path, monkeypatch):

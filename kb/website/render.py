@@ -203,8 +203,8 @@ def write_site(
             _recover(out)
         except OSError as e:  # the journal stays: say so, not that the previous site is kept
             raise JournalPending(
-                f"a previous build's files could not be moved into {out} ({e.strerror or e}): once that is fixed, "
-                "the next `kb site build` finishes it"
+                f"a previous build's files could not be moved into {out} ({_why(e)}): once that is fixed, the next "
+                "`kb site build` finishes it"
             ) from e
         return _write_locked(pages, out, assets, figures, search, searchable, sources)
 
@@ -319,6 +319,10 @@ def _commit(stage: Path, drop: list[str], out: Path) -> None:
     _fsync(stage / (JOURNAL + ".tmp"))
     os.replace(stage / (JOURNAL + ".tmp"), stage / JOURNAL)
     _fsync(stage)  # the rename itself (and the staged files' names) on disk
+
+
+def _why(e: OSError) -> str:
+    return f"{e.strerror}: {e.filename}" if e.strerror and e.filename else str(e.strerror or e)
 
 
 def _ours(stage: Path, made: int) -> None:

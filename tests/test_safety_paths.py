@@ -71,7 +71,8 @@ def test_site_build_fills_an_empty_folder_and_replaces_only_its_own_site(kb, tmp
     assert kb("site", "build", "--out", str(out)).exit_code == 0
     assert (out / render.MANIFEST).is_file() and (out / "index.html").is_file()
     (out / "stray.txt").write_text("left by hand in the built site")
-    # its own site, updated where it is (an incremental build): a file it did not make is never removed
+    # its own site, updated where it is (an incremental build: the same templates and code): a file it did not make
+    # stays. A full build (other templates or code) puts a whole new site in the folder's place: such a file goes.
     assert kb("site", "build", "--out", str(out)).exit_code == 0
     assert (out / "stray.txt").read_text() == "left by hand in the built site" and (out / "index.html").is_file()
 
@@ -89,7 +90,7 @@ def test_a_page_path_that_leaves_the_site_stops_the_build_before_anything_is_wri
     with pytest.raises(render.SiteBuildError, match="outside the site"):
         render.write_site([Page("../../escaped.html", "404.html", {"site": {}})], out, assets_dir())
     assert not (tmp_path / "escaped.html").exists() and not (tmp_path.parent / "escaped.html").exists()
-    assert [p.name for p in tmp_path.iterdir()] == []  # no staging folder left
+    assert [p.name for p in tmp_path.iterdir()] == [".kb._site.lock"]  # no staging folder left; the builds' lock
 
 
 def test_a_work_id_that_is_a_path_never_becomes_a_summary_file():

@@ -82,3 +82,22 @@ def test_a_work_s_own_pages_are_those_work_paths_names(data):
     export = exported(data)
     made = [p.path for p in context.iter_pages(export, CONFIG) if p.path.startswith(context.WORKS_FOLDER)]
     assert made == [path for w in export["works"] for path in context.work_paths(w["id"])]
+
+
+def test_a_work_s_brief_has_one_digest_however_its_equal_parts_are_shared_with_other_works():
+    # a brief shares equal parts (an author, a venue) with the works read before it: the same content read in another
+    # order must digest the same, or every incremental build makes every work's pages (the cards seem to change)
+    venue = "Proceedings of Same"
+    record = {
+        "id": "w1", "kind": "paper", "title": venue, "year": 2023, "venue": venue, "more_authors": 0,
+        "authors": [{"name": "A. Author", "id": "a-author"}], "motivations": [], "motivation_status": "none-stated",
+        "added": "2026-01-01", "citation_count": None, "techniques": [{"slug": "probing", "by": "curator"}],
+        "summary": None,
+    }  # fmt: skip
+    read_first = context._Brief(record, {})  # its venue is its title's very string
+    other = "".join(["Proceedings of ", "Same"])  # an equal string from a work read earlier
+    read_later = context._Brief(record, {other: other})
+    assert read_first.venue is read_first.title and read_later.venue is not read_later.title
+    assert read_first.digest() == read_later.digest()
+    changed = context._Brief(dict(record, year=2024), {})
+    assert changed.digest() != read_first.digest()

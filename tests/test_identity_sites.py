@@ -36,6 +36,24 @@ def post(source, title, date, url, abstract=None, authors=()) -> WorkRecord:
     )
 
 
+# One post on two sites of one organisation: red.anthropic.com's dated folder, anthropic.com's research page (whose
+# feed runs the date and section into the title)
+VEND = (
+    post(
+        "feed:https://red.anthropic.com/rss",
+        "Project Vend: Phase Two",
+        "2025-12-18",
+        "https://red.anthropic.com/2025/project-vend-2/",
+    ),
+    post(
+        NEWS,
+        "Dec 18, 2025PolicyProject Vend: Phase two",
+        "2025-12-18",
+        "https://www.anthropic.com/research/project-vend-2",
+    ),
+)
+
+
 def joined(*records) -> tuple[int, list[str | None]]:
     """(how many works the records became, merged one by one in this order; how each later record was matched)."""
     merger = Merger(Dataset(root=Path("/nonexistent")))
@@ -123,18 +141,7 @@ def test_a_short_page_name_joins_only_a_listed_familys_sites_and_a_day_needs_a_t
 
 
 def test_a_dated_folder_on_one_site_and_none_on_the_other_name_one_page_and_two_dated_folders_two():
-    red = post(
-        "feed:https://red.anthropic.com/rss",
-        "Project Vend: Phase Two",
-        "2025-12-18",
-        "https://red.anthropic.com/2025/project-vend-2/",
-    )
-    research = post(
-        NEWS,
-        "Dec 18, 2025PolicyProject Vend: Phase two",
-        "2025-12-18",
-        "https://www.anthropic.com/research/project-vend-2",
-    )
+    red, research = VEND
     assert joined(red, research)[0] == 1
     next_year = dataclasses.replace(research, url="https://red.anthropic.com/2026/project-vend-2/", date="2026-12-18")
     assert joined(red, next_year)[0] == 2
@@ -417,18 +424,7 @@ def test_one_page_name_on_two_sites_under_other_titles_months_apart_is_two_posts
 
 
 def test_a_work_that_holds_one_feeds_guid_takes_another_feeds_item_at_one_of_its_addresses():
-    red = post(
-        "feed:https://red.anthropic.com/rss",
-        "Project Vend: Phase Two",
-        "2025-12-18",
-        "https://red.anthropic.com/2025/project-vend-2/",
-    )
-    research = post(
-        NEWS,
-        "Dec 18, 2025PolicyProject Vend: Phase two",
-        "2025-12-18",
-        "https://www.anthropic.com/research/project-vend-2",
-    )
+    red, research = VEND
     retitled = dataclasses.replace(research, title="Project Vend: Phase two")  # the same item, its title corrected
     count, said = joined(red, research, retitled)
     assert count == 1  # the work keeps red's guid; the news feed's item is known by its address

@@ -392,10 +392,7 @@ def _apply(stage: Path, out: Path) -> None:
         folders.add(os.path.dirname(rel))
     made: set[str] = set()
     for rel in journal["put"]:
-        folder = os.path.dirname(rel)
-        if folder not in made:
-            os.makedirs(os.path.join(live, folder), exist_ok=True)
-            made.add(folder)
+        _folder_for(live, rel, made)
         try:
             os.replace(os.path.join(staged, rel), os.path.join(live, rel))
         except FileNotFoundError:  # moved already
@@ -646,12 +643,17 @@ def _known(page: Page, position: int, indexer: searchindex.Indexer | None) -> bo
     return not page.search or indexer is None or indexer.keep(page.path, position)
 
 
+def _folder_for(root: str, rel: str, made: set[str]) -> None:
+    """Make the folder under root that the file rel goes in, once per folder (`made`: those known to exist)."""
+    folder = os.path.dirname(rel)
+    if folder not in made:
+        os.makedirs(os.path.join(root, folder), exist_ok=True)
+        made.add(folder)
+
+
 def _linked(path: str, live: str, new: str, folders: set[str]) -> bool:
     """The live page hard-linked into the new site; False if it is gone from the live site (removed by hand)."""
-    folder = os.path.dirname(path)
-    if folder not in folders:
-        os.makedirs(os.path.join(new, folder), exist_ok=True)
-        folders.add(folder)
+    _folder_for(new, path, folders)
     try:
         os.link(os.path.join(live, path), os.path.join(new, path))
     except FileNotFoundError:

@@ -293,18 +293,7 @@ SCENE = [
     post(CLAUDE, "Introducing Agent Skills", "2025-10-16", "https://claude.com/blog/skills"),
     post(CLAUDE, "Introducing Agent Skills", "2026-01-16", "https://claude.com/blog/agent-skills-update"),
     post(CURSOR, "Continually improving our agent harness", "2026-09-01", "https://cursor.com/blog/harness-2"),
-    post(
-        "feed:https://red.anthropic.com/rss",
-        "Project Vend: Phase Two",
-        "2025-12-18",
-        "https://red.anthropic.com/2025/project-vend-2/",
-    ),
-    post(
-        NEWS,
-        "Dec 18, 2025PolicyProject Vend: Phase two",
-        "2025-12-18",
-        "https://www.anthropic.com/research/project-vend-2",
-    ),
+    *VEND,
     post(NEWS, "Project Vend: Phase two", "2025-12-18", "https://www.anthropic.com/research/project-vend-2"),
 ]
 EXPECTED = [{0, 1}, {2, 3}, {4, 5}, {6}, {7}, {8, 9, 10}]

@@ -19,7 +19,8 @@ FORMATS = ("bibtex", "csl-json", "ris")
 EXTENSIONS = {"bibtex": "bib", "csl-json": "json", "ris": "ris"}
 
 _CONFERENCE = re.compile(
-    r"\b(NeurIPS|NIPS|ICML|ICLR|ICCV|CVPR|ECCV|ACL|EMNLP|NAACL|EACL|COLING|AAAI|IJCAI|AISTATS|COLT|UAI|FAccT|"
+    r"\b(NeurIPS|NIPS|ICML|ICLR|ICCV|CVPR|ECCV|ACL|EMNLP|NAACL|EACL|AACL|IJCNLP|COLING|AAAI|IJCAI|AISTATS|COLT|UAI|"
+    r"FAccT|CLeaR|PMLR|"
     r"CoLM|Conference|Proceedings|Workshop|Symposium|Findings)\b",
     re.I,
 )

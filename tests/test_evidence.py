@@ -449,6 +449,55 @@ def test_a_keyword_found_mostly_in_works_without_its_technique_is_dropped():
     assert [p.pattern for p in kept["probing"]] == [patterns["probing"][0].pattern]
 
 
+def test_a_phrase_of_many_subjects_counts_only_beside_its_ancestor_when_the_fitting_set_says_so():
+    texts = [
+        "pruning by the gradient of the loss",
+        "we prune weights with gradient scores",
+        "a gradient-free pruning rule",
+        "gradient descent on probes",
+        "the gradient of a probe's loss",
+    ]
+    labels = {"gradient-based-pruning": np.array([1, 1, 0, 0, 0]), "probing": np.array([0, 0, 0, 1, 1])}
+    keywords = {
+        "gradient-based-pruning": [tagging.phrase_pattern("gradient")],
+        "probing": [tagging.phrase_pattern("probe")],
+    }
+    contexts = {slug: [tagging.phrase_pattern("pruning"), tagging.phrase_pattern("prune")] for slug in keywords}
+    gated = evidence_model.context_gates(texts, labels, keywords, contexts)
+    assert list(gated) == ["gradient-based-pruning"]  # probing's phrase needs no context: F1 would fall with it
+
+
+def test_a_fitted_tagger_ignores_a_gated_phrase_in_a_text_that_names_no_ancestor():
+    techniques = [
+        {"slug": "pruning", "name": "Pruning", "keywords": ["prune"]},
+        {"slug": "gradient-pruning", "name": "Gradient pruning", "parent": "pruning", "keywords": ["gradient"]},
+        {"slug": "probing", "name": "Linear probing", "keywords": ["probe"]},
+    ]
+    abstracts = {
+        "gradient-pruning": ["Pruning by the gradient of the loss.", "We prune weights by gradient scores."],
+        "probing": ["A probe trained by gradient descent.", "The gradient of a probe's loss."],
+    }
+    works = [
+        {
+            "id": f"{slug}-{i}",
+            "title": "A study",
+            "abstract": text,
+            "abstract_source": "arXiv v1",
+            "techniques": [{"slug": slug, "by": "curator"}],
+            "motivations": [],
+        }
+        for slug, texts in abstracts.items()
+        for i, text in enumerate(texts)
+    ]
+    tagger = EvidenceTagger(techniques, TAXONOMY[1]).fit(works)
+
+    def found(text):
+        return {(p.slug, p.evidence) for p in tagger.propose(text) if p.kind == "technique"}
+
+    assert ("gradient-pruning", "gradient") not in found("We follow the gradient of a reward.")
+    assert ("gradient-pruning", "gradient") in found("Pruning heads: we rank them by their gradient.")
+
+
 @pytest.mark.parametrize(
     "phrase, text",
     [

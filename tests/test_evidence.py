@@ -562,7 +562,7 @@ def test_the_logistic_regression_orders_what_it_was_shown():
 def test_kb_tag_eval_says_how_the_split_was_made_and_which_figures_are_a_training_score(kb):
     held_out = kb("tag", "eval", "--rules-only")
     assert held_out.exit_code == 0
-    assert "held-out part (never seen while it was written or fitted)" in held_out.stdout
+    assert "held-out part (not fitted on)" in held_out.stdout
     assert "0 mod 3 are held out; the tagger learns from the others only" in held_out.stdout
     assert "Wilson" in held_out.stdout and "cross-validated (5 folds" not in held_out.stdout
     tuning = kb("tag", "eval", "--rules-only", "--part", "tuning").stdout
@@ -579,7 +579,7 @@ def test_kb_tag_eval_works_from_a_file_measures_the_evidence_first_tagger_on_tho
     report = json.loads(result.stdout)
     assert report["evidence-first"]["part"] == "added" and report["technique"]["works"] == 2
     printed = kb("tag", "eval", "--rules-only", "--works-from", str(listed)).stdout
-    assert "added part (never seen while it was written or fitted); 2 works named as added" in printed
+    assert "added part (not fitted on); 2 works named as added" in printed
     listed.write_text("coup-probes-2023\n# a comment\nno-such-work\n")
     missing = kb("tag", "eval", "--rules-only", "--works-from", str(listed))
     assert missing.exit_code == 1 and f"{listed}:3: no work 'no-such-work'" in missing.stderr

@@ -619,7 +619,8 @@ def tag_eval(result: dict, as_json: bool) -> None:
 
 def _evidence_eval(console, e: dict) -> None:
     """The evidence-first tagger's figures on one part of its split."""
-    what = "a training score" if e["part"] == "tuning" else "never seen while it was written or fitted"
+    # "never seen" would be the evaluator's claim, not the code's: the code knows only what it was fitted on
+    what = "a training score" if e["part"] == "tuning" else "not fitted on"
     console.print(f"[bold]evidence-first tagger[/], {e['part']} part ({what}); {_esc(e['split'])}", soft_wrap=True)
     threshold = (
         "rules alone: too few curated statements to learn from"

@@ -8,9 +8,7 @@ whole sentence for a motivation, the matched phrase for a technique.
 
 - Motivations: two logistic regressions over a few interpretable features each. One says whether a sentence states
   a motivation (the stakes and concern words of CONTRIBUTING.md's standard, any motivation's cue words, why-words
-  such as "crucial" or "we hope", where the sentence stands, whether it reports numbers, and the words themselves:
-  WordModel's naive-Bayes score of its words and word pairs, learned from the fitting set's quoted sentences against
-  the other sentences of their abstracts, out of fold while the regression is fitted); a sentence is positive
+  such as "crucial" or "we hope", where the sentence stands, whether it reports numbers); a sentence is positive
   when it is part of a curated stated or partly-stated quote. The other says which motivations a work is about
   (each motivation's cue count over the whole abstract, its share, whether it leads), positive when the curators
   quote the authors for it. A work's likeliest motivation scores best-sentence x topic, and is proposed with the
@@ -23,13 +21,6 @@ whole sentence for a motivation, the matched phrase for a technique.
   MiniLM sentence features, raised recall only by losing precision in cross-validation. The statement is found
   more reliably than the motivation it is for (works said to state one, whichever: 0.91 on the added works): which
   of five motivations the curators file a statement under follows the work's subject.
-  The word feature (2026-12-07; training scores, every set below was tuned on) found partly-stated
-  sentences the hand-made words miss ("safety", "misuse", "harmful" in their own phrasing): cross-validated on the
-  tuning part precision 0.912 -> 0.913, recall 0.544 -> 0.553; on the 80 and 46 added works together 0.886 -> 0.902,
-  recall 0.425 -> 0.507. Tried and dropped: the word score alone in place of the hand-made features (0.789, 0.491
-  cross-validated; 0.825, 0.452 added), its sum over the words instead of the mean (0.932, 0.482; 0.917, 0.452),
-  words without pairs (0.910, 0.535; 0.895, 0.466), these three with WORD_MIN 3; the other WORD_MIN and WORD_ALPHA
-  named beside them.
 - Techniques: each technique's name and keywords, less those found more often in works without the technique than
   with it in the fitting set (a generic word such as "ablation"). Phrases learned from the texts themselves (word
   n-grams found only in a technique's works) were tried and dropped: on the tuning part they were words like
@@ -60,12 +51,6 @@ MIN_PROPOSALS = 5  # the precision that sets the threshold is read over at least
 FOLDS = 5  # out-of-fold scores for the threshold: folds by work, assigned by a hash of the id (stable)
 L2 = 1.0  # ridge penalty on the standardised features: few positives (dozens), so keep the weights small
 TOPIC_L2 = 5.0  # stronger for the topic model: it sees each work once per motivation, with a dozen positives each
-# The sentence model's word feature (WordModel): a word or two-word phrase counts when this many sentences of the
-# fitting set hold it (rarer ones are a single abstract's words), and its log-ratio is smoothed by WORD_ALPHA sentences
-# on each side (a hundred-odd quoted sentences: a word seen in two of them must not outweigh the hand-made features)
-# (each tried value's figures: cross-validated on the tuning part, precision and recall, against 0.913 and 0.553)
-WORD_MIN = 5  # 3 or 4: 0.903, 0.491; 6: 0.912, 0.544; 8 or 12: 0.900, 0.553 but the third batch's recall 0.37, 0.34
-WORD_ALPHA = 1.0  # 2: 0.912, 0.544; 3: 0.909, 0.526 (both with WORD_MIN 5)
 
 # Words of a sentence that gives a reason for the work rather than reporting it (the "why" of an abstract).
 WHY = (
@@ -151,45 +136,6 @@ class Logistic:
         return 1 / (1 + np.exp(-np.clip(Z @ self.coef_, -30, 30)))
 
 
-# -- the words of stating sentences ------------------------------------------------------------------------------
-
-_TOKEN = re.compile(r"[a-z][a-z'-]*")
-
-
-def terms(sentence: str) -> set[str]:
-    """A sentence's lower-cased words and pairs of neighbouring words."""
-    words = _TOKEN.findall(sentence.lower())
-    return set(words) | {f"{a} {b}" for a, b in zip(words, words[1:])}
-
-
-@dataclass
-class WordModel:
-    """How much a sentence's words are those of curated stating sentences: the mean, over its words and word pairs
-    seen often enough in the fitting set, of their smoothed log-ratio of document frequencies (stating sentences
-    against the other sentences of the same abstracts; a naive-Bayes score, fitted by counting)."""
-
-    ratios: dict[str, float] = field(default_factory=dict)
-
-    def fit(self, docs: Sequence[set[str]], y: np.ndarray) -> WordModel:
-        pos: dict[str, int] = {}
-        neg: dict[str, int] = {}
-        for doc, label in zip(docs, y):
-            counts = pos if label else neg
-            for t in doc:
-                counts[t] = counts.get(t, 0) + 1
-        P, N = float(y.sum()), float(len(y) - y.sum())
-        self.ratios = {
-            t: math.log((pos.get(t, 0) + WORD_ALPHA) / (P + 2 * WORD_ALPHA))
-            - math.log((neg.get(t, 0) + WORD_ALPHA) / (N + 2 * WORD_ALPHA))
-            for t in set(pos) | set(neg)
-            if pos.get(t, 0) + neg.get(t, 0) >= WORD_MIN
-        }
-        return self
-
-    def score(self, docs: Sequence[set[str]]) -> np.ndarray:
-        return np.array([np.mean([self.ratios[t] for t in d if t in self.ratios] or [0.0]) for d in docs])
-
-
 # -- motivations: which sentence states which motivation -------------------------------------------------------
 
 
@@ -231,18 +177,11 @@ class MotivationModel:
         self.slugs, self.cues, self.stakes, self.concerns = list(slugs), cues, stakes, concerns
         self.sentence: Logistic | None = None
         self.topic: Logistic | None = None
-        self.words: WordModel | None = None  # the sentence model's word feature, fitted with it
         self.threshold = 1.0  # unfitted: proposes nothing by itself
         self.precision: float | None = None  # out-of-fold precision at the threshold, on the fitting set
         self._topic_cache: dict[str, np.ndarray] = {}
 
     def sentence_features(self, sentences: Sequence[str]) -> np.ndarray:
-        """One row per sentence: the hand-made features, then the word model's score (in fitting, _fit gives it out
-        of fold instead: the model's own score of the sentences it counted would be too good)."""
-        words = self.words.score([terms(s) for s in sentences]) if self.words else np.zeros(len(sentences))
-        return np.hstack([self._hand_features(sentences), np.reshape(words, (-1, 1))])
-
-    def _hand_features(self, sentences: Sequence[str]) -> np.ndarray:
         rows = []
         n = len(sentences)
         for i, s in enumerate(sentences):
@@ -295,41 +234,25 @@ class MotivationModel:
         for k in range(FOLDS):
             test = np.flatnonzero(folds == k)
             if len(test):
-                fitted = self._fit([w for w, f in zip(works, folds) if f != k], sentences, fold_of)
+                fitted = self._fit([w for w, f in zip(works, folds) if f != k], sentences)
                 for i in test:
                     text = works[i]["abstract"]
                     oof[i] = {slug: p for slug, (p, _) in fitted.score(sentences(text), text).items()}
-        self._fit(works, sentences, fold_of, into=self)
+        self._fit(works, sentences, into=self)
         self.threshold, self.precision = self._threshold(works, oof)
         return self
 
-    def _fit(self, works, sentences, fold_of, into: MotivationModel | None = None) -> MotivationModel:
+    def _fit(self, works, sentences, into: MotivationModel | None = None) -> MotivationModel:
         model = into or MotivationModel(self.slugs, self.cues, self.stakes, self.concerns)
         model._topic_cache = self._topic_cache
-        texts = [sentences(w["abstract"]) for w in works]
-        docs = [terms(s) for ss in texts for s in ss]
-        labels = np.array(
-            [
-                float(quoted(s, [q for qs in positives(w).values() for q in qs]))
-                for w, ss in zip(works, texts)
-                for s in ss
-            ]
-        )
-        # the word feature of each training sentence comes from a word model fitted without its work's fold
-        of = np.array([fold_of(w["id"]) for w, ss in zip(works, texts) for _ in ss])
-        oof = np.zeros(len(docs))
-        for k in set(of.tolist()):
-            inside = of != k
-            if labels[inside].sum():
-                oof[~inside] = (
-                    WordModel()
-                    .fit([d for d, i in zip(docs, inside) if i], labels[inside])
-                    .score([d for d, i in zip(docs, inside) if not i])
-                )
-        model.words = WordModel().fit(docs, labels) if labels.sum() else None
-        X = np.vstack([model._hand_features(ss) for ss in texts])
-        X = np.hstack([X, oof[:, None]])
-        model.sentence = Logistic().fit(X, labels) if labels.sum() else None
+        X, y = [], []
+        for w in works:
+            ss = sentences(w["abstract"])
+            quotes = [q for qs in positives(w).values() for q in qs]
+            X.append(model.sentence_features(ss))
+            y += [float(quoted(s, quotes)) for s in ss]
+        labels = np.array(y)
+        model.sentence = Logistic().fit(np.vstack(X), labels) if labels.sum() else None
         T = np.vstack([model.topic_features(w["abstract"]) for w in works])
         yt = np.array([float(slug in positives(w)) for w in works for slug in self.slugs])
         model.topic = Logistic(TOPIC_L2).fit(T, yt) if 0 < yt.sum() < len(yt) else None

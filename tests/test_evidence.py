@@ -441,18 +441,6 @@ def test_with_too_few_curated_statements_the_tagger_keeps_its_rules():
     assert [p.slug for p in tagger.propose(STATES) if p.kind == "motivation"] == ["deception"]  # the rules' choice
 
 
-def test_the_word_model_scores_the_words_of_stating_sentences_above_the_others_and_ignores_rare_ones():
-    stating = [f"misuse of models is a safety risk number {i}" for i in range(evidence_model.WORD_MIN)]
-    other = [f"we report accuracy on benchmark {i}" for i in range(evidence_model.WORD_MIN)]
-    docs = [evidence_model.terms(s) for s in [*stating, *other, "a word seen once: jailbreak"]]
-    words = evidence_model.WordModel().fit(docs, np.array([1.0] * len(stating) + [0.0] * (len(other) + 1)))
-    high, low, unseen = words.score(
-        [evidence_model.terms(s) for s in ("safety risk", "benchmark accuracy", "jailbreak")]
-    )
-    assert high > 0 > low
-    assert unseen == 0.0  # in fewer than WORD_MIN sentences: no feature
-
-
 def test_a_keyword_found_mostly_in_works_without_its_technique_is_dropped():
     texts = ["we use ablation and probes", "an ablation study", "ablation of heads", "linear probes"]
     labels = {"probing": np.array([1, 0, 0, 1])}

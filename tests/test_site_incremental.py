@@ -16,7 +16,7 @@ import pytest
 from kb import catalogue, website
 from kb.website import context, render, searchindex
 from kb.workspace import Workspace
-from tests.test_site import DATE, EDITS, build
+from tests.test_site import DATE, EDITS, _edit_jsonl, build
 
 pytestmark = pytest.mark.skipif(not searchindex.available(), reason="Pagefind is not installed")
 CONFIG = context.SiteConfig(base_url="https://kb.example/", build_date=DATE)
@@ -248,3 +248,70 @@ def test_kb_site_build_says_a_build_stopped_while_moving_files_in_is_finished_by
     assert "monitor" in page.read_text() and "classifier" not in page.read_text()
     # the edit, moved in by the build that finished the journal (the very file staged), not rendered again
     assert page.stat().st_ino == moved
+
+
+def started_pagefinds(monkeypatch) -> list[int]:
+    """The shard of each Pagefind process the builds start from now on, in order."""
+    started: list[int] = []
+    start = searchindex._Pagefind.__init__
+
+    def counted(self, executable, output, shard, live=None):
+        started.append(shard)
+        start(self, executable, output, shard, live)
+
+    monkeypatch.setattr(searchindex._Pagefind, "__init__", counted)
+    return started
+
+
+def indexed(out: Path) -> dict[str, str]:
+    """What the site's search finds of each page: its text as Pagefind hands it to the browser, by the page's URL
+    (each fragment is gzip of a marker and the page's JSON)."""
+    fragments = (gzip.decompress(p.read_bytes()) for p in out.glob("pagefind/**/fragment/*.pf_fragment"))
+    pages = [json.loads(f.removeprefix(b"pagefind_dcd")) for f in fragments]
+    return {page["url"]: page["content"] for page in pages}
+
+
+def test_an_edited_page_s_shard_is_indexed_while_the_other_pages_are_looked_at(data, tmp_path, monkeypatch):
+    # the edited work's own pages come first in an incremental build, and Pagefind indexes the shard holding its
+    # page from then on, in the background: not after every other page was looked at
+    out = tmp_path / "_site"
+    build(data, out, search=True)
+    EDITS["a summary's text"](data)
+    events: list[str] = []
+    early, look = searchindex.Indexer._index_early, render.fingerprint
+
+    def indexing(indexer):
+        early(indexer)
+        events.extend(f"indexing shard {k}" for k in indexer._early if f"indexing shard {k}" not in events)
+
+    monkeypatch.setattr(searchindex.Indexer, "_index_early", indexing)
+    monkeypatch.setattr(render, "fingerprint", lambda page, made=None: events.append(page.path) or look(page, made))
+    started = started_pagefinds(monkeypatch)
+    build(data, out, search=True)
+    first_other = next(i for i, e in enumerate(events) if not e.startswith(("works/", "indexing")))
+    assert "indexing shard 0" in events[:first_other]
+    assert started == [0]  # that early bundle is the shard's: no second process for it
+    page = indexed(out)["/works/coup-probes-2023.html"]
+    assert "linear monitor on activations" in page and "classifier on activations" not in page
+    same_site(files(out), files(build(data, tmp_path / "fresh", search=True).out))
+
+
+def test_a_shard_indexed_early_that_gets_another_changed_record_is_indexed_again(data, tmp_path, monkeypatch):
+    # two works' abstracts edited (their cards unchanged: only their own pages are made), each work's page in a batch
+    # of its own: the shard began indexing with the first one's new record alone, so it is indexed again with both
+    monkeypatch.setattr(searchindex, "SHARD_PAGES", 10**6)
+    monkeypatch.setattr(render, "BATCH_PAGES", 1)
+    out = tmp_path / "_site"
+    build(data, out, search=True)
+    abstract = "Probes trained off-policy detect takeover attempts. They flag one before it happens."
+    _edit_jsonl(data, "coup-probes-2023", abstract=abstract)  # its motivation's quote kept
+    _edit_jsonl(data, "lat-paper-2023", abstract="Reading vectors generalise across prompts.")
+    started = started_pagefinds(monkeypatch)
+    report = build(data, out, search=True)
+    assert {"works/coup-probes-2023.html", "works/lat-paper-2023.html"} <= set(report.rendered)
+    assert started == [0, 0]  # early, with one new record; then again, with both
+    pages = indexed(out)
+    assert "flag one before it happens" in pages["/works/coup-probes-2023.html"]
+    assert "generalise across prompts" in pages["/works/lat-paper-2023.html"]
+    assert not [url for url, text in pages.items() if "found by PCA" in text]  # the old abstract is found no more
+    same_site(files(out), files(build(data, tmp_path / "fresh", search=True).out))

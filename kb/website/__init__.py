@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 from pathlib import Path
 
@@ -118,20 +119,25 @@ def build(
         except MissingExtra:  # no model here: cached vectors only, shared techniques for the rest
             related = similarity.by_embeddings(held, embeddings)
         del held
-    sources, pages = context.sources(exported, config, results)
-    searchable = context.searchable_count(exported)
-    # related by shared techniques (related None) are ranked for the works whose pages are made: write_site says which
-    made = pages(related) if related is not None else (lambda only: pages(None, only))
-    return render.write_site(
-        made,
-        out,
-        assets_dir(),
-        figures,
-        search=search,
-        searchable=searchable,
-        protected=protected,
-        sources=sources,
-    )
+    try:
+        with render.lasting():  # the index lasts the whole build
+            sources, pages = context.sources(exported, config, results)
+        searchable = context.searchable_count(exported)
+        # related by shared techniques (related None) are ranked for the works whose pages are made: write_site
+        # says which
+        made = pages(related) if related is not None else (lambda only: pages(None, only))
+        return render.write_site(
+            made,
+            out,
+            assets_dir(),
+            figures,
+            search=search,
+            searchable=searchable,
+            protected=protected,
+            sources=sources,
+        )
+    finally:
+        gc.unfreeze()  # if write_site did not come to it
 
 
 def build_workspace(

@@ -155,16 +155,19 @@ def _pages_of(
     index: _Index, related: dict[str, list[str]] | None = None, only: Set[str] | None = None
 ) -> Iterator[Page]:
     """The site's pages; `only`: the works whose own pages are made (None: every work's), the others' being
-    carried over by the caller unchanged (their records are not read)."""
+    carried over by the caller unchanged (their records are not read). Those come first: the search records that
+    changed are theirs, and the search index starts on them while the other pages are looked at (render._batches)."""
     if related is None:
         related = similarity.by_techniques(list(index.works.values()), only=only)
     paths: list[str] = []  # for the sitemap, last
+    works = _work_pages(index, related, only)
     generators = (
+        *([works] if only is not None else []),
         _home_pages(index),
         _technique_pages(index),
         _motivation_pages(index),
         _author_pages(index),
-        _work_pages(index, related, only),
+        *([works] if only is None else []),
         _site_feed(index),
     )
     for page in chain.from_iterable(generators):

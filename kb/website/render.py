@@ -24,6 +24,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -167,6 +168,23 @@ def _assets_digest(assets: Path) -> str:
     return h.hexdigest()[:20]
 
 
+@contextmanager
+def lasting() -> Iterator[None]:
+    """For a block that makes what lasts the whole build (the catalogue's index, the live manifest, the plan): the
+    collector is paused while it runs, and what it made is frozen after it (gc.freeze) until the build ends
+    (write_site), so that no later collection walks it again. A full collection walks every object tracked: at
+    10,000 works an incremental build made five, 0.07-0.25 s each on a loaded machine, over objects that live to
+    the end anyway. (Not paused for the whole build: rendering leaves cycles, a few objects a page.)"""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
+
+
 def write_site(
     pages: Iterable[Page] | Callable[[frozenset[str] | None], Iterable[Page]],
     out: Path,
@@ -206,7 +224,10 @@ def write_site(
                 f"a previous build's files could not be moved into {out} ({_why(e)}): once that is fixed, the next "
                 "`kb site build` finishes it"
             ) from e
-        return _write_locked(pages, out, assets, figures, search, searchable, sources)
+        try:
+            return _write_locked(pages, out, assets, figures, search, searchable, sources)
+        finally:
+            gc.unfreeze()  # what `lasting` froze
 
 
 def _write_locked(
@@ -222,16 +243,17 @@ def _write_locked(
     env = environment(assets / "templates")
     _compile_all(env)
     digest = _assets_digest(assets)
-    old = read_manifest(out)
-    indexing = search and searchindex.available()
-    incremental = old.get("assets") == digest and out.is_dir()
-    in_place = incremental and (
-        searchindex.reusable(old.get("search", {}), out, searchable) if indexing else "search" not in old
-    )
-    plan = _Plan.of(old, sources, carry=in_place and callable(pages)) if incremental else _Plan()
-    plan.in_place = in_place
-    if plan.only is not None:
-        plan.restore(out)
+    with lasting():
+        old = read_manifest(out)
+        indexing = search and searchindex.available()
+        incremental = old.get("assets") == digest and out.is_dir()
+        in_place = incremental and (
+            searchindex.reusable(old.get("search", {}), out, searchable) if indexing else "search" not in old
+        )
+        plan = _Plan.of(old, sources, carry=in_place and callable(pages)) if incremental else _Plan()
+        plan.in_place = in_place
+        if plan.only is not None:
+            plan.restore(out)
     stage = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.new-"))
     made_stage = os.stat(stage).st_ino
     report = Report(out=out)
@@ -240,11 +262,12 @@ def _write_locked(
         if indexing:
             previous = old.get("search", {}) if incremental else {}
             carry = plan.only is not None
-            indexer = searchindex.Indexer(stage, out, searchable, previous, not incremental, carry, live=in_place)
+            with lasting():
+                indexer = searchindex.Indexer(stage, out, searchable, previous, not incremental, carry, in_place)
         made = pages(plan.only) if callable(pages) else pages
         seen: set[str] = set()
         # pages come in batches and each batch is let go once written: memory holds one batch's contexts
-        for batch in _batches(_confined(made), BATCH_PAGES):
+        for batch in _batches(_confined(made), BATCH_PAGES, works_first=plan.only is not None):
             seen.update(p.path for p in batch)
             rendered, derived = _render_pages(batch, env, stage, out, plan, report.pages, indexer)
             report.rendered += rendered
@@ -353,6 +376,18 @@ def _inside(rel: object) -> bool:
     )
 
 
+# An empty, "." or ".." part of a path, in paths joined by NUL (which none may hold): what _inside refuses
+_OUTSIDE = re.compile(r"(?:^|\0|/)\.{0,2}(?:/|\0|$)")
+
+
+def _all_inside(rels: list) -> bool:
+    """_inside for every path of a list (a manifest's pages: 45,000 at 10,000 works), in one scan of their text."""
+    if os.name != "posix" or not all(isinstance(rel, str) for rel in rels):
+        return all(map(_inside, rels))
+    joined = "\0".join(rels)
+    return not rels or (joined.count("\0") == len(rels) - 1 and not _OUTSIDE.search(joined))
+
+
 def _read_journal(stage: Path, out: Path) -> dict[str, list[str]]:
     """A journal, checked before anything of it is done: BadJournal (naming it, and the way out) if it is not one a
     build wrote, or names a file outside the site (through a link in the site, too)."""
@@ -447,11 +482,15 @@ class _Plan:
     def restore(self, out: Path) -> None:
         """A carried work's page gone from the live site (removed by hand): that work's pages are made again."""
         assert self.only is not None, "a plan that carries pages over"
-        live = str(out)
+        try:  # one listing of the folder, not a stat per page (40,000 at 10,000 works)
+            with os.scandir(out / WORKS_FOLDER) as entries:
+                there = {WORKS_FOLDER + e.name for e in entries if e.is_file()}
+        except FileNotFoundError:
+            there = set()
         gone = {
             path[len(WORKS_FOLDER) :].rsplit(".", 1)[0]
             for path in self.prints or {}
-            if path.startswith(WORKS_FOLDER) and not os.path.isfile(os.path.join(live, path))
+            if path.startswith(WORKS_FOLDER) and path not in there
         }
         if gone:
             self.only = self.only | gone
@@ -569,9 +608,16 @@ def _confined(pages: Iterable[Page]) -> Iterator[Page]:
         yield page
 
 
-def _batches(pages: Iterable[Page], size: int) -> Iterator[list[Page]]:
+def _batches(pages: Iterable[Page], size: int, works_first: bool = False) -> Iterator[list[Page]]:
+    """The pages in batches of `size`; `works_first` (the works' own pages come first, context._pages_of): they are a
+    batch of their own, so that their search records reach the index before the other pages are looked at."""
     batch: list[Page] = []
     for page in pages:
+        if works_first and not page.path.startswith(WORKS_FOLDER):
+            works_first = False
+            if batch:
+                yield batch
+                batch = []
         batch.append(page)
         if len(batch) == size:
             yield batch
@@ -770,7 +816,7 @@ def read_manifest(out: Path) -> dict:
     if not isinstance(manifest, dict):
         return {}
     pages, figures = manifest.get("pages", {}), manifest.get("figures", [])
-    if not isinstance(pages, dict) or not isinstance(figures, list) or not all(map(_inside, [*pages, *figures])):
+    if not isinstance(pages, dict) or not isinstance(figures, list) or not _all_inside([*pages, *figures]):
         return {}
     return manifest
 

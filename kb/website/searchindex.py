@@ -26,6 +26,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+from dataclasses import dataclass, field
 from io import BufferedReader
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO, cast
@@ -174,6 +175,8 @@ class Indexer:
         self._spooled: dict[int, BinaryIO] = {}  # shard -> its spool file, written as pages come
         self._fed: dict[int, int] = {}  # shard -> how much of its spool file its process has been given (bytes)
         self._processes: dict[int, _Pagefind] = {}  # the shards being indexed now
+        self._changes = [0] * self.shards  # records added that differ from the live ones, per shard
+        self._early: dict[int, _Early] = {}  # carry: shards indexed while the rest of the build goes on
         self._lock = threading.Lock()
         self._closed = False
         if self._carry:  # every page is a member already, with its live record
@@ -184,7 +187,9 @@ class Indexer:
         """A searchable page rendered now, and its record (context.search_record)."""
         line = json.dumps([path, record], ensure_ascii=False, sort_keys=True).encode() + b"\n"
         k = self._member(path, digest(line), position)
-        self._dirty[k] = self._dirty[k] or self._docs[path] != self._old_docs.get(path)
+        if self._docs[path] != self._old_docs.get(path):
+            self._dirty[k] = True
+            self._changes[k] += 1
         if k not in self._spooled:
             self._spooled[k] = open(self._spool / f"{k}.jsonl", "wb")  # closed by finish or close
         self._spooled[k].write(line)
@@ -201,7 +206,10 @@ class Indexer:
 
     def flush(self) -> None:
         """After a batch of pages, in a full build: each changed shard with a Pagefind process (or that can have
-        one now) is given what was spooled for it since."""
+        one now) is given what was spooled for it since. Carried over (an incremental build, whose changed records
+        come first: render._batches): each shard with a changed record is indexed now, in the background (_Early)."""
+        if self._carry:
+            self._index_early()
         if not self._in_order:  # records come as pages change: ordered when the last has come
             return
         for k in range(self.shards):
@@ -269,12 +277,53 @@ class Indexer:
                 self.close()
                 return
 
+    def _index_early(self) -> None:
+        """Carried over: each shard with a changed record, and no process yet, indexed now in a thread from the
+        records made so far, while the build makes the other pages (Pagefind's part of an incremental build, about
+        1 s for a shard of 1,250 pages, was most of what followed). It gives its bundle to `finish`, which takes it
+        if no changed record came for the shard since (else the shard is indexed again)."""
+        for k in range(self.shards):
+            if self._dirty[k] and k not in self._early and len(self._early) < CONCURRENT:
+                self._spooled[k].flush()  # what it holds now, read by the thread: the lines added later are not
+                early = self._early[k] = _Early(self._changes[k], self._spooled[k].tell())
+                early.thread = threading.Thread(target=self._get_early, args=(k, early), daemon=True)
+                early.thread.start()
+
+    def _get_early(self, k: int, early: _Early) -> None:
+        try:
+            early.process = process = self._start(k)
+            if process is None:
+                return
+            early.lines = self._ordered(k, early.spooled)
+            for line in early.lines:
+                process.add(*json.loads(line))
+            process.write()
+            process.receive()
+        except BaseException as e:  # raised by `finish` if it takes this bundle
+            early.failure = e
+
     def _index(self, k: int) -> None:
         """Shard k's bundle, by its Pagefind process, and its records file beside it."""
+        target = self.stage / records_file(k)
+        early = self._early.get(k)
+        if early is not None:
+            early.thread.join()
+            if early.changes == self._changes[k]:  # no changed record came since: its bundle is the shard's
+                if early.failure is not None:
+                    raise early.failure
+                if early.process is None:  # the index was closed (a shard failed)
+                    return
+                target.write_bytes(b"".join(early.lines))
+                early.process.write_files()
+                self._done(k, early.process)
+                return
+            with self._lock:  # made from fewer records than the shard has now: indexed again
+                stale = self._processes.pop(k, None)
+            if stale is not None:
+                stale.kill()
         process = self._start(k)
         if process is None:
             return
-        target = self.stage / records_file(k)
         if self._in_order:  # the spool holds the shard's records in order: what is left of it, then keep it
             self._feed(k)
             if k in self._spooled:
@@ -288,6 +337,9 @@ class Indexer:
                 process.add(*json.loads(line))
         process.write()
         process.wait()
+        self._done(k, process)
+
+    def _done(self, k: int, process: _Pagefind) -> None:
         with self._lock:
             del self._processes[k]
             self._bundles[k] = {f"{bundle(k)}/{name}" for name in process.names}
@@ -296,13 +348,13 @@ class Indexer:
         """The live site's files of shard k's bundle that its new bundle, indexed now, has not."""
         return bundle_files(self.out, k) - self._bundles[k]
 
-    def _ordered(self, k: int) -> list[bytes]:
-        """Shard k's records in page order: those made now (spooled) and those kept (read back from the live site;
-        when carried over, in the live shard's order, which is the site's)."""
+    def _ordered(self, k: int, spooled: int | None = None) -> list[bytes]:
+        """Shard k's records in page order: those made now (spooled; its first `spooled` bytes only, if given) and
+        those kept (read back from the live site; when carried over, in the live shard's order, which is the site's)."""
         made: dict[str, bytes] = {}
         if k in self._spooled:
             with open(self._spooled[k].name, "rb") as lines:
-                for line in lines:
+                for line in (lines.read(spooled) if spooled is not None else lines.read()).splitlines(keepends=True):
                     made[json.loads(line)[0]] = line
         if self._carry:
             with open(self.out / records_file(k), "rb") as lines:
@@ -359,6 +411,19 @@ class Indexer:
             self._members[k].append((position, path))
         self._docs[path] = digest
         return k
+
+
+@dataclass
+class _Early:
+    """A shard indexed early (Indexer._index_early): how many changed records it had when it started, its thread and
+    Pagefind process, the records it was given, and what went wrong, if anything."""
+
+    changes: int
+    spooled: int  # the bytes of the shard's spool file it was made from
+    thread: threading.Thread = field(init=False)
+    process: _Pagefind | None = None
+    lines: list[bytes] = field(default_factory=list)
+    failure: BaseException | None = None
 
 
 def _path_of(line: bytes) -> str:
@@ -421,6 +486,12 @@ class _Pagefind:
         self._send({"type": "GetFiles", "index_id": self._index_id})
 
     def wait(self) -> None:
+        """Wait for the bundle and write its files."""
+        self.receive()
+        self.write_files()
+
+    def receive(self) -> None:
+        """Wait for the bundle's files (held until `write_files`) and for the process to end."""
         while not self._written.wait(timeout=1):
             if self._process.poll() is not None:  # gone without a word: the reader is about to say so
                 self._reader.join(timeout=5)
@@ -432,9 +503,8 @@ class _Pagefind:
         self._stdin.close()
         self._process.wait()
         self._close()
-        self._write_files()
 
-    def _write_files(self) -> None:
+    def write_files(self) -> None:
         made = set()
         for file in self._files or []:
             try:

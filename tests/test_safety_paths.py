@@ -1,5 +1,6 @@
-"""Nothing a user does destroys data: an output folder that is not a site is refused, paths from data/ and from
-answers stay where they belong, files keep their modes, a killed build's temporary files are swept up."""
+"""Nothing a user does destroys data: an output folder that is not a site is refused, a file added to a site by
+hand outlives any build, paths from data/ and from answers stay where they belong, files keep their modes, a killed
+build's temporary files are swept up and nothing that merely looks like one."""
 
 import json
 import os
@@ -72,9 +73,120 @@ def test_site_build_fills_an_empty_folder_and_replaces_only_its_own_site(kb, tmp
     assert (out / render.MANIFEST).is_file() and (out / "index.html").is_file()
     (out / "stray.txt").write_text("left by hand in the built site")
     # its own site, updated where it is (an incremental build: the same templates and code): a file it did not make
-    # stays. A full build (other templates or code) puts a whole new site in the folder's place: such a file goes.
+    # stays (a full build keeps it too: test_a_full_build_keeps_what_was_added_to_the_site_by_hand)
     assert kb("site", "build", "--out", str(out)).exit_code == 0
     assert (out / "stray.txt").read_text() == "left by hand in the built site" and (out / "index.html").is_file()
+
+
+def _other_templates(out: Path) -> None:
+    """The live site as if made by other templates or code: the next build is a full one, a whole new site."""
+    manifest = json.loads((out / render.MANIFEST).read_text())
+    (out / render.MANIFEST).write_text(json.dumps(manifest | {"assets": "other templates"}))
+
+
+def test_a_full_build_keeps_what_was_added_to_the_site_by_hand_and_drops_only_its_own_old_pages(kb, tmp_path):
+    out = tmp_path / "public"
+    assert kb("site", "build", "--out", str(out)).exit_code == 0
+    (out / "CNAME").write_text("kb.example.org\n")  # how GitHub Pages is told the domain
+    (out / ".git" / "refs").mkdir(parents=True)
+    (out / ".git" / "HEAD").write_text("ref: refs/heads/gh-pages\n")
+    (out / "works" / "my-notes.html").write_text("<p>mine</p>")
+    (out / "latest").symlink_to("index.html")
+    (out / "works" / "a-work-since-removed.html").write_text("<p>old</p>")  # a page the last build made
+    _other_templates(out)
+    manifest = json.loads((out / render.MANIFEST).read_text())
+    manifest["pages"]["works/a-work-since-removed.html"] = "fingerprint"
+    (out / render.MANIFEST).write_text(json.dumps(manifest))
+    assert kb("site", "build", "--out", str(out)).exit_code == 0
+    assert json.loads((out / render.MANIFEST).read_text())["assets"] != "other templates"  # it was a full build
+    assert (out / "CNAME").read_text() == "kb.example.org\n"
+    assert (out / ".git" / "HEAD").read_text() == "ref: refs/heads/gh-pages\n" and (out / ".git" / "refs").is_dir()
+    assert (out / "works" / "my-notes.html").read_text() == "<p>mine</p>"
+    assert os.readlink(out / "latest") == "index.html"
+    assert not (out / "works" / "a-work-since-removed.html").exists()
+
+
+def test_an_output_folder_given_as_a_link_stays_a_link_and_the_site_is_built_where_it_points(kb, tmp_path):
+    real = tmp_path / "real"
+    assert kb("site", "build", "--out", str(real)).exit_code == 0
+    link = tmp_path / "public"
+    link.symlink_to(real)
+    _other_templates(real)
+    assert kb("site", "build", "--out", str(link)).exit_code == 0
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert json.loads((real / render.MANIFEST).read_text())["assets"] != "other templates"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == [".kb.real.lock"]
+
+
+def test_a_folder_of_the_users_named_like_a_staging_folder_is_never_moved_nor_removed(kb, tmp_path):
+    out = tmp_path / "public"
+    backup = tmp_path / ".public.old-backup"
+    (backup / "site").mkdir(parents=True)
+    (backup / "site" / "notes.txt").write_text("precious")
+    (tmp_path / ".public.new-draft").mkdir()
+    (tmp_path / ".public.new-draft" / "draft.md").write_text("mine too")
+    assert kb("site", "build", "--out", str(out)).exit_code == 0  # no site yet: a killed swap would be put back
+    assert kb("site", "build", "--out", str(out)).exit_code == 0
+    assert (backup / "site" / "notes.txt").read_text() == "precious" and not (out / "notes.txt").exists()
+    assert (tmp_path / ".public.new-draft" / "draft.md").read_text() == "mine too"
+
+
+@pytest.mark.parametrize("where", ["under a file", "inside the templates", "a mount point"])
+def test_site_build_refuses_an_output_folder_it_cannot_build_in_with_one_line(kb, tmp_path, monkeypatch, where):
+    from kb.website import assets_dir
+
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes\n")
+    out = {
+        "under a file": notes / "site",
+        "inside the templates": assets_dir() / "static" / "preview",
+        "a mount point": tmp_path / "volume",
+    }[where]
+    if where == "a mount point":
+        out.mkdir()
+        real = os.path.ismount
+        monkeypatch.setattr(os.path, "ismount", lambda p: str(p) == str(out) or real(p))
+    result = kb("site", "build", "--out", str(out))
+    assert result.exit_code == 2, result.output
+    assert {"under a file": "is a file", "inside the templates": "lies inside", "a mount point": "mount point"}[
+        where
+    ] in one_error_line(result)
+    assert notes.read_text() == "my notes\n" and not (assets_dir() / "static" / "preview").exists()
+
+
+def test_a_new_site_can_be_read_by_others_as_any_new_folder_can(kb, tmp_path):
+    out = tmp_path / "public"
+    umask = os.umask(0o022)
+    try:
+        assert kb("site", "build", "--out", str(out)).exit_code == 0
+    finally:
+        os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o755  # a web server running as another user can serve it
+
+
+def test_a_manifest_whose_table_of_works_was_edited_into_a_list_makes_a_full_build_not_a_traceback(kb, tmp_path):
+    out = tmp_path / "public"
+    assert kb("site", "build", "--out", str(out)).exit_code == 0
+    manifest = json.loads((out / render.MANIFEST).read_text())
+    (out / render.MANIFEST).write_text(json.dumps(manifest | {"works": []}))
+    result = kb("site", "build", "--out", str(out))
+    assert result.exit_code == 0 and "Traceback" not in result.output
+    assert isinstance(json.loads((out / render.MANIFEST).read_text())["works"], dict)
+
+
+def test_a_staging_folder_is_removed_even_when_closing_the_search_index_fails_for_a_full_disk(tmp_path):
+    import errno
+
+    class FullDisk:
+        def close(self):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    stage = tmp_path / ".public.new-x"
+    (stage / "works").mkdir(parents=True)
+    (stage / "works" / "a.html").write_text("x" * 1000)
+    with pytest.raises(OSError, match="No space"):
+        render._remove_stage(stage, FullDisk())  # type: ignore[arg-type]
+    assert not stage.exists()
 
 
 def test_site_serve_refuses_the_same_folders_as_build(kb, data):

@@ -9,8 +9,10 @@ import shutil
 import threading
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from kb.website import render, searchindex
+from kb.website import render, searchindex, staging
 from tests.test_site import EDITS, build
 
 
@@ -40,8 +42,7 @@ def test_a_leftover_journal_naming_a_file_outside_the_site_is_refused_naming_it(
     build(data, out)
     precious = tmp_path / "precious.txt"
     precious.write_text("the user's")
-    stage = tmp_path / "._site.new-left"
-    stage.mkdir()
+    stage = staging.make(out, "new")  # what a killed build left
     rel = str(precious) if where == "ABSOLUTE" else where
     (stage / render.JOURNAL).write_text(json.dumps({"put": [], "drop": [rel]}))
     with pytest.raises(render.JournalPending, match=f"{stage / render.JOURNAL}: .*outside.*remove {stage}"):
@@ -56,8 +57,7 @@ def test_a_journal_through_a_link_out_of_the_site_is_refused(data, tmp_path):
     elsewhere.mkdir()
     (elsewhere / "precious.txt").write_text("the user's")
     (out / "linked").symlink_to(elsewhere)
-    stage = tmp_path / "._site.new-left"
-    stage.mkdir()
+    stage = staging.make(out, "new")  # what a killed build left
     (stage / render.JOURNAL).write_text(json.dumps({"put": [], "drop": ["linked/precious.txt"]}))
     with pytest.raises(render.JournalPending, match="outside"):
         render.recover(out)
@@ -68,8 +68,7 @@ def test_a_journal_through_a_link_out_of_the_site_is_refused(data, tmp_path):
 def test_kb_site_build_names_a_bad_journal_and_the_way_out_in_one_line(kb, data, tmp_path, body):
     out = tmp_path / "_site"
     assert kb("site", "build", "--out", str(out), "--date", "2026-01-01").exit_code == 0
-    stage = tmp_path / "._site.new-left"
-    stage.mkdir()
+    stage = staging.make(out, "new")  # what a killed build left
     (stage / render.JOURNAL).write_text(body)
     stopped = kb("site", "build", "--out", str(out), "--date", "2026-01-01")
     assert stopped.exit_code == 1 and "Traceback" not in stopped.stderr
@@ -83,7 +82,7 @@ def test_kb_site_build_names_a_bad_journal_and_the_way_out_in_one_line(kb, data,
 def test_a_journal_that_cannot_be_applied_is_reported_as_pending_not_as_the_previous_site_kept(kb, data, tmp_path):
     out = tmp_path / "_site"
     assert kb("site", "build", "--out", str(out), "--date", "2026-01-01").exit_code == 0
-    stage = tmp_path / "._site.new-left"
+    stage = staging.make(out, "new")  # what a killed build left
     (stage / "index.html").mkdir(parents=True)  # a folder to move where a file is: the rename fails
     (stage / "index.html" / "x").write_text("new")
     (stage / render.JOURNAL).write_text(json.dumps({"put": ["index.html/x", render.MANIFEST], "drop": []}))
@@ -153,3 +152,9 @@ def test_a_build_whose_staging_folder_was_swept_up_under_it_moves_nothing_in(dat
     with pytest.raises(render.SiteBuildError, match="removed while this build wrote into it"):
         build(data, out)
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.text(alphabet="a./\0", max_size=8), max_size=4))
+def test_the_manifests_one_scan_for_paths_outside_the_site_agrees_with_the_rule_for_one_path(rels):
+    assert render._all_inside(rels) == all(render._inside(rel) for rel in rels)

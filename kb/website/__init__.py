@@ -154,7 +154,7 @@ def build_workspace(
     may never be data/ nor hold it; checked before the catalogue is read."""
     from kb.website import render
 
-    render.check_out(out or ws.site_dir, (ws.data_dir,))
+    render.check_out(out or ws.site_dir, (ws.data_dir, assets_dir()))
     with ws.connect() as conn:
         return build(
             conn,

@@ -21,7 +21,6 @@ import os
 import re
 import shutil
 import sys
-import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -31,14 +30,13 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemBytecodeCache, FileSystemLoader, StrictUndefined, Template
 
 from kb import __version__
-from kb.website import searchindex
+from kb.website import searchindex, staging
 from kb.website.context import WORKS_FOLDER, Page, Sources, digest, fingerprint, search_record
 from kb.website.markup import plain, prepare, safe_url
 
 MANIFEST = ".kb-site.json"
 # Folders a build makes beside out/ (`.<out>.<kind>-<random>`); any left over is from a killed build
 # ("index" from builds before the atomic exchange).
-STAGING_KINDS = ("new", "old", "index")
 # From <fcntl.h> and <linux/fs.h>: renameat2(2) is not wrapped by Python's os module.
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
@@ -210,11 +208,14 @@ def write_site(
     and those to remove) and applies it: killed before the journal is written, out/ is the old site; after, out/
     may be a mix until the next build (or `recover`) applies the journal again, which gives the new site. Every
     other file of the live site is left where it is (one added by hand included; one of the site removed by hand is
-    made again), whereas a full build puts the new site in place of the whole folder (a file added by hand goes).
+    made again); a full build links every file no build made (a CNAME, a .git folder) into the new site before it
+    takes the old one's place (_keep_theirs). An out/ that is a link: the site is built where it points.
     out/ must be a site a build made, an empty folder or nothing (check_out); `protected` are folders (data/) it
     may not be, hold or be inside. One build of a site at a time: a second waits (up to BUILD_WAIT) for the first.
     """
-    check_out(out, protected)
+    if out.is_symlink():  # the site is where the link points: swapping in a new site must not replace the link
+        out = out.resolve()
+    check_out(out, (*protected, assets))
     out.parent.mkdir(parents=True, exist_ok=True)
     with _locked(out):  # a second build would sweep up this one's staging folder as a killed build's (recover)
         try:
@@ -228,6 +229,7 @@ def write_site(
             return _write_locked(pages, out, assets, figures, search, searchable, sources)
         finally:
             gc.unfreeze()  # what `lasting` froze
+            staging.tidy(out)  # the folders this build made and removed; one it kept (a journal) stays listed
 
 
 def _write_locked(
@@ -254,7 +256,7 @@ def _write_locked(
         plan.in_place = in_place
         if plan.only is not None:
             plan.restore(out)
-    stage = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.new-"))
+    stage = staging.make(out, "new")
     made_stage = os.stat(stage).st_ino
     report = Report(out=out)
     indexer = None
@@ -305,6 +307,7 @@ def _write_locked(
                     " finishes it"
                 ) from e
         else:
+            _keep_theirs(out, stage, old)
             _ours(stage, made_stage)
             _swap(stage, out)
     except searchindex.PagefindFailed as e:
@@ -521,7 +524,8 @@ def _works_digest(works: tuple[str, ...] | None) -> str | None:
 
 def check_out(out: Path, protected: Sequence[Path] = ()) -> None:
     """Refuse an out/ whose replacing would destroy what a build did not make: a file, a folder that is not a
-    site (no manifest, which every build writes last), or data/, a folder holding it or one inside it."""
+    site (no manifest, which every build writes last), or a protected folder (data/, the templates and static
+    files), a folder holding one or one inside one; and an out/ no build can write: under a file, a mount point."""
     where = out.resolve()
     for folder in protected:
         guarded = folder.resolve()
@@ -529,6 +533,12 @@ def check_out(out: Path, protected: Sequence[Path] = ()) -> None:
             raise OutRefused(f"{out} is {folder}, holds it or lies inside it: choose another output folder")
     if where.exists() and not where.is_dir():
         raise OutRefused(f"{out} is a file, not a site folder: choose another output folder")
+    above = next((p for p in where.parents if p.exists()), None)
+    if above is not None and not above.is_dir():
+        raise OutRefused(f"{out} lies under {above}, which is a file: choose another output folder")
+    if where.is_dir() and os.path.ismount(where):
+        # a build writes beside out/ and moves its files in: across file systems no move can be done in one step
+        raise OutRefused(f"{out} is a mount point: choose a folder inside it as the output folder")
     if where.is_dir() and any(where.iterdir()) and not isinstance(_manifest_of(where), dict):
         raise OutRefused(
             f"{out} is a folder that kb site build did not make (no {MANIFEST}): it would be replaced, so "
@@ -546,10 +556,12 @@ def _manifest_of(out: Path):
 def _remove_stage(stage: Path, indexer: searchindex.Indexer | None, keep: bool = False) -> None:
     """The staging folder removed (the unfinished site after a failure, the previous one after the exchange), once
     no Pagefind process can still be writing into it; `keep`: left for the next build (a journal not applied)."""
-    if indexer is not None:
-        indexer.close()
-    if not keep:
-        shutil.rmtree(stage, ignore_errors=True)
+    try:
+        if indexer is not None:
+            indexer.close()
+    finally:  # a full disk can fail the close too: the staging folder must go all the same, to free the space
+        if not keep:
+            shutil.rmtree(stage, ignore_errors=True)
 
 
 def recover(out: Path) -> None:
@@ -574,9 +586,7 @@ def _recover(out: Path) -> None:
     """Finish or undo what a killed build left beside out/: apply the journal of an incremental build killed after
     writing it (the new site), remove every other staging folder (out/ was not touched yet); if a full build was
     killed between the two renames of the fallback swap (no out/ at all), put the previous site back first."""
-    leftovers = [
-        p for p in sorted(out.parent.iterdir()) if p.name.startswith(tuple(f".{out.name}.{k}-" for k in STAGING_KINDS))
-    ]
+    leftovers = staging.listed(out)  # only the folders a build made: never one of the user's that looks alike
     if not out.exists():
         for folder in leftovers:
             if folder.name.startswith(f".{out.name}.old-") and (folder / "site").is_dir():
@@ -586,6 +596,7 @@ def _recover(out: Path) -> None:
         if out.is_dir() and (folder / JOURNAL).is_file():
             _apply(folder, out)
         shutil.rmtree(folder, ignore_errors=True)
+    staging.tidy(out)
 
 
 # Pages rendered per batch: large enough that forking workers for it pays, small enough that its contexts are a
@@ -815,6 +826,9 @@ def read_manifest(out: Path) -> dict:
         return {}
     if not isinstance(manifest, dict):
         return {}
+    # the parts a build reads as tables: of another shape (a hand edit), the whole manifest is not trusted
+    if not all(isinstance(manifest.get(part, {}), dict) for part in ("pages", "works", "deps", "cards", "search")):
+        return {}
     pages, figures = manifest.get("pages", {}), manifest.get("figures", [])
     if not isinstance(pages, dict) or not isinstance(figures, list) or not _all_inside([*pages, *figures]):
         return {}
@@ -835,6 +849,41 @@ def _write(path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
+# What a build makes as a whole folder: whatever of the live site lies in these is the build's, never the user's
+_BUILDS_FOLDERS = ("static", searchindex.SEARCH_DIR, searchindex.RECORDS_DIR)
+
+
+def _keep_theirs(out: Path, stage: Path, old: dict) -> None:
+    """Before a full build's new site takes the live one's place: every file of the live site that no build made
+    (a CNAME, a .git folder, a page added by hand) is linked into the new site, unless the new site has a file of
+    that name. What a build made is what the live manifest names (pages, figures, the manifest itself) and the
+    folders only a build writes; a manifest that could not be read names nothing, so the old pages stay too."""
+    if not out.is_dir() or out.is_symlink():
+        return
+    made = {MANIFEST, *old.get("pages", {}), *old.get("figures", [])}
+    for folder, dirs, files in os.walk(out):
+        rel_folder = os.path.relpath(folder, out)
+        if rel_folder == ".":
+            dirs[:] = [d for d in dirs if d not in _BUILDS_FOLDERS]
+        for name in [*files, *dirs]:
+            rel = name if rel_folder == "." else f"{rel_folder}/{name}"
+            target, source = stage / rel, os.path.join(folder, name)
+            if rel in made or os.path.lexists(target):
+                continue
+            if name in dirs and not os.path.islink(source):
+                if not os.listdir(source):  # an empty folder; one with files is made for them
+                    target.mkdir(parents=True)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if os.path.islink(source):
+                os.symlink(os.readlink(source), target)
+            else:
+                try:
+                    os.link(source, target)  # the same file system (the stage is beside out/): no copy
+                except OSError:
+                    shutil.copy2(source, target)
+
+
 def _swap(new: Path, out: Path) -> None:
     """Put the folder `new` where `out` is, in one step: afterwards `new` holds the old site.
 
@@ -846,7 +895,7 @@ def _swap(new: Path, out: Path) -> None:
         return
     if _exchange(new, out):
         return
-    old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
+    old = staging.make(out, "old")
     os.replace(out, old / "site")
     os.replace(new, out)
     os.replace(old / "site", new)

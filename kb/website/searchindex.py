@@ -31,6 +31,7 @@ from io import BufferedReader
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO, cast
 
+from kb.website import staging
 from kb.website.context import digest
 
 SEARCH_DIR = "pagefind"
@@ -171,7 +172,7 @@ class Indexer:
         if self._executable is None:
             raise PagefindFailed("Pagefind is not installed (pip install pagefind[bin])")
         # a name the next build removes if this one is killed (render's staging folders: .NAME.index-*)
-        self._spool = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.index-"))
+        self._spool = staging.make(out, "index")
         self._spooled: dict[int, BinaryIO] = {}  # shard -> its spool file, written as pages come
         self._fed: dict[int, int] = {}  # shard -> how much of its spool file its process has been given (bytes)
         self._processes: dict[int, _Pagefind] = {}  # the shards being indexed now
@@ -402,7 +403,10 @@ class Indexer:
         for process in processes:
             process.kill()
         for spooled in self._spooled.values():
-            spooled.close()
+            try:
+                spooled.close()
+            except OSError:  # its buffer could not be written (a full disk): it is removed below all the same
+                pass
         shutil.rmtree(self._spool, ignore_errors=True)
 
     def _member(self, path: str, digest: str, position: int) -> int:

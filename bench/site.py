@@ -265,6 +265,8 @@ def main() -> None:
         return at_scale(int(sys.argv[2]), root)
     if sys.argv[1:2] == ["--profile"]:
         return profile_incremental(int(sys.argv[2]), root)
+    if not all(a.isdigit() for a in sys.argv[1:]):
+        sys.exit("usage: bench/site.py [N ...] | --scale N | --profile N | --build-once DATA DB ROOT")
     sizes = [int(a) for a in sys.argv[1:]] or [1000, 10000]
     for n in sizes:
         bench(n, root)

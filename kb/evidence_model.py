@@ -11,16 +11,21 @@ whole sentence for a motivation, the matched phrase for a technique.
   such as "crucial" or "we hope", where the sentence stands, whether it reports numbers); a sentence is positive
   when it is part of a curated stated or partly-stated quote. The other says which motivations a work is about
   (each motivation's cue count over the whole abstract, its share, whether it leads), positive when the curators
-  quote the authors for it. A work's likeliest motivation scores best-sentence x topic, and is proposed with the
-  best sentence (or one naming that motivation nearly as good); one motivation per work (MotivationModel.score says
-  why). The threshold maximises the out-of-fold F-beta with beta 0.5 (folds by work, inside the fitting set):
-  claiming that authors say what they do not is the worse error. Issue 23 asks for precision 0.9; cross-validated
+  quote the authors for it. Each motivation scores its own stating sentence x topic (the best sentence naming one of
+  its cues, if at least half as good as the best sentence of all; else the best one at half its score), and the
+  best is proposed with that sentence; one motivation per work (MotivationModel.score says why). The threshold
+  maximises the out-of-fold F-beta with beta 0.5 (folds by work, inside the fitting set): claiming that authors say
+  what they do not is the worse error. Issue 23 asks for precision 0.9; cross-validated
   on the tuning part (158 works with an abstract, 69 positives, 2026-12-07) the tagger reaches 0.97 (31 of 32) at
   recall 0.45, an optimistic figure since the word lists were written by reading that part; on 80 works curated
   after the rules were frozen, 0.87 (20 of 23) at recall 0.57 (BENCHMARKS.md). Thresholds weighting recall more, and
   MiniLM sentence features, raised recall only by losing precision in cross-validation. The statement is found
   more reliably than the motivation it is for (works said to state one, whichever: 0.91 on the added works): which
-  of five motivations the curators file a statement under follows the work's subject.
+  of five motivations the curators file a statement under follows the work's subject, and the stating sentence's
+  words. Left out one set at a time (bench/tagger_sets.py: each set of works curated blind to the tagger, and the
+  held-out part's other works, scored by a tagger fitted without them; 279 works, 136 positives, 2026-12-07),
+  scoring each motivation by its own sentence instead of the likeliest topic by the best sentence raised pooled
+  recall from 0.404 to 0.463 at precision 0.859 -> 0.863 (55 of 64 -> 63 of 73): figures of sets already tuned on.
 - Techniques: each technique's name and keywords, less those found more often in works without the technique than
   with it in the fitting set (a generic word such as "ablation"). Phrases learned from the texts themselves (word
   n-grams found only in a technique's works) were tried and dropped: on the tuning part they were words like
@@ -51,6 +56,9 @@ MIN_PROPOSALS = 5  # the precision that sets the threshold is read over at least
 FOLDS = 5  # out-of-fold scores for the threshold: folds by work, assigned by a hash of the id (stable)
 L2 = 1.0  # ridge penalty on the standardised features: few positives (dozens), so keep the weights small
 TOPIC_L2 = 5.0  # stronger for the topic model: it sees each work once per motivation, with a dozen positives each
+# A motivation none of whose cue sentences scores at least this share of the best sentence's keeps the best sentence at
+# this share of its score (MotivationModel.stating); 0.25 or 0.75 ranked worse left out set by set; 1.0 scores as before
+SECOND_BEST = 0.5
 
 # Words of a sentence that gives a reason for the work rather than reporting it (the "why" of an abstract).
 WHY = (
@@ -161,11 +169,12 @@ def positives(work: Work) -> dict[str, list[str]]:
 class MotivationModel:
     """Two small models: whether a sentence states a motivation (any), and which motivations a work is about.
 
-    A work's motivation scores statement x topic: the best sentence's probability of being a statement, times the
-    probability that the curators would tag the work with that motivation at all (from the cue words across the
-    whole text and the techniques it names). The curators' choice of motivation follows the work's subject more
-    than the words of the stating sentence ("prevent harmful outcomes" states AI control's monitoring motivation),
-    which is why the topic is learned from the whole text."""
+    A work's motivation scores statement x topic: its stating sentence's probability of being a statement (stating:
+    the best sentence naming one of its cues, or the best of all at half its score), times the probability that the
+    curators would tag the work with that motivation at all (from the cue words across the whole text). The
+    curators' choice of motivation follows the work's subject more than the words of the stating sentence ("prevent
+    harmful outcomes" states AI control's monitoring motivation), which is why the topic is learned from the whole
+    text; the sentence's own words weigh in through stating."""
 
     def __init__(
         self,
@@ -277,7 +286,8 @@ class MotivationModel:
         return choice, precision
 
     def score(self, sentences: Sequence[str], text: str) -> dict[str, tuple[float, str]]:
-        """The work's likeliest motivation, its score in the text and the sentence that states it.
+        """The work's likeliest motivation, its score in the text and the sentence that states it: the motivation
+        whose own stating sentence (stating) x topic probability is the best.
 
         One motivation, not each: the curators quote 46 of the tuning part's 54 works that state any under one
         motivation; proposing every motivation over the threshold cost more precision than it gained recall
@@ -289,13 +299,28 @@ class MotivationModel:
         if self.topic is None:
             return {}
         topic = self.topic.predict(self.topic_features(text))
+        candidates = [(*self.stating(slug, sentences, said), about, slug) for slug, about in zip(self.slugs, topic)]
+        statement, i, about, slug = max(candidates, key=lambda c: c[0] * c[2])
+        return {slug: (float(statement * about), sentences[i])}
+
+    def stating(self, slug: str, sentences: Sequence[str], said: np.ndarray) -> tuple[float, int]:
+        """How well the text states this motivation, and the sentence that does: the best sentence naming one of
+        its cues when that is at least half as good as the best sentence of all, else the best one at half its
+        score (SECOND_BEST).
+
+        Each motivation scores its own sentence x its topic probability, and the best product is proposed; before,
+        the likeliest topic took the best sentence whatever it named. Left out one set at a time over the sets
+        curated blind to the tagger (bench/tagger_sets.py, 2026-12-07, pooled): precision 55/64 -> 63/73, recall
+        0.404 -> 0.463; the motivation a statement is filed under follows its sentence's words too, not only
+        the subject of the whole text."""
         best = int(said.argmax())
-        slug, about = max(zip(self.slugs, topic), key=lambda pair: pair[1])
-        # the stating sentence: the best one, or one naming this motivation's cues that is nearly as good
         cue = self.cues.get(slug)
-        named = [i for i, s in enumerate(sentences) if cue and cue.search(s)]
-        i = max(named, key=lambda j: said[j]) if named and said[named].max() >= said[best] / 2 else best
-        return {slug: (float(said[best] * about), sentences[i])}
+        named = [j for j, s in enumerate(sentences) if cue and cue.search(s)]
+        if named:
+            i = max(named, key=lambda j: said[j])
+            if said[i] >= said[best] * SECOND_BEST:
+                return float(said[i]), i
+        return float(said[best]) * SECOND_BEST, best
 
     def propose(self, sentences: Sequence[str], text: str) -> dict[str, str]:
         """The motivations whose score clears the threshold, each with its sentence."""

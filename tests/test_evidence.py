@@ -441,6 +441,27 @@ def test_with_too_few_curated_statements_the_tagger_keeps_its_rules():
     assert [p.slug for p in tagger.propose(STATES) if p.kind == "motivation"] == ["deception"]  # the rules' choice
 
 
+class _Fixed:
+    """A fitted model's stand-in that gives these probabilities, whatever it is shown."""
+
+    def __init__(self, p):
+        self.p = np.array(p)
+
+    def predict(self, X):
+        return self.p
+
+
+def test_a_statement_is_filed_under_the_motivation_it_names_over_a_likelier_topic_it_does_not_name():
+    # the topic model leans to control (0.5) over deception (0.4), but the one stating sentence names deception
+    # alone: the old rule filed it under control, the likeliest topic, with a sentence that never names control
+    cues = {slug: tagging._stems(tagging.MOTIVATION_CUES[slug]) for slug in ("deception", "control")}
+    model = evidence_model.MotivationModel(list(cues), cues, tagging._STAKES, tagging._CONCERNS)
+    said = "Models could deceive their overseers."
+    text = " ".join([said, FILLER[0]])
+    model.sentence, model.topic = _Fixed([0.8, 0.05]), _Fixed([0.4, 0.5])
+    assert model.score(sentences(text), text) == {"deception": (pytest.approx(0.8 * 0.4), said)}
+
+
 def test_a_keyword_found_mostly_in_works_without_its_technique_is_dropped():
     texts = ["we use ablation and probes", "an ablation study", "ablation of heads", "linear probes"]
     labels = {"probing": np.array([1, 0, 0, 1])}

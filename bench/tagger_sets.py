@@ -1,0 +1,137 @@
+"""The evidence-first tagger, leave one set out: each set of works curated blind to it, scored by a tagger fitted
+without that set, and the counts pooled.
+
+    .venv/bin/python bench/tagger_sets.py [--json] [--misses]
+
+The sets are the files bench/tagger_added_*.txt named in SETS (each scored as `kb tag eval --rules-only
+--works-from FILE` scores it: fitted on the tuning part of the split less that file's works) and the held-out part
+of the split (`kb tag eval --rules-only --part held-out`: fitted on the whole tuning part). The held-out part
+shares works with the files; its row is printed whole, as the command gives it, but pooled only with the works no
+file names, so no work is counted twice (a second pooled row adds the whole held-out part, as four `kb tag eval`
+runs summed would). Pooled: stated-motivation precision and recall (95% Wilson) from the summed
+counts, technique macro F1 from the summed counts per technique (and the mean of the sets' own macro F1). --misses
+prints, per set, every positive the tagger did not propose and every wrong proposal, with the model's scores: what
+to read before changing the model. Reads data/ through the catalogue, rebuilt first if stale, like `kb tag eval`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SETS = ("tagger_added_after_freeze.txt", "tagger_added_batch3.txt", "tagger_added_batch4.txt")
+
+
+def listed(path: Path) -> frozenset[str]:
+    return frozenset(w for line in path.read_text().splitlines() if (w := line.split("#")[0].strip()))
+
+
+def catalogue_works() -> dict:
+    from kb import catalogue
+    from kb.workspace import Workspace
+
+    with Workspace.find().connect() as conn:  # rebuilt first if data/ changed
+        return catalogue.export(conn)
+
+
+def scored_sets(exported: dict) -> list[tuple[str, list, object, bool]]:
+    """(name, works scored, the tagger fitted without them, pooled or not) per set."""
+    from kb import tagging
+
+    works, vocabulary = exported["works"], (exported["techniques"], exported["motivations"])
+    named: frozenset[str] = frozenset()
+    out = []
+    for name in SETS:
+        ids = listed(REPO / "bench" / name)
+        named |= ids
+        tagger = tagging.EvidenceTagger(*vocabulary).fit([w for w in tagging.fitting_set(works) if w["id"] not in ids])
+        out.append((name, [w for w in works if w["id"] in ids], tagger, True))
+    tagger = tagging.EvidenceTagger(*vocabulary).fit(tagging.fitting_set(works))
+    held = [w for w in works if tagging.held_out(w["id"])]
+    out.append(("held-out part", held, tagger, False))
+    out.append(("held-out part, works no file names", [w for w in held if w["id"] not in named], tagger, True))
+    return out
+
+
+def misses(name: str, works: list, tagger) -> list[dict]:
+    """Each curated positive the tagger missed and each proposal that is wrong, with the model's score."""
+    from kb import tagging
+    from kb.evidence_model import positives
+
+    model, rows = tagger.motivation_model, []
+    for w in works:
+        if not tagging._has_text(w):
+            continue
+        said = positives(w)
+        proposed = {p.slug: p.evidence for p in tagger.propose(w["abstract"]) if p.kind == "motivation"}
+        scores = model.score(tagging.sentences(w["abstract"]), w["abstract"]) if model else {}
+        for slug in set(said) ^ set(proposed):
+            rows.append(
+                {
+                    "set": name,
+                    "work": w["id"],
+                    "slug": slug,
+                    "error": "missed" if slug in said else "wrong",
+                    "quote": (said.get(slug) or [proposed.get(slug)])[0],
+                    "likeliest": {s: [round(p, 3), sentence] for s, (p, sentence) in scores.items()},
+                    "threshold": round(model.threshold, 3) if model else None,
+                }
+            )
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    from kb import tagging
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument("--misses", action="store_true", help="print each missed positive and wrong proposal")
+    args = parser.parse_args(argv)
+    exported = catalogue_works()
+    up = tagging.ancestry(exported["techniques"])
+    rows, pooled, overlapping, wrong = [], {}, {}, []
+    for name, works, tagger, pool in scored_sets(exported):
+        counts = tagging._count(tagger, works, exported["techniques"], up)
+        figures = tagging._figures(counts)
+        rows.append({"set": name, "pooled": pool, **figures})
+        if pool:
+            pooled = tagging._add(pooled, counts) if pooled else counts
+            if args.misses:
+                wrong += misses(name, works, tagger)
+        if name != "held-out part, works no file names":
+            overlapping = tagging._add(overlapping, counts) if overlapping else counts
+    total = {"set": "pooled", **tagging._figures(pooled)}
+    twice = {
+        "set": "pooled, the whole held-out part (its works in a file counted twice)",
+        **tagging._figures(overlapping),
+    }
+    total["technique_macro_f1_mean_of_sets"] = round(
+        sum(r["technique_macro_f1"] for r in rows if r["pooled"]) / sum(r["pooled"] for r in rows), 3
+    )
+    if args.json:
+        print(json.dumps({"sets": rows, "pooled": total, "pooled_overlapping": twice, "misses": wrong}, indent=1))
+        return 0
+    print(
+        "set | works | proposed / positives | precision (95% Wilson) | recall (95% Wilson) | works stating p, r"
+        " | technique macro F1"
+    )
+    for r in [*rows, total, twice]:
+        s, ws = r["stated"], r["works_stating"]
+        print(
+            f"{r['set']} | {r['motivation_works']} | {s['proposed']} / {s['positives']} | {s['precision']} "
+            f"{s['precision_ci']} | {s['recall']} {s['recall_ci']} | {ws['precision']}, {ws['recall']} | "
+            f"{r['technique_macro_f1']}"
+        )
+    print(f"technique macro F1, mean of the pooled sets: {total['technique_macro_f1_mean_of_sets']}")
+    for m in wrong:
+        print(f"\n[{m['error']}] {m['set']} {m['work']} {m['slug']} (threshold {m['threshold']}): {m['quote']}")
+        for slug, (p, sentence) in m["likeliest"].items():
+            print(f"    likeliest {slug} {p}: {sentence}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -560,6 +560,68 @@ def test_a_run_of_hyphens_before_an_acronym_is_read_in_one_pass():
     assert "lat" not in {p.slug for p in tagger.propose(spelled) if p.kind == "technique"}
 
 
+def test_a_phrase_inside_a_longer_phrase_of_an_unrelated_technique_names_only_that_one():
+    techniques = [
+        {"slug": "circuit-analysis", "name": "Circuit analysis", "keywords": ["circuit"]},
+        {"slug": "representation-rerouting", "name": "Representation rerouting", "keywords": ["circuit breakers"]},
+        {"slug": "pruning", "name": "Pruning", "keywords": ["pruning"]},
+        {"slug": "structured-pruning", "name": "Structured", "parent": "pruning", "keywords": ["structured pruning"]},
+    ]
+    tagger = EvidenceTagger(techniques, TAXONOMY[1])
+
+    def found(text):
+        return {p.slug: p.evidence for p in tagger.propose(text) if p.kind == "technique"}
+
+    assert found("We train circuit breakers against jailbreaks.") == {"representation-rerouting": "circuit breakers"}
+    # the same word standing alone elsewhere in the text still names its own technique
+    assert found("Circuit breakers fail; we find the circuit behind it.")["circuit-analysis"] == "circuit"
+    # a technique's ancestor is named inside its descendant's phrase too
+    assert set(found("We apply structured pruning.")) == {"pruning", "structured-pruning"}
+
+
+def shipped_tagger() -> EvidenceTagger:
+    """The evidence-first tagger over the shipped taxonomy, unfitted: every phrase as written."""
+    import tomllib
+
+    from tests.conftest import REPO
+
+    taxonomy = tomllib.loads((REPO / "data" / "taxonomy.toml").read_text())
+    return EvidenceTagger(taxonomy["technique"], taxonomy["motivation"])
+
+
+@pytest.mark.parametrize(
+    "text, technique",
+    [
+        ("We stress-test chain-of-thought monitoring against deliberate evasion.", "ai-control"),
+        ("Reasoning models can evade a CoT monitor.", "ai-control"),
+        ("We train crosscoders on the base and the chat model.", "sparse-autoencoders"),
+        ("Transcoders replace the MLP with a sparse, wide layer.", "sparse-autoencoders"),
+        ("Lie detectors flag the policy's deceptive answers.", "probing"),
+        ("LLMs linearly encode truthfulness.", "representation-reading"),
+    ],
+)
+def test_the_shipped_taxonomy_names_field_terms_for_its_techniques(text, technique):
+    assert technique in {p.slug for p in shipped_tagger().propose(text) if p.kind == "technique"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Our steering intervention shifts activations along a truthful direction at inference time.",
+        "Intervening on the residual stream with a steering vector changes the refusal rate.",
+        "Knowledge editing updates a fact; activation editing changes a behaviour.",
+        "Ablating these concepts during fine-tuning steers generalisation.",
+    ],
+)
+def test_a_steering_intervention_an_edit_or_an_ablated_concept_is_no_causal_intervention(text):
+    assert "causal-intervention" not in {p.slug for p in shipped_tagger().propose(text) if p.kind == "technique"}
+
+
+def test_perturbing_weights_or_inputs_is_no_representation_control():
+    text = "We prune by the loss change under a small perturbation of the weights."
+    assert "representation-control" not in {p.slug for p in shipped_tagger().propose(text) if p.kind == "technique"}
+
+
 @pytest.mark.parametrize("sentence", ["Power seeking AI could disempower us.", "This x risk is real.", "A take-over."])
 def test_a_stakes_phrase_is_found_with_a_space_or_a_hyphen_between_its_words(sentence):
     assert tagging._STAKES.search(sentence)  # the lists say "power-seeking", "x-risk", "takeover" and "take over"

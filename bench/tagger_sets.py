@@ -1,7 +1,7 @@
 """The evidence-first tagger, leave one set out: each set of works curated blind to it, scored by a tagger fitted
 without that set, and the counts pooled.
 
-    .venv/bin/python bench/tagger_sets.py [--json] [--misses]
+    .venv/bin/python bench/tagger_sets.py [--json] [--misses | --curve]
 
 The sets are the files bench/tagger_added_*.txt named in SETS (each scored as `kb tag eval --rules-only
 --works-from FILE` scores it: fitted on the tuning part of the split less that file's works) and the held-out part
@@ -11,7 +11,10 @@ file names, so no work is counted twice (a second pooled row adds the whole held
 runs summed would). Pooled: stated-motivation precision and recall (95% Wilson) from the summed
 counts, technique macro F1 from the summed counts per technique (and the mean of the sets' own macro F1). --misses
 prints, per set, every positive the tagger did not propose and every wrong proposal, with the model's scores: what
-to read before changing the model. Reads data/ through the catalogue, rebuilt first if stale, like `kb tag eval`.
+to read before changing the model. --curve prints the pooled precision and recall under other threshold rules (each
+set's fitted threshold scaled, or fitted by another F-beta) and the most recall each reaches at precision 0.90 and
+0.85: what the aims cost at the current ranking. Reads data/ through the catalogue, rebuilt first if stale, like
+`kb tag eval`.
 """
 
 from __future__ import annotations
@@ -88,17 +91,82 @@ def misses(name: str, works: list, tagger) -> list[dict]:
     return rows
 
 
+SCALES = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5, 1.75, 2.0)
+BETAS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0, 1.5)
+
+
+def scored_works(works: list, tagger) -> tuple[list[tuple[float, bool]], int]:
+    """Each work's one motivation score and whether the curators have that motivation as stated or partly stated,
+    and how many such positives the works have (what kb.tagging._count counts, threshold aside)."""
+    from kb import tagging
+    from kb.evidence_model import positives
+
+    model, out, wanted = tagger.motivation_model, [], 0
+    for w in works:
+        if not tagging._has_text(w):
+            continue
+        said = positives(w)
+        wanted += len(said)
+        for slug, (p, _) in (model.score(tagging.sentences(w["abstract"]), w["abstract"]) if model else {}).items():
+            out.append((p, slug in said))
+    return out, wanted
+
+
+def curve(scored: list[tuple[str, list, object, bool]]) -> list[dict]:
+    """Pooled stated-motivation precision and recall under other threshold rules, each set's threshold from its own
+    fitting set as before: the fitted threshold scaled, and the out-of-fold F-beta for other betas."""
+    per_set = [(tagger.motivation_model, *scored_works(works, tagger)) for _, works, tagger, pool in scored if pool]
+
+    def pooled(rule: str, cut) -> dict:
+        tp = sum(right for model, pairs, _ in per_set for p, right in pairs if p >= cut(model))
+        proposed = sum(p >= cut(model) for model, pairs, _ in per_set for p, _ in pairs)
+        wanted = sum(n for _, _, n in per_set)
+        return {
+            "rule": rule,
+            "right": tp,
+            "proposed": proposed,
+            "positives": wanted,
+            "precision": round(tp / proposed, 3) if proposed else None,
+            "recall": round(tp / wanted, 3),
+        }
+
+    rows = [pooled(f"fitted threshold x {s}", lambda m, s=s: s * m.threshold) for s in SCALES]
+    rows += [pooled(f"out-of-fold F-beta, beta {b}", lambda m, b=b: m.fitted_threshold(b)[0]) for b in BETAS]
+    return rows
+
+
+def frontier(rows: list[dict], floor: float) -> dict | None:
+    """The rule with the highest pooled recall at pooled precision >= floor."""
+    return max((r for r in rows if (r["precision"] or 0) >= floor), key=lambda r: r["recall"], default=None)
+
+
 def main(argv: list[str] | None = None) -> int:
     from kb import tagging
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.add_argument("--misses", action="store_true", help="print each missed positive and wrong proposal")
+    parser.add_argument(
+        "--curve", action="store_true", help="print pooled precision and recall under other threshold rules"
+    )
     args = parser.parse_args(argv)
     exported = catalogue_works()
     up = tagging.ancestry(exported["techniques"])
     rows, pooled, overlapping, wrong = [], {}, {}, []
-    for name, works, tagger, pool in scored_sets(exported):
+    scored = scored_sets(exported)
+    if args.curve:
+        rules = curve(scored)
+        best = {str(f): frontier(rules, f) for f in (0.9, 0.85)}
+        if args.json:
+            print(json.dumps({"curve": rules, "frontier": best}, indent=1))
+            return 0
+        print("rule | right / proposed | positives | precision | recall")
+        for r in rules:
+            print(f"{r['rule']} | {r['right']} / {r['proposed']} | {r['positives']} | {r['precision']} | {r['recall']}")
+        for f, r in best.items():
+            print(f"highest pooled recall at precision >= {f}: " + (f"{r['recall']} ({r['rule']})" if r else "none"))
+        return 0
+    for name, works, tagger, pool in scored:
         counts = tagging._count(tagger, works, exported["techniques"], up)
         figures = tagging._figures(counts)
         rows.append({"set": name, "pooled": pool, **figures})

@@ -28,6 +28,11 @@ whole sentence for a motivation, the matched phrase for a technique.
   recall from 0.404 to 0.463 at precision 0.859 -> 0.863 (55 of 64 -> 63 of 73): figures of sets already tuned on.
   Then the first look at a fifth set sealed until this was committed (42 works): precision 0.73 (11 of 15), recall
   0.42, against 0.69 and 0.35 for the code before; every first look together: 0.845 (49 of 58), recall 0.419.
+  What the aims cost (bench/tagger_sets.py --curve, five sets left out one at a time, 321 works, 162 positives,
+  2026-12-07; leave-one-set-out tuning figures): at this model the most pooled recall at precision >= 0.90 was 0.370
+  (the fitted threshold x 1.5), at >= 0.85 0.407; one motivation per work caps it near 0.6 at any threshold. Giving
+  deception the standard's words for scheming (kb.tagging.MOTIVATION_CUES) then moved pooled precision 0.843 ->
+  0.875 and recall 0.463 -> 0.475 at the same F0.5 rule, and the frontier to 0.383 and 0.494 (BENCHMARKS.md).
 - Techniques: each technique's name and keywords, less those found more often in works without the technique than
   with it in the fitting set (a generic word such as "ablation"). Phrases learned from the texts themselves (word
   n-grams found only in a technique's works) were tried and dropped: on the tuning part they were words like
@@ -56,7 +61,8 @@ Work = Mapping[str, Any]
 
 # The threshold maximises the out-of-fold F-beta with beta 0.5 (precision counted as twice as important as recall);
 # the lowest threshold reaching a precision target (0.7 to 0.9) was tried first and chose worse ones: the first lucky
-# stretch of a few dozen proposals set it, and cross-validated it gave lower precision AND recall (docstring)
+# stretch of a few dozen proposals set it, and cross-validated it gave lower precision AND recall (docstring). Other
+# betas only move along the same curve (bench/tagger_sets.py --curve: 0.2 to 1.5 pooled, left out set by set)
 BETA = 0.5
 MIN_STATING_WORKS = 10  # fewer works with a curated statement than this to learn from, and the tagger keeps its rules
 MIN_PROPOSALS = 5  # the precision that sets the threshold is read over at least this many out-of-fold proposals
@@ -195,6 +201,8 @@ class MotivationModel:
         self.topic: Logistic | None = None
         self.threshold = 1.0  # unfitted: proposes nothing by itself
         self.precision: float | None = None  # out-of-fold precision at the threshold, on the fitting set
+        self.oof: list[tuple[float, bool]] = []  # out-of-fold (score, right) per work x motivation, best first
+        self.wanted = 0  # the fitting set's positives (works x motivations)
         self._topic_cache: dict[str, np.ndarray] = {}
 
     def sentence_features(self, sentences: Sequence[str]) -> np.ndarray:
@@ -255,7 +263,12 @@ class MotivationModel:
                     text = works[i]["abstract"]
                     oof[i] = {slug: p for slug, (p, _) in fitted.score(sentences(text), text).items()}
         self._fit(works, sentences, into=self)
-        self.threshold, self.precision = self._threshold(works, oof)
+        self.oof = sorted(
+            ((score, slug in positives(w)) for w, scores in zip(works, oof) for slug, score in scores.items()),
+            reverse=True,
+        )
+        self.wanted = sum(len(positives(w)) for w in works)
+        self.threshold, self.precision = self.fitted_threshold()
         return self
 
     def _fit(self, works, sentences, into: MotivationModel | None = None) -> MotivationModel:
@@ -274,20 +287,16 @@ class MotivationModel:
         model.topic = Logistic(TOPIC_L2).fit(T, yt) if 0 < yt.sum() < len(yt) else None
         return model
 
-    def _threshold(self, works, oof) -> tuple[float, float | None]:
-        """The threshold with the best out-of-fold F-beta (BETA) over works x motivations, and its precision."""
-        pairs = sorted(
-            ((score, slug in positives(w)) for w, scores in zip(works, oof) for slug, score in scores.items()),
-            reverse=True,
-        )
-        wanted = sum(len(positives(w)) for w in works)
+    def fitted_threshold(self, beta: float = BETA) -> tuple[float, float | None]:
+        """The threshold with the best out-of-fold F-beta over works x motivations, and its precision (fit()'s
+        out-of-fold scores; another beta only to chart the precision-recall frontier: bench/tagger_sets.py --curve)."""
         choice, precision, best, tp = 1.0, None, 0.0, 0
-        for k, (score, right) in enumerate(pairs, 1):
+        for k, (score, right) in enumerate(self.oof, 1):
             tp += right
-            if k < MIN_PROPOSALS or (k < len(pairs) and pairs[k][0] == score) or not tp:
+            if k < MIN_PROPOSALS or (k < len(self.oof) and self.oof[k][0] == score) or not tp:
                 continue  # too few to read a precision from, or a tie: a threshold takes all equal scores
-            p, r = tp / k, tp / wanted
-            f = (1 + BETA**2) * p * r / (BETA**2 * p + r)
+            p, r = tp / k, tp / self.wanted
+            f = (1 + beta**2) * p * r / (beta**2 * p + r)
             if f > best:
                 choice, precision, best = score, p, f
         return choice, precision

@@ -619,6 +619,13 @@ MOTIVATION_CUES = {  # most specific first: a sentence naming several is about t
         "hidden",
         "manipulat",
         "sycophan",
+        # the standard's own words for deception at scale ("deceptive or scheming models, models that hide goals"):
+        # without them a scheming model's sentence went to monitoring or control (bench/tagger_sets.py, wip-tagger6)
+        "scheming",
+        "schemer",
+        "alignment fak",
+        "hide",
+        "hiding",
     ),
     "monitoring": (
         "monitor",
@@ -692,7 +699,13 @@ ALIASES = {
     ),
     "probing": ("lie detector",),
     "mean-difference-probing": ("difference-in-mean", "difference in means", "diff-in-mean"),
-    "representation-control": ("editing representations", "representation editing"),
+    # "control vector" and "editing direction" read off the 80 added works' misses (wip-tagger6: a training score)
+    "representation-control": (
+        "editing representations",
+        "representation editing",
+        "control vector",
+        "editing direction",
+    ),
     "activation-steering": ("task vector", "in-context vector", "persona vector"),
     "concept-attribution": ("concept bottleneck", "explaining neurons", "semantic concept"),
     "causal-intervention": ("causally", "causal effect", "causal role"),

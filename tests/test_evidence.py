@@ -462,6 +462,31 @@ def test_a_statement_is_filed_under_the_motivation_it_names_over_a_likelier_topi
     assert model.score(sentences(text), text) == {"deception": (pytest.approx(0.8 * 0.4), said)}
 
 
+def test_a_sentence_about_scheming_models_is_filed_under_deception_over_a_likelier_topic():
+    # the standard's words for deception at scale: before they were cues, neither motivation named the sentence and
+    # the likelier topic (monitoring, 0.5 against 0.4) took it at half its score
+    cues = {slug: tagging._stems(tagging.MOTIVATION_CUES[slug]) for slug in ("deception", "monitoring")}
+    model = evidence_model.MotivationModel(list(cues), cues, tagging._STAKES, tagging._CONCERNS)
+    for said in (
+        "Highly capable AI systems could secretly pursue misaligned goals, which we call scheming.",
+        "Our results suggest a risk of alignment faking in future models.",
+        "A model may learn to hide its goals from its developers.",
+    ):
+        text = " ".join([said, FILLER[0]])
+        model.sentence, model.topic = _Fixed([0.8, 0.05]), _Fixed([0.4, 0.5])
+        assert model.score(sentences(text), text) == {"deception": (pytest.approx(0.8 * 0.4), said)}
+
+
+def test_a_threshold_weighted_more_toward_recall_never_stands_higher():
+    model = evidence_model.MotivationModel([], {}, tagging._STAKES, tagging._CONCERNS)
+    rights = [True, True, True, False, True, True, False, True, False, True, False, False, True, False, False]
+    model.oof = [(1 - k / 20, right) for k, right in enumerate(rights)]
+    model.wanted = sum(rights) + 3
+    thresholds = [model.fitted_threshold(beta)[0] for beta in (0.3, 0.5, 1.0, 2.0)]
+    assert thresholds == sorted(thresholds, reverse=True) and thresholds[0] > thresholds[-1]
+    assert model.fitted_threshold()[0] == model.fitted_threshold(evidence_model.BETA)[0]
+
+
 def test_a_keyword_found_mostly_in_works_without_its_technique_is_dropped():
     texts = ["we use ablation and probes", "an ablation study", "ablation of heads", "linear probes"]
     labels = {"probing": np.array([1, 0, 0, 1])}
@@ -598,6 +623,8 @@ def shipped_tagger() -> EvidenceTagger:
         ("Transcoders replace the MLP with a sparse, wide layer.", "sparse-autoencoders"),
         ("Lie detectors flag the policy's deceptive answers.", "probing"),
         ("LLMs linearly encode truthfulness.", "representation-reading"),
+        ("We add control vectors to the residual stream at inference time.", "representation-control"),
+        ("Hidden states are shifted along a learned editing direction.", "representation-control"),
     ],
 )
 def test_the_shipped_taxonomy_names_field_terms_for_its_techniques(text, technique):

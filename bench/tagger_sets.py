@@ -30,6 +30,7 @@ SETS = (
     "tagger_added_batch3.txt",
     "tagger_added_batch4.txt",
     "tagger_added_batch5.txt",
+    "tagger_added_batch6.txt",
 )
 
 

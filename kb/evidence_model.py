@@ -27,7 +27,9 @@ whole sentence for a motivation, the matched phrase for a technique.
   scoring each motivation by its own sentence instead of the likeliest topic by the best sentence raised pooled
   recall from 0.404 to 0.463 at precision 0.859 -> 0.863 (55 of 64 -> 63 of 73): figures of sets already tuned on.
   Then the first look at a fifth set sealed until this was committed (42 works): precision 0.73 (11 of 15), recall
-  0.42, against 0.69 and 0.35 for the code before; every first look together: 0.845 (49 of 58), recall 0.419.
+  0.42, against 0.69 and 0.35 for the code before; and at a sixth (39 works) 0.50 (4 of 8), recall 0.19, each
+  wrong proposal a quoted sentence filed under another motivation. Every first look together: 0.803 (53 of 66),
+  recall 0.384 (BENCHMARKS.md).
   What the aims cost (bench/tagger_sets.py --curve, five sets left out one at a time, 321 works, 162 positives,
   2026-12-07; leave-one-set-out tuning figures): at this model the most pooled recall at precision >= 0.90 was 0.370
   (the fitted threshold x 1.5), at >= 0.85 0.407; one motivation per work caps it near 0.6 at any threshold. Giving

@@ -31,6 +31,7 @@ SETS = (
     "tagger_added_batch4.txt",
     "tagger_added_batch5.txt",
     "tagger_added_batch6.txt",
+    "tagger_added_batch7.txt",
 )
 
 

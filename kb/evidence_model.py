@@ -28,7 +28,7 @@ whole sentence for a motivation, the matched phrase for a technique.
   recall from 0.404 to 0.463 at precision 0.859 -> 0.863 (55 of 64 -> 63 of 73): figures of sets already tuned on.
   Then the first look at a fifth set sealed until this was committed (42 works): precision 0.73 (11 of 15), recall
   0.42, against 0.69 and 0.35 for the code before; and at a sixth (39 works) 0.50 (4 of 8), recall 0.19, each
-  wrong proposal a quoted sentence filed under another motivation; at a seventh (44 works) 0.75 (3 of 4), recall
+  wrong proposal on a work that states another motivation; at a seventh (44 works) 0.75 (3 of 4), recall
   0.21. Every first look together: 0.800 (56 of 70), recall 0.368 (BENCHMARKS.md).
   What the aims cost (bench/tagger_sets.py --curve, five sets left out one at a time, 321 works, 162 positives,
   2026-12-07; leave-one-set-out tuning figures): at this model the most pooled recall at precision >= 0.90 was 0.370

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Set
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -35,8 +36,16 @@ SETS = (
 )
 
 
-def listed(path: Path) -> frozenset[str]:
-    return frozenset(w for line in path.read_text().splitlines() if (w := line.split("#")[0].strip()))
+def listed(path: Path, known: Set[str]) -> frozenset[str]:
+    """The works a set's file names; an id the catalogue does not hold stops the run (a set must not shrink
+    silently)."""
+    from kb import tagging
+
+    named = tagging.listed_ids(path.read_text().splitlines())
+    unknown = [f"{path.name}:{n}: {work}" for n, work in named if work not in known]
+    if unknown:
+        sys.exit("no such work in the catalogue: " + "; ".join(unknown))
+    return frozenset(work for _, work in named)
 
 
 def catalogue_works() -> dict:
@@ -54,10 +63,11 @@ def scored_sets(exported: dict) -> list[tuple[str, list, object, bool]]:
     works, vocabulary = exported["works"], (exported["techniques"], exported["motivations"])
     named: frozenset[str] = frozenset()
     out = []
+    known = {w["id"] for w in works}
     for name in SETS:
-        ids = listed(REPO / "bench" / name)
+        ids = listed(REPO / "bench" / name, known)
         named |= ids
-        tagger = tagging.EvidenceTagger(*vocabulary).fit([w for w in tagging.fitting_set(works) if w["id"] not in ids])
+        tagger = tagging.EvidenceTagger(*vocabulary).fit(tagging.fitting_set(works, ids))
         out.append((name, [w for w in works if w["id"] in ids], tagger, True))
     tagger = tagging.EvidenceTagger(*vocabulary).fit(tagging.fitting_set(works))
     held = [w for w in works if tagging.held_out(w["id"])]

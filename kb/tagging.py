@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from typing import Any
 
@@ -914,9 +914,17 @@ def fold(work_id: str) -> int:
     return int.from_bytes(digest, "big") % FOLDS
 
 
-def fitting_set(works: Sequence[Work]) -> list[Work]:
-    """What the evidence-first tagger learns from, always: the tuning part of the split (never a held-out work)."""
-    return [w for w in works if not held_out(w["id"])]
+def fitting_set(works: Sequence[Work], without: Set[str] = frozenset()) -> list[Work]:
+    """What the evidence-first tagger learns from, always: the tuning part of the split (never a held-out work),
+    less the works `without` (a set it is to be scored on, as `kb tag eval --works-from` scores one)."""
+    return [w for w in works if not held_out(w["id"]) and w["id"] not in without]
+
+
+def listed_ids(lines: Iterable[str]) -> list[tuple[int, str]]:
+    """The work ids a list of works names (a --works-from file, bench/tagger_added_*.txt), with their line numbers:
+    one id a line, '#' starting a comment."""
+    named = ((n, line.split("#")[0].strip()) for n, line in enumerate(lines, 1))
+    return [(n, work) for n, work in named if work]
 
 
 def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float] | None:
@@ -1063,7 +1071,7 @@ def evaluate_evidence(
     techniques with at least 3 positives in the part. On the tuning part the figures are a training score, and
     `cross_validated` gives the tuning part scored fold by fold by a tagger fitted on the other folds."""
     up = ancestry(techniques)
-    tuning = [w for w in fitting_set(works) if w["id"] not in added]
+    tuning = fitting_set(works, added)
     tagger = EvidenceTagger(techniques, motivations).fit(tuning)
     chosen = {
         "held-out": [w for w in works if held_out(w["id"])],

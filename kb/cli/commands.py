@@ -283,10 +283,9 @@ def tag_eval(ws, folds: int, rules_only: bool, added_since, works: tuple[str, ..
 def _listed_works(ws, listing) -> tuple[str, ...]:
     """The work ids a --works-from file names, one a line ('#' starts a comment); an id the catalogue does not hold
     fails at its line, a file naming none is a usage error."""
-    from kb import catalogue
+    from kb import catalogue, tagging
 
-    named = [(n, line.split("#")[0].strip()) for n, line in enumerate(listing, 1)]
-    named = [(n, work) for n, work in named if work]
+    named = tagging.listed_ids(listing)
     if not named:
         raise click.UsageError(f"{listing.name}: names no work (one id a line)")
     with ws.connect() as conn:

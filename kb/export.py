@@ -230,7 +230,8 @@ def latex_escape(text: str) -> str:
     """LaTeX's special characters escaped; other characters (é, ü, –) kept as UTF-8, which biblatex reads. The
     result's braces balance, whatever the text's did."""
     text = " ".join(text.split())
-    lone = _lone_braces(text)
+    # most texts (a whole abstract, in every work's .bib) have no brace: skip the walk over their characters
+    lone = _lone_braces(text) if "{" in text or "}" in text else set()
     return _LATEX_RE.sub(lambda m: _LONE_BRACE[m[0]] if m.start() in lone else _LATEX[m[0]], text)
 
 

@@ -10,12 +10,13 @@ whole sentence for a motivation, the matched phrase for a technique.
   a motivation (the stakes and concern words of CONTRIBUTING.md's standard, any motivation's cue words, why-words
   such as "crucial" or "we hope", where the sentence stands, whether it reports numbers); a sentence is positive
   when it is part of a curated stated or partly-stated quote. The other says which motivations a work is about
-  (each motivation's cue count over the whole abstract, its share, whether it leads), positive when the curators
-  quote the authors for it. Each motivation scores its own stating sentence x topic (the best sentence naming one of
-  its cues, if at least half as good as the best sentence of all; else the best one at half its score), and the
-  best is proposed with that sentence; one motivation per work (MotivationModel.score says why). The threshold
-  maximises the out-of-fold F-beta with beta 0.5 (folds by work, inside the fitting set): claiming that authors say
-  what they do not is the worse error. Issue 23 asks for precision 0.9; cross-validated
+  (each motivation's cue count over the whole abstract, its share, whether it leads, and the log-odds of a word
+  model learned from the abstracts' own words: WordTopic), positive when the curators quote the authors for it.
+  Each motivation scores its own stating sentence x topic (the best sentence naming one of its cues, if at least
+  half as good as the best sentence of all; else the best one at half its score), and the best is proposed with
+  that sentence; one motivation per work (MotivationModel.score says why). The threshold maximises the
+  out-of-fold F-beta with beta 0.5 (folds by work, inside the fitting set): claiming that authors say what they do
+  not is the worse error. Issue 23 asks for precision 0.9; cross-validated
   on the tuning part (158 works with an abstract, 69 positives, 2026-12-07) the tagger reaches 0.97 (31 of 32) at
   recall 0.45, an optimistic figure since the word lists were written by reading that part; on 80 works curated
   after the rules were frozen, 0.87 (20 of 23) at recall 0.57 (BENCHMARKS.md). Thresholds weighting recall more, and
@@ -35,6 +36,14 @@ whole sentence for a motivation, the matched phrase for a technique.
   (the fitted threshold x 1.5), at >= 0.85 0.407; one motivation per work caps it near 0.6 at any threshold. Giving
   deception the standard's words for scheming (kb.tagging.MOTIVATION_CUES) then moved pooled precision 0.843 ->
   0.875 and recall 0.463 -> 0.475 at the same F0.5 rule, and the frontier to 0.383 and 0.494 (BENCHMARKS.md).
+  The topic model then gained a learned feature: per motivation, a strongly regularised logistic regression on the
+  word stems of the fitting set's abstracts (WordTopic; its out-of-fold log-odds are what the topic model weighs),
+  since the hand-written cue lists miss the words later sets state their aims in. Left out one set at a time over
+  the seven sets (bench/tagger_sets.py, 2026-12-07; tuning figures): pooled precision 0.821 -> 0.878 (78 of 95 ->
+  86 of 98), recall 0.396 -> 0.437; the most recall at precision >= 0.90 on the curve 0.279 -> 0.325, at >= 0.85
+  0.360 -> 0.482. Tried and not kept (BENCHMARKS.md): the word model in place of the cue features (0.795, 0.315); a
+  second motivation per work when its own sentence names its cue (four more proposals, all wrong); learned words of
+  the curated quotes as which motivation a sentence names (one more right proposal of 96: not worth a second model).
 - Techniques: each technique's name and keywords, less those found more often in works without the technique than
   with it in the fitting set (a generic word such as "ablation"). Phrases learned from the texts themselves (word
   n-grams found only in a technique's works) were tried and dropped: on the tuning part they were words like
@@ -51,6 +60,8 @@ whole sentence for a motivation, the matched phrase for a technique.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -143,11 +154,11 @@ class Logistic:
         w = np.zeros(Z.shape[1])
         penalty = np.full(Z.shape[1], self.l2)
         penalty[-1] = 0.0  # the intercept is not shrunk
+        newton = _newton(Z, penalty + 1e-9)
         for _ in range(iterations):
             p = 1 / (1 + np.exp(-np.clip(Z @ w, -30, 30)))
             gradient = Z.T @ (p - y) + penalty * w
-            hessian = (Z * (p * (1 - p))[:, None]).T @ Z + np.diag(penalty + 1e-9)
-            step = np.linalg.solve(hessian, gradient)
+            step = newton(p * (1 - p), gradient)
             w -= step
             if np.abs(step).max() < 1e-8:
                 break
@@ -157,6 +168,110 @@ class Logistic:
     def predict(self, X: np.ndarray) -> np.ndarray:
         Z = np.hstack([(X - self.mean_) / self.scale_, np.ones((len(X), 1))])
         return 1 / (1 + np.exp(-np.clip(Z @ self.coef_, -30, 30)))
+
+
+def _newton(Z: np.ndarray, penalty: np.ndarray) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """The Newton step (Z' diag(d) Z + diag(penalty))^-1 gradient, as a function of d and the gradient; through the
+    rows' n x n system (Woodbury) when the features outnumber the rows, as a bag of words' do (WordTopic): a
+    thousand stems' Hessian would take a second a step, the rows' system milliseconds."""
+    if Z.shape[1] <= len(Z):
+        return lambda d, gradient: np.linalg.solve((Z * d[:, None]).T @ Z + np.diag(penalty), gradient)
+    penalty = np.maximum(penalty, 1e-4)  # the intercept's near-zero penalty would make P^-1 ill-conditioned
+    scaled = Z / penalty  # Z P^-1
+    kernel = scaled @ Z.T  # Z P^-1 Z', the same at every step
+
+    def step(d: np.ndarray, gradient: np.ndarray) -> np.ndarray:
+        root = np.sqrt(np.maximum(d, 1e-12))
+        inner = np.eye(len(Z)) + root[:, None] * kernel * root[None, :]
+        return gradient / penalty - scaled.T @ (root * np.linalg.solve(inner, root * (scaled @ gradient)))
+
+    return step
+
+
+# -- which motivation a work is about, from its own words -------------------------------------------------------
+
+# a word stem: a word's first STEM letters ("deceptive", "deception": "decept"), a stemmer without a word list
+STEM = 6
+# the vocabulary: stems in at least MIN_DF of the fitting set's abstracts (a rarer one names a work, not a subject)
+# and in at most MAX_DF of them (a commoner one, "model", "language", names none); it holds about a thousand
+MIN_DF = 3
+MAX_DF = 0.5
+# ridge penalty on the standardised stems: a thousand of them against one to four dozen positives per motivation.
+# Left out set by set (bench/tagger_sets.py, 2026-12-07): 3 and 10 ranked alike, 30 and 100 a little worse
+WORD_L2 = 10.0
+_WORD = re.compile(r"[a-z][a-z]+")
+
+
+@functools.lru_cache(maxsize=4096)  # fit() reads each abstract some forty times (folds inside folds)
+def stems(text: str) -> frozenset[str]:
+    """The word stems a text holds (words of three letters or more, in lower case)."""
+    return frozenset(w[:STEM] for w in _WORD.findall(text.lower()) if len(w) > 2)
+
+
+class WordTopic:
+    """Which motivations a text is about, from the words it uses: per motivation, a strongly regularised logistic
+    regression on which of the vocabulary's stems the text holds, positive when the curators quote its authors for
+    that motivation. The cue lists (kb.tagging.MOTIVATION_CUES) were written from the early interpretability works;
+    later ones (debate, model values, multi-agent systems, data filtering, model specs) state their aims in other
+    words, which this learns from the fitting set itself."""
+
+    def __init__(self, slugs: Sequence[str]):
+        self.slugs = list(slugs)
+        self.vocabulary: dict[str, int] = {}
+        self.models: dict[str, Logistic] = {}
+
+    def matrix(self, texts: Sequence[str]) -> np.ndarray:
+        X = np.zeros((len(texts), len(self.vocabulary)))
+        for i, text in enumerate(texts):
+            X[i, [self.vocabulary[w] for w in stems(text) if w in self.vocabulary]] = 1.0
+        return X
+
+    def fit(self, texts: Sequence[str], labels: Mapping[str, np.ndarray]) -> WordTopic:
+        df: dict[str, int] = {}
+        for text in texts:
+            for w in stems(text):
+                df[w] = df.get(w, 0) + 1
+        self.vocabulary = {
+            w: i for i, w in enumerate(sorted(w for w, n in df.items() if MIN_DF <= n <= MAX_DF * len(texts)))
+        }
+        X = self.matrix(texts)
+        self.models = {slug: Logistic(WORD_L2).fit(X, y) for slug, y in labels.items() if 0 < y.sum() < len(y)}
+        return self
+
+    def logits(self, texts: Sequence[str]) -> np.ndarray:
+        """One row per text, one column per motivation: the log-odds that the curators quote the text's authors
+        for it (0 for a motivation with no model: none or every work of the fitting set positive)."""
+        X = self.matrix(texts)
+        out = np.zeros((len(texts), len(self.slugs)))
+        for j, slug in enumerate(self.slugs):
+            if slug in self.models:
+                p = np.clip(self.models[slug].predict(X), 1e-6, 1 - 1e-6)
+                out[:, j] = np.log(p / (1 - p))
+        return out
+
+
+def hashed_fold(work_id: str, salt: bytes) -> int:
+    """A work's fold (0 to FOLDS - 1) from a hash of its id: stable, and with another salt unrelated to the first,
+    so that folds inside folds split each training set FOLDS ways (kb.tagging.fold's for cross-validation, the word
+    model's inside MotivationModel.fit)."""
+    digest = hashlib.blake2b(work_id.encode(), digest_size=8, person=salt).digest()
+    return int.from_bytes(digest, "big") % FOLDS
+
+
+def word_logits(works: Sequence[Work], slugs: Sequence[str]) -> tuple[WordTopic, np.ndarray]:
+    """The word model fitted on these works, and each work's log-odds from a word model fitted without it (one row
+    per work, one column per motivation): what the topic model learns to weigh, as new works will be scored, not
+    the in-sample scores of a model that has seen their labels."""
+    texts = [w["abstract"] for w in works]
+    labels = {slug: np.array([float(slug in positives(w)) for w in works]) for slug in slugs}
+    folds = np.array([hashed_fold(w["id"], b"kb-words") for w in works])
+    oof = np.zeros((len(works), len(slugs)))
+    for k in range(FOLDS):
+        test, train = np.flatnonzero(folds == k), np.flatnonzero(folds != k)
+        if len(test) and len(train):
+            fitted = WordTopic(slugs).fit([texts[i] for i in train], {s: y[train] for s, y in labels.items()})
+            oof[test] = fitted.logits([texts[i] for i in test])
+    return WordTopic(slugs).fit(texts, labels), oof
 
 
 # -- motivations: which sentence states which motivation -------------------------------------------------------
@@ -189,7 +304,7 @@ class MotivationModel:
     curators would tag the work with that motivation at all (from the cue words across the whole text). The
     curators' choice of motivation follows the work's subject more than the words of the stating sentence ("prevent
     harmful outcomes" states AI control's monitoring motivation), which is why the topic is learned from the whole
-    text; the sentence's own words weigh in through stating."""
+    text (the cue words, and every word through WordTopic); the sentence's own words weigh in through stating."""
 
     def __init__(
         self,
@@ -206,6 +321,7 @@ class MotivationModel:
         self.oof: list[tuple[float, bool]] = []  # out-of-fold (score, right) per work x motivation, best first
         self.wanted = 0  # the fitting set's positives (works x motivations)
         self._topic_cache: dict[str, np.ndarray] = {}
+        self.words: WordTopic | None = None  # the topic model's learned-words feature (fitted in _fit)
 
     def sentence_features(self, sentences: Sequence[str]) -> np.ndarray:
         rows = []
@@ -284,10 +400,16 @@ class MotivationModel:
             y += [float(quoted(s, quotes)) for s in ss]
         labels = np.array(y)
         model.sentence = Logistic().fit(np.vstack(X), labels) if labels.sum() else None
-        T = np.vstack([model.topic_features(w["abstract"]) for w in works])
+        model.words, oof = word_logits(works, self.slugs)
+        T = np.hstack([np.vstack([model.topic_features(w["abstract"]) for w in works]), oof.reshape(-1, 1)])
         yt = np.array([float(slug in positives(w)) for w in works for slug in self.slugs])
         model.topic = Logistic(TOPIC_L2).fit(T, yt) if 0 < yt.sum() < len(yt) else None
         return model
+
+    def about(self, text: str) -> np.ndarray:
+        """The topic model's rows for a text: the cue features, and the word model's log-odds per motivation."""
+        words = self.words.logits([text]).reshape(-1, 1) if self.words else np.zeros((len(self.slugs), 1))
+        return np.hstack([self.topic_features(text), words])
 
     def fitted_threshold(self, beta: float = BETA) -> tuple[float, float | None]:
         """The threshold with the best out-of-fold F-beta over works x motivations, and its precision (fit()'s
@@ -316,7 +438,7 @@ class MotivationModel:
         said = self.sentence.predict(self.sentence_features(sentences))
         if self.topic is None:
             return {}
-        topic = self.topic.predict(self.topic_features(text))
+        topic = self.topic.predict(self.about(text))
         candidates = [(*self.stating(slug, sentences, said), about, slug) for slug, about in zip(self.slugs, topic)]
         statement, i, about, slug = max(candidates, key=lambda c: c[0] * c[2])
         return {slug: (float(statement * about), sentences[i])}

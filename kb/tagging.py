@@ -906,12 +906,9 @@ def held_out(work_id: str) -> bool:
 def fold(work_id: str) -> int:
     """A work's fold for cross-validation inside the tuning part: another hash (salted), so it is unrelated to
     held_out's."""
-    import hashlib
+    from kb.evidence_model import hashed_fold
 
-    from kb.evidence_model import FOLDS
-
-    digest = hashlib.blake2b(work_id.encode(), digest_size=8, person=b"kb-folds").digest()
-    return int.from_bytes(digest, "big") % FOLDS
+    return hashed_fold(work_id, b"kb-folds")
 
 
 def fitting_set(works: Sequence[Work], without: Set[str] = frozenset()) -> list[Work]:

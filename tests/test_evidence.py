@@ -477,6 +477,37 @@ def test_a_sentence_about_scheming_models_is_filed_under_deception_over_a_likeli
         assert model.score(sentences(text), text) == {"deception": (pytest.approx(0.8 * 0.4), said)}
 
 
+def test_the_topic_learns_a_motivation_from_words_its_cue_list_does_not_hold():
+    # works on debate, quoted for monitoring, and works on data filtering, quoted for nothing: "debate" is no cue
+    assert not tagging._stems(MOTIVATION_CUES["monitoring"]).search("Two models debate.")
+    texts = [f"Two models debate question {i} before a judge." for i in range(10)]
+    texts += [f"We filter pretraining data with classifier {i}." for i in range(10)]
+    labels = {"monitoring": np.array([1.0] * 10 + [0.0] * 10)}
+    words = evidence_model.WordTopic(["monitoring"]).fit(texts, labels)
+    debate, filtering = words.logits(["A judge reads the debate.", "Filtered pretraining data."])[:, 0]
+    assert debate > 0.5 and filtering < -0.5  # log-odds leaning clearly each way, not a model that learned nothing
+
+
+def test_the_topic_model_weighs_word_scores_from_models_that_never_saw_the_work():
+    # a work's own label turned upside down leaves its own row of the word model's scores as it was (out of fold),
+    # while it changes what the works of other folds are scored by
+    works = synthetic_works()
+    slugs = list(MOTIVATION_CUES)
+    before = evidence_model.word_logits(works, slugs)[1]
+    works[0]["motivations"] = [{"slug": "control", "status": "stated", "by": "curator", "quote": STATES}]
+    after = evidence_model.word_logits(works, slugs)[1]
+    assert after[0].tolist() == before[0].tolist()
+    assert not np.array_equal(after, before)
+
+
+def test_a_newton_step_through_the_rows_system_equals_the_direct_one():
+    rng = np.random.default_rng(0)
+    Z, d = rng.normal(size=(8, 30)), rng.uniform(0.05, 0.25, size=8)  # more features than rows: Woodbury
+    penalty, gradient = rng.uniform(0.5, 5.0, size=30), rng.normal(size=30)
+    direct = np.linalg.solve((Z * d[:, None]).T @ Z + np.diag(penalty), gradient)
+    assert np.allclose(evidence_model._newton(Z, penalty)(d, gradient), direct)
+
+
 def test_a_threshold_weighted_more_toward_recall_never_stands_higher():
     model = evidence_model.MotivationModel([], {}, tagging._STAKES, tagging._CONCERNS)
     rights = [True, True, True, False, True, True, False, True, False, True, False, False, True, False, False]

@@ -33,6 +33,7 @@ SETS = (
     "tagger_added_batch5.txt",
     "tagger_added_batch6.txt",
     "tagger_added_batch7.txt",
+    "tagger_added_batch8.txt",
 )
 
 

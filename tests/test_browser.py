@@ -112,9 +112,12 @@ def test_search_filters_by_technique(page, shipped_site):
 def test_search_does_not_find_every_work_by_who_tagged_it(page, shipped_site):
     # every work page says who assigned each tag ("curated", "inferred by a summariser"): shown, not indexed
     page.goto(shipped_site + "search.html?q=curated")
-    # not every work: a few may remain whose own text speaks of curating (a summary about curated data)
+    # not every work: some remain whose own text speaks of curating (an abstract about curated data; 12 of 632 works
+    # in December 2026), so the bound grows with the catalogue: a tenth of its works, where an indexed label would
+    # find all of them
+    works = sum(1 for f in (REPO / "data" / "works").glob("*.jsonl") for line in f.open() if line.strip())
     message = _settled_message(page)
-    assert message.startswith("No results") or _result_count(page) < 10, message
+    assert message.startswith("No results") or _result_count(page) < works / 10, message
 
 
 def _settled_message(page) -> str:

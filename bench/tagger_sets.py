@@ -34,6 +34,7 @@ SETS = (
     "tagger_added_batch6.txt",
     "tagger_added_batch7.txt",
     "tagger_added_batch8.txt",
+    "tagger_added_batch9.txt",
 )
 
 

@@ -252,12 +252,13 @@ class WordTopic:
         return out
 
 
-def hashed_fold(work_id: str, salt: bytes) -> int:
-    """A work's fold (0 to FOLDS - 1) from a hash of its id: stable, and with another salt unrelated to the first,
-    so that folds inside folds split each training set FOLDS ways (kb.tagging.fold's for cross-validation, the word
-    model's inside MotivationModel.fit)."""
+def hashed_fold(work_id: str, salt: bytes, folds: int = FOLDS) -> int:
+    """A work's fold (0 to folds - 1) from a hash of its id: stable as works are added, blind to their content, and
+    with another salt unrelated to the first, so that folds inside folds split each training set `folds` ways
+    (kb.tagging.held_out's split, kb.tagging.fold's for cross-validation, the word model's inside
+    MotivationModel.fit)."""
     digest = hashlib.blake2b(work_id.encode(), digest_size=8, person=salt).digest()
-    return int.from_bytes(digest, "big") % FOLDS
+    return int.from_bytes(digest, "big") % folds
 
 
 def word_logits(works: Sequence[Work], slugs: Sequence[str]) -> tuple[WordTopic, np.ndarray]:

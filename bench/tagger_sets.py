@@ -35,6 +35,7 @@ SETS = (
     "tagger_added_batch7.txt",
     "tagger_added_batch8.txt",
     "tagger_added_batch9.txt",
+    "tagger_added_batch10.txt",
 )
 
 

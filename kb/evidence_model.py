@@ -31,8 +31,8 @@ whole sentence for a motivation, the matched phrase for a technique.
   0.42, against 0.69 and 0.35 for the code before; and at a sixth (39 works) 0.50 (4 of 8), recall 0.19, each
   wrong proposal on a work that states another motivation; at a seventh (44 works) 0.75 (3 of 4), recall
   0.21. An eighth (37 works), after WordTopic below: 0.83 (5 of 6), recall 0.36 (the code before it: 1.00, 4 of 4,
-  recall 0.29); a ninth (36 works) with the same code: 1.00 (9 of 9), recall 0.43. Every first look together:
-  0.824 (70 of 85), recall 0.374 (BENCHMARKS.md).
+  recall 0.29); a ninth (36 works) with the same code: 1.00 (9 of 9), recall 0.43; a tenth (34 works), the same
+  code: 0.88 (7 of 8), recall 0.37. Every first look together: 0.828 (77 of 93), recall 0.374 (BENCHMARKS.md).
   What the aims cost (bench/tagger_sets.py --curve, five sets left out one at a time, 321 works, 162 positives,
   2026-12-07; leave-one-set-out tuning figures): at this model the most pooled recall at precision >= 0.90 was 0.370
   (the fitted threshold x 1.5), at >= 0.85 0.407; one motivation per work caps it near 0.6 at any threshold. Giving

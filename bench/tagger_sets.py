@@ -1,7 +1,7 @@
 """The evidence-first tagger, leave one set out: each set of works curated blind to it, scored by a tagger fitted
 without that set, and the counts pooled.
 
-    .venv/bin/python bench/tagger_sets.py [--json] [--misses | --curve]
+    .venv/bin/python bench/tagger_sets.py [--json] [--misses | --curve] [--embed]
 
 The sets are the files bench/tagger_added_*.txt named in SETS (each scored as `kb tag eval --rules-only
 --works-from FILE` scores it: fitted on the tuning part of the split less that file's works) and the held-out part
@@ -11,10 +11,11 @@ file names, so no work is counted twice (a second pooled row adds the whole held
 runs summed would). Pooled: stated-motivation precision and recall (95% Wilson) from the summed
 counts, technique macro F1 from the summed counts per technique (and the mean of the sets' own macro F1). --misses
 prints, per set, every positive the tagger did not propose and every wrong proposal, with the model's scores: what
-to read before changing the model. --curve prints the pooled precision and recall under other threshold rules (each
-set's fitted threshold scaled, or fitted by another F-beta) and the most recall each reaches at precision 0.90 and
-0.85: what the aims cost at the current ranking. Reads data/ through the catalogue, rebuilt first if stale, like
-`kb tag eval`.
+to read before changing the model. --embed gives the tagger the abstracts' MiniLM embeddings (as `kb tag eval`
+without --rules-only does; the methods extra; computed once, kept in build/). --curve prints the pooled precision
+and recall under other threshold rules (each set's fitted threshold scaled, or fitted by another F-beta) and the
+most recall each reaches at precision 0.90 and 0.85: what the aims cost at the current ranking. Reads data/
+through the catalogue, rebuilt first if stale, like `kb tag eval`.
 """
 
 from __future__ import annotations
@@ -59,7 +60,15 @@ def catalogue_works() -> dict:
         return catalogue.export(conn)
 
 
-def scored_sets(exported: dict) -> list[tuple[str, list, object, bool]]:
+def embedder():
+    """The catalogue's embedding store's embed (kb tag eval's, without --rules-only)."""
+    from kb.embeddings import Store
+    from kb.workspace import Workspace
+
+    return Store(Workspace.find().embeddings_path).embed
+
+
+def scored_sets(exported: dict, embed=None) -> list[tuple[str, list, object, bool]]:
     """(name, works scored, the tagger fitted without them, pooled or not) per set."""
     from kb import tagging
 
@@ -70,9 +79,9 @@ def scored_sets(exported: dict) -> list[tuple[str, list, object, bool]]:
     for name in SETS:
         ids = listed(REPO / "bench" / name, known)
         named |= ids
-        tagger = tagging.EvidenceTagger(*vocabulary).fit(tagging.fitting_set(works, ids))
+        tagger = tagging.EvidenceTagger(*vocabulary, embed).fit(tagging.fitting_set(works, ids))
         out.append((name, [w for w in works if w["id"] in ids], tagger, True))
-    tagger = tagging.EvidenceTagger(*vocabulary).fit(tagging.fitting_set(works))
+    tagger = tagging.EvidenceTagger(*vocabulary, embed).fit(tagging.fitting_set(works))
     held = [w for w in works if tagging.held_out(w["id"])]
     out.append(("held-out part", held, tagger, False))
     out.append(("held-out part, works no file names", [w for w in held if w["id"] not in named], tagger, True))
@@ -164,11 +173,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--curve", action="store_true", help="print pooled precision and recall under other threshold rules"
     )
+    parser.add_argument("--embed", action="store_true", help="the topic model reads the abstracts' embeddings too")
     args = parser.parse_args(argv)
     exported = catalogue_works()
     up = tagging.ancestry(exported["techniques"])
     rows, pooled, overlapping, wrong = [], {}, {}, []
-    scored = scored_sets(exported)
+    scored = scored_sets(exported, embedder() if args.embed else None)
     if args.curve:
         rules = curve(scored)
         best = {str(f): frontier(rules, f) for f in (0.9, 0.85)}

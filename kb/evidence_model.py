@@ -201,6 +201,10 @@ MAX_DF = 0.5
 # ridge penalty on the standardised stems: a thousand of them against one to four dozen positives per motivation.
 # Left out set by set (bench/tagger_sets.py, 2026-12-07): 3 and 10 ranked alike, 30 and 100 a little worse
 WORD_L2 = 10.0
+# ridge penalty on the standardised embedding (384 dimensions of MiniLM) of VectorTopic. Left out set by set
+# (bench/tagger_sets.py --embed, nine sets, 2026-12-08): 10 gave pooled precision 0.911 and recall 0.406, 50 gave
+# 0.875 and 0.446, with less recall at precision 0.90 on the curve (0.371 against 0.434)
+VECTOR_L2 = 10.0
 _WORD = re.compile(r"[a-z][a-z]+")
 
 
@@ -210,17 +214,48 @@ def stems(text: str) -> frozenset[str]:
     return frozenset(w[:STEM] for w in _WORD.findall(text.lower()) if len(w) > 2)
 
 
-class WordTopic:
-    """Which motivations a text is about, from the words it uses: per motivation, a strongly regularised logistic
-    regression on which of the vocabulary's stems the text holds, positive when the curators quote its authors for
-    that motivation. The cue lists (kb.tagging.MOTIVATION_CUES) were written from the early interpretability works;
-    later ones (debate, model values, multi-agent systems, data filtering, model specs) state their aims in other
-    words, which this learns from the fitting set itself."""
+class LearnedTopic:
+    """Which motivations a text is about, learned from the fitting set: per motivation, a strongly regularised
+    logistic regression on a representation of the whole text (matrix), positive when the curators quote the
+    text's authors for that motivation. Its log-odds are one feature of the topic model (MotivationModel._fit)."""
+
+    l2 = 1.0
 
     def __init__(self, slugs: Sequence[str]):
         self.slugs = list(slugs)
-        self.vocabulary: dict[str, int] = {}
         self.models: dict[str, Logistic] = {}
+
+    def matrix(self, texts: Sequence[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    def fit(self, texts: Sequence[str], labels: Mapping[str, np.ndarray]) -> LearnedTopic:
+        X = self.matrix(texts)
+        self.models = {slug: Logistic(self.l2).fit(X, y) for slug, y in labels.items() if 0 < y.sum() < len(y)}
+        return self
+
+    def logits(self, texts: Sequence[str]) -> np.ndarray:
+        """One row per text, one column per motivation: the log-odds that the curators quote the text's authors
+        for it (0 for a motivation with no model: none or every work of the fitting set positive)."""
+        X = self.matrix(texts)
+        out = np.zeros((len(texts), len(self.slugs)))
+        for j, slug in enumerate(self.slugs):
+            if slug in self.models:
+                p = np.clip(self.models[slug].predict(X), 1e-6, 1 - 1e-6)
+                out[:, j] = np.log(p / (1 - p))
+        return out
+
+
+class WordTopic(LearnedTopic):
+    """From the words a text uses: which of the vocabulary's stems it holds. The cue lists
+    (kb.tagging.MOTIVATION_CUES) were written from the early interpretability works; later ones (debate, model
+    values, multi-agent systems, data filtering, model specs) state their aims in other words, which this learns
+    from the fitting set itself."""
+
+    l2 = WORD_L2
+
+    def __init__(self, slugs: Sequence[str]):
+        super().__init__(slugs)
+        self.vocabulary: dict[str, int] = {}
 
     def matrix(self, texts: Sequence[str]) -> np.ndarray:
         X = np.zeros((len(texts), len(self.vocabulary)))
@@ -236,20 +271,37 @@ class WordTopic:
         self.vocabulary = {
             w: i for i, w in enumerate(sorted(w for w, n in df.items() if MIN_DF <= n <= MAX_DF * len(texts)))
         }
-        X = self.matrix(texts)
-        self.models = {slug: Logistic(WORD_L2).fit(X, y) for slug, y in labels.items() if 0 < y.sum() < len(y)}
+        super().fit(texts, labels)
         return self
 
-    def logits(self, texts: Sequence[str]) -> np.ndarray:
-        """One row per text, one column per motivation: the log-odds that the curators quote the text's authors
-        for it (0 for a motivation with no model: none or every work of the fitting set positive)."""
-        X = self.matrix(texts)
-        out = np.zeros((len(texts), len(self.slugs)))
-        for j, slug in enumerate(self.slugs):
-            if slug in self.models:
-                p = np.clip(self.models[slug].predict(X), 1e-6, 1 - 1e-6)
-                out[:, j] = np.log(p / (1 - p))
-        return out
+
+class Embeddings:
+    """Texts' vectors from an embedding function (kb.embeddings.Store.embed: MiniLM, kept in build/), each text
+    asked for once: fit() reads every abstract some forty times, folds inside folds."""
+
+    def __init__(self, embed: Callable[[list[str]], np.ndarray]):
+        self.embed = embed
+        self.known: dict[str, np.ndarray] = {}
+
+    def __call__(self, texts: Sequence[str]) -> np.ndarray:
+        missing = list(dict.fromkeys(t for t in texts if t not in self.known))
+        if missing:
+            self.known.update(zip(missing, np.asarray(self.embed(missing), dtype=float)))
+        return np.array([self.known[t] for t in texts], dtype=float).reshape(len(texts), -1)
+
+
+class VectorTopic(LearnedTopic):
+    """From a sentence embedding of the whole abstract: what it is about in words no list and no stem shared
+    with the fitting set name ("shutdown", "off-switch" near "corrigible")."""
+
+    l2 = VECTOR_L2
+
+    def __init__(self, slugs: Sequence[str], vectors: Embeddings):
+        super().__init__(slugs)
+        self.vectors = vectors
+
+    def matrix(self, texts: Sequence[str]) -> np.ndarray:
+        return self.vectors(texts)
 
 
 def hashed_fold(work_id: str, salt: bytes, folds: int = FOLDS) -> int:
@@ -261,20 +313,22 @@ def hashed_fold(work_id: str, salt: bytes, folds: int = FOLDS) -> int:
     return int.from_bytes(digest, "big") % folds
 
 
-def word_logits(works: Sequence[Work], slugs: Sequence[str]) -> tuple[WordTopic, np.ndarray]:
-    """The word model fitted on these works, and each work's log-odds from a word model fitted without it (one row
-    per work, one column per motivation): what the topic model learns to weigh, as new works will be scored, not
-    the in-sample scores of a model that has seen their labels."""
+def learned_logits(
+    make: Callable[[], LearnedTopic], works: Sequence[Work], slugs: Sequence[str], salt: bytes
+) -> tuple[LearnedTopic, np.ndarray]:
+    """A learned topic model (make()) fitted on these works, and each work's log-odds from one fitted without it
+    (one row per work, one column per motivation; folds by a hash of the id with this salt): what the topic model
+    learns to weigh, as new works will be scored, not the in-sample scores of a model that has seen their labels."""
     texts = [w["abstract"] for w in works]
     labels = {slug: np.array([float(slug in positives(w)) for w in works]) for slug in slugs}
-    folds = np.array([hashed_fold(w["id"], b"kb-words") for w in works])
+    folds = np.array([hashed_fold(w["id"], salt) for w in works])
     oof = np.zeros((len(works), len(slugs)))
     for k in range(FOLDS):
         test, train = np.flatnonzero(folds == k), np.flatnonzero(folds != k)
         if len(test) and len(train):
-            fitted = WordTopic(slugs).fit([texts[i] for i in train], {s: y[train] for s, y in labels.items()})
+            fitted = make().fit([texts[i] for i in train], {s: y[train] for s, y in labels.items()})
             oof[test] = fitted.logits([texts[i] for i in test])
-    return WordTopic(slugs).fit(texts, labels), oof
+    return make().fit(texts, labels), oof
 
 
 # -- motivations: which sentence states which motivation -------------------------------------------------------
@@ -315,8 +369,10 @@ class MotivationModel:
         cues: Mapping[str, re.Pattern],
         stakes: re.Pattern,
         concerns: re.Pattern,
+        vectors: Embeddings | None = None,
     ):
         self.slugs, self.cues, self.stakes, self.concerns = list(slugs), cues, stakes, concerns
+        self.vectors = vectors  # the abstracts' embeddings, when the caller has them: VectorTopic joins the topic
         self.sentence: Logistic | None = None
         self.topic: Logistic | None = None
         self.threshold = 1.0  # unfitted: proposes nothing by itself
@@ -324,7 +380,8 @@ class MotivationModel:
         self.oof: list[tuple[float, bool]] = []  # out-of-fold (score, right) per work x motivation, best first
         self.wanted = 0  # the fitting set's positives (works x motivations)
         self._topic_cache: dict[str, np.ndarray] = {}
-        self.words: WordTopic | None = None  # the topic model's learned-words feature (fitted in _fit)
+        self.words: LearnedTopic | None = None  # the topic model's learned-words feature (fitted in _fit)
+        self.embedding: LearnedTopic | None = None  # ... and its embedding feature, given vectors
 
     def sentence_features(self, sentences: Sequence[str]) -> np.ndarray:
         rows = []
@@ -393,7 +450,7 @@ class MotivationModel:
         return self
 
     def _fit(self, works, sentences, into: MotivationModel | None = None) -> MotivationModel:
-        model = into or MotivationModel(self.slugs, self.cues, self.stakes, self.concerns)
+        model = into or MotivationModel(self.slugs, self.cues, self.stakes, self.concerns, self.vectors)
         model._topic_cache = self._topic_cache
         X, y = [], []
         for w in works:
@@ -403,16 +460,25 @@ class MotivationModel:
             y += [float(quoted(s, quotes)) for s in ss]
         labels = np.array(y)
         model.sentence = Logistic().fit(np.vstack(X), labels) if labels.sum() else None
-        model.words, oof = word_logits(works, self.slugs)
-        T = np.hstack([np.vstack([model.topic_features(w["abstract"]) for w in works]), oof.reshape(-1, 1)])
+        model.words, oof = learned_logits(lambda: WordTopic(self.slugs), works, self.slugs, b"kb-words")
+        learned = [oof]
+        if self.vectors is not None:
+            vectors = self.vectors
+            make = lambda: VectorTopic(self.slugs, vectors)  # noqa: E731
+            model.embedding, oof = learned_logits(make, works, self.slugs, b"kb-emb")
+            learned.append(oof)
+        cues = np.vstack([model.topic_features(w["abstract"]) for w in works])
+        T = np.hstack([cues, *(o.reshape(-1, 1) for o in learned)])
         yt = np.array([float(slug in positives(w)) for w in works for slug in self.slugs])
         model.topic = Logistic(TOPIC_L2).fit(T, yt) if 0 < yt.sum() < len(yt) else None
         return model
 
     def about(self, text: str) -> np.ndarray:
-        """The topic model's rows for a text: the cue features, and the word model's log-odds per motivation."""
+        """The topic model's rows for a text: the cue features, the word model's log-odds per motivation, and the
+        embedding model's when it was fitted with vectors."""
         words = self.words.logits([text]).reshape(-1, 1) if self.words else np.zeros((len(self.slugs), 1))
-        return np.hstack([self.topic_features(text), words])
+        learned = [words] + ([self.embedding.logits([text]).reshape(-1, 1)] if self.embedding else [])
+        return np.hstack([self.topic_features(text), *learned])
 
     def fitted_threshold(self, beta: float = BETA) -> tuple[float, float | None]:
         """The threshold with the best out-of-fold F-beta over works x motivations, and its precision (fit()'s

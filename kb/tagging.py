@@ -369,14 +369,14 @@ def suggest(
     return out
 
 
-def retag(ds, suggestions: dict[str, list[Suggestion]]):
+def retag(ds, suggestions: dict[str, list[Suggestion]], embed=None):
     """The dataset's works with each work's rule and model tags replaced by the new suggestions.
     Curated tags are never touched. A suggested motivation is inferred (its reasoning: what the tagger saw), unless
     the evidence-first tagger finds the sentence of the abstract that states it: then it is stated, with that
     sentence as its quote."""
     from kb.store.records import MotivationTag, Tag, Work
 
-    evidence = EvidenceTagger([t.model_dump() for t in ds.techniques], [m.model_dump() for m in ds.motivations])
+    evidence = EvidenceTagger([t.model_dump() for t in ds.techniques], [m.model_dump() for m in ds.motivations], embed)
     evidence.fit(fitting_set([w.model_dump() for w in ds.works]))  # learns from the tuning part only
     works, changed = [], []
     for w in ds.works:
@@ -467,7 +467,7 @@ def apply(ws, rules_only: bool = False, note=print) -> tuple[dict, list[str]]:
 
     def retagged(ds):  # data/ as it is now, under the lock: an import may have landed while the taggers ran
         nonlocal changed
-        new_works, changed = retag(ds, suggestions)
+        new_works, changed = retag(ds, suggestions, embed)
         return dataclasses.replace(ds, works=new_works) if changed else None
 
     ws.update(retagged)
@@ -497,11 +497,13 @@ def evaluate_catalogue(
     if added_since is not None:
         held_out |= {w["id"] for w in exported["works"] if w["added"] and w["added"][:10] >= added_since}
     vocabulary = exported["techniques"], exported["motivations"]
-    if added_since is not None or only:
-        first = {"evidence-first": evaluate_evidence(exported["works"], *vocabulary, "added", frozenset(held_out))}
-    else:
-        first = {"evidence-first": evaluate_evidence(exported["works"], *vocabulary, part)}
     embed = None if rules_only else _embedder(ws, note)
+    if added_since is not None or only:
+        first = {
+            "evidence-first": evaluate_evidence(exported["works"], *vocabulary, "added", frozenset(held_out), embed)
+        }
+    else:
+        first = {"evidence-first": evaluate_evidence(exported["works"], *vocabulary, part, embed=embed)}
     if added_since is None and not only:
         return first | evaluate(exported["works"], exported["techniques"], exported["motivations"], embed, folds=folds)
     return first | evaluate_held_out(
@@ -797,7 +799,10 @@ class EvidenceTagger:
     with a threshold weighted for precision (F0.5), and which of the taxonomy's keywords mislead. Either way every
     piece of evidence is a piece of the text it was given."""
 
-    def __init__(self, techniques: list[dict], motivations: list[dict]):
+    def __init__(self, techniques: list[dict], motivations: list[dict], embed=None):
+        # embed: texts -> unit vectors (kb.embeddings.Store.embed), or None; with it the topic model also reads
+        # the abstract's sentence embedding (kb.evidence_model.VectorTopic). The evidence stays a piece of the text.
+        self.embed = embed
         self.techniques = [
             (
                 t["slug"],
@@ -819,7 +824,10 @@ class EvidenceTagger:
         from kb import evidence_model as em
 
         texts = [w for w in works if w.get("abstract") and w.get("abstract_source")]
-        model = em.MotivationModel(list(self.cues), self.cues, _STAKES, _CONCERNS)
+        vectors = em.Embeddings(self.embed) if self.embed is not None else None
+        if vectors is not None:
+            vectors([w["abstract"] for w in texts])  # one call for the whole fitting set, not one per work
+        model = em.MotivationModel(list(self.cues), self.cues, _STAKES, _CONCERNS, vectors)
         stated = sum(bool(em.positives(w)) for w in texts)
         # with too few works that state a motivation there is nothing to learn from: the rules stand
         self.motivation_model = model.fit(texts, sentences, fold) if stated >= em.MIN_STATING_WORKS else None
@@ -893,6 +901,10 @@ def tagger_text(work: Work) -> str:
 # Cross-validation inside the tuning part says more, but the word lists were written by reading that part. A figure
 # shown to readers, never a threshold: nothing is decided from it.
 STATED_CONFIDENCE = 0.83
+# What the evidence-first tagger's topic model reads besides the cue words: `kb tag eval` says which, since the
+# embedding needs the methods extra (--rules-only, or without it: the words alone)
+READS_WORDS = "the abstract's cue words and learned word stems"
+READS_EMBEDDING = READS_WORDS + ", and its MiniLM sentence embedding"
 HELD_OUT_EVERY = 3  # one curated work in three is sealed: never looked at while the tagger's words were written
 
 
@@ -1055,6 +1067,7 @@ def evaluate_evidence(
     motivations: list[dict],
     part: str,
     added: frozenset[str] = frozenset(),
+    embed=None,
 ) -> dict:
     """The evidence-first tagger against the curated labels on one part of the split ("held-out" or "tuning"), or
     ("added") on the works `added`: those curated after its rules were frozen, which it then never learns from.
@@ -1066,10 +1079,11 @@ def evaluate_evidence(
     Techniques: works with curated techniques and the authors' abstract (the tagger's text; `_all` figures add the
     works it can read only the title of), labels and proposals both counted with their ancestors; macro F1 over
     techniques with at least 3 positives in the part. On the tuning part the figures are a training score, and
-    `cross_validated` gives the tuning part scored fold by fold by a tagger fitted on the other folds."""
+    `cross_validated` gives the tuning part scored fold by fold by a tagger fitted on the other folds. With embed
+    (texts -> vectors), the tagger's topic model reads the abstracts' embeddings too (EvidenceTagger)."""
     up = ancestry(techniques)
     tuning = fitting_set(works, added)
-    tagger = EvidenceTagger(techniques, motivations).fit(tuning)
+    tagger = EvidenceTagger(techniques, motivations, embed).fit(tuning)
     chosen = {
         "held-out": [w for w in works if held_out(w["id"])],
         "tuning": tuning,
@@ -1087,6 +1101,7 @@ def evaluate_evidence(
         "split": split,
         # None: too few curated statements to learn from, and the rules stand
         "threshold": round(tagger.motivation_model.threshold, 3) if tagger.motivation_model else None,
+        "reads": None if tagger.motivation_model is None else READS_EMBEDDING if embed is not None else READS_WORDS,
         **_figures(_count(tagger, chosen, techniques, up)),
         "ceiling": recall_ceiling(chosen, techniques, motivations),
     }
@@ -1095,7 +1110,7 @@ def evaluate_evidence(
 
         total: dict = {}
         for k in range(FOLDS):
-            inside = EvidenceTagger(techniques, motivations).fit([w for w in tuning if fold(w["id"]) != k])
+            inside = EvidenceTagger(techniques, motivations, embed).fit([w for w in tuning if fold(w["id"]) != k])
             counts = _count(inside, [w for w in tuning if fold(w["id"]) == k], techniques, up)
             total = _add(total, counts) if total else counts
         result["cross_validated"] = _figures(total)

@@ -625,7 +625,8 @@ def _evidence_eval(console, e: dict) -> None:
     threshold = (
         "rules alone: too few curated statements to learn from"
         if e["threshold"] is None
-        else f"threshold {e['threshold']:.3f}, chosen on the tuning part, precision first (F0.5)"
+        else f"threshold {e['threshold']:.3f}, chosen on the tuning part, precision first (F0.5); which motivation"
+        f" from {e['reads']}"
     )
     _evidence_figures(console, e, threshold)
     _ceiling(console, e["ceiling"])

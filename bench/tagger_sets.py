@@ -37,6 +37,7 @@ SETS = (
     "tagger_added_batch8.txt",
     "tagger_added_batch9.txt",
     "tagger_added_batch10.txt",
+    "tagger_added_batch11.txt",
 )
 
 

@@ -32,7 +32,9 @@ whole sentence for a motivation, the matched phrase for a technique.
   wrong proposal on a work that states another motivation; at a seventh (44 works) 0.75 (3 of 4), recall
   0.21. An eighth (37 works), after WordTopic below: 0.83 (5 of 6), recall 0.36 (the code before it: 1.00, 4 of 4,
   recall 0.29); a ninth (36 works) with the same code: 1.00 (9 of 9), recall 0.43; a tenth (34 works), the same
-  code: 0.88 (7 of 8), recall 0.37. Every first look together: 0.828 (77 of 93), recall 0.374 (BENCHMARKS.md).
+  code: 0.88 (7 of 8), recall 0.37; an eleventh (35 works): 0.43 (3 of 7), recall 0.21, every proposal on a work
+  that states a motivation, four filed under another. Every first look together: 0.80 (80 of 100), recall 0.364
+  (BENCHMARKS.md).
   What the aims cost (bench/tagger_sets.py --curve, five sets left out one at a time, 321 works, 162 positives,
   2026-12-07; leave-one-set-out tuning figures): at this model the most pooled recall at precision >= 0.90 was 0.370
   (the fitted threshold x 1.5), at >= 0.85 0.407; one motivation per work caps it near 0.6 at any threshold. Giving
@@ -46,6 +48,17 @@ whole sentence for a motivation, the matched phrase for a technique.
   0.360 -> 0.482. Tried and not kept (BENCHMARKS.md): the word model in place of the cue features (0.795, 0.315); a
   second motivation per work when its own sentence names its cue (four more proposals, all wrong); learned words of
   the curated quotes as which motivation a sentence names (one more right proposal of 96: not worth a second model).
+  Given the abstracts' MiniLM sentence embeddings (kb tag and kb tag eval with the methods extra, not with
+  --rules-only), the topic model reads one more learned feature (VectorTopic: the same out-of-fold log-odds, from a
+  ridge logistic regression on the embedding). Left out one set at a time over nine sets (2026-12-08; tuning
+  figures): pooled precision 0.869 -> 0.911 (106 of 122 -> 102 of 112), recall 0.422 -> 0.406; the most recall at
+  precision >= 0.90 on the curve 0.295 -> 0.434, at >= 0.85 0.442 -> 0.522. Its first look, at an eleventh set
+  sealed until it was committed: 0.50 (4 of 8), recall 0.29, against 0.43 and 0.21 with the words alone. Over ten
+  sets, that one included, the fitted threshold's gain shrank to 0.862 -> 0.870 (recall 0.423 -> 0.430); only with
+  the embedding did the curve reach precision 0.90 (recall 0.340; without it, none).
+  Tried and not kept (BENCHMARKS.md): the topic model fitted on stating works only (P(motivation | stated));
+  learned combinations of statement and topic in place of their product; a sentence word model (naive Bayes
+  log-count ratios) as a statement feature.
 - Techniques: each technique's name and keywords, less those found more often in works without the technique than
   with it in the fitting set (a generic word such as "ablation"). Phrases learned from the texts themselves (word
   n-grams found only in a technique's works) were tried and dropped: on the tuning part they were words like

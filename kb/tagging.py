@@ -463,6 +463,8 @@ def apply(ws, rules_only: bool = False, note=print) -> tuple[dict, list[str]]:
         exported = catalogue.export(conn)
     embed = None if rules_only else _embedder(ws, note)
     suggestions = suggest(exported["works"], exported["techniques"], exported["motivations"], embed)
+    if embed is not None:  # the evidence-first tagger's abstracts, embedded now: retag fits it under the lock
+        embed([w["abstract"] for w in exported["works"] if w.get("abstract")])
     changed: list[str] = []
 
     def retagged(ds):  # data/ as it is now, under the lock: an import may have landed while the taggers ran

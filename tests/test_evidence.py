@@ -553,6 +553,31 @@ def test_the_evaluation_says_what_the_tagger_read_to_choose_a_motivation(kb):
     assert figures["threshold"] is None and figures["reads"] is None
 
 
+def test_kb_tag_with_embeddings_hands_them_to_the_evidence_tagger_and_embeds_the_abstracts_before_the_lock(
+    data, kb, monkeypatch
+):
+    asked: list[list[str]] = []
+    handed = []
+
+    def embed(texts):
+        asked.append(list(texts))
+        return unit_vectors(texts)
+
+    def retag(ds, suggestions, embed=None):  # runs under data/'s lock
+        handed.append((embed, len(asked)))
+        return retag_as_shipped(ds, suggestions, embed)
+
+    retag_as_shipped = tagging.retag
+    monkeypatch.setattr(tagging, "_embedder", lambda ws, note: embed)
+    monkeypatch.setattr(tagging, "retag", retag)
+    assert kb("tag").exit_code == 0
+    [(given, before_the_lock)] = handed
+    assert given is embed  # the evidence-first tagger under the lock gets the same embeddings
+    works = [json.loads(line) for f in (data / "works").glob("*.jsonl") for line in f.read_text().splitlines()]
+    abstracts = {w["abstract"] for w in works if w.get("abstract")}
+    assert abstracts and any(abstracts <= set(call) for call in asked[:before_the_lock])
+
+
 def test_a_newton_step_through_the_rows_system_equals_the_direct_one():
     rng = np.random.default_rng(0)
     Z, d = rng.normal(size=(8, 30)), rng.uniform(0.05, 0.25, size=8)  # more features than rows: Woodbury

@@ -38,6 +38,7 @@ SETS = (
     "tagger_added_batch9.txt",
     "tagger_added_batch10.txt",
     "tagger_added_batch11.txt",
+    "tagger_added_batch12.txt",
 )
 
 
